@@ -1,0 +1,3 @@
+"""alerting package."""
+
+__all__: list[str] = []

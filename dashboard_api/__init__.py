@@ -1,0 +1,3 @@
+"""dashboard_api package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""digital_twin package."""
+
+__all__: list[str] = []

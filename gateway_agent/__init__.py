@@ -1,0 +1,3 @@
+"""gateway_agent package."""
+
+__all__: list[str] = []

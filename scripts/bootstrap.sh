@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian/Ubuntu machine for SmartWard: system packages, then a virtualenv in .venv.
+#   scripts/bootstrap.sh          # Python runtime only (enough for `smartward demo`)
+#   scripts/bootstrap.sh --test   # plus Mosquitto, InfluxDB 1.x and Chromium for the test suite
+# Idempotent: re-running installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+pkgs=()
+need() { dpkg -s "$1" >/dev/null 2>&1 || pkgs+=("$1"); }
+if command -v dpkg >/dev/null 2>&1; then
+  command -v python3 >/dev/null 2>&1 || need python3
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need python3-venv
+  if [ "$want_test" = 1 ]; then
+    need mosquitto; need mosquitto-clients; need influxdb; need influxdb-client; need chromium; need fonts-dejavu-core
+  fi
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    echo "bootstrap: installing system packages: ${pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  fi
+fi
+
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SmartWard needs Python >= 3.11")'
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.smartward-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  echo "bootstrap: installing Python packages into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -c requirements.lock -e '.[dev]'
+  touch "$stamp"
+fi

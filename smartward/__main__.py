@@ -1,0 +1,5 @@
+import sys
+
+from smartward.cli import main
+
+sys.exit(main())

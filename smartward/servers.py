@@ -1,0 +1,209 @@
+"""Real Mosquitto and InfluxDB 1.x servers as subprocesses on free loopback ports (tests and `smartward bench`).
+
+Each server lives in its own temporary directory; ``stop()``/``start()`` keep that directory, so a
+restart finds the broker's persistence file and InfluxDB's data again (outage tests rely on it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+
+class ServiceUnavailable(RuntimeError):
+    """The server binary is missing or did not become ready."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ServiceUnavailable(f"exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise ServiceUnavailable(f"port {port} not open after {timeout}s: {log.read_text(errors='replace')[-2000:]}")
+
+
+class _Server:
+    binary = ""
+
+    def __init__(self, workdir: Path | None = None) -> None:
+        self.dir = Path(workdir or tempfile.mkdtemp(prefix=f"sw-{self.binary}-"))
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = self.dir / "server.log"
+
+    @classmethod
+    def available(cls) -> bool:
+        return shutil.which(cls.binary) is not None or Path(f"/usr/sbin/{cls.binary}").exists()
+
+    @classmethod
+    def exe(cls) -> str:
+        found = shutil.which(cls.binary) or (f"/usr/sbin/{cls.binary}" if Path(f"/usr/sbin/{cls.binary}").exists() else None)
+        if not found:
+            raise ServiceUnavailable(f"{cls.binary} is not installed (scripts/bootstrap.sh installs it)")
+        return found
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _spawn(self, argv: list[str]) -> None:
+        logf = open(self.log, "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True)
+        logf.close()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Mosquitto(_Server):
+    """A Mosquitto broker with persistence, anonymous access, and queue limits sized for bursts."""
+
+    binary = "mosquitto"
+
+    def __init__(self, workdir: Path | None = None, port: int | None = None, extra_conf: str = "") -> None:
+        super().__init__(workdir)
+        self.port = port or free_port()
+        self.extra_conf = extra_conf
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> Mosquitto:
+        conf = self.dir / "mosquitto.conf"
+        conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {self.dir}/\n"
+            "autosave_interval 1\n"
+            "autosave_on_changes false\n"
+            "max_inflight_messages 0\n"
+            "max_queued_messages 1000000\n"
+            "max_queued_bytes 0\n"
+            "max_packet_size 1048576\n"
+            "log_dest stdout\n"
+            "log_type error\nlog_type warning\n"
+            + self.extra_conf
+        )
+        self._spawn([self.exe(), "-c", str(conf)])
+        assert self.proc is not None
+        _wait_port(self.port, self.proc, self.log)
+        return self
+
+
+class InfluxDB(_Server):
+    """InfluxDB 1.x (Debian's ``influxd``) with HTTP on a free port; v1 API ``/write`` and ``/query``."""
+
+    binary = "influxd"
+
+    def __init__(self, workdir: Path | None = None) -> None:
+        super().__init__(workdir)
+        self.port = free_port()
+        self.rpc_port = free_port()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def store_url(self, db: str) -> str:
+        return f"influxdb://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> InfluxDB:
+        conf = self.dir / "influxdb.conf"
+        d = self.dir
+        conf.write_text(
+            f"""reporting-disabled = true
+bind-address = "127.0.0.1:{self.rpc_port}"
+[meta]
+  dir = "{d}/meta"
+  logging-enabled = false
+[data]
+  dir = "{d}/data"
+  wal-dir = "{d}/wal"
+  query-log-enabled = false
+  index-version = "inmem"
+  cache-snapshot-write-cold-duration = "10s"
+[monitor]
+  store-enabled = false
+[subscriber]
+  enabled = false
+[continuous_queries]
+  enabled = true
+  log-enabled = false
+  run-interval = "1s"
+[http]
+  enabled = true
+  bind-address = "127.0.0.1:{self.port}"
+  log-enabled = false
+  pprof-enabled = false
+  max-body-size = 0
+"""
+        )
+        env = dict(os.environ, INFLUXDB_DATA_QUERY_LOG_ENABLED="false")
+        logf = open(self.log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen([self.exe(), "run", "-config", str(conf)], stdout=logf, stderr=subprocess.STDOUT,
+                                     cwd=self.dir, env=env, start_new_session=True)
+        logf.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServiceUnavailable(f"influxd exited: {self.log.read_text(errors='replace')[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/ping", timeout=0.5).status_code == 204:
+                    return self
+            time.sleep(0.1)
+        raise ServiceUnavailable("influxd did not answer /ping within 30 s")
+
+    # -- helpers for assertions ------------------------------------------------------------
+    def query(self, q: str, db: str) -> list[dict[str, object]]:
+        """Run InfluxQL; return the rows of the first series of the first statement as dicts."""
+        r = httpx.get(f"{self.url}/query", params={"q": q, "db": db, "epoch": "ms"}, timeout=30)
+        r.raise_for_status()
+        res = r.json()["results"][0]
+        if "error" in res:
+            raise RuntimeError(res["error"])
+        rows: list[dict[str, object]] = []
+        for series in res.get("series", []):
+            for values in series["values"]:
+                row = dict(zip(series["columns"], values, strict=True))
+                row.update(series.get("tags", {}))
+                rows.append(row)
+        return rows
+
+    def create_db(self, db: str) -> None:
+        httpx.post(f"{self.url}/query", params={"q": f'CREATE DATABASE "{db}"'}, timeout=10).raise_for_status()
