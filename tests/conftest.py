@@ -5,12 +5,26 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from smartward.servers import InfluxDB, Mosquitto
 
 IN_CI = os.environ.get("CI") == "true"
+REPO = Path(__file__).resolve().parents[1]
+# Real recordings (PhysioNet, MIMIC-III, IHE HL7) live in ../shared/testdata beside the clone.
+TESTDATA = Path(os.environ.get("SMARTWARD_TESTDATA", REPO.parent / "shared" / "testdata"))
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    """``../shared/testdata`` (override with SMARTWARD_TESTDATA)."""
+    if not TESTDATA.is_dir():
+        if IN_CI:
+            pytest.fail(f"shared test data missing at {TESTDATA}")
+        pytest.skip(f"shared test data not found at {TESTDATA}")
+    return TESTDATA
 
 
 def _need(cls: type[Mosquitto] | type[InfluxDB]) -> None:
