@@ -1,0 +1,342 @@
+"""The decoder a JSON profile compiles into: vendor MQTT payload -> canonical observation + alarms.
+
+Built once per profile version by :mod:`device_profiles.compiler`; decoding then only walks
+pre-parsed paths. Device payloads are read tolerantly in shape (numbers may arrive as numeric
+strings, a batch may be one object) but every value is checked: a payload that does not fit the
+profile raises :class:`PayloadError` naming the place (it becomes a dead letter that can be replayed
+after the profile is fixed). Values outside the profile's plausible range are kept but flagged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from .canonical import Observation, Sample, _loads, check_time
+from .device_alarm import Decoded, DeviceAlarm
+from .errors import PayloadError
+from .json_paths import MISSING, JsonPath, describe
+from .topic_pattern import DeviceIdTemplate, TopicPattern
+from .units import Conversion
+
+_EPOCH_DIV = {"epoch_s": None, "epoch_ms": 1, "epoch_us": 1_000, "epoch_ns": 1_000_000}
+
+
+def text_of(value: Any) -> str:
+    """The text a map key is compared with: ``true``, ``1`` (also for 1.0), ``OFF``."""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def number(value: Any, where: str) -> float:
+    tv = type(value)
+    if tv is int or tv is float:
+        if tv is float and not math.isfinite(value):
+            raise PayloadError(where, f"{value!r} is not a finite number")
+        return value  # type: ignore[no-any-return]
+    if tv is str:
+        try:
+            f = float(value)
+        except ValueError:
+            raise PayloadError(where, f"{value!r} is not a number") from None
+        if not math.isfinite(f):
+            raise PayloadError(where, f"{value!r} is not a finite number")
+        return f
+    raise PayloadError(where, f"{value!r} is not a number")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeReader:
+    source: str
+    path: JsonPath | None
+    format: str
+    step_ms: int | None
+    offset_path: JsonPath | None
+    offset_ms: int
+    naive_zone: tzinfo | None
+
+    def parse(self, raw: Any, where: str) -> int:
+        if self.format == "iso8601":
+            if type(raw) is not str:
+                raise PayloadError(where, f"{raw!r} is not an ISO 8601 time")
+            try:
+                dt = datetime.fromisoformat(raw)
+            except ValueError:
+                raise PayloadError(where, f"{raw!r} is not an ISO 8601 time") from None
+            if dt.tzinfo is None:
+                if self.naive_zone is None:
+                    raise PayloadError(where, f"{raw!r} has no time zone (the profile sets no time.naive_zone)")
+                dt = dt.replace(tzinfo=self.naive_zone)
+            return round(dt.timestamp() * 1000)
+        if type(raw) is int:
+            div = _EPOCH_DIV[self.format]
+            return raw * 1000 if div is None else raw // div
+        v = number(raw, where)
+        div = _EPOCH_DIV[self.format]
+        return round(v * 1000) if div is None else round(v / div)
+
+    def read(self, item: Any, msg: Any, index: int, received_ms: int) -> int:
+        if self.source == "receive" or self.path is None:
+            base = received_ms
+        else:
+            raw = self.path.get(item, msg)
+            where = describe(self.path, index if index >= 0 else None)
+            if raw is MISSING or raw is None:
+                raise PayloadError(where, "time missing")
+            base = self.parse(raw, where)
+        if self.step_ms and index > 0:
+            base += index * self.step_ms
+        if self.offset_path is not None:
+            off = self.offset_path.get(item, msg)
+            if off is not MISSING and off is not None:
+                base += round(number(off, describe(self.offset_path, index)) * self.offset_ms)
+        return base
+
+
+@dataclass(frozen=True, slots=True)
+class FieldReader:
+    signal: str
+    path: JsonPath
+    conv: Conversion
+    decimals: int | None
+    quality_path: JsonPath | None
+    quality_map: dict[str, str]
+    quality_default: str
+    plausible: tuple[float, float] | None
+    out_of_range: str
+    ignore: frozenset[float]
+    low: float
+    high: float
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicalReader:
+    code: str
+    path: JsonPath
+    below: float | None
+    above: float | None
+    equals: frozenset[str]
+    priority: str
+    text: str
+    signal: str | None
+    status: str | None
+
+    def active(self, value: Any, where: str) -> bool:
+        if self.below is not None:
+            return number(value, where) < self.below
+        if self.above is not None:
+            return number(value, where) > self.above
+        return text_of(value) in self.equals
+
+
+@dataclass(frozen=True, slots=True)
+class MappedReader:
+    path: JsonPath
+    map: dict[str, str]
+    default: str | None
+    allowed: frozenset[str]
+
+    def read(self, item: Any, msg: Any, where: str, what: str) -> str | None:
+        raw = self.path.get(item, msg)
+        if raw is MISSING or raw is None:
+            return self.default
+        key = text_of(raw)
+        out = self.map.get(key, self.default) if self.map else key
+        if out is None or out not in self.allowed:
+            raise PayloadError(f"{where}.{self.path.text}",
+                               f"{what} {raw!r} has no mapping in the profile (to one of {sorted(self.allowed)})")
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmReader:
+    path: JsonPath
+    code: JsonPath
+    text: JsonPath | None
+    priority: MappedReader
+    state: MappedReader | None
+    kind: MappedReader | None
+    signal: MappedReader | None
+    value: JsonPath | None
+    id: JsonPath | None
+    time: JsonPath | None
+
+
+@dataclass(frozen=True, slots=True)
+class JsonDecoder:
+    profile_id: str
+    topic: TopicPattern
+    device_id: DeviceIdTemplate
+    canonical: bool
+    samples_path: JsonPath | None
+    max_samples: int
+    time: TimeReader
+    seq_path: JsonPath | None
+    fields: tuple[FieldReader, ...]
+    technical: tuple[TechnicalReader, ...]
+    alarms: AlarmReader | None
+
+    def device_for(self, topic: str) -> str | None:
+        captures = self.topic.match(topic)
+        return None if captures is None else self.device_id.render(captures)
+
+    def decode(self, device: str, payload: bytes | str, received_ms: int) -> Decoded:
+        """Decode one payload published by ``device``; ``received_ms`` is the receive time."""
+        msg = _loads(payload)
+        out = Decoded(self.profile_id, device)
+        if self.samples_path is None:
+            items: list[Any] = [msg]
+        else:
+            found = self.samples_path.get(msg, msg)
+            if found is MISSING or found is None:
+                items = []
+            elif type(found) is list:
+                items = found
+            elif type(found) is dict:
+                items = [found]
+            else:
+                raise PayloadError(describe(self.samples_path, None), "samples must be a list of objects")
+        if len(items) > self.max_samples:
+            raise PayloadError(describe(self.samples_path or JsonPath.parse("$"), None),
+                               f"{len(items)} samples, more than the profile's samples.max {self.max_samples}")
+        samples: list[Sample] = []
+        for i, item in enumerate(items):
+            sample = self._sample(item, msg, i, received_ms, out.dropped)
+            if sample is not None:
+                samples.append(sample)
+        msg_t = samples[-1].t if samples else self._message_time(msg, received_ms)
+        if samples:
+            seq = samples[0].t
+            if self.seq_path is not None:
+                raw = self.seq_path.get(msg, msg)
+                if raw is not MISSING and raw is not None:
+                    n = number(raw, describe(self.seq_path, None))
+                    if n < 0 or not float(n).is_integer():
+                        raise PayloadError(describe(self.seq_path, None), f"{raw!r} is not a non-negative integer")
+                    seq = int(n)
+            out.observation = Observation(device, seq, samples)
+        self._technical(items, msg, msg_t, out)
+        if self.alarms is not None:
+            self._device_alarms(msg, msg_t, received_ms, out)
+        if out.observation is None and not out.alarms and out.status is None:
+            raise PayloadError("$", "nothing in the payload matches the profile (no sample values, alarms or status)")
+        return out
+
+    def _message_time(self, msg: Any, received_ms: int) -> int:
+        if self.time.source == "payload" and self.time.path is not None and self.time.path.absolute:
+            raw = self.time.path.get(msg, msg)
+            if raw is not MISSING and raw is not None:
+                return check_time(self.time.parse(raw, self.time.path.text), self.time.path.text, received_ms)
+        return received_ms
+
+    def _sample(self, item: Any, msg: Any, i: int, received_ms: int, dropped: list[str]) -> Sample | None:
+        if self.samples_path is not None and type(item) is not dict:
+            raise PayloadError(describe(self.samples_path, None) + f"[{i}]", "a sample must be an object")
+        values: dict[str, float] = {}
+        quality: dict[str, str] = {}
+        for f in self.fields:
+            raw = f.path.get(item, msg)
+            if raw is MISSING or raw is None:
+                continue
+            where = describe(f.path, i if self.samples_path is not None else None)
+            v = number(raw, where)
+            if v in f.ignore:
+                continue
+            if not f.conv.identity:
+                v = f.conv.apply(v)
+                if f.decimals is not None:
+                    v = round(v, f.decimals)
+            if not f.low <= v <= f.high:
+                raise PayloadError(where, f"{raw!r} is {v:g} {f.signal}, outside the physical range {f.low:g}..{f.high:g}"
+                                          " (declare sentinels in ignore_values)")
+            q = "valid"
+            if f.quality_path is not None:
+                qraw = f.quality_path.get(item, msg)
+                if qraw is not MISSING and qraw is not None:
+                    q = f.quality_map.get(text_of(qraw), f.quality_default)
+            if f.plausible is not None and not f.plausible[0] <= v <= f.plausible[1]:
+                if f.out_of_range == "drop":
+                    dropped.append(f"{where}: {v:g} outside the plausible range {f.plausible[0]:g}..{f.plausible[1]:g}")
+                    continue
+                q = f.out_of_range if q == "valid" else q
+            values[f.signal] = v
+            if q != "valid":
+                quality[f.signal] = q
+        if not values:
+            return None
+        t = self.time.read(item, msg, i if self.samples_path is not None else -1, received_ms)
+        where_t = describe(self.time.path, i if self.samples_path is not None else None) if self.time.path else "t"
+        return Sample(check_time(t, where_t, received_ms), values, quality)
+
+    def _technical(self, items: list[Any], msg: Any, msg_t: int, out: Decoded) -> None:
+        if not self.technical:
+            return
+        status: dict[str, Any] = {}
+        states: dict[str, bool] = {}
+        for tr in self.technical:
+            raw: Any = MISSING
+            if tr.path.absolute or not items:
+                raw = tr.path.get(msg, msg)
+            else:  # the latest sample that carries the field decides
+                for item in reversed(items):
+                    raw = tr.path.get(item, msg)
+                    if raw is not MISSING and raw is not None:
+                        break
+            if raw is MISSING or raw is None:
+                continue
+            where = describe(tr.path, None)
+            active = tr.active(raw, where)
+            states[tr.code] = active
+            if tr.status is not None:
+                status[tr.status] = number(raw, where)
+            if active:
+                out.alarms.append(DeviceAlarm(out.device, msg_t, tr.code, tr.priority, tr.text, "technical", "active",
+                                              tr.signal, float(raw) if type(raw) in (int, float) else None,
+                                              None, self.profile_id))
+        if states:
+            status = {"online": True, **status, "technical": states}
+            if "battery" in status and not 0 <= status["battery"] <= 100:
+                raise PayloadError("battery", f"{status['battery']!r} is not a percentage 0..100")
+            out.status = status
+
+    def _device_alarms(self, msg: Any, msg_t: int, received_ms: int, out: Decoded) -> None:
+        ar = self.alarms
+        assert ar is not None
+        found = ar.path.get(msg, msg)
+        if found is MISSING or found is None:
+            return
+        entries = found if type(found) is list else [found]
+        for i, a in enumerate(entries):
+            where = f"{describe(ar.path, None)}[{i}]"
+            if type(a) is not dict:
+                raise PayloadError(where, "an alarm must be an object")
+            code = ar.code.get(a, msg)
+            if code is MISSING or code is None or text_of(code) == "":
+                raise PayloadError(f"{where}.{ar.code.text}", "alarm code missing")
+            text = ar.text.get(a, msg) if ar.text is not None else MISSING
+            priority = ar.priority.read(a, msg, where, "priority")
+            state = ar.state.read(a, msg, where, "state") if ar.state else "active"
+            kind = ar.kind.read(a, msg, where, "kind") if ar.kind else "device"
+            signal = ar.signal.read(a, msg, where, "signal") if ar.signal else None
+            value: float | None = None
+            if ar.value is not None:
+                rv = ar.value.get(a, msg)
+                if rv is not MISSING and rv is not None:
+                    value = float(number(rv, f"{where}.{ar.value.text}"))
+            t = msg_t
+            if ar.time is not None:
+                rt = ar.time.get(a, msg)
+                if rt is not MISSING and rt is not None:
+                    t = check_time(self.time.parse(rt, f"{where}.{ar.time.text}"), f"{where}.{ar.time.text}", received_ms)
+            alarm_id = ar.id.get(a, msg) if ar.id is not None else MISSING
+            out.alarms.append(DeviceAlarm(
+                out.device, t, text_of(code)[:128], priority or "low", (text_of(text) if text is not MISSING else text_of(code))[:512],
+                kind or "device", state or "active", signal, value,
+                None if alarm_id is MISSING or alarm_id is None else text_of(alarm_id)[:128], self.profile_id))
