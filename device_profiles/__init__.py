@@ -27,33 +27,51 @@ from .catalogue import (
     SignalKind,
     signal,
 )
+from .compiler import CompiledProfile, compile_profile, compile_profile_file, model_json_schema
+from .device_alarm import Decoded, DeviceAlarm, decode_device_alarm
 from .errors import PayloadError, ProfileError
 from .mqtt_url import MqttUrl, parse_mqtt_url
+from .profile_model import SCHEMA_VERSION, Profile
+from .profile_yaml import Issue, ProfileValidationError
+from .registry import ProfileRegistry, StoredText
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
     "MDC_NAME_SYNONYMS",
     "MDC_SYNONYMS",
-    "MqttUrl",
     "NUMERIC_SIGNALS",
     "QUALITIES",
+    "SCHEMA_VERSION",
     "SIGNALS",
     "WAVEFORM_SIGNALS",
     "AttributedObservation",
     "Attribution",
+    "CompiledProfile",
+    "Decoded",
+    "DeviceAlarm",
+    "Issue",
+    "MqttUrl",
     "Observation",
     "PayloadError",
+    "Profile",
     "ProfileError",
+    "ProfileRegistry",
+    "ProfileValidationError",
     "Quality",
     "Sample",
     "Signal",
     "SignalKind",
+    "StoredText",
     "WaveformChunk",
     "check_id",
+    "compile_profile",
+    "compile_profile_file",
     "decode_attributed",
+    "decode_device_alarm",
     "decode_observation",
     "decode_status",
     "decode_waveform",
+    "model_json_schema",
     "now_ms",
     "parse_mqtt_url",
     "signal",

@@ -213,7 +213,7 @@ class JsonDecoder:
                 samples.append(sample)
         msg_t = samples[-1].t if samples else self._message_time(msg, received_ms)
         if samples:
-            seq = samples[0].t
+            seq = max(s.t for s in samples)  # no counter: the newest sample time (monotonic, stable on redelivery)
             if self.seq_path is not None:
                 raw = self.seq_path.get(msg, msg)
                 if raw is not MISSING and raw is not None:

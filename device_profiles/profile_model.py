@@ -202,7 +202,7 @@ class Profile(_Strict):
     mqtt: MqttSpec | None = None
     samples: SamplesSpec = Field(default_factory=_samples)
     time: TimeSpec = Field(default_factory=_receive_time)
-    seq: str | None = Field(default=None, description="path to the device's message counter; default the first sample time")
+    seq: str | None = Field(default=None, description="path to the device's message counter; default the newest sample time")
     fields: list[FieldSpec] = Field(default_factory=list)
     technical_alarms: list[TechnicalAlarmSpec] = Field(default_factory=list)
     device_alarms: DeviceAlarmSpec | None = None

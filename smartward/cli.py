@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "smartward.commands.serve",
     "smartward.commands.simulate",
     "smartward.commands.bench",
+    "smartward.commands.profile",
 ]
 
 

@@ -1,0 +1,367 @@
+"""IHE PCD HL7 v2 messages -> canonical observations (PCD-01 ``ORU^R01``) and device alarms (PCD-04
+``ORU^R40``), driven by an ``hl7v2-mllp`` profile.
+
+Parsing is python-hl7's; this module maps what it finds. Real-world quirks handled:
+- MDC codes by number or by name, synonyms (MDC_ECG_CARD_BEAT_RATE is heart rate), short term codes
+  without their partition (16770 for 147842), and arterial SaO2 (150324) kept apart from SpO2;
+- OBX-4 device hierarchy (MDS.VMD.CHAN.METRIC): the device id is the OBX-18 instance id of the MDS
+  the metric belongs to, so one gateway message may carry several monitors;
+- a missing OBX-14 falls back to OBR-7, then MSH-7; times without offset take MSH-7's offset,
+  else the profile's zone;
+- units by MDC code, MDC name or UCUM (MDC_DIM_MMHG, kPa converted to mmHg); a perfusion index
+  sent as MDC_DIM_DIMLESS is the displayed value, not a fraction.
+Problems are collected per OBX (HL7 error codes of table 0357) so the ACK can name each one; the
+good observations of a message are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any
+
+import hl7
+
+from .canonical import FUTURE_TOLERANCE_MS, T_MIN_MS, Observation, Sample
+from .catalogue import MDC_NAME_SYNONYMS, MDC_SYNONYMS, SIGNALS
+from .compiler import CompiledProfile, parse_zone
+from .device_alarm import Decoded, DeviceAlarm
+from .hl7_fields import DtmError, parse_dtm, repetitions, zone_of
+from .hl7_fields import field as fld
+from .units import ALIASES, UnitError, conversion
+
+# HL7 table 0357 (message error condition codes)
+SEGMENT_SEQUENCE_ERROR = 100
+REQUIRED_FIELD_MISSING = 101
+DATA_TYPE_ERROR = 102
+TABLE_VALUE_NOT_FOUND = 103
+UNSUPPORTED_MESSAGE_TYPE = 200
+UNSUPPORTED_EVENT_CODE = 201
+UNSUPPORTED_VERSION = 203
+APPLICATION_ERROR = 207
+
+SCADA_PARTITION = 2 << 16  # MDC partition 2: physiological measurements
+EVT_PARTITION = range(3 << 16, 4 << 16)  # MDC partition 3: events (alarms)
+_DIMLESS_AS_IS = frozenset({"perfusion_index"})
+_BAD_ID_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
+_PRIORITY = {"PH": "high", "PM": "medium", "PL": "low", "PN": "low"}
+_ENDED = frozenset({"end", "stop", "reset", "inactivate", "inactive", "cleared"})
+
+
+@dataclass(frozen=True, slots=True)
+class Hl7Issue:
+    """One problem, located like HL7 ERR-2 (segment, its sequence in the message, field)."""
+
+    segment: str
+    sequence: int
+    field: int | None
+    code: int
+    text: str
+
+    def __str__(self) -> str:
+        at = f"{self.segment}[{self.sequence}]" + (f"-{self.field}" if self.field else "")
+        return f"{at}: {self.text}"
+
+
+@dataclass(slots=True)
+class Hl7Result:
+    message_type: str = ""
+    control_id: str = ""
+    decoded: list[Decoded] = field(default_factory=list)
+    issues: list[Hl7Issue] = field(default_factory=list)
+    rejected: bool = False  # AR: the message as a whole is not acceptable
+    unmapped: list[str] = field(default_factory=list)
+    message: Any = None  # the parsed python-hl7 message, for the ACK
+
+    def reject(self, segment: str, seq: int, fnum: int | None, code: int, text: str) -> Hl7Result:
+        self.rejected = True
+        self.issues.append(Hl7Issue(segment, seq, fnum, code, text))
+        return self
+
+
+def normalise(raw: str) -> str:
+    """Segment separators to CR (files and some senders use LF or CRLF); surrounding blanks dropped."""
+    return raw.strip("\r\n\x0b\x1c \t").replace("\r\n", "\r").replace("\n", "\r")
+
+
+def device_id(text: str, prefix: str) -> str:
+    return (prefix + _BAD_ID_CHARS.sub("-", text).strip("-"))[:64]
+
+
+class Hl7Decoder:
+    """Decodes HL7 v2 text with one ``hl7v2-mllp`` profile."""
+
+    def __init__(self, compiled: CompiledProfile) -> None:
+        spec = compiled.profile.hl7
+        if spec is None:
+            raise ValueError(f"profile {compiled.id!r} is not an hl7v2-mllp profile")
+        self.profile_id = compiled.id
+        self.spec = spec
+        self.codes = compiled.hl7_codes
+        self.units = {**ALIASES, **compiled.hl7_units}
+        self.zone = parse_zone(spec.default_zone)
+        self.types = frozenset(spec.messages)
+
+    # -- entry point -------------------------------------------------------------------------
+    def decode(self, raw: str, received_ms: int) -> Hl7Result:
+        res = Hl7Result()
+        text = normalise(raw)
+        if not text.startswith("MSH"):
+            return res.reject("MSH", 1, None, SEGMENT_SEQUENCE_ERROR, "message does not start with an MSH segment")
+        if len(text) < 8 or text[3] != "|":
+            return res.reject("MSH", 1, 1, REQUIRED_FIELD_MISSING, "MSH-1/MSH-2: field separator must be '|' followed by encoding characters")
+        try:
+            msg = hl7.parse(text)
+        except (hl7.exceptions.HL7Exception, IndexError, KeyError, ValueError, TypeError) as exc:
+            return res.reject("MSH", 1, None, SEGMENT_SEQUENCE_ERROR, f"cannot parse the message ({exc})")
+        res.message = msg
+        msh = msg.segment("MSH")
+        res.control_id = fld(msh, 10)
+        code, event = fld(msh, 9, 1), fld(msh, 9, 2)
+        res.message_type = f"{code}^{event}"
+        if not res.control_id:
+            res.issues.append(Hl7Issue("MSH", 1, 10, REQUIRED_FIELD_MISSING, "MSH-10 message control id is empty"))
+        if code != "ORU":
+            return res.reject("MSH", 1, 9, UNSUPPORTED_MESSAGE_TYPE, f"message type {res.message_type!r} is not supported (ORU^R01, ORU^R40)")
+        if res.message_type not in self.types:
+            return res.reject("MSH", 1, 9, UNSUPPORTED_EVENT_CODE,
+                              f"event {event!r} is not supported by profile {self.profile_id} ({', '.join(sorted(self.types))})")
+        version = fld(msh, 12)
+        if version and not version.startswith("2."):
+            return res.reject("MSH", 1, 12, UNSUPPORTED_VERSION, f"HL7 version {version!r} is not 2.x")
+        zone = zone_of(fld(msh, 7)) or self.zone
+        msh_t = self._time(fld(msh, 7), zone, received_ms, res, ("MSH", 1, 7), required=False)
+        if res.message_type == "ORU^R01":
+            self._observations(msg, zone, msh_t, received_ms, res)
+        else:
+            self._alarms(msg, zone, msh_t, received_ms, res)
+        return res
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _time(self, text: str, zone: tzinfo, received_ms: int, res: Hl7Result, where: tuple[str, int, int],
+              required: bool = True) -> int | None:
+        if not text:
+            return None
+        try:
+            t = parse_dtm(text, zone)
+        except DtmError as exc:
+            res.issues.append(Hl7Issue(where[0], where[1], where[2], DATA_TYPE_ERROR, str(exc)))
+            return None
+        if t < T_MIN_MS or t > received_ms + FUTURE_TOLERANCE_MS:
+            res.issues.append(Hl7Issue(where[0], where[1], where[2], DATA_TYPE_ERROR,
+                                       f"{text!r} is before 2000 or more than 5 minutes in the future"))
+            return None
+        return t
+
+    def _signal(self, code: str, name: str) -> str | None:
+        for key in (code, name):
+            if key and key in self.codes:
+                return self.codes[key]
+        if code.isdigit():
+            n = int(code)
+            if n in MDC_SYNONYMS:
+                return MDC_SYNONYMS[n]
+        if name in MDC_NAME_SYNONYMS:
+            return MDC_NAME_SYNONYMS[name]
+        if code.isdigit() and int(code) < 1 << 16:
+            return MDC_SYNONYMS.get(SCADA_PARTITION | int(code))
+        return None
+
+    def _unit(self, sig: str, obx: Any) -> str | None:
+        """The UCUM unit of OBX-6 (by name, code or UCUM text); ``None`` when unknown."""
+        for text in (fld(obx, 6, 2), fld(obx, 6, 1)):
+            if text:
+                if text in self.units:
+                    return self.units[text]
+                if text in ("mm[Hg]", "kPa", "Cel", "[degF]", "/min", "%", "1"):
+                    return text
+        return None if (fld(obx, 6, 1) or fld(obx, 6, 2)) else SIGNALS[sig].unit
+
+    def _device_ids(self, msg: Any) -> tuple[str, dict[str, str]]:
+        """(default device id, MDS number -> device id from that MDS's OBX-18)."""
+        per_mds: dict[str, str] = {}
+        first_obx18 = ""
+        for obx in msg.segments("OBX") if _has(msg, "OBX") else []:
+            inst = fld(obx, 18)
+            if not inst:
+                continue
+            first_obx18 = first_obx18 or inst
+            parts = fld(obx, 4).split(".")
+            if len(parts) >= 2 and all(p == "0" for p in parts[1:]) and parts[0] not in per_mds:
+                per_mds[parts[0]] = device_id(inst, self.spec.device_id_prefix)
+        msh = msg.segment("MSH")
+        for source in self.spec.device_id:
+            value = ""
+            if source == "obx18":
+                value = next(iter(per_mds.values()), "") or (device_id(first_obx18, self.spec.device_id_prefix) if first_obx18 else "")
+                if value:
+                    return value, per_mds
+                continue
+            if source == "msh3":
+                value = fld(msh, 3, 1) or fld(msh, 3, 2)
+            elif source == "msh4":
+                value = fld(msh, 4, 1) or fld(msh, 4, 2)
+            elif source == "pv1_3" and _has(msg, "PV1"):
+                pv1 = msg.segment("PV1")
+                value = "-".join(x for x in (fld(pv1, 3, 1), fld(pv1, 3, 2), fld(pv1, 3, 3)) if x)
+            if value:
+                return device_id(value, self.spec.device_id_prefix), per_mds
+        return "", per_mds
+
+    def _observations(self, msg: Any, zone: tzinfo, msh_t: int | None, received_ms: int, res: Hl7Result) -> None:
+        default_dev, per_mds = self._device_ids(msg)
+        if not default_dev:
+            res.issues.append(Hl7Issue("OBX", 1, 18, REQUIRED_FIELD_MISSING,
+                                       f"no device identity (tried {', '.join(self.spec.device_id)})"))
+            return
+        samples: dict[str, dict[int, Sample]] = {}
+        obr_t: int | None = None
+        obx_n = obr_n = 0
+        for seg in msg:
+            name = str(seg[0])
+            if name == "OBR":
+                obr_n += 1
+                obr_t = self._time(fld(seg, 7), zone, received_ms, res, ("OBR", obr_n, 7))
+                continue
+            if name != "OBX":
+                continue
+            obx_n += 1
+            self._one_obx(seg, obx_n, default_dev, per_mds, obr_t if obr_t is not None else msh_t, zone,
+                          received_ms, samples, res)
+        for dev, by_t in samples.items():
+            # seq: the newest sample time; monotonic per device and unchanged when the sender resends
+            obs = Observation(dev, max(by_t), [by_t[t] for t in sorted(by_t)])
+            res.decoded.append(Decoded(self.profile_id, dev, obs))
+
+    def _one_obx(self, obx: Any, n: int, default_dev: str, per_mds: dict[str, str], fallback_t: int | None,
+                 zone: tzinfo, received_ms: int, samples: dict[str, dict[int, Sample]], res: Hl7Result) -> None:
+        value_type, value = fld(obx, 2), fld(obx, 5)
+        code, name = fld(obx, 3, 1), fld(obx, 3, 2)
+        if not value or value_type not in ("NM", "SN", ""):
+            return
+        sig = self._signal(code, name)
+        if sig is None:
+            res.unmapped.append(f"OBX[{n}] {code}^{name}")
+            return
+        status = fld(obx, 11)
+        quality = self.spec.result_status.get(status, "questionable")
+        if quality == "skip":
+            return
+        if value_type == "SN":  # structured numeric: comparator^num1 — only plain numbers are observations
+            value = fld(obx, 5, 2) if not fld(obx, 5, 1) or fld(obx, 5, 1) == "=" else ""
+        try:
+            v = float(value)
+        except ValueError:
+            res.issues.append(Hl7Issue("OBX", n, 5, DATA_TYPE_ERROR, f"{name or code}: {value!r} is not a number"))
+            return
+        unit = self._unit(sig, obx)
+        s = SIGNALS[sig]
+        if unit is None:
+            res.issues.append(Hl7Issue("OBX", n, 6, TABLE_VALUE_NOT_FOUND,
+                                       f"{name or code}: unknown unit {fld(obx, 6, 2) or fld(obx, 6, 1)!r}"))
+            return
+        if unit == "1" and sig in _DIMLESS_AS_IS:
+            v = int(v) if v.is_integer() and "." not in value else v
+        else:
+            try:
+                conv = conversion(unit, s.unit)
+            except UnitError:
+                res.issues.append(Hl7Issue("OBX", n, 6, TABLE_VALUE_NOT_FOUND,
+                                           f"{name or code}: unit {unit!r} cannot be converted into {s.unit}"))
+                return
+            if not conv.identity:
+                v = round(conv.apply(v), s.precision + 2)
+            elif v.is_integer() and "." not in value:
+                v = int(v)
+        if not s.low <= v <= s.high:
+            res.issues.append(Hl7Issue("OBX", n, 5, DATA_TYPE_ERROR,
+                                       f"{name or code}: {v:g} {s.unit} is outside the physical range {s.low:g}..{s.high:g}"))
+            return
+        t = self._time(fld(obx, 14), zone, received_ms, res, ("OBX", n, 14)) if fld(obx, 14) else fallback_t
+        if t is None:
+            if not fld(obx, 14):
+                res.issues.append(Hl7Issue("OBX", n, 14, REQUIRED_FIELD_MISSING,
+                                           f"{name or code}: no observation time (OBX-14, OBR-7 and MSH-7 all empty)"))
+            return
+        mds = fld(obx, 4).split(".")[0]
+        dev = per_mds.get(mds, default_dev)
+        sample = samples.setdefault(dev, {}).setdefault(t, Sample(t, {}))
+        sample.values[sig] = v
+        if quality != "valid":
+            sample.quality[sig] = quality
+
+    def _alarms(self, msg: Any, zone: tzinfo, msh_t: int | None, received_ms: int, res: Hl7Result) -> None:
+        default_dev, per_mds = self._device_ids(msg)
+        if not default_dev:
+            res.issues.append(Hl7Issue("OBX", 1, 18, REQUIRED_FIELD_MISSING,
+                                       f"no device identity (tried {', '.join(self.spec.device_id)})"))
+            return
+        groups: list[tuple[Any, int, list[tuple[int, Any]]]] = []
+        obx_n = obr_n = 0
+        for seg in msg:
+            name = str(seg[0])
+            if name == "OBR":
+                obr_n += 1
+                groups.append((seg, obr_n, []))
+            elif name == "OBX":
+                obx_n += 1
+                if not groups:
+                    res.issues.append(Hl7Issue("OBX", obx_n, None, SEGMENT_SEQUENCE_ERROR, "OBX before any OBR"))
+                    continue
+                groups[-1][2].append((obx_n, seg))
+        if not groups:
+            res.issues.append(Hl7Issue("OBR", 1, None, SEGMENT_SEQUENCE_ERROR, "ORU^R40 without an OBR alarm group"))
+        by_dev: dict[str, Decoded] = {}
+        for obr, obr_seq, obxs in groups:
+            alarm = self._one_alarm(obr, obr_seq, obxs, default_dev, per_mds, zone, msh_t, received_ms, res)
+            if alarm is not None:
+                by_dev.setdefault(alarm.device, Decoded(self.profile_id, alarm.device)).alarms.append(alarm)
+        res.decoded.extend(by_dev.values())
+
+    def _one_alarm(self, obr: Any, obr_seq: int, obxs: list[tuple[int, Any]], default_dev: str, per_mds: dict[str, str],
+                   zone: tzinfo, msh_t: int | None, received_ms: int, res: Hl7Result) -> DeviceAlarm | None:
+        event: tuple[int, Any] | None = None
+        sig: str | None = None
+        value: float | None = None
+        state = "active"
+        for n, obx in obxs:
+            code, name = fld(obx, 3, 1), fld(obx, 3, 2)
+            if name.startswith("MDC_EVT_") or (code.isdigit() and int(code) in EVT_PARTITION):
+                event = event or (n, obx)
+            elif name in ("MDC_ATTR_EVENT_PHASE", "MDC_ATTR_ALARM_STATE"):
+                if fld(obx, 5).lower() in _ENDED:
+                    state = "cleared"
+            elif sig is None and (found := self._signal(code, name)) is not None:
+                sig = found
+                try:
+                    value = float(fld(obx, 5))
+                except ValueError:
+                    value = None
+        if event is None:
+            res.issues.append(Hl7Issue("OBR", obr_seq, None, REQUIRED_FIELD_MISSING,
+                                       "alarm group has no event OBX (OBX-3 MDC_EVT_…)"))
+            return None
+        n, obx = event
+        flags = repetitions(obx, 8)
+        priority = next((_PRIORITY[f] for f in flags if f in _PRIORITY), None)
+        if priority is None:
+            res.issues.append(Hl7Issue("OBX", n, 8, REQUIRED_FIELD_MISSING,
+                                       "no alarm priority in OBX-8 (PH, PM, PL or PN); reported as low"))
+            priority = "low"
+        kind = "technical" if "ST" in flags else "device"
+        obr_t = self._time(fld(obr, 7), zone, received_ms, res, ("OBR", obr_seq, 7))
+        t = self._time(fld(obx, 14), zone, received_ms, res, ("OBX", n, 14)) if fld(obx, 14) else None
+        t = t if t is not None else obr_t if obr_t is not None else msh_t
+        if t is None:
+            t = received_ms
+        mds = fld(obx, 4).split(".")[0]
+        code, name = fld(obx, 3, 1), fld(obx, 3, 2)
+        text = fld(obx, 5) or name or code
+        alarm_id = fld(obr, 3) or res.control_id or None
+        return DeviceAlarm(per_mds.get(mds, default_dev), t, (name or code)[:128], priority, text[:512], kind, state,
+                           sig, value, alarm_id[:128] if alarm_id else None, self.profile_id)
+
+
+def _has(msg: Any, name: str) -> bool:
+    return any(str(seg[0]) == name for seg in msg)
