@@ -234,6 +234,8 @@ def _pydantic_issues(exc: ValidationError, lines: LineMap) -> list[Issue]:
             msg = f"required key {loc[-1]!r} is missing"
         elif err["type"] in ("literal_error", "enum") and "expected" in err.get("ctx", {}):
             msg = f"{err.get('input')!r} is not allowed; expected {err['ctx']['expected']}"
+        if err["type"] == "string_type" and isinstance(err.get("input"), bool):
+            msg += " (YAML reads yes/no/on/off/true/false as booleans: quote it)"
         issues.append(Issue(loc_text(loc), lines.line(loc), msg))
     return issues
 

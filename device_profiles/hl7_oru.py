@@ -81,8 +81,9 @@ class Hl7Result:
 
 
 def normalise(raw: str) -> str:
-    """Segment separators to CR (files and some senders use LF or CRLF); surrounding blanks dropped."""
-    return raw.strip("\r\n\x0b\x1c \t").replace("\r\n", "\r").replace("\n", "\r")
+    """Segment separators to CR (files and some senders use LF or CRLF); empty segments dropped."""
+    text = raw.strip("\r\n\x0b\x1c \t").replace("\r\n", "\r").replace("\n", "\r")
+    return "\r".join(seg for seg in text.split("\r") if seg.strip())
 
 
 def device_id(text: str, prefix: str) -> str:
@@ -105,12 +106,24 @@ class Hl7Decoder:
 
     # -- entry point -------------------------------------------------------------------------
     def decode(self, raw: str, received_ms: int) -> Hl7Result:
+        """Decode one message; never raises: problems are in ``issues`` (``rejected`` for AR)."""
+        try:
+            return self._decode(raw, received_ms)
+        except (hl7.exceptions.HL7Exception, IndexError, KeyError, ValueError, TypeError, AssertionError) as exc:
+            # python-hl7 raises these (its parser even asserts) on structurally broken messages
+            res = Hl7Result()
+            return res.reject("MSH", 1, None, SEGMENT_SEQUENCE_ERROR, f"malformed message ({type(exc).__name__}: {exc})")
+
+    def _decode(self, raw: str, received_ms: int) -> Hl7Result:
         res = Hl7Result()
         text = normalise(raw)
         if not text.startswith("MSH"):
             return res.reject("MSH", 1, None, SEGMENT_SEQUENCE_ERROR, "message does not start with an MSH segment")
         if len(text) < 8 or text[3] != "|":
             return res.reject("MSH", 1, 1, REQUIRED_FIELD_MISSING, "MSH-1/MSH-2: field separator must be '|' followed by encoding characters")
+        enc = text[4:8]
+        if len(set(enc + "|")) != 5 or any(ch.isalnum() or ch.isspace() for ch in enc):
+            return res.reject("MSH", 1, 2, DATA_TYPE_ERROR, f"MSH-2 encoding characters {enc!r} are not four distinct delimiters")
         try:
             msg = hl7.parse(text)
         except (hl7.exceptions.HL7Exception, IndexError, KeyError, ValueError, TypeError) as exc:

@@ -1,0 +1,70 @@
+"""HL7 v2 acknowledgements (original mode): ``MSA|AA``, or ``AE``/``AR`` with one ERR segment per problem.
+
+ERR follows v2.5+: ERR-2 location (segment^sequence^field), ERR-3 the table 0357 code, ERR-4
+severity, ERR-8 a message for the sender's operators. MSA-3 repeats the first problem for senders
+that only log MSA.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from device_profiles.hl7_fields import field
+from device_profiles.hl7_oru import Hl7Issue, Hl7Result
+
+_TABLE_0357 = {100: "Segment sequence error", 101: "Required field missing", 102: "Data type error",
+               103: "Table value not found", 200: "Unsupported message type", 201: "Unsupported event code",
+               203: "Unsupported version id", 207: "Application internal error"}
+_counter = itertools.count(1)
+APPLICATION = "SMARTWARD"
+
+
+def escape(text: str) -> str:
+    """HL7 escape sequences for the delimiters (``|^~\\&``) and line breaks in free text."""
+    out = text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\").replace("~", "\\R\\")
+    out = out.replace("&", "\\T\\").replace("\r", " ").replace("\n", " ")
+    return out[:400]
+
+
+def ack_code(result: Hl7Result) -> str:
+    if result.rejected:
+        return "AR"
+    return "AE" if result.issues else "AA"
+
+
+def _ts(now_s: float) -> str:
+    return time.strftime("%Y%m%d%H%M%S+0000", time.gmtime(now_s))
+
+
+def build_ack(result: Hl7Result, code: str | None = None, extra: Sequence[Hl7Issue] = (),
+              facility: str = "", now_s: float | None = None) -> str:
+    """The ACK for ``result`` (CR-separated segments, not framed)."""
+    code = code or ack_code(result)
+    issues = [*result.issues, *extra]
+    msg: Any = result.message
+    now_s = time.time() if now_s is None else now_s
+    control = f"SW{int(now_s * 1000)}{next(_counter):06d}"
+    if msg is not None:
+        msh = msg.segment("MSH")
+        send_app, send_fac = field(msh, 3), field(msh, 4)
+        processing, version = field(msh, 11) or "P", field(msh, 12) or "2.6"
+        event = field(msh, 9, 2)
+        charset = field(msh, 18)
+    else:
+        send_app = send_fac = event = charset = ""
+        processing, version = "P", "2.6"
+    header = ["MSH", "^~\\&", APPLICATION, escape(facility), escape(send_app), escape(send_fac), _ts(now_s), "",
+              f"ACK^{escape(event)}^ACK" if event else "ACK", control, processing, version]
+    if charset:
+        header += ["", "", "", "", "", escape(charset)]
+    text = escape(str(issues[0])) if issues else ""
+    segments = ["|".join(header), "|".join(["MSA", code, escape(result.control_id), text])]
+    for issue in issues[:50]:
+        location = "^".join([issue.segment, str(issue.sequence), str(issue.field) if issue.field else ""]).rstrip("^")
+        label = _TABLE_0357.get(issue.code, "Error")
+        segments.append("|".join(["ERR", "", location, f"{issue.code}^{label}^HL70357", "E", "", "", "",
+                                  escape(str(issue))]))
+    return "\r".join(segments) + "\r"

@@ -1,0 +1,98 @@
+"""The HL7 v2 gateway adapter: MLLP in, canonical observations and device alarms out (durably).
+
+For every message: decode the text (charset from MSH-18), map it with the ``hl7v2-mllp`` profile,
+hand every observation and alarm to the sink (the gateway's durable outbox) and only then answer.
+``AA`` therefore means "stored on disk, will reach the broker"; when the sink fails the sender gets
+``AE`` (207) and resends. A problem in one OBX is named in the ACK without losing the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from device_profiles import topics
+from device_profiles.canonical import now_ms
+from device_profiles.hl7_oru import APPLICATION_ERROR, Hl7Decoder, Hl7Issue, Hl7Result
+
+from .hl7_ack import build_ack
+
+log = logging.getLogger(__name__)
+
+
+class Hl7GatewayError(Exception):
+    """Root of the HL7 adapter's own errors (a sink that cannot store raises a subclass of it or OSError)."""
+
+
+class Sink(Protocol):
+    """Where decoded messages go: ``put`` returns once the message is durably accepted."""
+
+    async def put(self, topic: str, payload: bytes, qos: int = 1) -> None: ...
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes -> text using MSH-18 (``UNICODE UTF-8`` / ``8859/1`` / empty: UTF-8 if valid, else Latin-1)."""
+    head = data[:1024].decode("latin-1")
+    msh = head.split("\r", 1)[0]
+    charset = ""
+    if msh.startswith("MSH") and len(msh) > 3:
+        parts = msh.split(msh[3])
+        charset = parts[17].upper() if len(parts) > 17 else ""
+    if "UTF" in charset:
+        return data.decode("utf-8", errors="replace")
+    if charset.startswith("8859") or charset == "ASCII":
+        return data.decode("latin-1")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+class Hl7Gateway:
+    """The MLLP handler: ``await gateway.handle(message_bytes, peer)`` -> ACK bytes."""
+
+    def __init__(self, decoder: Hl7Decoder, sink: Sink, root: str = topics.ROOT,
+                 clock: Callable[[], int] = now_ms) -> None:
+        self.decoder = decoder
+        self.sink = sink
+        self.root = root
+        self.clock = clock
+        self.counts = {"AA": 0, "AE": 0, "AR": 0, "observations": 0, "alarms": 0}
+
+    async def handle(self, data: bytes, peer: str = "?") -> bytes:
+        text = decode_text(data)
+        received = self.clock()
+        res = self.decoder.decode(text, received)
+        extra: list[Hl7Issue] = []
+        if res.decoded:
+            try:
+                await self._store(res)
+            except (OSError, Hl7GatewayError) as exc:
+                log.error("HL7 %s from %s: could not store (%s); answering AE", res.control_id, peer, exc)
+                extra.append(Hl7Issue("MSH", 1, None, APPLICATION_ERROR, f"could not store the message, resend ({exc})"))
+        code = "AR" if res.rejected else ("AE" if res.issues or extra else "AA")
+        self.counts[code] += 1
+        if code != "AA":
+            log.warning("HL7 %s %s from %s: %s: %s", res.message_type or "?", res.control_id or "?", peer, code,
+                        "; ".join(str(i) for i in [*res.issues, *extra][:5]))
+        if res.unmapped:
+            log.debug("HL7 %s: not in the catalogue: %s", res.control_id, ", ".join(res.unmapped))
+        ack = build_ack(res, code, extra, now_s=received / 1000)
+        return ack.encode("utf-8" if "UTF" in text[:300].upper() else "latin-1", errors="replace")
+
+    async def _store(self, res: Hl7Result) -> None:
+        for d in res.decoded:
+            if d.observation is not None:
+                await self.sink.put(topics.device_obs(d.device, self.root), d.observation.encode(), 1)
+                self.counts["observations"] += 1
+            for alarm in d.alarms:
+                await self.sink.put(topics.device_alarm(d.device, self.root), alarm.encode(), 1)
+                self.counts["alarms"] += 1
+
+    def oversize(self, size: int, peer: str) -> bytes:
+        res = Hl7Result()
+        res.reject("MSH", 1, None, APPLICATION_ERROR, f"message of {size} bytes exceeds the listener's limit")
+        self.counts["AR"] += 1
+        return build_ack(res, "AR", now_s=time.time()).encode("latin-1")
