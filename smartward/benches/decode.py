@@ -62,12 +62,12 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{c.id:28} hl7        (no example message at {path}; pass --hl7 FILE)")
                 continue
             text = path.read_bytes().decode("latin-1").replace("\n", "\r")
-            dec = Hl7Decoder(c)
-            probe = dec.decode(text, t_now)
+            hdec = Hl7Decoder(c)
+            probe = hdec.decode(text, t_now)
             per_msg = sum(len(d.observation.samples) for d in probe.decoded if d.observation)
             values = sum(len(s.values) for d in probe.decoded if d.observation for s in d.observation.samples)
             texts = [text] * 50
-            rate = _rate(lambda x: dec.decode(x, t_now), texts, args.seconds)  # noqa: B023
+            rate = _rate(lambda x: hdec.decode(x, t_now), texts, args.seconds)  # noqa: B023
             ceiling = _rate(hl7.parse, texts, args.seconds)
             print(f"{c.id:28} {'hl7 v2':10} {per_msg:>11} {rate:>11,.0f} {rate * per_msg:>11,.0f} "
                   f"{ceiling:>13,.0f} {rate / ceiling:>6.2f}   ({values} values/msg)")
