@@ -30,6 +30,11 @@ def alarm(ward: str, alarm_id: str, root: str = ROOT) -> str:
     return f"{root}/alarms/{ward or '_unassigned'}/{alarm_id}"
 
 
+def control_profiles(root: str = ROOT) -> str:
+    """``{root}/control/profiles``: ``{"changed": t}`` after a profile version is activated (reload the registry)."""
+    return f"{root}/control/profiles"
+
+
 def device_filter(kind: str, root: str = ROOT) -> str:
     """Wildcard filter for one kind of device topic (``obs``, ``wave``, ``status``, ``alarm``)."""
     return f"{root}/devices/+/{kind}"
