@@ -32,8 +32,8 @@ class Sink(Protocol):
     async def put(self, topic: str, payload: bytes, qos: int = 1) -> None: ...
 
 
-def decode_text(data: bytes) -> str:
-    """Bytes -> text using MSH-18 (``UNICODE UTF-8`` / ``8859/1`` / empty: UTF-8 if valid, else Latin-1)."""
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Bytes -> (text, codec) using MSH-18 (``UNICODE UTF-8`` / ``8859/1`` / empty: UTF-8 if valid, else Latin-1)."""
     head = data[:1024].decode("latin-1")
     msh = head.split("\r", 1)[0]
     charset = ""
@@ -41,13 +41,13 @@ def decode_text(data: bytes) -> str:
         parts = msh.split(msh[3])
         charset = parts[17].upper() if len(parts) > 17 else ""
     if "UTF" in charset:
-        return data.decode("utf-8", errors="replace")
+        return data.decode("utf-8", errors="replace"), "utf-8"
     if charset.startswith("8859") or charset == "ASCII":
-        return data.decode("latin-1")
+        return data.decode("latin-1"), "latin-1"
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return data.decode("latin-1"), "latin-1"
 
 
 class Hl7Gateway:
@@ -62,7 +62,7 @@ class Hl7Gateway:
         self.counts = {"AA": 0, "AE": 0, "AR": 0, "observations": 0, "alarms": 0}
 
     async def handle(self, data: bytes, peer: str = "?") -> bytes:
-        text = decode_text(data)
+        text, codec = decode_text(data)
         received = self.clock()
         res = self.decoder.decode(text, received)
         extra: list[Hl7Issue] = []
@@ -80,7 +80,7 @@ class Hl7Gateway:
         if res.unmapped:
             log.debug("HL7 %s: not in the catalogue: %s", res.control_id, ", ".join(res.unmapped))
         ack = build_ack(res, code, extra, now_s=received / 1000)
-        return ack.encode("utf-8" if "UTF" in text[:300].upper() else "latin-1", errors="replace")
+        return ack.encode(codec, errors="replace")
 
     async def _store(self, res: Hl7Result) -> None:
         for d in res.decoded:

@@ -92,6 +92,8 @@ class MllpServer:
             await self._serve(reader, writer, peer)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as exc:
             log.info("MLLP %s: connection ended (%s)", peer, type(exc).__name__)
+        except Exception:  # supervisor of one connection: log it, the listener goes on
+            log.exception("MLLP %s: connection failed; closing it, the listener keeps serving", peer)
         finally:
             self._connections.discard(task)
             writer.close()
