@@ -89,6 +89,37 @@ class Synthesizer:
         return msg
 
 
+_HL7_UNITS = {"/min": "264864^MDC_DIM_BEAT_PER_MIN^MDC", "%": "262688^MDC_DIM_PERCENT^MDC",
+              "mm[Hg]": "266016^MDC_DIM_MMHG^MDC", "Cel": "268192^MDC_DIM_DEGC^MDC"}
+_HL7_SIGNALS = ("heart_rate", "spo2", "resp_rate", "nibp_sys", "nibp_dia", "nibp_mean", "temperature")
+
+
+class Hl7Synthesizer:
+    """IHE PCD-01 ``ORU^R01`` messages of a simulated monitor (for ``hl7v2-mllp`` profiles)."""
+
+    def __init__(self, device: str, seed: int = 1) -> None:
+        self.device = device
+        self.rng = random.Random(seed)
+        self.state = {s: RESTING[s] for s in _HL7_SIGNALS}
+        self.n = 0
+
+    def message(self, t_ms: int) -> str:
+        self.n += 1
+        ts = datetime.fromtimestamp(t_ms / 1000, UTC).strftime("%Y%m%d%H%M%S") + "+0000"
+        segs = [f"MSH|^~\\&|SMARTWARD_SIM|SIM|||{ts}||ORU^R01^ORU_R01|SIM{t_ms}{self.n:04d}|P|2.6|||AL|NE||UNICODE UTF-8",
+                f"OBR|1||SIM{self.n}|69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|||{ts}",
+                f"OBX|1|ST|69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X|||||||{self.device}"]
+        for i, name in enumerate(_HL7_SIGNALS, start=2):
+            sig = SIGNALS[name]
+            v = self.state[name] + self.rng.gauss(0, _JITTER.get(name, 0.8))
+            v += (RESTING[name] - v) * 0.1
+            self.state[name] = v
+            value = f"{v:.{sig.precision}f}"
+            unit = "264928^MDC_DIM_RESP_PER_MIN^MDC" if name == "resp_rate" else _HL7_UNITS[sig.unit]
+            segs.append(f"OBX|{i}|NM|{sig.mdc_code}^{sig.mdc_name}^MDC|1.1.1.{i}|{value}|{unit}|||||R")
+        return "\r".join(segs) + "\r"
+
+
 def _typed(text: str) -> Any:
     if text in ("true", "false"):
         return text == "true"
@@ -105,4 +136,4 @@ def _calm(alarming: frozenset[str]) -> Any:
     return None
 
 
-__all__ = ["JsonPath", "Synthesizer"]
+__all__ = ["Hl7Synthesizer", "JsonPath", "Synthesizer"]

@@ -29,7 +29,8 @@ def register(sub: Any) -> None:
 
     s = psub.add_parser("simulate", help="publish synthetic payloads in the vendor's own format")
     s.add_argument("file", metavar="FILE")
-    s.add_argument("--broker", required=True, metavar="URL", help="mqtt://host:port")
+    s.add_argument("--broker", metavar="URL", help="mqtt://host:port (MQTT profiles)")
+    s.add_argument("--mllp", metavar="HOST:PORT", help="gateway MLLP address (hl7v2-mllp profiles)")
     s.add_argument("--device", default="SIM0001", help="value of the topic's device capture (default SIM0001)")
     s.add_argument("--rate", type=float, default=1.0, help="messages per second (default 1)")
     s.add_argument("--count", type=int, default=0, help="stop after N messages (default: run until Ctrl-C)")
@@ -120,18 +121,65 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     from device_profiles import ProfileError, compile_profile_file
 
+    if args.rate <= 0 or args.batch < 1:
+        print("--rate must be > 0 and --batch >= 1", file=sys.stderr)
+        return 2
     try:
         compiled = compile_profile_file(args.file, _root(args.topic_root))
-        from device_profiles.synth import Synthesizer
+        from device_profiles.synth import Hl7Synthesizer, Synthesizer
 
+        if compiled.profile.transport == "hl7v2-mllp":
+            if not args.mllp:
+                print("an hl7v2-mllp profile is simulated over MLLP: give --mllp HOST:PORT of `smartward gateway`",
+                      file=sys.stderr)
+                return 2
+            return asyncio.run(_simulate_hl7(args, Hl7Synthesizer(args.device)))
+        if not args.broker:
+            print("--broker URL is required for MQTT profiles", file=sys.stderr)
+            return 2
         synth = Synthesizer(compiled)
     except ProfileError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    if args.rate <= 0 or args.batch < 1:
-        print("--rate must be > 0 and --batch >= 1", file=sys.stderr)
-        return 2
     return asyncio.run(_simulate(args, synth))
+
+
+async def _simulate_hl7(args: argparse.Namespace, synth: Any) -> int:
+    import asyncio
+    import time
+
+    from device_profiles import now_ms
+
+    host, _, port = args.mllp.rpartition(":")
+    if not port.isdigit():
+        print(f"--mllp {args.mllp!r} is not HOST:PORT", file=sys.stderr)
+        return 2
+    sent = 0
+    period = 1.0 / args.rate
+    try:
+        reader, writer = await asyncio.open_connection(host or "127.0.0.1", int(port))
+    except OSError as exc:
+        print(f"MLLP {args.mllp}: {exc}", file=sys.stderr)
+        return 1
+    print(f"sending ORU^R01 of device {args.device} to {args.mllp} (Ctrl-C stops)")
+    start = time.monotonic()
+    try:
+        while not args.count or sent < args.count:
+            writer.write(b"\x0b" + synth.message(now_ms()).encode() + b"\x1c\x0d")
+            await writer.drain()
+            ack = (await asyncio.wait_for(reader.readuntil(b"\x1c\x0d"), 30)).decode("utf-8", "replace")
+            msa = next((seg for seg in ack.split("\r") if seg.startswith("MSA|")), "no MSA")
+            if not msa.startswith("MSA|AA"):
+                print(f"gateway answered {msa}", file=sys.stderr)
+            sent += 1
+            await asyncio.sleep(max(0.0, start + sent * period - time.monotonic()))
+    except (OSError, asyncio.IncompleteReadError, TimeoutError) as exc:
+        print(f"MLLP {args.mllp}: {exc!r}", file=sys.stderr)
+        return 1
+    finally:
+        writer.close()
+    print(f"sent {sent} messages")
+    return 0
 
 
 async def _simulate(args: argparse.Namespace, synth: Any) -> int:

@@ -143,3 +143,20 @@ async def test_pcd04_alarm_is_published_on_the_alarm_topic(server: MllpServer, s
     [(topic, payload, _)] = sink.items
     assert topic == "t1/smartward/v1/devices/0012345678901234/alarm"
     assert orjson.loads(payload)["code"] == "MDC_EVT_LO_VAL_LT_LIM"
+
+
+async def test_profile_simulate_over_mllp(sink: ListSink) -> None:
+    dec = Hl7Decoder(compile_profile_file(BUILTIN_DIR / "ihe-pcd-hl7-monitor.yaml"))
+    gw = Hl7Gateway(dec, sink, root="t1/smartward/v1")  # real clock: the simulator sends current times
+    async with MllpServer(gw.handle, gw.oversize, "127.0.0.1", 0) as server:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "smartward", "profile", "simulate", str(BUILTIN_DIR / "ihe-pcd-hl7-monitor.yaml"),
+            "--mllp", f"127.0.0.1:{server.port}", "--device", "SIM-7", "--rate", "50", "--count", "3",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0 and b"sent 3 messages" in out, err.decode()
+    assert err == b""  # every message was answered AA
+    assert [t for t, _, _ in sink.items] == ["t1/smartward/v1/devices/SIM-7/obs"] * 3
+    obs = orjson.loads(sink.items[0][1])
+    assert set(obs["samples"][0]) == {"t", "heart_rate", "spo2", "resp_rate", "nibp_sys", "nibp_dia", "nibp_mean",
+                                      "temperature"}
