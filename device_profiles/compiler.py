@@ -143,8 +143,23 @@ def _compile_json(p: Profile, root: str, c: _Checker) -> JsonDecoder | None:
             tz = parse_zone(p.time.naive_zone)
         except ProfileError as exc:
             c.issues.append((("time", "naive_zone"), str(exc)))
-    time = TimeReader(p.time.source, c.path(p.time.path, ("time", "path")), p.time.format, p.time.step_ms,
-                      c.path(p.time.offset_path, ("time", "offset_path")), 1000 if p.time.offset_unit == "s" else 1, tz)
+    columns: dict[str, JsonPath] = {}
+
+    def row(path: JsonPath | None) -> JsonPath | None:
+        """Columnar batches: a relative path reads the sample's entry of that column."""
+        if not p.samples.columnar or path is None or path.absolute:
+            return path
+        columns[path.text] = path
+        return JsonPath(path.text, False, (path.text,))
+
+    if p.samples.columnar and not p.samples.path:
+        c.issues.append((("samples", "columnar"), "columnar samples need samples.path (the object of arrays)"))
+    step_path = c.path(p.time.step_path, ("time", "step_path"))
+    if step_path is not None and not step_path.absolute:
+        c.issues.append((("time", "step_path"), "must be a message-level path starting with $"))
+    time = TimeReader(p.time.source, row(c.path(p.time.path, ("time", "path"))), p.time.format, p.time.step_ms,
+                      row(c.path(p.time.offset_path, ("time", "offset_path"))), 1000 if p.time.offset_unit == "s" else 1,
+                      tz, step_path, 1000 if p.time.step_unit == "s" else 1)
     fields: list[FieldReader] = []
     seen: dict[str, int] = {}
     for i, f in enumerate(p.fields):
@@ -165,19 +180,21 @@ def _compile_json(p: Profile, root: str, c: _Checker) -> JsonDecoder | None:
         if f.plausible is not None and not (sig.low <= f.plausible[0] < f.plausible[1] <= sig.high):
             c.issues.append(((*loc, "plausible"),
                              f"must be [low, high] within {sig.low:g}..{sig.high:g} {sig.unit} (canonical units)"))
-        path = c.path(f.path, (*loc, "path"))
-        qpath = c.path(f.quality.path, (*loc, "quality", "path")) if f.quality else None
+        path = row(c.path(f.path, (*loc, "path")))
+        qpath = row(c.path(f.quality.path, (*loc, "quality", "path"))) if f.quality else None
+        wpath = row(c.path(f.where.path, (*loc, "where", "path"))) if f.where else None
         if path is None:
             continue
         fields.append(FieldReader(f.signal, path, conv, None if conv.identity else sig.precision + 2,
                                   qpath, dict(f.quality.map) if f.quality else {},
                                   f.quality.default if f.quality else "valid", f.plausible, f.out_of_range,
-                                  frozenset(f.ignore_values), sig.low, sig.high))
+                                  frozenset(f.ignore_values), sig.low, sig.high, wpath,
+                                  frozenset(text_of(v) for v in f.where.equals) if f.where else frozenset()))
     technical: list[TechnicalReader] = []
     for i, t in enumerate(p.technical_alarms):
         loc = ("technical_alarms", i)
         c.signal(t.signal, (*loc, "signal"))
-        path = c.path(t.path, (*loc, "path"))
+        path = row(c.path(t.path, (*loc, "path")))
         if path is not None:
             technical.append(TechnicalReader(t.code, path, t.when.below, t.when.above,
                                              frozenset(text_of(v) for v in (t.when.equals or [])),
@@ -201,7 +218,7 @@ def _compile_json(p: Profile, root: str, c: _Checker) -> JsonDecoder | None:
     if topic is None or device_tpl is None:
         return None
     return JsonDecoder(p.id, topic, device_tpl, False, samples, p.samples.max, time, seq, tuple(fields),
-                       tuple(technical), alarms)
+                       tuple(technical), alarms, tuple(columns.items()) if p.samples.columnar else None)
 
 
 def _compile_hl7(p: Profile, c: _Checker) -> tuple[dict[str, str], dict[str, str]]:

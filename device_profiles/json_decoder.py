@@ -61,6 +61,8 @@ class TimeReader:
     offset_path: JsonPath | None
     offset_ms: int
     naive_zone: tzinfo | None
+    step_path: JsonPath | None = None
+    step_factor: int = 1
 
     def parse(self, raw: Any, where: str) -> int:
         if self.format == "iso8601":
@@ -91,8 +93,13 @@ class TimeReader:
             if raw is MISSING or raw is None:
                 raise PayloadError(where, "time missing")
             base = self.parse(raw, where)
-        if self.step_ms and index > 0:
-            base += index * self.step_ms
+        if index > 0:
+            if self.step_ms:
+                base += index * self.step_ms
+            elif self.step_path is not None:
+                step = self.step_path.get(item, msg)
+                if step is not MISSING and step is not None:
+                    base += round(index * number(step, describe(self.step_path, None)) * self.step_factor)
         if self.offset_path is not None:
             off = self.offset_path.get(item, msg)
             if off is not MISSING and off is not None:
@@ -114,6 +121,8 @@ class FieldReader:
     ignore: frozenset[float]
     low: float
     high: float
+    where_path: JsonPath | None = None
+    where_equals: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +191,7 @@ class JsonDecoder:
     fields: tuple[FieldReader, ...]
     technical: tuple[TechnicalReader, ...]
     alarms: AlarmReader | None
+    columns: tuple[tuple[str, JsonPath], ...] | None = None  # columnar batches: row key -> column path
 
     def device_for(self, topic: str) -> str | None:
         captures = self.topic.match(topic)
@@ -193,6 +203,8 @@ class JsonDecoder:
         out = Decoded(self.profile_id, device)
         if self.samples_path is None:
             items: list[Any] = [msg]
+        elif self.columns is not None:
+            items = self._rows(msg)
         else:
             found = self.samples_path.get(msg, msg)
             if found is MISSING or found is None:
@@ -211,6 +223,8 @@ class JsonDecoder:
             sample = self._sample(item, msg, i, received_ms, out.dropped)
             if sample is not None:
                 samples.append(sample)
+        if len(samples) > 1 and len({s.t for s in samples}) < len(samples):
+            samples = _merge(samples)
         msg_t = samples[-1].t if samples else self._message_time(msg, received_ms)
         if samples:
             seq = max(s.t for s in samples)  # no counter: the newest sample time (monotonic, stable on redelivery)
@@ -236,12 +250,28 @@ class JsonDecoder:
                 return check_time(self.time.parse(raw, self.time.path.text), self.time.path.text, received_ms)
         return received_ms
 
+    def _rows(self, msg: Any) -> list[dict[str, Any]]:
+        assert self.samples_path is not None and self.columns is not None
+        container = self.samples_path.get(msg, msg)
+        if container is MISSING or container is None:
+            return []
+        if type(container) is not dict:
+            raise PayloadError(describe(self.samples_path, None), "columnar samples must be an object of arrays")
+        cols = [(key, path.get(container, msg)) for key, path in self.columns]
+        n = max((len(col) for _, col in cols if type(col) is list), default=0)
+        if n > self.max_samples:
+            raise PayloadError(describe(self.samples_path, None),
+                               f"{n} samples, more than the profile's samples.max {self.max_samples}")
+        return [{key: col[i] for key, col in cols if type(col) is list and i < len(col)} for i in range(n)]
+
     def _sample(self, item: Any, msg: Any, i: int, received_ms: int, dropped: list[str]) -> Sample | None:
-        if self.samples_path is not None and type(item) is not dict:
-            raise PayloadError(describe(self.samples_path, None) + f"[{i}]", "a sample must be an object")
+        if self.samples_path is not None and type(item) is not dict and type(item) is not list:
+            raise PayloadError(describe(self.samples_path, None) + f"[{i}]", "a sample must be an object or a list")
         values: dict[str, float] = {}
         quality: dict[str, str] = {}
         for f in self.fields:
+            if f.where_path is not None and text_of(f.where_path.get(item, msg)) not in f.where_equals:
+                continue
             raw = f.path.get(item, msg)
             if raw is MISSING or raw is None:
                 continue
@@ -340,3 +370,16 @@ class JsonDecoder:
                 out.device, t, text_of(code)[:128], priority or "low", (text_of(text) if text is not MISSING else text_of(code))[:512],
                 kind or "device", state or "active", signal, value,
                 None if alarm_id is MISSING or alarm_id is None else text_of(alarm_id)[:128], self.profile_id))
+
+
+def _merge(samples: list[Sample]) -> list[Sample]:
+    """Samples of one message with the same time become one (readings sent one value per entry)."""
+    by_t: dict[int, Sample] = {}
+    for s in samples:
+        cur = by_t.get(s.t)
+        if cur is None:
+            by_t[s.t] = Sample(s.t, dict(s.values), dict(s.quality))
+        else:
+            cur.values.update(s.values)
+            cur.quality.update(s.quality)
+    return [by_t[t] for t in sorted(by_t)]

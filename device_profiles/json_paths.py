@@ -1,7 +1,9 @@
 """Paths into nested JSON payloads: ``vitals.spo2``, ``data.batch[0].t``, ``$.meta.serial``.
 
 A path is dot-separated object keys with optional ``[n]`` list indices (negative counts from the
-end). Keys containing dots or brackets are written quoted: ``"a.b".c``. Inside a batch of samples a
+end) and ``[?key=value]`` selectors (the first object of a list whose ``key`` reads ``value``, for
+code-keyed readings such as ``obs[?code=HR].val``). Keys containing dots or brackets are written
+quoted: ``"a.b".c``. Inside a batch of samples a
 path is relative to the sample; a leading ``$`` makes it relative to the whole message. Paths are
 compiled once when the profile loads; resolving one is a few dict lookups.
 """
@@ -14,7 +16,7 @@ from typing import Any
 
 from .errors import ProfileError
 
-_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([^.\[\]"]+)|\[(-?\d+)\]|(\.)')
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|([^.\[\]"]+)|\[(-?\d+)\]|(\.)|\[\?([^=\]]+)=([^\]]*)\]')
 _MISSING = object()
 
 
@@ -22,7 +24,7 @@ _MISSING = object()
 class JsonPath:
     text: str
     absolute: bool
-    steps: tuple[str | int, ...]
+    steps: tuple[str | int | tuple[str, str], ...]
 
     @classmethod
     def parse(cls, text: str) -> JsonPath:
@@ -31,15 +33,18 @@ class JsonPath:
         body = src[1:] if absolute else src
         if body.startswith("."):
             body = body[1:]
-        steps: list[str | int] = []
+        steps: list[str | int | tuple[str, str]] = []
         pos = 0
         expect_key = True
         while pos < len(body):
             m = _TOKEN.match(body, pos)
             if not m or m.end() == pos:
                 raise ProfileError(f"path {text!r}: cannot parse at character {pos + (1 if absolute else 0)}")
-            quoted, bare, index, dot = m.groups()
-            if dot is not None:
+            quoted, bare, index, dot, fkey, fval = m.groups()
+            if fkey is not None:
+                steps.append((fkey.strip(), fval.strip()))
+                expect_key = False
+            elif dot is not None:
                 if expect_key:
                     raise ProfileError(f"path {text!r}: empty key")
                 expect_key = True
@@ -68,12 +73,19 @@ class JsonPath:
                 cur = cur.get(step, _MISSING)
                 if cur is _MISSING:
                     return MISSING
-            else:
+            elif type(step) is int:
                 if type(cur) is not list:
                     return MISSING
                 try:
-                    cur = cur[step]  # type: ignore[index]
+                    cur = cur[step]
                 except IndexError:
+                    return MISSING
+            else:
+                if type(cur) is not list:
+                    return MISSING
+                key, want = step  # type: ignore[misc,str-unpack]
+                cur = next((el for el in cur if type(el) is dict and key in el and _text(el[key]) == want), _MISSING)
+                if cur is _MISSING:
                     return MISSING
         return cur
 
@@ -82,8 +94,15 @@ class JsonPath:
         cur: Any = target
         for i, step in enumerate(self.steps):
             last = i == len(self.steps) - 1
-            nxt: Any = value if last else ([] if isinstance(self.steps[i + 1], int) else {})
-            if isinstance(step, int):
+            nxt: Any = value if last else ([] if not isinstance(self.steps[i + 1], str) else {})
+            if isinstance(step, tuple):
+                key, want = step
+                found = next((el for el in cur if isinstance(el, dict) and _text(el.get(key)) == want), None)
+                if found is None:
+                    found = {key: want}
+                    cur.append(found)
+                cur = found
+            elif isinstance(step, int):
                 while len(cur) <= step:
                     cur.append(None)
                 if last or cur[step] is None:
@@ -93,6 +112,16 @@ class JsonPath:
                 if last or step not in cur:
                     cur[step] = nxt
                 cur = cur[step]
+
+
+def _text(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is float and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 class _Missing:

@@ -54,6 +54,7 @@ class SamplesSpec(_Strict):
     """Where the samples are: a list of batched samples, or (no path) the message is one sample."""
 
     path: str | None = Field(default=None, description="path to a list (or object) of samples, e.g. data.readings")
+    columnar: bool = Field(default=False, description="samples.path is an object of parallel arrays: {ts: [..], hr: [..]}")
     max: int = Field(default=10_000, ge=1, le=100_000, description="refuse messages carrying more samples than this")
 
 
@@ -64,6 +65,8 @@ class TimeSpec(_Strict):
     path: str | None = Field(default=None, description="path to the time; $.x = from the message root")
     format: TimeFormat = "epoch_ms"
     step_ms: int | None = Field(default=None, ge=1, description="batched samples evenly spaced: t = time + index * step_ms")
+    step_path: str | None = Field(default=None, description="the spacing comes from the payload (e.g. $.interval)")
+    step_unit: Literal["ms", "s"] = "ms"
     offset_path: str | None = Field(default=None, description="per-sample offset added to the time (relative batches)")
     offset_unit: Literal["ms", "s"] = "ms"
     naive_zone: str | None = Field(default=None, description="zone for ISO 8601 times without one (IANA name or +HH:MM); default: refuse them")
@@ -83,6 +86,13 @@ class QualitySpec(_Strict):
     default: QualityName = "questionable"
 
 
+class Where(_Strict):
+    """Take the field only from samples where the value at ``path`` is one of ``equals``."""
+
+    path: str
+    equals: list[Scalar]
+
+
 class FieldSpec(_Strict):
     """One vendor field mapped onto one catalogue signal."""
 
@@ -96,6 +106,7 @@ class FieldSpec(_Strict):
     out_of_range: Literal["invalid", "questionable", "drop"] = "invalid"
     ignore_values: list[float] = Field(default_factory=list, description="sentinels meaning 'no reading'")
     expire_after: float | None = Field(default=None, gt=0, description="seconds after which the value is stale")
+    where: Where | None = Field(default=None, description="for readings tagged with a code: {path: code, equals: [HR]}")
 
 
 class Condition(_Strict):

@@ -190,3 +190,38 @@ def test_device_id_template_refuses_ids_outside_the_alphabet() -> None:
     assert d.device_for("v/x/other") is None
     with pytest.raises(Exception, match="not"):
         d.device_for("v/a b/d")
+
+
+def test_columnar_batches_with_payload_step() -> None:
+    d = decoder("""samples: {path: data, columnar: true}
+time: {path: $.start, format: epoch_s, step_path: $.every, step_unit: s}
+fields:
+  - {signal: heart_rate, path: hr}
+  - {signal: temperature, path: temp.f, unit: degF}""")
+    out = decode(d, {"start": 1763805600, "every": 2, "data": {"hr": [70, 71, 72], "temp": {"f": [98.6, 98.8]}}})
+    assert samples(out) == [{"t": 1763805600000, "heart_rate": 70, "temperature": 37.0},
+                            {"t": 1763805602000, "heart_rate": 71, "temperature": 37.111},
+                            {"t": 1763805604000, "heart_rate": 72}]
+
+
+def test_positional_sample_arrays() -> None:
+    d = decoder("samples: {path: rows}\ntime: {path: '[0]', format: epoch_ms}\n"
+                "fields: [{signal: heart_rate, path: '[1]'}, {signal: spo2, path: '[2]'}]")
+    out = decode(d, {"rows": [[1763805600000, 70, 97], [1763805601000, 71, None]]})
+    assert samples(out) == [{"t": 1763805600000, "heart_rate": 70, "spo2": 97}, {"t": 1763805601000, "heart_rate": 71}]
+
+
+def test_code_tagged_readings_merge_by_time() -> None:
+    d = decoder("""samples: {path: readings}
+time: {path: time, format: iso8601}
+fields:
+  - {signal: heart_rate, path: value, where: {path: type, equals: [HR, PULSE_ECG]}}
+  - {signal: spo2, path: value, where: {path: type, equals: [SPO2]}}
+  - {signal: resp_rate, path: "$.extra[?name=rr].v"}""")
+    out = decode(d, {"readings": [{"type": "HR", "value": 70, "time": "2025-11-22T10:00:00Z"},
+                                  {"type": "SPO2", "value": 97, "time": "2025-11-22T10:00:00Z"},
+                                  {"type": "NIBP", "value": 120, "time": "2025-11-22T10:00:00Z"},
+                                  {"type": "HR", "value": 71, "time": "2025-11-22T10:00:01Z"}],
+                     "extra": [{"name": "x", "v": 1}, {"name": "rr", "v": 14}]})
+    assert samples(out) == [{"t": 1763805600000, "heart_rate": 70, "spo2": 97, "resp_rate": 14},
+                            {"t": 1763805601000, "heart_rate": 71, "resp_rate": 14}]
