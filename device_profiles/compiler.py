@@ -116,8 +116,13 @@ def _compile_json(p: Profile, root: str, c: _Checker) -> JsonDecoder | None:
         topic = TopicPattern.parse(p.mqtt.topic, root)
     except ProfileError as exc:
         c.issues.append((("mqtt", "topic"), str(exc)))
+    id_path = c.path(p.mqtt.device_id_path, ("mqtt", "device_id_path"))
+    if id_path is not None and not id_path.absolute:
+        c.issues.append((("mqtt", "device_id_path"), "must start with $ (a path from the message root)"))
     if topic is not None:
         tpl = p.mqtt.device_id
+        if tpl is None and id_path is not None:
+            tpl = "{payload}"
         if tpl is None:
             if len(topic.captures) != 1:
                 c.issues.append((("mqtt", "device_id"),
@@ -127,7 +132,8 @@ def _compile_json(p: Profile, root: str, c: _Checker) -> JsonDecoder | None:
         if tpl is not None:
             try:
                 device_tpl = DeviceIdTemplate.parse(tpl)
-                unknown = [n for n in device_tpl.names if n not in topic.captures]
+                known = (*topic.captures, "payload") if id_path is not None else topic.captures
+                unknown = [n for n in device_tpl.names if n not in known]
                 if unknown:
                     c.issues.append((("mqtt", "device_id"), f"refers to {unknown} which the topic does not capture"))
             except ProfileError as exc:
@@ -218,7 +224,7 @@ def _compile_json(p: Profile, root: str, c: _Checker) -> JsonDecoder | None:
     if topic is None or device_tpl is None:
         return None
     return JsonDecoder(p.id, topic, device_tpl, False, samples, p.samples.max, time, seq, tuple(fields),
-                       tuple(technical), alarms, tuple(columns.items()) if p.samples.columnar else None)
+                       tuple(technical), alarms, tuple(columns.items()) if p.samples.columnar else None, id_path)
 
 
 def _compile_hl7(p: Profile, c: _Checker) -> tuple[dict[str, str], dict[str, str]]:

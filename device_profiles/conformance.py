@@ -89,7 +89,7 @@ def decode_sample(compiled: CompiledProfile, path: Path, received_ms: int) -> An
         from .device_alarm import Decoded
 
         return Decoded(compiled.id, device, decode_observation(data, device, now=received_ms)).to_json()
-    return compiled.decoder.decode(device, data, received_ms).to_json()
+    return compiled.decoder.decode(device, data, received_ms, topic).to_json()
 
 
 def sample_files(directory: Path) -> list[Path]:

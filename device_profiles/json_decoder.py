@@ -16,7 +16,7 @@ from typing import Any
 
 from .canonical import Observation, Sample, _loads, check_time
 from .device_alarm import Decoded, DeviceAlarm
-from .errors import PayloadError
+from .errors import PayloadError, ProfileError
 from .json_paths import MISSING, JsonPath, describe
 from .topic_pattern import DeviceIdTemplate, TopicPattern
 from .units import Conversion
@@ -192,14 +192,23 @@ class JsonDecoder:
     technical: tuple[TechnicalReader, ...]
     alarms: AlarmReader | None
     columns: tuple[tuple[str, JsonPath], ...] | None = None  # columnar batches: row key -> column path
+    device_id_path: JsonPath | None = None  # the serial comes from the payload ({payload} in the template)
 
     def device_for(self, topic: str) -> str | None:
+        """The device id named by ``topic`` (``""`` when it comes from the payload; ``None``: not ours)."""
         captures = self.topic.match(topic)
-        return None if captures is None else self.device_id.render(captures)
+        if captures is None:
+            return None
+        return "" if self.device_id_path is not None else self.device_id.render(captures)
 
-    def decode(self, device: str, payload: bytes | str, received_ms: int) -> Decoded:
-        """Decode one payload published by ``device``; ``received_ms`` is the receive time."""
+    def decode(self, device: str, payload: bytes | str, received_ms: int, topic: str = "") -> Decoded:
+        """Decode one payload published by ``device``; ``received_ms`` is the receive time.
+
+        With ``mqtt.device_id_path`` the device id is built from the payload (and ``topic``'s captures).
+        """
         msg = _loads(payload)
+        if self.device_id_path is not None:
+            device = self._payload_device(msg, topic)
         out = Decoded(self.profile_id, device)
         if self.samples_path is None:
             items: list[Any] = [msg]
@@ -249,6 +258,18 @@ class JsonDecoder:
             if raw is not MISSING and raw is not None:
                 return check_time(self.time.parse(raw, self.time.path.text), self.time.path.text, received_ms)
         return received_ms
+
+    def _payload_device(self, msg: Any, topic: str) -> str:
+        assert self.device_id_path is not None
+        raw = self.device_id_path.get(msg, msg)
+        where = describe(self.device_id_path, None)
+        if raw is MISSING or raw is None or type(raw) in (dict, list) or text_of(raw) == "":
+            raise PayloadError(where, "device serial missing")
+        captures = (self.topic.match(topic) or {}) if topic else {}
+        try:
+            return self.device_id.render({**captures, "payload": text_of(raw)})
+        except ProfileError as exc:
+            raise PayloadError(where, str(exc)) from None
 
     def _rows(self, msg: Any) -> list[dict[str, Any]]:
         assert self.samples_path is not None and self.columns is not None

@@ -46,7 +46,11 @@ class MqttSpec(_Strict):
     """Where the device publishes, and how its device id is built from the topic."""
 
     topic: str = Field(description="vendor topic pattern; {name} captures one level, e.g. acme/{serial}/vitals")
-    device_id: str | None = Field(default=None, description="device id template from the captures, e.g. acme-{serial}; default: the only capture")
+    device_id: str | None = Field(
+        default=None, description="device id template from the captures, e.g. acme-{serial}; default: the only capture")
+    device_id_path: str | None = Field(
+        default=None, description="$.path to the device serial in the payload, used as {payload} in device_id "
+                                  "(for devices sharing one topic; prefer a topic capture: the broker ACL can check it)")
     qos: Literal[0, 1] = 1
 
 

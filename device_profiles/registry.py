@@ -151,15 +151,15 @@ class ProfileRegistry:
         return sorted(set(out))
 
     def resolve(self, topic: str) -> tuple[CompiledProfile, str] | None:
-        """The profile claiming ``topic`` and the device id it names, or ``None``."""
+        """The profile claiming ``topic`` and the device id it names (``""``: from the payload), or ``None``."""
         for c in self._mqtt:
             assert c.decoder is not None
-            captures = c.decoder.topic.match(topic)
-            if captures is not None:
-                try:
-                    return c, c.decoder.device_id.render(captures)
-                except ProfileError as exc:
-                    raise PayloadError("topic", f"{topic!r}: {exc}") from None
+            try:
+                device = c.decoder.device_for(topic)
+            except ProfileError as exc:
+                raise PayloadError("topic", f"{topic!r}: {exc}") from None
+            if device is not None:
+                return c, device
         return None
 
     def decode(self, topic: str, payload: bytes | str, received_ms: int) -> Decoded:
@@ -171,7 +171,7 @@ class ProfileRegistry:
         assert c.decoder is not None
         if c.decoder.canonical:
             return Decoded(c.id, device, decode_observation(payload, device, now=received_ms))
-        return c.decoder.decode(device, payload, received_ms)
+        return c.decoder.decode(device, payload, received_ms, topic)
 
     def expire_after(self, profile_id: str, signal: str) -> float | None:
         """The profile's staleness horizon for ``signal`` in seconds (``None``: catalogue default)."""

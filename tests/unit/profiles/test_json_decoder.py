@@ -225,3 +225,23 @@ fields:
                      "extra": [{"name": "x", "v": 1}, {"name": "rr", "v": 14}]})
     assert samples(out) == [{"t": 1763805600000, "heart_rate": 70, "spo2": 97, "resp_rate": 14},
                             {"t": 1763805601000, "heart_rate": 71, "resp_rate": 14}]
+
+
+def test_device_serial_from_the_payload() -> None:
+    text = """schema_version: 2
+id: hub
+vendor: T
+model: M
+transport: mqtt-json
+mqtt: {topic: "hub/{site}/telemetry", device_id: "{site}-{payload}", device_id_path: $.dev.sn}
+time: {source: receive}
+fields: [{signal: heart_rate, path: hr}]
+"""
+    hub = compile_profile(text).decoder
+    assert hub is not None and hub.device_for("hub/ward3/telemetry") == ""
+    out = hub.decode("", b'{"dev": {"sn": "A17"}, "hr": 70}', NOW, "hub/ward3/telemetry").to_json()
+    assert out["device"] == "ward3-A17" and out["observation"]["device"] == "ward3-A17"
+    with pytest.raises(PayloadError, match=r"\$\.dev\.sn: device serial missing"):
+        hub.decode("", b'{"hr": 70}', NOW, "hub/ward3/telemetry")
+    with pytest.raises(PayloadError, match="is not"):
+        hub.decode("", b'{"dev": {"sn": "a/b"}, "hr": 70}', NOW, "hub/ward3/telemetry")
