@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from .canonical import Observation, Sample, _loads, check_time
+from .canonical import FUTURE_TOLERANCE_MS, T_MIN_MS, Observation, Sample, _loads, check_time
 from .device_alarm import Decoded, DeviceAlarm
 from .errors import PayloadError, ProfileError
 from .json_paths import MISSING, JsonPath, describe
@@ -89,10 +89,13 @@ class TimeReader:
             base = received_ms
         else:
             raw = self.path.get(item, msg)
-            where = describe(self.path, index if index >= 0 else None)
-            if raw is MISSING or raw is None:
-                raise PayloadError(where, "time missing")
-            base = self.parse(raw, where)
+            if type(raw) is int and self.format == "epoch_ms":
+                base = raw  # the common case, without building an error location
+            else:
+                where = describe(self.path, index if index >= 0 else None)
+                if raw is MISSING or raw is None:
+                    raise PayloadError(where, "time missing")
+                base = self.parse(raw, where)
         if index > 0:
             if self.step_ms:
                 base += index * self.step_ms
@@ -286,6 +289,7 @@ class JsonDecoder:
         return [{key: col[i] for key, col in cols if type(col) is list and i < len(col)} for i in range(n)]
 
     def _sample(self, item: Any, msg: Any, i: int, received_ms: int, dropped: list[str]) -> Sample | None:
+        batched = self.samples_path is not None
         if self.samples_path is not None and type(item) is not dict and type(item) is not list:
             raise PayloadError(describe(self.samples_path, None) + f"[{i}]", "a sample must be an object or a list")
         values: dict[str, float] = {}
@@ -296,8 +300,11 @@ class JsonDecoder:
             raw = f.path.get(item, msg)
             if raw is MISSING or raw is None:
                 continue
-            where = describe(f.path, i if self.samples_path is not None else None)
-            v = number(raw, where)
+            tv = type(raw)  # fast path for plain numbers; the error text is only built when needed
+            if tv is int or (tv is float and math.isfinite(raw)):
+                v = raw
+            else:
+                v = number(raw, describe(f.path, i if batched else None))
             if v in f.ignore:
                 continue
             if not f.conv.identity:
@@ -305,8 +312,9 @@ class JsonDecoder:
                 if f.decimals is not None:
                     v = round(v, f.decimals)
             if not f.low <= v <= f.high:
-                raise PayloadError(where, f"{raw!r} is {v:g} {f.signal}, outside the physical range {f.low:g}..{f.high:g}"
-                                          " (declare sentinels in ignore_values)")
+                raise PayloadError(describe(f.path, i if batched else None),
+                                   f"{raw!r} is {v:g} {f.signal}, outside the physical range {f.low:g}..{f.high:g}"
+                                   " (declare sentinels in ignore_values)")
             q = "valid"
             if f.quality_path is not None:
                 qraw = f.quality_path.get(item, msg)
@@ -314,7 +322,8 @@ class JsonDecoder:
                     q = f.quality_map.get(text_of(qraw), f.quality_default)
             if f.plausible is not None and not f.plausible[0] <= v <= f.plausible[1]:
                 if f.out_of_range == "drop":
-                    dropped.append(f"{where}: {v:g} outside the plausible range {f.plausible[0]:g}..{f.plausible[1]:g}")
+                    dropped.append(f"{describe(f.path, i if batched else None)}: {v:g} outside the plausible range "
+                                   f"{f.plausible[0]:g}..{f.plausible[1]:g}")
                     continue
                 q = f.out_of_range if q == "valid" else q
             values[f.signal] = v
@@ -322,8 +331,10 @@ class JsonDecoder:
                 quality[f.signal] = q
         if not values:
             return None
-        t = self.time.read(item, msg, i if self.samples_path is not None else -1, received_ms)
-        where_t = describe(self.time.path, i if self.samples_path is not None else None) if self.time.path else "t"
+        t = self.time.read(item, msg, i if batched else -1, received_ms)
+        if T_MIN_MS <= t <= received_ms + FUTURE_TOLERANCE_MS:
+            return Sample(t, values, quality)
+        where_t = describe(self.time.path, i if batched else None) if self.time.path else "t"
         return Sample(check_time(t, where_t, received_ms), values, quality)
 
     def _technical(self, items: list[Any], msg: Any, msg_t: int, out: Decoded) -> None:
