@@ -19,16 +19,16 @@ from pydantic import ValidationError
 from .catalogue import NUMERIC_SIGNALS, SIGNALS
 from .device_alarm import ALARM_KINDS, ALARM_STATES, PRIORITIES
 from .errors import ProfileError
-from .json_decoder import (
+from .json_decoder import JsonDecoder
+from .json_paths import JsonPath
+from .json_readers import (
     AlarmReader,
     FieldReader,
-    JsonDecoder,
     MappedReader,
     TechnicalReader,
     TimeReader,
     text_of,
 )
-from .json_paths import JsonPath
 from .migrations import migrate
 from .profile_model import Mapped, Profile
 from .profile_yaml import Issue, LineMap, Loc, ProfileValidationError, loc_text, read_yaml

@@ -17,7 +17,6 @@ good observations of a message are kept.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
@@ -26,58 +25,29 @@ import hl7
 from .canonical import FUTURE_TOLERANCE_MS, T_MIN_MS, Observation, Sample
 from .catalogue import MDC_NAME_SYNONYMS, MDC_SYNONYMS, SIGNALS
 from .compiler import CompiledProfile, parse_zone
-from .device_alarm import Decoded, DeviceAlarm
-from .hl7_fields import DtmError, parse_dtm, repetitions, zone_of
+from .device_alarm import Decoded
+from .hl7_alarms import decode_alarms
+from .hl7_fields import DtmError, parse_dtm, zone_of
 from .hl7_fields import field as fld
+from .hl7_result import (
+    APPLICATION_ERROR,
+    DATA_TYPE_ERROR,
+    REQUIRED_FIELD_MISSING,
+    SEGMENT_SEQUENCE_ERROR,
+    TABLE_VALUE_NOT_FOUND,
+    UNSUPPORTED_EVENT_CODE,
+    UNSUPPORTED_MESSAGE_TYPE,
+    UNSUPPORTED_VERSION,
+    Hl7Issue,
+    Hl7Result,
+)
 from .units import ALIASES, UnitError, conversion
 
-# HL7 table 0357 (message error condition codes)
-SEGMENT_SEQUENCE_ERROR = 100
-REQUIRED_FIELD_MISSING = 101
-DATA_TYPE_ERROR = 102
-TABLE_VALUE_NOT_FOUND = 103
-UNSUPPORTED_MESSAGE_TYPE = 200
-UNSUPPORTED_EVENT_CODE = 201
-UNSUPPORTED_VERSION = 203
-APPLICATION_ERROR = 207
+__all__ = ["APPLICATION_ERROR", "Hl7Decoder", "Hl7Issue", "Hl7Result", "device_id", "normalise"]
 
 SCADA_PARTITION = 2 << 16  # MDC partition 2: physiological measurements
-EVT_PARTITION = range(3 << 16, 4 << 16)  # MDC partition 3: events (alarms)
 _DIMLESS_AS_IS = frozenset({"perfusion_index"})
 _BAD_ID_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
-_PRIORITY = {"PH": "high", "PM": "medium", "PL": "low", "PN": "low"}
-_ENDED = frozenset({"end", "stop", "reset", "inactivate", "inactive", "cleared"})
-
-
-@dataclass(frozen=True, slots=True)
-class Hl7Issue:
-    """One problem, located like HL7 ERR-2 (segment, its sequence in the message, field)."""
-
-    segment: str
-    sequence: int
-    field: int | None
-    code: int
-    text: str
-
-    def __str__(self) -> str:
-        at = f"{self.segment}[{self.sequence}]" + (f"-{self.field}" if self.field else "")
-        return f"{at}: {self.text}"
-
-
-@dataclass(slots=True)
-class Hl7Result:
-    message_type: str = ""
-    control_id: str = ""
-    decoded: list[Decoded] = field(default_factory=list)
-    issues: list[Hl7Issue] = field(default_factory=list)
-    rejected: bool = False  # AR: the message as a whole is not acceptable
-    unmapped: list[str] = field(default_factory=list)
-    message: Any = None  # the parsed python-hl7 message, for the ACK
-
-    def reject(self, segment: str, seq: int, fnum: int | None, code: int, text: str) -> Hl7Result:
-        self.rejected = True
-        self.issues.append(Hl7Issue(segment, seq, fnum, code, text))
-        return self
 
 
 def normalise(raw: str) -> str:
@@ -144,15 +114,15 @@ class Hl7Decoder:
         if version and not version.startswith("2."):
             return res.reject("MSH", 1, 12, UNSUPPORTED_VERSION, f"HL7 version {version!r} is not 2.x")
         zone = zone_of(fld(msh, 7)) or self.zone
-        msh_t = self._time(fld(msh, 7), zone, received_ms, res, ("MSH", 1, 7), required=False)
+        msh_t = self.parse_time(fld(msh, 7), zone, received_ms, res, ("MSH", 1, 7), required=False)
         if res.message_type == "ORU^R01":
             self._observations(msg, zone, msh_t, received_ms, res)
         else:
-            self._alarms(msg, zone, msh_t, received_ms, res)
+            decode_alarms(self, msg, zone, msh_t, received_ms, res)
         return res
 
     # -- helpers -------------------------------------------------------------------------------
-    def _time(self, text: str, zone: tzinfo, received_ms: int, res: Hl7Result, where: tuple[str, int, int],
+    def parse_time(self, text: str, zone: tzinfo, received_ms: int, res: Hl7Result, where: tuple[str, int, int],
               required: bool = True) -> int | None:
         if not text:
             return None
@@ -167,7 +137,7 @@ class Hl7Decoder:
             return None
         return t
 
-    def _signal(self, code: str, name: str) -> str | None:
+    def signal_for(self, code: str, name: str) -> str | None:
         for key in (code, name):
             if key and key in self.codes:
                 return self.codes[key]
@@ -191,7 +161,7 @@ class Hl7Decoder:
                     return text
         return None if (fld(obx, 6, 1) or fld(obx, 6, 2)) else SIGNALS[sig].unit
 
-    def _device_ids(self, msg: Any) -> tuple[str, dict[str, str]]:
+    def device_ids(self, msg: Any) -> tuple[str, dict[str, str]]:
         """(default device id, MDS number -> device id from that MDS's OBX-18)."""
         per_mds: dict[str, str] = {}
         first_obx18 = ""
@@ -223,7 +193,7 @@ class Hl7Decoder:
         return "", per_mds
 
     def _observations(self, msg: Any, zone: tzinfo, msh_t: int | None, received_ms: int, res: Hl7Result) -> None:
-        default_dev, per_mds = self._device_ids(msg)
+        default_dev, per_mds = self.device_ids(msg)
         if not default_dev:
             res.issues.append(Hl7Issue("OBX", 1, 18, REQUIRED_FIELD_MISSING,
                                        f"no device identity (tried {', '.join(self.spec.device_id)})"))
@@ -235,7 +205,7 @@ class Hl7Decoder:
             name = str(seg[0])
             if name == "OBR":
                 obr_n += 1
-                obr_t = self._time(fld(seg, 7), zone, received_ms, res, ("OBR", obr_n, 7))
+                obr_t = self.parse_time(fld(seg, 7), zone, received_ms, res, ("OBR", obr_n, 7))
                 continue
             if name != "OBX":
                 continue
@@ -253,7 +223,7 @@ class Hl7Decoder:
         code, name = fld(obx, 3, 1), fld(obx, 3, 2)
         if not value or value_type not in ("NM", "SN", ""):
             return
-        sig = self._signal(code, name)
+        sig = self.signal_for(code, name)
         if sig is None:
             res.unmapped.append(f"OBX[{n}] {code}^{name}")
             return
@@ -291,7 +261,7 @@ class Hl7Decoder:
             res.issues.append(Hl7Issue("OBX", n, 5, DATA_TYPE_ERROR,
                                        f"{name or code}: {v:g} {s.unit} is outside the physical range {s.low:g}..{s.high:g}"))
             return
-        t = self._time(fld(obx, 14), zone, received_ms, res, ("OBX", n, 14)) if fld(obx, 14) else fallback_t
+        t = self.parse_time(fld(obx, 14), zone, received_ms, res, ("OBX", n, 14)) if fld(obx, 14) else fallback_t
         if t is None:
             if not fld(obx, 14):
                 res.issues.append(Hl7Issue("OBX", n, 14, REQUIRED_FIELD_MISSING,
@@ -303,78 +273,6 @@ class Hl7Decoder:
         sample.values[sig] = v
         if quality != "valid":
             sample.quality[sig] = quality
-
-    def _alarms(self, msg: Any, zone: tzinfo, msh_t: int | None, received_ms: int, res: Hl7Result) -> None:
-        default_dev, per_mds = self._device_ids(msg)
-        if not default_dev:
-            res.issues.append(Hl7Issue("OBX", 1, 18, REQUIRED_FIELD_MISSING,
-                                       f"no device identity (tried {', '.join(self.spec.device_id)})"))
-            return
-        groups: list[tuple[Any, int, list[tuple[int, Any]]]] = []
-        obx_n = obr_n = 0
-        for seg in msg:
-            name = str(seg[0])
-            if name == "OBR":
-                obr_n += 1
-                groups.append((seg, obr_n, []))
-            elif name == "OBX":
-                obx_n += 1
-                if not groups:
-                    res.issues.append(Hl7Issue("OBX", obx_n, None, SEGMENT_SEQUENCE_ERROR, "OBX before any OBR"))
-                    continue
-                groups[-1][2].append((obx_n, seg))
-        if not groups:
-            res.issues.append(Hl7Issue("OBR", 1, None, SEGMENT_SEQUENCE_ERROR, "ORU^R40 without an OBR alarm group"))
-        by_dev: dict[str, Decoded] = {}
-        for obr, obr_seq, obxs in groups:
-            alarm = self._one_alarm(obr, obr_seq, obxs, default_dev, per_mds, zone, msh_t, received_ms, res)
-            if alarm is not None:
-                by_dev.setdefault(alarm.device, Decoded(self.profile_id, alarm.device)).alarms.append(alarm)
-        res.decoded.extend(by_dev.values())
-
-    def _one_alarm(self, obr: Any, obr_seq: int, obxs: list[tuple[int, Any]], default_dev: str, per_mds: dict[str, str],
-                   zone: tzinfo, msh_t: int | None, received_ms: int, res: Hl7Result) -> DeviceAlarm | None:
-        event: tuple[int, Any] | None = None
-        sig: str | None = None
-        value: float | None = None
-        state = "active"
-        for n, obx in obxs:
-            code, name = fld(obx, 3, 1), fld(obx, 3, 2)
-            if name.startswith("MDC_EVT_") or (code.isdigit() and int(code) in EVT_PARTITION):
-                event = event or (n, obx)
-            elif name in ("MDC_ATTR_EVENT_PHASE", "MDC_ATTR_ALARM_STATE"):
-                if fld(obx, 5).lower() in _ENDED:
-                    state = "cleared"
-            elif sig is None and (found := self._signal(code, name)) is not None:
-                sig = found
-                try:
-                    value = float(fld(obx, 5))
-                except ValueError:
-                    value = None
-        if event is None:
-            res.issues.append(Hl7Issue("OBR", obr_seq, None, REQUIRED_FIELD_MISSING,
-                                       "alarm group has no event OBX (OBX-3 MDC_EVT_…)"))
-            return None
-        n, obx = event
-        flags = repetitions(obx, 8)
-        priority = next((_PRIORITY[f] for f in flags if f in _PRIORITY), None)
-        if priority is None:
-            res.issues.append(Hl7Issue("OBX", n, 8, REQUIRED_FIELD_MISSING,
-                                       "no alarm priority in OBX-8 (PH, PM, PL or PN); reported as low"))
-            priority = "low"
-        kind = "technical" if "ST" in flags else "device"
-        obr_t = self._time(fld(obr, 7), zone, received_ms, res, ("OBR", obr_seq, 7))
-        t = self._time(fld(obx, 14), zone, received_ms, res, ("OBX", n, 14)) if fld(obx, 14) else None
-        t = t if t is not None else obr_t if obr_t is not None else msh_t
-        if t is None:
-            t = received_ms
-        mds = fld(obx, 4).split(".")[0]
-        code, name = fld(obx, 3, 1), fld(obx, 3, 2)
-        text = fld(obx, 5) or name or code
-        alarm_id = fld(obr, 3) or res.control_id or None
-        return DeviceAlarm(per_mds.get(mds, default_dev), t, (name or code)[:128], priority, text[:512], kind, state,
-                           sig, value, alarm_id[:128] if alarm_id else None, self.profile_id)
-
 
 def _has(msg: Any, name: str) -> bool:
     return any(str(seg[0]) == name for seg in msg)
