@@ -70,10 +70,28 @@ def run_validate(args: argparse.Namespace) -> int:
             for issue in exc.issues:
                 print(f"  {issue.render(f)}", file=sys.stderr)
             continue
+        clash = _builtin_clash(c)
+        if clash:
+            bad += 1
+            print(f"INVALID {f}\n  {f}: mqtt.topic: {clash}", file=sys.stderr)
+            continue
         topic = c.profile.mqtt.topic if c.profile.mqtt else c.profile.transport
         print(f"OK {f}: {c.id} ({c.profile.vendor} {c.profile.model}), {c.profile.transport}, {topic}, "
               f"{len(c.profile.fields)} fields" + "".join(f"; {n}" for n in c.notes))
     return 1 if bad else 0
+
+
+def _builtin_clash(c: Any) -> str | None:
+    """A profile whose topics overlap a built-in one (other id) would be refused by the registry."""
+    from device_profiles import ProfileRegistry
+
+    if c.decoder is None:
+        return None
+    for other in ProfileRegistry().all():
+        if other.id != c.id and other.decoder is not None and c.decoder.topic.overlaps(other.decoder.topic):
+            return (f"{c.decoder.topic.pattern!r} overlaps built-in profile {other.id!r} "
+                    f"({other.decoder.topic.pattern!r}); the registry would refuse it")
+    return None
 
 
 def run_test(args: argparse.Namespace) -> int:

@@ -150,3 +150,7 @@ def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["profile", "validate", str(bad)]) == 1
     err = capsys.readouterr().err
     assert f"{bad}:12: fields[0].colour: unknown key 'colour'" in err
+    clash = tmp_path / "clash.yaml"
+    clash.write_text(GOOD.replace("acme/{serial}/vitals", "wearables/+/{serial}/batch"))
+    assert main(["profile", "validate", str(clash)]) == 1
+    assert "overlaps built-in profile 'home-wearable'" in capsys.readouterr().err
