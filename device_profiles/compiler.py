@@ -253,8 +253,12 @@ def _pydantic_issues(exc: ValidationError, lines: LineMap) -> list[Issue]:
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = f"unknown key {loc[-1]!r}" + (f" in {loc_text(loc[:-1])}" if len(loc) > 1 else "")
+        elif err["type"] == "missing" and isinstance(loc[-1], int):
+            msg = f"too few items: item [{loc[-1]}] is missing"
         elif err["type"] == "missing":
             msg = f"required key {loc[-1]!r} is missing"
+        elif err["type"] == "string_pattern_mismatch" and loc == ("id",):
+            msg = f"{err.get('input')!r}: use 2-63 lower-case letters, digits and dashes, e.g. acme-w2"
         elif err["type"] in ("literal_error", "enum") and "expected" in err.get("ctx", {}):
             msg = f"{err.get('input')!r} is not allowed; expected {err['ctx']['expected']}"
         if err["type"] == "string_type" and isinstance(err.get("input"), bool):
