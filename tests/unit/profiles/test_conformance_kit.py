@@ -62,3 +62,23 @@ def test_list(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for pid in ("smartward-canonical", "generic-bedside-monitor", "home-wearable", "ihe-pcd-hl7-monitor"):
         assert pid in out
+
+
+def test_list_includes_directory_and_stored_profiles(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlalchemy as sa
+
+    from device_profiles import profile_store as store
+
+    text = (BUILTIN_DIR / "home-wearable.yaml").read_text().replace("id: home-wearable", "id: uploaded-one") \
+        .replace("wearables/homecare/{serial}/batch", "up/{serial}/b")
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = sa.create_engine(url)
+    store.create_tables(engine)
+    store.activate(engine, "uploaded-one", store.store_version(engine, text, "vendor@x").version)
+    d = tmp_path / "profiles"
+    d.mkdir()
+    (d / "broken.yaml").write_text("schema_version: 2\nid: broken\n")
+    assert main(["profile", "list", "--profiles", str(d), "--state", url]) == 1  # the broken file is reported
+    captured = capsys.readouterr()
+    assert "uploaded-one" in captured.out and "db:uploaded-one@v1" in captured.out
+    assert f"REFUSED {d / 'broken.yaml'}" in captured.err
