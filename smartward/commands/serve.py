@@ -1,16 +1,81 @@
-"""`smartward serve` (not implemented yet)."""
+"""``smartward serve``: ingest workers + alerting + the HTTP API against a real broker and store."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("serve", help="serve (not implemented yet)")
+    p = sub.add_parser("serve", help="run ingest workers, alerting and the HTTP API (real broker and store)")
+    p.add_argument("--broker", default=None, metavar="URL", help="mqtt://host:port (default SMARTWARD_BROKER)")
+    p.add_argument("--store", default=None, metavar="URL",
+                   help="influxdb://host:port/db, influxdb2://host:port/org/bucket?token=…, sqlite:///path "
+                        "(default SMARTWARD_STORE)")
+    p.add_argument("--state", default=None, metavar="URL",
+                   help="relational state (SQLAlchemy URL; default sqlite:///DATA_DIR/state.sqlite3)")
+    p.add_argument("--http", default="127.0.0.1:8000", metavar="HOST:PORT", help="HTTP bind (default 127.0.0.1:8000)")
+    p.add_argument("--ingest-workers", type=int, default=None, metavar="N",
+                   help="ingest worker processes on a shared subscription (default min(4, CPUs); 0 = in-process)")
+    p.add_argument("--topic-root", default=None, metavar="R", help="topic root (default SMARTWARD_TOPIC_ROOT)")
+    p.add_argument("--auto-assign", default=None, metavar="WARD",
+                   help="bind unknown devices to beds 01, 02, … of WARD in order of first appearance")
+    p.add_argument("--data-dir", default=None, metavar="DIR", help="spool, dead letters, metrics (default SMARTWARD_DATA_DIR)")
+    p.add_argument("--profiles", action="append", default=[], metavar="DIR",
+                   help="device profile directory, watched for changes (repeatable)")
+    p.add_argument("--client-id-prefix", default="", metavar="ID",
+                   help="MQTT client id prefix of the workers (default derived from the topic root)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("smartward serve: not implemented yet")
-    return 2
+    import asyncio
+    import warnings
+
+    from smartward.settings import Settings
+
+    with warnings.catch_warnings():  # serve does not sign tokens itself; the API app checks its secret
+        warnings.simplefilter("ignore")
+        settings = Settings()
+    data_dir = args.data_dir or settings.data_dir
+    workers = args.ingest_workers
+    if workers is not None and workers < 0:
+        print("--ingest-workers must be >= 0", file=sys.stderr)
+        return 2
+    from smartward.compose import (
+        PlatformConfig,
+        default_workers,
+        prepare_metrics_dir,
+        run_platform,
+        run_until_signal,
+    )
+
+    prepare_metrics_dir(data_dir)  # before anything imports prometheus_client
+    os.environ.setdefault("SMARTWARD_LOG_LEVEL", args.log_level)
+    from ingest import ConfigError, make_store
+
+    config = PlatformConfig(
+        broker=args.broker or settings.broker,
+        store=args.store or settings.store,
+        state=args.state or f"sqlite:///{os.path.abspath(data_dir)}/state.sqlite3",
+        data_dir=os.path.abspath(data_dir),
+        http=args.http or None,
+        topic_root=args.topic_root or settings.topic_root,
+        ingest_workers=default_workers() if workers is None else workers,
+        auto_assign=args.auto_assign,
+        profiles=tuple(os.path.abspath(p) for p in args.profiles),
+        client_prefix=args.client_id_prefix,
+    )
+    try:
+        make_store(config.store)
+        from device_profiles import ProfileError, parse_mqtt_url
+
+        parse_mqtt_url(config.broker)
+    except (ConfigError, ProfileError) as exc:
+        print(f"smartward serve: {exc}", file=sys.stderr)
+        return 2
+    print(f"smartward serve: broker {config.broker.split('@')[-1]}, store {config.store.split('?')[0]}, "
+          f"{config.ingest_workers} ingest workers, http://{config.http}", flush=True)
+    return asyncio.run(run_until_signal(run_platform(config)))

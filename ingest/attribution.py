@@ -1,0 +1,232 @@
+"""Attribution: which ward, bed and patient a device's sample belongs to, by SAMPLE time.
+
+Two tables (SQLAlchemy Core, on the ``--state`` URL; SQLite by default, PostgreSQL by URL):
+``ingest_device_bindings`` (device -> ward/bed, validity interval, optional drill tag) and
+``ingest_bed_occupancy`` (ward/bed -> patient, validity interval). Intervals are half-open
+``[valid_from, valid_to)`` in ms; ``valid_to`` NULL means "still valid".
+
+The ADT API (:meth:`Attributions.assign_device`, :meth:`~Attributions.admit`,
+:meth:`~Attributions.transfer`, :meth:`~Attributions.discharge`, :meth:`~Attributions.unassign_device`)
+writes the tables; after a change, publish ``{"changed": t}`` on :func:`control_topic` so every ingest
+worker reloads its cache (workers also reload every 60 s). :meth:`Attributions.lookup` answers from
+the in-memory cache in microseconds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from device_profiles import Attribution, PayloadError, check_id
+from device_profiles.canonical import T_MIN_MS
+
+from .errors import AttributionError, ConfigError
+
+log = logging.getLogger(__name__)
+metadata = sa.MetaData()
+bindings = sa.Table(
+    "ingest_device_bindings", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("device", sa.String(64), nullable=False),
+    sa.Column("ward", sa.String(64), nullable=False),
+    sa.Column("bed", sa.String(64), nullable=False),
+    sa.Column("drill", sa.String(64), nullable=False, default=""),
+    sa.Column("valid_from", sa.BigInteger, nullable=False),
+    sa.Column("valid_to", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("device", "valid_from", name="uq_binding_device_from"),
+    sa.UniqueConstraint("ward", "bed", "valid_from", name="uq_binding_bed_from"),
+)
+occupancy = sa.Table(
+    "ingest_bed_occupancy", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ward", sa.String(64), nullable=False),
+    sa.Column("bed", sa.String(64), nullable=False),
+    sa.Column("patient", sa.String(64), nullable=False),
+    sa.Column("valid_from", sa.BigInteger, nullable=False),
+    sa.Column("valid_to", sa.BigInteger, nullable=True),
+)
+sa.Index("ix_binding_device", bindings.c.device)
+sa.Index("ix_occupancy_bed", occupancy.c.ward, occupancy.c.bed)
+sa.Index("ix_occupancy_patient", occupancy.c.patient)
+FOREVER = 2**62
+UNASSIGNED = Attribution()
+
+
+def control_topic(root: str) -> str:
+    """``{root}/control/assignments``: publish ``{"changed": t}`` here after an ADT change."""
+    return f"{root}/control/assignments"
+
+
+def _id(value: str, what: str) -> str:
+    try:
+        return check_id(value, what)
+    except PayloadError as exc:
+        raise AttributionError(str(exc)) from None
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Interval:
+    start: int
+    end: int
+    value: tuple[str, ...]
+
+
+def _find(intervals: list[_Interval], starts: list[int], t: int) -> tuple[str, ...] | None:
+    """Intervals of one key never overlap (ADT writes close the previous one), so one bisect decides."""
+    i = bisect.bisect_right(starts, t) - 1
+    if i >= 0 and t < intervals[i].end:
+        return intervals[i].value
+    return None
+
+
+def make_engine(url: str) -> sa.Engine:
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise ConfigError(f"state URL: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(conn: object, _rec: object) -> None:
+            cur = conn.cursor()  # type: ignore[attr-defined]
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+    return engine
+
+
+class Attributions:
+    """The attribution tables plus an in-memory index; one instance per process."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+        self._by_device: dict[str, tuple[list[_Interval], list[int]]] = {}
+        self._by_bed: dict[tuple[str, str], tuple[list[_Interval], list[int]]] = {}
+        self.loaded_at = 0.0
+        self.reload()
+
+    # -- reads ------------------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Re-read both tables (after a ``control/assignments`` message, and every minute)."""
+        by_device: dict[str, list[_Interval]] = {}
+        by_bed: dict[tuple[str, str], list[_Interval]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(sa.select(bindings).order_by(bindings.c.valid_from)):
+                by_device.setdefault(r.device, []).append(
+                    _Interval(r.valid_from, r.valid_to if r.valid_to is not None else FOREVER, (r.ward, r.bed, r.drill)))
+            for r in conn.execute(sa.select(occupancy).order_by(occupancy.c.valid_from)):
+                by_bed.setdefault((r.ward, r.bed), []).append(
+                    _Interval(r.valid_from, r.valid_to if r.valid_to is not None else FOREVER, (r.patient,)))
+        self._by_device = {k: (v, [i.start for i in v]) for k, v in by_device.items()}
+        self._by_bed = {k: (v, [i.start for i in v]) for k, v in by_bed.items()}
+        self.loaded_at = time.monotonic()
+
+    def known(self, device: str) -> bool:
+        return device in self._by_device
+
+    def lookup(self, device: str, t_ms: int) -> Attribution:
+        """Ward/bed/patient of ``device`` at sample time ``t_ms`` (``Attribution()`` when unassigned)."""
+        who = UNASSIGNED
+        entry = self._by_device.get(device)
+        if entry is not None:
+            found = _find(entry[0], entry[1], t_ms)
+            if found is not None:
+                ward, bed, drill = found
+                patient = ""
+                occ = self._by_bed.get((ward, bed))
+                if occ is not None:
+                    p = _find(occ[0], occ[1], t_ms)
+                    patient = p[0] if p is not None else ""
+                who = Attribution(ward, bed, patient, drill)
+        return who
+
+    def bed_of(self, patient: str, t_ms: int | None = None) -> tuple[str, str] | None:
+        t = _now() if t_ms is None else t_ms
+        for (ward, bed), (ivs, _s) in self._by_bed.items():
+            if any(iv.value[0] == patient and iv.start <= t < iv.end for iv in ivs):
+                return ward, bed
+        return None
+
+    # -- ADT writes -------------------------------------------------------------------------------
+    def assign_device(self, device: str, ward: str, bed: str, at_ms: int | None = None, drill: str = "") -> None:
+        """Bind ``device`` to ``ward``/``bed`` from ``at_ms`` on (ending its previous binding)."""
+        device, ward, bed = _id(device, "device"), _id(ward, "ward"), _id(bed, "bed")
+        drill = _id(drill, "drill") if drill else ""
+        at = _now() if at_ms is None else at_ms
+        with self.engine.begin() as conn:
+            self._close(conn, bindings, bindings.c.device == device, at)
+            conn.execute(bindings.insert().values(device=device, ward=ward, bed=bed, drill=drill, valid_from=at))
+        self.reload()
+
+    def unassign_device(self, device: str, at_ms: int | None = None) -> None:
+        at = _now() if at_ms is None else at_ms
+        with self.engine.begin() as conn:
+            self._close(conn, bindings, bindings.c.device == _id(device, "device"), at)
+        self.reload()
+
+    def admit(self, patient: str, ward: str, bed: str, at_ms: int | None = None) -> None:
+        """Put ``patient`` in ``ward``/``bed`` from ``at_ms``; the bed must be free."""
+        patient, ward, bed = _id(patient, "patient"), _id(ward, "ward"), _id(bed, "bed")
+        at = _now() if at_ms is None else at_ms
+        with self.engine.begin() as conn:
+            busy = conn.execute(sa.select(occupancy.c.patient).where(
+                occupancy.c.ward == ward, occupancy.c.bed == bed, occupancy.c.valid_from <= at,
+                sa.or_(occupancy.c.valid_to.is_(None), occupancy.c.valid_to > at))).first()
+            if busy is not None and busy.patient != patient:
+                raise AttributionError(f"bed {ward}/{bed} is occupied by another patient at {at}")
+            self._close(conn, occupancy, occupancy.c.patient == patient, at)
+            conn.execute(occupancy.insert().values(ward=ward, bed=bed, patient=patient, valid_from=at))
+        self.reload()
+
+    def transfer(self, patient: str, ward: str, bed: str, at_ms: int | None = None) -> None:
+        """Move an admitted patient to another bed (the old bed becomes free at ``at_ms``)."""
+        if self.bed_of(_id(patient, "patient"), at_ms) is None:
+            raise AttributionError(f"patient {patient} is not admitted")
+        self.admit(patient, ward, bed, at_ms)
+
+    def discharge(self, patient: str, at_ms: int | None = None) -> None:
+        at = _now() if at_ms is None else at_ms
+        with self.engine.begin() as conn:
+            n = self._close(conn, occupancy, occupancy.c.patient == _id(patient, "patient"), at)
+        if not n:
+            raise AttributionError(f"patient {patient} is not admitted")
+        self.reload()
+
+    @staticmethod
+    def _close(conn: sa.Connection, table: sa.Table, cond: sa.ColumnElement[bool], at: int) -> int:
+        res = conn.execute(table.update().where(cond, table.c.valid_to.is_(None), table.c.valid_from <= at)
+                           .values(valid_to=at))
+        # an open interval starting after ``at`` would overlap the new one: end it where it starts
+        conn.execute(table.update().where(cond, table.c.valid_to.is_(None), table.c.valid_from > at)
+                     .values(valid_to=table.c.valid_from))
+        return int(res.rowcount or 0)
+
+    def auto_assign(self, device: str, ward: str) -> Attribution:
+        """Bind an unknown ``device`` to the next bed of ``ward`` (``01``, ``02``, …) for all time."""
+        ward = _id(ward, "ward")
+        for _attempt in range(10):
+            self.reload()
+            if self.known(device):
+                break
+            with self.engine.connect() as conn:
+                taken = {r.bed for r in conn.execute(sa.select(bindings.c.bed).where(bindings.c.ward == ward))}
+            n = len(taken) + 1
+            while f"{n:02d}" in taken:
+                n += 1
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(bindings.insert().values(device=_id(device, "device"), ward=ward, bed=f"{n:02d}",
+                                                          drill="", valid_from=T_MIN_MS))
+                log.info("auto-assigned device %s to %s/%02d", device, ward, n)
+            except sa.exc.IntegrityError:
+                continue  # another worker took that bed or this device: look again
+        self.reload()
+        return self.lookup(device, _now())

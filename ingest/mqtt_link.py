@@ -1,0 +1,242 @@
+"""A lean paho-mqtt (MQTT v5) client on the asyncio loop, with manual acknowledgements.
+
+Why not aiomqtt: ingest must acknowledge each QoS 1 message only after it is durably stored
+(``manual_ack``) and must not pay an asyncio queue hop per message. paho's socket callbacks hook
+the client into the running loop (``add_reader``/``add_writer``), and ``on_message`` is called
+synchronously for each message, straight from the socket read.
+
+The session is persistent: fixed client id, ``clean_start=False`` and a long session expiry, so
+the broker keeps queueing our share of the stream while the process restarts, and redelivers every
+message we had not acknowledged. Receive Maximum 65535 lets the broker keep that many unacked
+messages in flight to us.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from device_profiles import MqttUrl
+
+from .errors import IngestError
+
+log = logging.getLogger(__name__)
+SESSION_EXPIRY_S = 7 * 24 * 3600
+RECEIVE_MAXIMUM = 65535
+KEEPALIVE_S = 30
+OnMessage = Callable[[mqtt.MQTTMessage], None]
+
+
+class _BufferedClient(mqtt.Client):
+    """paho reads a packet with three or more ``recv`` calls; this reads 256 KiB at a time."""
+
+    _rb: bytes = b""
+    _rpos: int = 0
+
+    def reset_buffer(self) -> None:
+        self._rb, self._rpos = b"", 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._rpos >= len(self._rb):
+            data = super()._sock_recv(262144)
+            if not data:
+                return data
+            self._rb, self._rpos = data, 0
+        end = self._rpos + bufsize
+        out = self._rb[self._rpos:end]
+        self._rpos = min(end, len(self._rb))
+        return out
+
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._rpos < len(self._rb) and self._sock is not None:
+            rc = super().loop_read(max_packets)
+        return rc
+
+
+class MqttLink:
+    """One persistent MQTT v5 session. ``run()`` connects and reconnects until cancelled."""
+
+    def __init__(self, url: MqttUrl, client_id: str, on_message: OnMessage,
+                 filters: Callable[[], Sequence[str]], session_expiry_s: int = SESSION_EXPIRY_S,
+                 on_connected: Callable[[], None] | None = None, v5: bool = True) -> None:
+        self.url = url
+        self.client_id = client_id
+        self._filters = filters
+        self._subscribed: set[str] = set()
+        self._on_connected = on_connected
+        self.session_expiry_s = session_expiry_s
+        self.v5 = v5  # False: MQTT 3.1.1 with clean_session=False (brokers without v5, e.g. amqtt)
+        self.connected = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._write_idle = asyncio.Event()
+        self._write_idle.set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread_id = threading.get_ident()
+        if v5:
+            c = _BufferedClient(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True)
+        else:
+            c = _BufferedClient(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
+                                clean_session=False, manual_ack=True)
+        if url.username:
+            c.username_pw_set(url.username, url.password)
+        if url.tls:
+            c.tls_set()
+        c.max_inflight_messages_set(0)  # our republishes: bounded by the broker's Receive Maximum only
+        c.max_queued_messages_set(0)
+        c.on_message = lambda _c, _u, msg: on_message(msg)
+        c.on_connect = self._handle_connect
+        c.on_disconnect = self._handle_disconnect
+        c.on_socket_open = self._socket_open
+        c.on_socket_close = self._socket_close
+        c.on_socket_register_write = self._register_write
+        c.on_socket_unregister_write = self._unregister_write
+        self._client = c
+        self._connect_error: str | None = None
+
+    # -- socket plumbing (paho -> asyncio) --------------------------------------------------------
+    def _call(self, fn: Callable[..., Any], *args: Any) -> None:
+        assert self._loop is not None
+        if threading.get_ident() == self._thread_id:
+            fn(*args)
+        else:
+            self._loop.call_soon_threadsafe(fn, *args)
+
+    def _socket_open(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        self._client.reset_buffer()
+        assert self._loop is not None
+        self._call(self._loop.add_reader, sock, self._read)
+
+    def _read(self) -> None:
+        self._client.loop_read()
+
+    def _socket_close(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        assert self._loop is not None
+        self._call(self._loop.remove_reader, sock)
+        self._call(self._loop.remove_writer, sock)
+
+    def _register_write(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        assert self._loop is not None
+        self._call(self._write_idle.clear)
+        self._call(self._loop.add_writer, sock, client.loop_write)
+
+    def _unregister_write(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        assert self._loop is not None
+        self._call(self._loop.remove_writer, sock)
+        self._call(self._write_idle.set)
+
+    # -- callbacks --------------------------------------------------------------------------------
+    def _handle_connect(self, client: mqtt.Client, _ud: Any, flags: Any, rc: ReasonCode, _props: Any) -> None:
+        if rc.is_failure:
+            self._connect_error = str(rc)
+            log.error("broker %s refused %s: %s", self.url, self.client_id, rc)
+            self._lost.set()
+            return
+        log.info("connected to %s as %s (session present: %s)", self.url, self.client_id, flags.session_present)
+        self._subscribed = set()
+        self.sync_subscriptions()
+        self.connected.set()
+        if self._on_connected is not None:
+            self._on_connected()
+
+    def _handle_disconnect(self, client: mqtt.Client, _ud: Any, _flags: Any, rc: ReasonCode, _props: Any) -> None:
+        self.connected.clear()
+        self._lost.set()
+        log.warning("disconnected from %s (%s)", self.url, rc)
+
+    # -- API --------------------------------------------------------------------------------------
+    def sync_subscriptions(self) -> None:
+        """Subscribe to new filters and unsubscribe dropped ones (after a registry change)."""
+        want = set(self._filters())
+        new = sorted(want - self._subscribed)
+        gone = sorted(self._subscribed - want)
+        if new:
+            if self.v5:
+                self._client.subscribe([(f, SubscribeOptions(qos=1)) for f in new])
+            else:
+                self._client.subscribe([(f, 1) for f in new])
+            log.info("%s subscribed to %s", self.client_id, ", ".join(new))
+        if gone:
+            self._client.unsubscribe(gone)
+            log.info("%s unsubscribed from %s", self.client_id, ", ".join(gone))
+        self._subscribed = want
+
+    def ack(self, mid: int, qos: int) -> None:
+        if qos and self.connected.is_set():
+            self._client.ack(mid, qos)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    async def run(self) -> None:
+        """Connect, keep the session alive, reconnect with capped exponential backoff; until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        self._thread_id = threading.get_ident()
+        backoff = 0.2
+        props: Properties | None = None
+        if self.v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = self.session_expiry_s
+            props.ReceiveMaximum = RECEIVE_MAXIMUM
+        try:
+            while True:
+                self._lost.clear()
+                self._connect_error = None
+                try:
+                    if self.v5:
+                        await asyncio.to_thread(self._client.connect, self.url.host, self.url.port, KEEPALIVE_S,
+                                                clean_start=False, properties=props)
+                    else:
+                        await asyncio.to_thread(self._client.connect, self.url.host, self.url.port, KEEPALIVE_S)
+                except (OSError, mqtt.WebsocketConnectionError) as exc:
+                    log.warning("broker %s unreachable (%s); retry in %.1fs", self.url, exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+                misc = asyncio.create_task(self._misc_loop())
+                try:
+                    await self._lost.wait()
+                finally:
+                    misc.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await misc
+                if self._connect_error is not None and "not authorized" in self._connect_error.lower():
+                    raise IngestError(f"broker {self.url} refused {self.client_id}: {self._connect_error}")
+                if self.connected.is_set() or self._connect_error is None:
+                    backoff = 0.2
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+        finally:
+            self.connected.clear()
+            with contextlib.suppress(Exception):
+                self._client.disconnect()
+            sock = self._client.socket()
+            if sock is not None and self._loop is not None:
+                self._loop.remove_reader(sock)
+                self._loop.remove_writer(sock)
+
+    async def _misc_loop(self) -> None:
+        """paho's keepalive / retry housekeeping, once a second (``loop_misc``)."""
+        while True:
+            await asyncio.sleep(1.0)
+            if self._client.loop_misc() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._lost.set()
+                return
+
+    async def flush_out(self, limit_s: float = 5.0) -> None:
+        """Wait until outgoing packets (acks, republishes) have left, before a clean shutdown."""
+        if self.connected.is_set() and self._client.want_write():
+            self._write_idle.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._write_idle.wait(), limit_s)

@@ -1,0 +1,159 @@
+"""Per-message work, MQTT-free (the worker and dead-letter replay share it): route by topic, decode,
+validate, attribute by sample time, add to the batch, republish the attributed form.
+
+Raises :class:`device_profiles.PayloadError` (naming the field) to reject a message whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import orjson
+
+from device_profiles import (
+    AttributedObservation,
+    Attribution,
+    Decoded,
+    DeviceAlarm,
+    Observation,
+    PayloadError,
+    check_id,
+    decode_device_alarm,
+    decode_observation,
+    decode_status,
+    decode_waveform,
+    topics,
+)
+from device_profiles.canonical import MAX_PAYLOAD_BYTES
+
+from .decoding import Decoder
+from .dedup import SeqWindow
+from .records import AlarmEvent, Batch
+
+log = logging.getLogger(__name__)
+Publish = Callable[[str, bytes], None]
+STORED, DUPLICATE = "stored", "duplicate"
+
+
+class Attributor(Protocol):
+    def lookup(self, device: str, t_ms: int) -> Attribution: ...
+
+    def known(self, device: str) -> bool: ...
+
+    def auto_assign(self, device: str, ward: str) -> Attribution: ...
+
+
+def ward_topic(root: str, ward: str, kind: str) -> str:
+    """``{root}/wards/{ward}/{kind}`` (``_unassigned`` for devices without a bed)."""
+    return f"{root}/wards/{ward or '_unassigned'}/{kind}"
+
+
+def device_filters(root: str) -> list[str]:
+    return [topics.device_filter(k, root) for k in ("obs", "wave", "status", "alarm")] + [f"{root}/alarms/+/+"]
+
+
+class Pipeline:
+    def __init__(self, root: str, attributions: Attributor, decoders: Sequence[Decoder] = (),
+                 publish: Publish | None = None, auto_assign: str | None = None, dedup: SeqWindow | None = None) -> None:
+        self.root = root
+        self.attributions = attributions
+        self.decoders = list(decoders)
+        self.publish = publish
+        self.auto_assign = auto_assign
+        self.dedup = dedup or SeqWindow()
+        self._devices = f"{root}/devices/"
+        self._alarms = f"{root}/alarms/"
+
+    def filters(self) -> list[str]:
+        """Every MQTT filter the pipeline handles (without the shared-subscription prefix)."""
+        out = device_filters(self.root)
+        for d in self.decoders:
+            out.extend(f for f in d.topic_filters() if f not in out)
+        return out
+
+    def _who(self, device: str, t: int) -> Attribution:
+        who = self.attributions.lookup(device, t)
+        if not who.ward and self.auto_assign and not self.attributions.known(device):
+            who = self.attributions.auto_assign(device, self.auto_assign)
+        return who
+
+    def handle(self, topic: str, payload: bytes, received_ms: int, batch: Batch) -> str:
+        """Process one message into ``batch``; returns ``stored`` or ``duplicate``."""
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            raise PayloadError("$", f"payload is {len(payload)} bytes, larger than the {MAX_PAYLOAD_BYTES} byte limit")
+        if topic.startswith(self._devices):
+            device, _, kind = topic[len(self._devices):].partition("/")
+            if kind == "obs":
+                return self._observation(decode_observation(payload, device, now=received_ms), batch)
+            check_id(device, "topic")
+            if kind == "wave":
+                chunk = decode_waveform(payload, device, now=received_ms)
+                batch.add_wave(chunk, self._who(device, chunk.t0))
+                return DUPLICATE if self.dedup.seen(device, chunk.seq) else STORED
+            if kind == "status":
+                self._status(device, decode_status(payload), received_ms)
+                return STORED
+            if kind == "alarm":
+                self._device_alarm(decode_device_alarm(payload, device, now=received_ms))
+                return STORED
+        elif topic.startswith(self._alarms):
+            try:
+                msg = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                raise PayloadError("$", f"not valid JSON ({exc})") from None
+            batch.add_alarm(AlarmEvent.from_json(msg, received_ms))
+            return STORED
+        for d in self.decoders:
+            decoded = d.decode(topic, payload, received_ms)
+            if decoded is not None:
+                return self._decoded(decoded, received_ms, batch)
+        raise PayloadError("topic", f"no decoder claims topic {topic!r}")
+
+    def _observation(self, obs: Observation, batch: Batch) -> str:
+        device = obs.device
+        samples = obs.samples
+        who = self._who(device, samples[0].t)
+        parts = [AttributedObservation(obs, who)]
+        if len(samples) > 1 and any(self.attributions.lookup(device, s.t) != who for s in samples[1:]):
+            parts = []
+            for s in samples:  # attribution changed inside the message: split it by sample time
+                w = self.attributions.lookup(device, s.t)
+                if parts and parts[-1].who == w:
+                    parts[-1].obs.samples.append(s)
+                else:
+                    parts.append(AttributedObservation(Observation(device, obs.seq, [s]), w))
+        for a in parts:
+            batch.add_obs(a)
+            if self.publish is not None:
+                self.publish(ward_topic(self.root, a.who.ward, "obs"), a.encode())
+        return DUPLICATE if self.dedup.seen(device, obs.seq) else STORED
+
+    def _status(self, device: str, status: dict[str, object], received_ms: int) -> None:
+        if self.publish is None:
+            return
+        who = self._who(device, received_ms)
+        body = {**status, "device": device, "ward": who.ward, "bed": who.bed, "patient": who.patient, "t": received_ms}
+        self.publish(ward_topic(self.root, who.ward, "status"), orjson.dumps(body))
+
+    def _device_alarm(self, alarm: DeviceAlarm) -> None:
+        if self.publish is None:
+            return
+        who = self._who(alarm.device, alarm.t)
+        body = {**alarm.to_json(), "ward": who.ward, "bed": who.bed, "patient": who.patient}
+        self.publish(ward_topic(self.root, who.ward, "device_alarms"), orjson.dumps(body))
+
+    def _decoded(self, d: Decoded, received_ms: int, batch: Batch) -> str:
+        check_id(d.device, "device")
+        if d.dropped:
+            log.debug("device %s (%s): left out %s", d.device, d.profile, "; ".join(d.dropped))
+        for alarm in d.alarms:
+            self._device_alarm(alarm)
+        if d.status:
+            self._status(d.device, d.status, received_ms)
+        if d.observation is not None and d.observation.samples:
+            return self._observation(d.observation, batch)
+        if d.observation is None and not d.alarms and not d.status:
+            raise PayloadError("$", f"profile {d.profile} found nothing to store in the message")
+        return STORED

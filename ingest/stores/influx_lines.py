@@ -1,0 +1,62 @@
+"""Batch -> InfluxDB line protocol per the storage contract (DESIGN.md).
+
+``vitals``: one point per sample, one field per signal (plus ``{signal}_q`` string fields for
+non-valid quality), tags device, ward, bed, patient (+ drill). ``waveform``: one point per chunk.
+``alarms``: one point per alarm event, tagged with the alarm id and event so events never merge.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from device_profiles import Attribution
+
+from ..line_protocol import escape_key, escape_string, format_float, line
+from ..records import Batch
+
+
+class LineEncoder:
+    """Encodes batches; caches each (device, attribution) tag set, which repeats for every sample."""
+
+    def __init__(self) -> None:
+        self._tags: dict[tuple[str, str, str, str, str], str] = {}
+
+    def _tagset(self, device: str, who: Attribution) -> str:
+        key = (device, who.ward, who.bed, who.patient, who.drill)
+        s = self._tags.get(key)
+        if s is None:
+            if len(self._tags) > 100_000:
+                self._tags.clear()
+            parts = [("bed", who.bed), ("device", device), ("drill", who.drill), ("patient", who.patient),
+                     ("ward", who.ward)]
+            s = "vitals" + "".join(f",{k}={escape_key(v)}" for k, v in parts if v)
+            self._tags[key] = s
+        return s
+
+    def encode(self, batch: Batch) -> bytes:
+        out: list[str] = []
+        append = out.append
+        for a in batch.obs:
+            prefix = self._tagset(a.obs.device, a.who)
+            for s in a.obs.samples:
+                fields = ",".join(f"{k}={format_float(v)}" for k, v in s.values.items())
+                if s.quality:
+                    q = ",".join(f"{k}_q={escape_string(v)}" for k, v in s.quality.items() if v != "valid")
+                    fields = f"{fields},{q}" if fields and q else (fields or q)
+                if fields:
+                    append(f"{prefix} {fields} {s.t}")
+        for chunk, who in batch.waves:
+            tags = {"device": chunk.device, "signal": chunk.signal, "ward": who.ward, "bed": who.bed,
+                    "patient": who.patient, "drill": who.drill}
+            append(line("waveform", tags, {"fs": chunk.fs, "n": len(chunk.samples),
+                                           "samples": orjson.dumps(chunk.samples).decode()}, chunk.t0))
+        for ev in batch.alarms:
+            afields: dict[str, float | str | int | bool] = {"state": ev.state, "reason": ev.reason, "by": ev.by,
+                                                           "escalation_level": ev.escalation_level}
+            if ev.value is not None:
+                afields["value"] = ev.value
+            append(line("alarms", {**ev.tags, "id": ev.id}, afields, ev.t))
+        if not out:
+            return b""
+        out.append("")
+        return "\n".join(out).encode()

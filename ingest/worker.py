@@ -1,0 +1,274 @@
+"""One ingest worker: a persistent MQTT session on the shared subscriptions, the pipeline, batching,
+durable writes, then acknowledgements. ``smartward serve`` runs N of them as processes.
+
+Flow per message (``_on_message``, synchronous, a few microseconds): decode + validate + attribute
+into the open :class:`Batch` (or a dead letter), republish the attributed form, remember
+(mid, qos). A batch is sealed at 5,000 points or 1 s; the commit loop stores its dead letters
+(SQLite commit), writes its points (store 2xx or fsynced spool), and only then acknowledges its
+messages. A kill at any moment loses nothing: unacknowledged messages are redelivered by the broker
+to the same session when the worker comes back, and storage is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+
+from device_profiles import PayloadError, ProfileRegistry, now_ms, parse_mqtt_url, topics
+
+from . import metrics
+from .attribution import Attributions, control_topic, make_engine
+from .config import IngestConfig
+from .deadletters import DeadLetterStore, NewDeadLetter
+from .decoding import Decoder, RegistryDecoder
+from .errors import IngestError, StoreError
+from .mqtt_link import MqttLink
+from .pipeline import Pipeline
+from .records import Batch
+from .spool import DiskSpool
+from .stores import VitalsStore, make_store
+from .writer import BatchWriter
+
+log = logging.getLogger(__name__)
+STORE_REJECTED_TOPIC = "$store/rejected-batch"
+REFRESH_S = 60.0
+
+
+def profiles_topic(root: str) -> str:
+    return f"{root}/control/profiles"
+
+
+@dataclass(slots=True)
+class Unit:
+    """A sealed batch with its dead letters and the acknowledgements owed once both are durable."""
+
+    batch: Batch
+    dead: list[NewDeadLetter]
+    acks: list[tuple[int, int]]
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class IngestWorker:
+    """A platform component (``run()`` until cancelled, ``ready()``)."""
+
+    name = "ingest"
+
+    def __init__(self, cfg: IngestConfig, decoders: list[Decoder] | None = None) -> None:
+        self.cfg = cfg
+        self.root = cfg.topic_root
+        self.store: VitalsStore = make_store(cfg.store)
+        self.engine = make_engine(cfg.state)
+        self.attributions = Attributions(self.engine)
+        self.registry = ProfileRegistry(self.root, cfg.profiles)
+        self._load_stored_profiles()
+        self.decoders: list[Decoder] = [RegistryDecoder(self.registry), *(decoders or [])]
+        self.deadletters = DeadLetterStore(cfg.deadletters_path)
+        self.spool = DiskSpool(cfg.spool_dir)
+        self.link = MqttLink(parse_mqtt_url(cfg.broker), cfg.client_id, self._on_message, self._filters,
+                             cfg.session_expiry_s, on_connected=lambda: metrics.WORKERS.set(1), v5=cfg.mqtt_v5)
+        self.pipeline = Pipeline(self.root, self.attributions, self.decoders, self._publish, cfg.auto_assign)
+        self.writer = BatchWriter(self.store, self.spool, self._keep_rejected_batch)
+        self._control = {control_topic(self.root), profiles_topic(self.root)}
+        self._batch = Batch()
+        self._dead: list[NewDeadLetter] = []
+        self._acks: list[tuple[int, int]] = []
+        self._counts = {"stored": 0, "duplicate": 0, "rejected": 0}
+        self._units: deque[Unit] = deque()
+        self._sealed = asyncio.Event()
+        self._opened_at = 0.0
+        self._opened = asyncio.Event()
+        self._accepting = True
+        self._store_ready = False
+        self._versions = [d.version for d in self.decoders]
+        self.received = 0
+
+    # -- setup ------------------------------------------------------------------------------------
+    def _load_stored_profiles(self) -> None:
+        try:
+            from device_profiles.profile_store import active_texts, create_tables
+
+            create_tables(self.engine)
+            self.registry.set_stored(active_texts(self.engine))
+        except Exception as exc:  # noqa: BLE001 - a broken uploaded profile must not stop ingest
+            log.error("stored profiles not loaded: %s", exc)
+
+    def _filters(self) -> list[str]:
+        own = [f"{self.root}/control/assignments", f"{self.root}/control/profiles"]
+        if not (self.cfg.mqtt_v5 and self.cfg.shared_group):
+            return own + self.pipeline.filters()
+        return own + [topics.shared(f, self.cfg.shared_group) for f in self.pipeline.filters()]
+
+    def ready(self) -> bool:
+        return self.link.connected.is_set() and self._store_ready
+
+    # -- hot path ---------------------------------------------------------------------------------
+    def _publish(self, topic: str, payload: bytes) -> None:
+        self.link.publish(topic, payload, self.cfg.republish_qos)
+
+    def _on_message(self, msg: mqtt.MQTTMessage) -> None:
+        if not self._accepting:
+            return  # shutting down: not acked, the broker redelivers it to our session later
+        topic = msg.topic
+        if topic in self._control:
+            self._on_control(topic)
+            self.link.ack(msg.mid, msg.qos)
+            return
+        received = now_ms()
+        payload = bytes(msg.payload)
+        self.received += 1
+        try:
+            result = self.pipeline.handle(topic, payload, received, self._batch)
+        except PayloadError as exc:
+            self._dead.append(NewDeadLetter(received, topic, payload, exc.field, str(exc)))
+            result = "rejected"
+            log.debug("rejected %s: %s", topic, exc)
+        except Exception as exc:
+            log.exception("internal error on %s; kept as a dead letter", topic)
+            self._dead.append(NewDeadLetter(received, topic, payload, "$", f"internal error: {exc!r}"))
+            result = "rejected"
+        self._counts[result] += 1
+        self._acks.append((msg.mid, msg.qos))
+        if len(self._acks) == 1:
+            self._opened_at = time.monotonic()
+            self._opened.set()
+        if self._batch.lines >= self.cfg.max_batch_lines or len(self._dead) >= 1000:
+            self._seal()
+
+    def _on_control(self, topic: str) -> None:
+        if topic.endswith("/assignments"):
+            self.attributions.reload()
+            log.info("attributions reloaded (control message)")
+        else:
+            self._load_stored_profiles()
+            self._check_decoders()
+
+    def _seal(self) -> None:
+        if not self._acks:
+            return
+        self._units.append(Unit(self._batch, self._dead, self._acks, self._counts))
+        self._batch, self._dead, self._acks = Batch(), [], []
+        self._opened.clear()
+        self._counts = {"stored": 0, "duplicate": 0, "rejected": 0}
+        metrics.UNACKED.inc(len(self._units[-1].acks))
+        self._sealed.set()
+
+    # -- loops ------------------------------------------------------------------------------------
+    async def _age_loop(self) -> None:
+        """Seal a batch that is 1 s old (the size rule seals it earlier under load)."""
+        age = self.cfg.max_batch_age_s
+        while True:
+            await self._opened.wait()
+            wait = self._opened_at + age - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            elif self._acks:
+                self._seal()
+
+    async def _commit(self, unit: Unit) -> None:
+        backoff = 0.2
+        while unit.dead:
+            try:
+                await asyncio.to_thread(self.deadletters.add_many, unit.dead)
+                unit.dead = []
+            except IngestError as exc:
+                log.error("dead letters not stored (%s); retry in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+        if unit.batch:
+            data = self.store.encode(unit.batch)
+            await self.writer.write(data, unit.batch.lines)
+            unit.batch = Batch()
+        for mid, qos in unit.acks:
+            self.link.ack(mid, qos)
+        metrics.UNACKED.dec(len(unit.acks))
+        for result, n in unit.counts.items():
+            if n:
+                metrics.MESSAGES.labels(result=result).inc(n)
+        unit.acks, unit.counts = [], {}
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._sealed.wait()
+            while self._units:
+                await self._commit(self._units[0])
+                self._units.popleft()
+            self._sealed.clear()
+
+    async def _keep_rejected_batch(self, data: bytes, reason: str) -> None:
+        letter = NewDeadLetter(now_ms(), STORE_REJECTED_TOPIC, data, "$", reason)
+        await asyncio.to_thread(self.deadletters.add_many, [letter])
+
+    def _check_decoders(self) -> None:
+        versions = [d.version for d in self.decoders]
+        if versions != self._versions:
+            self._versions = versions
+            if self.link.connected.is_set():
+                self.link.sync_subscriptions()
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            await asyncio.to_thread(self.attributions.reload)
+            self._check_decoders()
+
+    async def _watch_profiles(self) -> None:
+        await self.registry.watch(lambda _r: self._check_decoders())
+
+    async def _open_store(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self.store.open()
+                self._store_ready = True
+                return
+            except StoreError as exc:
+                log.warning("store %s not ready (%s); writes are spooled; retry in %.1fs", self.store.url, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        log.info("ingest worker %s: broker %s, store %s, root %s", self.cfg.client_id, self.link.url,
+                 self.store.url, self.root)
+        link_task = asyncio.create_task(self.link.run(), name=f"mqtt-{self.cfg.client_id}")
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._open_store())
+                tg.create_task(self._age_loop())
+                tg.create_task(self._commit_loop())
+                tg.create_task(self.writer.drain())
+                tg.create_task(self._refresh_loop())
+                tg.create_task(self._watch_profiles())
+                tg.create_task(self._watch_link(link_task))
+        finally:
+            await self._shutdown(link_task)
+
+    async def _watch_link(self, link_task: asyncio.Task[None]) -> None:
+        await asyncio.shield(link_task)  # a fatal link error (e.g. not authorised) ends the worker
+
+    async def _shutdown(self, link_task: asyncio.Task[None]) -> None:
+        """Stop taking messages, make everything taken durable, acknowledge it, then disconnect."""
+        self._accepting = False
+        self._seal()
+        try:
+            async with asyncio.timeout(20):
+                while self._units:
+                    await self._commit(self._units[0])
+                    self._units.popleft()
+                await self.link.flush_out()
+        except TimeoutError:
+            log.error("shutdown: %d batches not durable in 20 s; the broker will redeliver them", len(self._units))
+        link_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await link_task
+        metrics.WORKERS.set(0)
+        await self.store.close()
+        self.deadletters.close()
+        self.engine.dispose()
+        log.info("ingest worker %s stopped (%d messages received)", self.cfg.client_id, self.received)

@@ -1,0 +1,60 @@
+"""Entry point of an ingest worker process: ``python -m ingest.worker_main CONFIG_JSON``.
+
+Started by :class:`smartward.compose.IngestProcesses`. SIGTERM/SIGINT make the worker flush, ack and
+exit 0. The parent holds the write end of our stdin: when it dies (even by SIGKILL), stdin reaches
+EOF and the worker shuts down the same clean way, so no orphan keeps a session busy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+import orjson
+
+
+async def _main(cfg_json: str) -> int:
+    from .config import IngestConfig
+    from .worker import IngestWorker
+
+    cfg = IngestConfig.from_json(orjson.loads(cfg_json))
+    worker = IngestWorker(cfg)
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    if not sys.stdin.isatty():
+        fd = sys.stdin.fileno()
+
+        def _stdin_ready() -> None:
+            if not os.read(fd, 4096):  # EOF: the parent is gone
+                loop.remove_reader(fd)
+                task.cancel()
+
+        loop.add_reader(fd, _stdin_ready)
+    try:
+        await worker.run()
+    except asyncio.CancelledError:
+        return 0
+    return 0
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("SMARTWARD_LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(_main(sys.argv[1]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Durable batch writing: store write, or disk spool when the store is down, drained in order later.
+
+:meth:`BatchWriter.write` returns only when the data is durable (the store answered 2xx, or the
+spool file is fsynced): the caller acknowledges the messages after it returns. While the spool
+holds anything, new batches are appended behind it, so the store receives batches in order. A batch
+the store refuses outright (4xx) is handed to ``on_rejected`` (kept as a dead letter), never dropped.
+For stores without a spool (SQLite), an unavailable store is retried in place with capped backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from . import metrics
+from .errors import StoreRejected, StoreUnavailable
+from .spool import DiskSpool
+from .stores import VitalsStore
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 10.0
+
+
+class BatchWriter:
+    def __init__(self, store: VitalsStore, spool: DiskSpool | None,
+                 on_rejected: Callable[[bytes, str], Awaitable[None]]) -> None:
+        self.store = store
+        self.spool = spool if store.spools else None
+        self.on_rejected = on_rejected
+        self._wake = asyncio.Event()
+        self._gauge()
+        if self.spool is not None and len(self.spool):
+            log.warning("spool %s holds %d batches from before: draining", self.spool.dir, len(self.spool))
+            self._wake.set()
+
+    def _gauge(self) -> None:
+        metrics.SPOOL_BATCHES.set(len(self.spool) if self.spool is not None else 0)
+        metrics.SPOOL_BYTES.set(self.spool.bytes if self.spool is not None else 0)
+
+    async def _send(self, data: bytes, lines: int) -> None:
+        t0 = time.perf_counter()
+        await self.store.write(data)
+        metrics.WRITE_SECONDS.observe(time.perf_counter() - t0)
+        metrics.BATCH_LINES.observe(lines)
+        metrics.POINTS.inc(lines)
+
+    async def _to_spool(self, data: bytes) -> None:
+        assert self.spool is not None
+        await asyncio.to_thread(self.spool.append, data)
+        self._gauge()
+        self._wake.set()
+
+    async def write(self, data: bytes, lines: int) -> None:
+        """Return once ``data`` is durable (stored, spooled or kept as a rejected batch)."""
+        if not data:
+            return
+        if self.spool is not None and len(self.spool):
+            await self._to_spool(data)
+            return
+        backoff = 0.2
+        while True:
+            try:
+                await self._send(data, lines)
+                return
+            except StoreUnavailable as exc:
+                metrics.WRITE_ERRORS.labels(kind="unavailable").inc()
+                if self.spool is not None:
+                    log.warning("store unavailable (%s): spooling %d points to %s", exc, lines, self.spool.dir)
+                    await self._to_spool(data)
+                    return
+                log.warning("store unavailable (%s): retry in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+            except StoreRejected as exc:
+                metrics.WRITE_ERRORS.labels(kind="rejected").inc()
+                log.error("store refused a batch of %d points: %s (kept as a dead letter)", lines, exc)
+                await self.on_rejected(data, str(exc))
+                return
+
+    async def drain(self) -> None:
+        """Forever: send spooled batches in order once the store answers (capped backoff)."""
+        if self.spool is None:
+            return
+        backoff = 0.5
+        while True:
+            await self._wake.wait()
+            while (data := self.spool.peek()) is not None:
+                try:
+                    await self._send(data, data.count(b"\n"))
+                except StoreUnavailable as exc:
+                    log.info("spool %s: %d batches waiting, store still unavailable (%s); retry in %.1fs",
+                             self.spool.dir, len(self.spool), exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+                    continue
+                except StoreRejected as exc:
+                    await self.on_rejected(data, str(exc))
+                self.spool.pop()
+                self._gauge()
+                backoff = 0.5
+                if not len(self.spool):
+                    log.info("spool %s drained", self.spool.dir)
+            self._wake.clear()

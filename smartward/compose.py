@@ -1,0 +1,281 @@
+"""Process composition: ingest workers + alerting + the HTTP app, in one command (``serve``, ``demo``).
+
+Every part is a :class:`Component`: ``name``, ``async run()`` (until cancelled; clean up on
+cancellation) and ``ready() -> bool``. :func:`run_platform` runs them all in one TaskGroup; the
+caller turns SIGTERM/SIGINT into cancellation (:func:`run_until_signal`).
+
+Plug-in points (small edits, see docs/architecture.md "Composition"):
+- alerting: ``alerting.create_service(platform) -> Component`` (picked up when it exists);
+- dashboard: ``dashboard_api.create_app(platform) -> ASGI app`` (replaces :func:`minimal_app`);
+- ``smartward demo``: ``run_platform(config, extra_components=[broker, simulator])`` with
+  ``ingest_workers=0`` (ingest in-process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import orjson
+
+from device_profiles import parse_mqtt_url, topics
+
+if TYPE_CHECKING:
+    from ingest import Attributions, IngestConfig, VitalsStore
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Component(Protocol):
+    name: str
+
+    async def run(self) -> None:
+        """Run until cancelled; on cancellation finish in-flight work (flush, ack) and return."""
+
+    def ready(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformConfig:
+    broker: str
+    store: str
+    state: str
+    data_dir: str
+    http: str | None = "127.0.0.1:8000"
+    topic_root: str = topics.ROOT
+    ingest_workers: int = 2  # 0: ingest runs inside this process
+    auto_assign: str | None = None
+    profiles: tuple[str, ...] = ()
+    client_prefix: str = ""
+    mqtt_v5: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def ingest_config(self, index: int = 0) -> IngestConfig:
+        from ingest import IngestConfig
+
+        return IngestConfig(broker=self.broker, store=self.store, state=self.state, data_dir=self.data_dir,
+                            topic_root=self.topic_root, index=index, client_prefix=self.client_prefix,
+                            auto_assign=self.auto_assign, profiles=self.profiles, mqtt_v5=self.mqtt_v5)
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass
+class Platform:
+    """What the HTTP app and the components share: config, the read store, ADT, readiness."""
+
+    config: PlatformConfig
+    store: VitalsStore
+    attributions: Attributions
+    components: list[Component] = field(default_factory=list)
+
+    async def broker_reachable(self) -> bool:
+        url = parse_mqtt_url(self.config.broker)
+        try:
+            _r, w = await asyncio.wait_for(asyncio.open_connection(url.host, url.port), 2.0)
+        except (OSError, TimeoutError):
+            return False
+        w.close()
+        with contextlib.suppress(OSError):
+            await w.wait_closed()
+        return True
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"broker": await self.broker_reachable(), "store": await self.store.ping()}
+        for c in self.components:
+            checks[c.name] = c.ready()
+        return checks
+
+
+class IngestProcesses:
+    """N ingest worker processes (``python -m ingest.worker_main``), restarted if one dies."""
+
+    name = "ingest"
+
+    def __init__(self, config: PlatformConfig) -> None:
+        self.config = config
+        self._procs: dict[int, asyncio.subprocess.Process] = {}
+
+    def ready(self) -> bool:
+        return len(self._procs) == self.config.ingest_workers and all(p.returncode is None for p in self._procs.values())
+
+    async def _supervise(self, index: int) -> None:
+        from ingest.metrics import mark_dead
+
+        cfg = orjson.dumps(self.config.ingest_config(index).to_json()).decode()
+        backoff = 0.5
+        while True:
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ingest.worker_main", cfg,
+                                                        stdin=asyncio.subprocess.PIPE)
+            self._procs[index] = proc
+            try:
+                rc = await proc.wait()
+            except asyncio.CancelledError:
+                await self._stop(proc)
+                raise
+            mark_dead(proc.pid)
+            log.error("ingest worker %d (pid %d) exited with %s; restarting in %.1fs", index, proc.pid, rc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    @staticmethod
+    async def _stop(proc: asyncio.subprocess.Process) -> None:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(asyncio.shield(proc.wait()), 25)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            for i in range(self.config.ingest_workers):
+                tg.create_task(self._supervise(i))
+
+
+class HttpServer:
+    """uvicorn serving an ASGI app on ``host:port`` inside our loop (signals stay with the caller)."""
+
+    name = "http"
+
+    def __init__(self, app: Any, bind: str) -> None:
+        import uvicorn
+
+        class _Server(uvicorn.Server):
+            def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+                return contextlib.nullcontext()
+
+        host, _, port = bind.rpartition(":")
+        self.bind = bind
+        self.server = _Server(uvicorn.Config(app, host=host or "127.0.0.1", port=int(port), log_level="warning",
+                                             lifespan="on", access_log=False))
+
+    def ready(self) -> bool:
+        return bool(self.server.started)
+
+    async def run(self) -> None:
+        task = asyncio.create_task(self.server.serve())
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            self.server.should_exit = True
+            await task
+            raise
+
+
+def minimal_app(platform: Platform) -> Any:
+    """/healthz, /readyz, /metrics until ``dashboard_api.create_app`` exists."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse, Response
+
+    from ingest.metrics import render
+
+    app = FastAPI(title="SmartWard", docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        checks = await platform.readiness()
+        ok = all(checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        body, ctype = render()
+        return Response(body, media_type=ctype)
+
+    return app
+
+
+def _optional(module: str, attr: str) -> Callable[..., Any] | None:
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return None
+    fn = getattr(mod, attr, None)
+    return fn if callable(fn) else None
+
+
+def prepare_metrics_dir(data_dir: str) -> None:
+    """Multiprocess Prometheus metrics: a fresh directory, set before prometheus_client is imported."""
+    d = Path(data_dir) / "metrics"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(d)
+
+
+async def run_platform(config: PlatformConfig, extra_components: Sequence[Component] = (),
+                       on_ready: Callable[[Platform], Awaitable[None] | None] | None = None) -> None:
+    """Run ingest (+ alerting, + HTTP) until cancelled."""
+    from ingest import Attributions, IngestWorker, make_engine, make_store
+
+    await asyncio.to_thread(Path(config.data_dir).mkdir, parents=True, exist_ok=True)
+    store = make_store(config.store)
+    attributions = Attributions(make_engine(config.state))
+    platform = Platform(config, store, attributions)
+    if config.ingest_workers > 0:
+        platform.components.append(IngestProcesses(config))
+    else:
+        platform.components.append(IngestWorker(config.ingest_config(0)))
+    create_service = _optional("alerting", "create_service")
+    if create_service is not None:
+        platform.components.append(create_service(platform))
+    platform.components.extend(extra_components)
+    if config.http:
+        create_app = _optional("dashboard_api", "create_app") or minimal_app
+        platform.components.append(HttpServer(create_app(platform), config.http))
+    try:
+        with contextlib.suppress(Exception):  # reads work once the store is up; ingest retries on its own
+            await store.open()
+        async with asyncio.TaskGroup() as tg:
+            for c in platform.components:
+                tg.create_task(c.run(), name=c.name)
+            if on_ready is not None:
+                res = on_ready(platform)
+                if res is not None:
+                    await res
+    finally:
+        await store.close()
+        attributions.engine.dispose()
+
+
+async def run_until_signal(coro: Awaitable[None]) -> int:
+    """Run ``coro``; SIGTERM/SIGINT cancel it (components then flush, ack and stop). Returns 0."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(coro)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        log.info("stopped")
+    return 0
+
+
+def with_defaults(config: PlatformConfig, **changes: Any) -> PlatformConfig:
+    return replace(config, **changes)
+
+
+def port_open(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
