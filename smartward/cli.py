@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "smartward.commands.simulate",
     "smartward.commands.bench",
     "smartward.commands.profile",
+    "smartward.commands.deadletter",
 ]
 
 
