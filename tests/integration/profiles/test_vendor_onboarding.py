@@ -60,15 +60,18 @@ def payload(t0: int) -> bytes:
 
 
 async def until(cond: Callable[[], Any], what: str, deadline_s: float = 30, every: Callable[[], Any] | None = None) -> Any:
-    async with asyncio.timeout(deadline_s):
-        while True:
-            if every is not None:
-                await every()
-            got = await asyncio.to_thread(cond)
-            if got:
-                return got
-            await asyncio.sleep(0.2)
-    raise AssertionError(what)  # pragma: no cover
+    """Poll ``cond`` (in a thread) until truthy; ``every`` runs before each poll (e.g. publish again)."""
+    try:
+        async with asyncio.timeout(deadline_s):
+            while True:
+                if every is not None:
+                    await every()
+                got = await asyncio.to_thread(cond)
+                if got:
+                    return got
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {deadline_s}s waiting for: {what}") from None
 
 
 def rows(influxdb: InfluxDB, db: str, device: str) -> dict[int, dict[str, object]]:
