@@ -224,7 +224,8 @@ def _compile_json(p: Profile, root: str, c: _Checker) -> JsonDecoder | None:
     if topic is None or device_tpl is None:
         return None
     return JsonDecoder(p.id, topic, device_tpl, False, samples, p.samples.max, time, seq, tuple(fields),
-                       tuple(technical), alarms, tuple(columns.items()) if p.samples.columnar else None, id_path)
+                       tuple(technical), alarms, tuple(columns.items()) if p.samples.columnar else None, id_path,
+                       {f.signal: f.expire_after for f in p.fields if f.expire_after is not None} or None)
 
 
 def _compile_hl7(p: Profile, c: _Checker) -> tuple[dict[str, str], dict[str, str]]:

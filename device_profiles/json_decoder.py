@@ -36,6 +36,7 @@ class JsonDecoder:
     alarms: AlarmReader | None
     columns: tuple[tuple[str, JsonPath], ...] | None = None  # columnar batches: row key -> column path
     device_id_path: JsonPath | None = None  # the serial comes from the payload ({payload} in the template)
+    expire_after: dict[str, float] | None = None  # per-signal staleness (s), reported in the device status
 
     def device_for(self, topic: str) -> str | None:
         """The device id named by ``topic`` (``""`` when it comes from the payload; ``None``: not ours)."""
@@ -89,6 +90,8 @@ class JsonDecoder:
                     seq = int(n)
             out.observation = Observation(device, seq, samples)
         self._technical(items, msg, msg_t, out)
+        if self.expire_after and out.observation is not None:
+            out.status = {"online": True, **(out.status or {}), "expire_after": self.expire_after}
         if self.alarms is not None:
             self._device_alarms(msg, msg_t, received_ms, out)
         if out.observation is None and not out.alarms and out.status is None:
