@@ -1,3 +1,77 @@
-"""alerting package."""
+"""Alerting: NEWS2, limit and technical alarms, anomaly advisories, lifecycle and escalation, replay.
 
-__all__: list[str] = []
+The :class:`Engine` is pure and synchronous (observations in, alarm events out, time injected);
+:class:`AlertingService` runs it against MQTT and the state DB; :func:`replay` runs it over recordings.
+"""
+
+from .anomaly import DETECTORS, BaselineDetector, Deviation, Protected, SadDetector, Verdict, make_detector
+from .config import (
+    AlarmConfig,
+    AnomalyConfig,
+    EscalationLevel,
+    EscalationPolicy,
+    LimitRule,
+    News2Config,
+    PatientOverride,
+    TechnicalConfig,
+    build_config,
+    load_config,
+    preset,
+)
+from .engine import Engine
+from .errors import AlertingError, ConfigError, InputError, StateError
+from .events import Alarm, AlarmEvent
+from .lifecycle import Lifecycle
+from .naive import naive_events
+from .news2 import News2Input, News2Result, Risk, round_half_up
+from .news2 import score as score_news2
+from .news2_input import parse_news2_input
+from .recordings import FORMATS, Record, Recording, read_recording
+from .replay import Summary, replay
+from .spot import AlarmCommand, SpotObservation, parse_command, parse_spot
+
+__all__ = [
+    "DETECTORS",
+    "FORMATS",
+    "Alarm",
+    "AlarmCommand",
+    "AlarmConfig",
+    "AlarmEvent",
+    "AlertingError",
+    "AnomalyConfig",
+    "BaselineDetector",
+    "ConfigError",
+    "Deviation",
+    "Engine",
+    "EscalationLevel",
+    "EscalationPolicy",
+    "InputError",
+    "Lifecycle",
+    "LimitRule",
+    "News2Config",
+    "News2Input",
+    "News2Result",
+    "PatientOverride",
+    "Protected",
+    "Record",
+    "Recording",
+    "Risk",
+    "SadDetector",
+    "SpotObservation",
+    "StateError",
+    "Summary",
+    "TechnicalConfig",
+    "Verdict",
+    "build_config",
+    "load_config",
+    "make_detector",
+    "naive_events",
+    "parse_command",
+    "parse_news2_input",
+    "parse_spot",
+    "preset",
+    "read_recording",
+    "replay",
+    "round_half_up",
+    "score_news2",
+]

@@ -16,6 +16,8 @@ COMMAND_MODULES = [
     "smartward.commands.simulate",
     "smartward.commands.bench",
     "smartward.commands.profile",
+    "smartward.commands.news2",
+    "smartward.commands.alarms",
     "smartward.commands.deadletter",
 ]
 

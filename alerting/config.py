@@ -1,0 +1,256 @@
+"""Alarm configuration (``alarms.yaml``): limits per catalogue signal, technical rules, NEWS2,
+anomaly advisories and the default escalation policy. Strict (``extra="forbid"``).
+
+Every field has a default, so a file only states what it changes; :func:`load_config` validates a
+file and :func:`preset` gives the built-in defaults for a recording format (hourly charting needs
+longer staleness horizons and no alarm-condition delay, see :data:`FORMAT_PRESETS`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from device_profiles import NUMERIC_SIGNALS, SIGNALS
+
+from .errors import ConfigError
+
+Priority = Literal["high", "medium", "low"]
+PRIORITY_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
+RANK_PRIORITY: tuple[str, str, str] = ("low", "medium", "high")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LimitRule(_Strict):
+    """Physiological limits of one signal. Outside ``low``/``high`` -> ``priority``; outside the
+    critical limits -> ``critical_priority``. The condition must hold ``delay_s`` before it alarms
+    and clears only once the value is back inside by ``hysteresis``."""
+
+    enabled: bool = True
+    low: float | None = None
+    high: float | None = None
+    critical_low: float | None = None
+    critical_high: float | None = None
+    priority: Priority = "medium"
+    critical_priority: Priority = "high"
+    delay_s: Annotated[float, Field(ge=0)] = 10.0
+    hysteresis: Annotated[float, Field(ge=0)] = 0.0
+    # Values outside this range are artefacts (e.g. a pulse of 277/min from a moving probe): they raise
+    # a technical alarm and are never evaluated against the limits.
+    plausible_low: float | None = None
+    plausible_high: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LimitRule:
+        lows = [v for v in (self.critical_low, self.low) if v is not None]
+        highs = [v for v in (self.high, self.critical_high) if v is not None]
+        if lows != sorted(lows) or highs != sorted(highs) or (lows and highs and max(lows) >= min(highs)):
+            raise ValueError("limits must be ordered critical_low <= low < high <= critical_high")
+        return self
+
+
+class PatientOverride(_Strict):
+    """Per-patient limit changes (only the fields given replace the ward defaults)."""
+
+    low: float | None = None
+    high: float | None = None
+    critical_low: float | None = None
+    critical_high: float | None = None
+    enabled: bool | None = None
+
+
+class TechnicalConfig(_Strict):
+    delay_s: Annotated[float, Field(ge=0, description="a technical condition must persist this long")] = 10.0
+    stale_alarm: bool = True
+    stale_priority: Priority = "low"
+    expire_after_s: dict[str, float] = Field(default_factory=dict, description="per signal; default: catalogue")
+    quality_priority: Priority = "low"
+    low_battery_percent: Annotated[float, Field(ge=0, le=100)] = 20
+    battery_priority: Priority = "low"
+    lead_off_priority: Priority = "low"
+    probe_off_priority: Priority = "low"
+    unconfirmed_zero_priority: Priority = "medium"
+    offline_priority: Priority = "medium"
+
+
+class News2Config(_Strict):
+    enabled: bool = True
+    hold_s: dict[str, float] = Field(
+        default_factory=lambda: {"consciousness": 12 * 3600.0, "supplemental_o2": 12 * 3600.0,
+                                 "temperature": 6 * 3600.0},
+        description="how long a nurse spot value counts for NEWS2",
+    )
+    # Incomplete sets alarm on the score the given parameters already guarantee (a floor).
+    alarm_on_incomplete: bool = True
+    clear_after_s: Annotated[float, Field(ge=0, description="the score must stay low this long to clear")] = 900.0
+
+
+class AnomalyConfig(_Strict):
+    enabled: bool = True
+    detector: Literal["baseline", "sad"] = "baseline"
+    signals: list[str] = Field(default_factory=lambda: ["heart_rate", "pulse_rate", "spo2", "resp_rate", "nibp_sys",
+                                                        "nibp_mean", "temperature"])
+    window_s: Annotated[float, Field(gt=0, description="samples are averaged over this window before scoring")] = 60.0
+    warmup: Annotated[int, Field(ge=1, description="windows learnt before the detector may alert")] = 30
+    threshold: Annotated[float, Field(gt=0, description="deviation (robust z) that makes a window anomalous")] = 6.0
+    clear_after: Annotated[int, Field(ge=1, description="normal windows before an advisory clears")] = 3
+
+
+class EscalationLevel(_Strict):
+    role: str
+    after_s: Annotated[float, Field(ge=0, description="seconds after raising, unacknowledged, to reach this level")]
+
+
+class EscalationPolicy(_Strict):
+    levels: list[EscalationLevel] = Field(default_factory=lambda: [
+        EscalationLevel(role="primary_nurse", after_s=0),
+        EscalationLevel(role="charge_nurse", after_s=120),
+        EscalationLevel(role="rapid_response", after_s=300),
+    ], min_length=1)
+    applies_to: list[Priority] = Field(default_factory=lambda: list[Priority](["high", "medium"]))
+    step_up_severity: bool = True
+    latching: list[Priority] = Field(default_factory=lambda: list[Priority](["high"]))
+
+    @model_validator(mode="after")
+    def _increasing(self) -> EscalationPolicy:
+        times = [lv.after_s for lv in self.levels]
+        if times != sorted(times) or times[0] != 0:
+            raise ValueError("levels must start at after_s 0 and be in increasing order")
+        return self
+
+
+def _default_limits() -> dict[str, LimitRule]:
+    L = LimitRule
+    return {
+        "heart_rate": L(low=45, high=120, critical_low=35, critical_high=150, delay_s=10, hysteresis=3,
+                        plausible_high=250),
+        "pulse_rate": L(low=45, high=120, critical_low=35, critical_high=150, delay_s=10, hysteresis=3,
+                        plausible_high=250),
+        "spo2": L(low=90, critical_low=85, delay_s=15, hysteresis=2),
+        "resp_rate": L(low=8, high=30, critical_low=5, critical_high=40, delay_s=30, hysteresis=2),
+        "nibp_sys": L(low=90, high=180, critical_low=70, critical_high=220, delay_s=0, hysteresis=5),
+        "nibp_dia": L(high=110, critical_high=130, delay_s=0, hysteresis=5),
+        "nibp_mean": L(low=60, high=130, critical_low=50, delay_s=0, hysteresis=5),
+        "temperature": L(low=35.5, high=38.5, critical_low=35.0, critical_high=40.0, priority="low",
+                         critical_priority="medium", delay_s=0, hysteresis=0.2),
+        "etco2": L(low=25, high=50, critical_low=15, critical_high=60, delay_s=30, hysteresis=2),
+        "perfusion_index": L(enabled=False),
+    }
+
+
+class AlarmConfig(_Strict):
+    """The whole configuration; the top level of ``alarms.yaml``."""
+
+    limits: dict[str, LimitRule] = Field(default_factory=_default_limits)
+    patients: dict[str, dict[str, PatientOverride]] = Field(default_factory=dict)
+    technical: TechnicalConfig = Field(default_factory=TechnicalConfig)
+    news2: News2Config = Field(default_factory=News2Config)
+    anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
+    escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+    wards: dict[str, EscalationPolicy] = Field(default_factory=dict, description="per-ward escalation policies")
+
+    @model_validator(mode="after")
+    def _known_signals(self) -> AlarmConfig:
+        names = list(self.limits) + [s for p in self.patients.values() for s in p] + list(self.anomaly.signals) \
+            + list(self.technical.expire_after_s)
+        for name in names:
+            if name not in NUMERIC_SIGNALS:
+                raise ValueError(f"unknown signal {name!r}; known: {', '.join(sorted(NUMERIC_SIGNALS))}")
+        return self
+
+    def limit(self, signal: str) -> LimitRule | None:
+        return self.limits.get(signal)
+
+    def expire_after(self, signal: str) -> float:
+        return self.technical.expire_after_s.get(signal, SIGNALS[signal].expire_after_s)
+
+    def policy(self, ward: str) -> EscalationPolicy:
+        return self.wards.get(ward, self.escalation)
+
+
+_HOURLY_EXPIRE = {"heart_rate": 4 * 3600.0, "pulse_rate": 4 * 3600.0, "spo2": 4 * 3600.0, "resp_rate": 4 * 3600.0,
+                  "nibp_sys": 4 * 3600.0, "nibp_dia": 4 * 3600.0, "nibp_mean": 4 * 3600.0,
+                  "temperature": 8 * 3600.0, "etco2": 4 * 3600.0}
+# Built-in defaults per recording format. Hourly charted ICU data: a value counts for 4 h (8 h for
+# temperature), charted values need no alarm-condition delay, "no data" is not a technical alarm
+# (gaps are charting, not a sensor falling off) and the anomaly window is one chart row.
+FORMAT_PRESETS: dict[str, dict[str, Any]] = {
+    "physionet2019": {"technical": {"stale_alarm": False, "delay_s": 0, "expire_after_s": _HOURLY_EXPIRE},
+                      "limits_delay_s": 0, "anomaly": {"window_s": 3600, "warmup": 8},
+                      "news2": {"clear_after_s": 0}},
+    "physionet2012": {"technical": {"stale_alarm": False, "delay_s": 0, "expire_after_s": _HOURLY_EXPIRE},
+                      "limits_delay_s": 0, "anomaly": {"window_s": 3600, "warmup": 8},
+                      "news2": {"clear_after_s": 0}},
+}
+
+
+def preset(fmt: str, sample_interval_s: float | None = None) -> dict[str, Any]:
+    """Overrides (as a config mapping) for a recording format; per-minute numerics (WFDB) get staleness
+    horizons of 2.5 sample intervals so every gap between two samples is not 'no data'."""
+    if fmt in FORMAT_PRESETS:
+        p = FORMAT_PRESETS[fmt]
+        limits = {name: {"delay_s": p["limits_delay_s"]} for name in _default_limits()}
+        return {"technical": p["technical"], "anomaly": p["anomaly"], "news2": p["news2"], "limits": limits}
+    if sample_interval_s and sample_interval_s > 1:
+        horizon = 2.5 * sample_interval_s
+        return {"technical": {"expire_after_s": {
+            s: max(horizon, SIGNALS[s].expire_after_s) for s in NUMERIC_SIGNALS}},
+            "anomaly": {"window_s": max(60.0, sample_interval_s)}}
+    return {}
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def build_config(*layers: dict[str, Any]) -> AlarmConfig:
+    """Defaults, then each layer deep-merged on top (limits merge per field)."""
+    base = AlarmConfig().model_dump()
+    for layer in layers:
+        base = _merge(base, layer)
+    try:
+        return AlarmConfig.model_validate(base)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "config")) from None
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"{source}: {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read and check an ``alarms.yaml`` (strictly: unknown keys are errors) without applying it."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{p}: cannot read alarm configuration: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping")
+    try:
+        AlarmConfig.model_validate(_merge(AlarmConfig().model_dump(), data))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, str(p))) from None
+    return data
+
+
+def load_config(path: str | Path | None = None, fmt: str | None = None,
+                sample_interval_s: float | None = None) -> AlarmConfig:
+    """Defaults <- format preset <- the file (the file always wins)."""
+    layers = [preset(fmt, sample_interval_s)] if fmt else []
+    if path is not None:
+        layers.append(read_config_file(path))
+    return build_config(*layers)

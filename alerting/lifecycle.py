@@ -1,0 +1,153 @@
+"""Alarm lifecycle and escalation: raised -> acknowledged -> silenced for N min -> cleared.
+
+* High priority latches (per the ward's policy): when its condition ends unacknowledged it stays
+  active until someone acknowledges it.
+* Unacknowledged alarms of the policy's priorities escalate level by level (primary nurse ->
+  charge nurse -> rapid response after configurable seconds), each step one priority louder for
+  physiological alarms (technical alarms keep their priority; anomaly advisories never escalate).
+  This is also the re-alarm: an alarm nobody acknowledged is announced again to the next level.
+* A silence expires after N minutes: if the condition still holds the alarm sounds again.
+
+Pure and synchronous: time is passed in (ms); every call returns the events it caused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from .config import PRIORITY_RANK, RANK_PRIORITY, AlarmConfig
+from .errors import InputError
+from .events import Alarm, AlarmEvent
+
+Key = tuple[str, str, str | None, str]
+ACTIONS = ("acknowledge", "silence", "escalate", "clear")
+# Severity steps up and high priority latches only for physiological alarms; technical alarms escalate
+# to the next role at their own priority, anomaly advisories never escalate (never louder than rules).
+PHYSIOLOGICAL = frozenset({"limit", "news2", "device"})
+
+
+def _louder(priority: str) -> str:
+    return RANK_PRIORITY[min(2, PRIORITY_RANK[priority] + 1)]
+
+
+class Lifecycle:
+    """The open (not cleared) alarms of an engine and their transitions."""
+
+    def __init__(self, config: AlarmConfig, new_id: Callable[[], str]) -> None:
+        self.config = config
+        self.new_id = new_id
+        self.by_id: dict[str, Alarm] = {}
+        self.by_key: dict[Key, Alarm] = {}
+        self.cleared_at: dict[Key, int] = {}  # manual clears: the condition must persist anew
+
+    def restore(self, alarms: Iterable[Alarm]) -> None:
+        """Take over open alarms from the state store after a restart."""
+        for a in alarms:
+            if a.state != "cleared":
+                self.by_id[a.id] = a
+                self.by_key[a.key] = a
+
+    def get(self, key: Key) -> Alarm | None:
+        return self.by_key.get(key)
+
+    # -- conditions -------------------------------------------------------------------------------
+    def assert_condition(self, proto: Alarm, t: int) -> list[AlarmEvent]:
+        """The condition of ``proto`` holds (after its delay): raise, or update the open alarm."""
+        a = self.by_key.get(proto.key)
+        if a is None:
+            proto.id = self.new_id()
+            proto.condition_priority = proto.priority
+            proto.updated_t = proto.escalated_t = t
+            self.by_id[proto.id] = proto
+            self.by_key[proto.key] = proto
+            return [proto.event("raised", t)]
+        a.value = proto.value
+        a.condition = True
+        if PRIORITY_RANK[proto.priority] > PRIORITY_RANK[a.condition_priority or a.priority]:
+            a.condition_priority = proto.priority
+        if PRIORITY_RANK[proto.priority] > PRIORITY_RANK[a.priority]:
+            a.priority, a.code, a.reason, a.updated_t = proto.priority, proto.code, proto.reason, t
+            if a.state == "acknowledged":  # a worse condition needs a new acknowledgement
+                a.state, a.escalated_t = "active", t
+            return [a.event("escalated", t, reason=proto.reason)]
+        return []
+
+    def end_condition(self, key: Key, t: int, reason: str) -> list[AlarmEvent]:
+        a = self.by_key.get(key)
+        if a is None or not a.condition:
+            return []
+        a.condition = False
+        a.updated_t = t
+        latching = a.kind in PHYSIOLOGICAL and (a.condition_priority or a.priority) in self.config.policy(a.ward).latching
+        if latching and a.state in ("active", "silenced"):
+            return [a.event("updated", t, reason=f"{reason}; latched until acknowledged")]
+        return self._clear(a, t, None, reason)
+
+    def _clear(self, a: Alarm, t: int, by: str | None, reason: str) -> list[AlarmEvent]:
+        a.state = "cleared"
+        a.updated_t = t
+        self.by_id.pop(a.id, None)
+        if self.by_key.get(a.key) is a:
+            del self.by_key[a.key]
+        return [a.event("cleared", t, by=by, reason=reason)]
+
+    # -- commands ---------------------------------------------------------------------------------
+    def command(self, alarm_id: str, action: str, by: str, t: int, minutes: float | None = None) -> list[AlarmEvent]:
+        a = self.by_id.get(alarm_id)
+        if a is None:
+            raise InputError("id", f"no open alarm {alarm_id!r} (unknown or already cleared)")
+        if action == "acknowledge":
+            if a.state == "acknowledged":
+                return []
+            a.state, a.acknowledged_by, a.acknowledged_t, a.silenced_until, a.updated_t = "acknowledged", by, t, None, t
+            events = [a.event("acknowledged", t, by=by, reason=f"acknowledged by {by}")]
+            if not a.condition:
+                events += self._clear(a, t, by, "acknowledged after the condition ended")
+            return events
+        if action == "silence":
+            if minutes is None or not 0 < minutes <= 120:
+                raise InputError("minutes", f"{minutes!r}: silence needs minutes between 0 and 120")
+            a.state, a.silenced_until, a.updated_t = "silenced", t + int(minutes * 60_000), t
+            return [a.event("silenced", t, by=by, reason=f"silenced for {minutes:g} min by {by}")]
+        if action == "escalate":
+            return self._escalate(a, t, by, f"escalated by {by}")
+        if action == "clear":
+            self.cleared_at[a.key] = t
+            return self._clear(a, t, by, f"cleared by {by}")
+        raise InputError("action", f"{action!r} is not one of {', '.join(ACTIONS)}")
+
+    # -- time -------------------------------------------------------------------------------------
+    def tick(self, t: int) -> list[AlarmEvent]:
+        """Expire silences and escalate unacknowledged alarms whose next level is due."""
+        events: list[AlarmEvent] = []
+        for a in list(self.by_id.values()):
+            if a.state == "silenced" and a.silenced_until is not None and t >= a.silenced_until:
+                a.silenced_until = None
+                a.state, a.escalated_t, a.updated_t = "active", t, t
+                events.append(a.event("raised", t, reason=f"silence expired: {a.reason}"))
+            if a.state != "active" or a.kind == "anomaly":
+                continue
+            policy = self.config.policy(a.ward)
+            if a.priority not in policy.applies_to:
+                continue
+            nxt = a.escalation_level + 1
+            if nxt >= len(policy.levels):
+                continue
+            wait = policy.levels[nxt].after_s - policy.levels[a.escalation_level].after_s
+            if t - a.escalated_t >= wait * 1000:
+                secs = (t - a.raised_t) / 1000
+                events += self._escalate(a, t, None, f"unacknowledged for {secs:.0f} s")
+        return events
+
+    def _escalate(self, a: Alarm, t: int, by: str | None, why: str) -> list[AlarmEvent]:
+        policy = self.config.policy(a.ward)
+        if a.escalation_level + 1 >= len(policy.levels):
+            return []
+        a.escalation_level += 1
+        a.escalated_t = a.updated_t = t
+        if a.state == "acknowledged":
+            a.state = "active"
+        if policy.step_up_severity and a.kind in PHYSIOLOGICAL:
+            a.priority = _louder(a.priority)
+        role = policy.levels[a.escalation_level].role
+        return [a.event("escalated", t, by=by, reason=f"{why}: escalated to {role} ({a.reason})")]

@@ -1,0 +1,84 @@
+"""Technical alarm conditions, kept apart from physiological ones.
+
+Cross-checks between signals decide what a zero means: heart rate 0 while the pulse oximeter
+still counts a valid pulse is an ECG lead-off (not asystole); SpO2 0 (or a pulse of 0 from the
+oximeter) is a probe problem (not a desaturation). Impedance respiration uses the ECG electrodes,
+so a respiratory rate of 0 during an ECG lead-off is not apnoea. Values flagged ``invalid`` or
+``artifact`` and physically implausible values (a pulse of 277/min) are never judged against limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+BAD_QUALITY = frozenset({"invalid", "artifact"})
+
+
+@dataclass(slots=True)
+class Reading:
+    t: int
+    value: float
+    usable: bool  # may be judged against limits, NEWS2 and the anomaly detector
+
+
+@dataclass(slots=True)
+class Conditions:
+    """Technical conditions found in one sample: code -> (signal, priority key, reason); plus the
+    signals that must not be judged as physiology and the codes seen to be absent."""
+
+    active: dict[str, tuple[str | None, str, str]] = field(default_factory=dict)
+    ended: list[str] = field(default_factory=list)
+    unusable: set[str] = field(default_factory=set)
+
+
+def cross_check(values: dict[str, float], last: dict[str, Reading], t: int, fresh_ms: int,
+                lead_off_open: bool = False) -> Conditions:
+    """Zeros and contradictions in one sample, given the latest readings of the same patient.
+
+    A known ECG lead-off stays a lead-off while the heart rate reads 0, even when the pulse oximeter
+    drops out too (that is then "no cardiac monitoring at all", a louder probe-off), so one bad
+    oximeter minute does not flip lead-off into an unconfirmed zero and back."""
+    c = Conditions()
+
+    def fresh_pulse() -> float | None:
+        if "pulse_rate" in values:
+            pr = values["pulse_rate"]
+            spo2 = values.get("spo2")
+            return pr if pr > 0 and spo2 != 0 and "pulse_rate" not in c.unusable else None
+        r = last.get("pulse_rate")
+        return r.value if r is not None and r.usable and r.value > 0 and t - r.t <= fresh_ms else None
+
+    spo2 = values.get("spo2")
+    pr = values.get("pulse_rate")
+    if spo2 == 0 or pr == 0:
+        c.unusable.update(s for s in ("spo2", "pulse_rate") if s in values)
+        what = "SpO2 0 %" if spo2 == 0 else "pulse rate 0 /min"
+        if values.get("heart_rate") == 0 or lead_off_open:
+            c.active["probe_off"] = ("spo2", "unconfirmed_zero_priority",
+                                     f"{what} and ECG leads off: the patient's heart is not monitored - check "
+                                     "the patient, the SpO2 probe and the ECG leads")
+        else:
+            c.active["probe_off"] = ("spo2", "probe_off_priority",
+                                     f"{what}: SpO2 probe off or no pulse signal (check the probe), not a desaturation")
+    elif spo2 is not None or pr is not None:
+        c.ended.append("probe_off")
+
+    hr = values.get("heart_rate")
+    if hr == 0:
+        c.unusable.add("heart_rate")
+        pulse = fresh_pulse()
+        if pulse is not None or lead_off_open:
+            pulse_text = f"the pulse rate {pulse:.0f}/min is valid" if pulse is not None else "the ECG leads were off"
+            c.active["lead_off"] = ("heart_rate", "lead_off_priority",
+                                    f"HR 0 while {pulse_text}: ECG lead off (not asystole)")
+            c.ended.append("unconfirmed_zero")
+        else:
+            c.active["unconfirmed_zero"] = ("heart_rate", "unconfirmed_zero_priority",
+                                            "HR 0 and no valid pulse to confirm it: ECG leads and SpO2 probe "
+                                            "off or patient deteriorating - check the patient")
+            c.ended.append("lead_off")
+        if values.get("resp_rate") == 0:
+            c.unusable.add("resp_rate")
+    elif hr is not None:
+        c.ended += ["lead_off", "unconfirmed_zero"]
+    return c
