@@ -28,7 +28,9 @@ from .news2 import score as score_news2
 from .news2_input import parse_news2_input
 from .recordings import FORMATS, Record, Recording, read_recording
 from .replay import Summary, replay
+from .service import AlertingService, command_topic, control_alarms, spot_topic
 from .spot import AlarmCommand, SpotObservation, parse_command, parse_spot
+from .store import AlarmStore
 
 __all__ = [
     "DETECTORS",
@@ -37,7 +39,9 @@ __all__ = [
     "AlarmCommand",
     "AlarmConfig",
     "AlarmEvent",
+    "AlarmStore",
     "AlertingError",
+    "AlertingService",
     "AnomalyConfig",
     "BaselineDetector",
     "ConfigError",
@@ -63,6 +67,8 @@ __all__ = [
     "TechnicalConfig",
     "Verdict",
     "build_config",
+    "command_topic",
+    "control_alarms",
     "load_config",
     "make_detector",
     "naive_events",
@@ -74,4 +80,5 @@ __all__ = [
     "replay",
     "round_half_up",
     "score_news2",
+    "spot_topic",
 ]

@@ -39,6 +39,7 @@ class Lifecycle:
         self.by_id: dict[str, Alarm] = {}
         self.by_key: dict[Key, Alarm] = {}
         self.cleared_at: dict[Key, int] = {}  # manual clears: the condition must persist anew
+        self.just_cleared: dict[str, Alarm] = {}  # cleared since the caller last drained it (to store)
 
     def restore(self, alarms: Iterable[Alarm]) -> None:
         """Take over open alarms from the state store after a restart."""
@@ -49,6 +50,16 @@ class Lifecycle:
 
     def get(self, key: Key) -> Alarm | None:
         return self.by_key.get(key)
+
+    def alarms_of(self, events: Iterable[AlarmEvent]) -> list[Alarm]:
+        """The alarms behind ``events`` (open or just cleared), each once; drains ``just_cleared``."""
+        seen: dict[str, Alarm] = {}
+        for e in events:
+            a = self.by_id.get(e.id) or self.just_cleared.get(e.id)
+            if a is not None:
+                seen[a.id] = a
+        self.just_cleared.clear()
+        return list(seen.values())
 
     # -- conditions -------------------------------------------------------------------------------
     def assert_condition(self, proto: Alarm, t: int) -> list[AlarmEvent]:
@@ -86,6 +97,7 @@ class Lifecycle:
     def _clear(self, a: Alarm, t: int, by: str | None, reason: str) -> list[AlarmEvent]:
         a.state = "cleared"
         a.updated_t = t
+        self.just_cleared[a.id] = a
         self.by_id.pop(a.id, None)
         if self.by_key.get(a.key) is a:
             del self.by_key[a.key]

@@ -96,7 +96,7 @@ def read_physionet2019(path: Path) -> Recording:
         except (TypeError, ValueError):
             raise InputError(f"line {i}: ICULOS", f"{row.get('ICULOS')!r} is not a number") from None
         t0 = hour if t0 is None else t0
-        t = int(round((hour - t0) * 3_600_000))
+        t = round((hour - t0) * 3_600_000)
         values: dict[str, float] = {}
         for col, name in PHYSIONET2019.items():
             raw = row.get(col)
@@ -210,7 +210,7 @@ def read_wfdb(path: Path) -> Recording:
             else:
                 rec.dropped += 1
         if values:
-            rec.records.append(Record(patient, int(round(i * 1000 / fs)), values))
+            rec.records.append(Record(patient, round(i * 1000 / fs), values))
     return rec
 
 

@@ -1,0 +1,212 @@
+"""The alerting service: the engine on MQTT and the state DB, one asyncio loop.
+
+Subscribes to the attributed stream (``{root}/wards/+/obs``, ``…/status``), nurse spot values
+(``{root}/wards/+/spot``), alarm commands (``{root}/commands/alarms/+``) and
+``{root}/control/alarms`` (``{"changed": t}``: reload limit overrides and escalation policies from
+the state DB). Every alarm event is first stored (alarm row + event row, off the loop in a worker
+thread) and then published at QoS 1 on ``{root}/alarms/{ward}/{alarm_id}``; events that
+could not be published while the broker was away are published after reconnecting. Open alarms,
+overrides, policies and the last 12 h of spot values are loaded on start, so lifecycle and
+escalation survive a restart. The engine costs tens of microseconds per observation, so it runs on
+the loop; nothing here waits on ingest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from typing import Any
+
+import aiomqtt
+import orjson
+
+from device_profiles import PayloadError, decode_attributed, now_ms, parse_mqtt_url, topics
+
+from .config import AlarmConfig
+from .engine import Engine
+from .errors import InputError
+from .events import Alarm, AlarmEvent
+from .spot import SpotObservation, parse_command, parse_spot
+from .store import AlarmStore
+
+log = logging.getLogger(__name__)
+SPOT_RESTORE_MS = 12 * 3600 * 1000
+BACKOFF_MAX_S = 30.0
+
+
+def control_alarms(root: str) -> str:
+    return f"{root}/control/alarms"
+
+
+def command_topic(ward: str, root: str) -> str:
+    return f"{root}/commands/alarms/{ward}"
+
+
+def spot_topic(ward: str, root: str) -> str:
+    return f"{root}/wards/{ward}/spot"
+
+
+class AlertingService:
+    """``await AlertingService(broker, state, root, config).run()`` until cancelled."""
+
+    def __init__(self, broker_url: str, state_url: str, topic_root: str = topics.ROOT,
+                 config: AlarmConfig | None = None, client_id: str = "smartward-alerting",
+                 tick_s: float = 1.0) -> None:
+        self.url = parse_mqtt_url(broker_url)
+        self.state_url = state_url
+        self.root = topic_root
+        self.engine = Engine(config or AlarmConfig(), new_id=lambda: uuid.uuid4().hex[:20])
+        self.client_id = client_id
+        self.tick_s = tick_s
+        self.store: AlarmStore | None = None
+        self._client: aiomqtt.Client | None = None
+        self._subscribed = False
+        self._queue: asyncio.Queue[tuple[list[Alarm], list[AlarmEvent], list[SpotObservation]]] = asyncio.Queue()
+        self._unpublished: deque[AlarmEvent] = deque()
+        self.counts = {"obs": 0, "status": 0, "spot": 0, "command": 0, "rejected": 0, "events": 0}
+
+    def ready(self) -> bool:
+        return self.store is not None and self._subscribed
+
+    async def run(self) -> None:
+        self.store = await asyncio.to_thread(self._load)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._mqtt_loop())
+            tg.create_task(self._ticker())
+            tg.create_task(self._writer())
+
+    def _load(self) -> AlarmStore:
+        store = AlarmStore.open(self.state_url)
+        open_alarms = store.open_alarms()
+        self.engine.restore(open_alarms)
+        for (patient, signal), o in store.overrides().items():
+            self.engine.set_override(patient, signal, o)
+        for ward, policy in store.policies().items():
+            self.engine.set_policy(ward, policy)
+        for spot in store.latest_spots(now_ms() - SPOT_RESTORE_MS):
+            self.engine.spot(spot)
+        self.engine.lifecycle.just_cleared.clear()
+        log.info("alerting: restored %s open alarm(s) from the state DB", len(open_alarms))
+        return store
+
+    # -- MQTT -------------------------------------------------------------------------------------
+    async def _mqtt_loop(self) -> None:
+        backoff = 0.5
+        filters = [f"{self.root}/wards/+/obs", f"{self.root}/wards/+/status", f"{self.root}/wards/+/spot",
+                   f"{self.root}/commands/alarms/+", control_alarms(self.root)]
+        while True:
+            try:
+                async with aiomqtt.Client(self.url.host, self.url.port, username=self.url.username,
+                                          password=self.url.password, identifier=self.client_id,
+                                          clean_session=False, max_queued_outgoing_messages=100_000) as client:
+                    for f in filters:
+                        await client.subscribe(f, qos=1)
+                    self._client = client
+                    self._subscribed = True
+                    backoff = 0.5
+                    log.info("alerting: connected to %s, subscribed under %s", self.url, self.root)
+                    await self._flush_unpublished()
+                    async for message in client.messages:
+                        self._handle(message.topic.value, message.payload)
+            except aiomqtt.MqttError as exc:
+                log.warning("alerting: broker %s: %s; reconnecting in %.1f s", self.url, exc, backoff)
+            finally:
+                self._client = None
+                self._subscribed = False
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _handle(self, topic: str, payload: Any) -> None:
+        data = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
+        rest = topic[len(self.root) + 1:] if topic.startswith(self.root + "/") else ""
+        parts = rest.split("/")
+        try:
+            if parts[0] == "wards" and len(parts) == 3:
+                ward = "" if parts[1] == "_unassigned" else parts[1]
+                if parts[2] == "obs":
+                    self.counts["obs"] += 1
+                    self._emit(self.engine.observe(decode_attributed(bytes(data))))
+                elif parts[2] == "status":
+                    self.counts["status"] += 1
+                    self._emit(self.engine.status(_status(data)))
+                elif parts[2] == "spot":
+                    self.counts["spot"] += 1
+                    spot = parse_spot(orjson.loads(data))
+                    if not spot.ward and ward:
+                        spot = spot.model_copy(update={"ward": ward})
+                    self._emit(self.engine.spot(spot), [spot])
+            elif parts[:2] == ["commands", "alarms"] and len(parts) == 3:
+                self.counts["command"] += 1
+                cmd = parse_command(orjson.loads(data))
+                self._emit(self.engine.command(cmd, now_ms()))
+            elif rest == "control/alarms":
+                asyncio.get_running_loop().create_task(self._reload())
+        except (PayloadError, InputError, orjson.JSONDecodeError, KeyError, ValueError) as exc:
+            self.counts["rejected"] += 1
+            log.warning("alerting: rejected message on %s: %s", topic, exc)
+
+    def _emit(self, events: list[AlarmEvent], spots: list[SpotObservation] | None = None) -> None:
+        if events or spots:
+            self.counts["events"] += len(events)
+            self._queue.put_nowait((self.engine.lifecycle.alarms_of(events), events, spots or []))
+
+    async def _reload(self) -> None:
+        assert self.store is not None
+        ov, pol = await asyncio.gather(asyncio.to_thread(self.store.overrides), asyncio.to_thread(self.store.policies))
+        for (patient, signal) in list(self.engine.overrides):
+            if (patient, signal) not in ov:
+                self.engine.set_override(patient, signal, None)
+        for (patient, signal), o in ov.items():
+            self.engine.set_override(patient, signal, o)
+        for ward, p in pol.items():
+            self.engine.set_policy(ward, p)
+        log.info("alerting: reloaded %s override(s) and %s polic(ies)", len(ov), len(pol))
+
+    # -- time and output --------------------------------------------------------------------------
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            self._emit(self.engine.tick(now_ms()))
+
+    async def _writer(self) -> None:
+        assert self.store is not None
+        while True:
+            alarms, events, spots = await self._queue.get()
+            batch_alarms: dict[str, Alarm] = {a.id: a for a in alarms}
+            batch_events, batch_spots = list(events), list(spots)
+            while not self._queue.empty():
+                more_a, more_e, more_s = self._queue.get_nowait()
+                batch_alarms.update({a.id: a for a in more_a})
+                batch_events += more_e
+                batch_spots += more_s
+            store = self.store
+            await asyncio.to_thread(self._save, store, list(batch_alarms.values()), batch_events, batch_spots)
+            self._unpublished.extend(batch_events)
+            await self._flush_unpublished()
+
+    @staticmethod
+    def _save(store: AlarmStore, alarms: list[Alarm], events: list[AlarmEvent], spots: list[SpotObservation]) -> None:
+        for s in spots:
+            store.add_spot(s)
+        store.save(alarms, events)
+
+    async def _flush_unpublished(self) -> None:
+        while self._unpublished and self._client is not None:
+            e = self._unpublished[0]
+            try:
+                await self._client.publish(topics.alarm(e.ward, e.id, self.root), e.encode(), qos=1)
+            except aiomqtt.MqttError as exc:
+                log.warning("alerting: publishing alarm %s failed (%s); retrying after reconnect", e.id, exc)
+                return
+            self._unpublished.popleft()
+
+
+def _status(data: bytes | bytearray) -> dict[str, Any]:
+    msg = orjson.loads(data)
+    if not isinstance(msg, dict) or type(msg.get("t")) is not int:
+        raise InputError("t", "status needs an integer t (ms)")
+    return msg
+
+
