@@ -6,7 +6,8 @@ any detector: it learns only from points it does not flag (so a deterioration ne
 new normal), never alerts during warm-up, and explains each alert against the patient's own
 baseline (per-signal exponentially weighted mean and spread, :class:`Baseline`). A deviation that
 persists for ``rebaseline_after`` windows is accepted as a new level (after it has been reported),
-so a level shift alerts once instead of forever.
+so a level shift alerts once instead of forever. Between half the threshold and the threshold a
+signal is neither flagged nor learnt, so a slow trend cannot drag the baseline along with it.
 
 Scores are deviations in robust standard units (z), so one threshold fits every detector.
 """
@@ -61,36 +62,34 @@ class Detector(Protocol):
 
 
 class Baseline:
-    """Per-signal exponentially weighted mean and variance (river ``stats.EWMean``/``EWVar``)."""
+    """Per-signal baseline: exponentially weighted mean (river ``stats.EWMean``) and a spread taken
+    from successive differences (EW mean of squared steps / 2), which measures the noise and not a
+    slow drift, so a trend does not inflate its own yardstick."""
 
     def __init__(self, fading_factor: float = 0.05) -> None:
         self.fading_factor = fading_factor
         self._mean: dict[str, stats.EWMean] = {}
-        self._var: dict[str, stats.EWVar] = {}
+        self._step2: dict[str, stats.EWMean] = {}
+        self._prev: dict[str, float] = {}
         self.n: dict[str, int] = {}
 
     def learn_one(self, x: dict[str, float]) -> None:
         for k, v in x.items():
             if k not in self._mean:
                 self._mean[k] = stats.EWMean(self.fading_factor)
-                self._var[k] = stats.EWVar(self.fading_factor)
+                self._step2[k] = stats.EWMean(self.fading_factor)
                 self.n[k] = 0
+            else:
+                self._step2[k].update((v - self._prev[k]) ** 2)
             self._mean[k].update(v)
-            self._var[k].update(v)
+            self._prev[k] = v
             self.n[k] += 1
-
-    def reset(self, x: dict[str, float]) -> None:
-        for k in x:
-            self._mean.pop(k, None)
-            self._var.pop(k, None)
-            self.n.pop(k, None)
-        self.learn_one(x)
 
     def deviation(self, k: str, v: float) -> Deviation | None:
         m = self._mean.get(k)
         if m is None:
             return None
-        spread = max(math.sqrt(max(self._var[k].get(), 0.0)), SPREAD_FLOOR.get(k, 1e-3))
+        spread = max(math.sqrt(max(self._step2[k].get(), 0.0) / 2), SPREAD_FLOOR.get(k, 1e-3))
         return Deviation(k, v, m.get(), spread)
 
 
@@ -140,9 +139,12 @@ class Protected:
     """Warm-up, protected learning, re-baselining after a persistent shift, and explanations."""
 
     def __init__(self, detector: Detector, threshold: float = 6.0, warmup: int = 30,
-                 rebaseline_after: int = 10) -> None:
+                 rebaseline_after: int = 10, learn_limit: float | None = None) -> None:
         self.detector = detector
         self.threshold = threshold
+        # After warm-up a signal is learnt only while it is within learn_limit SD of its baseline, so a
+        # slow trend cannot drag the baseline along until it never looks unusual.
+        self.learn_limit = threshold / 2 if learn_limit is None else learn_limit
         self.warmup = warmup
         self.rebaseline_after = rebaseline_after
         self.explainer = Baseline()
@@ -166,12 +168,16 @@ class Protected:
                 self._run.clear()
         else:
             self._run.clear()
+            if not warming:
+                x = {k: v for k, v in x.items()
+                     if (d := self.explainer.deviation(k, v)) is None or abs(d.z) < self.learn_limit}
             self._learn(x)
         return Verdict(score, anomalous, warming, tuple(devs))
 
     def _learn(self, x: dict[str, float]) -> None:
-        self.detector.learn_one(x)
-        self.explainer.learn_one(x)
+        if x:
+            self.detector.learn_one(x)
+            self.explainer.learn_one(x)
         self.seen += 1
 
 

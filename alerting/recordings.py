@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,7 +186,10 @@ def read_physionet2012(path: Path) -> Recording:
 
 
 def read_wfdb(path: Path) -> Recording:
-    import wfdb
+    with warnings.catch_warnings():  # wfdb's import trips a pandas deprecation warning; not ours to fix
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        import wfdb
 
     base = path.with_suffix("") if path.suffix in (".hea", ".dat") else path
     try:
