@@ -70,12 +70,15 @@ class MqttLink:
 
     def __init__(self, url: MqttUrl, client_id: str, on_message: OnMessage,
                  filters: Callable[[], Sequence[str]], session_expiry_s: int = SESSION_EXPIRY_S,
-                 on_connected: Callable[[], None] | None = None, v5: bool = True) -> None:
+                 on_connected: Callable[[], None] | None = None, v5: bool = True,
+                 on_state: Callable[[bool], None] | None = None) -> None:
         self.url = url
         self.client_id = client_id
         self._filters = filters
         self._subscribed: set[str] = set()
         self._on_connected = on_connected
+        self._on_state = on_state  # True once subscribed (SUBACK), False when the connection is lost
+        self.subscribed = False
         self.session_expiry_s = session_expiry_s
         self.v5 = v5  # False: MQTT 3.1.1 with clean_session=False (brokers without v5, e.g. amqtt)
         self.connected = asyncio.Event()
@@ -98,6 +101,7 @@ class MqttLink:
         c.on_message = lambda _c, _u, msg: on_message(msg)
         c.on_connect = self._handle_connect
         c.on_disconnect = self._handle_disconnect
+        c.on_subscribe = self._handle_subscribe
         c.on_socket_open = self._socket_open
         c.on_socket_close = self._socket_close
         c.on_socket_register_write = self._register_write
@@ -150,7 +154,21 @@ class MqttLink:
         if self._on_connected is not None:
             self._on_connected()
 
+    def _handle_subscribe(self, client: mqtt.Client, _ud: Any, mid: int, codes: list[ReasonCode], _p: Any) -> None:
+        failed = [str(c) for c in codes if c.is_failure]
+        if failed:
+            log.error("%s: broker refused a subscription: %s", self.client_id, ", ".join(failed))
+            return
+        if not self.subscribed:
+            self.subscribed = True
+            if self._on_state is not None:
+                self._on_state(True)
+
     def _handle_disconnect(self, client: mqtt.Client, _ud: Any, _flags: Any, rc: ReasonCode, _props: Any) -> None:
+        if self.subscribed:
+            self.subscribed = False
+            if self._on_state is not None:
+                self._on_state(False)
         self.connected.clear()
         self._lost.set()
         log.warning("disconnected from %s (%s)", self.url, rc)

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
@@ -59,7 +60,8 @@ class IngestWorker:
 
     name = "ingest"
 
-    def __init__(self, cfg: IngestConfig, decoders: list[Decoder] | None = None) -> None:
+    def __init__(self, cfg: IngestConfig, decoders: list[Decoder] | None = None,
+                 on_state: Callable[[bool], None] | None = None) -> None:
         self.cfg = cfg
         self.root = cfg.topic_root
         self.store: VitalsStore = make_store(cfg.store)
@@ -71,7 +73,8 @@ class IngestWorker:
         self.deadletters = DeadLetterStore(cfg.deadletters_path)
         self.spool = DiskSpool(cfg.spool_dir)
         self.link = MqttLink(parse_mqtt_url(cfg.broker), cfg.client_id, self._on_message, self._filters,
-                             cfg.session_expiry_s, on_connected=lambda: metrics.WORKERS.set(1), v5=cfg.mqtt_v5)
+                             cfg.session_expiry_s, on_connected=lambda: metrics.WORKERS.set(1), v5=cfg.mqtt_v5,
+                             on_state=on_state)
         self.pipeline = Pipeline(self.root, self.attributions, self.decoders, self._publish, cfg.auto_assign)
         self.writer = BatchWriter(self.store, self.spool, self._keep_rejected_batch)
         self._control = {control_topic(self.root), profiles_topic(self.root)}
@@ -80,6 +83,7 @@ class IngestWorker:
         self._acks: list[tuple[int, int]] = []
         self._counts = {"stored": 0, "duplicate": 0, "rejected": 0}
         self._units: deque[Unit] = deque()
+        self._republished = 0
         self._sealed = asyncio.Event()
         self._opened_at = 0.0
         self._opened = asyncio.Event()
@@ -105,11 +109,13 @@ class IngestWorker:
         return own + [topics.shared(f, self.cfg.shared_group) for f in self.pipeline.filters()]
 
     def ready(self) -> bool:
-        return self.link.connected.is_set() and self._store_ready
+        """Subscribed on the broker (the store may still be down: batches are spooled meanwhile)."""
+        return self.link.connected.is_set() and self.link.subscribed
 
     # -- hot path ---------------------------------------------------------------------------------
     def _publish(self, topic: str, payload: bytes) -> None:
         self.link.publish(topic, payload, self.cfg.republish_qos)
+        self._republished += 1
 
     def _on_message(self, msg: mqtt.MQTTMessage) -> None:
         if not self._accepting:
@@ -151,6 +157,8 @@ class IngestWorker:
     def _seal(self) -> None:
         if not self._acks:
             return
+        self._counts["republished"] = self._republished
+        self._republished = 0
         self._units.append(Unit(self._batch, self._dead, self._acks, self._counts))
         self._batch, self._dead, self._acks = Batch(), [], []
         self._opened.clear()
@@ -188,7 +196,9 @@ class IngestWorker:
             self.link.ack(mid, qos)
         metrics.UNACKED.dec(len(unit.acks))
         for result, n in unit.counts.items():
-            if n:
+            if n and result == "republished":
+                metrics.REPUBLISHED.inc(n)
+            elif n:
                 metrics.MESSAGES.labels(result=result).inc(n)
         unit.acks, unit.counts = [], {}
 

@@ -2,7 +2,8 @@
 
 Started by :class:`smartward.compose.IngestProcesses`. SIGTERM/SIGINT make the worker flush, ack and
 exit 0. The parent holds the write end of our stdin: when it dies (even by SIGKILL), stdin reaches
-EOF and the worker shuts down the same clean way, so no orphan keeps a session busy.
+EOF and the worker shuts down the same clean way, so no orphan keeps a session busy. On stdout the
+worker writes ``ready`` once subscribed and ``not-ready`` when it loses the broker.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ async def _main(cfg_json: str) -> int:
     from .worker import IngestWorker
 
     cfg = IngestConfig.from_json(orjson.loads(cfg_json))
-    worker = IngestWorker(cfg)
+    def state(ready: bool) -> None:  # the parent reads these lines for /readyz
+        sys.stdout.write("ready\n" if ready else "not-ready\n")
+        sys.stdout.flush()
+
+    worker = IngestWorker(cfg, on_state=state)
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
