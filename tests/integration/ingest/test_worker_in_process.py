@@ -1,0 +1,85 @@
+"""An ingest worker in the test's own loop (as ``demo`` runs it): SQLite store, real Mosquitto.
+
+Covers the arrows beside storage: the attributed republish on ward topics, alarm events from
+alerting stored, ADT changes picked up through ``control/assignments``, a vendor profile's topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiomqtt
+import orjson
+import pytest
+
+from ingest import Attributions, IngestConfig, IngestWorker, control_topic, make_engine
+from smartward.servers import Mosquitto
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def worker(mosquitto: Mosquitto, topic_root: str, tmp_path: Path) -> AsyncIterator[IngestWorker]:
+    cfg = IngestConfig(broker=mosquitto.url, store=f"sqlite:///{tmp_path}/vitals.sqlite3",
+                       state=f"sqlite:///{tmp_path}/state.sqlite3", data_dir=str(tmp_path), topic_root=topic_root,
+                       max_batch_age_s=0.2, shared_group=f"ingest{topic_root[1:11]}")  # vendor topics are global
+    w = IngestWorker(cfg)
+    task = asyncio.create_task(w.run())
+    async with asyncio.timeout(10):
+        while not w.ready():
+            await asyncio.sleep(0.02)
+    yield w
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def until(cond: object, what: str, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            value = cond() if callable(cond) else cond
+            if asyncio.iscoroutine(value):
+                value = await value
+            if value:
+                return
+            await asyncio.sleep(0.05)
+
+
+async def test_republish_alarm_storage_and_assignment_reload(worker: IngestWorker, mosquitto: Mosquitto,
+                                                             topic_root: str, tmp_path: Path) -> None:
+    now = int(time.time() * 1000)
+    adt = Attributions(make_engine(f"sqlite:///{tmp_path}/state.sqlite3"))
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier=f"t-{topic_root[:12]}") as client:
+        await client.subscribe(f"{topic_root}/wards/+/obs", qos=1)
+        obs = {"v": 1, "device": "mon-7", "seq": 1, "samples": [{"t": now - 1000, "heart_rate": 72}]}
+        await client.publish(f"{topic_root}/devices/mon-7/obs", orjson.dumps(obs), qos=1)
+        first = await anext(client.messages)
+        assert str(first.topic) == f"{topic_root}/wards/_unassigned/obs"
+        # the ward's ADT changes: device to bed 07 of w1, patient admitted; ingest told to reload
+        adt.assign_device("mon-7", "w1", "07", at_ms=now - 60_000)
+        adt.admit("p-42", "w1", "07", at_ms=now - 60_000)
+        await client.publish(control_topic(topic_root), orjson.dumps({"changed": now}), qos=1)
+        await until(lambda: worker.attributions.lookup("mon-7", now).patient == "p-42", "assignment reload")
+        obs = {"v": 1, "device": "mon-7", "seq": 2, "samples": [{"t": now, "heart_rate": 74, "spo2": 96}]}
+        await client.publish(f"{topic_root}/devices/mon-7/obs", orjson.dumps(obs), qos=1)
+        second = await anext(client.messages)
+        assert str(second.topic) == f"{topic_root}/wards/w1/obs"
+        assert orjson.loads(second.payload) == {**obs, "ward": "w1", "bed": "07", "patient": "p-42"}
+        alarm = {"v": 1, "id": "al-1", "ward": "w1", "bed": "07", "patient": "p-42", "device": "mon-7",
+                 "kind": "limit", "signal": "spo2", "priority": "medium", "event": "raised", "state": "active",
+                 "t": now, "value": 96, "reason": "test", "by": None, "escalation_level": 0, "drill": ""}
+        await client.publish(f"{topic_root}/alarms/w1/al-1", orjson.dumps(alarm), qos=1)
+        vendor = {"serial": "BM-9", "time": "2026-01-01T00:00:00Z", "msgNo": 1, "ecg": {"hr": 61}}
+        vendor["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now / 1000 - 5))
+        await client.publish("bedside/w9/BM-9/numerics", orjson.dumps(vendor), qos=1)
+    store = worker.store
+    await until(lambda: store.count("vitals", "heart_rate"), "points stored")
+    await until(lambda: worker.store.query_alarms(ward="w1", from_ms=now, to_ms=now + 1), "alarm stored")
+    rows = await store.query_vitals(patient="p-42", from_ms=now - 5000, to_ms=now + 1)
+    assert [(r.t, r.values) for r in rows] == [(now, {"heart_rate": 74.0, "spo2": 96.0})]
+    await until(lambda: store.query_vitals(device="bm-BM-9", from_ms=now - 10_000, to_ms=now), "vendor sample")
+    adt.engine.dispose()
