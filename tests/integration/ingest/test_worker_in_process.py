@@ -29,18 +29,17 @@ async def worker(mosquitto: Mosquitto, topic_root: str, tmp_path: Path) -> Async
                        max_batch_age_s=0.2, shared_group=f"ingest{topic_root[1:11]}")  # vendor topics are global
     w = IngestWorker(cfg)
     task = asyncio.create_task(w.run())
-    async with asyncio.timeout(10):
-        while not w.ready():
-            await asyncio.sleep(0.02)
+    await until(w.ready, "worker subscribed")
     yield w
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
 
 
-async def until(cond: object, what: str, timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while True:
+async def until(cond: object, what: str, limit_s: float = 10) -> None:
+    """Poll a condition (sync or async) with a deadline."""
+    async with asyncio.timeout(limit_s):
+        while True:  # noqa: ASYNC110 - polling the store / broker state with a deadline
             value = cond() if callable(cond) else cond
             if asyncio.iscoroutine(value):
                 value = await value
