@@ -39,7 +39,7 @@ async def worker(mosquitto: Mosquitto, topic_root: str, tmp_path: Path) -> Async
 async def until(cond: object, what: str, limit_s: float = 10) -> None:
     """Poll a condition (sync or async) with a deadline."""
     async with asyncio.timeout(limit_s):
-        while True:  # noqa: ASYNC110 - polling the store / broker state with a deadline
+        while True:
             value = cond() if callable(cond) else cond
             if asyncio.iscoroutine(value):
                 value = await value
