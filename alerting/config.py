@@ -89,6 +89,7 @@ class News2Config(_Strict):
     # Incomplete sets alarm on the score the given parameters already guarantee (a floor).
     alarm_on_incomplete: bool = True
     clear_after_s: Annotated[float, Field(ge=0, description="the score must stay low this long to clear")] = 900.0
+    delay_s: Annotated[float, Field(ge=0, description="a band must hold this long before it alarms")] = 60.0
 
 
 class AnomalyConfig(_Strict):
@@ -154,6 +155,9 @@ class AlarmConfig(_Strict):
     anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     wards: dict[str, EscalationPolicy] = Field(default_factory=dict, description="per-ward escalation policies")
+    # Data of a device bound to no patient (ward "_unassigned") has no bed to alarm at: ignored unless
+    # "evaluate" (then alarms carry the device id and an empty patient).
+    unassigned: Literal["ignore", "evaluate"] = "ignore"
 
     @model_validator(mode="after")
     def _known_signals(self) -> AlarmConfig:
@@ -183,10 +187,10 @@ _HOURLY_EXPIRE = {"heart_rate": 4 * 3600.0, "pulse_rate": 4 * 3600.0, "spo2": 4 
 FORMAT_PRESETS: dict[str, dict[str, Any]] = {
     "physionet2019": {"technical": {"stale_alarm": False, "delay_s": 0, "expire_after_s": _HOURLY_EXPIRE},
                       "limits_delay_s": 0, "anomaly": {"window_s": 3600, "warmup": 8},
-                      "news2": {"clear_after_s": 0}},
+                      "news2": {"clear_after_s": 0, "delay_s": 0}},
     "physionet2012": {"technical": {"stale_alarm": False, "delay_s": 0, "expire_after_s": _HOURLY_EXPIRE},
                       "limits_delay_s": 0, "anomaly": {"window_s": 3600, "warmup": 8},
-                      "news2": {"clear_after_s": 0}},
+                      "news2": {"clear_after_s": 0, "delay_s": 0}},
 }
 
 

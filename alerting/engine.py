@@ -60,6 +60,7 @@ class Engine:
         self._next_scan = 0
         self._expire_ms = {s: int(config.expire_after(s) * 1000) for s in SIGNALS}
         self.observations = 0
+        self._ignore_unassigned = config.unassigned == "ignore"
 
     # -- configuration ----------------------------------------------------------------------------
     def set_override(self, patient: str, signal: str, override: PatientOverride | None) -> None:
@@ -127,6 +128,8 @@ class Engine:
     def observe_sample(self, who: Attribution, device: str, t: int, values: dict[str, float],
                        quality: dict[str, str] | None = None) -> list[AlarmEvent]:
         self.observations += 1
+        if not who.patient and self._ignore_unassigned:
+            return []
         p = self._patient(who, device)
         tech = self.config.technical
         events: list[AlarmEvent] = []
@@ -223,6 +226,7 @@ class Engine:
         p.news2 = r
         priority = r.alarm_priority if (r.complete or self.config.news2.alarm_on_incomplete) else None
         if priority is None:
+            self._pending.pop((p.key, "news2", None, "news2"), None)
             if (p.key, "news2", None, "news2") not in self.lifecycle.by_key:
                 p.news2_low_since = -1
                 return []
@@ -237,7 +241,8 @@ class Engine:
         if not r.complete:
             reason = (f"NEWS2 at least {r.total} (incomplete, missing {', '.join(r.missing)}): "
                       f"{r.risk.value} risk, {r.response}; observations {r.frequency}")
-        return self._condition(p, "news2", None, "news2", True, t, 0, priority, reason, float(r.total))
+        return self._condition(p, "news2", None, "news2", True, t, self.config.news2.delay_s, priority, reason,
+                               float(r.total))
 
     # -- anomaly advisories -----------------------------------------------------------------------
     def _anomaly(self, p: Patient, t: int, values: dict[str, float], unusable: set[str],
@@ -311,6 +316,8 @@ class Engine:
         who = Attribution(str(msg.get("ward") or ""), str(msg.get("bed") or ""), str(msg.get("patient") or ""),
                           str(msg.get("drill") or ""))
         t = int(msg["t"])
+        if not who.patient and self._ignore_unassigned:
+            return []
         p = self._patient(who, device)
         tech = self.config.technical
         events: list[AlarmEvent] = []

@@ -51,6 +51,8 @@ def spot_topic(ward: str, root: str) -> str:
 class AlertingService:
     """``await AlertingService(broker, state, root, config).run()`` until cancelled."""
 
+    name = "alerting"
+
     def __init__(self, broker_url: str, state_url: str, topic_root: str = topics.ROOT,
                  config: AlarmConfig | None = None, client_id: str = "smartward-alerting",
                  tick_s: float = 1.0) -> None:
@@ -201,6 +203,18 @@ class AlertingService:
                 log.warning("alerting: publishing alarm %s failed (%s); retrying after reconnect", e.id, exc)
                 return
             self._unpublished.popleft()
+
+
+def create_service(platform: Any) -> AlertingService:
+    """The composition hook ``smartward/compose.py`` looks for: one alerting component for ``serve``
+    and ``demo``. Reads ``platform.config`` (``broker``, ``state``, ``topic_root``, ``client_prefix``)
+    and an optional alarm configuration file at ``platform.config.extra["alarm_config"]``."""
+    from .config import load_config
+
+    cfg = platform.config
+    path = cfg.extra.get("alarm_config") if isinstance(cfg.extra, dict) else None
+    return AlertingService(cfg.broker, cfg.state, cfg.topic_root, load_config(path),
+                           client_id=f"{cfg.client_prefix}smartward-alerting")
 
 
 def _status(data: bytes | bytearray) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def test_stationary_noise_is_rarely_flagged(name: str, seed: int) -> None:
 
 @pytest.mark.parametrize("signal", sorted(SIGNALS))
 def test_spike_is_flagged_and_explained(name: str, signal: str) -> None:
-    mu, sd = SIGNALS[signal]
+    _mu, sd = SIGNALS[signal]
     xs = stream(4, 200, lambda i, k, v: v + (12 * max(sd, 1.5) if i == 150 and k == signal else 0))
     det = make(name)
     verdicts = [det.process_one(x) for x in xs]

@@ -12,7 +12,7 @@ def _spot(s: float, **values: object) -> SpotObservation:
 
 
 def test_spot_values_complete_the_score_and_the_band_drives_the_alarm() -> None:
-    engine = make_engine(news2={"enabled": True}, limits={})
+    engine = make_engine(news2={"enabled": True, "delay_s": 0}, limits={})
     f = Feed(engine)
     f.at(0, resp_rate=22, spo2=95, nibp_sys=115, heart_rate=95, temperature=38.2)
     p = engine.patients["p1"]
@@ -26,7 +26,7 @@ def test_spot_values_complete_the_score_and_the_band_drives_the_alarm() -> None:
 
 
 def test_single_red_parameter_is_an_urgent_medium_alarm() -> None:
-    engine = make_engine(news2={"enabled": True}, limits={"resp_rate": {"enabled": False}})
+    engine = make_engine(news2={"enabled": True, "delay_s": 0}, limits={"resp_rate": {"enabled": False}})
     f = Feed(engine)
     engine.spot(_spot(0, consciousness="A", supplemental_o2=False))
     f.at(1, resp_rate=7, spo2=97, nibp_sys=120, heart_rate=70, temperature=37.0)
@@ -46,7 +46,7 @@ def test_stale_values_drop_out_and_the_set_is_incomplete_not_normal() -> None:
 
 
 def test_news2_alarm_clears_only_after_the_score_stays_low() -> None:
-    engine = make_engine(news2={"enabled": True, "clear_after_s": 60})
+    engine = make_engine(news2={"enabled": True, "clear_after_s": 60, "delay_s": 0})
     f = Feed(engine)
     engine.spot(_spot(0, consciousness="A", supplemental_o2=True))
     f.at(1, resp_rate=22, spo2=97, nibp_sys=120, heart_rate=95, temperature=37.0)  # 2 + 2 + 1 = 5
@@ -59,3 +59,25 @@ def test_news2_alarm_clears_only_after_the_score_stays_low() -> None:
     f.at(63, resp_rate=16, spo2=97, nibp_sys=120, heart_rate=95, temperature=37.0)
     assert [e.event for e in f.events if e.kind == "news2"] == ["raised", "cleared"]
     assert {e.patient for e in f.events} == {WHO.patient}
+
+
+def test_a_band_must_hold_for_the_news2_delay_so_one_bad_sample_does_not_alarm() -> None:
+    engine = make_engine(news2={"enabled": True}, limits={"spo2": {"enabled": False}})  # default delay 60 s
+    f = Feed(engine)
+    engine.spot(_spot(0, consciousness="A", supplemental_o2=False))
+    f.at(1, resp_rate=16, spo2=90, nibp_sys=120, heart_rate=70, temperature=37.0)  # SpO2 90 scores 3
+    f.at(30, resp_rate=16, spo2=97, nibp_sys=120, heart_rate=70, temperature=37.0)
+    assert f.raised("news2") == []
+    for s in range(31, 93, 5):
+        f.at(s, resp_rate=16, spo2=90, nibp_sys=120, heart_rate=70, temperature=37.0)
+    [e] = f.raised("news2")
+    assert e.t - (1_763_805_600_000 + 31_000) >= 60_000
+
+
+def test_unassigned_devices_are_ignored_by_default() -> None:
+    from device_profiles import Attribution
+
+    f = Feed(make_engine())
+    for s in range(0, 20):
+        f.at(s, who=Attribution(), spo2=80)
+    assert f.events == [] and f.engine.patients == {}
