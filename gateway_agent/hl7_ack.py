@@ -22,10 +22,13 @@ _counter = itertools.count(1)
 APPLICATION = "SMARTWARD"
 
 
+_CONTROL = {c: " " for c in range(32)} | {127: " "}
+
+
 def escape(text: str) -> str:
-    """HL7 escape sequences for the delimiters (``|^~\\&``) and line breaks in free text."""
+    """HL7 escape sequences for the delimiters (``|^~\\&``); control characters become spaces."""
     out = text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\").replace("~", "\\R\\")
-    out = out.replace("&", "\\T\\").replace("\r", " ").replace("\n", " ")
+    out = out.replace("&", "\\T\\").translate(_CONTROL)
     return out[:400]
 
 

@@ -17,13 +17,14 @@ from device_profiles import topics
 from device_profiles.canonical import now_ms
 from device_profiles.hl7_oru import APPLICATION_ERROR, Hl7Decoder, Hl7Issue, Hl7Result
 
+from .errors import GatewayError
 from .hl7_ack import build_ack
 
 log = logging.getLogger(__name__)
 
 
-class Hl7GatewayError(Exception):
-    """Root of the HL7 adapter's own errors (a sink that cannot store raises a subclass of it or OSError)."""
+class Hl7GatewayError(GatewayError):
+    """An HL7 adapter error (a sink that cannot store raises a :class:`GatewayError` such as ``OutboxFull``)."""
 
 
 class Sink(Protocol):
@@ -69,7 +70,7 @@ class Hl7Gateway:
         if res.decoded:
             try:
                 await self._store(res)
-            except (OSError, Hl7GatewayError) as exc:
+            except (OSError, GatewayError) as exc:
                 log.error("HL7 %s from %s: could not store (%s); answering AE", res.control_id, peer, exc)
                 extra.append(Hl7Issue("MSH", 1, None, APPLICATION_ERROR, f"could not store the message, resend ({exc})"))
         code = "AR" if res.rejected else ("AE" if res.issues or extra else "AA")

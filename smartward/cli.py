@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "smartward.commands.news2",
     "smartward.commands.alarms",
     "smartward.commands.deadletter",
+    "smartward.commands.gateway",
 ]
 
 

@@ -10,7 +10,7 @@ from gateway_agent.hl7_gateway import decode_text
 
 
 def test_escape_delimiters_in_free_text() -> None:
-    assert escape("a|b^c~d\\e&f\rg") == "a\\F\\b\\S\\c\\R\\d\\E\\e\\T\\f g"
+    assert escape("a|b^c~d\\e&f\rg\x00") == "a\\F\\b\\S\\c\\R\\d\\E\\e\\T\\f g "
 
 
 def test_error_texts_cannot_break_the_ack_structure() -> None:

@@ -1,0 +1,69 @@
+"""`smartward gateway --hl7-mllp` against a real Mosquitto, fed by python-hl7's own `mllp_send`:
+the IHE PCD-01 example is acknowledged MSA|AA and its vitals are published as canonical
+observations through the durable outbox; malformed HL7 gets AR/AE and the listener keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from device_profiles import decode_observation, now_ms
+from smartward.servers import Mosquitto, free_port
+
+pytestmark = pytest.mark.integration
+
+MLLP_SEND = Path(sys.executable).parent / "mllp_send"
+DEVICE = "e86c094f-f751-4acf-92b2-38f11c1f6f57-Device"
+
+
+async def mllp_send(port: int, file: Path) -> str:
+    proc = await asyncio.create_subprocess_exec(str(MLLP_SEND), "--loose", "-f", str(file), "-p", str(port), "127.0.0.1",
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    return out.decode("latin-1")
+
+
+async def test_ihe_example_through_gateway_to_mosquitto(mosquitto: Mosquitto, topic_root: str, uid: str,
+                                                         tmp_path: Path, testdata: Path) -> None:
+    ihe = testdata / "hl7" / "ihe_pcd01_E1_1_philips_physio_monitor.hl7"
+    port = free_port()
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier=f"sub-{uid}") as sub:
+        await sub.subscribe(f"{topic_root}/devices/+/obs", qos=1)
+        gw = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "smartward", "gateway", "--broker", mosquitto.url, "--hl7-mllp", f"127.0.0.1:{port}",
+            "--outbox", str(tmp_path / "outbox"), "--topic-root", topic_root,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            assert gw.stdout is not None
+            line = await asyncio.wait_for(gw.stdout.readline(), 30)
+            assert b"MLLP listening" in line, line
+            bad = tmp_path / "bad.hl7"
+            bad.write_text("MSH|^~\\&|X|Y|||20250101000000||ORU^R01|BAD1|P|2.6\rOBX|1|NM|150456^MDC_PULS_OXIM_SAT_O2^MDC"
+                           "|1.3.1.1|lots|262688^MDC_DIM_PERCENT^MDC|||||F\r")
+            out = await mllp_send(port, bad)
+            assert "MSA|AE|BAD1|OBX[1]-5: MDC_PULS_OXIM_SAT_O2: 'lots' is not a number" in out
+            garbage = tmp_path / "garbage.hl7"
+            garbage.write_bytes(b"MSH|^~\\&|\x00\x01\x02||||20250101000000||ADT^A01|G1|P|2.5\r")
+            assert "MSA|AR|G1|" in await mllp_send(port, garbage)
+            out = await mllp_send(port, ihe)
+            assert "MSA|AA|HP0122182658686QQ000CND119C0WS61" in out
+            got: dict[str, float] = {}
+            async with asyncio.timeout(30):
+                async for msg in sub.messages:
+                    assert str(msg.topic) == f"{topic_root}/devices/{DEVICE}/obs"
+                    assert isinstance(msg.payload, bytes)
+                    obs = decode_observation(msg.payload, DEVICE, now=now_ms())
+                    for s in obs.samples:
+                        got.update(s.values)
+                    if {"heart_rate", "nibp_sys"} <= set(got):
+                        break
+            assert {k: got[k] for k in ("heart_rate", "spo2", "resp_rate", "nibp_sys", "nibp_dia", "nibp_mean")} == {
+                "heart_rate": 80, "spo2": 99, "resp_rate": 30, "nibp_sys": 117, "nibp_dia": 82, "nibp_mean": 90}
+        finally:
+            gw.terminate()
+            await asyncio.wait_for(gw.wait(), 30)
