@@ -153,6 +153,13 @@ class Publisher:
 
     async def _session(self, client: aiomqtt.Client) -> None:
         gone: asyncio.Future[None] = client._disconnected  # aiomqtt's own connection-loss future
+        try:
+            await self._serve(client, gone)
+        finally:
+            if gone.done() and not gone.cancelled():
+                gone.exception()  # retrieved: the loss is reported by the MqttError we raise
+
+    async def _serve(self, client: aiomqtt.Client, gone: asyncio.Future[None]) -> None:
         self._dirty.update(self._devices())
         if self.options.devices is None:
             await client.publish(self.options.will_topic, orjson.dumps({"online": True}), qos=1, retain=True)
@@ -211,9 +218,11 @@ class Publisher:
                 _done, pending = await asyncio.wait([*pending, gone], return_when=asyncio.FIRST_COMPLETED)
                 pending.discard(gone)
         finally:
-            for t in tasks:
-                if not t.done():
-                    t.cancel()
+            unfinished = [t for t in tasks if not t.done()]
+            for t in unfinished:
+                t.cancel()
+            if unfinished:
+                await asyncio.gather(*unfinished, return_exceptions=True)
         for m, t in zip(msgs, tasks, strict=True):
             if t.cancelled() or t.exception() is not None:
                 break
