@@ -67,3 +67,45 @@ async def test_ihe_example_through_gateway_to_mosquitto(mosquitto: Mosquitto, to
         finally:
             gw.terminate()
             await asyncio.wait_for(gw.wait(), 30)
+
+
+async def start_gateway(broker: Mosquitto, port: int, outbox: Path, root: str) -> asyncio.subprocess.Process:
+    gw = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "smartward", "gateway", "--broker", broker.url, "--hl7-mllp", f"127.0.0.1:{port}",
+        "--outbox", str(outbox), "--topic-root", root, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert gw.stdout is not None
+    assert b"MLLP listening" in await asyncio.wait_for(gw.stdout.readline(), 30)
+    return gw
+
+
+async def test_aa_means_on_disk_across_broker_outage_and_gateway_kill(
+        private_mosquitto: Mosquitto, topic_root: str, uid: str, tmp_path: Path, testdata: Path) -> None:
+    """A message acknowledged while the broker is down, by a gateway then killed, is published by the
+    next gateway process on the same outbox once the broker is back."""
+    ihe = testdata / "hl7" / "ihe_pcd01_E1_1_philips_physio_monitor.hl7"
+    broker, outbox = private_mosquitto, tmp_path / "outbox"
+    port = free_port()
+    broker.stop()
+    gw = await start_gateway(broker, port, outbox, topic_root)
+    try:
+        assert "MSA|AA|HP0122182658686QQ000CND119C0WS61" in await mllp_send(port, ihe)
+    finally:
+        gw.kill()  # no clean shutdown: only what is on disk survives
+        await asyncio.wait_for(gw.wait(), 30)
+    broker.start()
+    async with aiomqtt.Client("127.0.0.1", broker.port, identifier=f"sub-{uid}") as sub:
+        await sub.subscribe(f"{topic_root}/devices/+/obs", qos=1)
+        gw = await start_gateway(broker, free_port(), outbox, topic_root)
+        try:
+            got: dict[str, float] = {}
+            async with asyncio.timeout(30):
+                async for msg in sub.messages:
+                    assert isinstance(msg.payload, bytes)
+                    for s in decode_observation(msg.payload, DEVICE, now=now_ms()).samples:
+                        got.update(s.values)
+                    if {"heart_rate", "nibp_sys"} <= set(got):
+                        break
+            assert (got["heart_rate"], got["spo2"], got["resp_rate"], got["nibp_sys"]) == (80, 99, 30, 117)
+        finally:
+            gw.terminate()
+            await asyncio.wait_for(gw.wait(), 30)
