@@ -21,10 +21,22 @@ from .config import AlarmConfig, EscalationPolicy, LimitRule, PatientOverride
 from .events import Alarm, AlarmEvent
 from .lifecycle import Key, Lifecycle
 from .limits import describe, effective_rule, evaluate, implausible
-from .news2 import News2Input, News2Result, score
+from .news2 import (
+    News2Input,
+    News2Result,
+    score,
+    score_pulse,
+    score_resp_rate,
+    score_sbp,
+    score_spo2,
+    score_temperature,
+)
 from .spot import AlarmCommand, SpotObservation
 from .technical import BAD_QUALITY, Reading, cross_check
 
+LABELS = {name: s.display or name for name, s in SIGNALS.items()}
+PARAM_SCORES = {"resp_rate": score_resp_rate, "nibp_sys": score_sbp, "heart_rate": score_pulse,
+                "pulse_rate": score_pulse, "temperature": score_temperature}
 NEWS2_SIGNALS = frozenset({"resp_rate", "spo2", "nibp_sys", "heart_rate", "pulse_rate", "temperature"})
 
 
@@ -42,6 +54,7 @@ class Patient:
     detector: Protected | None = None
     normal_windows: int = 0
     news2_low_since: int = -1
+    param_scores: dict[str, int | None] = field(default_factory=dict)  # NEWS2 score of each latest value
 
 
 class Engine:
@@ -61,6 +74,7 @@ class Engine:
         self._expire_ms = {s: int(config.expire_after(s) * 1000) for s in SIGNALS}
         self.observations = 0
         self._ignore_unassigned = config.unassigned == "ignore"
+        self._watch: set[tuple[str, str]] = set()  # (patient, signal) with a technical condition pending/open
 
     # -- configuration ----------------------------------------------------------------------------
     def set_override(self, patient: str, signal: str, override: PatientOverride | None) -> None:
@@ -105,6 +119,8 @@ class Engine:
         if not on:
             self._pending.pop(key, None)
             return self.lifecycle.end_condition(key, t, end_reason) if key in self.lifecycle.by_key else []
+        if kind == "technical" and signal is not None:
+            self._watch.add((p.key, signal))
         since = self._pending.setdefault(key, t)
         cleared = self.lifecycle.cleared_at.get(key)
         if cleared is not None and since < cleared:
@@ -145,27 +161,36 @@ class Engine:
         for name, value in values.items():
             q = quality.get(name, "valid") if quality else "valid"
             rule = self._rule(p.key, name)
-            label = SIGNALS[name].display or name
             usable = name not in checks.unusable
+            watched = (p.key, name) in self._watch
             if q in BAD_QUALITY:
                 usable = False
                 events += self._condition(p, "technical", name, "quality", True, t, tech.delay_s,
-                                          tech.quality_priority, f"{label} quality {q}{{held}}")
-            else:
+                                          tech.quality_priority, f"{LABELS[name]} quality {q}{{held}}")
+            elif watched:
                 events += self._end_if_open(p, "technical", name, "quality", t, "quality valid again")
             if usable and rule is not None and implausible(rule, value):
                 usable = False
                 events += self._condition(p, "technical", name, "artefact", True, t, tech.delay_s,
-                                          tech.quality_priority, f"{label} {value:g} is implausible: artefact suspected")
-            elif usable:
+                                          tech.quality_priority,
+                                          f"{LABELS[name]} {value:g} is implausible: artefact suspected")
+            elif usable and watched:
                 events += self._end_if_open(p, "technical", name, "artefact", t, "plausible again")
             p.last[name] = Reading(t, value, usable)
-            if name in NEWS2_SIGNALS:
-                p.news2_dirty = True
+            if name in NEWS2_SIGNALS:  # rescore only when this parameter's band changed
+                sc = self._param_score(p, name, value) if usable else None
+                if p.param_scores.get(name, -1) != sc:
+                    p.param_scores[name] = sc
+                    p.news2_dirty = True
             if usable and rule is not None:
                 events += self._limit(p, name, value, rule, t)
-            events += self._end_if_open(p, "technical", name, "stale", t, "data again")
-        if self.config.news2.enabled and p.news2_dirty:
+            if watched:
+                events += self._end_if_open(p, "technical", name, "stale", t, "data again")
+                if not any((p.key, "technical", name, c) in self._pending
+                           or (p.key, "technical", name, c) in self.lifecycle.by_key
+                           for c in ("quality", "artefact", "stale")):
+                    self._watch.discard((p.key, name))
+        if self.config.news2.enabled and (p.news2_dirty or self._news2_pending(p)):
             events += self._news2(p, t)
         if self.config.anomaly.enabled:
             events += self._anomaly(p, t, values, checks.unusable, quality)
@@ -219,6 +244,17 @@ class Engine:
             heart_rate=hr if hr is not None else self._fresh(p, "pulse_rate", t),
             consciousness=self._held(p, "consciousness", t), temperature=self._fresh(p, "temperature", t),
         )
+
+    def _param_score(self, p: Patient, name: str, value: float) -> int:
+        if name == "spo2":
+            scale = int(p.spot.get("spo2_scale", (0, 1))[1])
+            return score_spo2(value, scale, bool(p.spot.get("supplemental_o2", (0, False))[1]))
+        return PARAM_SCORES[name](value)
+
+    def _news2_pending(self, p: Patient) -> bool:
+        """A NEWS2 condition waiting for its delay, or an open one waiting to clear, needs rescoring."""
+        key: Key = (p.key, "news2", None, "news2")
+        return key in self._pending or p.news2_low_since >= 0
 
     def _news2(self, p: Patient, t: int) -> list[AlarmEvent]:
         p.news2_dirty = False
@@ -293,6 +329,7 @@ class Engine:
                     continue
                 del p.last[name]
                 if name in NEWS2_SIGNALS:
+                    p.param_scores.pop(name, None)
                     p.news2_dirty = True
                 label = SIGNALS[name].display or name
                 for side in ("low", "high"):
@@ -306,7 +343,7 @@ class Engine:
                     hold = self.config.news2.hold_s.get(name)
                     if hold is not None and ts + hold * 1000 <= t < ts + hold * 1000 + 1000:
                         p.news2_dirty = True
-            if p.news2_dirty and self.config.news2.enabled:
+            if self.config.news2.enabled and (p.news2_dirty or self._news2_pending(p)):
                 events += self._news2(p, t)
         return events
 

@@ -15,6 +15,7 @@ the true score, never a reassurance. ``risk`` is the band that floor already gua
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -101,8 +102,17 @@ def round_half_up(value: float, decimals: int = 0) -> Decimal:
     return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
+def _whole(v: float) -> int:
+    """``round_half_up(v)`` as an int; the float fast path is exact unless v is within 1e-9 of a half."""
+    f = math.floor(v)
+    frac = v - f
+    if abs(frac - 0.5) > 1e-9:
+        return f + 1 if frac > 0.5 else f
+    return int(round_half_up(v))
+
+
 def score_resp_rate(v: float) -> int:
-    r = round_half_up(v)
+    r = _whole(v)
     if r <= 8:
         return 3
     if r <= 11:
@@ -116,7 +126,7 @@ def score_resp_rate(v: float) -> int:
 
 def score_spo2(v: float, scale: int = 1, on_oxygen: bool | None = False) -> int:
     """SpO2 score; on scale 2 a value ≥ 93 with unknown oxygen scores its floor (0)."""
-    r = round_half_up(v)
+    r = _whole(v)
     if scale == 1:
         if r <= 91:
             return 3
@@ -141,7 +151,7 @@ def score_spo2(v: float, scale: int = 1, on_oxygen: bool | None = False) -> int:
 
 
 def score_sbp(v: float) -> int:
-    r = round_half_up(v)
+    r = _whole(v)
     if r <= 90:
         return 3
     if r <= 100:
@@ -154,7 +164,7 @@ def score_sbp(v: float) -> int:
 
 
 def score_pulse(v: float) -> int:
-    r = round_half_up(v)
+    r = _whole(v)
     if r <= 40:
         return 3
     if r <= 50:

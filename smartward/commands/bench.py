@@ -11,6 +11,7 @@ import importlib
 from typing import Any
 
 BENCH_MODULES: list[str] = [
+    "smartward.benches.alerting",
     "smartward.benches.decode",
 ]
 
