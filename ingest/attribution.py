@@ -107,7 +107,14 @@ class Attributions:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        for attempt in range(5):  # several workers may create the tables at the same moment
+            try:
+                metadata.create_all(engine)
+                break
+            except sa.exc.OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
         self._by_device: dict[str, tuple[list[_Interval], list[int]]] = {}
         self._by_bed: dict[tuple[str, str], tuple[list[_Interval], list[int]]] = {}
         self.loaded_at = 0.0

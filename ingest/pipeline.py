@@ -54,6 +54,19 @@ def device_filters(root: str) -> list[str]:
     return [topics.device_filter(k, root) for k in ("obs", "wave", "status", "alarm")] + [f"{root}/alarms/+/+"]
 
 
+def splice(raw: bytes, who: Attribution) -> bytes:
+    """The attributed payload without re-encoding: the validated canonical object plus our keys.
+
+    Our keys come last, so they win over any same-named key a device put in (JSON decoders keep
+    the last duplicate); the ids are validated (``[A-Za-z0-9_.-]``) and need no escaping.
+    """
+    body = raw.rstrip()
+    extra = f',"ward":"{who.ward}","bed":"{who.bed}","patient":"{who.patient}"'
+    if who.drill:
+        extra += f',"drill":"{who.drill}"'
+    return body[:-1] + extra.encode() + b"}"
+
+
 class Pipeline:
     def __init__(self, root: str, attributions: Attributor, decoders: Sequence[Decoder] = (),
                  publish: Publish | None = None, auto_assign: str | None = None, dedup: SeqWindow | None = None) -> None:
@@ -86,7 +99,7 @@ class Pipeline:
         if topic.startswith(self._devices):
             device, _, kind = topic[len(self._devices):].partition("/")
             if kind == "obs":
-                return self._observation(decode_observation(payload, device, now=received_ms), batch)
+                return self._observation(decode_observation(payload, device, now=received_ms), batch, payload)
             check_id(device, "topic")
             if kind == "wave":
                 chunk = decode_waveform(payload, device, now=received_ms)
@@ -111,7 +124,7 @@ class Pipeline:
                 return self._decoded(decoded, received_ms, batch)
         raise PayloadError("topic", f"no decoder claims topic {topic!r}")
 
-    def _observation(self, obs: Observation, batch: Batch) -> str:
+    def _observation(self, obs: Observation, batch: Batch, raw: bytes | None = None) -> str:
         device = obs.device
         samples = obs.samples
         who = self._who(device, samples[0].t)
@@ -127,7 +140,8 @@ class Pipeline:
         for a in parts:
             batch.add_obs(a)
             if self.publish is not None:
-                self.publish(ward_topic(self.root, a.who.ward, "obs"), a.encode())
+                body = splice(raw, a.who) if raw is not None and len(parts) == 1 else a.encode()
+                self.publish(ward_topic(self.root, a.who.ward, "obs"), body)
         return DUPLICATE if self.dedup.seen(device, obs.seq) else STORED
 
     def _status(self, device: str, status: dict[str, object], received_ms: int) -> None:

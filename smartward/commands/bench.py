@@ -12,6 +12,7 @@ from typing import Any
 
 BENCH_MODULES: list[str] = [
     "smartward.benches.alerting",
+    "smartward.benches.ingest",
     "smartward.benches.decode",
 ]
 

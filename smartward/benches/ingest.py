@@ -1,0 +1,216 @@
+"""``smartward bench ingest``: MQTT -> InfluxDB throughput beside the ceilings measured in the same run.
+
+Method (all against real Mosquitto and InfluxDB started here, see smartward/servers.py):
+1. raw InfluxDB ``/write`` rate: our line format, 5,000-line batches, one connection;
+2. paho receive rate: one paho client (MQTT v5, QoS 1, auto-ack) draining a backlog of N messages;
+3. our ingest with 1..W worker processes on one shared subscription, draining a backlog of N
+   canonical messages into InfluxDB: N / (time from starting the workers until InfluxDB holds all N
+   points, minus the workers' start-up time measured just before with an empty backlog).
+The backlog is published beforehand by several ``mosquitto_pub -l`` processes into the workers'
+persistent sessions, so the publisher cannot be the bottleneck (its own rate is printed too).
+Numbers are figures for this machine at this moment; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+NODE_RED_PEER = 20_000.0  # msg/s, Node-RED mqtt in -> join 5,000/1 s -> influxdb batch (issue 2)
+PUBLISHERS = 10
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("ingest", help="MQTT -> InfluxDB messages/s vs raw /write and paho receive ceilings")
+    p.add_argument("--messages", type=int, default=60_000, help="messages per run (default 60,000)")
+    p.add_argument("--workers", type=int, default=2, help="measure ingest with 1..N worker processes (default 2)")
+    p.set_defaults(func=run)
+
+
+def _payloads(n: int, root: str) -> dict[str, list[bytes]]:
+    import orjson
+
+    t0 = int(time.time() * 1000) - 3_600_000
+    devices = [f"bench-{i:03d}" for i in range(100)]
+    out: dict[str, list[bytes]] = {f"{root}/devices/{d}/obs": [] for d in devices}
+    for k in range(n):
+        d = devices[k % len(devices)]
+        msg = {"v": 1, "device": d, "seq": k, "samples": [{"t": t0 + k, "heart_rate": 60 + k % 40, "spo2": 95}]}
+        out[f"{root}/devices/{d}/obs"].append(orjson.dumps(msg))
+    return out
+
+
+def _publish_backlog(port: int, payloads: dict[str, list[bytes]]) -> float:
+    """Publish everything with PUBLISHERS parallel ``mosquitto_pub -l`` processes; return msg/s."""
+    groups: list[list[tuple[str, list[bytes]]]] = [[] for _ in range(PUBLISHERS)]
+    for i, item in enumerate(payloads.items()):
+        groups[i % PUBLISHERS].append(item)
+    n = sum(len(v) for v in payloads.values())
+    start = time.perf_counter()
+    procs, files = [], []
+    for group in groups:
+        parts = []
+        for topic, lines in group:
+            files.append(_tmpfile(lines))
+            parts.append(f"mosquitto_pub -p {port} -q 1 -t '{topic}' -l < '{files[-1]}'")
+        procs.append(subprocess.Popen(["sh", "-c", " && ".join(parts)]))
+    for p in procs:
+        if p.wait() != 0:
+            raise RuntimeError("mosquitto_pub failed")
+    rate = n / (time.perf_counter() - start)
+    for f in files:
+        os.unlink(f)
+    return rate
+
+
+def _tmpfile(lines: list[bytes]) -> str:
+    f = tempfile.NamedTemporaryFile(delete=False, suffix=".lines")  # noqa: SIM115 - read by the publisher
+    f.write(b"\n".join(lines) + b"\n")
+    f.close()
+    return f.name
+
+
+def _raw_write(influx: Any, n: int) -> float:
+    import httpx
+
+    influx.create_db("rawbench")
+    t0 = int(time.time() * 1000) - 3_600_000
+    batches = []
+    for start in range(0, n, 5000):
+        batches.append("\n".join(f"vitals,bed=07,device=bench-{k % 100:03d},ward=w1 heart_rate={60 + k % 40},spo2=95 "
+                                 f"{t0 + k}" for k in range(start, min(n, start + 5000))).encode())
+    with httpx.Client(base_url=influx.url, timeout=60) as c:
+        begin = time.perf_counter()
+        for b in batches:
+            c.post("/write", params={"db": "rawbench", "precision": "ms"}, content=b).raise_for_status()
+        return n / (time.perf_counter() - begin)
+
+
+def _paho_receive(port: int, n: int, root: str) -> float:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    props.SessionExpiryInterval = 3600
+    props.ReceiveMaximum = 65535
+    got = {"n": 0, "first": 0.0}
+
+    def on_message(_c: Any, _u: Any, _m: Any) -> None:
+        if not got["n"]:
+            got["first"] = time.perf_counter()
+        got["n"] += 1
+
+    def client() -> Any:
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-paho-{root[:8]}", protocol=mqtt.MQTTv5)
+        c.on_message = on_message
+        c.connect("127.0.0.1", port, 60, clean_start=False, properties=props)
+        return c
+
+    c = client()
+    c.subscribe(f"{root}/devices/+/obs", qos=1)
+    for _ in range(20):
+        c.loop(0.05)
+    c.disconnect()
+    _publish_backlog(port, _payloads(n, root))
+    c = client()
+    while got["n"] < n:
+        c.loop(1.0)
+    rate = (n - 1) / (time.perf_counter() - got["first"])
+    c.disconnect()
+    return rate
+
+
+def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tuple[float, float]:
+    import orjson
+
+    from ingest.config import IngestConfig
+
+    root = f"b{workers}{os.getpid()}/smartward/v1"
+    db = f"bench_w{workers}"
+    cfgs = [IngestConfig(broker=mosq.url, store=influx.store_url(db), state=f"sqlite:///{data_dir}/state-{workers}.sqlite3",
+                         data_dir=f"{data_dir}/w{workers}", topic_root=root, index=i).to_json() for i in range(workers)]
+
+    def start() -> list[subprocess.Popen[bytes]]:
+        procs = [subprocess.Popen([sys.executable, "-m", "ingest.worker_main", orjson.dumps(c).decode()],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  env={**os.environ, "SMARTWARD_LOG_LEVEL": "WARNING"}) for c in cfgs]
+        for p in procs:
+            assert p.stdout is not None
+            p.stdout.readline()  # "ready": subscribed
+        return procs
+
+    def stop(procs: list[subprocess.Popen[bytes]]) -> None:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(60)
+            if p.stdin:
+                p.stdin.close()
+            if p.stdout:
+                p.stdout.close()
+
+    begin = time.perf_counter()
+    procs = start()  # creates the persistent shared-subscription sessions; measures start-up
+    startup = time.perf_counter() - begin
+    stop(procs)
+    pub_rate = _publish_backlog(mosq.port, _payloads(n, root))
+    begin = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "ingest.worker_main", orjson.dumps(c).decode()],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                              env={**os.environ, "SMARTWARD_LOG_LEVEL": "WARNING"}) for c in cfgs]
+    try:
+        while _count(influx, db) < n:
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - begin - startup
+    finally:
+        stop(procs)
+    return n / elapsed, pub_rate
+
+
+def _count(influx: Any, db: str) -> int:
+    try:
+        rows = influx.query('SELECT count("heart_rate") FROM "raw"."vitals"', db)
+    except Exception:  # noqa: BLE001 - database not created yet
+        return 0
+    return int(rows[0]["count"]) if rows else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from smartward.servers import InfluxDB, Mosquitto, ServiceUnavailable
+
+    n, wmax = args.messages, args.workers
+    if n < 1000 or wmax < 1:
+        print("--messages must be >= 1000 and --workers >= 1", file=sys.stderr)
+        return 2
+    try:
+        mosq, influx = Mosquitto().start(), InfluxDB().start()
+    except ServiceUnavailable as exc:
+        print(f"cannot start servers: {exc}", file=sys.stderr)
+        return 1
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    data_dir = tempfile.mkdtemp(prefix="sw-bench-ingest-")
+    try:
+        print(f"smartward bench ingest: {n:,} messages per run, 1 sample each; cpus={os.cpu_count()}")
+        raw = _raw_write(influx, n)
+        print(f"raw InfluxDB /write (5,000-line batches, 1 connection): {raw:12,.0f} points/s")
+        paho = _paho_receive(mosq.port, n, f"p{os.getpid()}/smartward/v1")
+        print(f"paho receive (1 client, QoS 1, auto-ack):               {paho:12,.0f} msg/s")
+        for w in range(1, wmax + 1):
+            rate, pub = _ingest(mosq, influx, n, w, data_dir)
+            print(f"ingest MQTT->InfluxDB, {w} worker(s):                    {rate:12,.0f} msg/s   "
+                  f"= {rate / paho:4.2f}x paho receive, {rate / raw:4.2f}x raw /write, "
+                  f"{rate / NODE_RED_PEER:4.2f}x Node-RED peer (20,000)   [backlog published at {pub:,.0f} msg/s]")
+    finally:
+        mosq.close()
+        influx.close()
+        subprocess.run(["rm", "-rf", data_dir], check=False)
+    return 0
