@@ -63,6 +63,19 @@ class PublisherOptions:
         return f"{self.root}/gateways/{self.client_id}/status"
 
 
+class _Client(aiomqtt.Client):
+    """aiomqtt ignores the PUBACK reason code; MQTT v5 brokers use it to refuse a publish (e.g. ACL)."""
+
+    refusals = 0
+    last_refusal = ""
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
+        if getattr(reason_code, "is_failure", False):
+            self.refusals += 1
+            self.last_refusal = str(reason_code)
+        super()._on_publish(client, userdata, mid, reason_code, properties)
+
+
 def backoff_delay(attempt: int, initial: float, cap: float, rng: random.Random) -> float:
     """Capped exponential backoff with equal jitter: in [d/2, d], d = min(cap, initial * 2**attempt)."""
     d = min(cap, initial * float(2 ** min(attempt, 30)))
@@ -101,7 +114,7 @@ class Publisher:
         return self.options.devices if self.options.devices is not None else self._status.keys()
 
     # -- connection ------------------------------------------------------------------------------
-    def _client(self) -> aiomqtt.Client:
+    def _client(self) -> _Client:
         o = self.options
         will_payload = orjson.dumps({"online": False})
         tls: ssl.SSLContext | None = None
@@ -113,7 +126,7 @@ class Publisher:
         if o.mqtt_v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = 0
-        return aiomqtt.Client(
+        return _Client(
             self.url.host, self.url.port, identifier=o.client_id,
             username=o.username or self.url.username, password=o.password or self.url.password,
             protocol=aiomqtt.ProtocolVersion.V5 if o.mqtt_v5 else aiomqtt.ProtocolVersion.V311,
@@ -151,7 +164,7 @@ class Publisher:
         self._closing = True
         self._wake.set()
 
-    async def _session(self, client: aiomqtt.Client) -> None:
+    async def _session(self, client: _Client) -> None:
         gone: asyncio.Future[None] = client._disconnected  # aiomqtt's own connection-loss future
         try:
             await self._serve(client, gone)
@@ -159,7 +172,7 @@ class Publisher:
             if gone.done() and not gone.cancelled():
                 gone.exception()  # retrieved: the loss is reported by the MqttError we raise
 
-    async def _serve(self, client: aiomqtt.Client, gone: asyncio.Future[None]) -> None:
+    async def _serve(self, client: _Client, gone: asyncio.Future[None]) -> None:
         self._dirty.update(self._devices())
         if self.options.devices is None:
             await client.publish(self.options.will_topic, orjson.dumps({"online": True}), qos=1, retain=True)
@@ -181,7 +194,7 @@ class Publisher:
             if gone.done():
                 raise aiomqtt.MqttError("connection lost") from (None if gone.cancelled() else gone.exception())
 
-    async def _send_status(self, client: aiomqtt.Client, gone: asyncio.Future[None]) -> None:
+    async def _send_status(self, client: _Client, gone: asyncio.Future[None]) -> None:
         dirty, self._dirty = self._dirty, set()
         msgs = [Outgoing(topics.device_status(d, self.options.root), orjson.dumps(self._status.get(d, {"online": True})),
                          1, True, []) for d in sorted(dirty)]
@@ -191,7 +204,7 @@ class Publisher:
             self._dirty |= dirty
             raise
 
-    async def _drain_once(self, client: aiomqtt.Client, gone: asyncio.Future[None]) -> bool:
+    async def _drain_once(self, client: _Client, gone: asyncio.Future[None]) -> bool:
         """Publish one batch of pending entries; ack what the broker confirmed. True if any was sent."""
         entries = await self.outbox.peek(self.options.batch, self.options.devices)
         if not entries:
@@ -207,10 +220,11 @@ class Publisher:
                 self._progress.set()
         return True
 
-    async def _publish(self, client: aiomqtt.Client, msgs: list[Outgoing], gone: asyncio.Future[None]) -> None:
+    async def _publish(self, client: _Client, msgs: list[Outgoing], gone: asyncio.Future[None]) -> None:
         """Publish concurrently (pipelined on the one connection); mark the in-order prefix acked."""
         if not msgs:
             return
+        refusals = client.refusals
         tasks = [asyncio.ensure_future(client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain)) for m in msgs]
         try:
             pending: set[asyncio.Future[Any]] = set(tasks)
@@ -223,6 +237,11 @@ class Publisher:
                 t.cancel()
             if unfinished:
                 await asyncio.gather(*unfinished, return_exceptions=True)
+        if client.refusals > refusals:  # keep the whole batch: a refused message must not be lost
+            log.error("publisher %s: the broker refused %d messages (%s); check its ACL and this client's "
+                      "credentials; the messages stay in the outbox", self.options.client_id,
+                      client.refusals - refusals, client.last_refusal)
+            raise aiomqtt.MqttError(f"broker refused publishes: {client.last_refusal}")
         for m, t in zip(msgs, tasks, strict=True):
             if t.cancelled() or t.exception() is not None:
                 break
