@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from device_profiles import SIGNALS, AttributedObservation, Attribution
+from device_profiles import SIGNALS, AttributedObservation, Attribution, DeviceAlarm
 
 from .anomaly import Protected, make_detector
 from .config import AlarmConfig, EscalationPolicy, LimitRule, PatientOverride
@@ -377,6 +377,24 @@ class Engine:
                 events += self._condition(p, "technical", None, code, bool(on), t, 0, tech.quality_priority,
                                           f"device {device} reports {code[7:]}", end_reason=f"{code[7:]} resolved")
         return events
+
+    def device_alarm(self, alarm: DeviceAlarm, who: Attribution) -> list[AlarmEvent]:
+        """An alarm the device raised itself (e.g. HL7 ORU^R40), attributed by ingest: it follows
+        the same lifecycle (kind ``device`` or ``technical``, the device's priority)."""
+        if not who.patient and self._ignore_unassigned:
+            return []
+        p = self._patient(who, alarm.device)
+        kind = "technical" if alarm.kind == "technical" else "device"
+        code = "dev-" + alarm.code.replace(":", "_")[:48]
+        signal = alarm.signal if alarm.signal in SIGNALS else None
+        if alarm.state != "active":  # a clear may not repeat the signal: find the open one by its code
+            for k in (*self.lifecycle.by_key, *self._pending):
+                if k[0] == p.key and k[1] == kind and k[3] == code:
+                    signal = k[2]
+                    break
+        return self._condition(p, kind, signal, code, alarm.state == "active", alarm.t, 0, alarm.priority,
+                               f"device {alarm.device}: {alarm.text}", alarm.value,
+                               end_reason=f"device {alarm.device}: {alarm.code} cleared")
 
     def spot(self, obs: SpotObservation) -> list[AlarmEvent]:
         """A nurse's spot observation: ACVPU, air/oxygen, SpO2 scale and manual values."""

@@ -1,6 +1,6 @@
 """The alerting service: the engine on MQTT and the state DB, one asyncio loop.
 
-Subscribes to the attributed stream (``{root}/wards/+/obs``, ``…/status``), nurse spot values
+Subscribes to the attributed stream (``{root}/wards/+/obs``, ``…/status``, ``…/device_alarms``), nurse spot values
 (``{root}/wards/+/spot``), alarm commands (``{root}/commands/alarms/+``) and
 ``{root}/control/alarms`` (``{"changed": t}``: reload limit overrides and escalation policies from
 the state DB). Every alarm event is first stored (alarm row + event row, off the loop in a worker
@@ -22,7 +22,16 @@ from typing import Any
 import aiomqtt
 import orjson
 
-from device_profiles import PayloadError, decode_attributed, now_ms, parse_mqtt_url, topics
+from device_profiles import (
+    Attribution,
+    DeviceAlarm,
+    PayloadError,
+    decode_attributed,
+    decode_device_alarm,
+    now_ms,
+    parse_mqtt_url,
+    topics,
+)
 
 from .config import AlarmConfig
 from .engine import Engine
@@ -67,7 +76,8 @@ class AlertingService:
         self._subscribed = False
         self._queue: asyncio.Queue[tuple[list[Alarm], list[AlarmEvent], list[SpotObservation]]] = asyncio.Queue()
         self._unpublished: deque[AlarmEvent] = deque()
-        self.counts = {"obs": 0, "status": 0, "spot": 0, "command": 0, "rejected": 0, "events": 0}
+        self.counts = {"obs": 0, "status": 0, "device_alarm": 0, "spot": 0, "command": 0, "rejected": 0,
+                       "events": 0}
 
     def ready(self) -> bool:
         return self.store is not None and self._subscribed
@@ -97,6 +107,7 @@ class AlertingService:
     async def _mqtt_loop(self) -> None:
         backoff = 0.5
         filters = [f"{self.root}/wards/+/obs", f"{self.root}/wards/+/status", f"{self.root}/wards/+/spot",
+                   f"{self.root}/wards/+/device_alarms",
                    f"{self.root}/commands/alarms/+", control_alarms(self.root)]
         while True:
             try:
@@ -133,6 +144,10 @@ class AlertingService:
                 elif parts[2] == "status":
                     self.counts["status"] += 1
                     self._emit(self.engine.status(_status(data)))
+                elif parts[2] == "device_alarms":
+                    self.counts["device_alarm"] += 1
+                    alarm, who = _device_alarm(data)
+                    self._emit(self.engine.device_alarm(alarm, who))
                 elif parts[2] == "spot":
                     self.counts["spot"] += 1
                     spot = parse_spot(orjson.loads(data))
@@ -215,6 +230,14 @@ def create_service(platform: Any) -> AlertingService:
     path = cfg.extra.get("alarm_config") if isinstance(cfg.extra, dict) else None
     return AlertingService(cfg.broker, cfg.state, cfg.topic_root, load_config(path),
                            client_id=f"{cfg.client_prefix}smartward-alerting")
+
+
+def _device_alarm(data: bytes | bytearray) -> tuple[DeviceAlarm, Attribution]:
+    msg = orjson.loads(data)
+    if not isinstance(msg, dict):
+        raise InputError("$", "expected a JSON object")
+    who = Attribution(*(str(msg.pop(k, "") or "") for k in ("ward", "bed", "patient")))
+    return decode_device_alarm(orjson.dumps(msg), now=now_ms()), who
 
 
 def _status(data: bytes | bytearray) -> dict[str, Any]:

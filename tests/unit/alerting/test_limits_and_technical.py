@@ -98,3 +98,17 @@ def test_device_status_offline_and_low_battery() -> None:
     ev = f.engine.status({"device": "mon-1", "ward": "w1", "bed": "07", "patient": "p1", "t": 2, "online": True,
                           "battery": 80})
     assert [e.event for e in ev] == ["cleared", "cleared"]
+
+
+def test_device_originated_alarms_follow_the_lifecycle() -> None:
+    from device_profiles import DeviceAlarm
+
+    from .conftest import WHO
+
+    f = Feed(make_engine())
+    on = DeviceAlarm("mon-1", 1_763_805_600_000, "MDC_EVT_HI", "high", "HR HIGH 180", signal="heart_rate", value=180)
+    [raised] = f.engine.device_alarm(on, WHO)
+    assert (raised.kind, raised.priority, raised.signal, raised.event) == ("device", "high", "heart_rate", "raised")
+    off = DeviceAlarm("mon-1", 1_763_805_601_000, "MDC_EVT_HI", "high", "HR HIGH", state="cleared")
+    [ev] = f.engine.device_alarm(off, WHO)
+    assert ev.event == "updated"  # high priority latches until acknowledged, as for our own alarms
