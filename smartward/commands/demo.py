@@ -1,16 +1,167 @@
-"""`smartward demo` (not implemented yet)."""
+"""``smartward demo``: a whole ward in one process with nothing else installed.
+
+    smartward demo                       # http://127.0.0.1:8000/
+    smartward demo --http 0.0.0.0:8080 --beds 24
+
+An embedded MQTT broker (amqtt), the embedded SQLite vitals store and state DB in ``var/demo/``,
+ingest (one in-process worker), alerting, the HTTP app, and the simulator (a mixed ward: most beds
+stable, some scripted: sepsis, desaturation, bradycardia, sensor-off, device-offline, replay),
+its devices auto-assigned to beds of the demo ward.
+
+amqtt speaks MQTT 3.1.1 only (no v5, no shared subscriptions), so the demo runs ingest as a single
+worker with a plain persistent subscription and the simulator publishes over 3.1.1; production
+(``smartward serve`` + Mosquitto) uses MQTT v5 and shared subscriptions.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import asyncio
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway_agent import Simulation, SimulationOptions
+    from smartward.compose import Platform
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("demo", help="demo (not implemented yet)")
+    p = sub.add_parser("demo", help="everything in one process: embedded broker + store, ingest, alerting, UI, simulator",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--http", default="127.0.0.1:8000", metavar="HOST:PORT", help="HTTP bind (default 127.0.0.1:8000)")
+    p.add_argument("--beds", type=int, default=12, metavar="N", help="simulated beds (default 12)")
+    p.add_argument("--data-dir", default="var/demo", metavar="DIR", help="store, state, outbox (default var/demo)")
+    p.add_argument("--mqtt-port", type=int, default=0, metavar="PORT", help="embedded broker port (default: a free one)")
+    p.add_argument("--ward", default="w1", metavar="W", help="ward id (default w1)")
+    p.add_argument("--scenario", default="mixed", metavar="S", help="simulator scenario (default mixed)")
+    p.add_argument("--rate", type=float, default=1.0, metavar="HZ", help="samples per second per bed (default 1)")
+    p.add_argument("--speed", type=float, default=5.0, metavar="X",
+                   help="scenario time compression, so scripted events show within minutes (default 5)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="simulator seed (default 0)")
+    p.add_argument("--waves", type=int, default=2, metavar="N", help="beds that also send ECG/pleth (default 2)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("smartward demo: not implemented yet")
-    return 2
+    from smartward.servers import free_port
+
+    if args.beds < 1 or args.rate <= 0:
+        print("smartward demo: --beds must be >= 1 and --rate > 0", file=sys.stderr)
+        return 2
+    if not args.http.rpartition(":")[2].isdigit():
+        print(f"smartward demo: --http {args.http!r} is not HOST:PORT", file=sys.stderr)
+        return 2
+    _quiet_embedded_broker()
+    data_dir = os.path.abspath(args.data_dir)
+    os.makedirs(data_dir, exist_ok=True)
+    mqtt_port = args.mqtt_port or free_port()
+    try:
+        return asyncio.run(_main(args, data_dir, mqtt_port))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
+    from gateway_agent import GatewayError, PublisherOptions, SimulationOptions, WardOptions
+    from smartward.compose import PlatformConfig, run_platform, run_until_signal
+
+    broker_url = f"mqtt://127.0.0.1:{mqtt_port}"
+    config = PlatformConfig(
+        broker=broker_url, store=f"sqlite:///{data_dir}/vitals.sqlite3", state=f"sqlite:///{data_dir}/state.sqlite3",
+        data_dir=data_dir, http=args.http, ingest_workers=0, auto_assign=args.ward, mqtt_v5=False,
+        client_prefix="sw-demo-ingest")
+    try:
+        sim = SimulatorComponent(SimulationOptions(
+            broker=broker_url, outbox=os.path.join(data_dir, "outbox"), rate=args.rate,
+            ward=WardOptions(beds=args.beds, ward=args.ward, scenario=args.scenario, seed=args.seed,
+                             speed=args.speed, waves=args.waves),
+            publisher=PublisherOptions(broker=broker_url, client_id="", mqtt_v5=False, backoff_max=2.0)))
+    except GatewayError as exc:
+        print(f"smartward demo: {exc}", file=sys.stderr)
+        return 2
+    async with EmbeddedBroker("127.0.0.1", mqtt_port):
+        print(f"smartward demo: broker {broker_url} (embedded amqtt, MQTT 3.1.1), data in {data_dir}, "
+              f"{args.beds} simulated beds ({sim.describe()})", flush=True)
+        return await run_until_signal(run_platform(config, extra_components=[sim],
+                                                   on_ready=announce_when_ready(args.http)))
+
+
+
+class _ProbeNoise(logging.Filter):
+    """Readiness probes open and close a TCP connection; amqtt logs each as an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return "No data to decode MQTT packet" not in msg and "No data from" not in msg
+
+
+def _quiet_embedded_broker() -> None:
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    for name in ("amqtt", "amqtt.broker", "amqtt.broker.plugins"):
+        lg = logging.getLogger(name)
+        lg.setLevel(max(lg.getEffectiveLevel(), logging.WARNING))
+        lg.addFilter(_ProbeNoise())
+
+
+class EmbeddedBroker:
+    """amqtt in this process: anonymous, loopback, MQTT 3.1.1 (``async with``)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._broker: Any = None
+
+    async def __aenter__(self) -> EmbeddedBroker:
+        import warnings
+
+        from amqtt.broker import Broker
+
+        cfg = {"listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+               "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}}}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._broker = Broker(cfg)
+        await self._broker.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._broker.shutdown()
+
+
+class SimulatorComponent:
+    """The ward simulator as a platform component (``name``, ``run``, ``ready``)."""
+
+    name = "simulator"
+
+    def __init__(self, options: SimulationOptions) -> None:
+        from gateway_agent import Simulation
+
+        self.sim: Simulation = Simulation(options)
+
+    def describe(self) -> str:
+        plan: dict[str, int] = {}
+        for b in self.sim.ward.beds:
+            plan[b.scenario_name] = plan.get(b.scenario_name, 0) + 1
+        return ", ".join(f"{n} {s}" for s, n in plan.items())
+
+    def ready(self) -> bool:
+        return any(p.ready() for p in self.sim.publishers.values())
+
+    async def run(self) -> None:
+        await self.sim.run(None)
+
+
+def announce_when_ready(bind: str) -> Any:
+    async def announce(platform: Platform) -> None:
+        http = next((c for c in platform.components if c.name == "http"), None)
+        async with asyncio.timeout(60):
+            while http is not None and not http.ready():  # noqa: ASYNC110 - uvicorn has no ready event
+                await asyncio.sleep(0.1)
+        host, _, port = bind.rpartition(":")
+        shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
+        print(f"smartward demo: open http://{shown}:{port}/  (Ctrl-C stops)", flush=True)
+
+    return announce

@@ -93,10 +93,11 @@ def run(args: argparse.Namespace) -> int:
     plan: dict[str, int] = {}
     for b in sim.ward.beds:
         plan[b.scenario_name] = plan.get(b.scenario_name, 0) + 1
+    until = f"for {args.duration:g}s" if args.duration else "until Ctrl-C"
     print(f"smartward simulate: {args.beds} beds in ward {args.ward} at {args.rate:g} Hz "
           f"({', '.join(f'{n} {s}' for s, n in plan.items())}) -> {url} as {args.connection} connection(s), "
           f"root {root}, outbox {resolve_path(args.outbox)}, "
-          f"{'for %gs' % args.duration if args.duration else 'until Ctrl-C'}", flush=True)
+          f"{until}", flush=True)
     try:
         summary = asyncio.run(sim.run(args.duration))
     except KeyboardInterrupt:

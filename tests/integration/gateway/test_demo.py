@@ -1,0 +1,64 @@
+"""``smartward demo`` alone (embedded amqtt broker + SQLite, nothing else installed) gets ready, keeps
+storing observations from its simulated ward, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smartward.servers import free_port
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[3]
+
+
+def stored(port: int) -> int:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    m = re.search(r'^smartward_ingest_messages_total\{result="stored"\} ([0-9.e+]+)$', text, re.M)
+    return int(float(m.group(1))) if m else 0
+
+
+def wait(cond: object, timeout: float, what: str) -> None:
+    assert callable(cond)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if cond():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def test_demo_alone_serves_and_keeps_storing(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "demo.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "smartward", "demo", "--http", f"127.0.0.1:{port}", "--beds", "4",
+                                 "--data-dir", str(tmp_path / "demo")], cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+    try:
+        wait(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200, 60, "demo /readyz")
+        assert f"open http://127.0.0.1:{port}/" in log.read_text()
+        wait(lambda: stored(port) >= 4, 30, "first stored observations")
+        first = stored(port)
+        wait(lambda: stored(port) >= first + 8, 30, "the stored counter to keep rising")
+        assert (tmp_path / "demo" / "vitals.sqlite3").exists()
+        assert (tmp_path / "demo" / "outbox" / "outbox.sqlite3").exists()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = log.read_text()
+    assert "Traceback" not in text, text[-3000:]
