@@ -91,7 +91,7 @@ def _raw_write(influx: Any, n: int) -> float:
         return n / (time.perf_counter() - begin)
 
 
-def _paho_receive(port: int, n: int, root: str) -> float:
+def _paho_receive(port: int, n: int, root: str) -> tuple[float, float]:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
     from paho.mqtt.packettypes import PacketTypes
@@ -120,14 +120,16 @@ def _paho_receive(port: int, n: int, root: str) -> float:
     c.disconnect()
     _publish_backlog(port, _payloads(n, root))
     c = client()
+    cpu0 = time.process_time()
     while got["n"] < n:
         c.loop(1.0)
     rate = (n - 1) / (time.perf_counter() - got["first"])
+    cpu = time.process_time() - cpu0
     c.disconnect()
-    return rate
+    return rate, n / cpu
 
 
-def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tuple[float, float]:
+def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tuple[float, float, float]:
     import orjson
 
     from ingest.config import IngestConfig
@@ -156,11 +158,14 @@ def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tupl
             if p.stdout:
                 p.stdout.close()
 
+    cpu0 = _children_cpu()
     begin = time.perf_counter()
     procs = start()  # creates the persistent shared-subscription sessions; measures start-up
     startup = time.perf_counter() - begin
     stop(procs)
+    startup_cpu = _children_cpu() - cpu0
     pub_rate = _publish_backlog(mosq.port, _payloads(n, root))
+    cpu0 = _children_cpu()
     begin = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-m", "ingest.worker_main", orjson.dumps(c).decode()],
                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -171,7 +176,15 @@ def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tupl
         elapsed = time.perf_counter() - begin - startup
     finally:
         stop(procs)
-    return n / elapsed, pub_rate
+    cpu = _children_cpu() - cpu0 - startup_cpu
+    return n / elapsed, pub_rate, n / cpu
+
+
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def _count(influx: Any, db: str) -> int:
@@ -202,13 +215,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"smartward bench ingest: {n:,} messages per run, 1 sample each; cpus={os.cpu_count()}")
         raw = _raw_write(influx, n)
         print(f"raw InfluxDB /write (5,000-line batches, 1 connection): {raw:12,.0f} points/s")
-        paho = _paho_receive(mosq.port, n, f"p{os.getpid()}/smartward/v1")
-        print(f"paho receive (1 client, QoS 1, auto-ack):               {paho:12,.0f} msg/s")
+        paho, paho_cpu = _paho_receive(mosq.port, n, f"p{os.getpid()}/smartward/v1")
+        print(f"paho receive (1 client, QoS 1, auto-ack):               {paho:12,.0f} msg/s"
+              f"   ({paho_cpu:,.0f} msg per CPU-second)")
         for w in range(1, wmax + 1):
-            rate, pub = _ingest(mosq, influx, n, w, data_dir)
-            print(f"ingest MQTT->InfluxDB, {w} worker(s):                    {rate:12,.0f} msg/s   "
-                  f"= {rate / paho:4.2f}x paho receive, {rate / raw:4.2f}x raw /write, "
-                  f"{rate / NODE_RED_PEER:4.2f}x Node-RED peer (20,000)   [backlog published at {pub:,.0f} msg/s]")
+            rate, pub, per_cpu = _ingest(mosq, influx, n, w, data_dir)
+            print(f"ingest MQTT->InfluxDB, {w} worker(s):                    {rate:12,.0f} msg/s"
+                  f"   ({per_cpu:,.0f} msg per worker CPU-second)\n"
+                  f"    = {rate / paho:4.2f}x paho receive, {rate / raw:4.2f}x raw /write, "
+                  f"{rate / NODE_RED_PEER:4.2f}x Node-RED peer (20,000 msg/s); backlog published at {pub:,.0f} msg/s")
+        print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
     finally:
         mosq.close()
         influx.close()
