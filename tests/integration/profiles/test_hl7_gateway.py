@@ -12,7 +12,9 @@ import aiomqtt
 import pytest
 
 from device_profiles import decode_observation, now_ms
-from smartward.servers import Mosquitto, free_port
+from smartward.servers import InfluxDB, Mosquitto, free_port
+
+from .polling import until
 
 pytestmark = pytest.mark.integration
 
@@ -109,3 +111,43 @@ async def test_aa_means_on_disk_across_broker_outage_and_gateway_kill(
         finally:
             gw.terminate()
             await asyncio.wait_for(gw.wait(), 30)
+
+
+async def test_hl7_monitor_to_influxdb(mosquitto: Mosquitto, influxdb: InfluxDB, influx_db: str, topic_root: str,
+                                       uid: str, tmp_path: Path) -> None:
+    """The whole chain: a (simulated) HL7 monitor -> MLLP gateway -> outbox -> Mosquitto -> ingest -> InfluxDB."""
+    from ingest import IngestConfig, IngestWorker
+
+    cfg = IngestConfig(broker=mosquitto.url, store=influxdb.store_url(influx_db), state=f"sqlite:///{tmp_path}/state.db",
+                       data_dir=str(tmp_path / "data"), topic_root=topic_root, client_prefix=f"t{uid}")
+    worker = IngestWorker(cfg)
+    task = asyncio.create_task(worker.run())
+    port = free_port()
+    gw = await start_gateway(mosquitto, port, tmp_path / "outbox", topic_root)
+    device = f"HL7-{uid}"
+    try:
+        await until(worker.ready, "ingest ready")
+        sim = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "smartward", "profile", "simulate", "device_profiles/profiles/ihe-pcd-hl7-monitor.yaml",
+            "--mllp", f"127.0.0.1:{port}", "--device", device, "--rate", "20", "--count", "3",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(sim.communicate(), 60)
+        assert sim.returncode == 0 and err == b"", err.decode()
+
+        def stored() -> list[dict[str, object]]:
+            try:
+                found = influxdb.query(
+                    f"SELECT heart_rate, spo2, nibp_sys, temperature FROM vitals WHERE device = '{device}'", influx_db)
+            except RuntimeError:  # database not created yet
+                return []
+            return found if len(found) == 3 else []
+
+        rows = await until(stored, "three HL7 observations in InfluxDB")
+        for r in rows:
+            assert 40 < float(r["heart_rate"]) < 120 and 90 < float(r["spo2"]) <= 100  # type: ignore[arg-type]
+            assert 34 < float(r["temperature"]) < 40 and 80 < float(r["nibp_sys"]) < 180  # type: ignore[arg-type]
+    finally:
+        gw.terminate()
+        await asyncio.wait_for(gw.wait(), 30)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import aiomqtt
 import orjson
@@ -23,6 +21,8 @@ import pytest
 from device_profiles import now_ms
 from ingest import DeadLetterStore, IngestConfig, IngestWorker
 from smartward.servers import InfluxDB, Mosquitto
+
+from .polling import until
 
 pytestmark = pytest.mark.integration
 
@@ -57,21 +57,6 @@ def payload(t0: int) -> bytes:
             {"epochMs": t0, "m": {"pulse": 88, "oxy": 0.961, "skinTempF": 100.4, "breaths": 18}},
             {"epochMs": t0 + 1000, "m": {"pulse": 91, "oxy": 0.955, "skinTempF": 100.6, "breaths": 19}}]},
         "pwr": {"pct": 55}})
-
-
-async def until(cond: Callable[[], Any], what: str, deadline_s: float = 30, every: Callable[[], Any] | None = None) -> Any:
-    """Poll ``cond`` (in a thread) until truthy; ``every`` runs before each poll (e.g. publish again)."""
-    try:
-        async with asyncio.timeout(deadline_s):
-            while True:
-                if every is not None:
-                    await every()
-                got = await asyncio.to_thread(cond)
-                if got:
-                    return got
-                await asyncio.sleep(0.2)
-    except TimeoutError:
-        raise AssertionError(f"timed out after {deadline_s}s waiting for: {what}") from None
 
 
 def rows(influxdb: InfluxDB, db: str, device: str) -> dict[int, dict[str, object]]:
