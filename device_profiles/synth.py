@@ -105,7 +105,7 @@ class Hl7Synthesizer:
 
     def message(self, t_ms: int) -> str:
         self.n += 1
-        ts = datetime.fromtimestamp(t_ms / 1000, UTC).strftime("%Y%m%d%H%M%S") + "+0000"
+        ts = datetime.fromtimestamp(t_ms / 1000, UTC).strftime("%Y%m%d%H%M%S") + f".{t_ms % 1000:03d}+0000"
         segs = [f"MSH|^~\\&|SMARTWARD_SIM|SIM|||{ts}||ORU^R01^ORU_R01|SIM{t_ms}{self.n:04d}|P|2.6|||AL|NE||UNICODE UTF-8",
                 f"OBR|1||SIM{self.n}|69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|||{ts}",
                 f"OBX|1|ST|69965^MDC_DEV_MON_PHYSIO_MULTI_PARAM_MDS^MDC|1.0.0.0|||||||X|||||||{self.device}"]
