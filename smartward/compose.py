@@ -109,9 +109,16 @@ class IngestProcesses:
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config
         self._procs: dict[int, asyncio.subprocess.Process] = {}
+        self._ready: dict[int, bool] = {}
 
     def ready(self) -> bool:
-        return len(self._procs) == self.config.ingest_workers and all(p.returncode is None for p in self._procs.values())
+        """Every worker process is running and subscribed."""
+        return sum(self._ready.values()) == self.config.ingest_workers
+
+    async def _follow(self, index: int, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        async for line in proc.stdout:
+            self._ready[index] = line.strip() == b"ready"
 
     async def _supervise(self, index: int) -> None:
         from ingest.metrics import mark_dead
@@ -120,13 +127,17 @@ class IngestProcesses:
         backoff = 0.5
         while True:
             proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ingest.worker_main", cfg,
-                                                        stdin=asyncio.subprocess.PIPE)
+                                                        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
             self._procs[index] = proc
+            follow = asyncio.create_task(self._follow(index, proc))
             try:
                 rc = await proc.wait()
             except asyncio.CancelledError:
                 await self._stop(proc)
                 raise
+            finally:
+                self._ready[index] = False
+                follow.cancel()
             mark_dead(proc.pid)
             log.error("ingest worker %d (pid %d) exited with %s; restarting in %.1fs", index, proc.pid, rc, backoff)
             await asyncio.sleep(backoff)
