@@ -119,3 +119,38 @@ async def test_new_vendor_profile_onboards_without_code_or_restart(
     assert got[t_a + 1000] == {"heart_rate": 91, "spo2": 95.5, "temperature": 38.111, "resp_rate": 19}
     assert got[t_b] == got[t_a] and got[t_b + 1000] == got[t_a + 1000]
     assert set(got) == {t_a, t_a + 1000, t_b, t_b + 1000}
+
+
+async def test_uploaded_profile_version_takes_effect_on_control_message(
+        mosquitto: Mosquitto, influxdb: InfluxDB, influx_db: str, topic_root: str, uid: str, tmp_path: Path) -> None:
+    """The upload path: a version stored and activated in the state DB (what the API does), then
+    `{root}/control/profiles`; running ingest reloads and decodes the new vendor's topic."""
+    import sqlalchemy as sa
+
+    from device_profiles import profile_store, topics
+
+    state = f"sqlite:///{tmp_path}/state.db"
+    cfg = IngestConfig(broker=mosquitto.url, store=influxdb.store_url(influx_db), state=state,
+                       data_dir=str(tmp_path / "data"), topic_root=topic_root, client_prefix=f"t{uid}")
+    worker = IngestWorker(cfg)
+    task = asyncio.create_task(worker.run())
+    topic = "zx/south/patch/ZX9-0077/readings"
+    t0 = (now_ms() // 1000) * 1000 - 30_000
+    try:
+        await until(worker.ready, "ingest ready")
+        engine = sa.create_engine(state)
+        v = profile_store.store_version(engine, PROFILE.replace("FMT", "epoch_ms"), "vendor@zephyr")
+        profile_store.activate(engine, v.profile_id, v.version)
+        engine.dispose()
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier=f"zx-{uid}") as client:
+            await client.publish(topics.control_profiles(topic_root), orjson.dumps({"changed": now_ms()}), qos=1)
+            await until(lambda: worker.registry.get("zephyr-zx9") is not None, "stored profile loaded")
+
+            async def send() -> None:
+                await client.publish(topic, payload(t0), qos=1)
+
+            got = await until(lambda: rows(influxdb, influx_db, "zx-ZX9-0077"), "samples stored", every=send)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert got[t0] == {"heart_rate": 88, "spo2": 96.1, "temperature": 38.0, "resp_rate": 18}
