@@ -87,6 +87,7 @@ class IngestWorker:
         self._counts = {"stored": 0, "duplicate": 0, "rejected": 0}
         self._units: deque[Unit] = deque()
         self._republished = 0
+        self._background: set[asyncio.Task[None]] = set()
         self._sealed = asyncio.Event()
         self._opened_at = 0.0
         self._opened = asyncio.Event()
@@ -150,11 +151,17 @@ class IngestWorker:
             self._seal()
 
     def _on_control(self, topic: str) -> None:
-        if topic.endswith("/assignments"):
-            self.attributions.reload()
+        """ADT or profile change: reload off the loop (the new tables replace the old ones whole)."""
+        task = asyncio.get_running_loop().create_task(self._reload(topic.endswith("/assignments")))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _reload(self, assignments: bool) -> None:
+        if assignments:
+            await asyncio.to_thread(self.attributions.reload)
             log.info("attributions reloaded (control message)")
         else:
-            self._load_stored_profiles()
+            await asyncio.to_thread(self._load_stored_profiles)
             self._check_decoders()
 
     def _seal(self) -> None:
