@@ -155,8 +155,8 @@ class AlarmConfig(_Strict):
     anomaly: AnomalyConfig = Field(default_factory=AnomalyConfig)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     wards: dict[str, EscalationPolicy] = Field(default_factory=dict, description="per-ward escalation policies")
-    # Data of a device bound to no patient (ward "_unassigned") has no bed to alarm at: ignored unless
-    # "evaluate" (then alarms carry the device id and an empty patient).
+    # Data of a device bound to no bed (ward "_unassigned") has nowhere to alarm: ignored unless
+    # "evaluate". A device at a bed with no patient admitted is evaluated (alarms carry an empty patient).
     unassigned: Literal["ignore", "evaluate"] = "ignore"
 
     @model_validator(mode="after")

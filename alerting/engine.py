@@ -144,7 +144,7 @@ class Engine:
     def observe_sample(self, who: Attribution, device: str, t: int, values: dict[str, float],
                        quality: dict[str, str] | None = None) -> list[AlarmEvent]:
         self.observations += 1
-        if not who.patient and self._ignore_unassigned:
+        if not who.ward and self._ignore_unassigned:
             return []
         p = self._patient(who, device)
         tech = self.config.technical
@@ -353,7 +353,7 @@ class Engine:
         who = Attribution(str(msg.get("ward") or ""), str(msg.get("bed") or ""), str(msg.get("patient") or ""),
                           str(msg.get("drill") or ""))
         t = int(msg["t"])
-        if not who.patient and self._ignore_unassigned:
+        if not who.ward and self._ignore_unassigned:
             return []
         p = self._patient(who, device)
         tech = self.config.technical
@@ -381,7 +381,7 @@ class Engine:
     def device_alarm(self, alarm: DeviceAlarm, who: Attribution) -> list[AlarmEvent]:
         """An alarm the device raised itself (e.g. HL7 ORU^R40), attributed by ingest: it follows
         the same lifecycle (kind ``device`` or ``technical``, the device's priority)."""
-        if not who.patient and self._ignore_unassigned:
+        if not who.ward and self._ignore_unassigned:
             return []
         p = self._patient(who, alarm.device)
         kind = "technical" if alarm.kind == "technical" else "device"
