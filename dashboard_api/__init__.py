@@ -1,3 +1,29 @@
-"""dashboard_api package."""
+"""dashboard_api: the FastAPI app (auth, ADT, alarms, FHIR, websockets), the central-station page
+and the patient portal, the hash-chained audit log."""
 
-__all__: list[str] = []
+from .app import create_app
+from .audit import AuditLog, VerifyResult, verify
+from .config import ApiConfig, load_api_config
+from .errors import AuditError, AuthError, ConfigError, DashboardError
+from .hub import Hub
+from .users import ROLES, User, UserError, UserStore
+from .wardstate import WardState
+
+__all__ = [
+    "ROLES",
+    "ApiConfig",
+    "AuditError",
+    "AuditLog",
+    "AuthError",
+    "ConfigError",
+    "DashboardError",
+    "Hub",
+    "User",
+    "UserError",
+    "UserStore",
+    "VerifyResult",
+    "WardState",
+    "create_app",
+    "load_api_config",
+    "verify",
+]

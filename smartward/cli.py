@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "smartward.commands.alarms",
     "smartward.commands.deadletter",
     "smartward.commands.gateway",
+    "smartward.commands.users",
+    "smartward.commands.audit",
 ]
 
 

@@ -1,0 +1,77 @@
+"""``create_app(platform)``: the FastAPI app (REST, websockets, central station, portal).
+
+``platform`` is what ``smartward.compose`` shares: ``config`` (broker, state, topic_root, …),
+``store`` (vitals read API), ``attributions`` (ADT tables), ``components`` and ``readiness()``.
+The live :class:`~dashboard_api.hub.Hub` is added to ``platform.components`` so the composition runs
+it in its TaskGroup; ``own_hub=True`` runs it in the app's lifespan instead (standalone use).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from .audit import AuditLog
+from .config import ApiConfig, load_api_config
+from .deps import Services
+from .hub import Hub
+from .lockout import Lockout
+from .routes import adt, alarms, auth, ops, patients, wards, ws
+from .tokens import Tokens
+from .users import UserStore
+
+STATIC = Path(__file__).parent / "static"
+DESCRIPTION = """SmartWard API: central station, patient portal, ADT, alarms, FHIR R4 out.
+
+Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) and send
+`Authorization: Bearer <access_token>`; websockets take `?token=<access_token>`.
+Every read of patient data, every alarm action and every ADT change is written to a
+hash-chained audit log (`smartward audit verify`)."""
+
+
+def create_app(platform: Any, config: ApiConfig | None = None, own_hub: bool = False) -> FastAPI:
+    """The ASGI app. Raises :class:`~dashboard_api.errors.ConfigError` for a placeholder secret in production."""
+    config = config or load_api_config()
+    engine = platform.attributions.engine
+    hub = Hub(platform, client_id=None)
+    services = Services(config=config, platform=platform, tokens=Tokens(config),
+                        lockout=Lockout(config.max_failures, config.lockout_s, config.ip_failures_per_minute),
+                        users=UserStore(engine), audit=AuditLog(engine), hub=hub)
+    if not own_hub:
+        platform.components.append(hub)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(hub.run(), name="dashboard-hub") if own_hub else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(title="SmartWard", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  openapi_tags=[{"name": n} for n in ("auth", "wards", "patients", "alarms", "adt", "devices",
+                                                       "operations")])
+    app.state.services = services
+    for r in (auth.router, wards.router, patients.router, alarms.router, adt.router, ws.router, ops.router):
+        app.include_router(r)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def central_station() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/portal", include_in_schema=False)
+    async def portal() -> FileResponse:
+        return FileResponse(STATIC / "portal.html")
+
+    return app

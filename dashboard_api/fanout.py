@@ -1,0 +1,64 @@
+"""Websocket fan-out: each screen has a bounded queue of pre-encoded frames and one sender task that
+sends everything queued as one websocket message (a JSON array), so every update reaches every
+screen without per-frame overhead when busy and without a timer when idle."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+MAX_QUEUED = 20_000  # frames; a screen this far behind is disconnected and reconnects with a snapshot
+
+
+class Screen:
+    """One connected websocket client of a ward."""
+
+    def __init__(self, ward: str, username: str) -> None:
+        self.ward = ward
+        self.username = username
+        self.watch: str | None = None  # bed whose waveforms this screen wants
+        self.only_patient: str | None = None  # patient portal: only this patient's frames
+        self._frames: deque[bytes] = deque()
+        self._wake = asyncio.Event()
+        self.overflowed = False
+
+    def push(self, frame: bytes) -> None:
+        if len(self._frames) >= MAX_QUEUED:
+            self.overflowed = True
+            self._wake.set()
+            return
+        self._frames.append(frame)
+        self._wake.set()
+
+    async def next_message(self) -> str | None:
+        """All queued frames as one JSON array text, or ``None`` when this screen overflowed."""
+        await self._wake.wait()
+        self._wake.clear()
+        if self.overflowed:
+            return None
+        frames = b",".join(self._frames)
+        self._frames.clear()
+        return "[" + frames.decode() + "]"
+
+
+class Fanout:
+    def __init__(self) -> None:
+        self.screens: dict[str, set[Screen]] = {}
+        self.frames_sent = 0
+
+    def join(self, screen: Screen) -> None:
+        self.screens.setdefault(screen.ward, set()).add(screen)
+
+    def leave(self, screen: Screen) -> None:
+        self.screens.get(screen.ward, set()).discard(screen)
+
+    def count(self) -> int:
+        return sum(len(s) for s in self.screens.values())
+
+    def send(self, ward: str, frame: bytes, bed_watch: str | None = None, patient: str = "") -> None:
+        """Queue ``frame`` for every screen of ``ward`` (only those watching ``bed_watch`` if given;
+        patient screens only get frames of their own ``patient``)."""
+        for s in self.screens.get(ward, ()):
+            if (bed_watch is None or s.watch == bed_watch) and (s.only_patient is None or s.only_patient == patient):
+                s.push(frame)
+                self.frames_sent += 1

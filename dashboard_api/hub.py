@@ -1,0 +1,184 @@
+"""The live hub: subscribes to the attributed stream, device status, spot observations, alarm
+events and canonical waveforms (aiomqtt, one loop, reconnect with capped backoff), keeps the
+:class:`WardState` and fans tile/alarm/wave frames out to the ward's websockets.
+
+On start and after every reconnect the state is reloaded from the ADT tables, the vitals store
+(latest values of the last 24 h) and alerting's open alarms, so a screen never misses what happened
+while the hub was away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiomqtt
+import orjson
+import sqlalchemy as sa
+
+from alerting import AlarmStore
+from device_profiles import PayloadError, decode_waveform, now_ms, parse_mqtt_url
+from ingest import StoreError
+from ingest.attribution import bindings, occupancy
+
+from .fanout import Fanout
+from .wardstate import WardState
+
+log = logging.getLogger(__name__)
+BACKOFF_MAX_S = 30.0
+RESTORE_MS = 24 * 3600 * 1000
+
+
+class Hub:
+    """A platform component (``name``, ``run``, ``ready``)."""
+
+    name = "dashboard-hub"
+
+    def __init__(self, platform: Any, client_id: str | None = None) -> None:
+        self.platform = platform
+        cfg = platform.config
+        self.root: str = cfg.topic_root
+        self.url = parse_mqtt_url(cfg.broker)
+        self.client_id = client_id
+        self.state = WardState()
+        self.fanout = Fanout()
+        self.alarm_store = AlarmStore(platform.attributions.engine)
+        self.client: aiomqtt.Client | None = None
+        self._subscribed = False
+        self.counts = {"obs": 0, "status": 0, "alarm": 0, "spot": 0, "wave": 0, "bad": 0}
+
+    def ready(self) -> bool:
+        return self._subscribed
+
+    # -- state loading ----------------------------------------------------------------------------
+    def _read_assignments(self) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str]]:
+        now = now_ms()
+        engine: sa.Engine = self.platform.attributions.engine
+        with engine.connect() as conn:
+            devs = {r.device: (r.ward, r.bed) for r in conn.execute(sa.select(bindings).where(
+                bindings.c.valid_from <= now, sa.or_(bindings.c.valid_to.is_(None), bindings.c.valid_to > now),
+                bindings.c.drill == ""))}
+            pats = {(r.ward, r.bed): r.patient for r in conn.execute(sa.select(occupancy).where(
+                occupancy.c.valid_from <= now, sa.or_(occupancy.c.valid_to.is_(None), occupancy.c.valid_to > now)))}
+        return devs, pats
+
+    async def refresh_assignments(self) -> None:
+        """Re-read the ADT tables (after an ADT change) and push the beds that changed."""
+        devs, pats = await asyncio.to_thread(self._read_assignments)
+        now = now_ms()
+        for ward, bed in self.state.set_assignments(devs, pats):
+            b = self.state.bed(ward, bed)
+            self.fanout.send(ward, orjson.dumps({"type": "tile", "tile": b.tile(now)}), patient=b.patient)
+
+    async def reload(self) -> None:
+        await self.refresh_assignments()
+        now = now_ms()
+        alarms = await asyncio.to_thread(self.alarm_store.open_alarms)
+        for a in alarms:
+            ev = a.event("restored", a.updated_t or a.raised_t).to_json()
+            ev["t"] = a.raised_t
+            self.state.alarm(ev)
+        for ward in list(self.state.wards):
+            try:
+                latest = await self.platform.store.latest(ward=ward, since_ms=now - RESTORE_MS)
+            except StoreError as exc:
+                log.warning("dashboard: latest values of ward %s not loaded: %s", ward, exc)
+                continue
+            for lv in latest:
+                if lv.bed and lv.bed in self.state.wards[ward]:
+                    b = self.state.wards[ward][lv.bed]
+                    if b.device == lv.device:
+                        self.state.observe({"ward": ward, "bed": lv.bed, "device": lv.device, "patient": None,
+                                            "samples": [{"t": lv.t, lv.signal: lv.value}]})
+        for ward in self.state.wards:  # screens re-request their snapshot (filtered per screen)
+            self.fanout.send(ward, b'{"type":"resync"}')
+
+    # -- MQTT -------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        backoff = 0.5
+        filters = [(f"{self.root}/wards/+/obs", 0), (f"{self.root}/wards/+/status", 0),
+                   (f"{self.root}/wards/+/spot", 0), (f"{self.root}/alarms/+/+", 1),
+                   (f"{self.root}/devices/+/wave", 0), (f"{self.root}/control/assignments", 0)]
+        while True:
+            try:
+                async with aiomqtt.Client(self.url.host, self.url.port, username=self.url.username,
+                                          password=self.url.password, identifier=self.client_id) as client:
+                    await client.subscribe([(f, q) for f, q in filters])
+                    self.client = client
+                    try:
+                        await self.reload()
+                    except (sa.exc.SQLAlchemyError, OSError) as exc:
+                        log.warning("dashboard: state reload failed: %s", exc)
+                    self._subscribed = True
+                    backoff = 0.5
+                    log.info("dashboard hub: connected to %s under %s", self.url, self.root)
+                    async for message in client.messages:
+                        payload = message.payload
+                        self.handle(message.topic.value, bytes(payload) if isinstance(payload, bytes | bytearray) else b"")
+            except aiomqtt.MqttError as exc:
+                log.warning("dashboard hub: broker %s: %s; reconnecting in %.1f s", self.url, exc, backoff)
+            finally:
+                self.client = None
+                self._subscribed = False
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        rest = topic[len(self.root) + 1:] if topic.startswith(self.root + "/") else ""
+        parts = rest.split("/")
+        try:
+            if parts[0] == "wards" and len(parts) == 3:
+                self._ward_message(parts[1], parts[2], payload)
+            elif parts[0] == "alarms" and len(parts) == 3:
+                self.counts["alarm"] += 1
+                ev = orjson.loads(payload)
+                b = self.state.alarm(ev)
+                ward = str(ev.get("ward") or "")
+                self.fanout.send(ward, orjson.dumps({"type": "alarm", "alarm": ev}), patient=str(ev.get("patient") or ""))
+                if b is not None:
+                    self.fanout.send(ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
+            elif parts[0] == "devices" and len(parts) == 3 and parts[2] == "wave":
+                self._wave(parts[1], payload)
+            elif rest == "control/assignments":
+                asyncio.get_running_loop().create_task(self.refresh_assignments())
+        except (PayloadError, orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError) as exc:
+            self.counts["bad"] += 1
+            log.warning("dashboard hub: ignored message on %s: %s", topic, exc)
+
+    def _ward_message(self, ward: str, kind: str, payload: bytes) -> None:
+        if ward == "_unassigned":
+            return
+        msg = orjson.loads(payload)
+        if not isinstance(msg, dict):
+            raise ValueError("payload is not an object")
+        if kind == "obs":
+            self.counts["obs"] += 1
+            b = self.state.observe(msg)
+        elif kind == "status":
+            self.counts["status"] += 1
+            b = self.state.status(msg)
+        elif kind == "spot":
+            self.counts["spot"] += 1
+            b = self.state.spot(ward, msg)
+        else:
+            return
+        if b is not None:
+            self.fanout.send(b.ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
+
+    def _wave(self, device: str, payload: bytes) -> None:
+        where = self.state.device_bed.get(device)
+        if where is None or not any(s.watch == where[1] for s in self.fanout.screens.get(where[0], ())):
+            return
+        self.counts["wave"] += 1
+        c = decode_waveform(payload, device)
+        frame = {"type": "wave", "bed": where[1], "signal": c.signal, "fs": c.fs, "t0": c.t0, "samples": c.samples}
+        self.fanout.send(where[0], orjson.dumps(frame), bed_watch=where[1],
+                         patient=self.state.bed(where[0], where[1]).patient)
+
+    async def publish(self, topic: str, body: dict[str, Any], qos: int = 1) -> None:
+        """Publish a command / spot observation / control message (503 upstream when disconnected)."""
+        client = self.client
+        if client is None:
+            raise aiomqtt.MqttError("not connected to the broker")
+        await client.publish(topic, orjson.dumps(body), qos=qos)

@@ -1,0 +1,125 @@
+"""Patient data: vitals (raw or 1-minute aggregates), FHIR R4 Observations, and the portal summary
+(own latest readings, device connection and battery, plain-language care-team messages)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BaseModel
+
+from alerting.store import alarms as alarms_table
+from device_profiles import NUMERIC_SIGNALS, SIGNALS, now_ms
+from ingest import StoreError
+
+from .. import fhir
+from ..deps import CurrentUser, ServicesDep, require_patient
+from ..messages import plain_message
+
+router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
+PatientPath = Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="pseudonymous patient id")
+RAW_MAX_MS = 2 * 3600 * 1000  # longer ranges are served as 1-minute aggregates
+MAX_RANGE_MS = 400 * 24 * 3600 * 1000
+
+
+class VitalsRowOut(BaseModel):
+    t: int
+    device: str
+    values: dict[str, float]
+    minimum: dict[str, float] | None = None
+    maximum: dict[str, float] | None = None
+
+
+class VitalsOut(BaseModel):
+    patient: str
+    every: str | None
+    from_ms: int
+    to_ms: int
+    units: dict[str, str]
+    rows: list[VitalsRowOut]
+
+
+def _range(from_ms: int | None, to_ms: int | None, default_ms: int) -> tuple[int, int]:
+    to = to_ms if to_ms is not None else now_ms() + 1
+    frm = from_ms if from_ms is not None else to - default_ms
+    if frm >= to:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "from must be before to")
+    if to - frm > MAX_RANGE_MS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "range longer than 400 days")
+    return frm, to
+
+
+def _signals(signal: list[str] | None) -> list[str]:
+    out = signal or sorted(NUMERIC_SIGNALS)
+    bad = [s for s in out if s not in NUMERIC_SIGNALS]
+    if bad:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"signal: unknown {', '.join(bad)}; known: {', '.join(sorted(NUMERIC_SIGNALS))}")
+    return out
+
+
+@router.get("/{patient}/vitals", response_model=VitalsOut,
+            summary="Vitals of a patient: raw for ranges up to 2 h, 1-minute aggregates for longer ones")
+async def vitals(services: ServicesDep, user: CurrentUser, patient: str = PatientPath,
+                 signal: Annotated[list[str] | None, Query(description="repeatable; default all")] = None,
+                 from_: Annotated[int | None, Query(alias="from", description="ms since epoch")] = None,
+                 to: Annotated[int | None, Query(description="ms since epoch (default now)")] = None) -> VitalsOut:
+    require_patient(services, user, patient)
+    sigs = _signals(signal)
+    frm, to_ms = _range(from_, to, 3600 * 1000)
+    every = None if to_ms - frm <= RAW_MAX_MS else "1m"
+    await services.record(user, "read", f"patient/{patient}/vitals", {"from": frm, "to": to_ms, "signals": sigs})
+    try:
+        rows = await services.platform.store.query_vitals(patient=patient, signals=sigs, from_ms=frm, to_ms=to_ms,
+                                                          every=every)
+    except StoreError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"vitals store: {exc}") from None
+    return VitalsOut(patient=patient, every=every, from_ms=frm, to_ms=to_ms,
+                     units={s: SIGNALS[s].unit for s in sigs},
+                     rows=[VitalsRowOut(t=r.t, device=r.device, values=r.values, minimum=r.minimum, maximum=r.maximum)
+                           for r in rows])
+
+
+@router.get("/{patient}/fhir/Observation", summary="FHIR R4 Bundle of vital-signs Observations",
+            responses={200: {"content": {"application/fhir+json": {}}}})
+async def fhir_observations(services: ServicesDep, user: CurrentUser, patient: str = PatientPath,
+                            from_: Annotated[int | None, Query(alias="from")] = None,
+                            to: Annotated[int | None, Query()] = None,
+                            signal: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:
+    require_patient(services, user, patient)
+    sigs = _signals(signal)
+    frm, to_ms = _range(from_, to, 15 * 60 * 1000)
+    await services.record(user, "read", f"patient/{patient}/fhir/Observation", {"from": frm, "to": to_ms})
+    try:
+        rows = await services.platform.store.query_vitals(patient=patient, signals=sigs, from_ms=frm, to_ms=to_ms)
+    except StoreError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"vitals store: {exc}") from None
+    flat = [(r.device, s, r.t, v) for r in rows for s, v in r.values.items()][-5000:]
+    return fhir.bundle(patient, flat)
+
+
+def _alarm_history(engine: sa.Engine, patient: str, limit: int = 20) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(alarms_table).where(alarms_table.c.patient == patient, alarms_table.c.drill == "")
+                            .order_by(alarms_table.c.raised_t.desc()).limit(limit)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+@router.get("/{patient}/summary", summary="Portal view: latest readings, device state, care-team messages")
+async def summary(services: ServicesDep, user: CurrentUser, patient: str = PatientPath) -> dict[str, Any]:
+    require_patient(services, user, patient)
+    await services.record(user, "read", f"patient/{patient}/summary")
+    now = now_ms()
+    tile = None
+    for beds in services.hub.state.wards.values():
+        for b in beds.values():
+            if b.patient == patient:
+                tile = b.tile(now)
+    try:
+        history = await asyncio.to_thread(_alarm_history, services.platform.attributions.engine, patient)
+    except sa.exc.SQLAlchemyError:
+        history = []
+    return {"patient": patient, "now": now, "tile": tile,
+            "messages": [plain_message(a) for a in history if a["kind"] != "anomaly"]}

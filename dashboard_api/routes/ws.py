@@ -1,0 +1,124 @@
+"""Websockets: ``/api/v1/ws/wards/{ward}`` (central station) and ``/api/v1/ws/patients/{patient}``
+(portal). Authenticate with ``?token=<access token>`` (browsers cannot set headers on websockets)
+or an ``Authorization: Bearer`` header; close code 4401 = not authenticated, 4403 = no access.
+
+Server → client: JSON arrays of frames ``{"type": "snapshot"|"tile"|"alarm"|"wave"|"resync", …}``.
+Client → server: ``{"watch": "<bed>"}`` to receive that bed's live waveforms, ``{"watch": null}`` to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import orjson
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+
+from device_profiles import now_ms
+
+from ..deps import Services, require_clinical, require_patient, user_from_token
+from ..fanout import Screen
+from ..metrics import SCREENS
+from ..users import User
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+def _token(ws: WebSocket) -> str | None:
+    auth = ws.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:]
+    return ws.query_params.get("token")
+
+
+async def _serve(ws: WebSocket, services: Services, screen: Screen) -> None:
+    hub = services.hub
+    hub.fanout.join(screen)
+    SCREENS.inc()
+
+    def snapshot() -> bytes:
+        snap = hub.state.snapshot(screen.ward, now_ms())
+        if screen.only_patient is not None:
+            snap["beds"] = [b for b in snap["beds"] if b["patient"] == screen.only_patient]
+            snap["alarms"] = [a for a in snap["alarms"] if a.get("patient") == screen.only_patient]
+        return orjson.dumps(snap)
+
+    screen.push(snapshot())
+
+    async def sender() -> None:
+        while True:
+            text = await screen.next_message()
+            if text is None:
+                await ws.close(1013, "too far behind; reconnect for a fresh snapshot")
+                return
+            if '{"type":"resync"}' in text:
+                screen.push(snapshot())
+            await ws.send_text(text)
+
+    async def receiver() -> None:
+        while True:
+            msg = await ws.receive_text()
+            with contextlib.suppress(orjson.JSONDecodeError, AttributeError, TypeError):
+                data = orjson.loads(msg)
+                if isinstance(data, dict) and "watch" in data and screen.only_patient is None:
+                    w = data["watch"]
+                    screen.watch = w if isinstance(w, str) else None
+
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(sender())
+            tg.create_task(receiver())
+    except* (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        hub.fanout.leave(screen)
+        SCREENS.dec()
+
+
+async def _authenticate(ws: WebSocket) -> tuple[Services, User] | None:
+    services: Services = ws.app.state.services
+    try:
+        user = user_from_token(services, _token(ws))
+    except HTTPException:
+        await ws.close(4401, "not authenticated")
+        return None
+    return services, user
+
+
+@router.websocket("/api/v1/ws/wards/{ward}")
+async def ward_stream(ws: WebSocket, ward: str) -> None:
+    await ws.accept()
+    auth = await _authenticate(ws)
+    if auth is None:
+        return
+    services, user = auth
+    try:
+        require_clinical(user, ward)
+    except HTTPException:
+        await ws.close(4403, f"no access to ward {ward}")
+        return
+    await services.record(user, "read", f"ws/ward/{ward}")
+    await _serve(ws, services, Screen(ward, user.username))
+
+
+@router.websocket("/api/v1/ws/patients/{patient}")
+async def patient_stream(ws: WebSocket, patient: str) -> None:
+    await ws.accept()
+    auth = await _authenticate(ws)
+    if auth is None:
+        return
+    services, user = auth
+    try:
+        ward = require_patient(services, user, patient)
+    except HTTPException:
+        await ws.close(4403, f"no access to patient {patient}")
+        return
+    if ward is None:
+        await ws.close(4404, f"patient {patient} is not admitted")
+        return
+    await services.record(user, "read", f"ws/patient/{patient}")
+    screen = Screen(ward, user.username)
+    screen.only_patient = patient
+    await _serve(ws, services, screen)

@@ -1,0 +1,185 @@
+"""In-memory ward state for fast snapshots: per bed the latest value and time of each signal, the
+device status and battery, spot observations, NEWS2 and the active alarms. Pure and synchronous
+(messages in, changed beds out); time is passed in, so tests control it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerting import News2Input, score_news2
+from device_profiles import NUMERIC_SIGNALS, SIGNALS
+
+PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+KEY_SIGNALS = ("heart_rate", "spo2", "resp_rate", "nibp_sys", "nibp_dia", "temperature")
+SPOT_FIELDS = ("consciousness", "supplemental_o2", "spo2_scale")
+HOME_WARD = "home"  # the virtual ward of home patients (wearables assigned to a patient)
+
+
+@dataclass(slots=True)
+class Reading:
+    value: float
+    t: int
+    quality: str = "valid"
+
+
+@dataclass(slots=True)
+class Bed:
+    ward: str
+    bed: str
+    patient: str = ""
+    device: str = ""
+    values: dict[str, Reading] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
+    spot: dict[str, Any] = field(default_factory=dict)
+    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expire: dict[str, float] = field(default_factory=dict)
+    updated: int = 0
+
+    def expire_after(self, signal: str) -> float:
+        return self.expire.get(signal, SIGNALS[signal].expire_after_s)
+
+    def news2(self, now: int) -> dict[str, Any] | None:
+        def fresh(*names: str) -> float | None:
+            for n in names:
+                r = self.values.get(n)
+                if r is not None and r.quality in ("valid", "questionable") and \
+                        now - r.t <= self.expire_after(n) * 1000:
+                    return r.value
+            return None
+
+        spot = self.spot
+        inp = News2Input(resp_rate=fresh("resp_rate"), spo2=fresh("spo2"), spo2_scale=int(spot.get("spo2_scale") or 1),
+                         supplemental_o2=spot.get("supplemental_o2"), sbp=fresh("nibp_sys"),
+                         heart_rate=fresh("heart_rate", "pulse_rate"), consciousness=spot.get("consciousness"),
+                         temperature=fresh("temperature"))
+        if all(getattr(inp, p) is None for p in ("resp_rate", "spo2", "sbp", "heart_rate", "temperature")):
+            return None
+        r = score_news2(inp)
+        return {"total": r.total, "risk": str(r.risk), "complete": r.complete, "missing": list(r.missing)}
+
+    def tile(self, now: int) -> dict[str, Any]:
+        vitals: dict[str, Any] = {}
+        for name, r in self.values.items():
+            s = SIGNALS[name]
+            age = max(0.0, (now - r.t) / 1000)
+            vitals[name] = {"value": round(r.value, s.precision), "t": r.t, "age_s": round(age, 1),
+                            "stale": age > self.expire_after(name), "unit": s.unit, "label": s.display or name,
+                            "quality": r.quality, "expire_after_s": self.expire_after(name)}
+        alarms = sorted(self.alarms.values(), key=alarm_sort_key)
+        return {"ward": self.ward, "bed": self.bed, "patient": self.patient, "device": self.device,
+                "online": self.status.get("online"), "battery": self.status.get("battery"),
+                "status_t": self.status.get("t"), "vitals": vitals, "news2": self.news2(now),
+                "spot": dict(self.spot), "alarms": alarms, "updated": self.updated}
+
+
+def alarm_sort_key(a: dict[str, Any]) -> tuple[int, int, int]:
+    """Priority first (high, medium, low), then unacknowledged before acknowledged, newest first."""
+    return (PRIORITY_RANK.get(str(a.get("priority")), 3), 0 if a.get("state") == "active" else 1,
+            -int(a.get("t") or 0))
+
+
+class WardState:
+    def __init__(self) -> None:
+        self.wards: dict[str, dict[str, Bed]] = {}
+        self.device_bed: dict[str, tuple[str, str]] = {}
+        self.alarm_bed: dict[str, tuple[str, str]] = {}
+        self.alarms: dict[str, dict[str, dict[str, Any]]] = {}  # ward -> id -> alarm event
+
+    def bed(self, ward: str, bed: str) -> Bed:
+        beds = self.wards.setdefault(ward, {})
+        b = beds.get(bed)
+        if b is None:
+            b = beds[bed] = Bed(ward, bed)
+        return b
+
+    def set_assignments(self, devices: dict[str, tuple[str, str]], patients: dict[tuple[str, str], str]) -> set[tuple[str, str]]:
+        """Current device bindings and bed occupancy (from the ADT tables); returns changed beds."""
+        changed: set[tuple[str, str]] = set()
+        for (ward, bed) in set(devices.values()) | set(patients):
+            self.bed(ward, bed)
+        for ward, beds in self.wards.items():
+            for name, b in beds.items():
+                patient = patients.get((ward, name), "")
+                device = next((d for d, wb in devices.items() if wb == (ward, name)), "")
+                if (patient, device) != (b.patient, b.device):
+                    if patient != b.patient:
+                        b.values.clear()
+                        b.spot.clear()
+                    b.patient, b.device = patient, device
+                    changed.add((ward, name))
+        self.device_bed = dict(devices)
+        return changed
+
+    def observe(self, msg: dict[str, Any]) -> Bed | None:
+        """An attributed observation (``{root}/wards/{ward}/obs``); ``None`` when unassigned."""
+        ward, bed = msg.get("ward") or "", msg.get("bed") or ""
+        if not ward or not bed or msg.get("drill"):
+            return None
+        b = self.bed(ward, bed)
+        if msg.get("patient") is not None:
+            b.patient = str(msg.get("patient") or "")
+        b.device = str(msg.get("device") or b.device)
+        self.device_bed[b.device] = (ward, bed)
+        for s in msg.get("samples") or ():
+            t = int(s["t"])
+            q = s.get("q") or {}
+            for name, v in s.items():
+                if name in NUMERIC_SIGNALS:
+                    old = b.values.get(name)
+                    if old is None or t >= old.t:
+                        b.values[name] = Reading(float(v), t, str(q.get(name, "valid")))
+            b.updated = max(b.updated, t)
+        return b
+
+    def status(self, msg: dict[str, Any]) -> Bed | None:
+        ward, bed = msg.get("ward") or "", msg.get("bed") or ""
+        if not ward or not bed:
+            return None
+        b = self.bed(ward, bed)
+        b.status = {k: msg.get(k) for k in ("online", "battery", "signal_quality", "technical", "t") if k in msg}
+        exp = msg.get("expire_after")
+        if isinstance(exp, dict):
+            b.expire = {k: float(v) for k, v in exp.items() if k in SIGNALS and isinstance(v, int | float)}
+        return b
+
+    def spot(self, ward: str, msg: dict[str, Any]) -> Bed | None:
+        bed = msg.get("bed") or ""
+        if not bed:
+            return None
+        b = self.bed(ward, bed)
+        for k in SPOT_FIELDS:
+            if msg.get(k) is not None:
+                b.spot[k] = msg[k]
+        b.spot["t"] = msg.get("t")
+        t = int(msg.get("t") or 0)
+        for name in NUMERIC_SIGNALS:
+            if isinstance(msg.get(name), int | float):
+                b.values[name] = Reading(float(msg[name]), t, "valid")
+        return b
+
+    def alarm(self, event: dict[str, Any]) -> Bed | None:
+        """An alarm state change; cleared alarms leave the bed and the ward list."""
+        aid, ward, bed = str(event.get("id")), str(event.get("ward") or ""), str(event.get("bed") or "")
+        if event.get("drill"):
+            return None
+        ward_alarms = self.alarms.setdefault(ward, {})
+        b = self.bed(ward, bed) if ward and bed else None
+        if event.get("state") == "cleared":
+            ward_alarms.pop(aid, None)
+            if b is not None:
+                b.alarms.pop(aid, None)
+        else:
+            ward_alarms[aid] = event
+            if b is not None:
+                b.alarms[aid] = event
+        return b
+
+    def ward_alarms(self, ward: str) -> list[dict[str, Any]]:
+        return sorted(self.alarms.get(ward, {}).values(), key=alarm_sort_key)
+
+    def snapshot(self, ward: str, now: int) -> dict[str, Any]:
+        beds = sorted(self.wards.get(ward, {}).values(), key=lambda b: (len(b.bed), b.bed))
+        return {"type": "snapshot", "ward": ward, "now": now, "beds": [b.tile(now) for b in beds],
+                "alarms": self.ward_alarms(ward)}

@@ -1,0 +1,57 @@
+"""``smartward users add|list``: dashboard users (argon2 password hashes in the state DB)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+ROLES = ("admin", "charge_nurse", "nurse", "physician", "patient", "facility_manager", "vendor")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("users", help="manage dashboard users (add, list)")
+    usub = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    a = usub.add_parser("add", help="create a user; the password is read from stdin")
+    a.add_argument("--state", required=True, metavar="URL", help="state DB (SQLAlchemy URL, e.g. sqlite:///var/state.sqlite3)")
+    a.add_argument("--username", required=True, metavar="U")
+    a.add_argument("--role", required=True, choices=ROLES)
+    a.add_argument("--password-stdin", action="store_true", required=True,
+                   help="read the password from the first line of stdin (never from the command line)")
+    a.add_argument("--ward", action="append", default=[], metavar="W", help="ward scope (repeatable; nurses need one)")
+    a.add_argument("--patient", default="", metavar="P", help="the patient id of a patient user")
+    a.set_defaults(func=run_add)
+    ls = usub.add_parser("list", help="list users (no hashes)")
+    ls.add_argument("--state", required=True, metavar="URL")
+    ls.set_defaults(func=run_list)
+    p.set_defaults(func=lambda a: p.print_help() or 2)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    from dashboard_api import UserError, UserStore
+    from ingest import ConfigError, make_engine
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        store = UserStore(make_engine(args.state))
+        user = store.add(args.username, args.role, password, args.ward, args.patient)
+    except (UserError, ConfigError) as exc:
+        print(f"smartward users add: {exc}", file=sys.stderr)
+        return 1
+    scope = f" wards={','.join(user.wards)}" if user.wards else f" patient={user.patient}" if user.patient else ""
+    print(f"added user {user.username} role={user.role}{scope}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
+    from dashboard_api.users import users_table
+    from ingest import make_engine
+
+    engine = make_engine(args.state)
+    users_table.metadata.create_all(engine)
+    with engine.connect() as conn:
+        for r in conn.execute(sa.select(users_table).order_by(users_table.c.username)).mappings():
+            print(f"{r['username']}\t{r['role']}\t{r['wards'] or '-'}\t{r['patient'] or '-'}")
+    return 0
