@@ -19,8 +19,6 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import paho.mqtt.client as mqtt
-
 from device_profiles import PayloadError, ProfileRegistry, now_ms, parse_mqtt_url, topics
 
 from . import metrics
@@ -76,7 +74,7 @@ class IngestWorker:
                              cfg.session_expiry_s, on_connected=lambda: metrics.WORKERS.set(1), v5=cfg.mqtt_v5,
                              on_state=on_state)
         # republishing goes over a second, MQTT 3.1.1 session: its PUBACKs cost a fraction of v5's
-        self.out = MqttLink(parse_mqtt_url(cfg.broker), cfg.client_id + "-out", lambda _m: None, list,
+        self.out = MqttLink(parse_mqtt_url(cfg.broker), cfg.client_id + "-out", lambda *_a: None, list,
                             cfg.session_expiry_s, v5=False)
         self.pipeline = Pipeline(self.root, self.attributions, self.decoders, self._publish, cfg.auto_assign)
         self.writer = BatchWriter(self.store, self.spool, self._keep_rejected_batch)
@@ -121,16 +119,14 @@ class IngestWorker:
         self.out.publish(topic, payload, self.cfg.republish_qos)
         self._republished += 1
 
-    def _on_message(self, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         if not self._accepting:
             return  # shutting down: not acked, the broker redelivers it to our session later
-        topic = msg.topic
         if topic in self._control:
             self._on_control(topic)
-            self.link.ack(msg.mid, msg.qos)
+            self.link.ack(mid, qos)
             return
         received = now_ms()
-        payload = bytes(msg.payload)
         self.received += 1
         try:
             result = self.pipeline.handle(topic, payload, received, self._batch)
@@ -143,7 +139,7 @@ class IngestWorker:
             self._dead.append(NewDeadLetter(received, topic, payload, "$", f"internal error: {exc!r}"))
             result = "rejected"
         self._counts[result] += 1
-        self._acks.append((msg.mid, msg.qos))
+        self._acks.append((mid, qos))
         if len(self._acks) == 1:
             self._opened_at = time.monotonic()
             self._opened.set()
@@ -202,8 +198,7 @@ class IngestWorker:
             data = self.store.encode(unit.batch)
             await self.writer.write(data, unit.batch.lines)
             unit.batch = Batch()
-        for mid, qos in unit.acks:
-            self.link.ack(mid, qos)
+        self.link.ack_all(unit.acks)
         metrics.UNACKED.dec(len(unit.acks))
         for result, n in unit.counts.items():
             if n and result == "republished":

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import orjson
-import paho.mqtt.client as mqtt
 
 from ingest import IngestConfig, IngestWorker
 from ingest.deadletters import DeadLetterStore
@@ -23,11 +22,8 @@ def worker(tmp_path: Path, **over: object) -> IngestWorker:
     return IngestWorker(cfg)
 
 
-def message(mid: int, payload: bytes, device: str = "mon-1") -> mqtt.MQTTMessage:
-    m = mqtt.MQTTMessage(mid=mid, topic=f"{ROOT}/devices/{device}/obs".encode())
-    m.payload = payload
-    m.qos = 1
-    return m
+def message(mid: int, payload: bytes, device: str = "mon-1") -> tuple[str, bytes, int, int]:
+    return f"{ROOT}/devices/{device}/obs", payload, mid, 1
 
 
 def good(seq: int, t: int) -> bytes:
@@ -38,8 +34,8 @@ async def test_batches_seal_at_the_point_limit_and_commit_durably(tmp_path: Path
     w = worker(tmp_path, max_batch_lines=10)
     now = int(time.time() * 1000)
     for i in range(25):
-        w._on_message(message(i + 1, good(i, now - 25_000 + i * 1000)))
-    w._on_message(message(99, b"not json"))
+        w._on_message(*message(i + 1, good(i, now - 25_000 + i * 1000)))
+    w._on_message(*message(99, b"not json"))
     assert [u.batch.lines for u in w._units] == [10, 10]
     assert len(w._acks) == 6 and w._batch.lines == 5 and len(w._dead) == 1
     await w.store.open()
@@ -56,7 +52,7 @@ async def test_a_partial_batch_is_sealed_after_the_age_limit(tmp_path: Path) -> 
     w = worker(tmp_path, max_batch_age_s=0.05)
     ager = asyncio.create_task(w._age_loop())
     try:
-        w._on_message(message(1, good(1, int(time.time() * 1000))))
+        w._on_message(*message(1, good(1, int(time.time() * 1000))))
         async with asyncio.timeout(5):
             await w._sealed.wait()
         assert w._units[0].acks == [(1, 1)] and not w._acks
