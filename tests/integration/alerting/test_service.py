@@ -172,3 +172,22 @@ async def test_spot_values_are_stored_and_bad_commands_do_not_stop_the_service(
         assert store.latest_spots(0)[0].consciousness == "V" and store.latest_spots(0)[0].ward == "w1"
         raised = await raise_spo2(bus, 80)  # still working
         assert raised["kind"] == "limit"
+
+
+async def test_per_patient_override_from_the_state_db_applies_after_a_reload(
+        mosquitto: Mosquitto, tmp_path: Path, topic_root: str, bus: Bus) -> None:
+    from alerting import PatientOverride, control_alarms
+
+    async with running(service(mosquitto, tmp_path, topic_root, SLOW)) as svc:
+        store = AlarmStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+        await asyncio.to_thread(store.set_override, "p-123", "spo2", PatientOverride(low=80, critical_low=75),
+                                "dr.lee", now_ms())
+        await bus.client.publish(control_alarms(topic_root), b'{"changed": 1}', qos=1)
+        await until(lambda: ("p-123", "spo2") in svc.engine.overrides, what="override reloaded")
+        t = now_ms()
+        await bus.obs(t, spo2=86)
+        await bus.obs(t + 1200, spo2=86)
+        await bus.obs(t + 1300, heart_rate=130)
+        await bus.obs(t + 11_400, heart_rate=130)  # a marker alarm: spo2 86 must not have alarmed before it
+        await until(lambda: bus.find("raised", signal="heart_rate"), what="marker alarm")
+        assert bus.find("raised", signal="spo2") == []
