@@ -89,6 +89,7 @@ class IngestWorker:
         self._sealed = asyncio.Event()
         self._opened_at = 0.0
         self._opened = asyncio.Event()
+        self.first_message = asyncio.Event()  # for benchmarks: when the stream started
         self._accepting = True
         self._store_ready = False
         self._versions = [d.version for d in self.decoders]
@@ -128,6 +129,8 @@ class IngestWorker:
             return
         received = now_ms()
         self.received += 1
+        if self.received == 1:
+            self.first_message.set()
         try:
             result = self.pipeline.handle(topic, payload, received, self._batch)
         except PayloadError as exc:

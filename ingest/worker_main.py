@@ -3,7 +3,8 @@
 Started by :class:`smartward.compose.IngestProcesses`. SIGTERM/SIGINT make the worker flush, ack and
 exit 0. The parent holds the write end of our stdin: when it dies (even by SIGKILL), stdin reaches
 EOF and the worker shuts down the same clean way, so no orphan keeps a session busy. On stdout the
-worker writes ``ready`` once subscribed and ``not-ready`` when it loses the broker.
+worker writes ``ready`` once subscribed, ``not-ready`` when it loses the broker, and ``receiving``
+at its first device message (benchmarks time the stream from there).
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ async def _main(cfg_json: str) -> int:
     from .worker import IngestWorker
 
     cfg = IngestConfig.from_json(orjson.loads(cfg_json))
-    def state(ready: bool) -> None:  # the parent reads these lines for /readyz
-        sys.stdout.write("ready\n" if ready else "not-ready\n")
+    def state_line(text: str) -> None:
+        sys.stdout.write(text + "\n")
         sys.stdout.flush()
+
+    def state(ready: bool) -> None:  # the parent reads these lines for /readyz
+        state_line("ready" if ready else "not-ready")
 
     worker = IngestWorker(cfg, on_state=state)
     loop = asyncio.get_running_loop()
@@ -41,10 +45,17 @@ async def _main(cfg_json: str) -> int:
                 task.cancel()
 
         loop.add_reader(fd, _stdin_ready)
+    async def announce_first() -> None:
+        await worker.first_message.wait()
+        state_line("receiving")
+
+    first = asyncio.create_task(announce_first())
     try:
         await worker.run()
     except asyncio.CancelledError:
         return 0
+    finally:
+        first.cancel()
     return 0
 
 
