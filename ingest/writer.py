@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from . import metrics
-from .errors import StoreRejected, StoreUnavailable
+from .errors import StoreError, StoreRejected, StoreUnavailable
 from .spool import DiskSpool
 from .stores import VitalsStore
 
@@ -30,6 +30,7 @@ class BatchWriter:
         self.spool = spool if store.spools else None
         self.on_rejected = on_rejected
         self._wake = asyncio.Event()
+        self._spooled: tuple[int, int] | None = None  # sample-time range that went through the spool
         self._gauge()
         if self.spool is not None and len(self.spool):
             log.warning("spool %s holds %d batches from before: draining", self.spool.dir, len(self.spool))
@@ -79,6 +80,27 @@ class BatchWriter:
                 await self.on_rejected(data, str(exc))
                 return
 
+    def _note_range(self, data: bytes) -> None:
+        """Remember the sample times of drained ``vitals`` lines (the timestamp ends each line)."""
+        ts = [int(line.rsplit(b" ", 1)[1]) for line in data.splitlines() if line.startswith(b"vitals")]
+        if ts:
+            lo, hi = min(ts), max(ts)
+            if self._spooled is not None:
+                lo, hi = min(lo, self._spooled[0]), max(hi, self._spooled[1])
+            self._spooled = (lo, hi)
+
+    async def _backfill(self) -> None:
+        """Late data is older than the continuous query's window: recompute its 1-minute downsample."""
+        backfill = getattr(self.store, "backfill_downsample", None)
+        if self._spooled is None or backfill is None:
+            return
+        lo, hi = self._spooled
+        self._spooled = None
+        try:
+            await backfill(lo, hi + 1)
+        except StoreError as exc:
+            log.warning("downsample backfill %s..%s failed: %s", lo, hi, exc)
+
     async def drain(self) -> None:
         """Forever: send spooled batches in order once the store answers (capped backoff)."""
         if self.spool is None:
@@ -100,6 +122,8 @@ class BatchWriter:
                 self.spool.pop()
                 self._gauge()
                 backoff = 0.5
+                self._note_range(data)
                 if not len(self.spool):
                     log.info("spool %s drained", self.spool.dir)
+                    await self._backfill()
             self._wake.clear()

@@ -103,6 +103,18 @@ class InfluxStore:
                 "GROUP BY time(1m), * END")
         log.info("InfluxDB %s ready (rp %s %sh, downsample %s.vitals_1m)", self.url, self.cfg.rp, hours, MINUTE_RP)
 
+    async def backfill_downsample(self, from_ms: int, to_ms: int) -> None:
+        """Recompute ``minute.vitals_1m`` for ``[from_ms, to_ms)``: data that arrived later than the
+        continuous query's 1 h resample window (e.g. a spool drained after a long outage)."""
+        if self.cfg.version != 1:
+            return
+        db = _ident(self.cfg.db)
+        start, end = from_ms // 60_000 * 60_000, (to_ms // 60_000 + 1) * 60_000
+        sel = _aggregates(sorted(NUMERIC_SIGNALS), suffix=False)
+        await self._statement(f"SELECT {sel} INTO {db}.{_ident(MINUTE_RP)}.{_ident('vitals_1m')} "
+                              f"FROM {self._from('vitals')} WHERE time >= {start}ms AND time < {end}ms "
+                              "GROUP BY time(1m), *")
+
     async def close(self) -> None:
         await self._http.aclose()
 

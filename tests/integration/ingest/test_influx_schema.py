@@ -1,0 +1,44 @@
+"""InfluxDB setup: retention policies, the downsampling continuous query, and the backfill."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from device_profiles import NUMERIC_SIGNALS, AttributedObservation, Attribution, Observation, Sample
+from ingest import Batch
+from ingest.stores import InfluxStore, open_store
+from smartward.servers import InfluxDB
+
+pytestmark = pytest.mark.integration
+
+
+async def test_retention_policies_and_continuous_query(influxdb: InfluxDB, influx_db: str) -> None:
+    for _ in range(2):  # opening twice is harmless
+        store = await open_store(influxdb.store_url(influx_db))
+        await store.close()
+    rps = {r["name"]: r for r in influxdb.query(f'SHOW RETENTION POLICIES ON "{influx_db}"', influx_db)}
+    assert rps["raw"]["duration"] == "168h0m0s" and rps["raw"]["default"] is True  # >= 96 h
+    assert rps["minute"]["duration"] == "9600h0m0s"  # 400 days >= 1 year
+    cqs = [r for r in influxdb.query("SHOW CONTINUOUS QUERIES", influx_db) if r.get("name") == "vitals_1m"]
+    assert len(cqs) == 1
+    query = str(cqs[0]["query"])
+    assert all(f"{s}_mean" in query and f"{s}_min" in query and f"{s}_max" in query for s in NUMERIC_SIGNALS)
+
+
+async def test_backfill_writes_minute_min_mean_max(influxdb: InfluxDB, influx_db: str) -> None:
+    store = await open_store(influxdb.store_url(influx_db))
+    assert isinstance(store, InfluxStore)
+    m = (int(time.time() * 1000) // 60_000 - 180) * 60_000  # three hours ago: outside the CQ window
+    b = Batch()
+    b.add_obs(AttributedObservation(Observation("mon-1", 1, [Sample(m + i * 10_000, {"heart_rate": hr})
+                                                             for i, hr in enumerate([60, 80, 100])]),
+                                    Attribution("w1", "07", "p-1")))
+    await store.write(store.encode(b))
+    await store.backfill_downsample(m, m + 60_000)
+    rows = influxdb.query('SELECT "heart_rate_min", "heart_rate_mean", "heart_rate_max" FROM "minute"."vitals_1m"',
+                          influx_db)
+    assert [(r["time"], r["heart_rate_min"], r["heart_rate_mean"], r["heart_rate_max"]) for r in rows] == \
+        [(m, 60, 80, 100)]
+    await store.close()
