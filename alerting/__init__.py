@@ -28,7 +28,7 @@ from .news2 import score as score_news2
 from .news2_input import parse_news2_input
 from .recordings import FORMATS, Record, Recording, read_recording
 from .replay import Summary, replay
-from .service import AlertingService, command_topic, control_alarms, create_service, spot_topic
+from .service import AlertingService, command_topic, control_alarms, create_service, news2_topic, spot_topic
 from .spot import AlarmCommand, SpotObservation, parse_command, parse_spot
 from .store import AlarmStore
 
@@ -73,6 +73,7 @@ __all__ = [
     "load_config",
     "make_detector",
     "naive_events",
+    "news2_topic",
     "parse_command",
     "parse_news2_input",
     "parse_spot",

@@ -244,5 +244,16 @@ class Engine:
             events += self.news2.update(p, obs.t)
         return events
 
+    def remember_spot(self, obs: SpotObservation) -> None:
+        """Take a stored spot observation back after a restart, without evaluating anything."""
+        who = Attribution(obs.ward, obs.bed, obs.patient)
+        p = self._patient(who, self.patients[obs.patient].device if obs.patient in self.patients else "")
+        for name, value in obs.values().items():
+            if name in SPOT_PARAMETERS:
+                p.spot[name] = (obs.t, value)
+            else:
+                p.last[name] = Reading(obs.t, float(value), True)
+        p.news2_dirty = True
+
     def command(self, cmd: AlarmCommand, t: int) -> list[AlarmEvent]:
         return self.lifecycle.command(cmd.id, cmd.action, cmd.by, cmd.t or t, cmd.minutes)

@@ -30,6 +30,13 @@ class News2Watch:
         self.enabled = config.news2.enabled
         self.conditions = conditions
         self.expire_ms = expire_ms
+        self.changed: list[tuple[Patient, int]] = []  # patients whose NEWS2 result changed (drain())
+        self.track_changes = False
+
+    def drain(self) -> list[tuple[Patient, int]]:
+        self.track_changes = True
+        out, self.changed = self.changed, []
+        return out
 
     def value(self, p: Patient, name: str, value: float, usable: bool) -> None:
         """A new monitor value: mark the patient for rescoring if its band changed."""
@@ -86,7 +93,10 @@ class News2Watch:
 
     def update(self, p: Patient, t: int) -> list[AlarmEvent]:
         p.news2_dirty = False
-        r = p.news2 = score(self.inputs(p, t))
+        r = score(self.inputs(p, t))
+        if self.track_changes and r != p.news2:
+            self.changed.append((p, t))
+        p.news2 = r
         cond = self.conditions
         key: Key = (p.key, "news2", None, "news2")
         priority = r.alarm_priority if (r.complete or self.config.alarm_on_incomplete) else None

@@ -7,7 +7,9 @@ the state DB). Every alarm event is first stored (alarm row + event row, off the
 thread) and then published at QoS 1 on ``{root}/alarms/{ward}/{alarm_id}``; events that
 could not be published while the broker was away are published after reconnecting. Open alarms,
 overrides, policies and the last 12 h of spot values are loaded on start, so lifecycle and
-escalation survive a restart. The engine costs tens of microseconds per observation, so it runs on
+escalation survive a restart. The current NEWS2 of each patient (total, scores, risk, complete,
+missing, frequency, response) is published retained on ``{root}/news2/{ward}/{patient}`` whenever
+it changes. The engine costs tens of microseconds per observation, so it runs on
 the loop; nothing here waits on ingest.
 """
 
@@ -35,7 +37,7 @@ from device_profiles import (
 
 from .config import AlarmConfig
 from .engine import Engine
-from .errors import InputError
+from .errors import InputError, StateError
 from .events import Alarm, AlarmEvent
 from .spot import SpotObservation, parse_command, parse_spot
 from .store import AlarmStore
@@ -51,6 +53,10 @@ def control_alarms(root: str) -> str:
 
 def command_topic(ward: str, root: str) -> str:
     return f"{root}/commands/alarms/{ward}"
+
+
+def news2_topic(ward: str, patient: str, root: str) -> str:
+    return f"{root}/news2/{ward}/{patient}"
 
 
 def spot_topic(ward: str, root: str) -> str:
@@ -76,6 +82,7 @@ class AlertingService:
         self._subscribed = False
         self._queue: asyncio.Queue[tuple[list[Alarm], list[AlarmEvent], list[SpotObservation]]] = asyncio.Queue()
         self._unpublished: deque[AlarmEvent] = deque()
+        self._bg: set[asyncio.Task[None]] = set()
         self.counts = {"obs": 0, "status": 0, "device_alarm": 0, "spot": 0, "command": 0, "rejected": 0,
                        "events": 0}
 
@@ -98,8 +105,7 @@ class AlertingService:
         for ward, policy in store.policies().items():
             self.engine.set_policy(ward, policy)
         for spot in store.latest_spots(now_ms() - SPOT_RESTORE_MS):
-            self.engine.spot(spot)
-        self.engine.lifecycle.just_cleared.clear()
+            self.engine.remember_spot(spot)
         log.info("alerting: restored %s open alarm(s) from the state DB", len(open_alarms))
         return store
 
@@ -163,6 +169,28 @@ class AlertingService:
         except (PayloadError, InputError, orjson.JSONDecodeError, KeyError, ValueError) as exc:
             self.counts["rejected"] += 1
             log.warning("alerting: rejected message on %s: %s", topic, exc)
+        except Exception:  # the supervisor of one message: one bad message must not stop alarms
+            self.counts["rejected"] += 1
+            log.exception("alerting: failed on a message on %s; continuing", topic)
+        self._publish_news2()
+
+    def _publish_news2(self) -> None:
+        """Current NEWS2 of patients whose score changed: retained on ``{root}/news2/{ward}/{patient}``."""
+        changes = self.engine.news2.drain()
+        if not changes or self._client is None:
+            return
+        client = self._client
+        for p, t in changes:
+            r = p.news2
+            if r is None or not p.who.ward:
+                continue
+            body = {**r.to_json(), "frequency": r.frequency, "response": r.response, "t": t, "ward": p.who.ward,
+                    "bed": p.who.bed, "patient": p.who.patient, "device": p.device}
+            topic = news2_topic(p.who.ward, p.who.patient or p.device, self.root)
+            task = asyncio.get_running_loop().create_task(client.publish(topic, orjson.dumps(body), qos=1,
+                                                                         retain=True))
+            self._bg.add(task)
+            task.add_done_callback(self._bg.discard)
 
     def _emit(self, events: list[AlarmEvent], spots: list[SpotObservation] | None = None) -> None:
         if events or spots:
@@ -186,6 +214,7 @@ class AlertingService:
         while True:
             await asyncio.sleep(self.tick_s)
             self._emit(self.engine.tick(now_ms()))
+            self._publish_news2()
 
     async def _writer(self) -> None:
         assert self.store is not None
@@ -199,7 +228,17 @@ class AlertingService:
                 batch_events += more_e
                 batch_spots += more_s
             store = self.store
-            await asyncio.to_thread(self._save, store, list(batch_alarms.values()), batch_events, batch_spots)
+            backoff = 0.5
+            while True:  # stored before published; a state DB outage delays alarms, never drops them
+                try:
+                    await asyncio.to_thread(self._save, store, list(batch_alarms.values()), batch_events,
+                                            batch_spots)
+                    break
+                except StateError as exc:
+                    log.error("alerting: storing %d alarm event(s) failed (%s); retrying in %.1f s",
+                              len(batch_events), exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, BACKOFF_MAX_S)
             self._unpublished.extend(batch_events)
             await self._flush_unpublished()
 

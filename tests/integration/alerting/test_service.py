@@ -25,6 +25,8 @@ CONFIG = build_config({"limits": {"spo2": {"delay_s": 1}}, "anomaly": {"enabled"
                        "news2": {"enabled": False}, "escalation": POLICY})
 SLOW = build_config({"limits": {"spo2": {"delay_s": 1}}, "anomaly": {"enabled": False},
                      "news2": {"enabled": False}})
+WITH_NEWS2 = build_config({"limits": {"spo2": {"delay_s": 1}}, "anomaly": {"enabled": False},
+                           "news2": {"delay_s": 600}})
 
 
 async def until(cond: Callable[[], Any], within: float = 15.0, what: str = "condition") -> Any:
@@ -58,11 +60,16 @@ class Bus:
         self.client, self.root = client, root
         self.events: list[dict[str, Any]] = []
         self.topics: list[str] = []
+        self.news2: dict[str, dict[str, Any]] = {}
 
     async def collect(self) -> None:
         async for m in self.client.messages:
+            body = orjson.loads(bytes(m.payload))  # type: ignore[arg-type]
+            if "/news2/" in m.topic.value:
+                self.news2[m.topic.value] = body
+                continue
             self.topics.append(m.topic.value)
-            self.events.append(orjson.loads(bytes(m.payload)))  # type: ignore[arg-type]
+            self.events.append(body)
 
     async def obs(self, t: int, **values: float) -> None:
         a = AttributedObservation(Observation("mon-7", t, [Sample(t, dict(values))]),
@@ -81,6 +88,7 @@ class Bus:
 async def bus(mosquitto: Mosquitto, topic_root: str) -> AsyncIterator[Bus]:
     async with aiomqtt.Client("127.0.0.1", mosquitto.port) as client:
         await client.subscribe(f"{topic_root}/alarms/#", qos=1)
+        await client.subscribe(f"{topic_root}/news2/#", qos=1)
         b = Bus(client, topic_root)
         task = asyncio.create_task(b.collect())
         yield b
@@ -161,7 +169,7 @@ async def test_open_alarms_survive_a_restart(mosquitto: Mosquitto, tmp_path: Pat
 
 async def test_spot_values_are_stored_and_bad_commands_do_not_stop_the_service(
         mosquitto: Mosquitto, tmp_path: Path, topic_root: str, bus: Bus) -> None:
-    async with running(service(mosquitto, tmp_path, topic_root, SLOW)) as svc:
+    async with running(service(mosquitto, tmp_path, topic_root, WITH_NEWS2)) as svc:
         spot = {"patient": "p-123", "bed": "07", "t": now_ms(), "by": "nurse.kim", "consciousness": "V"}
         await bus.client.publish(spot_topic("w1", topic_root), orjson.dumps(spot), qos=1)
         await bus.client.publish(command_topic("w1", topic_root), b'{"id": "x", "action": "dance", "by": "a"}', qos=1)
@@ -172,6 +180,11 @@ async def test_spot_values_are_stored_and_bad_commands_do_not_stop_the_service(
         assert store.latest_spots(0)[0].consciousness == "V" and store.latest_spots(0)[0].ward == "w1"
         raised = await raise_spo2(bus, 80)  # still working
         assert raised["kind"] == "limit"
+        topic = f"{topic_root}/news2/w1/p-123"
+        await until(lambda: topic in bus.news2, what="NEWS2 published")
+        n = bus.news2[topic]
+        assert n["scores"]["consciousness"] == 3 and n["scores"]["spo2"] == 3 and n["complete"] is False
+        assert n["risk"] == "medium" and n["frequency"] == "minimum 1-hourly" and n["bed"] == "07"
 
 
 async def test_per_patient_override_from_the_state_db_applies_after_a_reload(
