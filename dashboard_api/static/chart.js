@@ -1,0 +1,130 @@
+// Canvas trend charts (gaps shown as breaks and shaded) and a live waveform strip. No dependencies.
+"use strict";
+
+const SWChart = (() => {
+  const COLORS = { heart_rate: "#4ade80", pulse_rate: "#4ade80", spo2: "#38bdf8", resp_rate: "#facc15",
+                   nibp_sys: "#f87171", nibp_dia: "#fca5a5", temperature: "#fb923c", etco2: "#e2e8f0" };
+
+  const INTERMITTENT = new Set(["nibp_sys", "nibp_dia", "nibp_mean", "temperature"]);
+
+  function setup(canvas) {
+    const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
+    canvas.width = w * dpr; canvas.height = h * dpr;
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    return { ctx, w, h };
+  }
+
+  // rows: [{t, values:{sig:v}, minimum?, maximum?}], one panel per signal.
+  function trend(canvas, rows, signals, from, to, units, stepMs) {
+    const { ctx, w, h } = setup(canvas);
+    ctx.clearRect(0, 0, w, h);
+    const left = 64, right = 12, top = 8, bottom = 22;
+    const panelH = (h - top - bottom) / signals.length;
+    const x = t => left + (t - from) / (to - from) * (w - left - right);
+    const gapMs = Math.max(stepMs * 3, 90000);
+    ctx.font = "12px system-ui, sans-serif";
+    signals.forEach((sig, i) => {
+      const y0 = top + i * panelH, y1 = y0 + panelH - 6;
+      const pts = rows.filter(r => r.values[sig] !== undefined);
+      let lo = Infinity, hi = -Infinity;
+      for (const r of pts) {
+        lo = Math.min(lo, r.minimum ? r.minimum[sig] ?? r.values[sig] : r.values[sig]);
+        hi = Math.max(hi, r.maximum ? r.maximum[sig] ?? r.values[sig] : r.values[sig]);
+      }
+      if (!isFinite(lo)) { lo = 0; hi = 1; }
+      const pad = Math.max((hi - lo) * 0.15, 1);
+      lo -= pad; hi += pad;
+      const y = v => y1 - (v - lo) / (hi - lo) * (y1 - y0);
+      ctx.fillStyle = "#111827"; ctx.fillRect(left, y0, w - left - right, y1 - y0);
+      ctx.fillStyle = COLORS[sig] || "#e5e7eb";
+      ctx.fillText(`${SW.LABELS[sig] || sig}`, 6, y0 + 14);
+      ctx.fillStyle = "#9ca3af";
+      ctx.fillText(SW.unit(units[sig] || ""), 6, y0 + 30);
+      ctx.fillText(String(Math.round(hi)), left - 30, y0 + 12);
+      ctx.fillText(String(Math.round(lo)), left - 30, y1);
+      // gaps: no data for longer than gapMs -> shaded band (not for intermittent measurements)
+      let prev = from;
+      const gaps = [];
+      if (!INTERMITTENT.has(sig)) {
+        for (const r of pts) { if (r.t - prev > gapMs) gaps.push([prev, r.t]); prev = r.t; }
+        if (to - prev > gapMs && pts.length) gaps.push([prev, Math.min(to, SW.serverNow())]);
+      }
+      ctx.fillStyle = "rgba(148,163,184,0.12)";
+      for (const [a, b] of gaps) ctx.fillRect(x(a), y0, Math.max(1, x(b) - x(a)), y1 - y0);
+      if (!pts.length) {
+        ctx.fillStyle = "#6b7280"; ctx.fillText("no data in this range", left + 12, (y0 + y1) / 2);
+        return;
+      }
+      if (pts[0].minimum) { // min/max band of 1-minute aggregates
+        ctx.fillStyle = (COLORS[sig] || "#e5e7eb") + "33";
+        let last = null;
+        for (const r of pts) {
+          const mn = r.minimum[sig], mx = r.maximum[sig];
+          if (mn === undefined) continue;
+          ctx.fillRect(x(r.t), y(mx), Math.max(1, x(r.t + stepMs) - x(r.t)), Math.max(1, y(mn) - y(mx)));
+          last = r;
+        }
+      }
+      ctx.strokeStyle = COLORS[sig] || "#e5e7eb"; ctx.lineWidth = 1.6;
+      if (INTERMITTENT.has(sig) && !pts[0].minimum) { // cuff / spot values: markers, not a line
+        ctx.fillStyle = COLORS[sig] || "#e5e7eb";
+        for (const r of pts) { ctx.beginPath(); ctx.arc(x(r.t), y(r.values[sig]), 3, 0, 7); ctx.fill(); }
+        return;
+      }
+      ctx.beginPath();
+      let lastT = null;
+      for (const r of pts) {
+        const px = x(r.t), py = y(r.values[sig]);
+        if (lastT === null || r.t - lastT > gapMs) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+        lastT = r.t;
+      }
+      ctx.stroke();
+    });
+    // time axis
+    ctx.fillStyle = "#9ca3af";
+    for (let k = 0; k <= 4; k++) {
+      const t = from + (to - from) * k / 4;
+      const label = SW.clock(t, false);
+      ctx.fillText(label, Math.min(x(t) - 16, w - 44), h - 6);
+    }
+  }
+
+  // A scrolling waveform strip: push(chunk) appends samples; draws the last `seconds` seconds.
+  function strip(canvas, seconds = 6) {
+    let buf = [], fs = 250, color = "#4ade80", signal = "";
+    function draw() {
+      const { ctx, w, h } = setup(canvas);
+      ctx.fillStyle = "#030712"; ctx.fillRect(0, 0, w, h);
+      ctx.strokeStyle = "#1f2937"; ctx.lineWidth = 1;
+      for (let gx = 0; gx < w; gx += 25) { ctx.beginPath(); ctx.moveTo(gx, 0); ctx.lineTo(gx, h); ctx.stroke(); }
+      if (!buf.length) {
+        ctx.fillStyle = "#6b7280"; ctx.font = "13px system-ui"; ctx.fillText("no waveform from this device", 12, h / 2);
+        return;
+      }
+      const n = Math.min(buf.length, Math.floor(seconds * fs));
+      const data = buf.slice(-n);
+      let lo = Math.min(...data), hi = Math.max(...data);
+      if (hi - lo < 1e-9) { hi += 1; lo -= 1; }
+      ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
+      data.forEach((v, i) => {
+        const px = i / (seconds * fs) * w, py = h - 6 - (v - lo) / (hi - lo) * (h - 12);
+        i ? ctx.lineTo(px, py) : ctx.moveTo(px, py);
+      });
+      ctx.stroke();
+      ctx.fillStyle = "#9ca3af"; ctx.font = "12px system-ui"; ctx.fillText(signal, 8, 14);
+    }
+    return {
+      push(frame) {
+        if (frame.signal !== signal) { buf = []; signal = frame.signal; }
+        fs = frame.fs; color = frame.signal === "pleth" ? "#38bdf8" : frame.signal === "resp_wave" ? "#facc15" : "#4ade80";
+        buf = buf.concat(frame.samples).slice(-Math.floor(seconds * fs * 2));
+        draw();
+      },
+      clear() { buf = []; signal = ""; draw(); },
+      draw,
+    };
+  }
+
+  return { trend, strip };
+})();

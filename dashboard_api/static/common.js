@@ -1,0 +1,167 @@
+// SmartWard web UI: shared helpers (auth, API, websocket, formatting). Plain ES2020, no build step.
+"use strict";
+
+const SW = (() => {
+  const store = window.sessionStorage;
+  let clockOffset = 0; // server now - browser now (ms)
+
+  const SIGNAL_ORDER = ["heart_rate", "pulse_rate", "spo2", "resp_rate", "nibp_sys", "temperature", "etco2"];
+  const UNITS = { "/min": "/min", "%": "%", "mm[Hg]": "mmHg", "Cel": "°C", "1": "" };
+  const LABELS = { heart_rate: "HR", pulse_rate: "PR", spo2: "SpO₂", resp_rate: "RR", nibp_sys: "NIBP",
+                   nibp_dia: "NIBP dia", nibp_mean: "MAP", temperature: "Temp", perfusion_index: "PI", etco2: "etCO₂" };
+
+  function token() { return store.getItem("sw.access"); }
+  function user() { try { return JSON.parse(store.getItem("sw.user") || "null"); } catch { return null; } }
+
+  async function login(username, password) {
+    const body = new URLSearchParams({ username, password });
+    const r = await fetch("/api/v1/auth/token", { method: "POST", body });
+    if (!r.ok) {
+      const detail = (await r.json().catch(() => ({}))).detail;
+      throw new Error(r.status === 429 ? "Too many failed attempts. Try again later." : (detail || "Login failed"));
+    }
+    const t = await r.json();
+    store.setItem("sw.access", t.access_token);
+    store.setItem("sw.refresh", t.refresh_token);
+    store.setItem("sw.expires", String(Date.now() + t.expires_in * 1000));
+    const me = await api("/api/v1/auth/me");
+    store.setItem("sw.user", JSON.stringify(me));
+    scheduleRefresh();
+    return me;
+  }
+
+  function logout() {
+    ["sw.access", "sw.refresh", "sw.expires", "sw.user"].forEach(k => store.removeItem(k));
+    location.reload();
+  }
+
+  async function refresh() {
+    const rt = store.getItem("sw.refresh");
+    if (!rt) return false;
+    const r = await fetch("/api/v1/auth/refresh", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                   body: JSON.stringify({ refresh_token: rt }) });
+    if (!r.ok) return false;
+    const t = await r.json();
+    store.setItem("sw.access", t.access_token);
+    store.setItem("sw.refresh", t.refresh_token);
+    store.setItem("sw.expires", String(Date.now() + t.expires_in * 1000));
+    scheduleRefresh();
+    return true;
+  }
+
+  let refreshTimer = null;
+  function scheduleRefresh() {
+    clearTimeout(refreshTimer);
+    const exp = Number(store.getItem("sw.expires") || 0);
+    const wait = Math.max(5000, exp - Date.now() - 60000);
+    refreshTimer = setTimeout(() => refresh().catch(() => {}), wait);
+  }
+
+  async function api(path, opts = {}) {
+    const headers = Object.assign({}, opts.headers || {}, { Authorization: "Bearer " + token() });
+    if (opts.json !== undefined) { headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(opts.json); }
+    let r = await fetch(path, Object.assign({}, opts, { headers }));
+    if (r.status === 401 && await refresh()) {
+      headers.Authorization = "Bearer " + token();
+      r = await fetch(path, Object.assign({}, opts, { headers }));
+    }
+    if (!r.ok) {
+      const detail = (await r.json().catch(() => ({}))).detail;
+      const err = new Error(typeof detail === "string" ? detail : r.statusText);
+      err.status = r.status;
+      throw err;
+    }
+    return r.json();
+  }
+
+  // A websocket that reconnects with capped backoff; onFrames gets each frame of each message.
+  function stream(path, onFrames, onState) {
+    let ws = null, backoff = 500, closed = false;
+    function open() {
+      const proto = location.protocol === "https:" ? "wss" : "ws";
+      ws = new WebSocket(`${proto}://${location.host}${path}?token=${encodeURIComponent(token())}`);
+      ws.onopen = () => { backoff = 500; onState && onState(true); };
+      ws.onmessage = ev => {
+        const data = JSON.parse(ev.data);
+        onFrames(Array.isArray(data) ? data : [data]);
+      };
+      ws.onclose = async ev => {
+        onState && onState(false);
+        if (closed) return;
+        if (ev.code === 4401) { if (!(await refresh())) return logout(); }
+        setTimeout(open, backoff);
+        backoff = Math.min(backoff * 2, 15000);
+      };
+    }
+    open();
+    return {
+      send(obj) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); },
+      close() { closed = true; ws && ws.close(); },
+    };
+  }
+
+  function setServerNow(now) { clockOffset = now - Date.now(); }
+  function serverNow() { return Date.now() + clockOffset; }
+
+  function age(t) {
+    const s = Math.max(0, (serverNow() - t) / 1000);
+    if (s < 60) return `${Math.floor(s)}s`;
+    if (s < 3600) return `${Math.floor(s / 60)}m`;
+    if (s < 86400) return `${Math.floor(s / 3600)}h`;
+    return `${Math.floor(s / 86400)}d`;
+  }
+  function isStale(v) { return (serverNow() - v.t) / 1000 > v.expire_after_s; }
+  function unit(u) { return u in UNITS ? UNITS[u] : u; }
+  function fmt(v, signal) {
+    if (v === null || v === undefined) return "---";
+    return signal === "temperature" || signal === "perfusion_index" ? Number(v).toFixed(1) : String(Math.round(v));
+  }
+  function clock(t, seconds = true) {
+    const o = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    if (seconds) o.second = "2-digit";
+    return new Date(t).toLocaleTimeString("en-GB", o);
+  }
+  // A short alarm label for tiles and lists: "SpO₂ 84 %" for limit alarms, the reason otherwise.
+  function alarmLabel(a) {
+    if (a.kind === "news2") return `NEWS2 ${a.value ?? ""}`.trim();
+    if (a.signal && a.value !== null && a.value !== undefined && a.kind !== "technical") {
+      return `${LABELS[a.signal] || a.signal} ${fmt(a.value, a.signal)}`;
+    }
+    return a.reason.split(":")[0];
+  }
+  function el(tag, attrs = {}, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "class") e.className = v; else if (k === "text") e.textContent = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v); else e.setAttribute(k, v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  }
+
+  return { login, logout, api, stream, token, user, scheduleRefresh, setServerNow, serverNow, age, isStale, unit,
+           fmt, clock, alarmLabel, el, SIGNAL_ORDER, LABELS };
+})();
+
+// Login overlay shared by both pages: resolves with the user once logged in.
+function swLoginFlow(title, allowed) {
+  return new Promise(resolve => {
+    const u = SW.user();
+    if (u && SW.token() && (!allowed || allowed(u))) { SW.scheduleRefresh(); return resolve(u); }
+    const box = document.getElementById("login");
+    box.hidden = false;
+    box.querySelector("h1").textContent = title;
+    const form = box.querySelector("form"), err = box.querySelector(".error");
+    form.username.focus();
+    form.addEventListener("submit", async ev => {
+      ev.preventDefault();
+      err.textContent = "";
+      try {
+        const me = await SW.login(form.username.value, form.password.value);
+        if (allowed && !allowed(me)) { err.textContent = "This account cannot use this screen."; return; }
+        box.hidden = true;
+        resolve(me);
+      } catch (e) { err.textContent = e.message; }
+    });
+  });
+}

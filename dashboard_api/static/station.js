@@ -1,0 +1,306 @@
+// Central station: ward grid, alarm list, bed view. Live over /api/v1/ws/wards/{ward}.
+"use strict";
+
+(() => {
+  const $ = id => document.getElementById(id);
+  const PRI = { high: 0, medium: 1, low: 2 };
+  const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
+  let ward = null, beds = new Map(), alarms = new Map(), conn = null, selected = 0, dirty = new Set(), wards = [];
+  let bedOpen = null, trendHours = 1, strip = null, trendTimer = null;
+
+  function alarmKey(a) { return [PRI[a.priority] ?? 3, a.state === "active" ? 0 : 1, -a.t]; }
+  function cmp(a, b) { const x = alarmKey(a), y = alarmKey(b); for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i]; return 0; }
+  function bedSort(a, b) { return a.bed.length - b.bed.length || a.bed.localeCompare(b.bed); }
+
+  // ---- frames ------------------------------------------------------------------------------------
+  function onFrames(frames) {
+    for (const f of frames) {
+      if (f.type === "snapshot") {
+        SW.setServerNow(f.now);
+        beds = new Map(f.beds.map(b => [b.bed, b]));
+        alarms = new Map(f.alarms.map(a => [a.id, a]));
+        $("grid").replaceChildren();
+        for (const b of [...beds.values()].sort(bedSort)) dirty.add(b.bed);
+        renderAlarms();
+      } else if (f.type === "tile") {
+        const old = beds.get(f.tile.bed);
+        beds.set(f.tile.bed, f.tile);
+        if (!old) { $("grid").replaceChildren(); for (const b of beds.keys()) dirty.add(b); }
+        dirty.add(f.tile.bed);
+        if (bedOpen === f.tile.bed) renderBedNow();
+      } else if (f.type === "alarm") {
+        const a = f.alarm;
+        if (a.state === "cleared") alarms.delete(a.id); else alarms.set(a.id, a);
+        renderAlarms();
+      } else if (f.type === "wave") {
+        if (strip && f.bed === bedOpen) strip.push(f);
+      }
+    }
+    schedule();
+  }
+
+  let raf = 0;
+  function schedule() { if (!raf) raf = requestAnimationFrame(() => { raf = 0; flush(); }); }
+  function flush() {
+    const grid = $("grid");
+    if (!grid.children.length && beds.size) {
+      for (const b of [...beds.values()].sort(bedSort)) grid.append(SW.el("article", { id: "bed-" + b.bed }));
+      for (const b of beds.keys()) dirty.add(b);
+      sizeGrid();
+    }
+    for (const name of dirty) { const b = beds.get(name); if (b) renderTile(b); }
+    dirty.clear();
+    $("summary").textContent = summaryText();
+  }
+
+  function summaryText() {
+    const occ = [...beds.values()].filter(b => b.patient).length;
+    return `${beds.size} beds · ${occ} patients`;
+  }
+
+  // Fit every bed on one screen: pick the column count that makes the tiles largest.
+  function sizeGrid() {
+    const g = $("grid"), n = Math.max(beds.size, 1), W = g.clientWidth, H = g.clientHeight;
+    let best = 1, bestScale = 0;
+    for (let c = 1; c <= n; c++) {
+      const r = Math.ceil(n / c), w = W / c, h = H / r, scale = Math.min(w / 200, h / 232);
+      if (scale > bestScale) { bestScale = scale; best = c; }
+    }
+    g.style.gridTemplateColumns = `repeat(${best}, 1fr)`;
+    g.style.gridTemplateRows = `repeat(${Math.ceil(n / best)}, 1fr)`;
+    g.style.setProperty("--scale", Math.max(0.6, Math.min(bestScale, 1.6)).toFixed(2));
+  }
+  window.addEventListener("resize", () => { sizeGrid(); });
+
+  // ---- tiles -------------------------------------------------------------------------------------
+  function topAlarm(b) {
+    return (b.alarms || []).filter(a => a.state !== "cleared").sort(cmp)[0] || null;
+  }
+
+  function renderTile(b) {
+    const node = $("bed-" + b.bed);
+    if (!node) return;
+    const top = topAlarm(b);
+    const vitals = b.vitals || {};
+    const fresh = Object.values(vitals).filter(v => !SW.isStale(v));
+    const noData = (b.device && Object.keys(vitals).length > 0 && fresh.length === 0) || b.online === false;
+    const cls = ["tile"];
+    if (!b.patient && !b.device) cls.push("empty");
+    if (top) cls.push("prio-" + top.priority, top.state === "active" ? "flash" : "quiet");
+    if (noData) cls.push("nodata");
+    node.className = cls.join(" ");
+    node.tabIndex = 0;
+    node.dataset.bed = b.bed;
+    node.setAttribute("aria-label", `Bed ${b.bed}${top ? ", " + top.priority + " priority alarm" : ""}`);
+    const n = b.news2;
+    const news = n ? SW.el("span", { class: `news r-${n.risk}${n.complete ? "" : " partial"}`,
+                                     title: n.complete ? `NEWS2 ${n.total} (${n.risk})` : `NEWS2 at least ${n.total}; missing: ${n.missing.join(", ")}` },
+                           `NEWS2 ${n.total}${n.complete ? "" : "+"}`) : SW.el("span", { class: "news none" }, "NEWS2 —");
+    const head = SW.el("header", {}, SW.el("span", { class: "bed" }, b.bed),
+                       SW.el("span", { class: "pid" }, b.patient || (b.device ? "no patient" : "empty")), news);
+    const grid = SW.el("div", { class: "vitals" });
+    for (const alts of TILE_SIGNALS) {
+      const sig = alts.find(s => vitals[s]) || alts[0];
+      grid.append(vitalCell(sig, vitals[sig], sig === "nibp_sys" ? vitals.nibp_dia : null, b));
+    }
+    const dev = b.device ? SW.el("span", { class: "dev " + (b.online === false ? "off" : "on") },
+                                 (b.online === false ? "○ " : "● ") + b.device) : SW.el("span", { class: "dev" }, "no device");
+    const batt = b.battery !== null && b.battery !== undefined
+      ? SW.el("span", { class: "batt" + (b.battery < 20 ? " low" : "") }, `⚡${Math.round(b.battery)}%`) : null;
+    const foot = SW.el("footer", {}, dev, batt);
+    const banner = top ? SW.el("div", { class: "alarm-text", title: top.reason },
+                               `${top.state !== "active" ? "✓ " : "▲ "}${SW.alarmLabel(top)}${top.escalation_level ? " · ↑" + top.escalation_level : ""}`)
+      : noData ? SW.el("div", { class: "alarm-text gap" }, b.online === false ? "DEVICE OFFLINE" : "NO CURRENT DATA") : null;
+    node.replaceChildren(head, grid, banner || SW.el("div", { class: "alarm-text blank" }, ""), foot);
+  }
+
+  function vitalCell(sig, v, dia, b) {
+    const label = SW.LABELS[sig] || sig;
+    if (!v) {
+      return SW.el("div", { class: "v missing " + sig }, SW.el("span", { class: "lbl" }, label),
+                   SW.el("span", { class: "age" }, ""), SW.el("span", { class: "val" }, "---"));
+    }
+    const stale = SW.isStale(v);
+    let text = SW.fmt(v.value, sig);
+    if (sig === "nibp_sys" && dia) text += "/" + SW.fmt(dia.value, "nibp_dia");
+    const alarmed = (b.alarms || []).some(a => a.signal === sig && a.state === "active");
+    return SW.el("div", { class: `v ${sig}${stale ? " stale" : ""}${alarmed ? " alarmed" : ""}`,
+                          title: `${label} ${text} ${SW.unit(v.unit)} · ${SW.age(v.t)} ago${stale ? " (stale)" : ""}` },
+                 SW.el("span", { class: "lbl" }, label, " ", SW.el("span", { class: "unit" }, SW.unit(v.unit))),
+                 SW.el("span", { class: "age" }, (stale ? "⏱ " : "") + SW.age(v.t)),
+                 SW.el("span", { class: "val" }, text));
+  }
+
+  // ---- alarm list --------------------------------------------------------------------------------
+  function renderAlarms() {
+    const list = $("alarm-list");
+    const items = [...alarms.values()].sort(cmp);
+    $("alarm-count").textContent = String(items.length);
+    $("alarm-count").className = "count" + (items.some(a => a.priority === "high" && a.state === "active") ? " high" : "");
+    selected = Math.min(selected, Math.max(items.length - 1, 0));
+    list.replaceChildren(...items.map((a, i) => {
+      const li = SW.el("li", { class: `alarm prio-${a.priority} st-${a.state}${i === selected ? " sel" : ""}`,
+                              "data-id": a.id, "data-bed": a.bed || "" },
+        SW.el("span", { class: "chip" }, a.priority.toUpperCase()),
+        SW.el("span", { class: "where" }, a.bed ? "Bed " + a.bed : "Ward"),
+        SW.el("span", { class: "when", "data-t": a.t }, SW.clock(a.t, false)),
+        SW.el("span", { class: "label" }, SW.alarmLabel(a) + (a.patient ? " · " + a.patient : "")),
+        SW.el("span", { class: "reason" }, a.reason),
+        SW.el("span", { class: "state" }, a.state === "active" ? "" : a.state + (a.by ? " · " + a.by : "")),
+        SW.el("span", { class: "actions" },
+          SW.el("button", { class: "ack", onclick: ev => { ev.stopPropagation(); act(a.id, "acknowledge"); } }, "Acknowledge"),
+          SW.el("button", { class: "sil", onclick: ev => { ev.stopPropagation(); act(a.id, "silence"); } }, "Silence 2 min")));
+      li.addEventListener("click", () => { selected = i; renderAlarms(); if (a.bed) openBed(a.bed); });
+      return li;
+    }));
+    for (const b of beds.values()) dirty.add(b.bed);
+    schedule();
+  }
+
+  async function act(id, action) {
+    try {
+      await SW.api(`/api/v1/alarms/${encodeURIComponent(id)}/${action}`,
+                   { method: "POST", json: action === "silence" ? { minutes: 2 } : undefined });
+    } catch (e) { flash(`Could not ${action}: ${e.message}`); }
+  }
+
+  function flash(text) {
+    const n = SW.el("div", { class: "toast", role: "alert" }, text);
+    document.body.append(n); setTimeout(() => n.remove(), 4000);
+  }
+
+  // ---- bed view ----------------------------------------------------------------------------------
+  function openBed(name) {
+    const b = beds.get(name);
+    if (!b) return;
+    bedOpen = name;
+    $("bedview").hidden = false;
+    $("bv-title").textContent = `Bed ${b.bed} · ${b.patient || "no patient"}${b.device ? " · " + b.device : ""}`;
+    strip = strip || SWChart.strip($("bv-wave"));
+    strip.clear();
+    conn && conn.send({ watch: name });
+    renderBedNow();
+    loadTrend();
+    clearInterval(trendTimer);
+    trendTimer = setInterval(loadTrend, 30000);
+    $("bv-close").focus();
+  }
+
+  function closeBed() {
+    const was = bedOpen;
+    bedOpen = null;
+    $("bedview").hidden = true;
+    conn && conn.send({ watch: null });
+    clearInterval(trendTimer);
+    const t = was && $("bed-" + was); if (t) t.focus();
+  }
+
+  function renderBedNow() {
+    const b = beds.get(bedOpen);
+    if (!b) return;
+    const vit = b.vitals || {};
+    const rank = s => { const i = SW.SIGNAL_ORDER.indexOf(s); return i < 0 ? 99 : i; };
+    const cells = Object.entries(vit).filter(([sig]) => sig !== "nibp_dia" && sig !== "nibp_mean")
+      .sort((x, y) => rank(x[0]) - rank(y[0]))
+      .map(([sig, v]) => SW.el("div", { class: "big" + (SW.isStale(v) ? " stale" : "") },
+        SW.el("span", { class: "lbl" }, SW.LABELS[sig] || sig),
+        SW.el("span", { class: "val" }, SW.fmt(v.value, sig) + (sig === "nibp_sys" && vit.nibp_dia ? "/" + SW.fmt(vit.nibp_dia.value, "nibp_dia") : "")
+              + (sig === "nibp_sys" && vit.nibp_mean ? ` (${SW.fmt(vit.nibp_mean.value, "nibp_mean")})` : "")),
+        SW.el("span", { class: "unit" }, SW.unit(v.unit)),
+        SW.el("span", { class: "age" }, SW.age(v.t) + " ago")));
+    const n = b.news2;
+    if (n) cells.unshift(SW.el("div", { class: `big news r-${n.risk}` }, SW.el("span", { class: "lbl" }, "NEWS2"),
+                               SW.el("span", { class: "val" }, `${n.total}${n.complete ? "" : "+"}`),
+                               SW.el("span", { class: "unit" }, n.risk), SW.el("span", { class: "age" },
+                               n.complete ? "complete" : "missing " + n.missing.join(", "))));
+    $("bv-now").replaceChildren(...cells);
+  }
+
+  async function loadTrend() {
+    const b = beds.get(bedOpen);
+    document.querySelectorAll(".bv-range button").forEach(x => x.classList.toggle("on", Number(x.dataset.range) === trendHours));
+    const canvas = $("bv-trend");
+    if (!b || !b.patient) { canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height); return; }
+    const to = SW.serverNow(), from = to - trendHours * 3600000;
+    const sigs = ["heart_rate", "spo2", "resp_rate", "nibp_sys", "temperature"];
+    const q = sigs.map(s => "signal=" + s).join("&");
+    try {
+      const r = await SW.api(`/api/v1/patients/${encodeURIComponent(b.patient)}/vitals?${q}&from=${from}&to=${to}`);
+      const shown = sigs.filter(s => r.rows.some(x => x.values[s] !== undefined));
+      SWChart.trend(canvas, r.rows, shown.length ? shown : ["heart_rate"], from, to, r.units, r.every ? 60000 : 1000);
+    } catch (e) { flash("Trend: " + e.message); }
+  }
+
+  $("bv-close").addEventListener("click", closeBed);
+  document.querySelectorAll(".bv-range button").forEach(x => x.addEventListener("click", () => {
+    trendHours = Number(x.dataset.range); loadTrend();
+  }));
+  $("bv-spot").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    const b = beds.get(bedOpen), f = ev.target, body = {};
+    if (f.consciousness.value) body.consciousness = f.consciousness.value;
+    if (f.supplemental_o2.value) body.supplemental_o2 = f.supplemental_o2.value === "true";
+    if (f.temperature.value) body.temperature = Number(f.temperature.value);
+    if (f.nibp_sys.value) body.nibp_sys = Number(f.nibp_sys.value);
+    const msg = f.querySelector(".spot-msg");
+    try {
+      await SW.api(`/api/v1/patients/${encodeURIComponent(b.patient)}/spot`, { method: "POST", json: body });
+      msg.textContent = "Recorded"; f.reset();
+    } catch (e) { msg.textContent = e.message; }
+  });
+
+  // ---- keyboard ----------------------------------------------------------------------------------
+  document.addEventListener("keydown", ev => {
+    if (ev.target.matches("input, select, textarea")) return;
+    const items = [...alarms.values()].sort(cmp);
+    if (ev.key === "Escape" && bedOpen) { closeBed(); return; }
+    if (bedOpen) return;
+    if (ev.key === "ArrowDown" || ev.key === "j") { selected = Math.min(selected + 1, items.length - 1); renderAlarms(); ev.preventDefault(); }
+    else if (ev.key === "ArrowUp" || ev.key === "k") { selected = Math.max(selected - 1, 0); renderAlarms(); ev.preventDefault(); }
+    else if ((ev.key === "a" || ev.key === "A") && items[selected]) act(items[selected].id, "acknowledge");
+    else if ((ev.key === "s" || ev.key === "S") && items[selected]) act(items[selected].id, "silence");
+    else if (ev.key === "Enter") {
+      const t = ev.target.closest && ev.target.closest(".tile");
+      if (t) openBed(t.dataset.bed); else if (items[selected] && items[selected].bed) openBed(items[selected].bed);
+    } else if (/^[1-9]$/.test(ev.key) && wards[Number(ev.key) - 1]) selectWard(wards[Number(ev.key) - 1].ward);
+  });
+  $("grid").addEventListener("click", ev => { const t = ev.target.closest(".tile"); if (t) openBed(t.dataset.bed); });
+
+  // ---- wards -------------------------------------------------------------------------------------
+  function selectWard(w) {
+    if (w === ward) return;
+    ward = w;
+    location.hash = "ward=" + encodeURIComponent(w);
+    document.querySelectorAll(".ward-tabs button").forEach(x => x.classList.toggle("on", x.dataset.ward === w));
+    beds = new Map(); alarms = new Map(); $("grid").replaceChildren(); renderAlarms();
+    conn && conn.close();
+    conn = SW.stream(`/api/v1/ws/wards/${encodeURIComponent(w)}`, onFrames, live => {
+      $("conn").className = "conn " + (live ? "on" : "off");
+      $("conn").textContent = live ? "● live" : "● reconnecting";
+    });
+  }
+
+  async function start() {
+    const me = await swLoginFlow("Central station", u => u.role !== "patient");
+    $("who").textContent = `${me.username} · ${me.role.replace("_", " ")}`;
+    $("logout").addEventListener("click", SW.logout);
+    wards = await SW.api("/api/v1/wards");
+    const scoped = me.wards && me.wards.length ? me.wards : [];
+    for (const w of scoped) if (!wards.some(x => x.ward === w)) wards.push({ ward: w, beds: 0, virtual: w === "home" });
+    wards.sort((a, b) => (a.virtual - b.virtual) || a.ward.localeCompare(b.ward));
+    $("wards").replaceChildren(...wards.map((w, i) => SW.el("button", {
+      "data-ward": w.ward, title: `Key ${i + 1}`, onclick: () => selectWard(w.ward) },
+      w.virtual ? "Virtual ward (home)" : "Ward " + w.ward)));
+    const fromHash = decodeURIComponent((location.hash.match(/ward=([^&]+)/) || [])[1] || "");
+    const first = wards.find(w => w.ward === fromHash) || wards[0];
+    if (first) selectWard(first.ward);
+    else $("grid").replaceChildren(SW.el("p", { class: "nothing" }, "No wards yet: admit a patient or assign a device."));
+    setInterval(() => {
+      $("clock").textContent = SW.clock(SW.serverNow());
+      for (const b of beds.keys()) dirty.add(b);
+      if (bedOpen) renderBedNow();
+      schedule();
+    }, 1000);
+  }
+  start();
+})();

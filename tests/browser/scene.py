@@ -1,0 +1,138 @@
+"""A realistic ward for browser tests and screenshots: patients admitted to N beds, simulated
+monitors (gateway_agent's ward simulator) publishing canonical observations at 1 Hz over real MQTT,
+optional history backfilled as batched samples, and a few home patients on wearables.
+
+``python -m tests.browser.scene`` runs it standalone (own Mosquitto, SQLite store) for a look.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiomqtt
+import orjson
+
+from gateway_agent.ward import Ward, WardOptions
+from tests.integration.dashboard.conftest import Running
+
+
+def patient_id(ward: str, bed: int) -> str:
+    """A pseudonymous id (never a name): short enough for a tile."""
+    return f"P{(4000 + 173 * bed + 7 * len(ward)) % 9000 + 1000}"
+
+
+def admit_ward(run: Running, ward: str, beds: int, device_pattern: str = "sim-{ward}-{bed:02d}",
+               since_ms: int | None = None) -> None:
+    at = since_ms or int(time.time() * 1000) - 3_600_000
+    attr = run.platform.attributions
+    for i in range(1, beds + 1):
+        bed = f"{i:02d}"
+        attr.assign_device(device_pattern.format(ward=ward, bed=i), ward, bed, at)
+        if i % 11 != 0:  # a few beds have a monitor but no patient yet
+            attr.admit(patient_id(ward, i), ward, bed, at)
+
+
+def admit_home(run: Running, patients: list[str], since_ms: int | None = None) -> None:
+    at = since_ms or int(time.time() * 1000) - 3_600_000
+    attr = run.platform.attributions
+    for p in patients:
+        attr.admit(p, "home", p, at)
+        attr.assign_device(f"wear-{p}", "home", p, at)
+
+
+async def notify_adt(run: Running) -> None:
+    await run.publish("control/assignments", {"changed": int(time.time() * 1000)})
+
+
+async def backfill(run: Running, ward: Ward, minutes: int, step_s: float = 5.0) -> None:
+    """Publish ``minutes`` of history (one sample per ``step_s``), 60 samples per message."""
+    now = int(time.time() * 1000)
+    start = now - minutes * 60_000
+    per: dict[str, list[dict[str, Any]]] = {}
+    t = start
+    while t < now - 2000:
+        for m in ward.tick(t, step_s).messages:
+            if m.kind == "obs":
+                per.setdefault(m.device, []).extend(m.body["samples"])
+        t += int(step_s * 1000)
+    async with aiomqtt.Client("127.0.0.1", run.broker_port) as c:
+        for device, samples in per.items():
+            for k in range(0, len(samples), 60):
+                body = {"v": 1, "device": device, "seq": k + 1, "samples": samples[k:k + 60]}
+                await c.publish(f"{run.root}/devices/{device}/obs", orjson.dumps(body), qos=1)
+
+
+@contextlib.asynccontextmanager
+async def live_feed(run: Running, wards: list[Ward], hz: float = 1.0) -> AsyncIterator[None]:
+    """Publish every simulated device at ``hz`` (and its status) until the block exits."""
+    seq: dict[str, int] = {}
+
+    async def loop() -> None:
+        async with aiomqtt.Client("127.0.0.1", run.broker_port) as c:
+            for w in wards:
+                for b in w.beds:
+                    st = {"online": True, "battery": round(b.battery)}
+                    await c.publish(f"{run.root}/devices/{b.device}/status", orjson.dumps(st), qos=1, retain=True)
+            last = time.monotonic()
+            while True:
+                now = time.monotonic()
+                t_ms = int(time.time() * 1000)
+                for w in wards:
+                    tick = w.tick(t_ms, now - last)
+                    for m in tick.messages:
+                        seq[m.device] = seq.get(m.device, 1000) + 1
+                        await c.publish(m.topic, orjson.dumps({**m.body, "seq": seq[m.device]}), qos=m.qos)
+                    for device, fields in tick.status:
+                        body = {"online": True, **fields}
+                        await c.publish(f"{run.root}/devices/{device}/status", orjson.dumps(body), qos=1, retain=True)
+                last = now
+                await asyncio.sleep(1 / hz)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def make_ward(root: str, ward: str = "w1", beds: int = 32, scenario: str = "mixed", waves: int = 0,
+              seed: int = 3) -> Ward:
+    return Ward(WardOptions(beds=beds, ward=ward, scenario=scenario, seed=seed, root=root, waves=waves))
+
+
+async def _main() -> None:  # pragma: no cover - manual look
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from smartward.servers import Mosquitto
+    from tests.integration.dashboard.conftest import PASSWORD, running_platform
+
+    os.environ.setdefault("SMARTWARD_SECRET_KEY", "x" * 32)
+    m = Mosquitto().start()
+    tmp = Path(tempfile.mkdtemp())
+    root = "look/smartward/v1"
+    try:
+        async with running_platform(m.url, m.port, f"sqlite:///{tmp}/v.sqlite3", root, tmp) as run:
+            run.add_user("nina", "charge_nurse", ("w1", "home"))
+            run.add_user("pat", "patient", patient="p-home-1")
+            admit_ward(run, "w1", 32)
+            admit_home(run, ["p-home-1", "p-home-2", "p-home-3"])
+            await notify_adt(run)
+            w = make_ward(root, waves=2)
+            await backfill(run, w, 30)
+            print(f"{run.base}  nina / pat : {PASSWORD}", flush=True)
+            async with live_feed(run, [w]):
+                await asyncio.sleep(float(os.environ.get("SCENE_SECONDS", "3600")))
+    finally:
+        m.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    asyncio.run(_main())
