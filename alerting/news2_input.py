@@ -24,7 +24,7 @@ class News2Line(BaseModel):
 
     resp_rate: float | None = Field(None, ge=SIGNALS["resp_rate"].low, le=SIGNALS["resp_rate"].high)
     spo2: float | None = Field(None, ge=SIGNALS["spo2"].low, le=SIGNALS["spo2"].high)
-    spo2_scale: Literal[1, 2] = 1
+    spo2_scale: Literal[1, 2] | None = None  # null or absent: scale 1
     supplemental_o2: bool | None = None
     sbp: float | None = Field(None, ge=SIGNALS["nibp_sys"].low, le=SIGNALS["nibp_sys"].high)
     heart_rate: float | None = Field(None, ge=SIGNALS["heart_rate"].low, le=SIGNALS["heart_rate"].high)
@@ -33,7 +33,7 @@ class News2Line(BaseModel):
 
     def to_input(self) -> News2Input:
         return News2Input(
-            resp_rate=self.resp_rate, spo2=self.spo2, spo2_scale=self.spo2_scale,
+            resp_rate=self.resp_rate, spo2=self.spo2, spo2_scale=self.spo2_scale or 1,
             supplemental_o2=self.supplemental_o2, sbp=self.sbp, heart_rate=self.heart_rate,
             consciousness=self.consciousness, temperature=self.temperature,
         )

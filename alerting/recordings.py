@@ -36,6 +36,9 @@ WFDB_NAMES = {"hr": "heart_rate", "pulse": "pulse_rate", "resp": "resp_rate", "s
               "nbpsys": "nibp_sys", "nbpdias": "nibp_dia", "nbpmean": "nibp_mean", "nbp sys": "nibp_sys",
               "nbp dias": "nibp_dia", "nbp mean": "nibp_mean", "temp": "temperature", "perf": "perfusion_index",
               "etco2": "etco2", "pulse (spo2)": "pulse_rate", "hr (ecg)": "heart_rate"}
+# Invasive arterial pressure counts as blood pressure only when the record has no NIBP of that kind.
+WFDB_FALLBACK = {"abpsys": "nibp_sys", "abp sys": "nibp_sys", "abpdias": "nibp_dia", "abp dias": "nibp_dia",
+                 "abpmean": "nibp_mean", "abp mean": "nibp_mean"}
 
 
 @dataclass(slots=True)
@@ -198,6 +201,8 @@ def read_wfdb(path: Path) -> Recording:
         raise InputError("input", f"{base}: cannot read WFDB record: {exc}") from None
     fs = float(record.fs)
     names = [WFDB_NAMES.get(str(n).strip().lower()) for n in record.sig_name]
+    names = [name or (fb if (fb := WFDB_FALLBACK.get(str(n).strip().lower())) not in names else None)
+             for n, name in zip(record.sig_name, names, strict=True)]
     rec = Recording(path, "wfdb", [], interval_s=1 / fs)
     signal = record.p_signal
     patient = base.name
