@@ -39,6 +39,7 @@ class IngestConfig:
     max_batch_age_s: float = MAX_BATCH_AGE_S
     session_expiry_s: int = SESSION_EXPIRY_S
     mqtt_v5: bool = True  # False: MQTT 3.1.1, persistent session, no shared subscription (one worker)
+    drain: bool = False  # True: empty this worker's session, then end it (scaling down)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -141,6 +141,7 @@ class MqttLink:
         self._on_connected = on_connected
         self._on_state = on_state  # True once subscribed (SUBACK), False when the connection is lost
         self.subscribed = False
+        self.end_session = False  # True: the final disconnect asks the broker to drop our session
         self.session_expiry_s = session_expiry_s
         self.v5 = v5  # False: MQTT 3.1.1 with clean_session=False (brokers without v5, e.g. amqtt)
         self.connected = asyncio.Event()
@@ -253,6 +254,11 @@ class MqttLink:
             log.info("%s unsubscribed from %s", self.client_id, ", ".join(gone))
         self._subscribed = want
 
+    def unsubscribe(self, filters: Sequence[str]) -> None:
+        if filters:
+            self._client.unsubscribe(list(filters))
+            self._subscribed -= set(filters)
+
     def ack(self, mid: int, qos: int) -> None:
         if qos and self.connected.is_set():
             self._client.ack(mid, qos)
@@ -311,7 +317,12 @@ class MqttLink:
         finally:
             self.connected.clear()
             with contextlib.suppress(Exception):
-                self._client.disconnect()
+                if self.end_session and self.v5:
+                    gone = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+                    gone.SessionExpiryInterval = 0
+                    self._client.disconnect(properties=gone)
+                else:
+                    self._client.disconnect()
             sock = self._client.socket()
             if sock is not None and self._loop is not None:
                 self._loop.remove_reader(sock)

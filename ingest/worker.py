@@ -37,6 +37,11 @@ from .writer import BatchWriter
 log = logging.getLogger(__name__)
 STORE_REJECTED_TOPIC = "$store/rejected-batch"
 REFRESH_S = 60.0
+DRAIN_IDLE_S = 2.0
+
+
+class _Drained(Exception):
+    """A draining worker has emptied its session."""
 
 
 def profiles_topic(root: str) -> str:
@@ -105,11 +110,16 @@ class IngestWorker:
         except Exception as exc:  # noqa: BLE001 - a broken uploaded profile must not stop ingest
             log.error("stored profiles not loaded: %s", exc)
 
+    def _shared_filters(self) -> list[str]:
+        return [topics.shared(f, self.cfg.shared_group) for f in self.pipeline.filters()]
+
     def _filters(self) -> list[str]:
+        if self.cfg.drain:
+            return []
         own = [f"{self.root}/control/assignments", f"{self.root}/control/profiles"]
         if not (self.cfg.mqtt_v5 and self.cfg.shared_group):
             return own + self.pipeline.filters()
-        return own + [topics.shared(f, self.cfg.shared_group) for f in self.pipeline.filters()]
+        return own + self._shared_filters()
 
     def ready(self) -> bool:
         """Subscribed on the broker (the store may still be down: batches are spooled meanwhile)."""
@@ -258,6 +268,8 @@ class IngestWorker:
         link_task = asyncio.create_task(self.link.run(), name=f"mqtt-{self.cfg.client_id}")
         try:
             async with asyncio.TaskGroup() as tg:
+                if self.cfg.drain:
+                    tg.create_task(self._drain_session())
                 tg.create_task(self._open_store())
                 tg.create_task(self._age_loop())
                 tg.create_task(self._commit_loop())
@@ -265,8 +277,21 @@ class IngestWorker:
                 tg.create_task(self._refresh_loop())
                 tg.create_task(self._watch_profiles())
                 tg.create_task(self._watch_link(link_task))
+        except* _Drained:
+            log.info("worker %s drained its session (%d messages); ending it", self.cfg.client_id, self.received)
         finally:
             await self._shutdown(link_task, out_task)
+
+    async def _drain_session(self) -> None:
+        """Scaling down: stop the broker routing to this session, take what it holds, then end it."""
+        await self.link.connected.wait()
+        self.link.unsubscribe(self._shared_filters())
+        last = -1
+        while self.received != last or self._acks or self._units:  # until idle for DRAIN_IDLE_S
+            last = self.received
+            await asyncio.sleep(DRAIN_IDLE_S)
+        self.link.end_session = True
+        raise _Drained
 
     async def _watch_link(self, link_task: asyncio.Task[None]) -> None:
         await asyncio.shield(link_task)  # a fatal link error (e.g. not authorised) ends the worker

@@ -62,12 +62,13 @@ class PlatformConfig:
     mqtt_v5: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def ingest_config(self, index: int = 0) -> IngestConfig:
+    def ingest_config(self, index: int = 0, drain: bool = False) -> IngestConfig:
         from ingest import IngestConfig
 
         return IngestConfig(broker=self.broker, store=self.store, state=self.state, data_dir=self.data_dir,
                             topic_root=self.topic_root, index=index, client_prefix=self.client_prefix,
-                            auto_assign=self.auto_assign, profiles=self.profiles, mqtt_v5=self.mqtt_v5)
+                            auto_assign=self.auto_assign, profiles=self.profiles, mqtt_v5=self.mqtt_v5,
+                            drain=drain)
 
 
 def default_workers() -> int:
@@ -154,10 +155,54 @@ class IngestProcesses:
                 proc.kill()
                 await proc.wait()
 
+    # -- scaling down ------------------------------------------------------------------------------
+    # Mosquitto keeps routing a share of the stream to the persistent session of a worker that no
+    # longer runs. So the worker count is recorded; started with fewer workers than last time, serve
+    # runs the surplus ones once in drain mode: unsubscribe, take what their sessions hold, end them.
+    def _state_file(self) -> Path:
+        return Path(self.config.data_dir) / "ingest-workers.json"
+
+    def _previous_workers(self) -> int:
+        try:
+            doc = orjson.loads(self._state_file().read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return 0
+        same = doc.get("client_id") == self.config.ingest_config(0).client_id
+        return int(doc.get("workers", 0)) if same else 0
+
+    def _record_workers(self, n: int) -> None:
+        self._state_file().write_bytes(orjson.dumps({"client_id": self.config.ingest_config(0).client_id,
+                                                     "workers": n}))
+
+    async def _drain(self, first: int, previous: int) -> None:
+        async def one(index: int) -> int:
+            cfg = orjson.dumps(self.config.ingest_config(index, drain=True).to_json()).decode()
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ingest.worker_main", cfg,
+                                                        stdin=asyncio.subprocess.PIPE,
+                                                        stdout=asyncio.subprocess.DEVNULL)
+            try:
+                return await proc.wait()
+            except asyncio.CancelledError:
+                await self._stop(proc)
+                raise
+
+        log.info("ingest: %d workers before, %d now: draining sessions %d..%d", previous, first, first, previous - 1)
+        rcs = await asyncio.gather(*(one(i) for i in range(first, previous)))
+        if all(rc == 0 for rc in rcs):
+            await asyncio.to_thread(self._record_workers, first)
+            log.info("ingest: surplus sessions drained and ended")
+        else:
+            log.error("ingest: draining surplus sessions failed (%s); retried at the next start", rcs)
+
     async def run(self) -> None:
+        n = self.config.ingest_workers
+        previous = await asyncio.to_thread(self._previous_workers)
+        await asyncio.to_thread(self._record_workers, max(n, previous))
         async with asyncio.TaskGroup() as tg:
-            for i in range(self.config.ingest_workers):
+            for i in range(n):
                 tg.create_task(self._supervise(i))
+            if previous > n:
+                tg.create_task(self._drain(n, previous))
 
 
 class HttpServer:

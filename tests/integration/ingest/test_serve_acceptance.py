@@ -167,3 +167,23 @@ def test_sigkill_mid_stream_loses_nothing(mosquitto: Mosquitto, influxdb: Influx
     wait_for(lambda: count(influxdb, influx_db) == devices * per + 1, 15, "the marker message")
     wait_for(lambda: third.messages("stored") == 1, 5, "the marker counted")
     assert third.messages("duplicate") == 0
+
+
+def test_fewer_workers_after_a_restart_still_get_every_message(
+        mosquitto: Mosquitto, influxdb: InfluxDB, topic_root: str, influx_db: str, tmp_path: Path,
+        serve_factory: Callable[..., Serve]) -> None:
+    data = tmp_path / "data"
+    assert serve_factory(mosquitto.url, influxdb.store_url(influx_db), topic_root, 3, data_dir=data).stop() == 0
+    t0 = int(time.time() * 1000) - 10 * 60_000
+    # published while nothing runs: Mosquitto spreads them over the three offline sessions
+    finish([publish_lines(mosquitto.port, f"{topic_root}/devices/s-{d}/obs",
+                          [canonical(f"s-{d}", k, t0 + k * 100) for k in range(300)]) for d in range(6)])
+    serve = serve_factory(mosquitto.url, influxdb.store_url(influx_db), topic_root, 1, data_dir=data)
+    wait_for(lambda: count(influxdb, influx_db) == 1800, 30, "messages held by the sessions of workers 1 and 2")
+    wait_for(lambda: orjson.loads((data / "ingest-workers.json").read_bytes())["workers"] == 1, 15,
+             "the surplus sessions ended")
+    # new messages now all reach the one remaining worker
+    finish([publish_lines(mosquitto.port, f"{topic_root}/devices/s-9/obs",
+                          [canonical("s-9", k, t0 + k * 100) for k in range(90)])])
+    wait_for(lambda: count(influxdb, influx_db) == 1890, 15, "messages after scaling down")
+    assert serve.stop() == 0
