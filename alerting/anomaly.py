@@ -151,6 +151,16 @@ class Protected:
         self.seen = 0
         self._run: list[dict[str, float]] = []  # consecutive flagged points
 
+    # river protocol, so the wrapped detector plugs into river tooling and benchmarks as is
+    def score_one(self, x: dict[str, float]) -> float:
+        """Deviation score of ``x`` (0 during warm-up), without learning."""
+        x = {k: v for k, v in x.items() if v is not None and math.isfinite(v)}
+        return 0.0 if self.seen < self.warmup or not x else self.detector.score_one(x)
+
+    def learn_one(self, x: dict[str, float]) -> None:
+        """Learn ``x`` unless it is anomalous (protected learning, see :meth:`process_one`)."""
+        self.process_one(x)
+
     def process_one(self, x: dict[str, float]) -> Verdict:
         x = {k: v for k, v in x.items() if v is not None and math.isfinite(v)}
         if not x:

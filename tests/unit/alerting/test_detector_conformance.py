@@ -111,3 +111,14 @@ def test_missing_signals_are_not_scored_as_normal_values(name: str) -> None:
 def test_deterministic(name: str) -> None:
     xs = stream(10, 300, lambda i, k, v: v * (1.5 if i % 97 == 0 else 1))
     assert run(make(name), xs) == run(make(name), xs)
+
+
+def test_river_protocol_score_then_learn(name: str) -> None:
+    det = make(name)
+    xs = stream(11, 200, lambda i, k, v: v + (40 if i == 150 and k == "heart_rate" else 0))
+    scores = []
+    for x in xs:
+        scores.append(det.score_one(x))
+        det.learn_one(x)
+    assert max(range(len(scores)), key=scores.__getitem__) == 150
+    assert scores[:WARMUP] == [0.0] * WARMUP
