@@ -49,7 +49,7 @@ class PublisherOptions:
     tls_ca: str | None = None  # CA bundle for mqtts:// (system CAs when None)
     tls_cert: str | None = None  # client certificate (mutual TLS)
     tls_key: str | None = None
-    batch: int = 1000  # entries per peek
+    batch: int = 4000  # entries per peek
     max_inflight: int = 200  # QoS 1 messages awaiting PUBACK at once
     coalesce_samples: int = 60  # samples per merged backlog message (1 disables merging)
     backoff_initial: float = 0.5
@@ -126,7 +126,7 @@ class Publisher:
         if o.mqtt_v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = 0
-        return _Client(
+        client = _Client(
             self.url.host, self.url.port, identifier=o.client_id,
             username=o.username or self.url.username, password=o.password or self.url.password,
             protocol=aiomqtt.ProtocolVersion.V5 if o.mqtt_v5 else aiomqtt.ProtocolVersion.V311,
@@ -134,6 +134,8 @@ class Publisher:
             clean_session=None if o.mqtt_v5 else True, keepalive=o.keepalive, tls_context=tls,
             max_inflight_messages=o.max_inflight, max_concurrent_outgoing_calls=o.max_inflight * 2,
             timeout=o.publish_timeout, properties=props)
+        client.pending_calls_threshold = o.max_inflight * 4  # we pipeline on purpose: no warning per batch
+        return client
 
     async def run(self) -> None:
         """Connect, drain, reconnect on loss; until cancelled or :meth:`close`."""
