@@ -7,7 +7,7 @@ the true score, never a reassurance. ``risk`` is the band that floor already gua
 
 >>> r = score(News2Input(resp_rate=22, spo2=95, supplemental_o2=False, sbp=115,
 ...                      heart_rate=95, consciousness="A", temperature=38.2))
->>> (r.total, r.risk, r.complete)
+>>> (r.total, r.risk.value, r.complete)
 (5, 'medium', True)
 >>> score(News2Input(resp_rate=7)).missing[:2]
 ['spo2', 'supplemental_o2']
