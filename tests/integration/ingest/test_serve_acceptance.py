@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -139,6 +141,12 @@ def test_200_hostile_payloads_rejected_counted_kept_and_service_keeps_running(
     tags = influxdb.query('SHOW TAG VALUES FROM "raw"."vitals" WITH KEY = "device"', influx_db)
     assert [r["value"] for r in tags] == ["ok-1"]  # nothing injected
     assert serve.stop() == 0
+    listed = subprocess.run([sys.executable, "-m", "smartward", "deadletter", "list", "--data-dir",
+                             str(tmp_path / "data"), "--reason-contains", "physical range"], capture_output=True, check=True)
+    assert b"200 dead letters" not in listed.stderr and listed.stdout.count(b"\n") >= 1
+    listed = subprocess.run([sys.executable, "-m", "smartward", "deadletter", "list", "--data-dir",
+                             str(tmp_path / "data")], capture_output=True, check=True)
+    assert b"200 dead letters" in listed.stderr
 
 
 def test_sigkill_mid_stream_loses_nothing(mosquitto: Mosquitto, influxdb: InfluxDB, topic_root: str,
