@@ -21,6 +21,7 @@ from typing import Literal
 
 from device_profiles import now_ms
 
+from . import metrics
 from .async_outbox import AsyncOutbox
 from .errors import OutboxFull
 from .outbox import DEFAULT_MAX_ENTRIES, FullPolicy
@@ -53,10 +54,11 @@ class Summary:
     delivered: int  # outbox entries confirmed by the broker (PUBACK), this run
     pending: int  # still in the outbox (delivered on the next run)
     seconds: float
+    fill: float = 0.0  # outbox fill level at the end, 0..1
 
     def line(self) -> str:
         return (f"produced {self.samples} samples ({self.messages} messages), delivered {self.delivered}, "
-                f"pending {self.pending}, refused {self.refused} in {self.seconds:.1f}s")
+                f"pending {self.pending} (outbox {self.fill:.1%} full), refused {self.refused} in {self.seconds:.1f}s")
 
 
 class Simulation:
@@ -116,8 +118,9 @@ class Simulation:
                         await asyncio.gather(*tasks, return_exceptions=True)
                 for t in tasks:
                     t.cancel()
-            return Summary(self.samples, self.messages, self.refused, self.delivered, self.outbox.stats().pending,
-                           time.monotonic() - started)
+            st = self.outbox.stats()
+            return Summary(self.samples, self.messages, self.refused, self.delivered, st.pending,
+                           time.monotonic() - started, st.fill)
         finally:
             if self._own_outbox:
                 await self.outbox.close()
@@ -147,6 +150,9 @@ class Simulation:
         else:
             self.samples += tick.samples
             self.messages += len(tick.messages)
+        if self.ticks % 5 == 1:
+            pubs = {id(p): p for p in self.publishers.values()}.values()
+            metrics.update(self.outbox.stats(), self.delivered, sum(p.ready() for p in pubs))
         for device, fields in tick.status:
             pub = self.publishers.get(device)
             if pub is not None:

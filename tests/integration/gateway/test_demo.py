@@ -52,6 +52,8 @@ def test_demo_alone_serves_and_keeps_storing(tmp_path: Path) -> None:
         wait(lambda: stored(port) >= 4, 30, "first stored observations")
         first = stored(port)
         wait(lambda: stored(port) >= first + 8, 30, "the stored counter to keep rising")
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert re.search(r"^smartward_gateway_delivered [1-9]", metrics, re.M)  # the simulator's outbox drains
         assert (tmp_path / "demo" / "vitals.sqlite3").exists()
         assert (tmp_path / "demo" / "outbox" / "outbox.sqlite3").exists()
         proc.send_signal(signal.SIGTERM)

@@ -1,0 +1,33 @@
+"""Prometheus metrics of a gateway's outbox and publishers (exposed by the process's ``/metrics``,
+e.g. ``smartward demo``; a gateway without HTTP reports the same figures in its logs/summary).
+
+Fill level is what the digital twin's network-outage drill models: ``pending / capacity``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Gauge
+
+from .outbox import OutboxStats
+
+PENDING = Gauge("smartward_gateway_outbox_pending", "Messages stored in the outbox, not yet acknowledged by the broker",
+                multiprocess_mode="livesum")
+FILL = Gauge("smartward_gateway_outbox_fill_ratio", "Outbox fill level 0..1 (max of message and byte ratios)",
+             multiprocess_mode="livemax")
+REFUSED = Gauge("smartward_gateway_outbox_refused", "Messages refused because the outbox was full (policy reject)",
+                multiprocess_mode="livesum")
+DROPPED = Gauge("smartward_gateway_outbox_dropped", "Oldest messages dropped to make room (policy drop-oldest)",
+                multiprocess_mode="livesum")
+DELIVERED = Gauge("smartward_gateway_delivered", "Outbox entries acknowledged by the broker (PUBACK) since start",
+                  multiprocess_mode="livesum")
+CONNECTED = Gauge("smartward_gateway_connections_up", "Publisher MQTT connections currently up",
+                  multiprocess_mode="livesum")
+
+
+def update(stats: OutboxStats, delivered: int, connected: int) -> None:
+    PENDING.set(stats.pending)
+    FILL.set(stats.fill)
+    REFUSED.set(stats.refused)
+    DROPPED.set(stats.dropped)
+    DELIVERED.set(delivered)
+    CONNECTED.set(connected)
