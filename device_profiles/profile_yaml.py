@@ -115,7 +115,7 @@ def read_yaml(text: str | bytes, source: str) -> tuple[Any, LineMap]:
         line = mark.line + 1 if mark is not None else None
         problem = exc.problem or str(exc)
         if "constructor for the tag" in problem:
-            tag = problem.split("tag", 1)[1].strip(" '")
+            tag = problem.split("tag", 1)[1].strip(" '").replace("tag:yaml.org,2002:", "!!")
             problem = f"tag {tag} is not allowed: profiles are data (safe YAML only, nothing is executed)"
         elif exc.context:
             problem = f"{exc.context}; {problem}"

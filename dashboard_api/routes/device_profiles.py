@@ -80,11 +80,11 @@ def _require(user: User, roles: frozenset[str]) -> None:
 async def _body(request: Request) -> str:
     data = await request.body()
     if len(data) > MAX_PROFILE_BYTES:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"a profile is at most {MAX_PROFILE_BYTES} bytes")
+        raise HTTPException(413, f"a profile is at most {MAX_PROFILE_BYTES} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "the profile must be UTF-8 YAML text") from None
+        raise HTTPException(422, "the profile must be UTF-8 YAML text") from None
 
 
 def _owner_check(engine: sa.Engine, user: User, profile_id: str) -> None:
@@ -131,7 +131,7 @@ async def upload(request: Request, services: ServicesDep, user: CurrentUser) -> 
     try:
         stored = await asyncio.to_thread(go)
     except ProfileValidationError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(422,
                             [i.model_dump() for i in _issues(exc.issues)]) from None
     await services.record(user, "device_profile.upload", f"device-profile/{stored.profile_id}",
                           {"version": stored.version, "sha256": stored.sha256})
