@@ -150,9 +150,8 @@ class Simulation:
         else:
             self.samples += tick.samples
             self.messages += len(tick.messages)
-        if self.ticks % 5 == 1:
-            pubs = {id(p): p for p in self.publishers.values()}.values()
-            metrics.update(self.outbox.stats(), self.delivered, sum(p.ready() for p in pubs))
+        pubs = {id(p): p for p in self.publishers.values()}.values()
+        metrics.update(self.outbox.stats(), self.delivered, sum(p.ready() for p in pubs))
         for device, fields in tick.status:
             pub = self.publishers.get(device)
             if pub is not None:
