@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,8 @@ def _files(directory: Path) -> list[Path]:
 
 
 class ProfileRegistry:
-    """Thread-unsafe by design: one asyncio loop owns it; decoding is synchronous and fast."""
+    """Lookups and decoding run on the owning loop; reloads may run in a worker thread (serialised by a
+    lock) and swap in the new tables atomically."""
 
     def __init__(self, root: str = ROOT, directories: Sequence[str | Path] = (), builtins: bool = True) -> None:
         self.root = root
@@ -58,6 +60,10 @@ class ProfileRegistry:
         self._by_file: dict[str, CompiledProfile] = {}  # last good compile of each file, by path
         self._profiles: dict[str, CompiledProfile] = {}
         self._mqtt: list[CompiledProfile] = []
+        self._lock = threading.Lock()  # reload runs in a thread (watch) and on the loop (set_stored)
+        for d in self.directories:
+            if not d.is_dir():
+                log.warning("profile directory %s does not exist: not loaded, not watched", d)
         self.reload()
 
     # -- loading ---------------------------------------------------------------------------------
@@ -68,6 +74,10 @@ class ProfileRegistry:
 
     def reload(self) -> None:
         """Rebuild from every source. Bumps :attr:`version` when the set of profiles changed."""
+        with self._lock:
+            self._reload()
+
+    def _reload(self) -> None:
         problems: dict[str, str] = {}
         candidates: list[CompiledProfile] = []
         dirs = ([BUILTIN_DIR] if self.builtins else []) + self.directories
