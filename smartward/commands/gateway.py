@@ -56,11 +56,31 @@ def run(args: argparse.Namespace) -> int:
         print(f"smartward gateway: profile {compiled.id!r} is {compiled.profile.transport}, not hl7v2-mllp", file=sys.stderr)
         return 2
     root = args.topic_root or os.environ.get("SMARTWARD_TOPIC_ROOT", ROOT)
+    from gateway_agent import GatewayError
+
     try:
-        asyncio.run(_serve(args, compiled, host, port, root))
+        asyncio.run(_main(args, compiled, host, port, root))
     except KeyboardInterrupt:
         return 0
+    except (GatewayError, OSError) as exc:  # outbox locked by another gateway, port in use, ...
+        print(f"smartward gateway: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+async def _main(args: argparse.Namespace, compiled: Any, host: str, port: int, root: str) -> None:
+    """Run until SIGTERM/SIGINT, then stop listening and close the outbox cleanly."""
+    import asyncio
+    import contextlib
+    import signal
+
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await _serve(args, compiled, host, port, root)
 
 
 async def _serve(args: argparse.Namespace, compiled: Any, host: str, port: int, root: str) -> None:
