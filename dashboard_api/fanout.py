@@ -1,12 +1,16 @@
 """Websocket fan-out: each screen has a bounded queue of pre-encoded frames and one sender task that
-sends everything queued as one websocket message (a JSON array), so every update reaches every
-screen without per-frame overhead when busy and without a timer when idle."""
+sends everything queued as one websocket message (a JSON array). A screen gets at most one message
+per ``MIN_INTERVAL_S`` (50/s): an idle ward's update goes out at once, a busy ward's updates are
+coalesced into one message per interval, so the cost per screen stays flat while every frame is
+still delivered."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 
+MIN_INTERVAL_S = 0.02
 MAX_QUEUED = 20_000  # frames; a screen this far behind is disconnected and reconnects with a snapshot
 
 
@@ -20,6 +24,7 @@ class Screen:
         self.only_patient: str | None = None  # patient portal: only this patient's frames
         self._frames: deque[bytes] = deque()
         self._wake = asyncio.Event()
+        self._last_send = 0.0
         self.overflowed = False
 
     def push(self, frame: bytes) -> None:
@@ -33,7 +38,11 @@ class Screen:
     async def next_message(self) -> str | None:
         """All queued frames as one JSON array text, or ``None`` when this screen overflowed."""
         await self._wake.wait()
+        wait = self._last_send + MIN_INTERVAL_S - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
         self._wake.clear()
+        self._last_send = time.monotonic()
         if self.overflowed:
             return None
         frames = b",".join(self._frames)

@@ -14,6 +14,7 @@ BENCH_MODULES: list[str] = [
     "smartward.benches.alerting",
     "smartward.benches.ingest",
     "smartward.benches.decode",
+    "smartward.benches.fanout",
 ]
 
 
