@@ -95,6 +95,7 @@ class Publisher:
         self.delivered = 0  # outbox entries acknowledged by the broker
         self.messages = 0  # MQTT messages (merged backlog messages count once)
         self.connects = 0
+        self.failures = 0  # connection attempts or sessions that ended in an error
         self._status: dict[str, dict[str, Any]] = {}
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
@@ -150,6 +151,7 @@ class Publisher:
                     await self._session(client)
                     return  # closed cleanly
             except aiomqtt.MqttError as exc:
+                self.failures += 1
                 if self.connected.is_set():
                     log.warning("publisher %s lost %s: %s", self.options.client_id, self.url, exc)
                 elif attempt == 0:
