@@ -86,6 +86,11 @@ class AlertingService:
         self.counts = {"obs": 0, "status": 0, "device_alarm": 0, "spot": 0, "command": 0, "rejected": 0,
                        "events": 0}
 
+    @property
+    def unpublished(self) -> int:
+        """Stored alarm events not yet acknowledged by the broker (they go out after reconnecting)."""
+        return len(self._unpublished)
+
     def ready(self) -> bool:
         return self.store is not None and self._subscribed
 

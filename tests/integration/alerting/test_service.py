@@ -204,3 +204,28 @@ async def test_per_patient_override_from_the_state_db_applies_after_a_reload(
         await bus.obs(t + 11_400, heart_rate=130)  # a marker alarm: spo2 86 must not have alarmed before it
         await until(lambda: bus.find("raised", signal="heart_rate"), what="marker alarm")
         assert bus.find("raised", signal="spo2") == []
+
+
+async def test_alarm_events_made_while_the_broker_is_down_are_published_after_it_returns(
+        private_mosquitto: Mosquitto, tmp_path: Path, topic_root: str) -> None:
+    svc = service(private_mosquitto, tmp_path, topic_root)
+    async with running(svc):
+        async with aiomqtt.Client("127.0.0.1", private_mosquitto.port) as client:
+            b = Bus(client, topic_root)
+            await client.subscribe(f"{topic_root}/alarms/#", qos=1)
+            task = asyncio.create_task(b.collect())
+            raised = await raise_spo2(b, 88)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        private_mosquitto.stop()
+        await until(lambda: not svc.ready(), what="service notices the broker is gone")
+        # escalations (level 1 at 1.5 s, level 2 at 3 s) happen while the broker is down: stored first,
+        # held for publishing
+        store = AlarmStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+        await until(lambda: len([e for e in store.events(raised["id"]) if e["event"] == "escalated"]) == 2,
+                    what="escalations stored while offline")
+        assert svc.unpublished >= 1
+        private_mosquitto.start()
+        await until(svc.ready, within=40, what="service reconnected")
+        await until(lambda: svc.unpublished == 0, within=20, what="held events acknowledged by the broker")
