@@ -245,3 +245,10 @@ fields: [{signal: heart_rate, path: hr}]
         hub.decode("", b'{"hr": 70}', NOW, "hub/ward3/telemetry")
     with pytest.raises(PayloadError, match="is not"):
         hub.decode("", b'{"dev": {"sn": "a/b"}, "hr": 70}', NOW, "hub/ward3/telemetry")
+
+
+def test_payload_that_is_itself_the_batch() -> None:
+    d = decoder("samples: {path: $}\ntime: {path: ts, format: iso8601}\n"
+                "fields: [{signal: temperature, path: temp_f, unit: degF}]")
+    out = decode(d, [{"ts": "2025-11-22T10:00:00Z", "temp_f": 99.5}, {"ts": "2025-11-22T10:01:00Z", "temp_f": "100.1"}])
+    assert samples(out) == [{"t": 1763805600000, "temperature": 37.5}, {"t": 1763805660000, "temperature": 37.833}]
