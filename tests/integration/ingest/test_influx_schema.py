@@ -21,7 +21,8 @@ async def test_retention_policies_and_continuous_query(influxdb: InfluxDB, influ
     rps = {r["name"]: r for r in influxdb.query(f'SHOW RETENTION POLICIES ON "{influx_db}"', influx_db)}
     assert rps["raw"]["duration"] == "168h0m0s" and rps["raw"]["default"] is True  # >= 96 h
     assert rps["minute"]["duration"] == "9600h0m0s"  # 400 days >= 1 year
-    cqs = [r for r in influxdb.query("SHOW CONTINUOUS QUERIES", influx_db) if r.get("name") == "vitals_1m"]
+    cqs = [r for r in influxdb.query("SHOW CONTINUOUS QUERIES", influx_db)  # lists every database's CQs
+           if r.get("name") == "vitals_1m" and f" ON {influx_db} " in str(r.get("query"))]
     assert len(cqs) == 1
     query = str(cqs[0]["query"])
     assert all(f"{s}_mean" in query and f"{s}_min" in query and f"{s}_max" in query for s in NUMERIC_SIGNALS)
