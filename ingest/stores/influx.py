@@ -143,6 +143,15 @@ class InfluxStore:
         if r.status_code in (200, 204):
             return
         text = r.text[:500]
+        if r.status_code == 404 and "database not found" in text and self.cfg.version == 1:
+            await self.open()  # dropped or never created (InfluxDB was down at start): set it up again
+            try:
+                r = await self._http.post(self._write_path, params=self._write_params, content=data)
+            except httpx.HTTPError as exc:
+                raise StoreUnavailable(f"InfluxDB {self.url}: {type(exc).__name__}: {exc}") from exc
+            if r.status_code in (200, 204):
+                return
+            text = r.text[:500]
         if r.status_code >= 500 or r.status_code in (404, 408, 429):  # 404: database not (yet) there
             raise StoreUnavailable(f"InfluxDB {self.url} answered {r.status_code}: {text}")
         if "beyond retention policy" in text and "partial write" in text:

@@ -43,3 +43,16 @@ async def test_backfill_writes_minute_min_mean_max(influxdb: InfluxDB, influx_db
     assert [(r["time"], r["heart_rate_min"], r["heart_rate_mean"], r["heart_rate_max"]) for r in rows] == \
         [(m, 60, 80, 100)]
     await store.close()
+
+
+async def test_a_missing_database_is_created_at_write_time(influxdb: InfluxDB, influx_db: str) -> None:
+    from ingest.stores import make_store
+
+    store = make_store(influxdb.store_url(influx_db))  # not opened: InfluxDB was down when ingest started
+    b = Batch()
+    b.add_obs(AttributedObservation(Observation("mon-1", 1, [Sample(int(time.time() * 1000), {"heart_rate": 70})]),
+                                    Attribution()))
+    await store.write(store.encode(b))
+    assert await store.count("vitals", "heart_rate") == 1
+    assert "raw" in {r["name"] for r in influxdb.query(f'SHOW RETENTION POLICIES ON "{influx_db}"', influx_db)}
+    await store.close()
