@@ -15,6 +15,7 @@ BENCH_MODULES: list[str] = [
     "smartward.benches.ingest",
     "smartward.benches.decode",
     "smartward.benches.fanout",
+    "smartward.benches.gateway",
 ]
 
 
