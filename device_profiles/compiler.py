@@ -7,6 +7,7 @@ key and line the author wrote (also through migrations).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta, timezone, tzinfo
@@ -167,6 +168,7 @@ def _compile_json(p: Profile, root: str, c: _Checker) -> JsonDecoder | None:
                       row(c.path(p.time.offset_path, ("time", "offset_path"))), 1000 if p.time.offset_unit == "s" else 1,
                       tz, step_path, 1000 if p.time.step_unit == "s" else 1)
     fields: list[FieldReader] = []
+    series: list[FieldReader] = []
     seen: dict[str, int] = {}
     for i, f in enumerate(p.fields):
         loc: Loc = ("fields", i)
@@ -191,11 +193,24 @@ def _compile_json(p: Profile, root: str, c: _Checker) -> JsonDecoder | None:
         wpath = row(c.path(f.where.path, (*loc, "where", "path"))) if f.where else None
         if path is None:
             continue
-        fields.append(FieldReader(f.signal, path, conv, None if conv.identity else sig.precision + 2,
+        series_path = c.path(f.series, (*loc, "series"))
+        series_time: TimeReader | None = None
+        if f.time is not None and f.series is None:
+            c.issues.append(((*loc, "time"), "a field-level time only goes with 'series'"))
+        if series_path is not None:
+            if p.samples.columnar:
+                c.issues.append(((*loc, "series"), "series cannot be combined with columnar samples"))
+            if p.time.source == "payload" and not (f.time or p.time.path):
+                c.issues.append(((*loc, "time"), "give the time path within each series entry"))
+            tpath = c.path(f.time, (*loc, "time")) if f.time else time.path
+            series_time = dataclasses.replace(time, path=tpath)
+        target = series if series_path is not None else fields
+        target.append(FieldReader(f.signal, path, conv, None if conv.identity else sig.precision + 2,
                                   qpath, dict(f.quality.map) if f.quality else {},
                                   f.quality.default if f.quality else "valid", f.plausible, f.out_of_range,
                                   frozenset(f.ignore_values), sig.low, sig.high, wpath,
-                                  frozenset(text_of(v) for v in f.where.equals) if f.where else frozenset()))
+                                  frozenset(text_of(v) for v in f.where.equals) if f.where else frozenset(),
+                                  series_path, series_time))
     technical: list[TechnicalReader] = []
     for i, t in enumerate(p.technical_alarms):
         loc = ("technical_alarms", i)
@@ -225,7 +240,8 @@ def _compile_json(p: Profile, root: str, c: _Checker) -> JsonDecoder | None:
         return None
     return JsonDecoder(p.id, topic, device_tpl, False, samples, p.samples.max, time, seq, tuple(fields),
                        tuple(technical), alarms, tuple(columns.items()) if p.samples.columnar else None, id_path,
-                       {f.signal: f.expire_after for f in p.fields if f.expire_after is not None} or None)
+                       {f.signal: f.expire_after for f in p.fields if f.expire_after is not None} or None,
+                       tuple(series))
 
 
 def _compile_hl7(p: Profile, c: _Checker) -> tuple[dict[str, str], dict[str, str]]:

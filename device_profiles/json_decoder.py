@@ -37,6 +37,7 @@ class JsonDecoder:
     columns: tuple[tuple[str, JsonPath], ...] | None = None  # columnar batches: row key -> column path
     device_id_path: JsonPath | None = None  # the serial comes from the payload ({payload} in the template)
     expire_after: dict[str, float] | None = None  # per-signal staleness (s), reported in the device status
+    series: tuple[FieldReader, ...] = ()  # fields with their own per-signal series of samples
 
     def device_for(self, topic: str) -> str | None:
         """The device id named by ``topic`` (``""`` when it comes from the payload; ``None``: not ours)."""
@@ -76,7 +77,9 @@ class JsonDecoder:
             sample = self._sample(item, msg, i, received_ms, out.dropped)
             if sample is not None:
                 samples.append(sample)
-        if len(samples) > 1 and len({s.t for s in samples}) < len(samples):
+        if self.series:
+            samples = _merge(samples + self._series(msg, received_ms, out.dropped))
+        elif len(samples) > 1 and len({s.t for s in samples}) < len(samples):
             samples = _merge(samples)
         msg_t = samples[-1].t if samples else self._message_time(msg, received_ms)
         if samples:
@@ -131,23 +134,30 @@ class JsonDecoder:
                                f"{n} samples, more than the profile's samples.max {self.max_samples}")
         return [{key: col[i] for key, col in cols if type(col) is list and i < len(col)} for i in range(n)]
 
-    def _sample(self, item: Any, msg: Any, i: int, received_ms: int, dropped: list[str]) -> Sample | None:
-        batched = self.samples_path is not None
-        if self.samples_path is not None and type(item) is not dict and type(item) is not list:
-            raise PayloadError(describe(self.samples_path, None) + f"[{i}]", "a sample must be an object or a list")
+    def _sample(self, item: Any, msg: Any, i: int, received_ms: int, dropped: list[str],
+                fields: tuple[FieldReader, ...] | None = None, time: TimeReader | None = None,
+                series: JsonPath | None = None) -> Sample | None:
+        """One sample from ``item``; ``series`` (with its own ``fields``/``time``) for per-signal series."""
+        batched = self.samples_path is not None or series is not None
+        container = series or self.samples_path
+        if container is not None and type(item) is not dict and type(item) is not list:
+            raise PayloadError(describe(container, None) + f"[{i}]", "a sample must be an object or a list")
+
+        def loc(path: JsonPath) -> str:
+            if series is not None and not path.absolute:
+                return f"{describe(series, None)}[{i}].{path.text}"
+            return describe(path, i if batched else None)
+
         values: dict[str, float] = {}
         quality: dict[str, str] = {}
-        for f in self.fields:
+        for f in (self.fields if fields is None else fields):
             if f.where_path is not None and text_of(f.where_path.get(item, msg)) not in f.where_equals:
                 continue
             raw = f.path.get(item, msg)
             if raw is MISSING or raw is None:
                 continue
             tv = type(raw)  # fast path for plain numbers; the error text is only built when needed
-            if tv is int or (tv is float and math.isfinite(raw)):
-                v = raw
-            else:
-                v = number(raw, describe(f.path, i if batched else None))
+            v = raw if tv is int or (tv is float and math.isfinite(raw)) else number(raw, loc(f.path))
             if v in f.ignore:
                 continue
             if not f.conv.identity:
@@ -155,7 +165,7 @@ class JsonDecoder:
                 if f.decimals is not None:
                     v = round(v, f.decimals)
             if not f.low <= v <= f.high:
-                raise PayloadError(describe(f.path, i if batched else None),
+                raise PayloadError(loc(f.path),
                                    f"{raw!r} is {v:g} {f.signal}, outside the physical range {f.low:g}..{f.high:g}"
                                    " (declare sentinels in ignore_values)")
             q = "valid"
@@ -165,7 +175,7 @@ class JsonDecoder:
                     q = f.quality_map.get(text_of(qraw), f.quality_default)
             if f.plausible is not None and not f.plausible[0] <= v <= f.plausible[1]:
                 if f.out_of_range == "drop":
-                    dropped.append(f"{describe(f.path, i if batched else None)}: {v:g} outside the plausible range "
+                    dropped.append(f"{loc(f.path)}: {v:g} outside the plausible range "
                                    f"{f.plausible[0]:g}..{f.plausible[1]:g}")
                     continue
                 q = f.out_of_range if q == "valid" else q
@@ -174,11 +184,29 @@ class JsonDecoder:
                 quality[f.signal] = q
         if not values:
             return None
-        t = self.time.read(item, msg, i if batched else -1, received_ms)
+        tr = self.time if time is None else time
+        t = tr.read(item, msg, i if batched else -1, received_ms)
         if T_MIN_MS <= t <= received_ms + FUTURE_TOLERANCE_MS:
             return Sample(t, values, quality)
-        where_t = describe(self.time.path, i if batched else None) if self.time.path else "t"
-        return Sample(check_time(t, where_t, received_ms), values, quality)
+        return Sample(check_time(t, loc(tr.path) if tr.path else "t", received_ms), values, quality)
+
+    def _series(self, msg: Any, received_ms: int, dropped: list[str]) -> list[Sample]:
+        """Per-signal series: ``{"hr": [{"t": .., "v": ..}], "temp": [..]}``, one list per field."""
+        out: list[Sample] = []
+        for f in self.series:
+            assert f.series is not None and f.series_time is not None
+            found = f.series.get(msg, msg)
+            if found is MISSING or found is None:
+                continue
+            entries = found if type(found) is list else [found]
+            if len(entries) > self.max_samples:
+                raise PayloadError(describe(f.series, None),
+                                   f"{len(entries)} samples, more than the profile's samples.max {self.max_samples}")
+            for j, el in enumerate(entries):
+                sample = self._sample(el, msg, j, received_ms, dropped, (f,), f.series_time, f.series)
+                if sample is not None:
+                    out.append(sample)
+        return out
 
     def _technical(self, items: list[Any], msg: Any, msg_t: int, out: Decoded) -> None:
         if not self.technical:

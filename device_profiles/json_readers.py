@@ -120,6 +120,8 @@ class FieldReader:
     high: float
     where_path: JsonPath | None = None
     where_equals: frozenset[str] = frozenset()
+    series: JsonPath | None = None  # this signal's own list of samples (from the message root)
+    series_time: TimeReader | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,10 @@ class FieldSpec(_Strict):
     ignore_values: list[float] = Field(default_factory=list, description="sentinels meaning 'no reading'")
     expire_after: float | None = Field(default=None, gt=0, description="seconds after which the value is stale")
     where: Where | None = Field(default=None, description="for readings tagged with a code: {path: code, equals: [HR]}")
+    series: str | None = Field(
+        default=None, description="this signal's own list of samples, e.g. $.metrics.hr (path and time are then "
+                                  "relative to each entry)")
+    time: str | None = Field(default=None, description="with series: path to the time in each entry (default time.path)")
 
 
 class Condition(_Strict):

@@ -252,3 +252,24 @@ def test_payload_that_is_itself_the_batch() -> None:
                 "fields: [{signal: temperature, path: temp_f, unit: degF}]")
     out = decode(d, [{"ts": "2025-11-22T10:00:00Z", "temp_f": 99.5}, {"ts": "2025-11-22T10:01:00Z", "temp_f": "100.1"}])
     assert samples(out) == [{"t": 1763805600000, "temperature": 37.5}, {"t": 1763805660000, "temperature": 37.833}]
+
+
+def test_per_signal_series() -> None:
+    d = decoder("""time: {path: ts, format: epoch_ms}
+fields:
+  - {signal: heart_rate, series: $.metrics.hr, path: v}
+  - {signal: temperature, series: "$.metrics[?name=skin].data", path: f, time: at, unit: degF}
+  - {signal: spo2, path: $.spot.spo2}""")
+    out = decode(d, {"spot": {"spo2": 97, "ts": 0}, "ts": 1763805602000,
+                     "metrics": {"hr": [{"ts": 1763805600000, "v": 70}, {"ts": 1763805601000, "v": 72}],
+                                 "x": 1, "skin": None}})
+    # spo2 is a top-level field: it takes the profile's time path (ts) at the message level
+    assert samples(out) == [{"t": 1763805600000, "heart_rate": 70}, {"t": 1763805601000, "heart_rate": 72},
+                            {"t": 1763805602000, "spo2": 97}]
+    d2 = decoder("""time: {path: ts, format: epoch_ms}
+fields:
+  - {signal: temperature, series: "$.metrics[?name=skin].data", path: f, time: at, unit: degF}""")
+    out = decode(d2, {"metrics": [{"name": "skin", "data": [{"at": 1763805600000, "f": 98.6}]}]})
+    assert samples(out) == [{"t": 1763805600000, "temperature": 37.0}]
+    with pytest.raises(PayloadError, match=r"\$\.metrics\[\?name=skin\]\.data\[0\]\.f: 'hot' is not a number"):
+        decode(d2, {"metrics": [{"name": "skin", "data": [{"at": 1763805600000, "f": "hot"}]}]})
