@@ -35,7 +35,10 @@ class Synthesizer:
         self.seq = 0
 
     def topic(self, serial: str) -> str:
-        return "/".join(serial if lv.startswith("{") else ("sim" if lv in ("+", "#") else lv)
+        """The vendor topic: captures used in the device id carry ``serial``, the others ``sim``."""
+        used = set(self.dec.device_id.names)
+        return "/".join(serial if lv.startswith("{") and lv[1:-1] in used
+                        else ("sim" if lv.startswith("{") or lv in ("+", "#") else lv)
                         for lv in self.dec.topic.levels)
 
     def _time(self, t_ms: int) -> Any:
