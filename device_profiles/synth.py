@@ -54,10 +54,12 @@ class Synthesizer:
         self.state[signal] = v
         return v
 
-    def payload(self, t_ms: int, samples: int = 1) -> dict[str, Any]:
+    def payload(self, t_ms: int, samples: int = 1, serial: str = "SIM0001") -> dict[str, Any]:
         """One message carrying ``samples`` samples one second apart, the last at ``t_ms``."""
         dec = self.dec
         msg: dict[str, Any] = {}
+        if dec.device_id_path is not None:
+            dec.device_id_path.set(msg, serial)
         n = samples if dec.samples_path is not None else 1
         items: list[dict[str, Any]] = []
         step = dec.time.step_ms or 1000

@@ -220,7 +220,7 @@ async def _simulate(args: argparse.Namespace, synth: Any) -> int:
             print(f"publishing {synth.dec.profile_id} payloads to {topic} on {url} (Ctrl-C stops)")
             start = time.monotonic()
             while not args.count or sent < args.count:
-                payload = synth.payload(now_ms(), args.batch)
+                payload = synth.payload(now_ms(), args.batch, args.device)
                 await client.publish(topic, orjson.dumps(payload), qos=qos)
                 sent += 1
                 await asyncio.sleep(max(0.0, start + sent * period - time.monotonic()))
