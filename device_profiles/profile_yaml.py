@@ -69,8 +69,11 @@ class LineMap:
             key = key[:-1]
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: LineMap, issues: list[Issue]) -> None:
+def _walk(node: yaml.Node, loc: Loc, lines: LineMap, issues: list[Issue], walked: set[int]) -> None:
     lines.lines.setdefault(loc, node.start_mark.line + 1)
+    if id(node) in walked:  # an alias (*name) of a node already walked: once is enough (no "billion laughs")
+        return
+    walked.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
@@ -84,10 +87,10 @@ def _walk(node: yaml.Node, loc: Loc, lines: LineMap, issues: list[Issue]) -> Non
                 continue
             seen[key] = line
             lines.lines[(*loc, key)] = line
-            _walk(value_node, (*loc, key), lines, issues)
+            _walk(value_node, (*loc, key), lines, issues, walked)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*loc, i), lines, issues)
+            _walk(item, (*loc, i), lines, issues, walked)
 
 
 def read_yaml(text: str | bytes, source: str) -> tuple[Any, LineMap]:
@@ -106,7 +109,7 @@ def read_yaml(text: str | bytes, source: str) -> tuple[Any, LineMap]:
             raise ProfileValidationError(source, [Issue("$", 1, "the file is empty")])
         lines = LineMap()
         issues: list[Issue] = []
-        _walk(node, (), lines, issues)
+        _walk(node, (), lines, issues, set())
         if issues:
             raise ProfileValidationError(source, issues)
         data = loader.construct_document(node)

@@ -154,3 +154,11 @@ def test_cli_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     clash.write_text(GOOD.replace("acme/{serial}/vitals", "wearables/+/{serial}/batch"))
     assert main(["profile", "validate", str(clash)]) == 1
     assert "overlaps built-in profile 'home-wearable'" in capsys.readouterr().err
+
+
+def test_alias_bombs_are_cheap_to_refuse() -> None:
+    """Aliases are followed by reference, never expanded: a 'billion laughs' file is refused at once."""
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
+    got = issues(GOOD + "\n".join(levels) + "\n")
+    assert {w for _, w, _ in got} == {f"a{i}" for i in range(10)}  # unknown keys, reported by name
