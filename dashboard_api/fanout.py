@@ -1,8 +1,8 @@
 """Websocket fan-out: each screen has a bounded queue of pre-encoded frames and one sender task that
 sends everything queued as one websocket message (a JSON array). A screen gets at most one message
-per ``MIN_INTERVAL_S`` (50/s): an idle ward's update goes out at once, a busy ward's updates are
-coalesced into one message per interval, so the cost per screen stays flat while every frame is
-still delivered."""
+per ``MIN_INTERVAL_S`` (20/s) unless an urgent frame (an alarm event) is queued: an idle ward's
+update goes out at once, a busy ward's tile updates are coalesced into one message per interval, so
+the cost per screen stays flat while every frame is still delivered and alarms never wait."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections import deque
 
-MIN_INTERVAL_S = 0.02
+MIN_INTERVAL_S = 0.05
 MAX_QUEUED = 20_000  # frames; a screen this far behind is disconnected and reconnects with a snapshot
 
 
@@ -25,9 +25,11 @@ class Screen:
         self._frames: deque[bytes] = deque()
         self._wake = asyncio.Event()
         self._last_send = 0.0
+        self._urgent = False
         self.overflowed = False
 
-    def push(self, frame: bytes) -> None:
+    def push(self, frame: bytes, urgent: bool = False) -> None:
+        self._urgent = self._urgent or urgent
         if len(self._frames) >= MAX_QUEUED:
             self.overflowed = True
             self._wake.set()
@@ -39,9 +41,10 @@ class Screen:
         """All queued frames as one JSON array text, or ``None`` when this screen overflowed."""
         await self._wake.wait()
         wait = self._last_send + MIN_INTERVAL_S - time.monotonic()
-        if wait > 0:
+        if wait > 0 and not self._urgent:
             await asyncio.sleep(wait)
         self._wake.clear()
+        self._urgent = False
         self._last_send = time.monotonic()
         if self.overflowed:
             return None
@@ -64,10 +67,11 @@ class Fanout:
     def count(self) -> int:
         return sum(len(s) for s in self.screens.values())
 
-    def send(self, ward: str, frame: bytes, bed_watch: str | None = None, patient: str = "") -> None:
+    def send(self, ward: str, frame: bytes, bed_watch: str | None = None, patient: str = "",
+             urgent: bool = False) -> None:
         """Queue ``frame`` for every screen of ``ward`` (only those watching ``bed_watch`` if given;
         patient screens only get frames of their own ``patient``)."""
         for s in self.screens.get(ward, ()):
             if (bed_watch is None or s.watch == bed_watch) and (s.only_patient is None or s.only_patient == patient):
-                s.push(frame)
+                s.push(frame, urgent)
                 self.frames_sent += 1

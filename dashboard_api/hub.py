@@ -135,7 +135,8 @@ class Hub:
                 ev = orjson.loads(payload)
                 b = self.state.alarm(ev)
                 ward = str(ev.get("ward") or "")
-                self.fanout.send(ward, orjson.dumps({"type": "alarm", "alarm": ev}), patient=str(ev.get("patient") or ""))
+                self.fanout.send(ward, orjson.dumps({"type": "alarm", "alarm": ev}), patient=str(ev.get("patient") or ""),
+                                urgent=True)
                 if b is not None:
                     self.fanout.send(ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
             elif parts[0] == "devices" and len(parts) == 3 and parts[2] == "wave":

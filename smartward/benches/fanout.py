@@ -45,6 +45,7 @@ async def _screens(url: str, screens: int, ctl: Any, out: Any) -> None:
 
     counts = [0] * screens
     lat: list[int] = []
+    alarm_lat: list[int] = []
     connected = 0
     first_last = [0.0, 0.0]
     all_in = asyncio.Event()
@@ -62,6 +63,8 @@ async def _screens(url: str, screens: int, ctl: Any, out: Any) -> None:
                         connected += 1
                         if connected == screens:
                             all_in.set()
+                    elif f.get("type") == "alarm":
+                        alarm_lat.append(now - f["alarm"]["t"])
                     elif f.get("type") == "tile":
                         counts[i] += 1
                         if counts[i] == target[0]:
@@ -85,6 +88,7 @@ async def _screens(url: str, screens: int, ctl: Any, out: Any) -> None:
             counts[:] = [0] * screens
             target[0], done[0] = 0, 0
             lat.clear()
+            alarm_lat.clear()
             first_last[:] = [0.0, 0.0]
             out.put(("reset", 0))
         elif cmd[0] == "collect":
@@ -95,7 +99,7 @@ async def _screens(url: str, screens: int, ctl: Any, out: Any) -> None:
                 complete.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(complete.wait(), limit_s)
-            out.put(("result", list(counts), list(lat), first_last[1] - first_last[0]))
+            out.put(("result", list(counts), list(lat), first_last[1] - first_last[0], list(alarm_lat)))
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -180,13 +184,16 @@ async def _bench(args: argparse.Namespace) -> int:
             pctl.put("paced")
             _, sent = await asyncio.to_thread(pout.get, True, args.duration + 60)
             ctl.put(("collect", sent, 15.0))
-            _, counts, lat, _span = await asyncio.to_thread(out.get, True, 60)
+            _, counts, lat, _span, alat = await asyncio.to_thread(out.get, True, 60)
             delivered = sum(counts)
             want = sent * args.screens
             print(f"paced: {sent:,} messages -> {delivered:,} of {want:,} frames delivered "
                   f"({want - delivered:,} missing), {delivered / args.duration:,.0f} deliveries/s; "
                   f"publish->frame latency p50 {_pct(lat, 0.5):.0f} ms, p99 {_pct(lat, 0.99):.0f} ms, "
                   f"max {max(lat or [0]):.0f} ms ({len(lat):,} samples)", flush=True)
+            print(f"alarms: {len(alat):,} alarm frames (one alarm event every 100 ms, sent at once, not coalesced): "
+                  f"publish->frame p50 {_pct(alat, 0.5):.0f} ms, p99 {_pct(alat, 0.99):.0f} ms, "
+                  f"max {max(alat or [0]):.0f} ms", flush=True)
             paced_rate = delivered / args.duration
             if args.burst:
                 ctl.put(("reset",))
@@ -194,7 +201,7 @@ async def _bench(args: argparse.Namespace) -> int:
                 pctl.put("burst")
                 _, pub_s = await asyncio.to_thread(pout.get, True, 120)
                 ctl.put(("collect", args.burst, 60.0))
-                _, counts, _lat, span = await asyncio.to_thread(out.get, True, 90)
+                _, counts, _lat, span, _alat = await asyncio.to_thread(out.get, True, 90)
                 delivered = sum(counts)
                 ceiling = delivered / max(span, 1e-9)
                 print(f"burst: {args.burst:,} messages published in {pub_s:.2f} s -> {delivered:,} of "
@@ -223,6 +230,7 @@ async def _paced(pub: Any, root: str, n_beds: int, rate: float, duration: float,
     beds = [f"{i + 1:03d}" for i in range(n_beds)]
     sent = 0
     start = time.perf_counter()
+    next_alarm = start
     seq = 0
     while time.perf_counter() - start < duration:
         tick = time.perf_counter()
@@ -237,6 +245,13 @@ async def _paced(pub: Any, root: str, n_beds: int, rate: float, duration: float,
                                  "resp_rate": 16}]}
             await pub.publish(f"{root}/wards/w1/obs", orjson.dumps(body), qos=0)
             sent += 1
+            if time.perf_counter() >= next_alarm:
+                next_alarm += 0.1
+                alarm = {"v": 1, "id": f"a{seq}", "ward": "w1", "bed": "", "patient": "", "device": f"m{bed}",
+                         "kind": "limit", "signal": "spo2", "priority": "high", "event": "raised", "state": "cleared",
+                         "t": time.time_ns() // 1_000_000, "value": 84, "reason": "bench", "by": None,
+                         "escalation_level": 0, "drill": ""}
+                await pub.publish(f"{root}/alarms/w1/a{seq}", orjson.dumps(alarm), qos=1)
         rest = tick + period - time.perf_counter()
         if rest > 0:
             await asyncio.sleep(rest)
