@@ -8,6 +8,7 @@ hand every observation and alarm to the sink (the gateway's durable outbox) and 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from .errors import GatewayError
 from .hl7_ack import build_ack
 
 log = logging.getLogger(__name__)
+OFF_LOOP_BYTES = 32 * 1024
 
 
 class Hl7GatewayError(GatewayError):
@@ -65,7 +67,10 @@ class Hl7Gateway:
     async def handle(self, data: bytes, peer: str = "?") -> bytes:
         text, codec = decode_text(data)
         received = self.clock()
-        res = self.decoder.decode(text, received)
+        if len(data) > OFF_LOOP_BYTES:  # a big message would hold the loop (python-hl7 parses ~1 MB/s)
+            res = await asyncio.to_thread(self.decoder.decode, text, received)
+        else:
+            res = self.decoder.decode(text, received)
         extra: list[Hl7Issue] = []
         if res.decoded:
             try:
