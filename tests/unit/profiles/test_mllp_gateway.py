@@ -160,3 +160,12 @@ async def test_profile_simulate_over_mllp(sink: ListSink) -> None:
     obs = orjson.loads(sink.items[0][1])
     assert set(obs["samples"][0]) == {"t", "heart_rate", "spo2", "resp_rate", "nibp_sys", "nibp_dia", "nibp_mean",
                                       "temperature"}
+
+
+async def test_big_message_is_decoded_off_the_loop(server: MllpServer, sink: ListSink, testdata: Path) -> None:
+    good = (testdata / "hl7" / "ihe_pcd01_E1_1_philips_physio_monitor.hl7").read_bytes().rstrip(b"\r")
+    extra = b"".join(b"\rOBX|%d|NM|147232^MDC_ECG_TIME_PD_QT_GL^MDC|1.2.1.14|360|264338^MDC_DIM_MILLI_SEC^MDC|||||X" % (18 + i)
+                     for i in range(500))
+    assert len(good + extra) > 32 * 1024
+    [ack] = await exchange(server.port, START + good + extra + END, 1)
+    assert msa(ack) == f"MSA|AA|{GOOD_ID}|" and len(sink.items) == 1
