@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import aiomqtt
 from fastapi import APIRouter, HTTPException, Path, status
@@ -115,7 +115,7 @@ async def discharge(services: ServicesDep, user: CurrentUser, body: DischargeIn)
 @router.post("/devices/{device_id}/assign", response_model=AdtOut, tags=["devices"],
              summary="Bind a device to a bed, or to a patient at home (virtual ward 'home')")
 async def assign(services: ServicesDep, user: CurrentUser, body: AssignIn,
-                 device_id: str = Path(pattern=ID)) -> AdtOut:
+                 device_id: Annotated[str, Path(pattern=ID)]) -> AdtOut:
     at = body.at or now_ms()
     attr = services.platform.attributions
     if body.patient_id is not None:

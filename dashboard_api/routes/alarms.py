@@ -5,7 +5,7 @@ alarm events come back through the hub to every open screen. Every action is aud
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import aiomqtt
 from fastapi import APIRouter, HTTPException, Path, status
@@ -18,7 +18,8 @@ from device_profiles import now_ms
 from ..deps import CurrentUser, Services, ServicesDep, require_clinical, require_patient
 
 router = APIRouter(prefix="/api/v1", tags=["alarms"])
-IdPath = Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+AlarmId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="alarm id")]
+PatientId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="pseudonymous patient id")]
 
 
 class SilenceIn(BaseModel):
@@ -76,24 +77,24 @@ async def _act(services: Services, user: Any, alarm_id: str, action: str, minute
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", response_model=ActionOut, status_code=202, tags=["alarms"])
-async def acknowledge(services: ServicesDep, user: CurrentUser, alarm_id: str = IdPath) -> ActionOut:
+async def acknowledge(services: ServicesDep, user: CurrentUser, alarm_id: AlarmId) -> ActionOut:
     return await _act(services, user, alarm_id, "acknowledge")
 
 
 @router.post("/alarms/{alarm_id}/silence", response_model=ActionOut, status_code=202, tags=["alarms"])
-async def silence(services: ServicesDep, user: CurrentUser, body: SilenceIn | None = None,
-                  alarm_id: str = IdPath) -> ActionOut:
+async def silence(services: ServicesDep, user: CurrentUser, alarm_id: AlarmId,
+                  body: SilenceIn | None = None) -> ActionOut:
     return await _act(services, user, alarm_id, "silence", body.minutes if body is not None else 2.0)
 
 
 @router.post("/alarms/{alarm_id}/escalate", response_model=ActionOut, status_code=202, tags=["alarms"])
-async def escalate(services: ServicesDep, user: CurrentUser, alarm_id: str = IdPath) -> ActionOut:
+async def escalate(services: ServicesDep, user: CurrentUser, alarm_id: AlarmId) -> ActionOut:
     return await _act(services, user, alarm_id, "escalate")
 
 
 @router.post("/patients/{patient}/spot", status_code=202, tags=["patients"],
              summary="Nurse spot observation (consciousness, oxygen, manual vitals) feeding NEWS2")
-async def spot(services: ServicesDep, user: CurrentUser, body: SpotIn, patient: str = IdPath) -> dict[str, Any]:
+async def spot(services: ServicesDep, user: CurrentUser, body: SpotIn, patient: PatientId) -> dict[str, Any]:
     ward = require_patient(services, user, patient)
     require_clinical(user)
     where = services.platform.attributions.bed_of(patient)

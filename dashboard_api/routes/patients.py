@@ -19,7 +19,7 @@ from ..deps import CurrentUser, ServicesDep, require_patient
 from ..messages import plain_message
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
-PatientPath = Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="pseudonymous patient id")
+PatientId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="pseudonymous patient id")]
 RAW_MAX_MS = 2 * 3600 * 1000  # longer ranges are served as 1-minute aggregates
 MAX_RANGE_MS = 400 * 24 * 3600 * 1000
 
@@ -62,7 +62,7 @@ def _signals(signal: list[str] | None) -> list[str]:
 
 @router.get("/{patient}/vitals", response_model=VitalsOut,
             summary="Vitals of a patient: raw for ranges up to 2 h, 1-minute aggregates for longer ones")
-async def vitals(services: ServicesDep, user: CurrentUser, patient: str = PatientPath,
+async def vitals(services: ServicesDep, user: CurrentUser, patient: PatientId,
                  signal: Annotated[list[str] | None, Query(description="repeatable; default all")] = None,
                  from_: Annotated[int | None, Query(alias="from", description="ms since epoch")] = None,
                  to: Annotated[int | None, Query(description="ms since epoch (default now)")] = None) -> VitalsOut:
@@ -84,7 +84,7 @@ async def vitals(services: ServicesDep, user: CurrentUser, patient: str = Patien
 
 @router.get("/{patient}/fhir/Observation", summary="FHIR R4 Bundle of vital-signs Observations",
             responses={200: {"content": {"application/fhir+json": {}}}})
-async def fhir_observations(services: ServicesDep, user: CurrentUser, patient: str = PatientPath,
+async def fhir_observations(services: ServicesDep, user: CurrentUser, patient: PatientId,
                             from_: Annotated[int | None, Query(alias="from")] = None,
                             to: Annotated[int | None, Query()] = None,
                             signal: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def _alarm_history(engine: sa.Engine, patient: str, limit: int = 20) -> list[dic
 
 
 @router.get("/{patient}/summary", summary="Portal view: latest readings, device state, care-team messages")
-async def summary(services: ServicesDep, user: CurrentUser, patient: str = PatientPath) -> dict[str, Any]:
+async def summary(services: ServicesDep, user: CurrentUser, patient: PatientId) -> dict[str, Any]:
     require_patient(services, user, patient)
     await services.record(user, "read", f"patient/{patient}/summary")
     now = now_ms()

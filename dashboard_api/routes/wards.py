@@ -3,7 +3,7 @@ in-memory ward state (latest value + age + staleness per signal, NEWS2, alarms, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
@@ -14,7 +14,7 @@ from ..deps import CurrentUser, ServicesDep, require_clinical
 from ..wardstate import HOME_WARD
 
 router = APIRouter(prefix="/api/v1/wards", tags=["wards"])
-WardPath = Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="ward id")
+WardId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="ward id")]
 
 
 class WardOut(BaseModel):
@@ -79,7 +79,7 @@ async def wards(services: ServicesDep, user: CurrentUser) -> list[WardOut]:
 
 @router.get("/{ward}/beds", response_model=BedsOut,
             summary="Beds of a ward: patient, latest vitals with age and staleness, NEWS2, alarms, device")
-async def beds(services: ServicesDep, user: CurrentUser, ward: str = WardPath) -> dict[str, Any]:
+async def beds(services: ServicesDep, user: CurrentUser, ward: WardId) -> dict[str, Any]:
     require_clinical(user, ward)
     await services.record(user, "read", f"ward/{ward}/beds")
     return services.hub.state.snapshot(ward, now_ms())
@@ -87,7 +87,7 @@ async def beds(services: ServicesDep, user: CurrentUser, ward: str = WardPath) -
 
 @router.get("/{ward}/alarms", response_model=list[dict[str, Any]],
             summary="Active alarms of a ward, sorted by priority then time")
-async def ward_alarms(services: ServicesDep, user: CurrentUser, ward: str = WardPath) -> list[dict[str, Any]]:
+async def ward_alarms(services: ServicesDep, user: CurrentUser, ward: WardId) -> list[dict[str, Any]]:
     require_clinical(user, ward)
     await services.record(user, "read", f"ward/{ward}/alarms")
     return services.hub.state.ward_alarms(ward)

@@ -1,0 +1,154 @@
+"""The API against the real platform (Mosquitto, in-process ingest + alerting, SQLite store):
+websocket auth and streaming, login lockout, spot observations reaching alerting, home wearables in
+the virtual ward, /readyz following the broker, /metrics, the OpenAPI document."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from smartward.servers import Mosquitto
+
+from .conftest import Running, obs, running_platform, until
+
+pytestmark = pytest.mark.integration
+
+
+def ws_url(run: Running, path: str, token: str | None) -> str:
+    return run.base.replace("http", "ws") + path + (f"?token={token}" if token else "")
+
+
+async def token(run: Running, c: httpx.AsyncClient, user: str) -> str:
+    return (await run.login(c, user))["Authorization"][7:]
+
+
+async def test_websocket_auth_and_live_tiles(platform_sqlite: Running) -> None:
+    run = platform_sqlite
+    run.add_user("nina", "nurse", ("w1",))
+    run.add_user("otto", "nurse", ("w2",))
+    async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
+        nina, otto = await token(run, c, "nina"), await token(run, c, "otto")
+        r = await c.post("/api/v1/devices/mon-1/assign", headers={"Authorization": f"Bearer {nina}"},
+                         json={"ward": "w1", "bed": "03"})
+        assert r.status_code == 200
+    for tok, code in ((None, 4401), ("garbage", 4401), (otto, 4403)):
+        async with connect(ws_url(run, "/api/v1/ws/wards/w1", tok)) as ws:
+            with pytest.raises(ConnectionClosed) as info:
+                await ws.recv()
+            assert info.value.rcvd is not None and info.value.rcvd.code == code
+    async with connect(ws_url(run, "/api/v1/ws/wards/w1", nina)) as ws:
+        first = orjson.loads(await ws.recv())
+        assert first[0]["type"] == "snapshot" and [b["bed"] for b in first[0]["beds"]] == ["03"]
+        await run.publish("devices/mon-1/obs", obs("mon-1", 1, int(time.time() * 1000), heart_rate=88))
+
+        async def tile_with_hr() -> dict[str, object] | None:
+            for f in orjson.loads(await ws.recv()):
+                if f["type"] == "tile" and "heart_rate" in f["tile"]["vitals"]:
+                    return dict(f["tile"])
+            return None
+
+        tile = await until(tile_with_hr, "tile frame with the heart rate")
+        assert tile["bed"] == "03" and tile["vitals"]["heart_rate"]["value"] == 88  # type: ignore[index]
+
+
+async def test_login_lockout_and_refresh(platform_sqlite: Running) -> None:
+    run = platform_sqlite
+    run.add_user("nina", "nurse", ("w1",))
+    async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
+        r = await c.post("/api/v1/auth/token", data={"username": "nina", "password": "correct horse battery"})
+        refresh = r.json()["refresh_token"]
+        for _ in range(5):
+            r = await c.post("/api/v1/auth/token", data={"username": "nina", "password": "guess-guess"})
+            assert r.status_code == 401
+        r = await c.post("/api/v1/auth/token", data={"username": "nina", "password": "correct horse battery"})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+        r = await c.post("/api/v1/auth/refresh", json={"refresh_token": refresh})
+        assert r.status_code == 200
+        me = await c.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        assert me.json() == {"username": "nina", "role": "nurse", "wards": ["w1"], "patient": ""}
+        r = await c.post("/api/v1/auth/refresh", json={"refresh_token": r.json()["access_token"]})
+        assert r.status_code == 401
+
+
+async def test_spot_observation_feeds_news2_and_home_wearable_joins_virtual_ward(platform_sqlite: Running) -> None:
+    run = platform_sqlite
+    run.add_user("nina", "charge_nurse", ("w1", "home"))
+    async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
+        h = await run.login(c, "nina")
+        assert (await c.post("/api/v1/adt/admit", headers=h, json={"patient_id": "p-5", "ward": "w1", "bed": "05"})).status_code == 200
+        assert (await c.post("/api/v1/devices/mon-5/assign", headers=h, json={"ward": "w1", "bed": "05"})).status_code == 200
+        r = await c.post("/api/v1/devices/wear-9/assign", headers=h, json={"patient_id": "p-9"})
+        assert r.status_code == 200 and r.json()["ward"] == "home" and r.json()["bed"] == "p-9"
+        bad = await c.post("/api/v1/devices/wear-9/assign", headers=h, json={"patient_id": "p-9", "bed": "01"})
+        assert bad.status_code == 422
+        t = int(time.time() * 1000)
+        await run.publish("devices/mon-5/obs", obs("mon-5", 1, t, heart_rate=95, spo2=95, resp_rate=22,
+                                                   nibp_sys=115, temperature=38.2))
+        await run.publish("devices/wear-9/obs", obs("wear-9", 1, t, heart_rate=70))
+        r = await c.post("/api/v1/patients/p-5/spot", headers=h, json={"consciousness": "A", "supplemental_o2": False})
+        assert r.status_code == 202, r.text
+        r = await c.post("/api/v1/patients/p-5/spot", headers=h, json={"consciousness": "Z"})
+        assert r.status_code == 422 and "consciousness" in r.text
+
+        async def news2() -> dict[str, object] | None:
+            beds = (await c.get("/api/v1/wards/w1/beds", headers=h)).json()["beds"]
+            n = beds[0]["news2"]
+            return n if n and n["complete"] else None
+
+        assert await until(news2, "complete NEWS2 after the spot observation") == {
+            "total": 5, "risk": "medium", "complete": True, "missing": []}
+
+        async def home() -> bool:
+            beds = (await c.get("/api/v1/wards/home/beds", headers=h)).json()["beds"]
+            return bool(beds) and "heart_rate" in beds[0]["vitals"]
+
+        await until(home, "home wearable in the virtual ward")
+        wards = {w["ward"]: w for w in (await c.get("/api/v1/wards", headers=h)).json()}
+        assert wards["home"]["virtual"] is True and wards["w1"]["occupied"] == 1
+        spots = await until(lambda: run.platform.components[1].counts["spot"], "alerting received the spot")  # type: ignore[attr-defined]
+        assert spots == 1
+
+
+async def test_metrics_and_openapi(platform_sqlite: Running) -> None:
+    async with httpx.AsyncClient(base_url=platform_sqlite.base, timeout=10) as c:
+        m = await c.get("/metrics")
+        assert m.status_code == 200 and "smartward_ingest_messages_total" in m.text
+        assert "smartward_dashboard_websockets" in m.text
+        spec = (await c.get("/openapi.json")).json()
+        paths = spec["paths"]
+        for p in ("/api/v1/auth/token", "/api/v1/wards/{ward}/beds", "/api/v1/patients/{patient}/vitals",
+                  "/api/v1/patients/{patient}/fhir/Observation", "/api/v1/adt/admit", "/api/v1/adt/transfer",
+                  "/api/v1/adt/discharge", "/api/v1/devices/{device_id}/assign",
+                  "/api/v1/alarms/{alarm_id}/acknowledge", "/api/v1/patients/{patient}/spot", "/readyz"):
+            assert p in paths, p
+        assert "OAuth2PasswordBearer" in spec["components"]["securitySchemes"]
+        assert (await c.get("/")).status_code == 200 and (await c.get("/portal")).status_code == 200
+
+
+async def test_readyz_follows_the_broker(private_mosquitto: Mosquitto, topic_root: str, tmp_path: Path,
+                                         api_secret: str) -> None:
+    async with running_platform(private_mosquitto.url, private_mosquitto.port, f"sqlite:///{tmp_path}/v.sqlite3",
+                                topic_root, tmp_path) as run, httpx.AsyncClient(base_url=run.base, timeout=10) as c:
+        assert (await c.get("/readyz")).status_code == 200
+        private_mosquitto.stop()
+
+        async def not_ready() -> dict[str, object] | None:
+            r = await c.get("/readyz")
+            return dict(r.json()) if r.status_code == 503 else None
+
+        body = await until(not_ready, "/readyz 503 with the broker down")
+        assert body["checks"]["broker"] is False  # type: ignore[index]
+        assert (await c.get("/healthz")).status_code == 200
+        private_mosquitto.start()
+        await until(lambda: c.get("/readyz"), "ready again")  # returns a response object (truthy)
+
+        async def ready() -> bool:
+            return (await c.get("/readyz")).status_code == 200
+
+        await until(ready, "/readyz 200 after the broker returned", 40)
