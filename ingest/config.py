@@ -31,7 +31,7 @@ class IngestConfig:
     topic_root: str = topics.ROOT
     index: int = 0
     client_prefix: str = ""
-    shared_group: str = topics.SHARED_INGEST_GROUP
+    shared_group: str = topics.SHARED_INGEST_GROUP  # "": plain subscriptions (one worker)
     auto_assign: str | None = None
     profiles: tuple[str, ...] = ()
     republish_qos: int = 1

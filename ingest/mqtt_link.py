@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 7 * 24 * 3600
 RECEIVE_MAXIMUM = 65535
 KEEPALIVE_S = 30
+# Short: a restarted Mosquitto 2.0.11 has forgotten shared subscriptions until we subscribe again.
+RECONNECT_MAX_S = 2.0
 OnMessage = Callable[[str, bytes, int, int], None]  # (topic, payload, mid, qos)
 _PUBACK_HEADER = bytes((0x40, 0x02))
 
@@ -299,7 +301,7 @@ class MqttLink:
                 except (OSError, mqtt.WebsocketConnectionError) as exc:
                     log.warning("broker %s unreachable (%s); retry in %.1fs", self.url, exc, backoff)
                     await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 10.0)
+                    backoff = min(backoff * 2, RECONNECT_MAX_S)
                     continue
                 misc = asyncio.create_task(self._misc_loop())
                 try:
@@ -313,7 +315,7 @@ class MqttLink:
                 if self.connected.is_set() or self._connect_error is None:
                     backoff = 0.2
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                backoff = min(backoff * 2, RECONNECT_MAX_S)
         finally:
             self.connected.clear()
             with contextlib.suppress(Exception):

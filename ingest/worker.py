@@ -76,7 +76,7 @@ class IngestWorker:
         self.deadletters = DeadLetterStore(cfg.deadletters_path)
         self.spool = DiskSpool(cfg.spool_dir)
         self.link = MqttLink(parse_mqtt_url(cfg.broker), cfg.client_id, self._on_message, self._filters,
-                             cfg.session_expiry_s, on_connected=lambda: metrics.WORKERS.set(1), v5=cfg.mqtt_v5,
+                             cfg.session_expiry_s, on_connected=self._connected, v5=cfg.mqtt_v5,
                              on_state=on_state)
         # republishing goes over a second, MQTT 3.1.1 session: its PUBACKs cost a fraction of v5's
         self.out = MqttLink(parse_mqtt_url(cfg.broker), cfg.client_id + "-out", lambda *_a: None, list,
@@ -111,15 +111,23 @@ class IngestWorker:
             log.error("stored profiles not loaded: %s", exc)
 
     def _shared_filters(self) -> list[str]:
-        return [topics.shared(f, self.cfg.shared_group) for f in self.pipeline.filters()]
+        return [topics.shared(f, self.cfg.shared_group or topics.SHARED_INGEST_GROUP) for f in self.pipeline.filters()]
+
+    @property
+    def _shared(self) -> bool:
+        return self.cfg.mqtt_v5 and bool(self.cfg.shared_group)
 
     def _filters(self) -> list[str]:
         if self.cfg.drain:
             return []
         own = [f"{self.root}/control/assignments", f"{self.root}/control/profiles"]
-        if not (self.cfg.mqtt_v5 and self.cfg.shared_group):
-            return own + self.pipeline.filters()
-        return own + self._shared_filters()
+        return own + (self._shared_filters() if self._shared else self.pipeline.filters())
+
+    def _connected(self) -> None:
+        """Drop the subscriptions of the other mode (shared <-> plain) the session may still hold."""
+        metrics.WORKERS.set(1)
+        if self.cfg.mqtt_v5 and not self.cfg.drain:
+            self.link.unsubscribe(self.pipeline.filters() if self._shared else self._shared_filters())
 
     def ready(self) -> bool:
         """Subscribed on the broker (the store may still be down: batches are spooled meanwhile)."""

@@ -68,7 +68,7 @@ class PlatformConfig:
         return IngestConfig(broker=self.broker, store=self.store, state=self.state, data_dir=self.data_dir,
                             topic_root=self.topic_root, index=index, client_prefix=self.client_prefix,
                             auto_assign=self.auto_assign, profiles=self.profiles, mqtt_v5=self.mqtt_v5,
-                            drain=drain)
+                            drain=drain, shared_group=topics.SHARED_INGEST_GROUP if self.ingest_workers > 1 else "")
 
 
 def default_workers() -> int:

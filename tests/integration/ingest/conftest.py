@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smartward.servers import free_port
+from smartward.servers import Mosquitto, free_port
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -86,6 +86,21 @@ class Serve:
         assert self.proc is not None
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+
+
+@pytest.fixture
+def persistent_mosquitto() -> Iterator[Mosquitto]:
+    """A broker of this test's own whose persistence really works when tests run as root.
+
+    Started as root, Mosquitto drops to user ``mosquitto`` and then cannot write its database into
+    the root-owned temporary directory ("Error: Permission denied" at save): sessions would not
+    survive a restart. ``user root`` keeps it able to save.
+    """
+    if not Mosquitto.available():
+        pytest.skip("mosquitto not installed")
+    m = Mosquitto(extra_conf="user root\n" if os.geteuid() == 0 else "").start()
+    yield m
+    m.close()
 
 
 @pytest.fixture

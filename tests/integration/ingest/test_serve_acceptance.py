@@ -195,3 +195,23 @@ def test_fewer_workers_after_a_restart_still_get_every_message(
                           [canonical("s-9", k, t0 + k * 100) for k in range(90)])])
     wait_for(lambda: count(influxdb, influx_db) == 1890, 15, "messages after scaling down")
     assert serve.stop() == 0
+
+
+def test_broker_restart_while_ingest_is_down_loses_nothing_with_one_worker(
+        persistent_mosquitto: Mosquitto, influxdb: InfluxDB, topic_root: str, influx_db: str, tmp_path: Path,
+        serve_factory: Callable[..., Serve]) -> None:
+    # one worker subscribes without $share: Mosquitto 2.0.11 restores plain subscriptions of a
+    # persistent session after a restart but not shared ones, so what devices publish while ingest
+    # is away waits in its session (a whole-host reboot: broker and ingest both restart)
+    m, data = persistent_mosquitto, tmp_path / "data"
+    serve = serve_factory(m.url, influxdb.store_url(influx_db), topic_root, 1, data_dir=data)
+    t0 = int(time.time() * 1000) - 10 * 60_000
+    msgs = [canonical("r-1", k, t0 + k * 100) for k in range(200)]
+    finish([publish_lines(m.port, f"{topic_root}/devices/r-1/obs", msgs[:100])])
+    wait_for(lambda: count(influxdb, influx_db) == 100, 15, "before the restart")
+    assert serve.stop() == 0
+    m.stop()
+    m.start()
+    finish([publish_lines(m.port, f"{topic_root}/devices/r-1/obs", msgs[100:])])  # ingest not running
+    serve_factory(m.url, influxdb.store_url(influx_db), topic_root, 1, data_dir=data)
+    wait_for(lambda: count(influxdb, influx_db) == 200, 20, "messages published while ingest was away")
