@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -17,7 +18,7 @@ from dataclasses import replace
 from device_profiles import topics
 
 from .async_outbox import AsyncOutbox
-from .outbox import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, FullPolicy
+from .outbox import DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, FullPolicy, resolve_path
 from .publisher import Publisher, PublisherOptions
 
 
@@ -28,7 +29,10 @@ async def open_outbox(path: str | os.PathLike[str], broker: str, *, root: str = 
                       on_full: FullPolicy = "reject") -> AsyncIterator[tuple[AsyncOutbox, Callable[[], Awaitable[None]]]]:
     """Yield ``(outbox, drain)``: ``await outbox.put(topic, payload, qos)`` stores durably, ``drain()``
     runs the publisher (QoS 1, removes entries on PUBACK) until cancelled."""
-    cid = client_id or f"sw-gw-{os.uname().nodename}"[:64]
+    # default: stable per outbox (one process owns an outbox), so two gateways on one host never
+    # take over each other's MQTT session
+    digest = hashlib.sha1(str(resolve_path(path).resolve()).encode()).hexdigest()[:8]
+    cid = client_id or f"sw-gw-{os.uname().nodename[:40]}-{digest}"
     opts = replace(options or PublisherOptions(broker=broker, client_id=cid), broker=broker, client_id=cid,
                    root=root, devices=None)
     async with AsyncOutbox(path, max_entries=max_entries, max_bytes=max_bytes, on_full=on_full) as outbox:
