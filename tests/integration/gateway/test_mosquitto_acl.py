@@ -14,7 +14,15 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
-from gateway_agent import AsyncOutbox, Message, Publisher, PublisherOptions
+from gateway_agent import (
+    AsyncOutbox,
+    Message,
+    Publisher,
+    PublisherOptions,
+    Simulation,
+    SimulationOptions,
+    WardOptions,
+)
 from smartward.servers import Mosquitto, free_port
 
 from .conftest import STAY_ROOT, until
@@ -54,7 +62,7 @@ def prod() -> Iterator[tuple[ProdMosquitto, dict[str, str]]]:
         pytest.skip("mosquitto not installed")
     m = ProdMosquitto(port=free_port())
     (m.dir / "acl").write_text((DEPLOY / "acl").read_text())
-    pw = {name: add(m.dir, name) for name in ("sim-a", "sim-b")}
+    pw = {name: add(m.dir, name) for name in ("sim-a", "sim-b", "sim-w1-01", "sim-w1-02")}
     pw["sw-ingest"] = add(m.dir, "--service", "sw-ingest")
     pw["gw-1"] = add(m.dir, "--service", "gw-1")
     add(m.dir, "sim-c", "--gateway", "gw-1")
@@ -121,3 +129,26 @@ async def test_publisher_keeps_messages_the_acl_refuses(prod: tuple[ProdMosquitt
         await until(lambda: own.delivered == 1, 10, "delivery as itself")
         assert ob.stats().pending == 0
         task.cancel()
+
+
+async def test_simulated_ward_with_per_device_credentials(prod: tuple[ProdMosquitto, dict[str, str]],
+                                                          tmp_path: Path) -> None:
+    m, pw = prod
+    got: dict[str, int] = {}
+    async with client(m, "sw-ingest", pw["sw-ingest"], "ingest-0") as ingest:
+        await ingest.subscribe(f"$share/ingest/{ROOT}/devices/+/obs", qos=1)
+
+        async def collect() -> None:
+            async for msg in ingest.messages:
+                dev = str(msg.topic).split("/")[-2]
+                got[dev] = got.get(dev, 0) + 1
+
+        task = asyncio.create_task(collect())
+        sim = Simulation(SimulationOptions(
+            broker=f"mqtt://127.0.0.1:{m.port}", outbox=str(tmp_path / "ob"), rate=5.0,
+            ward=WardOptions(beds=2, scenario="stable"), credentials={d: pw[d] for d in ("sim-w1-01", "sim-w1-02")}))
+        summary = await sim.run(duration=2.0)
+        assert summary.pending == 0 and summary.delivered == summary.samples == 20
+        await until(lambda: sum(got.values()) >= 20, 10, "20 samples at the ingest account")
+        task.cancel()
+    assert got == {"sim-w1-01": 10, "sim-w1-02": 10}
