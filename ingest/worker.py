@@ -95,6 +95,7 @@ class IngestWorker:
         self._opened_at = 0.0
         self._opened = asyncio.Event()
         self.first_message = asyncio.Event()  # for benchmarks: when the stream started
+        self.first_message_at = 0.0
         self._accepting = True
         self._store_ready = False
         self._versions = [d.version for d in self.decoders]
@@ -148,6 +149,7 @@ class IngestWorker:
         received = now_ms()
         self.received += 1
         if self.received == 1:
+            self.first_message_at = time.time()
             self.first_message.set()
         try:
             result = self.pipeline.handle(topic, payload, received, self._batch)

@@ -3,8 +3,9 @@
 Started by :class:`smartward.compose.IngestProcesses`. SIGTERM/SIGINT make the worker flush, ack and
 exit 0. The parent holds the write end of our stdin: when it dies (even by SIGKILL), stdin reaches
 EOF and the worker shuts down the same clean way, so no orphan keeps a session busy. On stdout the
-worker writes ``ready`` once subscribed, ``not-ready`` when it loses the broker, and ``receiving``
-at its first device message (benchmarks time the stream from there).
+worker writes ``ready`` once subscribed, ``not-ready`` when it loses the broker, and
+``receiving <unix time>`` with the time of its first device message (benchmarks time the stream
+from there).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ async def _main(cfg_json: str) -> int:
         loop.add_reader(fd, _stdin_ready)
     async def announce_first() -> None:
         await worker.first_message.wait()
-        state_line("receiving")
+        state_line(f"receiving {worker.first_message_at:.6f}")
 
     first = asyncio.create_task(announce_first())
     try:
