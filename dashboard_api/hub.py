@@ -46,7 +46,7 @@ class Hub:
         self.alarm_store = AlarmStore(platform.attributions.engine)
         self.client: aiomqtt.Client | None = None
         self._subscribed = False
-        self.counts = {"obs": 0, "status": 0, "alarm": 0, "spot": 0, "wave": 0, "bad": 0}
+        self.counts = {"obs": 0, "status": 0, "alarm": 0, "spot": 0, "wave": 0, "news2": 0, "bad": 0}
 
     def ready(self) -> bool:
         return self._subscribed
@@ -98,7 +98,7 @@ class Hub:
     async def run(self) -> None:
         backoff = 0.5
         filters = [(f"{self.root}/wards/+/obs", 0), (f"{self.root}/wards/+/status", 0),
-                   (f"{self.root}/wards/+/spot", 0), (f"{self.root}/alarms/+/+", 1),
+                   (f"{self.root}/wards/+/spot", 0), (f"{self.root}/alarms/+/+", 1), (f"{self.root}/news2/+/+", 0),
                    (f"{self.root}/devices/+/wave", 0), (f"{self.root}/control/assignments", 0)]
         while True:
             try:
@@ -139,6 +139,12 @@ class Hub:
                                 urgent=True)
                 if b is not None:
                     self.fanout.send(ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
+            elif parts[0] == "news2" and len(parts) == 3:
+                self.counts["news2"] += 1
+                msg = orjson.loads(payload)
+                b = self.state.news2(msg) if isinstance(msg, dict) else None
+                if b is not None:
+                    self.fanout.send(b.ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
             elif parts[0] == "devices" and len(parts) == 3 and parts[2] == "wave":
                 self._wave(parts[1], payload)
             elif rest == "control/assignments":

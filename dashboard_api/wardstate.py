@@ -36,6 +36,7 @@ class Bed:
     alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
     expire: dict[str, float] = field(default_factory=dict)
     updated: int = 0
+    news2_published: dict[str, Any] | None = None  # alerting's retained NEWS2 of this bed's patient
 
     def expire_after(self, signal: str) -> float:
         return self.expire.get(signal, SIGNALS[signal].expire_after_s)
@@ -70,7 +71,8 @@ class Bed:
         alarms = sorted(self.alarms.values(), key=alarm_sort_key)
         return {"ward": self.ward, "bed": self.bed, "patient": self.patient, "device": self.device,
                 "online": self.status.get("online"), "battery": self.status.get("battery"),
-                "status_t": self.status.get("t"), "vitals": vitals, "news2": self.news2(now),
+                "status_t": self.status.get("t"), "vitals": vitals,
+                "news2": self.news2_published if self.news2_published is not None else self.news2(now),
                 "spot": dict(self.spot), "alarms": alarms, "updated": self.updated}
 
 
@@ -107,6 +109,7 @@ class WardState:
                     if patient != b.patient:
                         b.values.clear()
                         b.spot.clear()
+                        b.news2_published = None
                     b.patient, b.device = patient, device
                     changed.add((ward, name))
         self.device_bed = dict(devices)
@@ -157,6 +160,19 @@ class WardState:
         for name in NUMERIC_SIGNALS:
             if isinstance(msg.get(name), int | float):
                 b.values[name] = Reading(float(msg[name]), t, "valid")
+        return b
+
+    def news2(self, msg: dict[str, Any]) -> Bed | None:
+        """Alerting's NEWS2 of a patient (``{root}/news2/{ward}/{patient}``, retained): the same score the
+        NEWS2 alarms use, including spot observations restored from the state DB."""
+        ward, bed, patient = str(msg.get("ward") or ""), str(msg.get("bed") or ""), str(msg.get("patient") or "")
+        if not ward or not bed or not patient or type(msg.get("total")) is not int:
+            return None
+        b = self.bed(ward, bed)
+        if b.patient and b.patient != patient:
+            return None
+        b.news2_published = {"total": msg["total"], "risk": str(msg.get("risk")), "complete": bool(msg.get("complete")),
+                             "missing": list(msg.get("missing") or [])}
         return b
 
     def alarm(self, event: dict[str, Any]) -> Bed | None:

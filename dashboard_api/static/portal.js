@@ -4,9 +4,9 @@
 (() => {
   const $ = id => document.getElementById(id);
   const NAMES = { heart_rate: "Heart rate", pulse_rate: "Pulse", spo2: "Oxygen level", resp_rate: "Breathing rate",
-                  nibp_sys: "Blood pressure", temperature: "Temperature", perfusion_index: "Perfusion index" };
+                  nibp_sys: "Blood pressure", temperature: "Temperature" };
   const UNIT_WORDS = { "/min": "per minute", "%": "%", "mm[Hg]": "mmHg", "Cel": "°C" };
-  let me = null, tile = null, hours = 24;
+  let me = null, tile = null, hours = 8;
 
   function renderReadings() {
     const box = $("readings");
@@ -48,7 +48,7 @@
     const list = $("messages");
     if (!messages.length) { list.replaceChildren(SW.el("li", {}, "No alerts. Your care team has not needed to be alerted about your readings.")); return; }
     list.replaceChildren(...messages.map(m => SW.el("li", { class: m.urgent ? "urgent" : "" },
-      SW.el("time", { datetime: m.time }, new Date(m.t).toLocaleString()), m.text + " ", SW.el("em", {}, m.status))));
+      SW.el("time", { datetime: m.time }, new Date(m.t).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short", hourCycle: "h23" })), m.text + " ", SW.el("em", {}, m.status))));
   }
 
   async function loadSummary() {

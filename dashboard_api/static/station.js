@@ -60,7 +60,7 @@
 
   // Fit every bed on one screen: pick the column count that makes the tiles largest.
   function sizeGrid() {
-    const g = $("grid"), n = Math.max(beds.size, 1), W = g.clientWidth, H = g.clientHeight;
+    const g = $("grid"), n = Math.max(beds.size, 12), W = g.clientWidth, H = g.clientHeight;
     let best = 1, bestScale = 0;
     for (let c = 1; c <= n; c++) {
       const r = Math.ceil(n / c), w = W / c, h = H / r, scale = Math.min(w / 200, h / 232);
@@ -96,8 +96,9 @@
     const news = n ? SW.el("span", { class: `news r-${n.risk}${n.complete ? "" : " partial"}`,
                                      title: n.complete ? `NEWS2 ${n.total} (${n.risk})` : `NEWS2 at least ${n.total}; missing: ${n.missing.join(", ")}` },
                            `NEWS2 ${n.total}${n.complete ? "" : "+"}`) : SW.el("span", { class: "news none" }, "NEWS2 —");
+    const home = b.ward === "home";
     const head = SW.el("header", {}, SW.el("span", { class: "bed" }, b.bed),
-                       SW.el("span", { class: "pid" }, b.patient || (b.device ? "no patient" : "empty")), news);
+                       SW.el("span", { class: "pid" }, home ? "at home" : b.patient || (b.device ? "no patient" : "empty")), news);
     const grid = SW.el("div", { class: "vitals" });
     for (const alts of TILE_SIGNALS) {
       const sig = alts.find(s => vitals[s]) || alts[0];

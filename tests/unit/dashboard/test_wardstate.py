@@ -86,3 +86,15 @@ def test_snapshot_orders_beds_naturally() -> None:
     for bed in ("10", "2", "01", "9"):
         s.observe(obs(T, bed=bed, heart_rate=70))
     assert [b["bed"] for b in s.snapshot("w1", T)["beds"]] == ["2", "9", "01", "10"]
+
+
+def test_alertings_published_news2_wins_and_is_dropped_for_a_new_patient() -> None:
+    s = WardState()
+    s.observe(obs(T, heart_rate=95))
+    published = {"ward": "w1", "bed": "07", "patient": "p1", "total": 6, "risk": "medium", "complete": True,
+                 "missing": [], "t": T}
+    assert s.news2(published) is not None
+    assert s.bed("w1", "07").tile(T)["news2"] == {"total": 6, "risk": "medium", "complete": True, "missing": []}
+    assert s.news2({**published, "patient": "someone-else"}) is None
+    s.set_assignments({"mon-7": ("w1", "07")}, {("w1", "07"): "p2"})
+    assert s.bed("w1", "07").news2_published is None

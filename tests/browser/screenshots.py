@@ -1,0 +1,95 @@
+"""Regenerate docs/screenshots/*.png: ``python -m tests.browser.screenshots`` (needs mosquitto and
+/usr/bin/chromium). Builds the scene of :mod:`tests.browser.scene` (32 beds, 30 min of history, live
+1 Hz feed, home wearables), then photographs the central station, a bed view and the patient portal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from gateway_agent.ward import Ward, WardOptions
+from smartward.servers import Mosquitto
+from tests.browser.conftest import CHROMIUM, FLAGS
+from tests.browser.scene import admit_ward, backfill, live_feed, make_ward, notify_adt, patient_id
+from tests.integration.dashboard.conftest import PASSWORD, Running, running_platform
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+async def spots(run: Running, ward: str, beds: int) -> None:
+    t = int(time.time() * 1000)
+    for i in range(1, beds + 1):
+        if i % 11 == 0:
+            continue
+        body = {"patient": patient_id(ward, i), "ward": ward, "bed": f"{i:02d}", "t": t, "by": "nina",
+                "consciousness": "A", "supplemental_o2": i % 7 == 0}
+        await run.publish(f"wards/{ward}/spot", body)
+
+
+async def main() -> None:
+    from playwright.async_api import async_playwright
+
+    os.environ.setdefault("SMARTWARD_SECRET_KEY", "screenshot-" + "x" * 24)
+    OUT.mkdir(parents=True, exist_ok=True)
+    m = Mosquitto().start()
+    tmp = Path(tempfile.mkdtemp())
+    root = "shots/smartward/v1"
+    try:
+        async with running_platform(m.url, m.port, f"sqlite:///{tmp}/v.sqlite3", root, tmp) as run:
+            run.add_user("nina", "charge_nurse", ("w1", "home"))
+            home = Ward(WardOptions(beds=3, ward="home", scenario="mixed", seed=5, root=root,
+                                    device_pattern="wear-{index}"))
+            home_patients = ["P2207", "P2318", "P2429"]
+            at = int(time.time() * 1000) - 3_600_000
+            for p, dev in zip(home_patients, home.devices, strict=True):
+                run.platform.attributions.admit(p, "home", p, at)
+                run.platform.attributions.assign_device(dev, "home", p, at)
+            run.add_user("pat", "patient", patient="P2318")
+            admit_ward(run, "w1", 32)
+            await notify_adt(run)
+            w1 = make_ward(root, waves=4)
+            await backfill(run, w1, 40)
+            await backfill(run, home, 40)
+            await spots(run, "w1", 32)
+            async with live_feed(run, [w1, home]), async_playwright() as p:
+                await asyncio.sleep(8)
+                b = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+                ctx = await b.new_context(viewport={"width": 1920, "height": 1080})
+                page = await ctx.new_page()
+                await page.goto(run.base + "/")
+                await page.fill("input[name=username]", "nina")
+                await page.fill("input[name=password]", PASSWORD)
+                await page.click("button[type=submit]")
+                await page.wait_for_selector("#bed-32 .v.heart_rate")
+                # a charge nurse has acknowledged two alarms already
+                for item in (await page.locator(".alarm.st-active").all())[2:4]:
+                    await item.locator(".ack").click()
+                await asyncio.sleep(4)
+                await page.screenshot(path=str(OUT / "central-station.png"))
+                await page.click("#bed-02")
+                await asyncio.sleep(4)
+                await page.screenshot(path=str(OUT / "bed-view.png"))
+                await page.keyboard.press("Escape")
+                await page.click(".ward-tabs button:has-text('Virtual ward')")
+                await asyncio.sleep(3)
+                await page.screenshot(path=str(OUT / "virtual-ward.png"))
+                portal = await (await b.new_context(viewport={"width": 1280, "height": 1100})).new_page()
+                await portal.goto(run.base + "/portal")
+                await portal.fill("input[name=username]", "pat")
+                await portal.fill("input[name=password]", PASSWORD)
+                await portal.click("button[type=submit]")
+                await asyncio.sleep(5)
+                await portal.screenshot(path=str(OUT / "patient-portal.png"), full_page=True)
+                await b.close()
+            print(orjson.dumps(sorted(x.name for x in OUT.iterdir())).decode())
+    finally:
+        m.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
