@@ -60,6 +60,7 @@ class PlatformConfig:
     profiles: tuple[str, ...] = ()
     client_prefix: str = ""
     mqtt_v5: bool = True
+    republish_qos: int = 1  # QoS of the attributed stream ingest republishes on {root}/wards/…
     extra: dict[str, Any] = field(default_factory=dict)
 
     def ingest_config(self, index: int = 0, drain: bool = False) -> IngestConfig:
@@ -68,7 +69,7 @@ class PlatformConfig:
         return IngestConfig(broker=self.broker, store=self.store, state=self.state, data_dir=self.data_dir,
                             topic_root=self.topic_root, index=index, client_prefix=self.client_prefix,
                             auto_assign=self.auto_assign, profiles=self.profiles, mqtt_v5=self.mqtt_v5,
-                            drain=drain, shared_group=topics.SHARED_INGEST_GROUP if self.ingest_workers > 1 else "")
+                            drain=drain, republish_qos=self.republish_qos, shared_group=topics.SHARED_INGEST_GROUP if self.ingest_workers > 1 else "")
 
 
 def default_workers() -> int:

@@ -25,6 +25,8 @@ def register(sub: Any) -> None:
     p.add_argument("--data-dir", default=None, metavar="DIR", help="spool, dead letters, metrics (default SMARTWARD_DATA_DIR)")
     p.add_argument("--profiles", action="append", default=[], metavar="DIR",
                    help="device profile directory, watched for changes (repeatable)")
+    p.add_argument("--republish-qos", type=int, choices=(0, 1), default=1,
+                   help="QoS of the attributed stream ingest republishes on {root}/wards/… (default 1)")
     p.add_argument("--client-id-prefix", default="", metavar="ID",
                    help="MQTT client id prefix of the workers (default derived from the topic root)")
     p.set_defaults(func=run)
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         auto_assign=args.auto_assign,
         profiles=tuple(os.path.abspath(p) for p in args.profiles),
         client_prefix=args.client_id_prefix,
+        republish_qos=args.republish_qos,
     )
     try:
         make_store(config.store)
