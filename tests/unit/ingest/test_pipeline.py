@@ -152,3 +152,17 @@ def test_status_and_waveform_and_alarm_topics(pipe: Pipeline, published: list[tu
     assert info.value.field == "ward"
     with pytest.raises(PayloadError):
         pipe.handle(f"{ROOT}/devices/mon-1/status", b'{"online": "yes"}', NOW, b)
+
+
+def test_a_device_cannot_choose_its_own_ward_in_the_republished_stream() -> None:
+    from device_profiles import decode_attributed
+
+    table = Table()
+    table.bound["mon-1"] = [(0, Attribution("w1", "07", "p-1"))]
+    published: list[tuple[str, bytes]] = []
+    pipe = Pipeline(ROOT, table, publish=lambda t, p: published.append((t, p)))
+    pipe.handle(obs_topic(), payload(ward="icu", patient="p-999") + b"  \n", NOW, Batch())
+    (topic, body), = published
+    assert topic == f"{ROOT}/wards/w1/obs"
+    who = decode_attributed(body).who
+    assert (who.ward, who.bed, who.patient) == ("w1", "07", "p-1")
