@@ -19,6 +19,7 @@ import asyncio
 import logging
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import aiomqtt
@@ -70,13 +71,14 @@ class AlertingService:
 
     def __init__(self, broker_url: str, state_url: str, topic_root: str = topics.ROOT,
                  config: AlarmConfig | None = None, client_id: str = "smartward-alerting",
-                 tick_s: float = 1.0) -> None:
+                 tick_s: float = 1.0, wards: Sequence[str] | None = None) -> None:
         self.url = parse_mqtt_url(broker_url)
         self.state_url = state_url
         self.root = topic_root
         self.engine = Engine(config or AlarmConfig(), new_id=lambda: uuid.uuid4().hex[:20])
         self.client_id = client_id
         self.tick_s = tick_s
+        self.wards = list(wards) if wards else ["+"]  # alerting partitioned by ward: one instance per set
         self.store: AlarmStore | None = None
         self._client: aiomqtt.Client | None = None
         self._subscribed = False
@@ -117,9 +119,9 @@ class AlertingService:
     # -- MQTT -------------------------------------------------------------------------------------
     async def _mqtt_loop(self) -> None:
         backoff = 0.5
-        filters = [f"{self.root}/wards/+/obs", f"{self.root}/wards/+/status", f"{self.root}/wards/+/spot",
-                   f"{self.root}/wards/+/device_alarms",
-                   f"{self.root}/commands/alarms/+", control_alarms(self.root)]
+        filters = [f"{self.root}/wards/{w}/{kind}" for w in self.wards
+                   for kind in ("obs", "status", "spot", "device_alarms")]
+        filters += [command_topic(w, self.root) for w in self.wards] + [control_alarms(self.root)]
         while True:
             try:
                 async with aiomqtt.Client(self.url.host, self.url.port, username=self.url.username,
