@@ -3,6 +3,7 @@ vitals appear in /beds, scoping (403/401), FHIR Bundle validated by fhir.resourc
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from fhir.resources.bundle import Bundle
 
+from smartward.cli import main
 from smartward.servers import InfluxDB, Mosquitto
 
 from .conftest import PASSWORD, Running, obs, running_platform, until
@@ -34,16 +36,19 @@ async def platform_influx(mosquitto: Mosquitto, influxdb: InfluxDB, influx_db: s
         yield run
 
 
-async def test_users_adt_vitals_scoping_fhir_and_audit(platform_influx: Running) -> None:
+async def test_users_adt_vitals_scoping_fhir_and_audit(platform_influx: Running, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
     run = platform_influx
-    for user, role, extra in (("nina", "nurse", ["--ward", "w1"]), ("otto", "nurse", ["--ward", "w2"]),
-                              ("pat", "patient", ["--patient", "p-1"]), ("paul", "patient", ["--patient", "p-2"])):
+    for user, role, extra in (("nina", "nurse", ["--ward", "w1"]), ("pat", "patient", ["--patient", "p-1"])):
         r = cli("users", "add", "--state", run.state_url, "--username", user, "--role", role, "--password-stdin",
                 *extra, stdin=PASSWORD + "\n")
         assert r.returncode == 0, r.stderr
-    bad = cli("users", "add", "--state", run.state_url, "--username", "x", "--role", "nurse", "--password-stdin",
-              stdin=PASSWORD + "\n")
-    assert bad.returncode == 1 and "--ward" in bad.stderr
+    run.add_user("otto", "nurse", ("w2",))
+    run.add_user("paul", "patient", patient="p-2")
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+    assert main(["users", "add", "--state", run.state_url, "--username", "x", "--role", "nurse",
+                 "--password-stdin"]) == 1
+    assert "--ward" in capsys.readouterr().err
     async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
         assert (await c.get("/api/v1/wards/w1/beds")).status_code == 401
         r = await c.post("/api/v1/auth/token", data={"username": "nina", "password": "wrong-password"})
