@@ -135,6 +135,7 @@ def test_future_and_missing_schema_version() -> None:
 
 def test_published_json_schema_is_current_and_accepts_builtins() -> None:
     generated = model_json_schema()
+    jsonschema.Draft202012Validator.check_schema(generated)
     assert orjson.loads(SCHEMA_FILE.read_bytes()) == orjson.loads(orjson.dumps(generated)), \
         "run `smartward profile schema --write`"
     for path in BUILTINS:
