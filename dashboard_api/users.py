@@ -106,6 +106,15 @@ class UserStore:
             raise UserError(f"user {username!r} already exists") from None
         return User(username, role, wards, patient)
 
+    def set_password(self, username: str, password: str) -> None:
+        if len(password) < 8:
+            raise UserError("password must be at least 8 characters")
+        with self.engine.begin() as conn:
+            n = conn.execute(users_table.update().where(users_table.c.username == username)
+                             .values(password_hash=hash_password(password))).rowcount
+        if not n:
+            raise UserError(f"no user {username!r}")
+
     def get(self, username: str) -> User | None:
         with self.engine.connect() as conn:
             r = conn.execute(sa.select(users_table).where(users_table.c.username == username)).first()
@@ -129,3 +138,17 @@ class UserStore:
                 conn.execute(users_table.update().where(users_table.c.username == username)
                              .values(password_hash=hash_password(password)))
         return User(r.username, r.role, tuple(w for w in r.wards.split(",") if w), r.patient)
+
+
+def demo_login(engine: sa.Engine, wards: tuple[str, ...] = ("w1", "home"), username: str = "demo") -> tuple[str, str]:
+    """For ``smartward demo``: a charge nurse of ``wards`` with a fresh random password on every start
+    (printed by the demo, never stored in clear). Returns ``(username, password)``."""
+    import secrets
+
+    store = UserStore(engine)
+    password = secrets.token_urlsafe(12)
+    if store.get(username) is None:
+        store.add(username, "charge_nurse", password, wards)
+    else:
+        store.set_password(username, password)
+    return username, password

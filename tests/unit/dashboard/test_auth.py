@@ -117,3 +117,14 @@ def test_placeholder_secret_refused_outside_development(monkeypatch: pytest.Monk
     dev = load_api_config(environment="development")
     assert dev.secret_key != "changethis" and len(dev.secret_key) >= 32
     assert load_api_config(environment="production", secret_key="s" * 40).secret_key == "s" * 40
+
+
+def test_demo_login_gives_a_fresh_working_password_each_start(tmp_path: Path) -> None:
+    from dashboard_api import demo_login
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/u.sqlite3")
+    user, first = demo_login(engine, ("w1",))
+    _, second = demo_login(engine, ("w1",))
+    store = UserStore(engine)
+    assert first != second and store.authenticate(user, first) is None
+    assert store.authenticate(user, second) == User("demo", "charge_nurse", ("w1",))
