@@ -29,6 +29,7 @@ def run_verify(args: argparse.Namespace) -> int:
     try:
         engine = make_engine(args.state)
         res = verify(engine)
+        seq, head = AuditLog(engine).head()
     except (ConfigError, sa.exc.SQLAlchemyError) as exc:
         print(f"smartward audit verify: {exc}", file=sys.stderr)
         return 1
@@ -36,16 +37,21 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"audit log BROKEN at entry {res.broken.seq}: {res.broken.reason} "
               f"({res.entries} entries read)", file=sys.stderr)
         return 1
-    seq, head = AuditLog(engine).head()
     print(f"audit log OK: {res.entries} entries, head {seq} {head}")
     return 0
 
 
 def run_tail(args: argparse.Namespace) -> int:
-    from dashboard_api import AuditLog
+    import sqlalchemy as sa
+
+    from dashboard_api import AuditError, AuditLog
     from ingest import make_engine
 
-    log = AuditLog(make_engine(args.state))
+    try:
+        log = AuditLog(make_engine(args.state))
+    except (AuditError, sa.exc.SQLAlchemyError) as exc:
+        print(f"smartward audit tail: {exc}", file=sys.stderr)
+        return 1
     seq, _ = log.head()
     for e in log.entries(since_seq=max(0, seq - args.n)):
         print(f"{e['seq']}\t{e['t']}\t{e['actor']}\t{e['role']}\t{e['action']}\t{e['resource']}\t{e['detail']}")

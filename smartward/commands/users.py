@@ -28,6 +28,8 @@ def register(sub: Any) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
     from dashboard_api import UserError, UserStore
     from ingest import ConfigError, make_engine
 
@@ -37,6 +39,10 @@ def run_add(args: argparse.Namespace) -> int:
         user = store.add(args.username, args.role, password, args.ward, args.patient)
     except (UserError, ConfigError) as exc:
         print(f"smartward users add: {exc}", file=sys.stderr)
+        return 1
+    except sa.exc.SQLAlchemyError as exc:
+        print(f"smartward users add: cannot use the state DB {args.state.split('@')[-1]}: "
+              f"{exc.__class__.__name__}: {getattr(exc, 'orig', exc)}", file=sys.stderr)
         return 1
     scope = f" wards={','.join(user.wards)}" if user.wards else f" patient={user.patient}" if user.patient else ""
     print(f"added user {user.username} role={user.role}{scope}")
@@ -49,9 +55,14 @@ def run_list(args: argparse.Namespace) -> int:
     from dashboard_api.users import users_table
     from ingest import make_engine
 
-    engine = make_engine(args.state)
-    users_table.metadata.create_all(engine)
-    with engine.connect() as conn:
-        for r in conn.execute(sa.select(users_table).order_by(users_table.c.username)).mappings():
-            print(f"{r['username']}\t{r['role']}\t{r['wards'] or '-'}\t{r['patient'] or '-'}")
+    try:
+        engine = make_engine(args.state)
+        users_table.metadata.create_all(engine)
+        with engine.connect() as conn:
+            rows = list(conn.execute(sa.select(users_table).order_by(users_table.c.username)).mappings())
+    except sa.exc.SQLAlchemyError as exc:
+        print(f"smartward users list: cannot use the state DB: {getattr(exc, 'orig', exc)}", file=sys.stderr)
+        return 1
+    for r in rows:
+        print(f"{r['username']}\t{r['role']}\t{r['wards'] or '-'}\t{r['patient'] or '-'}")
     return 0
