@@ -215,3 +215,29 @@ def test_broker_restart_while_ingest_is_down_loses_nothing_with_one_worker(
     finish([publish_lines(m.port, f"{topic_root}/devices/r-1/obs", msgs[100:])])  # ingest not running
     serve_factory(m.url, influxdb.store_url(influx_db), topic_root, 1, data_dir=data)
     wait_for(lambda: count(influxdb, influx_db) == 200, 20, "messages published while ingest was away")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_workers_stop_when_serve_itself_is_killed(mosquitto: Mosquitto, influxdb: InfluxDB, topic_root: str,
+                                                  influx_db: str, serve_factory: Callable[..., Serve]) -> None:
+    import os
+    import signal
+
+    serve = serve_factory(mosquitto.url, influxdb.store_url(influx_db), topic_root, 2)
+    assert serve.proc is not None
+    workers = _children(serve.proc.pid)
+    assert len(workers) == 2
+    os.kill(serve.proc.pid, signal.SIGKILL)  # the parent only: its workers see stdin close
+    serve.proc.wait()
+    wait_for(lambda: not any(Path(f"/proc/{w}").exists() for w in workers), 20, "orphaned workers to exit")
