@@ -23,29 +23,35 @@ async def test_ward_alarm_and_acknowledge_across_screens(platform_sqlite: Runnin
     run = platform_sqlite
     run.add_user("nina", "nurse", ("w1",))
     run.add_user("carl", "charge_nurse", ("w1",))
-    admit_ward(run, "w1", 8)
+    admit_ward(run, "w1", 35)
     attr = run.platform.attributions
     now = int(time.time() * 1000)
-    attr.assign_device("mon-9", "w1", "09", now - 60_000)
-    attr.admit("P9009", "w1", "09", now - 60_000)
+    attr.assign_device("mon-9", "w1", "36", now - 60_000)
+    attr.admit("P9009", "w1", "36", now - 60_000)
     await notify_adt(run)
-    async with live_feed(run, [make_ward(run.root, beds=8, scenario="stable")]):
+    async with live_feed(run, [make_ward(run.root, beds=35, scenario="stable")]):
         a: Page = await login(browser, run.base, "nina")  # type: ignore[assignment]
         b: Page = await login(browser, run.base, "carl")  # type: ignore[assignment]
         for page in (a, b):
             await expect(page.locator("#bed-03 .v.heart_rate .val")).to_have_text(re.compile(r"^\d+$"), timeout=15_000)
+        # 36 beds fit one 1080p screen, every tile fully visible beside the alarm list
+        await expect(a.locator(".tile")).to_have_count(36)
+        for bed in ("01", "09", "36"):
+            box = await a.locator(f"#bed-{bed}").bounding_box()
+            assert box is not None and box["x"] + box["width"] <= 1920 - 380 and box["y"] + box["height"] <= 1080
+            assert box["height"] >= 150 and box["width"] >= 150, box
         # a tile updates live from MQTT
         await run.publish("devices/mon-9/obs", obs("mon-9", 1, int(time.time() * 1000), heart_rate=61, spo2=97))
-        await expect(a.locator("#bed-09 .v.heart_rate .val")).to_have_text("61", timeout=10_000)
+        await expect(a.locator("#bed-36 .v.heart_rate .val")).to_have_text("61", timeout=10_000)
         await run.publish("devices/mon-9/obs", obs("mon-9", 2, int(time.time() * 1000), heart_rate=64, spo2=97))
-        await expect(a.locator("#bed-09 .v.heart_rate .val")).to_have_text("64", timeout=10_000)
+        await expect(a.locator("#bed-36 .v.heart_rate .val")).to_have_text("64", timeout=10_000)
         # desaturation: a gateway delivers the last 20 s at once (SpO2 82 %, below the critical 85 %)
         t1 = int(time.time() * 1000)
         samples = [{"t": t1 - 20_000 + 1000 * k, "heart_rate": 96, "spo2": 82} for k in range(21)]
         await run.publish("devices/mon-9/obs", {"v": 1, "device": "mon-9", "seq": 3, "samples": samples})
-        item_a = a.locator(".alarm.prio-high.st-active[data-bed='09']").filter(has_text="SpO₂").first
+        item_a = a.locator(".alarm.prio-high.st-active[data-bed='36']").filter(has_text="SpO₂").first
         await expect(item_a).to_be_visible(timeout=15_000)
-        await expect(a.locator("#bed-09")).to_have_class(re.compile(r"prio-high.*flash"))
+        await expect(a.locator("#bed-36")).to_have_class(re.compile(r"prio-high.*flash"))
         alarm_id = await item_a.get_attribute("data-id")
         item_b = b.locator(f".alarm[data-id='{alarm_id}']")
         await expect(item_b).to_have_class(re.compile("st-active"), timeout=10_000)

@@ -4,6 +4,7 @@ the virtual ward, /readyz following the broker, /metrics, the OpenAPI document."
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -55,6 +56,24 @@ async def test_websocket_auth_and_live_tiles(platform_sqlite: Running) -> None:
 
         tile = await until(tile_with_hr, "tile frame with the heart rate")
         assert tile["bed"] == "03" and tile["vitals"]["heart_rate"]["value"] == 88  # type: ignore[index]
+        # the bed view asks for waveforms of bed 03: canonical chunks from its device arrive as wave frames
+        await ws.send(orjson.dumps({"watch": "03"}).decode())
+        chunk = {"v": 1, "device": "mon-1", "seq": 2, "signal": "ecg_ii", "fs": 250.0,
+                 "t0": int(time.time() * 1000), "samples": [0.1, 0.4, 1.2, 0.3]}
+
+        async def wave() -> dict[str, object] | None:
+            await run.publish("devices/mon-1/wave", chunk, qos=0)
+            try:
+                async with asyncio.timeout(0.5):
+                    for f in orjson.loads(await ws.recv()):
+                        if f["type"] == "wave":
+                            return dict(f)
+            except TimeoutError:
+                return None
+            return None
+
+        frame = await until(wave, "a wave frame for the watched bed")
+        assert frame["bed"] == "03" and frame["signal"] == "ecg_ii" and frame["samples"] == [0.1, 0.4, 1.2, 0.3]
 
 
 async def test_login_lockout_and_refresh(platform_sqlite: Running) -> None:
