@@ -56,6 +56,7 @@ class Unit:
     dead: list[NewDeadLetter]
     acks: list[tuple[int, int]]
     counts: dict[str, int] = field(default_factory=dict)
+    data: bytes = b""  # the batch encoded for the store (at seal time, while the previous write is in flight)
 
 
 class IngestWorker:
@@ -188,7 +189,16 @@ class IngestWorker:
             return
         self._counts["republished"] = self._republished
         self._republished = 0
-        self._units.append(Unit(self._batch, self._dead, self._acks, self._counts))
+        unit = Unit(self._batch, self._dead, self._acks, self._counts)
+        if unit.batch:
+            try:
+                unit.data = self.store.encode(unit.batch)
+            except StoreError as exc:  # cannot happen with validated ids; never lose the data if it does
+                log.error("batch cannot be encoded (%s): kept as a dead letter", exc)
+                body = b"\n".join(a.encode() for a in unit.batch.obs)
+                unit.dead.append(NewDeadLetter(now_ms(), STORE_REJECTED_TOPIC + "/unencodable", body, "$", str(exc)))
+                unit.batch = Batch()
+        self._units.append(unit)
         self._batch, self._dead, self._acks = Batch(), [], []
         self._opened.clear()
         self._counts = {"stored": 0, "duplicate": 0, "rejected": 0}
@@ -218,9 +228,8 @@ class IngestWorker:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
         if unit.batch:
-            data = self.store.encode(unit.batch)
-            await self.writer.write(data, unit.batch.lines)
-            unit.batch = Batch()
+            await self.writer.write(unit.data, unit.batch.lines)
+            unit.batch, unit.data = Batch(), b""
         self.link.ack_all(unit.acks)
         metrics.UNACKED.dec(len(unit.acks))
         for result, n in unit.counts.items():

@@ -11,7 +11,7 @@ import orjson
 
 from device_profiles import Attribution
 
-from ..line_protocol import escape_key, escape_string, format_float, line
+from ..line_protocol import escape_key, escape_string, line
 from ..records import Batch
 
 
@@ -39,7 +39,9 @@ class LineEncoder:
         for a in batch.obs:
             prefix = self._tagset(a.obs.device, a.who)
             for s in a.obs.samples:
-                fields = ",".join(f"{k}={format_float(v)}" for k, v in s.values.items())
+                # values were checked finite and in range at decode; signal names are catalogue
+                # names (no escaping needed); ints render as floats (no "i" suffix)
+                fields = ",".join([f"{k}={v}" for k, v in s.values.items()])
                 if s.quality:
                     q = ",".join(f"{k}_q={escape_string(v)}" for k, v in s.quality.items() if v != "valid")
                     fields = f"{fields},{q}" if fields and q else (fields or q)
