@@ -1,14 +1,23 @@
-"""Reader for PhysioNet/CinC Challenge 2019 patient files (``pNNNNNN.psv``), used by the ``replay`` scenario.
+"""Recordings for the ``replay`` scenario: one baseline per row, each row replayed over 60 s of scenario time.
+
+**PhysioNet/CinC Challenge 2019** patient files (``pNNNNNN.psv``, one row per ICU hour, so replayed
+60x faster than real time).
 
 Format: pipe-separated, one row per ICU hour, ``NaN`` for a missing value; vital columns ``HR``,
 ``O2Sat``, ``Temp``, ``SBP``, ``MAP``, ``DBP``, ``Resp``. Reyna et al., "Early Prediction of Sepsis
 From Clinical Data: The PhysioNet/Computing in Cardiology Challenge 2019", Crit Care Med 2020
 (data: ODC-By 1.0). Missing values are carried forward (then backward) from the nearest hour.
+
+**WFDB numerics records** (``*.hea`` + signal file, one row per minute, e.g. the MIMIC-III waveform
+database's ``…n`` numerics records with ``HR``, ``PULSE``, ``RESP``, ``SpO2``, ``NBPSys``, ``NBPDias``;
+replayed in real time). Zeros (SpO2, HR, …) are dropouts, not values: they are filled like
+missing values (the ``sensor-off`` scenario models dropouts explicitly). Read with the ``wfdb`` package.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,3 +97,46 @@ def _fill(values: list[float], default: float) -> None:
             values[i] = nxt if not math.isnan(nxt) else default
         else:
             nxt = values[i]
+
+
+WFDB_COLUMNS = {"HR": "hr", "RESP": "rr", "SpO2": "spo2", "NBPSys": "sbp", "NBPDias": "dbp"}
+
+
+def read_wfdb(path: str | Path) -> Recording:
+    """A WFDB numerics record (``path`` with or without ``.hea``)."""
+    p = Path(path)
+    record = p.with_suffix("") if p.suffix == ".hea" else p
+    with warnings.catch_warnings():  # wfdb trips pandas deprecation warnings; not ours to fix
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        import wfdb
+
+        try:
+            rec = wfdb.rdrecord(str(record))
+        except (OSError, ValueError) as exc:
+            raise ScenarioError(f"cannot read WFDB record {record}: {exc}") from exc
+    names = list(rec.sig_name or [])
+    if "HR" not in names or rec.p_signal is None:
+        raise ScenarioError(f"{record}: no HR signal among {names}")
+    cols: dict[str, list[float]] = {}
+    for col, key in WFDB_COLUMNS.items():
+        if col in names:
+            i = names.index(col)
+            vals = [float(v) for v in rec.p_signal[:, i]]
+            cols[key] = [math.nan if v <= 0 else v for v in vals]  # 0 = dropout (probe off, leads off)
+    defaults = Baseline()
+    n = len(rec.p_signal)
+    for key in ("hr", "rr", "spo2", "sbp", "dbp"):
+        values = cols.get(key, [math.nan] * n)
+        _fill(values, getattr(defaults, key))
+        cols[key] = values
+    rows = [Baseline(hr=cols["hr"][i], sbp=cols["sbp"][i], dbp=cols["dbp"][i], rr=cols["rr"][i],
+                     spo2=min(100.0, cols["spo2"][i])) for i in range(n)]
+    if not rows:
+        raise ScenarioError(f"{record}: no samples")
+    return Recording(record.name, rows, None)
+
+
+def read_recording(path: str | Path) -> Recording:
+    """``.psv`` -> PhysioNet 2019; anything else -> a WFDB record."""
+    return read_psv(path) if Path(path).suffix == ".psv" else read_wfdb(path)

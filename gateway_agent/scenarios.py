@@ -12,7 +12,7 @@ long demo keeps showing them.
 | ``bradycardia`` | episodes: HR falls to 38 /min over 1 min, held 5 min; SBP -15, PI x0.7; every 15 min |
 | ``sensor-off`` | SpO2 probe off 2 min (SpO2 0 with quality invalid, no pulse rate / PI / pleth), then ECG leads off 2 min (no HR, quality invalid; pulse rate still valid); every 10 min |
 | ``device-offline`` | stops publishing for 3 min (status ``online: false``), then comes back; every 15 min |
-| ``replay[:FILE]`` | a PhysioNet 2019 ICU patient (default p000011, sepsis label from hour 26) replayed one recorded hour per scenario minute, with noise |
+| ``replay[:FILE]`` | a recording with noise: PhysioNet 2019 ICU patient ``.psv`` (default p000011, sepsis label from hour 26), one recorded hour per scenario minute; or a WFDB numerics record (``.hea``, e.g. MIMIC-III), one recorded minute per minute |
 | ``mixed`` (ward only) | most beds stable; beds 2, 5, 8, 11, 14, 17, 20, … cycle through the scripted scenarios |
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .errors import ScenarioError
 from .physiology import Effect
-from .physionet import Recording, read_psv
+from .physionet import Recording, read_recording
 
 Scenario = Callable[[float], Effect]
 NAMES = ("stable", "sepsis", "desaturation", "bradycardia", "sensor-off", "device-offline", "replay")
@@ -110,7 +110,7 @@ def get(name: str) -> Scenario:
                                   "bradycardia": bradycardia, "sensor-off": sensor_off,
                                   "device-offline": device_offline}
     if base == "replay":
-        return replay(read_psv(find_recording(arg)))
+        return replay(read_recording(find_recording(arg)))
     if base not in table or arg:
         raise ScenarioError(f"unknown scenario {name!r}; known: {', '.join(NAMES)}, mixed, replay:FILE")
     return table[base]

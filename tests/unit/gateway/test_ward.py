@@ -146,3 +146,16 @@ def test_replay_follows_the_physionet_recording(testdata: Path) -> None:
     for hour in (5, 20, 28):
         hr = window(s, "heart_rate", hour - 1, hour + 2)
         assert abs(hr - rec.at(hour).hr) < 12, (hour, hr, rec.at(hour).hr)
+
+
+def test_replay_of_a_mimic_wfdb_numerics_record(testdata: Path) -> None:
+    from gateway_agent.physionet import read_recording
+
+    path = testdata / "wfdb" / "s25047-2704-05-04-10-44n.hea"
+    rec = read_recording(path)
+    assert len(rec.hours) == 72  # 72 per-minute rows
+    assert rec.hours[0].spo2 > 90  # the leading SpO2 dropouts (0) were filled, not replayed as values
+    s = samples(run(WardOptions(beds=1, scenario=f"replay:{path}", seed=1, speed=60), 60), "sim-w1-01")
+    for minute in (10, 31, 50):
+        hr = window(s, "heart_rate", minute - 1, minute + 2)
+        assert abs(hr - rec.at(minute).hr) < 12, (minute, hr, rec.at(minute).hr)
