@@ -101,10 +101,11 @@ class WardState:
         changed: set[tuple[str, str]] = set()
         for (ward, bed) in set(devices.values()) | set(patients):
             self.bed(ward, bed)
+        device_of = {wb: d for d, wb in devices.items()}
         for ward, beds in self.wards.items():
             for name, b in beds.items():
                 patient = patients.get((ward, name), "")
-                device = next((d for d, wb in devices.items() if wb == (ward, name)), "")
+                device = device_of.get((ward, name), "")
                 if (patient, device) != (b.patient, b.device):
                     if patient != b.patient:
                         b.values.clear()

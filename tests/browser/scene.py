@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiomqtt
 import orjson
 
 from gateway_agent.ward import Ward, WardOptions
-from tests.integration.dashboard.conftest import Running
+from tests.integration.dashboard.conftest import Running, until
 
 
 def patient_id(ward: str, bed: int) -> str:
@@ -26,26 +26,37 @@ def patient_id(ward: str, bed: int) -> str:
 
 
 def admit_ward(run: Running, ward: str, beds: int, device_pattern: str = "sim-{ward}-{bed:02d}",
-               since_ms: int | None = None) -> None:
+               since_ms: int | None = None) -> list[str]:
     at = since_ms or int(time.time() * 1000) - 3_600_000
     attr = run.platform.attributions
+    devices = []
     for i in range(1, beds + 1):
         bed = f"{i:02d}"
-        attr.assign_device(device_pattern.format(ward=ward, bed=i), ward, bed, at)
+        devices.append(device_pattern.format(ward=ward, bed=i))
+        attr.assign_device(devices[-1], ward, bed, at)
         if i % 11 != 0:  # a few beds have a monitor but no patient yet
             attr.admit(patient_id(ward, i), ward, bed, at)
+    return devices
 
 
-def admit_home(run: Running, patients: list[str], since_ms: int | None = None) -> None:
+def admit_home(run: Running, patients: list[str], since_ms: int | None = None) -> list[str]:
     at = since_ms or int(time.time() * 1000) - 3_600_000
     attr = run.platform.attributions
     for p in patients:
         attr.admit(p, "home", p, at)
         attr.assign_device(f"wear-{p}", "home", p, at)
+    return [f"wear-{p}" for p in patients]
 
 
-async def notify_adt(run: Running) -> None:
+async def notify_adt(run: Running, devices: Sequence[str] = ()) -> None:
+    """Tell ingest (and the hub) about ADT changes written straight to the tables; with ingest in
+    process, wait until it attributes ``devices`` (samples sent earlier would be stored unassigned)."""
     await run.publish("control/assignments", {"changed": int(time.time() * 1000)})
+    worker = next((c for c in run.platform.components if c.name == "ingest"), None)
+    attr = getattr(worker, "attributions", None)
+    if attr is not None:
+        await until(lambda: all(attr.lookup(d, int(time.time() * 1000)).ward for d in devices),
+                    "ingest attributing the assigned devices")
 
 
 async def backfill(run: Running, ward: Ward, minutes: int, step_s: float = 5.0) -> None:

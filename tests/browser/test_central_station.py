@@ -23,12 +23,12 @@ async def test_ward_alarm_and_acknowledge_across_screens(platform_sqlite: Runnin
     run = platform_sqlite
     run.add_user("nina", "nurse", ("w1",))
     run.add_user("carl", "charge_nurse", ("w1",))
-    admit_ward(run, "w1", 35)
+    devices = admit_ward(run, "w1", 35)
     attr = run.platform.attributions
     now = int(time.time() * 1000)
     attr.assign_device("mon-9", "w1", "36", now - 60_000)
     attr.admit("P9009", "w1", "36", now - 60_000)
-    await notify_adt(run)
+    await notify_adt(run, [*devices, "mon-9"])
     async with live_feed(run, [make_ward(run.root, beds=35, scenario="stable")]):
         a: Page = await login(browser, run.base, "nina")  # type: ignore[assignment]
         b: Page = await login(browser, run.base, "carl")  # type: ignore[assignment]
@@ -67,8 +67,7 @@ async def test_ward_alarm_and_acknowledge_across_screens(platform_sqlite: Runnin
 async def test_portal_shows_own_readings_and_refuses_the_station(platform_sqlite: Running, browser: object) -> None:
     run = platform_sqlite
     run.add_user("pat", "patient", patient="P7001")
-    admit_home(run, ["P7001", "P7002"])
-    await notify_adt(run)
+    await notify_adt(run, admit_home(run, ["P7001", "P7002"]))
     t = int(time.time() * 1000)
     await run.publish("devices/wear-P7001/obs", obs("wear-P7001", 1, t, heart_rate=71, spo2=96))
     await run.publish("devices/wear-P7002/obs", obs("wear-P7002", 1, t, heart_rate=99, spo2=91))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,14 @@ class Running:
 
     def add_user(self, username: str, role: str, wards: tuple[str, ...] = (), patient: str = "") -> None:
         UserStore(make_engine(self.state_url)).add(username, role, PASSWORD, wards, patient)
+
+    async def ingest_knows(self, device: str, ward: str) -> None:
+        """Wait until the in-process ingest worker attributes ``device`` to ``ward`` (it reloads its
+        cache on ``control/assignments``; samples sent before that would be stored as unassigned)."""
+        worker = next(c for c in self.platform.components if c.name == "ingest")
+        attr = worker.attributions  # type: ignore[attr-defined]
+        await until(lambda: attr.lookup(device, int(time.time() * 1000)).ward == ward,
+                    f"ingest attributing {device} to {ward}")
 
     async def publish(self, topic: str, body: dict[str, Any], qos: int = 1) -> None:
         async with aiomqtt.Client("127.0.0.1", self.broker_port) as c:

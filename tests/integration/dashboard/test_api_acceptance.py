@@ -60,6 +60,7 @@ async def test_users_adt_vitals_scoping_fhir_and_audit(platform_influx: Running,
         assert r.status_code == 200, r.text
         r = await c.post("/api/v1/adt/admit", headers=nina, json={"patient_id": "p-9", "ward": "w2", "bed": "01"})
         assert r.status_code == 403  # nina is not on w2
+        await run.ingest_knows("mon-1", "w1")
         now = int(time.time() * 1000)
         await run.publish("devices/mon-1/obs", obs("mon-1", 1, now, heart_rate=72, spo2=97, resp_rate=16))
 

@@ -38,6 +38,7 @@ async def test_websocket_auth_and_live_tiles(platform_sqlite: Running) -> None:
         r = await c.post("/api/v1/devices/mon-1/assign", headers={"Authorization": f"Bearer {nina}"},
                          json={"ward": "w1", "bed": "03"})
         assert r.status_code == 200
+        await run.ingest_knows("mon-1", "w1")
     for tok, code in ((None, 4401), ("garbage", 4401), (otto, 4403)):
         async with connect(ws_url(run, "/api/v1/ws/wards/w1", tok)) as ws:
             with pytest.raises(ConnectionClosed) as info:
@@ -106,6 +107,8 @@ async def test_spot_observation_feeds_news2_and_home_wearable_joins_virtual_ward
         assert r.status_code == 200 and r.json()["ward"] == "home" and r.json()["bed"] == "p-9"
         bad = await c.post("/api/v1/devices/wear-9/assign", headers=h, json={"patient_id": "p-9", "bed": "01"})
         assert bad.status_code == 422
+        await run.ingest_knows("mon-5", "w1")
+        await run.ingest_knows("wear-9", "home")
         t = int(time.time() * 1000)
         await run.publish("devices/mon-5/obs", obs("mon-5", 1, t, heart_rate=95, spo2=95, resp_rate=22,
                                                    nibp_sys=115, temperature=38.2))
@@ -130,7 +133,8 @@ async def test_spot_observation_feeds_news2_and_home_wearable_joins_virtual_ward
         await until(home, "home wearable in the virtual ward")
         wards = {w["ward"]: w for w in (await c.get("/api/v1/wards", headers=h)).json()}
         assert wards["home"]["virtual"] is True and wards["w1"]["occupied"] == 1
-        spots = await until(lambda: run.platform.components[1].counts["spot"], "alerting received the spot")  # type: ignore[attr-defined]
+        alerting = next(c for c in run.platform.components if c.name == "alerting")
+        spots = await until(lambda: alerting.counts["spot"], "alerting received the spot")  # type: ignore[attr-defined]
         assert spots == 1
 
 
