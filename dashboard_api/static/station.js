@@ -260,6 +260,7 @@
     else if (ev.key === "ArrowUp" || ev.key === "k") { selected = Math.max(selected - 1, 0); renderAlarms(); ev.preventDefault(); }
     else if ((ev.key === "a" || ev.key === "A") && items[selected]) act(items[selected].id, "acknowledge");
     else if ((ev.key === "s" || ev.key === "S") && items[selected]) act(items[selected].id, "silence");
+    else if ((ev.key === "e" || ev.key === "E") && items[selected]) act(items[selected].id, "escalate");
     else if (ev.key === "Enter") {
       const t = ev.target.closest && ev.target.closest(".tile");
       if (t) openBed(t.dataset.bed); else if (items[selected] && items[selected].bed) openBed(items[selected].bed);
