@@ -1,6 +1,7 @@
 """Websockets: ``/api/v1/ws/wards/{ward}`` (central station) and ``/api/v1/ws/patients/{patient}``
 (portal). Authenticate with ``?token=<access token>`` (browsers cannot set headers on websockets)
-or an ``Authorization: Bearer`` header; close code 4401 = not authenticated, 4403 = no access.
+or an ``Authorization: Bearer`` header; close code 4401 = not authenticated (also sent when the
+access token expires: the page refreshes it and reconnects), 4403 = no access.
 
 Server → client: JSON arrays of frames ``{"type": "snapshot"|"tile"|"alarm"|"wave"|"resync", …}``.
 Client → server: ``{"watch": "<bed>"}`` to receive that bed's live waveforms, ``{"watch": null}`` to stop.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 import orjson
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
@@ -33,7 +35,7 @@ def _token(ws: WebSocket) -> str | None:
     return ws.query_params.get("token")
 
 
-async def _serve(ws: WebSocket, services: Services, screen: Screen) -> None:
+async def _serve(ws: WebSocket, services: Services, screen: Screen, expires_at: float) -> None:
     hub = services.hub
     hub.fanout.join(screen)
     SCREENS.inc()
@@ -66,10 +68,17 @@ async def _serve(ws: WebSocket, services: Services, screen: Screen) -> None:
                     w = data["watch"]
                     screen.watch = w if isinstance(w, str) else None
 
+    async def expiry() -> None:
+        """Close when the access token expires; the page refreshes its token and reconnects."""
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        await ws.close(4401, "token expired")
+        raise WebSocketDisconnect(4401)
+
     try:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(sender())
             tg.create_task(receiver())
+            tg.create_task(expiry())
     except* (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
@@ -77,14 +86,16 @@ async def _serve(ws: WebSocket, services: Services, screen: Screen) -> None:
         SCREENS.dec()
 
 
-async def _authenticate(ws: WebSocket) -> tuple[Services, User] | None:
+async def _authenticate(ws: WebSocket) -> tuple[Services, User, float] | None:
     services: Services = ws.app.state.services
+    token = _token(ws)
     try:
-        user = user_from_token(services, _token(ws))
+        user = user_from_token(services, token)
     except HTTPException:
         await ws.close(4401, "not authenticated")
         return None
-    return services, user
+    assert token is not None
+    return services, user, float(services.tokens.decode(token)["exp"])
 
 
 @router.websocket("/api/v1/ws/wards/{ward}")
@@ -93,14 +104,14 @@ async def ward_stream(ws: WebSocket, ward: str) -> None:
     auth = await _authenticate(ws)
     if auth is None:
         return
-    services, user = auth
+    services, user, exp = auth
     try:
         require_clinical(user, ward)
     except HTTPException:
         await ws.close(4403, f"no access to ward {ward}")
         return
     await services.record(user, "read", f"ws/ward/{ward}")
-    await _serve(ws, services, Screen(ward, user.username))
+    await _serve(ws, services, Screen(ward, user.username), exp)
 
 
 @router.websocket("/api/v1/ws/patients/{patient}")
@@ -109,7 +120,7 @@ async def patient_stream(ws: WebSocket, patient: str) -> None:
     auth = await _authenticate(ws)
     if auth is None:
         return
-    services, user = auth
+    services, user, exp = auth
     try:
         ward = require_patient(services, user, patient)
     except HTTPException:
@@ -121,4 +132,4 @@ async def patient_stream(ws: WebSocket, patient: str) -> None:
     await services.record(user, "read", f"ws/patient/{patient}")
     screen = Screen(ward, user.username)
     screen.only_patient = patient
-    await _serve(ws, services, screen)
+    await _serve(ws, services, screen, exp)

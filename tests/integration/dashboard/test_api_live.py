@@ -175,3 +175,19 @@ async def test_readyz_follows_the_broker(private_mosquitto: Mosquitto, topic_roo
             return (await c.get("/readyz")).status_code == 200
 
         await until(ready, "/readyz 200 after the broker returned", 40)
+
+
+async def test_websocket_closes_when_the_token_expires(mosquitto: Mosquitto, topic_root: str, tmp_path: Path,
+                                                       api_secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMARTWARD_ACCESS_TOKEN_MINUTES", "0.05")  # 3 s
+    async with running_platform(mosquitto.url, mosquitto.port, f"sqlite:///{tmp_path}/v.sqlite3", topic_root,
+                                tmp_path) as run, httpx.AsyncClient(base_url=run.base, timeout=10) as c:
+        run.add_user("nina", "nurse", ("w1",))
+        tok = await token(run, c, "nina")
+        async with connect(ws_url(run, "/api/v1/ws/wards/w1", tok)) as ws:
+            assert orjson.loads(await ws.recv())[0]["type"] == "snapshot"
+            with pytest.raises(ConnectionClosed) as info:
+                async with asyncio.timeout(15):
+                    while True:
+                        await ws.recv()
+            assert info.value.rcvd is not None and info.value.rcvd.code == 4401
