@@ -40,10 +40,11 @@ def create_app(platform: Any, config: ApiConfig | None = None, own_hub: bool = F
     """The ASGI app. Raises :class:`~dashboard_api.errors.ConfigError` for a placeholder secret in production."""
     config = config or load_api_config()
     engine = platform.attributions.engine
-    hub = Hub(platform, client_id=None)
+    audit = AuditLog(engine)
+    hub = Hub(platform, client_id=None, audit=audit)
     services = Services(config=config, platform=platform, tokens=Tokens(config),
                         lockout=Lockout(config.max_failures, config.lockout_s, config.ip_failures_per_minute),
-                        users=UserStore(engine), audit=AuditLog(engine), hub=hub)
+                        users=UserStore(engine), audit=audit, hub=hub)
     if not own_hub:
         platform.components.append(hub)
 

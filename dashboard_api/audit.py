@@ -1,6 +1,8 @@
 """The hash-chained audit log (table ``dashboard_audit`` in the state DB).
 
-Every read of patient data, every alarm action and every ADT change is appended as one entry.
+Every read of patient data, every alarm action and every ADT change is appended as one entry;
+alerting's alarm events (raised, escalated, acknowledged, … with who did it) are imported in order
+(:meth:`AuditLog.import_alarm_events`, cursor ``alerting_alarm_events``).
 Each entry stores ``prev_hash`` (the previous entry's ``hash``) and its own ``hash`` =
 SHA-256 over its sequence number, time, actor, role, action, resource, details and ``prev_hash``.
 Editing any field, deleting or re-ordering entries breaks the chain at that entry;
@@ -35,6 +37,12 @@ audit_table = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+cursors = sa.Table(  # how far an imported source (alerting's alarm events) has been appended
+    "dashboard_audit_cursors", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+Entry = tuple[str, str, str, str, dict[str, Any], int]  # actor, role, action, resource, detail, t_ms
 
 
 def entry_hash(seq: int, t: int, actor: str, role: str, action: str, resource: str, detail: str,
@@ -74,19 +82,51 @@ class AuditLog:
     def append(self, actor: str, role: str, action: str, resource: str, detail: dict[str, Any] | None = None,
                t_ms: int | None = None) -> int:
         t = int(time.time() * 1000) if t_ms is None else t_ms
-        d = orjson.dumps(detail or {}, option=orjson.OPT_SORT_KEYS).decode()
+        return self.append_many([(actor, role, action, resource, detail or {}, t)])
+
+    def append_many(self, entries: list[Entry], cursor: tuple[str, int] | None = None) -> int:
+        """Append ``entries`` in order in one transaction (and move ``cursor`` with them); returns the last seq."""
         with self._lock:
             try:
                 with self.engine.begin() as conn:
                     last = conn.execute(sa.select(audit_table.c.seq, audit_table.c.hash)
                                         .order_by(audit_table.c.seq.desc()).limit(1)).first()
-                    seq, prev = (last.seq + 1, last.hash) if last is not None else (1, GENESIS)
-                    h = entry_hash(seq, t, actor, role, action, resource, d, prev)
-                    conn.execute(audit_table.insert().values(seq=seq, t=t, actor=actor, role=role, action=action,
-                                                             resource=resource, detail=d, prev_hash=prev, hash=h))
+                    seq, prev = (last.seq, last.hash) if last is not None else (0, GENESIS)
+                    rows: list[dict[str, Any]] = []
+                    for actor, role, action, resource, detail, t in entries:
+                        seq += 1
+                        d = orjson.dumps(detail, option=orjson.OPT_SORT_KEYS).decode()
+                        h = entry_hash(seq, t, actor, role, action, resource, d, prev)
+                        rows.append({"seq": seq, "t": t, "actor": actor, "role": role, "action": action,
+                                     "resource": resource, "detail": d, "prev_hash": prev, "hash": h})
+                        prev = h
+                    if rows:
+                        conn.execute(audit_table.insert(), rows)
+                    if cursor is not None:
+                        name, value = cursor
+                        if conn.execute(cursors.update().where(cursors.c.name == name).values(value=value)).rowcount == 0:
+                            conn.execute(cursors.insert().values(name=name, value=value))
             except sa.exc.SQLAlchemyError as exc:
                 raise AuditError(f"audit log append failed: {exc.__class__.__name__}") from exc
         return seq
+
+    def cursor(self, name: str) -> int:
+        with self.engine.connect() as conn:
+            v = conn.execute(sa.select(cursors.c.value).where(cursors.c.name == name)).scalar()
+        return int(v or 0)
+
+    def import_alarm_events(self, events: list[dict[str, Any]]) -> int:
+        """Append alerting's alarm events (``AlarmStore.events(since_seq=cursor("alerting_alarm_events"))``):
+        who (``by``, else the system), what, when; the cursor moves in the same transaction."""
+        if not events:
+            return 0
+        entries: list[Entry] = [
+            (str(e["by"] or "alerting"), "user" if e["by"] else "system", f"alarm.{e['event']}",
+             f"alarm/{e['alarm_id']}", {"alarm_event_seq": e["seq"], "state": e["state"],
+                                        "priority": e["priority"], "reason": e["reason"]}, int(e["t"]))
+            for e in events]
+        self.append_many(entries, ("alerting_alarm_events", int(events[-1]["seq"])))
+        return len(entries)
 
     def entries(self, since_seq: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

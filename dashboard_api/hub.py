@@ -17,11 +17,13 @@ import aiomqtt
 import orjson
 import sqlalchemy as sa
 
-from alerting import AlarmStore
+from alerting import AlarmStore, StateError
 from device_profiles import PayloadError, decode_waveform, now_ms, parse_mqtt_url
 from ingest import StoreError
 from ingest.attribution import bindings, occupancy
 
+from .audit import AuditLog
+from .errors import AuditError
 from .fanout import Fanout
 from .wardstate import WardState
 
@@ -35,7 +37,7 @@ class Hub:
 
     name = "dashboard-hub"
 
-    def __init__(self, platform: Any, client_id: str | None = None) -> None:
+    def __init__(self, platform: Any, client_id: str | None = None, audit: AuditLog | None = None) -> None:
         self.platform = platform
         cfg = platform.config
         self.root: str = cfg.topic_root
@@ -44,6 +46,8 @@ class Hub:
         self.state = WardState()
         self.fanout = Fanout()
         self.alarm_store = AlarmStore(platform.attributions.engine)
+        self.audit = audit
+        self._alarm_events = asyncio.Event()  # set when an alarm event arrived: import them into the audit log
         self.client: aiomqtt.Client | None = None
         self._subscribed = False
         self.counts = {"obs": 0, "status": 0, "alarm": 0, "spot": 0, "wave": 0, "news2": 0, "bad": 0}
@@ -96,6 +100,27 @@ class Hub:
 
     # -- MQTT -------------------------------------------------------------------------------------
     async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._mqtt_loop())
+            if self.audit is not None:
+                tg.create_task(self._audit_alarm_events(self.audit))
+
+    async def _audit_alarm_events(self, audit: AuditLog) -> None:
+        """Append alerting's alarm events to the hash-chained audit log, in order, once per burst."""
+        self._alarm_events.set()  # catch up on start
+        while True:
+            await self._alarm_events.wait()
+            self._alarm_events.clear()
+            try:
+                since = await asyncio.to_thread(audit.cursor, "alerting_alarm_events")
+                events = await asyncio.to_thread(self.alarm_store.events, None, since)
+                n = await asyncio.to_thread(audit.import_alarm_events, events[:5000])
+                if n == 5000:
+                    self._alarm_events.set()
+            except (AuditError, StateError, sa.exc.SQLAlchemyError) as exc:
+                log.warning("dashboard: alarm events not yet in the audit log (%s); retrying on the next event", exc)
+
+    async def _mqtt_loop(self) -> None:
         backoff = 0.5
         filters = [(f"{self.root}/wards/+/obs", 0), (f"{self.root}/wards/+/status", 0),
                    (f"{self.root}/wards/+/spot", 0), (f"{self.root}/alarms/+/+", 1), (f"{self.root}/news2/+/+", 0),
@@ -132,6 +157,7 @@ class Hub:
                 self._ward_message(parts[1], parts[2], payload)
             elif parts[0] == "alarms" and len(parts) == 3:
                 self.counts["alarm"] += 1
+                self._alarm_events.set()
                 ev = orjson.loads(payload)
                 b = self.state.alarm(ev)
                 ward = str(ev.get("ward") or "")

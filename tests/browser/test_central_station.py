@@ -11,7 +11,8 @@ import time
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.integration.dashboard.conftest import Running, obs
+from dashboard_api import AuditLog, verify
+from tests.integration.dashboard.conftest import Running, obs, until
 
 from .conftest import login
 from .scene import admit_home, admit_ward, live_feed, make_ward, notify_adt
@@ -62,6 +63,16 @@ async def test_ward_alarm_and_acknowledge_across_screens(platform_sqlite: Runnin
         await expect(item_b).to_have_class(re.compile("st-acknowledged"), timeout=10_000)
         await expect(item_b).to_contain_text("nina")
         await expect(a.locator(f".alarm[data-id='{alarm_id}']")).to_have_class(re.compile("st-acknowledged"))
+    # the request and alerting's resulting event are both in the hash-chained audit log
+    log = AuditLog(run.platform.attributions.engine)
+
+    def audited() -> bool:
+        acts = {(e["actor"], e["action"], e["resource"]) for e in log.entries()}
+        return {("nina", "alarm.acknowledge", f"alarm/{alarm_id}"),
+                ("nina", "alarm.acknowledged", f"alarm/{alarm_id}")} <= acts
+
+    await until(audited, "acknowledgement in the audit log")
+    assert verify(log.engine).ok
 
 
 async def test_portal_shows_own_readings_and_refuses_the_station(platform_sqlite: Running, browser: object) -> None:

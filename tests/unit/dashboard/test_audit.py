@@ -71,3 +71,18 @@ def test_appends_continue_the_chain_after_reopen(log: AuditLog, tmp_path: Path) 
     again = AuditLog(sa.create_engine(f"sqlite:///{tmp_path}/a.sqlite3"))
     assert again.append("carl", "charge_nurse", "alarm.acknowledge", "alarm/a1") == 3
     assert verify(again.engine).ok
+
+
+def test_alarm_events_are_imported_in_order_with_a_cursor(log: AuditLog) -> None:
+    fill(log, 2)
+    events = [{"seq": 7, "alarm_id": "a1", "t": 1_700_000_000_100, "event": "raised", "state": "active",
+               "priority": "high", "by": None, "reason": "SpO2 84 % below 85 %"},
+              {"seq": 9, "alarm_id": "a1", "t": 1_700_000_000_200, "event": "acknowledged", "state": "acknowledged",
+               "priority": "high", "by": "nina", "reason": "SpO2 84 % below 85 %"}]
+    assert log.import_alarm_events(events) == 2
+    assert log.cursor("alerting_alarm_events") == 9
+    rows = log.entries(since_seq=2)
+    assert [(r["actor"], r["role"], r["action"]) for r in rows] == [
+        ("alerting", "system", "alarm.raised"), ("nina", "user", "alarm.acknowledged")]
+    assert verify(log.engine).ok
+    assert log.import_alarm_events([]) == 0 and log.cursor("alerting_alarm_events") == 9
