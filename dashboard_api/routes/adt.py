@@ -11,13 +11,15 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import aiomqtt
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from device_profiles import now_ms
 from ingest import AttributionError, control_topic
 
 from ..deps import CurrentUser, Services, ServicesDep, require_clinical
+from ..hl7_adt import Hl7AdtError, ack, parse_adt
 from ..wardstate import HOME_WARD
 
 router = APIRouter(prefix="/api/v1", tags=["adt"])
@@ -137,3 +139,30 @@ async def assign(services: ServicesDep, user: CurrentUser, body: AssignIn,
     await _change(services, user, "device.assign", f"device/{device_id}", body.model_dump() | {"at": at},
                   lambda: attr.assign_device(device_id, ward, bed, at))
     return AdtOut(action="assign", device=device_id, ward=ward, bed=bed, at=at)
+
+
+HL7_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "x-application/hl7-v2+er7": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}}}
+
+
+@router.post("/adt/hl7", summary="HL7 v2 ADT A01/A02/A03 in; answers an HL7 ACK (AA, AE or AR)",
+             openapi_extra=HL7_BODY, response_class=Response,
+             responses={200: {"content": {"x-application/hl7-v2+er7": {}}, "description": "ACK (MSA-1 AA/AE/AR)"}})
+async def adt_hl7(services: ServicesDep, user: CurrentUser, request: Request) -> Response:
+    body = (await request.body())[:1_000_000].decode("utf-8", errors="replace")
+    media = "x-application/hl7-v2+er7"
+    try:
+        m = parse_adt(body)
+    except Hl7AdtError as exc:
+        return Response(ack("", "AR", str(exc)), media_type=media, status_code=422)
+    try:
+        if m.action == "admit":
+            await admit(services, user, AdmitIn(patient_id=m.patient, ward=m.ward, bed=m.bed, at=m.at))
+        elif m.action == "transfer":
+            await transfer(services, user, AdmitIn(patient_id=m.patient, ward=m.ward, bed=m.bed, at=m.at))
+        else:
+            await discharge(services, user, DischargeIn(patient_id=m.patient, at=m.at))
+    except HTTPException as exc:
+        code = 403 if exc.status_code == status.HTTP_403_FORBIDDEN else 409
+        return Response(ack(m.control_id, "AE", str(exc.detail), m.event), media_type=media, status_code=code)
+    return Response(ack(m.control_id, "AA", "", m.event), media_type=media)

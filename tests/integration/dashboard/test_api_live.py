@@ -14,6 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from dashboard_api import AuditLog
 from smartward.servers import Mosquitto
 
 from .conftest import Running, obs, running_platform, until
@@ -191,3 +192,36 @@ async def test_websocket_closes_when_the_token_expires(mosquitto: Mosquitto, top
                     while True:
                         await ws.recv()
             assert info.value.rcvd is not None and info.value.rcvd.code == 4401
+
+
+async def test_hl7_adt_admit_transfer_discharge(platform_sqlite: Running) -> None:
+    run = platform_sqlite
+    run.add_user("nina", "charge_nurse", ("w1",))
+    now = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+
+    def adt(event: str, location: str) -> str:
+        return (f"MSH|^~\\&|ADT|HOSP|SMARTWARD|HOSP|{now}||ADT^{event}|M{event}|P|2.5\r"
+                f"EVN|{event}|{now}\rPID|1||P777^^^HOSP^MR\rPV1|1|I|{location}\r")
+
+    async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
+        h = {**(await run.login(c, "nina")), "Content-Type": "x-application/hl7-v2+er7"}
+
+        async def beds() -> dict[str, str]:
+            r = await c.get("/api/v1/wards/w1/beds", headers=h)
+            return {b["bed"]: b["patient"] for b in r.json()["beds"]}
+
+        r = await c.post("/api/v1/adt/hl7", headers=h, content=adt("A01", "w1^^04"))
+        assert r.status_code == 200 and "MSA|AA|MA01" in r.text, r.text
+        assert (await beds()).get("04") == "P777"
+        r = await c.post("/api/v1/adt/hl7", headers=h, content=adt("A01", "w1^^05"))
+        assert r.status_code == 200  # admitting again moves the patient (same as the REST admit)
+        r = await c.post("/api/v1/adt/hl7", headers=h, content=adt("A02", "w2^^01"))
+        assert r.status_code == 403 and "MSA|AE|MA02" in r.text  # nina is not on w2
+        r = await c.post("/api/v1/adt/hl7", headers=h, content=adt("A02", "w1^^06"))
+        assert "MSA|AA" in r.text and (await beds()).get("06") == "P777"
+        r = await c.post("/api/v1/adt/hl7", headers=h, content=adt("A03", ""))
+        assert "MSA|AA" in r.text and "P777" not in (await beds()).values()
+        r = await c.post("/api/v1/adt/hl7", headers=h, content="hello")
+        assert r.status_code == 422 and "MSA|AR" in r.text
+        actions = [e["action"] for e in AuditLog(run.platform.attributions.engine).entries()]
+        assert actions.count("adt.admit") == 2 and "adt.transfer" in actions and "adt.discharge" in actions
