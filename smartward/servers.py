@@ -118,6 +118,9 @@ class Mosquitto(_Server):
             "max_packet_size 1048576\n"
             "log_dest stdout\n"
             "log_type error\nlog_type warning\n"
+            # As root, Mosquitto drops to user "mosquitto", which cannot write our temp dir: its
+            # persistence file would silently never be saved and a restart would lose queued messages.
+            + ("user root\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else "")
             + self.extra_conf
         )
         self._spawn([self.exe(), "-c", str(conf)])

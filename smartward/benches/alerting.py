@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"from wire: decode + evaluate {wire:,.0f} obs/s; decode-only ceiling {ceiling:,.0f} obs/s; "
           f"ratio {wire / ceiling:.2f}; target 20,000 obs/s -> {wire / 20_000:.1f}x")
 
-    files = sorted((TESTDATA / "physionet2019").glob("*.psv")) + [TESTDATA / "wfdb" / "s25047-2704-05-04-10-44n"]
+    files = [*sorted((TESTDATA / "physionet2019").glob("*.psv")), TESTDATA / "wfdb" / "s25047-2704-05-04-10-44n"]
     recs = [read_recording(f) for f in files if f.exists() or f.with_suffix(".hea").exists()]
     if recs:
         n = sum(len(r.records) for r in recs)

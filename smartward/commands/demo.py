@@ -87,7 +87,7 @@ async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
         print(f"smartward demo: broker {broker_url} (embedded amqtt, MQTT 3.1.1), data in {data_dir}, "
               f"{args.beds} simulated beds ({sim.describe()})", flush=True)
         return await run_until_signal(run_platform(config, extra_components=[sim],
-                                                   on_ready=announce_when_ready(args.http)))
+                                                   on_ready=announce_when_ready(args.http, args.ward)))
 
 
 
@@ -154,14 +154,19 @@ class SimulatorComponent:
         await self.sim.run(None)
 
 
-def announce_when_ready(bind: str) -> Any:
+def announce_when_ready(bind: str, ward: str = "w1") -> Any:
     async def announce(platform: Platform) -> None:
+        from dashboard_api import demo_login
+
+        # A demo charge nurse with a fresh random password per start (never a default secret).
+        user, password = demo_login(platform.attributions.engine, (ward, "home"))
         http = next((c for c in platform.components if c.name == "http"), None)
         async with asyncio.timeout(60):
             while http is not None and not http.ready():  # noqa: ASYNC110 - uvicorn has no ready event
                 await asyncio.sleep(0.1)
         host, _, port = bind.rpartition(":")
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
-        print(f"smartward demo: open http://{shown}:{port}/  (Ctrl-C stops)", flush=True)
+        print(f"smartward demo: open http://{shown}:{port}/  and log in as {user} / {password}"
+              "  (Ctrl-C stops)", flush=True)
 
     return announce

@@ -25,7 +25,7 @@ def restartable_mosquitto() -> Iterator[Mosquitto]:
     """Like ``private_mosquitto``, but its persistence works when the tests run as root."""
     if not Mosquitto.available():
         pytest.skip("mosquitto not installed")
-    m = Mosquitto(extra_conf=STAY_ROOT).start()
+    m = Mosquitto().start()
     yield m
     m.close()
 

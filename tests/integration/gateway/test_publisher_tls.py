@@ -15,7 +15,7 @@ import pytest
 from gateway_agent import AsyncOutbox, Message, Publisher, PublisherOptions
 from smartward.servers import Mosquitto, free_port
 
-from .conftest import STAY_ROOT, until
+from .conftest import until
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ def tls_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, int, Path]]:
     pki.mkdir()
     make_pki(pki)
     port = free_port()
-    m = Mosquitto(extra_conf=STAY_ROOT + f"listener {port} 127.0.0.1\ncertfile {pki}/broker.crt\nkeyfile {pki}/broker.key\n"
+    m = Mosquitto(extra_conf=f"listener {port} 127.0.0.1\ncertfile {pki}/broker.crt\nkeyfile {pki}/broker.key\n"
                              f"cafile {pki}/ca.crt\nallow_anonymous true\n").start()
     yield m, port, pki
     m.close()
