@@ -72,7 +72,7 @@ class Lifecycle:
             self.by_id[proto.id] = proto
             self.by_key[proto.key] = proto
             return [proto.event("raised", t)]
-        a.value = proto.value
+        a.value, a.reason = proto.value, proto.reason  # the next event shows value and reason that agree
         a.condition = True
         if PRIORITY_RANK[proto.priority] > PRIORITY_RANK[a.condition_priority or a.priority]:
             a.condition_priority = proto.priority
