@@ -1,0 +1,45 @@
+"""Errors of the digital twin: one root (``TwinError``), one subclass per kind of bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class TwinError(Exception):
+    """Root of every error the digital twin raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class WardIssue:
+    """One problem in a ward file: where (``beds[3].room``), on which line, and what."""
+
+    where: str
+    line: int | None
+    message: str
+
+    def render(self, source: str) -> str:
+        at = f"{source}:{self.line}" if self.line else source
+        return f"{at}: {self.where}: {self.message}"
+
+
+class WardError(TwinError):
+    """A ward file (or live ward) was refused; ``issues`` name each key and line."""
+
+    def __init__(self, source: str, issues: Sequence[WardIssue]) -> None:
+        self.source = source
+        self.issues = list(issues)
+        super().__init__("\n".join(i.render(source) for i in self.issues))
+
+
+class ScenarioError(TwinError):
+    """Unknown scenario name, or a scenario that cannot run on the given ward."""
+
+
+class ParamError(ScenarioError):
+    """A ``--set key=value`` override names an unknown parameter or has a bad value."""
+
+    def __init__(self, scenario: str, key: str, message: str) -> None:
+        self.scenario = scenario
+        self.key = key
+        super().__init__(f"{scenario}: parameter {key!r}: {message}")
