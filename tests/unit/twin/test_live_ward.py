@@ -1,0 +1,155 @@
+"""The live census overlaid on a ward layout (digital_twin.live): occupancy, acuity from the NEWS2
+band, device battery, bed matching, and ``load_live_ward`` over HTTP against a small real server."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+
+from digital_twin.live import (
+    Census,
+    CensusBed,
+    LiveError,
+    acuity_of,
+    load_live_ward,
+    match_beds,
+    overlay_census,
+)
+from digital_twin.model import Ward, example_ward_path, load_ward
+
+
+@pytest.fixture(scope="module")
+def layout() -> Ward:
+    return load_ward(example_ward_path())
+
+
+def census(*beds: CensusBed) -> Census:
+    return Census(ward="medsurg-4", t=1_763_805_600_000, beds=list(beds))
+
+
+def test_acuity_follows_the_news2_band() -> None:
+    assert [acuity_of(r) for r in ("low", "low-medium", "medium", "high", None)] == \
+        ["low", "medium", "high", "high", None]
+
+
+def test_only_census_beds_are_occupied_with_acuity_from_news2(layout: Ward) -> None:
+    assert len(layout.occupied_beds()) == 30
+    c = census(CensusBed(bed="02", occupied=True, patient="P1", news2_risk="high"),
+               CensusBed(bed="05", occupied=True, patient="P2", news2_risk="low-medium"),
+               CensusBed(bed="06", occupied=True, patient="P3"),  # no NEWS2 yet: layout's acuity (high)
+               CensusBed(bed="07", occupied=False, news2_risk="high"))
+    o = overlay_census(layout, c)
+    occ = {b.id: b for b in o.ward.occupied_beds()}
+    assert sorted(occ) == ["02", "05", "06"]
+    assert (occ["02"].acuity, occ["05"].acuity, occ["06"].acuity) == ("high", "medium", "high")
+    assert occ["02"].patient == "P1" and occ["02"].mobility == "ambulant"  # mobility from the layout
+    assert o.occupied == 3 and o.no_news2 == 1 and o.acuity == {"high": 2, "medium": 1}
+    assert all(b.patient is None for b in o.ward.beds if not b.occupied)
+    # the layout is unchanged; the overlay is a validated ward of its own
+    assert len(layout.occupied_beds()) == 30
+    assert o.ward.distance("r01", "x-west") == layout.distance("r01", "x-west")
+
+
+def test_battery_of_the_bed_device_and_unmapped_beds(layout: Ward) -> None:
+    c = census(CensusBed(bed="3", occupied=True, battery_pct=41.5),  # bed number matches "03"
+               CensusBed(bed="31", occupied=True, news2_risk="low"),  # no such bed in the layout
+               CensusBed(bed="09", occupied=False, battery_pct=12))
+    o = overlay_census(layout, c)
+    dev = {d.bed: d for d in o.ward.devices}
+    assert dev["03"].battery_pct == 41.5 and dev["09"].battery_pct == 12
+    assert dev["01"].battery_pct == 100  # not in the census: the layout's value
+    assert o.batteries == 2 and o.unmapped == ["31"]
+    assert [b.id for b in o.ward.occupied_beds()] == ["03"]
+    assert o.summary()["unmapped_beds"] == ["31"]
+
+
+def test_bed_matching_prefers_exact_ids_and_refuses_ambiguity() -> None:
+    assert match_beds(["01", "02", "B3"], ["01", "2", "3", "4"]) == {"01": "01", "2": "02", "3": "B3"}
+    assert match_beds(["A1", "B1"], ["1"]) == {}  # two beds numbered 1: no guess
+
+
+def test_fingerprint_ignores_battery_but_not_the_band() -> None:
+    a = census(CensusBed(bed="01", occupied=True, news2_risk="low", battery_pct=90))
+    b = census(CensusBed(bed="01", occupied=True, news2_risk="low", battery_pct=20))
+    c = census(CensusBed(bed="01", occupied=True, news2_risk="medium", battery_pct=20))
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+class _Platform(http.server.BaseHTTPRequestHandler):
+    """A tiny stand-in for the platform's census endpoint (token + census)."""
+
+    census: ClassVar[dict[str, Any]] = {}
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _send(self, code: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        n = int(self.headers.get("Content-Length") or 0)
+        form = dict(p.split("=", 1) for p in self.rfile.read(n).decode().split("&"))
+        if form == {"username": "fm", "password": "s3cret-pass"}:
+            self._send(200, {"access_token": "tok-fm", "token_type": "bearer"})
+        else:
+            self._send(401, {"detail": "wrong username or password"})
+
+    def do_GET(self) -> None:
+        if self.headers.get("Authorization") != "Bearer tok-fm":
+            self._send(401, {"detail": "not authenticated"})
+        elif self.path == "/api/v1/twin/census/medsurg-4":
+            self._send(200, self.census)
+        else:
+            self._send(403, {"detail": "role nurse may not use the digital twin"})
+
+
+@contextlib.contextmanager
+def platform(census_doc: dict[str, Any]) -> Iterator[str]:
+    handler = type("H", (_Platform,), {"census": census_doc})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_load_live_ward_over_http(layout: Ward) -> None:
+    doc = {"ward": "medsurg-4", "t": 1, "beds": [{"bed": "01", "occupied": True, "news2_risk": "medium",
+                                                 "battery_pct": 33, "future_field": 1}]}
+    with platform(doc) as url:
+        ward = load_live_ward(url, ward_id="medsurg-4", layout=layout, username="fm", password="s3cret-pass")
+        assert [(b.id, b.acuity) for b in ward.occupied_beds()] == [("01", "high")]
+        assert next(d for d in ward.devices if d.bed == "01").battery_pct == 33
+        same = load_live_ward(url + "/", ward_id="medsurg-4", layout=layout, token="tok-fm")
+        assert same == ward
+        with pytest.raises(LiveError, match=r"login as 'fm' refused \(401\): wrong username or password"):
+            load_live_ward(url, ward_id="medsurg-4", layout=layout, username="fm", password="nope-nope")
+        with pytest.raises(LiveError, match=r"census of ward 'icu-1' refused \(403\)"):
+            load_live_ward(url, ward_id="icu-1", layout=layout, token="tok-fm")
+        with pytest.raises(LiveError, match=r"token .* or a username and password"):
+            load_live_ward(url, ward_id="medsurg-4", layout=layout)
+
+
+def test_a_bad_census_names_the_field(layout: Ward) -> None:
+    doc = {"ward": "medsurg-4", "t": 1, "beds": [{"bed": "01", "occupied": True, "battery_pct": 140}]}
+    with platform(doc) as url, pytest.raises(LiveError, match=r"beds\.0\.battery_pct: .*less than or equal to 100"):
+        load_live_ward(url, ward_id="medsurg-4", layout=layout, token="tok-fm")
+
+
+def test_an_unreachable_platform_is_named(layout: Ward) -> None:
+    with pytest.raises(LiveError, match=r"127\.0\.0\.1:9"):
+        load_live_ward("http://127.0.0.1:9", ward_id="medsurg-4", layout=layout, token="t", timeout_s=2)
