@@ -282,7 +282,7 @@ def _device_alarm(data: bytes | bytearray) -> tuple[DeviceAlarm, Attribution]:
     msg = orjson.loads(data)
     if not isinstance(msg, dict):
         raise InputError("$", "expected a JSON object")
-    who = Attribution(*(str(msg.pop(k, "") or "") for k in ("ward", "bed", "patient")))
+    who = Attribution(*(str(msg.pop(k, "") or "") for k in ("ward", "bed", "patient", "drill")))
     return decode_device_alarm(orjson.dumps(msg), now=now_ms()), who
 
 

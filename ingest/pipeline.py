@@ -149,6 +149,8 @@ class Pipeline:
             return
         who = self._who(device, received_ms)
         body = {**status, "device": device, "ward": who.ward, "bed": who.bed, "patient": who.patient, "t": received_ms}
+        if who.drill:
+            body["drill"] = who.drill
         self.publish(ward_topic(self.root, who.ward, "status"), orjson.dumps(body))
 
     def _device_alarm(self, alarm: DeviceAlarm) -> None:
@@ -156,6 +158,8 @@ class Pipeline:
             return
         who = self._who(alarm.device, alarm.t)
         body = {**alarm.to_json(), "ward": who.ward, "bed": who.bed, "patient": who.patient}
+        if who.drill:
+            body["drill"] = who.drill
         self.publish(ward_topic(self.root, who.ward, "device_alarms"), orjson.dumps(body))
 
     def _decoded(self, d: Decoded, received_ms: int, batch: Batch) -> str:

@@ -23,6 +23,7 @@ from ..records import Batch
 Every = Literal["1m"] | None
 RAW_RETENTION_MS = 7 * 24 * 3600 * 1000  # raw vitals: >= 96 h (full disclosure)
 DOWNSAMPLE_RETENTION_MS = 400 * 24 * 3600 * 1000  # 1-minute min/mean/max: >= 1 year
+DRILL_RETENTION_MS = 7 * 24 * 3600 * 1000  # live-drill data (kept apart from clinical data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,9 @@ class VitalsStore(Protocol):
 
     async def count(self, measurement: str, field: str | None = None) -> int:
         """Stored points of a measurement (having ``field``, when given): tests, benchmarks, diagnostics."""
+
+    async def purge_drill(self, drill: str | None = None) -> None:
+        """Delete live-drill data (kept apart from clinical data): of one drill, or all (``None``)."""
 
 
 def check_signals(signals: Iterable[str] | None) -> list[str]:

@@ -4,7 +4,9 @@ InfluxQL over ``/query`` (served by 1.x, by 2.x through v1 compatibility and by 
 On open (v1 only) the database gets a ``raw`` retention policy (default, 7 days: full disclosure
 >= 96 h), a ``minute`` policy (400 days) and a continuous query ``vitals_1m`` writing 1-minute
 min/mean/max of every numeric signal into ``minute.vitals_1m`` (``{signal}_min|_mean|_max``).
-On v2, bucket retention and downsampling tasks are configured in InfluxDB itself.
+Drill points (tag ``drill``) go to their own ``drill`` policy (7 days; the continuous query and every
+read here only look at ``raw``), so clinical queries never see them; :meth:`InfluxStore.purge_drill`
+deletes them. On v2 they go to the bucket ``{bucket}_drill`` (``?drill_bucket=``), created by the operator. On v2, bucket retention and downsampling tasks are configured in InfluxDB itself.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from device_profiles import NUMERIC_SIGNALS
 from ..errors import StoreRejected, StoreUnavailable
 from ..records import Batch
 from .base import (
+    DRILL_RETENTION_MS,
     RAW_RETENTION_MS,
     Every,
     LatestValue,
@@ -32,11 +35,12 @@ from .base import (
     check_signals,
     safe_id,
 )
-from .influx_lines import LineEncoder
+from .influx_lines import LineEncoder, split_drill
 from .influx_url import InfluxUrl
 
 log = logging.getLogger(__name__)
 MINUTE_RP = "minute"
+DRILL_RP = "drill"
 CQ_NAME = "vitals_1m"
 ATTR_TAGS = ('"device"', '"ward"', '"bed"', '"patient"')
 
@@ -76,9 +80,11 @@ class InfluxStore:
         if url.version == 1:
             self._write_path = "/write"
             self._write_params = {"db": url.db, "rp": url.rp, "precision": "ms"}
+            self._drill_params = {"db": url.db, "rp": DRILL_RP, "precision": "ms"}
         else:
             self._write_path = "/api/v2/write"
             self._write_params = {"org": url.org, "bucket": url.db, "precision": "ms"}
+            self._drill_params = {"org": url.org, "bucket": url.drill_bucket or f"{url.db}_drill", "precision": "ms"}
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -94,6 +100,9 @@ class InfluxStore:
                                   "REPLICATION 1 DEFAULT")
         if MINUTE_RP not in rps:
             await self._statement(f"CREATE RETENTION POLICY {_ident(MINUTE_RP)} ON {db} DURATION 400d REPLICATION 1")
+        if DRILL_RP not in rps:
+            await self._statement(f"CREATE RETENTION POLICY {_ident(DRILL_RP)} ON {db} "
+                                  f"DURATION {DRILL_RETENTION_MS // 3_600_000}h REPLICATION 1")
         cqs = await self._rows("SHOW CONTINUOUS QUERIES", name=self.cfg.db)
         if not any(str(r[0]) == CQ_NAME for r in cqs):
             sel = _aggregates(sorted(NUMERIC_SIGNALS), suffix=False)
@@ -134,10 +143,28 @@ class InfluxStore:
         return self._encoder.encode(batch)
 
     async def write(self, data: bytes) -> None:
+        clinical, drill = split_drill(data)
+        await self._write(clinical, self._write_params)
+        await self._write(drill, self._drill_params)
+
+    async def purge_drill(self, drill: str | None = None) -> None:
+        """Delete drill data: of one drill (``drill`` id), or all of it (``None``)."""
+        if self.cfg.version != 1:
+            raise StoreRejected(f"InfluxDB {self.url}: purge drill data with the v2 bucket's delete API")
+        db = _ident(self.cfg.db)
+        if drill is None:
+            await self._statement(f"DROP RETENTION POLICY {_ident(DRILL_RP)} ON {db}")
+            await self._statement(f"CREATE RETENTION POLICY {_ident(DRILL_RP)} ON {db} "
+                                  f"DURATION {DRILL_RETENTION_MS // 3_600_000}h REPLICATION 1")
+            return
+        # InfluxQL DELETE spans every retention policy; clinical points never carry a drill tag
+        await self._statement(f"DELETE WHERE \"drill\" = {_lit(safe_id(drill, 'drill'))}")
+
+    async def _write(self, data: bytes, params: dict[str, str]) -> None:
         if not data:
             return
         try:
-            r = await self._http.post(self._write_path, params=self._write_params, content=data)
+            r = await self._http.post(self._write_path, params=params, content=data)
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"InfluxDB {self.url}: {type(exc).__name__}: {exc}") from exc
         if r.status_code in (200, 204):
@@ -146,7 +173,7 @@ class InfluxStore:
         if r.status_code == 404 and "database not found" in text and self.cfg.version == 1:
             await self.open()  # dropped or never created (InfluxDB was down at start): set it up again
             try:
-                r = await self._http.post(self._write_path, params=self._write_params, content=data)
+                r = await self._http.post(self._write_path, params=params, content=data)
             except httpx.HTTPError as exc:
                 raise StoreUnavailable(f"InfluxDB {self.url}: {type(exc).__name__}: {exc}") from exc
             if r.status_code in (200, 204):

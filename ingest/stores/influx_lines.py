@@ -3,6 +3,9 @@
 ``vitals``: one point per sample, one field per signal (plus ``{signal}_q`` string fields for
 non-valid quality), tags device, ward, bed, patient (+ drill). ``waveform``: one point per chunk.
 ``alarms``: one point per alarm event, tagged with the alarm id and event so events never merge.
+
+Drill points (``drill`` tag set) come after a ``#drill`` line (:data:`DRILL_MARKER`): the store
+writes them to the drill retention policy, never among clinical data.
 """
 
 from __future__ import annotations
@@ -13,6 +16,16 @@ from device_profiles import Attribution
 
 from ..line_protocol import escape_key, escape_string, line
 from ..records import Batch
+
+DRILL_MARKER = b"#drill\n"
+
+
+def split_drill(data: bytes) -> tuple[bytes, bytes]:
+    """Encoded lines -> (clinical lines, drill lines)."""
+    if data.startswith(DRILL_MARKER):
+        return b"", data[len(DRILL_MARKER):]
+    clinical, sep, drill = data.partition(b"\n" + DRILL_MARKER)
+    return (clinical + b"\n", drill) if sep else (data, b"")
 
 
 class LineEncoder:
@@ -35,8 +48,9 @@ class LineEncoder:
 
     def encode(self, batch: Batch) -> bytes:
         out: list[str] = []
-        append = out.append
+        drill: list[str] = []
         for a in batch.obs:
+            append = drill.append if a.who.drill else out.append
             prefix = self._tagset(a.obs.device, a.who)
             for s in a.obs.samples:
                 # values were checked finite and in range at decode; signal names are catalogue
@@ -50,14 +64,16 @@ class LineEncoder:
         for chunk, who in batch.waves:
             tags = {"device": chunk.device, "signal": chunk.signal, "ward": who.ward, "bed": who.bed,
                     "patient": who.patient, "drill": who.drill}
-            append(line("waveform", tags, {"fs": chunk.fs, "n": len(chunk.samples),
+            (drill if who.drill else out).append(line("waveform", tags, {"fs": chunk.fs, "n": len(chunk.samples),
                                            "samples": orjson.dumps(chunk.samples).decode()}, chunk.t0))
         for ev in batch.alarms:
             afields: dict[str, float | str | int | bool] = {"state": ev.state, "reason": ev.reason, "by": ev.by,
                                                            "escalation_level": ev.escalation_level}
             if ev.value is not None:
                 afields["value"] = ev.value
-            append(line("alarms", {**ev.tags, "id": ev.id}, afields, ev.t))
+            (drill if ev.tags.get("drill") else out).append(line("alarms", {**ev.tags, "id": ev.id}, afields, ev.t))
+        if drill:
+            out += ["#drill", *drill]
         if not out:
             return b""
         out.append("")

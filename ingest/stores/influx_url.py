@@ -20,6 +20,7 @@ class InfluxUrl:
     token: str = ""
     username: str = ""
     password: str = ""
+    drill_bucket: str = ""  # v2: where drill points go (default ``{bucket}_drill``)
 
     def __str__(self) -> str:  # printable: never the password or token
         if self.version == 1:
@@ -52,4 +53,5 @@ def parse_influx_url(url: str) -> InfluxUrl:
     token = q.get("token", "")
     if not token:
         raise ConfigError(f"store URL {url.split('?')[0]!r}: the v2 API needs ?token=…")
-    return InfluxUrl(2, base, path[1], rp=q.get("rp", ""), org=path[0], token=token)
+    return InfluxUrl(2, base, path[1], rp=q.get("rp", ""), org=path[0], token=token,
+                     drill_bucket=q.get("drill_bucket", ""))

@@ -5,6 +5,8 @@ never creates a second row; ``vitals_1m`` holds the 1-minute min/mean/max, recom
 every minute a batch touches (exact, idempotent); ``waveform`` one row per chunk; ``alarms`` one row
 per (alarm id, event, t). Raw rows older than the raw retention (7 days) and minutes older than 400
 days are deleted at most once an hour. Several processes may share the file (WAL + busy timeout).
+Live-drill data (``drill`` set) goes to ``drill_vitals``, ``drill_waveform`` and ``drill_alarms``,
+which no read here touches, kept 7 days (``DRILL_RETENTION_MS``) and deleted by :meth:`SQLiteStore.purge_drill`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..errors import ConfigError, StoreRejected, StoreUnavailable
 from ..records import Batch
 from .base import (
     DOWNSAMPLE_RETENTION_MS,
+    DRILL_RETENTION_MS,
     RAW_RETENTION_MS,
     Every,
     LatestValue,
@@ -50,7 +53,17 @@ CREATE TABLE IF NOT EXISTS alarms (id TEXT NOT NULL, event TEXT NOT NULL, t INTE
   patient TEXT, device TEXT, kind TEXT, signal TEXT, priority TEXT, drill TEXT, state TEXT, value REAL,
   reason TEXT, by_ TEXT, escalation_level INTEGER, PRIMARY KEY (id, event, t)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS alarms_ward_t ON alarms (ward, t);
+CREATE TABLE IF NOT EXISTS drill_vitals (device TEXT NOT NULL, signal TEXT NOT NULL, t INTEGER NOT NULL, value REAL,
+  quality TEXT, ward TEXT NOT NULL, bed TEXT NOT NULL, patient TEXT NOT NULL, drill TEXT NOT NULL,
+  PRIMARY KEY (device, signal, t)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS drill_waveform (device TEXT NOT NULL, signal TEXT NOT NULL, t INTEGER NOT NULL,
+  fs REAL NOT NULL, samples TEXT NOT NULL, ward TEXT NOT NULL, bed TEXT NOT NULL, patient TEXT NOT NULL,
+  drill TEXT NOT NULL, PRIMARY KEY (device, signal, t)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS drill_alarms (id TEXT NOT NULL, event TEXT NOT NULL, t INTEGER NOT NULL, ward TEXT,
+  bed TEXT, patient TEXT, device TEXT, kind TEXT, signal TEXT, priority TEXT, drill TEXT, state TEXT, value REAL,
+  reason TEXT, by_ TEXT, escalation_level INTEGER, PRIMARY KEY (id, event, t)) WITHOUT ROWID;
 """
+DRILL_TABLES = ("drill_vitals", "drill_waveform", "drill_alarms")
 UPSERT_VITAL = ("INSERT INTO vitals VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (device, signal, t) DO UPDATE SET "
                 "value=excluded.value, quality=excluded.quality, ward=excluded.ward, bed=excluded.bed, "
                 "patient=excluded.patient, drill=excluded.drill")
@@ -115,9 +128,11 @@ class SQLiteStore:
 
     # -- writes ----------------------------------------------------------------------------------
     def encode(self, batch: Batch) -> bytes:
-        vitals: list[list[Any]] = []
+        clinical: list[list[Any]] = []
+        drill_vitals: list[list[Any]] = []
         for a in batch.obs:
             w = a.who
+            vitals = drill_vitals if w.drill else clinical
             for s in a.obs.samples:
                 q = s.quality
                 for name, value in s.values.items():
@@ -130,7 +145,8 @@ class SQLiteStore:
         alarms = [[e.id, e.tags["event"], e.t, *(e.tags[k] for k in ("ward", "bed", "patient", "device", "kind",
                                                                      "signal", "priority", "drill")),
                    e.state, e.value, e.reason, e.by, e.escalation_level] for e in batch.alarms]
-        return orjson.dumps({"v": vitals, "w": waves, "a": alarms})
+        return orjson.dumps({"v": clinical, "w": [r for r in waves if not r[8]], "a": [r for r in alarms if not r[10]],
+                             "dv": drill_vitals, "dw": [r for r in waves if r[8]], "da": [r for r in alarms if r[10]]})
 
     def _write(self, db: sqlite3.Connection, data: bytes) -> None:
         doc = orjson.loads(data)
@@ -145,6 +161,10 @@ class SQLiteStore:
                 db.execute(DOWNSAMPLE)
             db.executemany("INSERT OR REPLACE INTO waveform VALUES (?,?,?,?,?,?,?,?,?)", doc["w"])
             db.executemany("INSERT OR REPLACE INTO alarms VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", doc["a"])
+            db.executemany("INSERT OR REPLACE INTO drill_vitals VALUES (?,?,?,?,?,?,?,?,?)", doc.get("dv", ()))
+            db.executemany("INSERT OR REPLACE INTO drill_waveform VALUES (?,?,?,?,?,?,?,?,?)", doc.get("dw", ()))
+            db.executemany("INSERT OR REPLACE INTO drill_alarms VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           doc.get("da", ()))
             now = time.time()
             if now - self._last_retention > 3600:
                 self._last_retention = now
@@ -152,6 +172,8 @@ class SQLiteStore:
                 db.execute("DELETE FROM vitals WHERE t < ?", (cut - self.raw_retention_ms,))
                 db.execute("DELETE FROM waveform WHERE t < ?", (cut - self.raw_retention_ms,))
                 db.execute("DELETE FROM vitals_1m WHERE t < ?", (cut - DOWNSAMPLE_RETENTION_MS,))
+                for table in DRILL_TABLES:
+                    db.execute(f"DELETE FROM {table} WHERE t < ?", (cut - DRILL_RETENTION_MS,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -160,6 +182,24 @@ class SQLiteStore:
     async def write(self, data: bytes) -> None:
         if data:
             await self._run(self._write, data)
+
+    @staticmethod
+    def _purge(db: sqlite3.Connection, drill: str | None) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in DRILL_TABLES:
+                if drill is None:
+                    db.execute(f"DELETE FROM {table}")
+                else:
+                    db.execute(f"DELETE FROM {table} WHERE drill = ?", (drill,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    async def purge_drill(self, drill: str | None = None) -> None:
+        """Delete drill data: of one drill (``drill`` id), or all of it (``None``)."""
+        await self._run(self._purge, None if drill is None else safe_id(drill, "drill"))
 
     # -- reads -----------------------------------------------------------------------------------
     @staticmethod
