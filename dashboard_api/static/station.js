@@ -284,6 +284,8 @@
 
   async function start() {
     const me = await swLoginFlow("Central station", u => u.role !== "patient");
+    if (me.role === "facility_manager") { location.replace("/facility"); return; }  // no patient data for them
+    $("facility-link").hidden = me.role !== "admin";
     $("who").textContent = `${me.username} · ${me.role.replace("_", " ")}`;
     $("logout").addEventListener("click", SW.logout);
     wards = await SW.api("/api/v1/wards");

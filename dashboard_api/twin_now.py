@@ -1,0 +1,137 @@
+""""Time to evacuate now": the ``evacuation`` scenario on the live census of a ward with the current
+shift's roster, computed in a worker process and cached. A cached estimate is reused until the
+census changes (occupied beds or a patient's NEWS2 band) or it is older than ``now_max_age_s``;
+meanwhile the previous estimate is served, marked ``stale``, while the new one is computed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from digital_twin.live import Census, overlay_census
+
+from .twin_config import Layouts, Shift, TwinSettings
+from .twin_jobs import TwinJobError, _write_atomic, run_worker
+
+log = logging.getLogger(__name__)
+SCENARIO = "evacuation"
+SEED = 20171  # fixed: the same census gives the same estimate
+
+
+@dataclass
+class _Entry:
+    fingerprint: tuple[Any, ...] | None = None
+    computed_mono: float = 0.0
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    task: asyncio.Task[None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def pick_metric(metrics: dict[str, Any]) -> str | None:
+    """The scenario's headline metric: the first one reported in seconds whose name says total/evacuat."""
+    names = list(metrics)
+    for key in ("total", "evacuat", "all_out", "last"):
+        for n in names:
+            if key in n and str(metrics[n].get("unit", "")).startswith(("s", "min")):
+                return n
+    return names[0] if names else None
+
+
+class EvacuationNow:
+    def __init__(self, settings: TwinSettings, layouts: Layouts, census_of: Callable[[str, int], Census],
+                 work_dir: Path) -> None:
+        self.settings = settings
+        self.layouts = layouts
+        self.census_of = census_of
+        self.work_dir = work_dir
+        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._lock = asyncio.Lock()  # one estimate computed at a time
+
+    async def close(self) -> None:
+        tasks = [e.task for e in self._entries.values() if e.task is not None]
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+
+    async def get(self, ward_id: str, shift: Shift, wait_s: float = 0.0) -> dict[str, Any]:
+        """The current estimate (``status`` ready | computing | failed). Starts a computation when the
+        census changed or the estimate is old; waits up to ``wait_s`` for it."""
+        layout = self.layouts.get(ward_id)
+        if layout is None:
+            raise TwinJobError(f"no ward layout with id {ward_id!r}")
+        census = self.census_of(ward_id, int(time.time() * 1000))
+        fp = census.fingerprint()
+        entry = self._entries.setdefault((ward_id, shift), _Entry())
+        fresh = entry.fingerprint == fp and time.monotonic() - entry.computed_mono < self.settings.now_max_age_s
+        if not fresh and entry.task is None:
+            entry.done.clear()
+            entry.task = asyncio.get_running_loop().create_task(self._compute(entry, ward_id, shift, census, fp))
+        if entry.task is not None and wait_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(entry.done.wait(), wait_s)
+        return self._answer(entry, ward_id, shift, fp)
+
+    def _answer(self, entry: _Entry, ward_id: str, shift: str, fp: tuple[Any, ...]) -> dict[str, Any]:
+        status = "computing" if entry.task is not None else ("failed" if entry.error and entry.result is None
+                                                             else "ready")
+        out: dict[str, Any] = {"ward": ward_id, "shift": shift, "scenario": SCENARIO, "status": status,
+                               "error": entry.error, "census_changed": entry.fingerprint != fp}
+        if entry.result is not None:
+            out |= entry.result
+        out["stale"] = entry.result is not None and (entry.fingerprint != fp or status == "computing")
+        return out
+
+    async def _compute(self, entry: _Entry, ward_id: str, shift: Shift, census: Census, fp: tuple[Any, ...]) -> None:
+        try:
+            async with self._lock:
+                layout = self.layouts.get(ward_id)
+                assert layout is not None
+                overlay = overlay_census(layout, census)
+                staff = len(overlay.ward.staff_on(shift))
+                ward_file = self.work_dir / f"now-{ward_id}-{shift}.ward.json"
+                await asyncio.to_thread(self.work_dir.mkdir, parents=True, exist_ok=True)
+                await asyncio.to_thread(_write_atomic, ward_file, overlay.ward.model_dump_json().encode())
+                spec = {"scenario": SCENARIO, "ward_file": str(ward_file), "replications": self.settings.now_replications,
+                        "seed": SEED, "overrides": shift_overrides(shift), "workers": 1, "out_dir": None}
+                final = await run_worker(spec)
+            report = final["report"]
+            metric = pick_metric(report.get("metrics") or {})
+            if metric is None:
+                raise TwinJobError(f"scenario {SCENARIO} reported no metrics")
+            m = report["metrics"][metric]
+            entry.result = {
+                "metric": metric, "label": m.get("label", metric), "unit": m.get("unit", "s"),
+                "mean": m.get("mean"), "p50": m.get("p50"), "p95": m.get("p95"), "ci95": m.get("ci95"),
+                "replications": report.get("replications"), "seed": SEED,
+                "census": overlay.summary() | {"t": census.t, "staff_on_shift": staff},
+                "summary": list(report.get("summary") or [])[:3], "computed_at": int(time.time() * 1000)}
+            entry.error = None
+            entry.fingerprint = fp
+            entry.computed_mono = time.monotonic()
+            log.info("twin: time to evacuate ward %s (%s) now: mean %s %s", ward_id, shift, m.get("mean"), m.get("unit"))
+        except (TwinJobError, KeyError, TypeError) as exc:
+            entry.error = str(exc)
+            entry.fingerprint, entry.computed_mono = fp, time.monotonic()  # retried after max age or a change
+            log.warning("twin: time to evacuate ward %s now not computed: %s", ward_id, exc)
+        finally:
+            entry.task = None
+            entry.done.set()
+
+
+def shift_overrides(shift: str) -> dict[str, str]:
+    """The evacuation scenario's parameters for ``shift`` (its ``shift`` parameter, when it has one)."""
+    from digital_twin.scenarios import SCENARIOS
+
+    cls = SCENARIOS.get(SCENARIO)
+    if cls is not None and "shift" in cls.Params.model_fields:
+        return {"shift": shift}
+    return {}
