@@ -6,7 +6,7 @@ from .audit import AuditLog, VerifyResult, verify
 from .config import ApiConfig, load_api_config
 from .errors import AuditError, AuthError, ConfigError, DashboardError
 from .hub import Hub
-from .users import ROLES, User, UserError, UserStore, demo_login
+from .users import ROLES, User, UserError, UserStore, demo_facility_login, demo_login
 from .wardstate import WardState
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "VerifyResult",
     "WardState",
     "create_app",
+    "demo_facility_login",
     "demo_login",
     "load_api_config",
     "verify",

@@ -140,15 +140,22 @@ class UserStore:
         return User(r.username, r.role, tuple(w for w in r.wards.split(",") if w), r.patient)
 
 
-def demo_login(engine: sa.Engine, wards: tuple[str, ...] = ("w1", "home"), username: str = "demo") -> tuple[str, str]:
-    """For ``smartward demo``: a charge nurse of ``wards`` with a fresh random password on every start
-    (printed by the demo, never stored in clear). Returns ``(username, password)``."""
+def demo_login(engine: sa.Engine, wards: tuple[str, ...] = ("w1", "home"), username: str = "demo",
+               role: str = "charge_nurse") -> tuple[str, str]:
+    """For ``smartward demo``: a charge nurse of ``wards`` (or another ``role``) with a fresh random
+    password on every start (printed by the demo, never stored in clear). Returns ``(username, password)``."""
     import secrets
 
     store = UserStore(engine)
     password = secrets.token_urlsafe(12)
     if store.get(username) is None:
-        store.add(username, "charge_nurse", password, wards)
+        store.add(username, role, password, wards if role in WARD_SCOPED_ROLES else ())
     else:
         store.set_password(username, password)
     return username, password
+
+
+def demo_facility_login(engine: sa.Engine, username: str = "facility") -> tuple[str, str]:
+    """For ``smartward demo``: a facility manager (the ``/facility`` page: twin runs, time to evacuate
+    now) with a fresh random password on every start. Returns ``(username, password)``."""
+    return demo_login(engine, (), username, role="facility_manager")
