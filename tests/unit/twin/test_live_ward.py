@@ -153,3 +153,54 @@ def test_a_bad_census_names_the_field(layout: Ward) -> None:
 def test_an_unreachable_platform_is_named(layout: Ward) -> None:
     with pytest.raises(LiveError, match=r"127\.0\.0\.1:9"):
         load_live_ward("http://127.0.0.1:9", ward_id="medsurg-4", layout=layout, token="t", timeout_s=2)
+
+
+def test_census_from_the_dashboards_ward_state(layout: Ward) -> None:
+    from dashboard_api.twin_census import census_from_state
+    from dashboard_api.wardstate import WardState
+
+    now = 1_763_805_600_000
+    state = WardState()
+    state.set_assignments({"mon-3": ("medsurg-4", "03"), "mon-4": ("medsurg-4", "04")},
+                          {("medsurg-4", "03"): "P3", ("medsurg-4", "04"): "P4", ("w1", "01"): "P9"})
+    state.news2({"ward": "medsurg-4", "bed": "03", "patient": "P3", "total": 8, "risk": "high", "complete": True})
+    state.status({"ward": "medsurg-4", "bed": "04", "online": True, "battery": 18, "t": now})
+    state.observe({"ward": "medsurg-4", "bed": "04", "device": "mon-4", "patient": "P4",
+                   "samples": [{"t": now - 5000, "heart_rate": 72, "spo2": 97, "resp_rate": 16}]})
+    c = census_from_state(state, "medsurg-4", now, include_patients=False)
+    beds = {b.bed: b for b in c.beds}
+    assert sorted(beds) == ["03", "04"] and all(b.occupied for b in beds.values())
+    assert all(b.patient is None for b in c.beds)  # facility managers: no patient ids
+    assert beds["03"].news2_risk == "high" and beds["04"].news2_risk == "low"  # the dashboard's own score
+    assert beds["04"].battery_pct == 18 and beds["04"].device_online is True and beds["03"].battery_pct is None
+    assert [b.patient for b in census_from_state(state, "medsurg-4", now, include_patients=True).beds] == ["P3", "P4"]
+    o = overlay_census(layout, c)
+    assert [(b.id, b.acuity) for b in o.ward.occupied_beds()] == [("03", "high"), ("04", "low")]
+    state.set_assignments({}, {("medsurg-4", "04"): "P4"})  # P3 discharged
+    c2 = census_from_state(state, "medsurg-4", now, include_patients=False)
+    assert [b.bed for b in c2.beds if b.occupied] == ["04"] and c2.fingerprint() != c.fingerprint()
+
+
+@pytest.mark.parametrize(("utc", "zone", "shift"), [
+    ("2026-11-22T06:59:00", "UTC", "night"), ("2026-11-22T07:00:00", "UTC", "day"),
+    ("2026-11-22T18:59:59", "UTC", "day"), ("2026-11-22T19:00:00", "UTC", "night"),
+    ("2026-07-01T06:30:00", "Europe/London", "day"),  # 07:30 BST
+    ("2026-07-01T18:30:00", "Europe/London", "night"),  # 19:30 BST
+])
+def test_shift_by_local_time(utc: str, zone: str, shift: str) -> None:
+    import datetime as dt
+
+    from dashboard_api.twin_config import TwinSettings
+
+    when = dt.datetime.fromisoformat(utc).replace(tzinfo=dt.UTC)
+    assert TwinSettings(timezone=zone).shift_at(when) == shift
+
+
+def test_an_unknown_time_zone_is_named() -> None:
+    import datetime as dt
+
+    from dashboard_api import ConfigError
+    from dashboard_api.twin_config import TwinSettings
+
+    with pytest.raises(ConfigError, match="Mars/Olympus"):
+        TwinSettings(timezone="Mars/Olympus").shift_at(dt.datetime.now(dt.UTC))
