@@ -48,6 +48,7 @@ class Engine:
         self._ignore_unassigned = config.unassigned == "ignore"
         self._next_scan = 0
         self.observations = 0
+        self.ended_drills: set[str] = set()  # live drills that ended: their late data is ignored
 
     # -- configuration ----------------------------------------------------------------------------
     def set_override(self, patient: str, signal: str, override: PatientOverride | None) -> None:
@@ -92,7 +93,7 @@ class Engine:
     def observe_sample(self, who: Attribution, device: str, t: int, values: dict[str, float],
                        quality: dict[str, str] | None = None) -> list[AlarmEvent]:
         self.observations += 1
-        if not who.ward and self._ignore_unassigned:
+        if (not who.ward and self._ignore_unassigned) or (who.drill and who.drill in self.ended_drills):
             return []
         p = self._patient(who, device)
         cond = self.conditions
@@ -179,7 +180,7 @@ class Engine:
         device = str(msg.get("device") or "")
         who = Attribution(*(str(msg.get(k) or "") for k in ("ward", "bed", "patient", "drill")))
         t = int(msg["t"])
-        if not who.ward and self._ignore_unassigned:
+        if (not who.ward and self._ignore_unassigned) or (who.drill and who.drill in self.ended_drills):
             return []
         p = self._patient(who, device)
         tech = self.config.technical
@@ -207,7 +208,7 @@ class Engine:
     def device_alarm(self, alarm: DeviceAlarm, who: Attribution) -> list[AlarmEvent]:
         """An alarm the device raised itself (e.g. HL7 ORU^R40), attributed by ingest: it follows
         the same lifecycle (kind ``device`` or ``technical``, the device's priority)."""
-        if not who.ward and self._ignore_unassigned:
+        if (not who.ward and self._ignore_unassigned) or (who.drill and who.drill in self.ended_drills):
             return []
         p = self._patient(who, alarm.device)
         kind = "technical" if alarm.kind == "technical" else "device"
@@ -254,6 +255,21 @@ class Engine:
             else:
                 p.last[name] = Reading(obs.t, float(value), True)
         p.news2_dirty = True
+
+    def end_drill(self, drill: str, t: int) -> list[AlarmEvent]:
+        """A live drill ended: clear its open alarms, forget its simulated patients and ignore
+        its late data, so no drill alarm (e.g. 'no data') outlives the drill."""
+        self.ended_drills.add(drill)
+        events: list[AlarmEvent] = []
+        for a in [a for a in self.lifecycle.by_id.values() if a.drill == drill]:
+            events += self.lifecycle.clear(a, t, "drill ended")
+        gone = {k for k, p in self.patients.items() if p.who.drill == drill}
+        for k in gone:
+            del self.patients[k]
+        for key in [k for k in self.conditions.pending if k[0] in gone]:
+            del self.conditions.pending[key]
+        self.conditions.watch = {w for w in self.conditions.watch if w[0] not in gone}
+        return events
 
     def command(self, cmd: AlarmCommand, t: int) -> list[AlarmEvent]:
         return self.lifecycle.command(cmd.id, cmd.action, cmd.by, cmd.t or t, cmd.minutes)

@@ -94,6 +94,10 @@ class Lifecycle:
             return [a.event("updated", t, reason=f"{reason}; latched until acknowledged")]
         return self._clear(a, t, None, reason)
 
+    def clear(self, a: Alarm, t: int, reason: str) -> list[AlarmEvent]:
+        """Clear an open alarm whatever its condition (a live drill ended)."""
+        return self._clear(a, t, None, reason)
+
     def _clear(self, a: Alarm, t: int, by: str | None, reason: str) -> list[AlarmEvent]:
         a.state = "cleared"
         a.updated_t = t

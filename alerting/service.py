@@ -122,6 +122,7 @@ class AlertingService:
         filters = [f"{self.root}/wards/{w}/{kind}" for w in self.wards
                    for kind in ("obs", "status", "spot", "device_alarms")]
         filters += [command_topic(w, self.root) for w in self.wards] + [control_alarms(self.root)]
+        filters += [f"{self.root}/drill/{w}" for w in self.wards]  # live drill on/off (retained)
         while True:
             try:
                 async with aiomqtt.Client(self.url.host, self.url.port, username=self.url.username,
@@ -173,6 +174,10 @@ class AlertingService:
                 self._emit(self.engine.command(cmd, now_ms()))
             elif rest == "control/alarms":
                 asyncio.get_running_loop().create_task(self._reload())
+            elif parts[0] == "drill" and len(parts) == 2 and data:
+                msg = orjson.loads(data)
+                if isinstance(msg, dict) and not msg.get("active") and isinstance(msg.get("drill"), str):
+                    self._emit(self.engine.end_drill(msg["drill"], now_ms()))
         except (PayloadError, InputError, orjson.JSONDecodeError, KeyError, ValueError) as exc:
             self.counts["rejected"] += 1
             log.warning("alerting: rejected message on %s: %s", topic, exc)

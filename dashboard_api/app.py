@@ -23,7 +23,7 @@ from .config import ApiConfig, load_api_config
 from .deps import Services
 from .hub import Hub
 from .lockout import Lockout
-from .routes import adt, alarms, auth, device_profiles, ops, patients, twin, wards, ws
+from .routes import adt, alarms, auth, device_profiles, drills, ops, patients, twin, wards, ws
 from .tokens import Tokens
 from .users import UserStore
 
@@ -64,7 +64,7 @@ def create_app(platform: Any, config: ApiConfig | None = None, own_hub: bool = F
                                                        "operations")])
     app.state.services = services
     for r in (auth.router, wards.router, patients.router, alarms.router, adt.router, ws.router, ops.router,
-              device_profiles.router, twin.router):
+              device_profiles.router, twin.router, drills.router):
         app.include_router(r)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -56,22 +56,27 @@ class Hub:
         return self._subscribed
 
     # -- state loading ----------------------------------------------------------------------------
-    def _read_assignments(self) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str]]:
+    def _read_assignments(self) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str],
+                                         dict[tuple[str, str], str]]:
         now = now_ms()
         engine: sa.Engine = self.platform.attributions.engine
         with engine.connect() as conn:
-            devs = {r.device: (r.ward, r.bed) for r in conn.execute(sa.select(bindings).where(
-                bindings.c.valid_from <= now, sa.or_(bindings.c.valid_to.is_(None), bindings.c.valid_to > now),
-                bindings.c.drill == ""))}
+            rows = list(conn.execute(sa.select(bindings).where(
+                bindings.c.valid_from <= now, sa.or_(bindings.c.valid_to.is_(None), bindings.c.valid_to > now))))
             pats = {(r.ward, r.bed): r.patient for r in conn.execute(sa.select(occupancy).where(
                 occupancy.c.valid_from <= now, sa.or_(occupancy.c.valid_to.is_(None), occupancy.c.valid_to > now)))}
-        return devs, pats
+        devs = {r.device: (r.ward, r.bed) for r in rows}
+        drill_beds = {(r.ward, r.bed): r.drill for r in rows if r.drill}
+        return devs, pats, drill_beds
 
     async def refresh_assignments(self) -> None:
         """Re-read the ADT tables (after an ADT change) and push the beds that changed."""
-        devs, pats = await asyncio.to_thread(self._read_assignments)
+        devs, pats, drill_beds = await asyncio.to_thread(self._read_assignments)
         now = now_ms()
-        for ward, bed in self.state.set_assignments(devs, pats):
+        for ward, bed in self.state.set_assignments(devs, pats, drill_beds):
+            if bed not in self.state.wards.get(ward, {}):  # an ended drill's bed: screens reload
+                self.fanout.send(ward, b'{"type":"resync"}')
+                continue
             b = self.state.bed(ward, bed)
             self.fanout.send(ward, orjson.dumps({"type": "tile", "tile": b.tile(now)}), patient=b.patient)
 
@@ -124,7 +129,8 @@ class Hub:
         backoff = 0.5
         filters = [(f"{self.root}/wards/+/obs", 0), (f"{self.root}/wards/+/status", 0),
                    (f"{self.root}/wards/+/spot", 0), (f"{self.root}/alarms/+/+", 1), (f"{self.root}/news2/+/+", 0),
-                   (f"{self.root}/devices/+/wave", 0), (f"{self.root}/control/assignments", 0)]
+                   (f"{self.root}/devices/+/wave", 0), (f"{self.root}/control/assignments", 0),
+                   (f"{self.root}/drill/+", 1)]
         while True:
             try:
                 async with aiomqtt.Client(self.url.host, self.url.port, username=self.url.username,
@@ -175,6 +181,10 @@ class Hub:
                 self._wave(parts[1], payload)
             elif rest == "control/assignments":
                 asyncio.get_running_loop().create_task(self.refresh_assignments())
+            elif parts[0] == "drill" and len(parts) == 2:  # live drill on/off (retained): the DRILL banner
+                msg = orjson.loads(payload) if payload else None
+                drill = self.state.set_drill(parts[1], msg if isinstance(msg, dict) else None)
+                self.fanout.send(parts[1], orjson.dumps({"type": "drill", "drill": drill}), urgent=True)
         except (PayloadError, orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError) as exc:
             self.counts["bad"] += 1
             log.warning("dashboard hub: ignored message on %s: %s", topic, exc)

@@ -1,6 +1,10 @@
 """In-memory ward state for fast snapshots: per bed the latest value and time of each signal, the
 device status and battery, spot observations, NEWS2 and the active alarms. Pure and synchronous
 (messages in, changed beds out); time is passed in, so tests control it.
+
+Live drills (``drill`` set): drill devices sit on virtual drill beds (``Bed.drill``, tile marked
+DRILL) and drill alarms are listed with their ``drill`` tag; drill data never lands on a bed that
+holds a patient, and a drill bed disappears when its drill's bindings end.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Bed:
     expire: dict[str, float] = field(default_factory=dict)
     updated: int = 0
     news2_published: dict[str, Any] | None = None  # alerting's retained NEWS2 of this bed's patient
+    drill: str = ""  # live-drill id: a virtual drill bed, never a patient's
 
     def expire_after(self, signal: str) -> float:
         return self.expire.get(signal, SIGNALS[signal].expire_after_s)
@@ -73,7 +78,7 @@ class Bed:
                 "online": self.status.get("online"), "battery": self.status.get("battery"),
                 "status_t": self.status.get("t"), "vitals": vitals,
                 "news2": self.news2_published if self.news2_published is not None else self.news2(now),
-                "spot": dict(self.spot), "alarms": alarms, "updated": self.updated}
+                "spot": dict(self.spot), "alarms": alarms, "updated": self.updated, "drill": self.drill}
 
 
 def alarm_sort_key(a: dict[str, Any]) -> tuple[int, int, int]:
@@ -88,6 +93,7 @@ class WardState:
         self.device_bed: dict[str, tuple[str, str]] = {}
         self.alarm_bed: dict[str, tuple[str, str]] = {}
         self.alarms: dict[str, dict[str, dict[str, Any]]] = {}  # ward -> id -> alarm event
+        self.drills: dict[str, dict[str, Any]] = {}  # ward -> retained ``{root}/drill/{ward}`` state
 
     def bed(self, ward: str, bed: str) -> Bed:
         beds = self.wards.setdefault(ward, {})
@@ -96,9 +102,18 @@ class WardState:
             b = beds[bed] = Bed(ward, bed)
         return b
 
-    def set_assignments(self, devices: dict[str, tuple[str, str]], patients: dict[tuple[str, str], str]) -> set[tuple[str, str]]:
-        """Current device bindings and bed occupancy (from the ADT tables); returns changed beds."""
+    def set_assignments(self, devices: dict[str, tuple[str, str]], patients: dict[tuple[str, str], str],
+                        drill_beds: dict[tuple[str, str], str] | None = None) -> set[tuple[str, str]]:
+        """Current device bindings and bed occupancy (from the ADT tables) and the beds bound to a
+        live drill (``drill_beds``: (ward, bed) -> drill id); returns changed beds. Drill beds whose
+        drill ended are removed (they are in the result but no longer in :attr:`wards`)."""
         changed: set[tuple[str, str]] = set()
+        drill_beds = drill_beds or {}
+        for ward, beds in self.wards.items():
+            for name in [n for n, b in beds.items() if b.drill and (ward, n) not in drill_beds]:
+                for aid in beds.pop(name).alarms:
+                    self.alarms.get(ward, {}).pop(aid, None)
+                changed.add((ward, name))
         for (ward, bed) in set(devices.values()) | set(patients):
             self.bed(ward, bed)
         device_of = {wb: d for d, wb in devices.items()}
@@ -106,6 +121,10 @@ class WardState:
             for name, b in beds.items():
                 patient = patients.get((ward, name), "")
                 device = device_of.get((ward, name), "")
+                drill = "" if patient else drill_beds.get((ward, name), "")
+                if drill != b.drill:
+                    b.drill = drill
+                    changed.add((ward, name))
                 if (patient, device) != (b.patient, b.device):
                     if patient != b.patient:
                         b.values.clear()
@@ -119,9 +138,11 @@ class WardState:
     def observe(self, msg: dict[str, Any]) -> Bed | None:
         """An attributed observation (``{root}/wards/{ward}/obs``); ``None`` when unassigned."""
         ward, bed = msg.get("ward") or "", msg.get("bed") or ""
-        if not ward or not bed or msg.get("drill"):
+        if not ward or not bed:
             return None
-        b = self.bed(ward, bed)
+        b = self._drill_bed(ward, bed, msg.get("drill")) if msg.get("drill") else self.bed(ward, bed)
+        if b is None:
+            return None
         if msg.get("patient") is not None:
             b.patient = str(msg.get("patient") or "")
         b.device = str(msg.get("device") or b.device)
@@ -137,11 +158,24 @@ class WardState:
             b.updated = max(b.updated, t)
         return b
 
+    def _drill_bed(self, ward: str, bed: str, drill: Any) -> Bed | None:
+        """The drill bed for drill data, or ``None`` (a patient's bed, or not a bed of that drill)."""
+        b = self.wards.get(ward, {}).get(bed)
+        if b is None:
+            active = self.drills.get(ward) or {}
+            if active.get("drill") != drill or not active.get("active"):
+                return None  # late data of an ended drill must not bring its bed back
+            b = self.bed(ward, bed)
+            b.drill = str(drill)
+        return b if b.drill == drill and not b.patient else None
+
     def status(self, msg: dict[str, Any]) -> Bed | None:
         ward, bed = msg.get("ward") or "", msg.get("bed") or ""
         if not ward or not bed:
             return None
-        b = self.bed(ward, bed)
+        b = self._drill_bed(ward, bed, msg.get("drill")) if msg.get("drill") else self.bed(ward, bed)
+        if b is None:
+            return None
         b.status = {k: msg.get(k) for k in ("online", "battery", "signal_quality", "technical", "t") if k in msg}
         exp = msg.get("expire_after")
         if isinstance(exp, dict):
@@ -179,10 +213,12 @@ class WardState:
     def alarm(self, event: dict[str, Any]) -> Bed | None:
         """An alarm state change; cleared alarms leave the bed and the ward list."""
         aid, ward, bed = str(event.get("id")), str(event.get("ward") or ""), str(event.get("bed") or "")
-        if event.get("drill"):
-            return None
         ward_alarms = self.alarms.setdefault(ward, {})
-        b = self.bed(ward, bed) if ward and bed else None
+        if event.get("drill"):  # listed (marked by its drill tag) and shown on its drill bed only
+            b = self.wards.get(ward, {}).get(bed)
+            b = b if b is not None and b.drill == event.get("drill") else None
+        else:
+            b = self.bed(ward, bed) if ward and bed else None
         if event.get("state") == "cleared":
             ward_alarms.pop(aid, None)
             if b is not None:
@@ -196,7 +232,15 @@ class WardState:
     def ward_alarms(self, ward: str) -> list[dict[str, Any]]:
         return sorted(self.alarms.get(ward, {}).values(), key=alarm_sort_key)
 
+    def set_drill(self, ward: str, msg: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The retained live-drill state of a ward (``{root}/drill/{ward}``; ``None``/inactive = none)."""
+        if not msg or not msg.get("active"):
+            self.drills.pop(ward, None)
+            return None
+        self.drills[ward] = {k: msg.get(k) for k in ("drill", "active", "started", "ends", "beds", "scenarios")}
+        return self.drills[ward]
+
     def snapshot(self, ward: str, now: int) -> dict[str, Any]:
         beds = sorted(self.wards.get(ward, {}).values(), key=lambda b: (len(b.bed), b.bed))
         return {"type": "snapshot", "ward": ward, "now": now, "beds": [b.tile(now) for b in beds],
-                "alarms": self.ward_alarms(ward)}
+                "alarms": self.ward_alarms(ward), "drill": self.drills.get(ward)}

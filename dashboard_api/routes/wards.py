@@ -3,9 +3,9 @@ in-memory ward state (latest value + age + staleness per signal, NEWS2, alarms, 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from device_profiles import now_ms
@@ -56,6 +56,7 @@ class BedOut(BaseModel):
     spot: dict[str, Any]
     alarms: list[dict[str, Any]]
     updated: int
+    drill: str = ""  # a live drill's virtual bed (drill id): not a patient
 
 
 class BedsOut(BaseModel):
@@ -63,6 +64,7 @@ class BedsOut(BaseModel):
     now: int
     beds: list[BedOut]
     alarms: list[dict[str, Any]]
+    drill: dict[str, Any] | None = None  # the ward's active live drill (DRILL banner)
 
 
 @router.get("", response_model=list[WardOut], summary="Wards this user may see")
@@ -87,7 +89,13 @@ async def beds(services: ServicesDep, user: CurrentUser, ward: WardId) -> dict[s
 
 @router.get("/{ward}/alarms", response_model=list[dict[str, Any]],
             summary="Active alarms of a ward, sorted by priority then time")
-async def ward_alarms(services: ServicesDep, user: CurrentUser, ward: WardId) -> list[dict[str, Any]]:
+async def ward_alarms(services: ServicesDep, user: CurrentUser, ward: WardId,
+                      drill: Annotated[Literal["include", "exclude", "only"],
+                                       Query(description="live-drill alarms (tagged `drill`)")] = "include",
+                      ) -> list[dict[str, Any]]:
     require_clinical(user, ward)
     await services.record(user, "read", f"ward/{ward}/alarms")
-    return services.hub.state.ward_alarms(ward)
+    alarms = services.hub.state.ward_alarms(ward)
+    if drill != "include":
+        alarms = [a for a in alarms if bool(a.get("drill")) == (drill == "only")]
+    return alarms

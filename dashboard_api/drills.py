@@ -1,0 +1,127 @@
+"""Live drills (issue 6): the drill register (table ``dashboard_drills`` in the state DB).
+
+A drill puts virtual beds (``DRILL-01`` …) with simulated devices (``{drill id}-01`` …) in a real
+ward: the devices are bound with ``Attributions.assign_device(..., drill=id)``, so every message,
+alarm and store point they cause carries the drill id and is kept apart from clinical data. The
+driver (``digital_twin.live_drill``) publishes their data; the central station shows a DRILL banner
+from the retained ``{root}/drill/{ward}``. Synchronous: call through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import orjson
+import sqlalchemy as sa
+
+from .errors import DashboardError
+
+metadata = sa.MetaData()
+drills_table = sa.Table(
+    "dashboard_drills", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("ward", sa.String(64), nullable=False),
+    sa.Column("beds", sa.Text, nullable=False),  # JSON [{"bed", "device", "scenario"}]
+    sa.Column("speed", sa.Float, nullable=False),
+    sa.Column("seed", sa.Integer, nullable=False),
+    sa.Column("started", sa.BigInteger, nullable=False),
+    sa.Column("ends", sa.BigInteger, nullable=False),
+    sa.Column("stopped", sa.BigInteger, nullable=True),
+    sa.Column("started_by", sa.String(64), nullable=False),
+    sa.Column("stopped_by", sa.String(64), nullable=False, default=""),
+)
+DRILL_BED = "DRILL-{n:02d}"
+
+
+class DrillError(DashboardError):
+    """A drill cannot be started or stopped as asked (another one active, unknown id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DrillBed:
+    bed: str
+    device: str
+    scenario: str
+
+
+@dataclass(frozen=True, slots=True)
+class Drill:
+    id: str
+    ward: str
+    beds: tuple[DrillBed, ...]
+    speed: float
+    seed: int
+    started: int
+    ends: int
+    stopped: int | None
+    started_by: str
+    stopped_by: str = ""
+
+    def active(self, now: int) -> bool:
+        return self.stopped is None and now < self.ends
+
+    def topic_state(self, now: int) -> dict[str, object]:
+        """The retained ``{root}/drill/{ward}`` payload."""
+        return {"drill": self.id, "ward": self.ward, "active": self.active(now), "started": self.started,
+                "ends": self.ends, "beds": [b.bed for b in self.beds],
+                "scenarios": sorted({b.scenario for b in self.beds})}
+
+
+def new_drill_id() -> str:
+    return "drill-" + secrets.token_hex(4)
+
+
+def plan_beds(drill_id: str, beds: int, scenarios: list[str]) -> tuple[DrillBed, ...]:
+    """Bed ``DRILL-nn`` with device ``{drill_id}-nn``; scenarios are dealt round-robin."""
+    return tuple(DrillBed(DRILL_BED.format(n=i + 1), f"{drill_id}-{i + 1:02d}", scenarios[i % len(scenarios)])
+                 for i in range(beds))
+
+
+class DrillStore:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+
+    @staticmethod
+    def _drill(r: sa.Row[tuple[object, ...]]) -> Drill:
+        beds = tuple(DrillBed(**b) for b in orjson.loads(str(r.beds)))
+        return Drill(str(r.id), str(r.ward), beds, float(r.speed), int(r.seed), int(r.started), int(r.ends),
+                     None if r.stopped is None else int(r.stopped), str(r.started_by), str(r.stopped_by or ""))
+
+    def add(self, drill: Drill) -> None:
+        """Register ``drill``; :class:`DrillError` when the ward already has an active drill."""
+        with self.engine.begin() as conn:
+            busy = conn.execute(sa.select(drills_table.c.id).where(
+                drills_table.c.ward == drill.ward, drills_table.c.stopped.is_(None),
+                drills_table.c.ends > drill.started)).first()
+            if busy is not None:
+                raise DrillError(f"ward {drill.ward} already has an active drill ({busy.id}); stop it first")
+            conn.execute(drills_table.insert().values(
+                id=drill.id, ward=drill.ward,
+                beds=orjson.dumps([{"bed": b.bed, "device": b.device, "scenario": b.scenario}
+                                   for b in drill.beds]).decode(),
+                speed=drill.speed, seed=drill.seed, started=drill.started, ends=drill.ends, stopped=None,
+                started_by=drill.started_by, stopped_by=""))
+
+    def get(self, drill_id: str) -> Drill | None:
+        with self.engine.connect() as conn:
+            r = conn.execute(sa.select(drills_table).where(drills_table.c.id == drill_id)).first()
+        return None if r is None else self._drill(r)
+
+    def list(self, ward: str | None = None) -> list[Drill]:
+        q = sa.select(drills_table).order_by(drills_table.c.started.desc())
+        if ward is not None:
+            q = q.where(drills_table.c.ward == ward)
+        with self.engine.connect() as conn:
+            return [self._drill(r) for r in conn.execute(q)]
+
+    def stop(self, drill_id: str, by: str, at: int) -> Drill:
+        """Mark the drill stopped at ``at`` (idempotent: a stopped drill keeps its first stop)."""
+        with self.engine.begin() as conn:
+            conn.execute(drills_table.update().where(drills_table.c.id == drill_id, drills_table.c.stopped.is_(None))
+                         .values(stopped=at, stopped_by=by))
+        drill = self.get(drill_id)
+        if drill is None:
+            raise DrillError(f"no drill {drill_id}")
+        return drill
