@@ -155,7 +155,7 @@ class PowerOutage:
         first = metrics["first_loss_min"]
         runs = first.n + first.missing
         out.append(f"In {gen.mean:.0f} % of {runs} simulated {minutes(outage)} outages the generator did not carry "
-                   f"the load, and data was lost in {100.0 * first.n / max(runs, 1):.0f} % of them; on average "
+                   f"the load, and data was lost in {100.0 * first.n / max(runs, 1):.0f} % of the outages; on average "
                    f"{metrics['devices_losing_data'].mean:.1f} of {len(mains)} monitored devices lost data, "
                    f"{metrics['data_lost_device_min'].mean:.0f} device-minutes per outage.")
         gw = metrics["first_gateway_down_min"]
