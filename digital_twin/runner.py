@@ -12,6 +12,7 @@ import logging
 import math
 import multiprocessing
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
@@ -28,7 +29,7 @@ from .stats import summarize
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-IN_PROCESS_BELOW = 200  # replications: fewer than this run in-process (a pool costs ~0.3 s to start)
+IN_PROCESS_BELOW_S = 1.5  # workers=None: estimated work under this runs in-process (a pool costs ~0.6 s to start)
 
 __all__ = ["Progress", "Report", "compare", "get_scenario", "run", "run_chunk"]
 
@@ -84,11 +85,17 @@ def run(scenario: str, ward: Ward, *, replications: int, seed: int, overrides: M
     params = parse_params(cls, overrides or {})
     seeds = np.random.SeedSequence(seed).spawn(replications)
     run_chunk(scenario, ward, params, [np.random.SeedSequence([seed, 2**31])])  # fail fast on bad setup
-    n_workers = workers if workers is not None else _default_workers()
+    if workers is None:
+        t0 = time.perf_counter()
+        run_chunk(scenario, ward, params, [np.random.SeedSequence([seed, 2**31 + 1])])
+        estimate = (time.perf_counter() - t0) * replications
+        n_workers = 1 if estimate < IN_PROCESS_BELOW_S else _default_workers()
+    else:
+        n_workers = workers
     if n_workers < 1:
         raise ScenarioError(f"workers must be at least 1 (got {n_workers})")
     rows: list[list[float]] = []
-    if n_workers == 1 or replications < IN_PROCESS_BELOW:
+    if n_workers == 1:
         size = max(1, math.ceil(replications / 20))
         for start in range(0, replications, size):
             rows += run_chunk(scenario, ward, params, seeds[start:start + size])

@@ -43,7 +43,7 @@ def summary_sentences(ward: Ward, params: CodeBlueParams, carts: Sequence[str],
     ]
     if shock.n:
         out.append(
-            f"The first shock comes after {_s(shock.mean)} on average (95 % CI {_s(shock.ci95[0])}-{_s(shock.ci95[1])}; "
+            f"The first shock comes after {_s(shock.mean)} on average (95 % CI {shock.ci95[0]:.0f}-{shock.ci95[1]:.0f} s; "
             f"1 in 20 later than {_s(shock.p95)}): {p3.mean:.0f} % within 3 minutes, {p2.mean:.0f} % within the "
             f"AHA's 2 minutes.")
         if p3.mean < 90:

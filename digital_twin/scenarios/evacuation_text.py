@@ -30,7 +30,7 @@ REFERENCES: tuple[str, ...] = (
 
 
 def _fmt(x: float) -> str:
-    return "n/a" if not math.isfinite(x) else (f"{x:.0f}" if abs(x) >= 10 else f"{x:.1f}")
+    return "n/a" if not math.isfinite(x) else (f"{x:.0f}" if abs(x) >= 100 else f"{x:.1f}")
 
 
 def summary_sentences(ward: Ward, params: EvacuationParams, staff: int,
@@ -47,11 +47,10 @@ def summary_sentences(ward: Ward, params: EvacuationParams, staff: int,
     ]
     if math.isfinite(total.p95):
         if total.p95 > PLANNING_MIN:
-            extra = max(1, math.ceil(staff * (total.p95 / PLANNING_MIN - 1)))
             out.append(
-                f"That exceeds a {PLANNING_MIN:.0f}-minute planning threshold: agree help from neighbouring wards "
-                f"or the site team for {params.shift} shifts (roughly {extra} more pairs of hands), or move the most "
-                f"dependent patients closer to the exits.")
+                f"A slow drill exceeds a {PLANNING_MIN:.0f}-minute planning threshold: agree help from neighbouring "
+                f"wards or the site team for {params.shift} shifts, or move the most dependent patients closer to the "
+                f"exits; size the help with `smartward twin compare evacuation --a ... --b staff_scale=1.5`.")
         else:
             out.append(f"That is within a {PLANNING_MIN:.0f}-minute planning threshold even in a slow drill.")
     if math.isfinite(pre.mean):

@@ -16,6 +16,7 @@ BENCH_MODULES: list[str] = [
     "smartward.benches.decode",
     "smartward.benches.fanout",
     "smartward.benches.gateway",
+    "smartward.benches.twin",
 ]
 
 

@@ -1,0 +1,209 @@
+"""``smartward twin run|compare|scenarios|validate-ward``: the ward's digital twin (Monte Carlo drills).
+
+Exit codes: 0 ok, 1 bad input (unknown scenario, unknown ``--set`` key or bad value, bad ward file,
+live platform unreachable), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, TextIO
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("twin", help="digital twin: Monte Carlo drills on a ward model (evacuation, code-blue, ...)")
+    tsub = p.add_subparsers(dest="twin_cmd", required=True, metavar="ACTION")
+
+    r = tsub.add_parser("run", help="run a scenario, write report.json + report.html")
+    r.add_argument("scenario", metavar="SCENARIO", help="see `smartward twin scenarios`")
+    _common(r)
+    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="scenario parameter (repeatable), e.g. --set shift=night --set nurses=2")
+    r.set_defaults(func=run_run)
+
+    c = tsub.add_parser("compare", help="run two parameter sets, print B - A with its 95 %% CI, write both reports")
+    c.add_argument("scenario", metavar="SCENARIO")
+    _common(c)
+    c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="parameter for both A and B")
+    c.add_argument("--a", dest="a", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="parameters of A")
+    c.add_argument("--b", dest="b", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="parameters of B")
+    c.set_defaults(func=run_compare)
+
+    s = tsub.add_parser("scenarios", help="list scenarios with their parameters, defaults and metrics")
+    s.set_defaults(func=run_scenarios)
+
+    v = tsub.add_parser("validate-ward", help="check a ward file; errors name the key and line (exit 1 if invalid)")
+    v.add_argument("file", metavar="FILE")
+    v.set_defaults(func=run_validate)
+    p.set_defaults(func=lambda a: p.print_help() or 2)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ward", metavar="FILE", help="ward file (default: the shipped 30-bed example); the layout with --live")
+    p.add_argument("--live", metavar="URL", help="use the live census of the platform at URL on the --ward layout "
+                   "(token in SMARTWARD_TWIN_TOKEN, or --username with the password in SMARTWARD_TWIN_PASSWORD)")
+    p.add_argument("--ward-id", metavar="ID", help="ward id on the platform (default: the layout's id)")
+    p.add_argument("--username", metavar="USER", help="platform user for --live (password in SMARTWARD_TWIN_PASSWORD)")
+    p.add_argument("--replications", type=int, default=1000, metavar="N", help="Monte Carlo replications (default 1000)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0); same seed, same report")
+    p.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default: one per core)")
+    p.add_argument("--out", required=True, metavar="DIR", help="directory for the reports (created)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+class _Bar:
+    """A progress bar on stderr (tqdm when installed, else a plain one); silent when not a terminal."""
+
+    def __init__(self, label: str, stream: TextIO = sys.stderr, enabled: bool = True) -> None:
+        self.label, self.stream = label, stream
+        self.enabled = enabled and stream.isatty()
+        self.t0 = time.perf_counter()
+        self._tqdm: Any = None
+        if self.enabled:
+            try:
+                from tqdm import tqdm  # optional: only if already installed
+            except ImportError:
+                pass
+            else:
+                self._tqdm = tqdm(total=None, desc=label, unit="rep", file=stream)
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._tqdm is not None:
+            self._tqdm.total = total
+            self._tqdm.update(done - self._tqdm.n)
+            return
+        width = 30
+        filled = int(width * done / max(total, 1))
+        rate = done / max(time.perf_counter() - self.t0, 1e-9)
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {rate:,.0f} rep/s")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self._tqdm is not None:
+            self._tqdm.close()
+
+
+def _ward(args: argparse.Namespace) -> Any:
+    from digital_twin.model import example_ward_path, load_ward
+
+    layout = load_ward(args.ward or example_ward_path())
+    if not args.live:
+        return layout
+    from digital_twin.live import load_live_ward
+
+    token = os.environ.get("SMARTWARD_TWIN_TOKEN") or None
+    return load_live_ward(args.live, ward_id=args.ward_id or layout.id, layout=layout, token=token,
+                          username=args.username, password=os.environ.get("SMARTWARD_TWIN_PASSWORD"))
+
+
+def _print_report(report: Any, out: TextIO = sys.stdout) -> None:
+    print(f"{report.title} — {report.ward_name} ({report.ward}), {report.replications} replications, seed {report.seed}", file=out)
+    for name, spec in report.specs.items():
+        s = report.metrics[name]
+        miss = f"  ({s.missing} did not happen)" if s.missing else ""
+        print(f"  {spec.label:<58} {s.mean:>9.2f} {spec.unit:<8} 95% CI [{s.ci95[0]:.2f}, {s.ci95[1]:.2f}]  "
+              f"p95 {s.p95:.2f}{miss}", file=out)
+    for sentence in report.summary:
+        print(f"- {sentence}", file=out)
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from digital_twin.errors import TwinError
+    from digital_twin.report_html import write_reports
+    from digital_twin.runner import run
+    from digital_twin.scenario import parse_assignments
+
+    bar = _Bar(args.scenario, enabled=not args.no_progress)
+    try:
+        overrides = parse_assignments(args.sets)
+        ward = _ward(args)
+        report = run(args.scenario, ward, replications=args.replications, seed=args.seed, overrides=overrides,
+                     workers=args.workers, progress=bar)
+    except TwinError as exc:
+        return _fail(str(exc))
+    finally:
+        bar.close()
+    js, page = write_reports(report, args.out)
+    _print_report(report)
+    print(f"wrote {js} and {page}")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from digital_twin.errors import TwinError
+    from digital_twin.report_html import write_compare
+    from digital_twin.runner import run
+    from digital_twin.scenario import parse_assignments
+
+    try:
+        common = parse_assignments(args.sets)
+        sets = {"A": {**common, **parse_assignments(args.a)}, "B": {**common, **parse_assignments(args.b)}}
+        ward = _ward(args)
+        reports = []
+        for label, overrides in sets.items():
+            bar = _Bar(f"{args.scenario} {label}", enabled=not args.no_progress)
+            try:
+                reports.append(run(args.scenario, ward, replications=args.replications, seed=args.seed,
+                                   overrides=overrides, workers=args.workers, progress=bar))
+            finally:
+                bar.close()
+    except TwinError as exc:
+        return _fail(str(exc))
+    a, b = reports
+    cmp = write_compare(a, b, args.out)
+    print(f"{a.title}: B - A over {a.replications} replications each (seed {a.seed})")
+    print(f"  A: {' '.join(args.a) or '(defaults)'}\n  B: {' '.join(args.b) or '(defaults)'}")
+    for name in cmp["metric_order"]:
+        d = cmp["difference"][name]
+        if d["diff"] is None:
+            print(f"  {d['label']:<58} no data")
+            continue
+        lo, hi = d["ci95"]
+        ci = f"[{lo:+.2f}, {hi:+.2f}]" if lo is not None else "[n/a]"
+        print(f"  {d['label']:<58} {d['mean_a']:>8.2f} -> {d['mean_b']:>8.2f} {d['unit']:<8} diff {d['diff']:+.2f} "
+              f"95% CI {ci}{'' if d['significant'] else '  (no clear difference)'}")
+    print(f"wrote {args.out}/a/, {args.out}/b/, compare.json and compare.html")
+    return 0
+
+
+def run_scenarios(args: argparse.Namespace) -> int:
+    from digital_twin.scenarios import SCENARIOS
+
+    for name, cls in SCENARIOS.items():
+        print(f"{name}: {cls.title}")
+        print("  parameters (--set key=value):")
+        for key, field in cls.Params.model_fields.items():
+            desc = f"  {field.description}" if field.description else ""
+            print(f"    {key} = {field.get_default()!r}{desc}")
+        print("  metrics: " + ", ".join(f"{m} [{spec.unit}]" for m, spec in cls.metrics.items()))
+    return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from digital_twin.errors import TwinError
+    from digital_twin.model import load_ward
+
+    try:
+        ward = load_ward(args.file)
+    except TwinError as exc:
+        return _fail(str(exc))
+    occupied = len(ward.occupied_beds())
+    day, night = len(ward.staff_on("day")), len(ward.staff_on("night"))
+    kinds = sorted({e.kind for e in ward.equipment})
+    print(f"{args.file}: ok — {ward.name} ({ward.id}): {len(ward.rooms)} rooms, {len(ward.beds)} beds ({occupied} occupied), "
+          f"{len(ward.graph.nodes)} nodes, {len(ward.exits)} exits, staff day {day} / night {night}, "
+          f"equipment {', '.join(f'{k} x{ward.equipment_count(k)}' for k in kinds) or 'none'}, "
+          f"{len(ward.devices)} devices, {len(ward.gateways)} gateways")
+    return 0
