@@ -83,12 +83,35 @@ async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
     except GatewayError as exc:
         print(f"smartward demo: {exc}", file=sys.stderr)
         return 2
+    _seed_ward(config.state, args.ward, sim)
     async with EmbeddedBroker("127.0.0.1", mqtt_port):
         print(f"smartward demo: broker {broker_url} (embedded amqtt, MQTT 3.1.1), data in {data_dir}, "
               f"{args.beds} simulated beds ({sim.describe()})", flush=True)
         return await run_until_signal(run_platform(config, extra_components=[sim],
                                                    on_ready=announce_when_ready(args.http, args.ward)))
 
+
+
+def _seed_ward(state_url: str, ward: str, sim: SimulatorComponent) -> None:
+    """Each simulated monitor on its own bed (device of bed 03 on bed 03) with a pseudonymous demo
+    patient admitted, so tiles, NEWS2, trends and FHIR show a patient. Kept across demo restarts."""
+    from ingest import AttributionError, Attributions, make_engine
+
+    engine = make_engine(state_url)
+    try:
+        attributions = Attributions(engine)
+        for b in sim.sim.ward.beds:
+            if not attributions.known(b.device):
+                attributions.assign_device(b.device, ward, b.bed)
+            patient = f"DEMO-{ward}-{b.bed}"
+            if attributions.bed_of(patient) is not None:
+                continue
+            try:
+                attributions.admit(patient, ward, b.bed)
+            except AttributionError as exc:  # the bed was given to someone else through the API
+                log.info("demo: bed %s/%s left as it is (%s)", ward, b.bed, exc)
+    finally:
+        engine.dispose()
 
 
 class _ProbeNoise(logging.Filter):
