@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "smartward.commands.users",
     "smartward.commands.audit",
     "smartward.commands.twin",
+    "smartward.commands.drill",
 ]
 
 

@@ -1,0 +1,208 @@
+"""The live-drill report: alarm events of one drill in, measured response times out.
+
+Pure and synchronous. :class:`AlarmLog` takes alerting's alarm events (the payload published on
+``{root}/alarms/{ward}/{id}`` and stored in the alarm log) and keeps those of ONE drill; per alarm it
+records raised → acknowledged, raised → cleared (a clear caused by the drill ending is not a
+response) and escalations. :func:`build_report` gives the same ``report.json`` shape as the
+simulated drills (``metrics`` {name: {mean, p50, p95, ci95, sd, n, missing, unit, label}}, one
+"replication" per alarm) plus the alarm list; :func:`render_html` a self-contained page.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .scenario import Metric
+from .stats import _r, summarize
+
+DRILL_ENDED = "drill ended"  # alerting's reason when it clears a drill's alarms at the end
+METRICS: dict[str, Metric] = {
+    "ack_s": Metric("s", "time to acknowledge (raised → acknowledged)"),
+    "clear_s": Metric("s", "time to resolve (raised → cleared, before the drill ended)"),
+    "escalations": Metric("", "escalations per alarm"),
+}
+REFERENCES = (
+    "IEC 60601-1-8: a high-priority alarm calls for an immediate response, a medium-priority one for a "
+    "prompt response (the drill measures what 'immediate' and 'prompt' are on this ward).",
+)
+
+
+@dataclass(slots=True)
+class AlarmTimeline:
+    id: str
+    bed: str
+    device: str
+    kind: str
+    signal: str
+    priority: str  # the highest priority it reached
+    reason: str  # as raised
+    raised_t: int
+    acknowledged_t: int | None = None
+    acknowledged_by: str = ""
+    cleared_t: int | None = None
+    cleared_reason: str = ""
+    escalations: int = 0
+
+    @property
+    def ack_s(self) -> float:
+        return math.nan if self.acknowledged_t is None else (self.acknowledged_t - self.raised_t) / 1000
+
+    @property
+    def clear_s(self) -> float:
+        if self.cleared_t is None or self.cleared_reason == DRILL_ENDED:
+            return math.nan
+        return (self.cleared_t - self.raised_t) / 1000
+
+
+_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+class AlarmLog:
+    """The timelines of one drill's alarms, from events in any order (redeliveries are harmless)."""
+
+    def __init__(self, drill: str) -> None:
+        self.drill = drill
+        self.alarms: dict[str, AlarmTimeline] = {}
+        self.ignored = 0  # events of clinical alarms or other drills
+
+    def add(self, ev: Mapping[str, Any]) -> bool:
+        """Take one alarm event; ``False`` when it is not this drill's."""
+        if ev.get("drill") != self.drill or not isinstance(ev.get("id"), str) or type(ev.get("t")) is not int:
+            self.ignored += 1
+            return False
+        t: int = ev["t"]
+        a = self.alarms.get(ev["id"])
+        if a is None:
+            a = self.alarms[ev["id"]] = AlarmTimeline(
+                ev["id"], str(ev.get("bed") or ""), str(ev.get("device") or ""), str(ev.get("kind") or ""),
+                str(ev.get("signal") or ""), str(ev.get("priority") or ""), str(ev.get("reason") or ""), t)
+        event = ev.get("event")
+        if event == "raised" and t < a.raised_t:
+            a.raised_t, a.reason = t, str(ev.get("reason") or a.reason)
+        prio = str(ev.get("priority") or "")
+        if _RANK.get(prio, 3) < _RANK.get(a.priority, 3):
+            a.priority = prio
+        if event == "acknowledged" and (a.acknowledged_t is None or t < a.acknowledged_t):
+            a.acknowledged_t, a.acknowledged_by = t, str(ev.get("by") or "")
+        elif event == "escalated":
+            a.escalations = max(a.escalations, int(ev.get("escalation_level") or 0))
+        elif event == "cleared" and a.cleared_t is None:
+            a.cleared_t, a.cleared_reason = t, str(ev.get("reason") or "")
+        return True
+
+    def open_ids(self) -> list[str]:
+        return [a.id for a in self.alarms.values() if a.cleared_t is None]
+
+    def timelines(self) -> list[AlarmTimeline]:
+        return sorted(self.alarms.values(), key=lambda a: (a.raised_t, a.id))
+
+
+def _num(x: float) -> float | None:
+    return None if not math.isfinite(x) else _r(x)
+
+
+def build_report(log: AlarmLog, *, ward: str, seed: int, parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``report.json`` of a live drill (the simulated drills' shape + ``alarms`` and ``drill``)."""
+    alarms = log.timelines()
+    samples = {"ack_s": [a.ack_s for a in alarms], "clear_s": [a.clear_s for a in alarms],
+               "escalations": [float(a.escalations) for a in alarms]}
+    metrics: dict[str, Any] = {}
+    for name, spec in METRICS.items():
+        s = summarize(samples[name], spec.unit, spec.label)
+        metrics[name] = {"mean": _num(s.mean), "p50": _num(s.p50), "p95": _num(s.p95),
+                         "ci95": [_num(s.ci95[0]), _num(s.ci95[1])], "sd": _num(s.sd), "n": s.n,
+                         "missing": s.missing, "unit": spec.unit, "label": spec.label,
+                         "lower_is_better": spec.lower_is_better}
+    return {
+        "scenario": "live-drill", "title": "Live drill on the running platform", "ward": ward, "ward_name": ward,
+        "drill": log.drill, "seed": seed, "replications": len(alarms), "parameters": dict(parameters),
+        "metric_order": list(METRICS), "metrics": metrics, "summary": summary_sentences(alarms, metrics),
+        "references": list(REFERENCES),
+        "samples": {k: [_num(v) for v in vals] for k, vals in samples.items()},
+        "alarms": [asdict(a) | {"ack_s": _num(a.ack_s), "clear_s": _num(a.clear_s)} for a in alarms],
+    }
+
+
+def summary_sentences(alarms: Sequence[AlarmTimeline], metrics: Mapping[str, Any]) -> list[str]:
+    if not alarms:
+        return ["The drill raised no alarm: check the scenario (e.g. desaturation) ran long enough "
+                "for its alarm delay, and that alerting is running."]
+    acked = [a for a in alarms if a.acknowledged_t is not None]
+    out = [f"{len(alarms)} drill alarm(s) were raised; {len(acked)} ({len(acked) / len(alarms):.0%}) "
+           "were acknowledged during the drill."]
+    ack = metrics["ack_s"]
+    if ack["n"]:
+        out.append(f"Median time to acknowledge was {ack['p50']:.0f} s (95th percentile {ack['p95']:.0f} s, "
+                   f"mean {ack['mean']:.0f} s).")
+    high = [a for a in alarms if a.priority == "high"]
+    slow = [a for a in high if a.acknowledged_t is None or a.ack_s > 120]
+    if slow:
+        out.append(f"{len(slow)} high-priority alarm(s) waited more than 2 minutes or were never acknowledged: "
+                   "review who covers the central station and the escalation policy.")
+    esc = sum(1 for a in alarms if a.escalations)
+    if esc:
+        out.append(f"{esc} alarm(s) escalated before anyone acknowledged them.")
+    return out
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "—"
+    return f"{x:.3g}" if isinstance(x, float) else html.escape(str(x))
+
+
+def _chart(report: Mapping[str, Any]) -> str:
+    """Time to acknowledge per alarm as an embedded PNG (empty when nothing was acknowledged)."""
+    acked = [(a["id"], a["ack_s"]) for a in report["alarms"] if a["ack_s"] is not None]
+    if not acked:
+        return ""
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 2.6), dpi=100)
+    ax = fig.subplots()
+    ax.bar(range(len(acked)), [s for _i, s in acked], color="#c0392b")
+    ax.set_xticks(range(len(acked)), [i for i, _s in acked], rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("seconds to acknowledge")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return f'<img alt="time to acknowledge per alarm" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """A self-contained page (no external links) for the drill report."""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(m['label'])}</td><td>{_fmt(m['mean'])}</td><td>{_fmt(m['p50'])}</td><td>{_fmt(m['p95'])}</td>"
+        f"<td>{_fmt(m['ci95'][0])} &ndash; {_fmt(m['ci95'][1])}</td><td>{m['n']}</td><td>{m['missing']}</td>"
+        f"<td>{e(m['unit'])}</td></tr>" for m in (report["metrics"][k] for k in report["metric_order"]))
+    alarms = "".join(
+        f"<tr><td>{e(a['id'])}</td><td>{e(a['bed'])}</td><td>{e(a['priority'])}</td><td>{e(a['kind'])}"
+        f"{' · ' + e(a['signal']) if a['signal'] else ''}</td><td>{e(a['reason'])}</td><td>{_fmt(a['ack_s'])}</td>"
+        f"<td>{e(a['acknowledged_by'])}</td><td>{_fmt(a['clear_s'])}</td><td>{a['escalations']}</td></tr>"
+        for a in report["alarms"])
+    params = e(json.dumps(report["parameters"], sort_keys=True))
+    summary = "".join(f"<li>{e(s)}</li>" for s in report["summary"])
+    refs = "".join(f"<li>{e(s)}</li>" for s in report["references"])
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Live drill {e(report['drill'])}</title>
+<style>body{{font:14px system-ui,sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.drill{{background:#7b2cbf;color:#fff;padding:.2em .6em;
+border-radius:3px;font-weight:bold}}</style></head><body>
+<h1><span class="drill">DRILL</span> Live drill {e(report['drill'])} · ward {e(report['ward'])}</h1>
+<p>Parameters: <code>{params}</code></p><h2>What to do</h2><ul>{summary}</ul>
+<h2>Measured response times</h2><table><tr><th>metric</th><th>mean</th><th>p50</th><th>p95</th><th>95 % CI of the mean</th>
+<th>n</th><th>not happened</th><th>unit</th></tr>{rows}</table>{_chart(report)}
+<h2>Drill alarms ({len(report['alarms'])})</h2><table><tr><th>alarm</th><th>bed</th><th>priority</th><th>kind</th>
+<th>reason</th><th>ack (s)</th><th>by</th><th>resolved (s)</th><th>escalations</th></tr>{alarms}</table>
+<h2>References</h2><ul>{refs}</ul></body></html>"""

@@ -1,0 +1,244 @@
+"""The live-drill driver: a drill on the RUNNING platform, measured from its real alarm events.
+
+1. ``POST /api/v1/drills`` on the platform: it binds simulated devices to virtual beds
+   ``DRILL-nn`` of a real ward with the drill tag and raises the DRILL banner;
+2. runs gateway_agent's simulator for those devices (each tick stored in a durable outbox, drained
+   to the broker by a :class:`~gateway_agent.Publisher`), while listening to
+   ``{root}/alarms/{ward}/+`` for the drill's alarm events, which nurses acknowledge as usual;
+3. at the end (duration, or someone stops the drill: retained ``{root}/drill/{ward}`` inactive)
+   ``DELETE /api/v1/drills/{id}``, waits for alerting to clear the drill's alarms, and returns the
+   report (:mod:`digital_twin.drill_report`) with measured acknowledgement and resolution times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import httpx
+import orjson
+
+from device_profiles import now_ms, parse_mqtt_url
+from gateway_agent import AsyncOutbox, GatewayError, Publisher, PublisherOptions, Ward, WardOptions
+from gateway_agent.scenarios import get as get_scenario
+
+from .drill_report import AlarmLog, build_report, render_html
+from .errors import TwinError
+
+log = logging.getLogger(__name__)
+
+
+class LiveDrillError(TwinError):
+    """The platform refused the drill, or could not be reached."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveDrillOptions:
+    base_url: str  # the platform's HTTP API, e.g. http://127.0.0.1:8080
+    broker: str  # mqtt://host:port (the platform's broker)
+    ward: str
+    token: str | None = None  # or username + password
+    username: str | None = None
+    password: str | None = None
+    root: str = "smartward/v1"
+    beds: int = 2
+    scenarios: tuple[str, ...] = ("desaturation",)
+    duration_s: float = 600.0
+    speed: float = 1.0
+    seed: int = 0
+    rate: float = 1.0  # samples per second per bed
+    outbox: str | None = None  # default: a temporary file
+    settle_s: float = 10.0  # after stopping: wait this long for the drill's last alarm events
+
+
+@dataclass
+class LiveDrill:
+    """A running drill; :meth:`stop` ends it early (from another task)."""
+
+    options: LiveDrillOptions
+    on_event: Callable[[dict[str, Any]], None] | None = None  # every drill alarm event (progress output)
+    drill: dict[str, Any] = field(default_factory=dict)  # the API's answer to POST /drills
+    log: AlarmLog | None = None
+    samples: int = 0
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _event: asyncio.Event = field(default_factory=asyncio.Event)  # a drill alarm event arrived
+    _headers: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> dict[str, Any]:
+        """Start, drive, stop; returns ``report.json`` as a dict."""
+        o = self.options
+        url = parse_mqtt_url(o.broker)
+        async with httpx.AsyncClient(base_url=o.base_url, timeout=15.0) as http:
+            self._headers = await self._login(http)
+            async with aiomqtt.Client(url.host, url.port, username=url.username, password=url.password) as mqtt:
+                await mqtt.subscribe([(f"{o.root}/alarms/{o.ward}/+", 1), (f"{o.root}/drill/{o.ward}", 1)])
+                self.drill = await self._call(http, "POST", "/api/v1/drills", {
+                    "ward": o.ward, "beds": o.beds, "scenarios": list(o.scenarios), "duration_s": o.duration_s,
+                    "speed": o.speed, "seed": o.seed})
+                self.log = AlarmLog(self.drill["id"])
+                log.info("live drill %s started in ward %s (%d beds)", self.drill["id"], o.ward, len(self.drill["beds"]))
+                try:
+                    async with asyncio.TaskGroup() as tg:
+                        listener = tg.create_task(self._listen(mqtt))
+                        await self._simulate(http)
+                        await self._settle()
+                        listener.cancel()
+                except* (LiveDrillError, GatewayError) as eg:
+                    raise eg.exceptions[0] from None
+                finally:
+                    if self.drill.get("stopped") is None:
+                        with contextlib.suppress(LiveDrillError, httpx.HTTPError):
+                            await self._call(http, "DELETE", f"/api/v1/drills/{self.drill['id']}")
+        return build_report(self.log, ward=o.ward, seed=o.seed, parameters={
+            "drill": self.drill["id"], "beds": [f"{b['bed']}:{b['scenario']}" for b in self.drill["beds"]],
+            "duration_s": o.duration_s, "speed": o.speed, "rate": o.rate, "samples": self.samples})
+
+    # -- HTTP --------------------------------------------------------------------------------------
+    async def _login(self, http: httpx.AsyncClient) -> dict[str, str]:
+        o = self.options
+        token = o.token
+        if token is None:
+            if not o.username or o.password is None:
+                raise LiveDrillError("give an access token or a username and password")
+            try:
+                r = await http.post("/api/v1/auth/token", data={"username": o.username, "password": o.password})
+            except httpx.HTTPError as exc:
+                raise LiveDrillError(f"{o.base_url}: {exc}") from exc
+            if r.status_code != 200:
+                raise LiveDrillError(f"login as {o.username} refused ({r.status_code}): {_detail(r)}")
+            token = str(r.json()["access_token"])
+        return {"Authorization": f"Bearer {token}"}
+
+    async def _call(self, http: httpx.AsyncClient, method: str, path: str,
+                    body: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            r = await http.request(method, path, json=body, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise LiveDrillError(f"{method} {path}: {exc}") from exc
+        if r.status_code >= 300:
+            raise LiveDrillError(f"{method} {path} refused ({r.status_code}): {_detail(r)}")
+        data: dict[str, Any] = r.json()
+        if method == "DELETE":
+            self.drill = data
+        return data
+
+    # -- simulation --------------------------------------------------------------------------------
+    def _ward(self) -> Ward:
+        o = self.options
+        beds = self.drill["beds"]
+        ward = Ward(WardOptions(beds=len(beds), ward=o.ward, scenario="stable", seed=o.seed,
+                                device_pattern=self.drill["id"] + "-{bed:02d}", root=o.root, speed=o.speed))
+        for sim_bed, plan in zip(ward.beds, beds, strict=True):
+            if sim_bed.device != plan["device"]:
+                raise LiveDrillError(f"device {sim_bed.device} does not match the drill's {plan['device']}")
+            sim_bed.scenario_name, sim_bed.scenario = plan["scenario"], get_scenario(plan["scenario"])
+        return ward
+
+    async def _simulate(self, http: httpx.AsyncClient) -> None:
+        """Produce until the drill ends, stop it on the platform, then let the publisher finish."""
+        o = self.options
+        ward = self._ward()
+        with tempfile.TemporaryDirectory(prefix="sw-drill-") as tmp:
+            path = o.outbox or str(Path(tmp) / "outbox.sqlite3")
+            async with AsyncOutbox(path) as outbox:
+                pub = Publisher(outbox, PublisherOptions(broker=o.broker, client_id=f"sw-{self.drill['id']}",
+                                                         root=o.root))
+                for b in ward.beds:
+                    pub.set_status(b.device, online=True, battery=round(b.battery))
+                async with asyncio.TaskGroup() as tg:
+                    task = tg.create_task(pub.run())
+                    await self._produce(ward, outbox, pub)
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(10):
+                            await pub.wait_drained()
+                    if self.drill.get("stopped") is None:  # unbind BEFORE the devices go offline
+                        await self._call(http, "DELETE", f"/api/v1/drills/{self.drill['id']}")
+                    await pub.close()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(5):
+                            await asyncio.shield(task)
+                    task.cancel()
+
+    async def _produce(self, ward: Ward, outbox: AsyncOutbox, pub: Publisher) -> None:
+        loop = asyncio.get_running_loop()
+        period = 1.0 / self.options.rate
+        t0_wall, t0_ms = loop.time(), now_ms()
+        ends_wall = t0_wall + (int(self.drill["ends"]) - t0_ms) / 1000
+        k = 0
+        while not self._stop.is_set():
+            due = t0_wall + k * period
+            if due >= ends_wall:
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, due - loop.time())):
+                    await self._stop.wait()
+                    return
+            tick = ward.tick(t0_ms + round(k * period * 1000), period)
+            try:
+                await outbox.append(tick.messages)
+            except GatewayError as exc:
+                log.error("live drill %s: outbox refused a tick: %s", self.drill["id"], exc)
+            else:
+                self.samples += tick.samples
+            for device, fields in tick.status:
+                pub.set_status(device, **fields)
+            k += 1
+
+    # -- alarm events ------------------------------------------------------------------------------
+    async def _listen(self, mqtt: aiomqtt.Client) -> None:
+        assert self.log is not None
+        drill_topic = f"{self.options.root}/drill/{self.options.ward}"
+        async for message in mqtt.messages:
+            payload = message.payload
+            if not isinstance(payload, bytes | bytearray) or not payload:
+                continue
+            try:
+                ev = orjson.loads(payload)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(ev, dict):
+                continue
+            if message.topic.value == drill_topic:
+                if ev.get("drill") == self.log.drill and ev.get("active") is False:
+                    self._stop.set()  # stopped from elsewhere (API, central station, `smartward drill stop`)
+                continue
+            if self.log.add(ev):
+                self._event.set()
+                if self.on_event is not None:
+                    self.on_event(ev)
+
+    async def _settle(self) -> None:
+        """After the stop: wait (bounded) until alerting has cleared every alarm of the drill."""
+        assert self.log is not None
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.options.settle_s):
+                while self.log.open_ids():
+                    self._event.clear()
+                    await self._event.wait()
+
+
+def _detail(r: httpx.Response) -> str:
+    try:
+        return str(r.json().get("detail"))
+    except ValueError:
+        return r.text[:200]
+
+
+def write_report(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
+    """``report.json`` (sorted keys) and ``report.html`` in ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    j, h = out / "report.json", out / "report.html"
+    j.write_bytes(orjson.dumps(report, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n")
+    h.write_text(render_html(report), encoding="utf-8")
+    return j, h
