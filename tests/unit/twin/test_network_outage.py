@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from digital_twin.outbox_fill import BACKOFF_MAX_S, fill, reconnect_at
 from digital_twin.runner import run
 from digital_twin.scenarios.network_outage import NetworkOutage, NetworkOutageParams
 from digital_twin.stats import summarize
+from gateway_agent import Message, Outbox, OutboxFull
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +36,26 @@ def test_fill_formulas() -> None:
     assert fill(36_000, 10.0, 5_000, drain=10).catch_up_s == math.inf  # drain no faster than inflow
     with pytest.raises(ValueError):
         fill(0, 1, 1, 1)
+
+
+@pytest.mark.parametrize("policy", ["reject", "drop-oldest"])
+def test_fill_model_matches_the_real_gateway_outbox(tmp_path: Path, policy: str) -> None:
+    """The twin's loss figure is what gateway_agent's outbox really refuses (or drops) in an outage."""
+    devices, capacity, outage_s = 10, 600, 90
+    refused = 0
+    with Outbox(tmp_path / "ob", max_entries=capacity, on_full=policy) as ob:  # type: ignore[arg-type]
+        for t in range(outage_s):  # one tick per second, nothing drained: the uplink is down
+            tick = [Message(f"mon-{d}", "obs", f"r/devices/mon-{d}/obs",
+                            {"v": 1, "device": f"mon-{d}", "samples": [{"t": t * 1000, "heart_rate": 70}]})
+                    for d in range(devices)]
+            try:
+                ob.append(tick)
+            except OutboxFull:
+                refused += len(tick)
+        stats = ob.stats()
+    model = fill(capacity, float(devices), outage_s, drain=1_000)
+    assert refused + stats.dropped == model.lost == (outage_s - 60) * devices
+    assert stats.pending == model.backlog == capacity
 
 
 def test_reconnect_follows_the_publisher_backoff() -> None:
