@@ -35,7 +35,7 @@ class TwinSettings(BaseSettings):
     max_runs: int = Field(default=1, ge=1, le=4)
     workers: int = Field(default=1, ge=1, le=8)
     max_replications: int = Field(default=5000, ge=1)
-    now_replications: int = Field(default=200, ge=10, le=5000)
+    now_replications: int = Field(default=1000, ge=10, le=5000)
     now_max_age_s: float = Field(default=300.0, ge=5.0)
     timezone: str = ""
     day_start: int = Field(default=7, ge=0, le=23)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digital_twin.errors import TwinError
 from digital_twin.live import Census, overlay_census
 
 from .twin_config import Layouts, Shift, TwinSettings
@@ -34,13 +35,17 @@ class _Entry:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+HEADLINE = "total_min"  # the evacuation scenario's "alarm to last patient out"
+
+
 def pick_metric(metrics: dict[str, Any]) -> str | None:
-    """The scenario's headline metric: the first one reported in seconds whose name says total/evacuat."""
+    """The headline metric: ``total_min``, else the first time metric named total…, else the first."""
+    if HEADLINE in metrics:
+        return HEADLINE
     names = list(metrics)
-    for key in ("total", "evacuat", "all_out", "last"):
-        for n in names:
-            if key in n and str(metrics[n].get("unit", "")).startswith(("s", "min")):
-                return n
+    for n in names:
+        if n.startswith("total") and str(metrics[n].get("unit", "")) in ("s", "min"):
+            return n
     return names[0] if names else None
 
 
@@ -118,7 +123,7 @@ class EvacuationNow:
             entry.fingerprint = fp
             entry.computed_mono = time.monotonic()
             log.info("twin: time to evacuate ward %s (%s) now: mean %s %s", ward_id, shift, m.get("mean"), m.get("unit"))
-        except (TwinJobError, KeyError, TypeError) as exc:
+        except (TwinJobError, TwinError, KeyError, TypeError) as exc:
             entry.error = str(exc)
             entry.fingerprint, entry.computed_mono = fp, time.monotonic()  # retried after max age or a change
             log.warning("twin: time to evacuate ward %s now not computed: %s", ward_id, exc)
