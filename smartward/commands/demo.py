@@ -179,10 +179,11 @@ class SimulatorComponent:
 
 def announce_when_ready(bind: str, ward: str = "w1") -> Any:
     async def announce(platform: Platform) -> None:
-        from dashboard_api import demo_login
+        from dashboard_api import demo_facility_login, demo_login
 
         # A demo charge nurse with a fresh random password per start (never a default secret).
         user, password = demo_login(platform.attributions.engine, (ward, "home"))
+        fm_user, fm_password = demo_facility_login(platform.attributions.engine)
         http = next((c for c in platform.components if c.name == "http"), None)
         async with asyncio.timeout(60):
             while http is not None and not http.ready():  # noqa: ASYNC110 - uvicorn has no ready event
@@ -191,5 +192,7 @@ def announce_when_ready(bind: str, ward: str = "w1") -> Any:
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
         print(f"smartward demo: open http://{shown}:{port}/  and log in as {user} / {password}"
               "  (Ctrl-C stops)", flush=True)
+        print(f"smartward demo: facility manager (digital twin, drills): http://{shown}:{port}/facility"
+              f"  as {fm_user} / {fm_password}", flush=True)
 
     return announce
