@@ -6,7 +6,7 @@
   const PRI = { high: 0, medium: 1, low: 2 };
   const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
   let ward = null, beds = new Map(), alarms = new Map(), conn = null, selected = 0, dirty = new Set(), wards = [];
-  let bedOpen = null, trendHours = 1, strip = null, trendTimer = null;
+  let bedOpen = null, trendHours = 1, strip = null, trendTimer = null, drill = null;
 
   function alarmKey(a) { return [PRI[a.priority] ?? 3, a.state === "active" ? 0 : 1, -a.t]; }
   function cmp(a, b) { const x = alarmKey(a), y = alarmKey(b); for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i]; return 0; }
@@ -19,6 +19,7 @@
         SW.setServerNow(f.now);
         beds = new Map(f.beds.map(b => [b.bed, b]));
         alarms = new Map(f.alarms.map(a => [a.id, a]));
+        drill = f.drill || null; renderDrill();
         $("grid").replaceChildren();
         for (const b of [...beds.values()].sort(bedSort)) dirty.add(b.bed);
         renderAlarms();
@@ -32,6 +33,8 @@
         const a = f.alarm;
         if (a.state === "cleared") alarms.delete(a.id); else alarms.set(a.id, a);
         renderAlarms();
+      } else if (f.type === "drill") {
+        drill = f.drill || null; renderDrill();
       } else if (f.type === "wave") {
         if (strip && f.bed === bedOpen) strip.push(f);
       }
@@ -72,6 +75,16 @@
   }
   window.addEventListener("resize", () => { sizeGrid(); });
 
+  // Live drill (retained {root}/drill/{ward}): a DRILL banner while it runs; drill beds and alarms are marked.
+  function renderDrill() {
+    const on = !!(drill && drill.active && drill.ends > SW.serverNow());
+    const banner = $("drill-banner");
+    banner.hidden = !on;
+    document.body.classList.toggle("drilling", on);
+    if (on) banner.textContent = `DRILL in progress · ${drill.drill} · ${(drill.beds || []).join(", ")} · until ${SW.clock(drill.ends, false)}`;
+  }
+  const drillTag = () => SW.el("span", { class: "drill-tag", title: "Live drill: simulated, not a patient" }, "DRILL");
+
   // ---- tiles -------------------------------------------------------------------------------------
   function topAlarm(b) {
     return (b.alarms || []).filter(a => a.state !== "cleared").sort(cmp)[0] || null;
@@ -86,6 +99,7 @@
     const noData = (b.device && Object.keys(vitals).length > 0 && fresh.length === 0) || b.online === false;
     const cls = ["tile"];
     if (!b.patient && !b.device) cls.push("empty");
+    if (b.drill) cls.push("drill");
     if (top) cls.push("prio-" + top.priority, top.state === "active" ? "flash" : "quiet");
     if (noData) cls.push("nodata");
     node.className = cls.join(" ");
@@ -97,8 +111,8 @@
                                      title: n.complete ? `NEWS2 ${n.total} (${n.risk})` : `NEWS2 at least ${n.total}; missing: ${n.missing.join(", ")}` },
                            `NEWS2 ${n.total}${n.complete ? "" : "+"}`) : SW.el("span", { class: "news none" }, "NEWS2 —");
     const home = b.ward === "home";
-    const head = SW.el("header", {}, SW.el("span", { class: "bed" }, b.bed),
-                       SW.el("span", { class: "pid" }, home ? "at home" : b.patient || (b.device ? "no patient" : "empty")), news);
+    const head = SW.el("header", {}, SW.el("span", { class: "bed" }, b.bed), b.drill ? drillTag() : null,
+                       SW.el("span", { class: "pid" }, b.drill ? "drill (simulated)" : home ? "at home" : b.patient || (b.device ? "no patient" : "empty")), news);
     const grid = SW.el("div", { class: "vitals" });
     for (const alts of TILE_SIGNALS) {
       const sig = alts.find(s => vitals[s]) || alts[0];
@@ -140,10 +154,10 @@
     $("alarm-count").className = "count" + (items.some(a => a.priority === "high" && a.state === "active") ? " high" : "");
     selected = Math.min(selected, Math.max(items.length - 1, 0));
     list.replaceChildren(...items.map((a, i) => {
-      const li = SW.el("li", { class: `alarm prio-${a.priority} st-${a.state}${i === selected ? " sel" : ""}`,
+      const li = SW.el("li", { class: `alarm prio-${a.priority} st-${a.state}${a.drill ? " drill" : ""}${i === selected ? " sel" : ""}`,
                               "data-id": a.id, "data-bed": a.bed || "" },
         SW.el("span", { class: "chip" }, a.priority.toUpperCase()),
-        SW.el("span", { class: "where" }, a.bed ? "Bed " + a.bed : "Ward"),
+        SW.el("span", { class: "where" }, a.bed ? "Bed " + a.bed : "Ward", a.drill ? drillTag() : null),
         SW.el("span", { class: "when", "data-t": a.t }, SW.clock(a.t, false)),
         SW.el("span", { class: "label" }, SW.alarmLabel(a) + (a.patient ? " · " + a.patient : "")),
         SW.el("span", { class: "reason" }, a.reason),
@@ -274,7 +288,7 @@
     ward = w;
     location.hash = "ward=" + encodeURIComponent(w);
     document.querySelectorAll(".ward-tabs button").forEach(x => x.classList.toggle("on", x.dataset.ward === w));
-    beds = new Map(); alarms = new Map(); $("grid").replaceChildren(); renderAlarms();
+    beds = new Map(); alarms = new Map(); drill = null; renderDrill(); $("grid").replaceChildren(); renderAlarms();
     conn && conn.close();
     conn = SW.stream(`/api/v1/ws/wards/${encodeURIComponent(w)}`, onFrames, live => {
       $("conn").className = "conn " + (live ? "on" : "off");
@@ -301,6 +315,7 @@
     else $("grid").replaceChildren(SW.el("p", { class: "nothing" }, "No wards yet: admit a patient or assign a device."));
     setInterval(() => {
       $("clock").textContent = SW.clock(SW.serverNow());
+      if (drill) renderDrill();
       for (const b of beds.keys()) dirty.add(b);
       if (bedOpen) renderBedNow();
       schedule();

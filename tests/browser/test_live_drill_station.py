@@ -1,0 +1,64 @@
+"""A live drill on the central station in real headless Chromium: the DRILL banner, the drill bed
+marked DRILL beside a real patient's bed, the drill alarm marked DRILL and acknowledged with a click;
+the driver measures that acknowledgement; when the drill ends the banner and the drill bed go."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from digital_twin.live_drill import LiveDrill, LiveDrillOptions
+from smartward.servers import Mosquitto
+from tests.integration.dashboard.conftest import PASSWORD, obs, until
+from tests.integration.twin.test_live_drill import api_secret, platform
+
+from .conftest import login
+from .scene import notify_adt
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+__all__ = ["api_secret"]
+
+
+async def test_drill_banner_marked_alarm_and_click_acknowledge(mosquitto: Mosquitto, topic_root: str, tmp_path: Path,
+                                                              api_secret: str, browser: object) -> None:
+    async with platform(mosquitto, f"sqlite:///{tmp_path}/vitals.sqlite3", topic_root, tmp_path) as run:
+        run.add_user("carl", "charge_nurse", ("w1",))
+        attr = run.platform.attributions
+        now = int(time.time() * 1000)
+        attr.assign_device("mon-1", "w1", "01", now - 60_000)
+        attr.admit("P1001", "w1", "01", now - 60_000)
+        await notify_adt(run, ["mon-1"])
+        await run.publish("devices/mon-1/obs", obs("mon-1", 1, int(time.time() * 1000), heart_rate=70, spo2=98))
+        page: Page = await login(browser, run.base, "carl")  # type: ignore[assignment]
+        await expect(page.locator("#bed-01 .v.spo2 .val")).to_have_text("98", timeout=15_000)
+        await expect(page.locator("#drill-banner")).to_be_hidden()
+
+        drill = LiveDrill(LiveDrillOptions(base_url=run.base, broker=mosquitto.url, ward="w1", username="carl",
+                                           password=PASSWORD, root=topic_root, beds=1, duration_s=120, speed=30,
+                                           rate=2))
+        driver = asyncio.create_task(drill.run())
+        await until(lambda: drill.drill or driver.done(), "the drill to start")
+        drill_id = drill.drill["id"]
+        await expect(page.locator("#drill-banner")).to_contain_text(drill_id, timeout=10_000)
+        await expect(page.locator("#bed-DRILL-01")).to_have_class(re.compile(r"\bdrill\b"), timeout=10_000)
+        await expect(page.locator("#bed-DRILL-01 .drill-tag")).to_have_text("DRILL")
+        await expect(page.locator("#bed-01")).not_to_have_class(re.compile(r"\bdrill\b"))
+        item = page.locator(".alarm.drill[data-bed='DRILL-01']").first
+        await expect(item).to_be_visible(timeout=40_000)
+        await expect(item.locator(".drill-tag")).to_have_text("DRILL")
+        await item.locator("button.ack").click()
+        await expect(item).to_have_class(re.compile("st-acknowledged"), timeout=10_000)
+        await until(lambda: drill.log is not None and any(a.acknowledged_by == "carl" for a in drill.log.alarms.values()),
+                    "the driver measuring the acknowledgement", 10)
+        drill.stop()
+        report = await asyncio.wait_for(driver, 40)
+        assert any(a["acknowledged_by"] == "carl" and a["ack_s"] > 0 for a in report["alarms"])
+        await expect(page.locator("#drill-banner")).to_be_hidden(timeout=10_000)
+        await expect(page.locator("#bed-DRILL-01")).to_have_count(0, timeout=10_000)
+        await expect(page.locator(".alarm.drill")).to_have_count(0, timeout=10_000)
+        await expect(page.locator("#bed-01 .v.spo2 .val")).to_have_text("98")
