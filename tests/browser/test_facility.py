@@ -1,0 +1,81 @@
+"""The facility manager's page in real headless Chromium against the real platform: log in, see the
+time to evacuate now from the live census, start a run, watch it finish, open and download its
+report; keyboard: Escape closes the report."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from smartward.servers import Mosquitto
+from tests.integration.dashboard.conftest import Running, api_secret, running_platform
+
+from .conftest import login
+from .scene import notify_adt
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+__all__ = ["api_secret"]
+WARD = "medsurg-4"
+
+
+@pytest.fixture
+async def fm_platform(mosquitto: Mosquitto, topic_root: str, tmp_path: Path, api_secret: str,
+                      monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
+    monkeypatch.setenv("SMARTWARD_TWIN_NOW_REPLICATIONS", "40")
+    async with running_platform(mosquitto.url, mosquitto.port, f"sqlite:///{tmp_path}/vitals.sqlite3", topic_root,
+                                tmp_path) as run:
+        yield run
+
+
+async def test_facility_manager_page(fm_platform: Running, browser: object, tmp_path: Path) -> None:
+    run = fm_platform
+    run.add_user("fiona", "facility_manager")
+    attr = run.platform.attributions
+    at = int(time.time() * 1000) - 60_000
+    for i, bed in enumerate(("03", "04", "11"), start=1):
+        attr.admit(f"P50{i}", WARD, bed, at)
+    await notify_adt(run)
+    page: Page = await login(browser, run.base, "fiona", "/facility", 1600, 1000)  # type: ignore[assignment]
+    # the estimate from the live census: 3 of the layout's 30 beds
+    await expect(page.locator("#now-census")).to_contain_text("3 of 30 beds occupied", timeout=60_000)
+    await expect(page.locator("#now-mean")).to_have_text(re.compile(r"^\d+(\.\d)?$"))
+    assert await page.locator("#now-stats").inner_text()
+    # a facility manager is not shown the central station link
+    await expect(page.locator("#station-link")).to_be_hidden()
+    # start a run: scenario picker with parameters, a bad value is named
+    await page.select_option("#scenario", "evacuation")
+    await page.fill("input[name=replications]", "60")
+    await page.fill("input[name=seed]", "5")
+    await page.select_option("select[name='p.shift']", "day")
+    await page.fill("input[name='p.staff_scale']", "0")
+    await page.click("#start button[type=submit]")
+    await expect(page.locator("#start-msg")).to_contain_text("parameters.staff_scale")
+    await expect(page.locator(".params label[data-param='staff_scale']")).to_have_class(re.compile("bad"))
+    await page.fill("input[name='p.staff_scale']", "1")
+    await page.click("#start button[type=submit]")
+    row = page.locator("#runs tr.run").first
+    await expect(row).to_contain_text("shift=day")
+    await expect(row).to_have_class(re.compile("st-done"), timeout=90_000)
+    # open the report (keyboard: Enter on the focused button, Escape closes)
+    await row.locator("button.open").focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#report")).to_be_visible()
+    frame = page.frame_locator("#report-frame")
+    await expect(frame.locator("body")).to_contain_text(re.compile("evacuat", re.I), timeout=10_000)
+    async with page.expect_download() as dl_info:
+        await page.click("#report-json")
+    dl = await dl_info.value
+    saved = tmp_path / "report.json"
+    await dl.save_as(saved)
+    doc = json.loads(saved.read_text())
+    assert doc["scenario"] == "evacuation" and doc["seed"] == 5 and doc["replications"] == 60
+    assert doc["parameters"]["shift"] == "day"
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#report")).to_be_hidden()
+    await expect(row.locator("button.open")).to_be_focused()
