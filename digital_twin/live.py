@@ -184,6 +184,19 @@ def fetch_live(base_url: str, *, ward_id: str, layout: Ward, token: str | None =
     return overlay_census(layout, census)
 
 
+def read_password(username: str) -> str:
+    """The password of ``username`` from stdin: a hidden prompt on a terminal, else the first line."""
+    import getpass
+    import sys
+
+    if sys.stdin.isatty():
+        return getpass.getpass(f"password of {username}: ")
+    line = sys.stdin.readline()
+    if not line.strip():
+        raise LiveError(f"no password for {username!r} on stdin (or set SMARTWARD_TWIN_TOKEN)")
+    return line.rstrip("\r\n")
+
+
 def _detail(r: Any) -> str:
     try:
         return str(r.json().get("detail"))

@@ -44,9 +44,9 @@ def register(sub: Any) -> None:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ward", metavar="FILE", help="ward file (default: the shipped 30-bed example); the layout with --live")
     p.add_argument("--live", metavar="URL", help="use the live census of the platform at URL on the --ward layout "
-                   "(token in SMARTWARD_TWIN_TOKEN, or --username with the password in SMARTWARD_TWIN_PASSWORD)")
+                   "(token in SMARTWARD_TWIN_TOKEN, or --username with the password on stdin or in SMARTWARD_TWIN_PASSWORD)")
     p.add_argument("--ward-id", metavar="ID", help="ward id on the platform (default: the layout's id)")
-    p.add_argument("--username", metavar="USER", help="platform user for --live (password in SMARTWARD_TWIN_PASSWORD)")
+    p.add_argument("--username", metavar="USER", help="platform user for --live (password on stdin, or in SMARTWARD_TWIN_PASSWORD)")
     p.add_argument("--replications", type=int, default=1000, metavar="N", help="Monte Carlo replications (default 1000)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0); same seed, same report")
     p.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default: one per core)")
@@ -101,11 +101,19 @@ def _ward(args: argparse.Namespace) -> Any:
     layout = load_ward(args.ward or example_ward_path())
     if not args.live:
         return layout
-    from digital_twin.live import load_live_ward
+    from digital_twin.live import fetch_live, read_password
 
     token = os.environ.get("SMARTWARD_TWIN_TOKEN") or None
-    return load_live_ward(args.live, ward_id=args.ward_id or layout.id, layout=layout, token=token,
-                          username=args.username, password=os.environ.get("SMARTWARD_TWIN_PASSWORD"))
+    password = None
+    if token is None and args.username:  # never on the command line: env, else stdin (a prompt on a terminal)
+        password = os.environ.get("SMARTWARD_TWIN_PASSWORD") or read_password(args.username)
+    live = fetch_live(args.live, ward_id=args.ward_id or layout.id, layout=layout, token=token,
+                      username=args.username, password=password)
+    c = live.summary()
+    print(f"live census of {args.ward_id or layout.id} at {args.live}: {c['occupied']} of {c['beds']} beds occupied, "
+          f"acuity {c['acuity'] or 'none'}" + (f", not in the layout: beds {', '.join(c['unmapped_beds'])}"
+                                               if c["unmapped_beds"] else ""), file=sys.stderr)
+    return live.ward
 
 
 def _print_report(report: Any, out: TextIO = sys.stdout) -> None:

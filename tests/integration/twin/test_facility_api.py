@@ -5,6 +5,7 @@ to evacuate now" recomputed when the census changes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 
 from dashboard_api import AuditLog, verify
 from smartward.servers import Mosquitto
-from tests.integration.dashboard.conftest import Running, api_secret, running_platform, until
+from tests.integration.dashboard.conftest import PASSWORD, Running, api_secret, running_platform, until
 
 pytestmark = pytest.mark.integration
 __all__ = ["api_secret"]
@@ -198,3 +199,45 @@ async def test_evacuation_now_follows_the_live_census(fm: Running) -> None:
         assert (await now(shift=None, wait=0))["shift_source"] == "clock"
         r = await c.get("/api/v1/twin/evacuation-now", headers=h, params={"ward": "icu-9"})
         assert r.status_code == 404 and "icu-9" in r.json()["detail"]
+
+
+async def cli(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """``smartward`` in a subprocess without blocking the loop that serves the platform."""
+    import os
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "smartward", *args, stdin=asyncio.subprocess.PIPE,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                                                env={**os.environ, **(env or {})})
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), 120)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_cli_live_census_gives_the_same_report_as_the_api(fm: Running, tmp_path: Path) -> None:
+    async with httpx.AsyncClient(base_url=fm.base, timeout=30) as c:
+        admin = await fm.login(c, "root")
+        for patient, bed in (("P100", "03"), ("P200", "11"), ("P300", "27")):
+            r = await c.post("/api/v1/adt/admit", headers=admin, json={"patient_id": patient, "ward": WARD, "bed": bed})
+            assert r.status_code == 200, r.text
+        h = await fm.login(c, "fiona")
+        r = await c.post("/api/v1/twin/runs", headers=h, json={"scenario": "evacuation", "ward": WARD, "census": "live",
+                                                               "replications": 100, "seed": 3})
+        rec = await wait_done(c, h, r.json()["id"])
+        assert rec["status"] == "done" and rec["census_used"]["occupied"] == 3
+        api_json = (await c.get(f"/api/v1/twin/runs/{rec['id']}/report.json", headers=h)).content
+    out = tmp_path / "cli-live"
+    rc, stdout, stderr = await cli("twin", "run", "evacuation", "--live", fm.base, "--username", "fiona",
+                                   "--replications", "100", "--seed", "3", "--out", str(out), "--no-progress",
+                                   stdin=PASSWORD + "\n")
+    assert rc == 0, stderr
+    assert f"live census of {WARD}" in stderr and "3 of 30 beds occupied" in stderr and "wrote" in stdout
+    assert (out / "report.json").read_bytes() == api_json
+    # a token instead of a password; a wrong password is named, nothing written
+    async with httpx.AsyncClient(base_url=fm.base) as c:
+        token = (await fm.login(c, "fiona"))["Authorization"].split()[1]
+    rc, _, stderr = await cli("twin", "run", "evacuation", "--live", fm.base, "--replications", "10", "--out",
+                              str(tmp_path / "tok"), env={"SMARTWARD_TWIN_TOKEN": token})
+    assert rc == 0, stderr
+    rc, _, stderr = await cli("twin", "run", "evacuation", "--live", fm.base, "--username", "fiona", "--out",
+                              str(tmp_path / "bad"), stdin="wrong-password\n")
+    assert rc == 1 and "login as 'fiona' refused (401)" in stderr and not (tmp_path / "bad").exists()
