@@ -161,9 +161,12 @@ class NurseStation:
             if not b.active:
                 return
             actionable = bool(self.rng.random() < self.p.actionable(b.acuity))
-            self.env.process(self._alarm(b, actionable))
+            rec, delay, resolves = self._raise(b, actionable)
+            if self.env.now + delay < resolves:  # else it resolves before anyone moves: unanswered
+                self.env.process(self._respond(b, rec, delay, resolves))
 
-    def _alarm(self, b: _Bed, actionable: bool) -> Generator[Any, Any, None]:
+    def _raise(self, b: _Bed, actionable: bool) -> tuple[AlarmRecord, float, float]:
+        """Record an alarm now; its recognition delay (with fatigue) and when it resolves by itself."""
         p, now = self.p, self.env.now
         rec = AlarmRecord(now, b.id, actionable)
         self.alarms.append(rec)
@@ -174,10 +177,10 @@ class NurseStation:
         if not actionable:
             b.recent.append(now)
         resolves = math.inf if actionable else now + self._lognormal(p.self_resolve_median_s, 1.0)
-        delay = self._lognormal(p.recognition_median_s, p.recognition_sigma) * fatigue
-        if now + delay >= resolves:
-            yield self.env.timeout(resolves - now)
-            return
+        return rec, self._lognormal(p.recognition_median_s, p.recognition_sigma) * fatigue, resolves
+
+    def _respond(self, b: _Bed, rec: AlarmRecord, delay: float, resolves: float) -> Generator[Any, Any, None]:
+        p = self.p
         yield self.env.timeout(delay)
         req = self.nurses.request(priority=0)
         if math.isinf(resolves):
@@ -191,7 +194,7 @@ class NurseStation:
             start = self.env.now
             yield self.env.timeout(b.walk_s)
             rec.response_s = self.env.now - rec.t
-            work = p.treat_median_s if actionable else p.assess_median_s
+            work = p.treat_median_s if rec.actionable else p.assess_median_s
             yield self.env.timeout(self._lognormal(work, 0.5) + b.walk_s)
             rec.busy_s = self.env.now - start
         finally:

@@ -59,7 +59,7 @@ class AlarmLoad:
         "response_p50_s": Metric("s", "alarm response time, median (onset to nurse at the bedside)"),
         "response_p95_s": Metric("s", "alarm response time, 95th percentile"),
         "actionable_p95_s": Metric("s", "response time to actionable alarms, 95th percentile"),
-        "unanswered_pct": Metric("%", "alarms nobody reached before they resolved or the period ended"),
+        "unanswered_pct": Metric("%", "alarms never answered (resolved first or period ended)"),
         "alarms_per_nurse_hour": Metric("alarms/nurse/h", "alarms per nurse per hour"),
         "nonactionable_min_per_nurse": Metric("min/nurse", "nurse time on non-actionable alarms over the period"),
         "nurse_busy_pct": Metric("%", "nurse time spent on alarms and care work"),
