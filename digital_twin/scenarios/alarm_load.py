@@ -96,6 +96,8 @@ class AlarmLoad:
         nurses = nurses_on(ward, params.shift, params.nurses)
         patients = len(ward.occupied_beds())
         roster = "the given staffing" if params.nurses is not None else f"the {params.shift} roster"
+        if patients == 0:
+            return [f"No bed of ward {ward.id} is occupied: there are no alarms to answer."]
         per_nurse = metrics["alarms_per_nurse_hour"].mean
         p50, p95 = metrics["response_p50_s"], metrics["response_p95_s"]
         out = [

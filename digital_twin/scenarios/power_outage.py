@@ -150,13 +150,17 @@ class PowerOutage:
         out: list[str] = []
         outage = params.outage_minutes
         occupied = {b.id for b in ward.occupied_beds()}
-        mains = [d for d in ward.devices if d.mains and d.bed in occupied]
+        monitored = [d for d in ward.devices if d.bed in occupied]
+        mains = [d for d in monitored if d.mains]
+        if not monitored:
+            out.append("No device is at an occupied bed: a power outage costs no monitoring data.")
+            return out
         gen = metrics["generator_failed_pct"]
         first = metrics["first_loss_min"]
         runs = first.n + first.missing
         out.append(f"In {gen.mean:.0f} % of {runs} simulated {minutes(outage)} outages the generator did not carry "
                    f"the load, and data was lost in {100.0 * first.n / max(runs, 1):.0f} % of the outages; on average "
-                   f"{metrics['devices_losing_data'].mean:.1f} of {len(mains)} monitored devices lost data, "
+                   f"{metrics['devices_losing_data'].mean:.1f} of {len(monitored)} monitored devices lost data, "
                    f"{metrics['data_lost_device_min'].mean:.0f} device-minutes per outage.")
         gw = metrics["first_gateway_down_min"]
         if first.n:
