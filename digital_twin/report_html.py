@@ -77,7 +77,7 @@ def _hist(series: Sequence[tuple[str, Sequence[float]]], title: str, unit: str) 
     ax.set_xlabel(unit, fontsize=8)
     ax.set_ylabel("share" if unit == "% of replications" else "replications", fontsize=8)
     ax.tick_params(labelsize=7)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.14, right=0.97, top=0.9, bottom=0.17)
     return _png(fig)
 
 

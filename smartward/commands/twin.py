@@ -62,7 +62,8 @@ def _fail(message: str) -> int:
 class _Bar:
     """A progress bar on stderr (tqdm when installed, else a plain one); silent when not a terminal."""
 
-    def __init__(self, label: str, stream: TextIO = sys.stderr, enabled: bool = True) -> None:
+    def __init__(self, label: str, stream: TextIO | None = None, enabled: bool = True) -> None:
+        stream = stream or sys.stderr
         self.label, self.stream = label, stream
         self.enabled = enabled and stream.isatty()
         self.t0 = time.perf_counter()
@@ -116,7 +117,8 @@ def _ward(args: argparse.Namespace) -> Any:
     return live.ward
 
 
-def _print_report(report: Any, out: TextIO = sys.stdout) -> None:
+def _print_report(report: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     print(f"{report.title} — {report.ward_name} ({report.ward}), {report.replications} replications, seed {report.seed}", file=out)
     for name, spec in report.specs.items():
         s = report.metrics[name]
