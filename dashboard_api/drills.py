@@ -9,11 +9,18 @@ from the retained ``{root}/drill/{ward}``. Synchronous: call through ``asyncio.t
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
+import aiomqtt
 import orjson
 import sqlalchemy as sa
+
+from device_profiles import now_ms
 
 from .errors import DashboardError
 
@@ -32,6 +39,8 @@ drills_table = sa.Table(
     sa.Column("stopped_by", sa.String(64), nullable=False, default=""),
 )
 DRILL_BED = "DRILL-{n:02d}"
+EXPIRY_CHECK_S = 15.0  # the hub ends drills past their end (e.g. the driver died) this often
+log = logging.getLogger(__name__)
 
 
 class DrillError(DashboardError):
@@ -125,3 +134,61 @@ class DrillStore:
         if drill is None:
             raise DrillError(f"no drill {drill_id}")
         return drill
+
+
+def drill_topic(root: str, ward: str) -> str:
+    return f"{root}/drill/{ward}"
+
+
+async def publish_retained(hub: Any, topic: str, body: bytes) -> None:
+    """Retained QoS 1 publish through the hub's connection; :class:`DrillError` when disconnected."""
+    client = hub.client
+    if client is None:
+        raise DrillError("broker unavailable: not connected")
+    try:
+        await client.publish(topic, body, qos=1, retain=True)
+    except aiomqtt.MqttError as exc:
+        raise DrillError(f"broker unavailable: {exc}") from exc
+
+
+async def end_drill(hub: Any, attributions: Any, store: DrillStore, drill_id: str, by: str) -> Drill:
+    """Stop a drill: unbind its devices, tell ingest and the hub, publish the retained inactive state
+    (alerting then clears the drill's alarms; screens drop the banner) and clear its devices'
+    retained NEWS2. Idempotent. :class:`DrillError` for an unknown drill or a lost broker."""
+    from ingest import control_topic
+
+    now = now_ms()
+    drill = await asyncio.to_thread(store.stop, drill_id, by, now)
+
+    def unbind() -> None:
+        for b in drill.beds:
+            if attributions.lookup(b.device, now).drill == drill_id:
+                attributions.unassign_device(b.device, now)
+
+    await asyncio.to_thread(unbind)
+    with contextlib.suppress(aiomqtt.MqttError):  # workers also reload every minute; the change is stored
+        await hub.publish(control_topic(hub.root), {"changed": now}, qos=1)
+    await hub.refresh_assignments()
+    state = {**drill.topic_state(now), "active": False, "stopped": drill.stopped}
+    await publish_retained(hub, drill_topic(hub.root, drill.ward), orjson.dumps(state))
+    for b in drill.beds:  # alerting's retained NEWS2 of the simulated devices
+        await publish_retained(hub, f"{hub.root}/news2/{drill.ward}/{b.device}", b"")
+    return drill
+
+
+async def expire_drills(hub: Any, attributions: Any, audit: Any) -> None:
+    """Run in the hub: end every drill past its end that nobody stopped (its driver died)."""
+    store = await asyncio.to_thread(DrillStore, attributions.engine)
+    while True:
+        await asyncio.sleep(EXPIRY_CHECK_S)
+        now = now_ms()
+        try:
+            due = [d for d in await asyncio.to_thread(store.list) if d.stopped is None and d.ends <= now]
+            for d in due:
+                if audit is not None:
+                    await asyncio.to_thread(audit.append, "system", "system", "drill.expire", f"drill/{d.id}",
+                                            {"ward": d.ward, "ends": d.ends})
+                await end_drill(hub, attributions, store, d.id, "system")
+                log.info("live drill %s in ward %s ended at its end time", d.id, d.ward)
+        except (DrillError, sa.exc.SQLAlchemyError) as exc:
+            log.warning("live drills: ending expired drills failed (%s); retrying", exc)

@@ -23,6 +23,7 @@ from ingest import StoreError
 from ingest.attribution import bindings, occupancy
 
 from .audit import AuditLog
+from .drills import expire_drills
 from .errors import AuditError
 from .fanout import Fanout
 from .wardstate import WardState
@@ -107,6 +108,7 @@ class Hub:
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(self._mqtt_loop())
+            tg.create_task(expire_drills(self, self.platform.attributions, self.audit))
             if self.audit is not None:
                 tg.create_task(self._audit_alarm_events(self.audit))
 

@@ -55,6 +55,7 @@ class LiveDrillOptions:
     seed: int = 0
     rate: float = 1.0  # samples per second per bed
     outbox: str | None = None  # default: a temporary file
+    mqtt_v5: bool = True  # False for MQTT 3.1.1-only brokers (amqtt in `smartward demo`)
     settle_s: float = 10.0  # after stopping: wait this long for the drill's last alarm events
 
 
@@ -152,7 +153,7 @@ class LiveDrill:
             path = o.outbox or str(Path(tmp) / "outbox.sqlite3")
             async with AsyncOutbox(path) as outbox:
                 pub = Publisher(outbox, PublisherOptions(broker=o.broker, client_id=f"sw-{self.drill['id']}",
-                                                         root=o.root))
+                                                         root=o.root, mqtt_v5=o.mqtt_v5))
                 for b in ward.beds:
                     pub.set_status(b.device, online=True, battery=round(b.battery))
                 async with asyncio.TaskGroup() as tg:

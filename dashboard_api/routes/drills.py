@@ -26,7 +26,16 @@ from device_profiles import now_ms
 from ingest import StoreError, control_topic
 
 from ..deps import CurrentUser, Services, ServicesDep, require_ward
-from ..drills import Drill, DrillError, DrillStore, new_drill_id, plan_beds
+from ..drills import (
+    Drill,
+    DrillError,
+    DrillStore,
+    drill_topic,
+    end_drill,
+    new_drill_id,
+    plan_beds,
+    publish_retained,
+)
 
 router = APIRouter(prefix="/api/v1/drills", tags=["drills"])
 ID = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -103,16 +112,6 @@ def _require(user: Any, roles: frozenset[str], ward: str | None = None) -> None:
         require_ward(user, ward)
 
 
-async def _publish(services: Services, topic: str, body: bytes, retain: bool) -> None:
-    client = services.hub.client
-    if client is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "broker unavailable: not connected")
-    try:
-        await client.publish(topic, body, qos=1, retain=retain)
-    except aiomqtt.MqttError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"broker unavailable: {exc}") from None
-
-
 async def _assignments_changed(services: Services) -> None:
     with contextlib.suppress(aiomqtt.MqttError):  # workers also reload every minute; the change is stored
         await services.hub.publish(control_topic(services.root), {"changed": now_ms()}, qos=1)
@@ -143,7 +142,10 @@ async def start(services: ServicesDep, user: CurrentUser, body: DrillIn) -> Dril
     await asyncio.to_thread(bind)
     await services.record(user, "drill.start", f"drill/{drill_id}", {**body.model_dump(), "ends": drill.ends})
     await _assignments_changed(services)
-    await _publish(services, f"{services.root}/drill/{body.ward}", orjson.dumps(drill.topic_state(now)), retain=True)
+    try:
+        await publish_retained(services.hub, drill_topic(services.root, body.ward), orjson.dumps(drill.topic_state(now)))
+    except DrillError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     return _out(drill)
 
 
@@ -171,22 +173,11 @@ async def stop(services: ServicesDep, user: CurrentUser, drill_id: DrillId) -> D
     if d is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no drill {drill_id}")
     _require(user, DRILL_ROLES, d.ward)
-    now = now_ms()
-    d = await asyncio.to_thread(store.stop, drill_id, user.username, now)
-    attributions = services.platform.attributions
-
-    def unbind() -> None:
-        for b in d.beds:
-            if attributions.lookup(b.device, now).drill == drill_id:
-                attributions.unassign_device(b.device, now)
-
-    await asyncio.to_thread(unbind)
     await services.record(user, "drill.stop", f"drill/{drill_id}", {"ward": d.ward})
-    await _assignments_changed(services)
-    state = {**d.topic_state(now), "active": False, "stopped": d.stopped}
-    await _publish(services, f"{services.root}/drill/{d.ward}", orjson.dumps(state), retain=True)
-    for b in d.beds:  # alerting's retained NEWS2 of the simulated devices
-        await _publish(services, f"{services.root}/news2/{d.ward}/{b.device}", b"", retain=True)
+    try:
+        d = await end_drill(services.hub, services.platform.attributions, store, drill_id, user.username)
+    except DrillError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     return _out(d)
 
 

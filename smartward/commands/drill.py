@@ -50,6 +50,7 @@ def register(sub: Any) -> None:
     s.add_argument("--speed", type=float, default=1.0, help="scenario seconds per second (default 1)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--outbox", metavar="PATH", help="durable outbox file (default: a temporary file)")
+    s.add_argument("--mqtt311", action="store_true", help="MQTT 3.1.1 (brokers without v5, e.g. `smartward demo`'s)")
     s.add_argument("--out", required=True, metavar="DIR", help="where report.json and report.html go")
     s.set_defaults(func=run_start)
     st = dsub.add_parser("stop", help="stop a running drill (its driver then writes the report)")
@@ -108,7 +109,7 @@ def run_start(args: argparse.Namespace) -> int:
     opts = LiveDrillOptions(base_url=args.url, broker=args.broker, ward=args.ward, token=token, username=username,
                             password=password, root=args.topic_root, beds=args.beds,
                             scenarios=tuple(args.scenario or ("desaturation",)), duration_s=args.duration,
-                            speed=args.speed, seed=args.seed, outbox=args.outbox)
+                            speed=args.speed, seed=args.seed, outbox=args.outbox, mqtt_v5=not args.mqtt311)
 
     def show(ev: dict[str, Any]) -> None:
         print(f"  {ev.get('event'):<12} {ev.get('id')} bed {ev.get('bed')} {ev.get('priority')}: {ev.get('reason')}"

@@ -192,3 +192,39 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             assert (await c.post("/api/v1/drills/purge", headers=fm, json={"drill": drill_id})).status_code == 200
             assert await influx(influxdb, influx_db, f'SELECT count("spo2") FROM {db}."drill"."vitals"') == []
             assert {v.device for v in await store.latest(ward="w1")} == {"mon-1"}
+
+
+async def test_a_drill_nobody_stops_ends_at_its_end_time(mosquitto: Mosquitto, topic_root: str, tmp_path: Path,
+                                                         api_secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver died (or never ran): the hub ends the drill at ``ends`` (unbinds, banner off, audited)."""
+    monkeypatch.setattr("dashboard_api.drills.EXPIRY_CHECK_S", 0.5)
+    async with platform(mosquitto, f"sqlite:///{tmp_path}/vitals.sqlite3", topic_root, tmp_path) as run:
+        run.add_user("cn", "charge_nurse", ("w1",))
+        async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
+            cn = await run.login(c, "cn")
+            r = await c.post("/api/v1/drills", headers=cn, json={"ward": "w1", "beds": 2, "duration_s": 10})
+            assert r.status_code == 201, r.text
+            d = r.json()
+            assert [b["bed"] for b in d["beds"]] == ["DRILL-01", "DRILL-02"] and d["active"]
+            attr = run.platform.attributions
+            assert attr.lookup(d["beds"][0]["device"], int(time.time() * 1000)).drill == d["id"]
+            beds = (await c.get("/api/v1/wards/w1/beds", headers=cn)).json()
+            assert beds["drill"]["drill"] == d["id"] and {t["bed"] for t in beds["beds"]} == {"DRILL-01", "DRILL-02"}
+
+            async def ended() -> bool:
+                got = (await c.get(f"/api/v1/drills/{d['id']}", headers=cn)).json()
+                return got["stopped_by"] == "system" and not got["active"]
+
+            await until(ended, "the hub ending the drill at its end time", 20)
+
+            async def gone() -> bool:
+                beds = (await c.get("/api/v1/wards/w1/beds", headers=cn)).json()
+                return beds["drill"] is None and beds["beds"] == []
+
+            await until(gone, "the banner and the drill beds gone", 10)
+            attr.reload()
+            assert attr.lookup(d["beds"][0]["device"], int(time.time() * 1000)).ward == ""
+            from dashboard_api import AuditLog
+
+            actions = {(e["actor"], e["action"]) for e in AuditLog(attr.engine).entries()}
+            assert {("cn", "drill.start"), ("system", "drill.expire")} <= actions
