@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from ..model import Shift, Ward
 from ..nursing import NurseStation, NursingParams, alarm_stats, nurses_on, walk_times
-from ..scenario import Metric
+from ..scenario import Metric, ScenarioParams
 from ..stats import Summary
 from .wording import minutes, seconds
 
@@ -44,11 +44,15 @@ REFERENCES: tuple[str, ...] = (
 )
 
 
-class AlarmLoadParams(NursingParams):
+class _Setting(ScenarioParams):
     hours: float = Field(12.0, gt=0, le=72, description="length of the simulated period (one shift)")
     shift: Shift = Field("night", description="whose roster answers the alarms: day or night")
     nurses: int | None = Field(None, ge=1, le=100, description="nurses answering alarms (default: the roster's "
                                "nurses and charge nurse on the shift)")
+
+
+class AlarmLoadParams(NursingParams, _Setting):
+    """The drill's own settings (listed first), then the nursing model's."""
 
 
 class AlarmLoad:

@@ -27,13 +27,13 @@ from pydantic import BaseModel, Field, model_validator
 
 from ..model import Acuity, Shift, Ward
 from ..nursing import NurseStation, NursingParams, alarm_stats, nurses_on, walk_times
-from ..scenario import Metric
+from ..scenario import Metric, ScenarioParams
 from ..stats import Summary
 from .alarm_load import REFERENCES as ALARM_REFERENCES
 from .wording import count, minutes, seconds
 
 
-class SurgeParams(NursingParams):
+class _Setting(ScenarioParams):
     hours: float = Field(24.0, gt=0, le=24 * 7, description="simulated time from the incident")
     casualties: float = Field(12.0, ge=0, le=500, description="expected casualties admitted to this ward")
     arrival_median_min: float = Field(60.0, gt=0, description="median time from incident to hospital arrival")
@@ -48,6 +48,10 @@ class SurgeParams(NursingParams):
     nurses: int | None = Field(None, ge=1, le=100, description="nurses on duty (default: the roster's)")
     call_in_nurses: int = Field(0, ge=0, le=100, description="extra nurses called in by the incident plan")
     call_in_minutes: float = Field(60.0, ge=0, description="when the called-in nurses arrive")
+
+
+class SurgeParams(NursingParams, _Setting):
+    """The drill's own settings (listed first), then the nursing model's."""
 
     @model_validator(mode="after")
     def _mix(self) -> SurgeParams:
