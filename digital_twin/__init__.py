@@ -1,8 +1,9 @@
 """Digital twin of a ward: ward model, Monte Carlo drills (SimPy), reports.
 
 Public API: the ward model (:func:`load_ward`, :func:`parse_ward`, :class:`Ward`), the scenario
-interface (:class:`Scenario`, :class:`Metric`) and errors. The runner and reports live in
-``digital_twin.runner`` / ``digital_twin.report_html`` (imported on demand: they pull in matplotlib).
+interface (:class:`Scenario`, :class:`Metric`), the runner (:func:`run`, :class:`Report`,
+:func:`compare`), the report files (:func:`write_reports`, :func:`write_compare`; matplotlib is only
+imported when a page is rendered) and errors. Scenarios: ``digital_twin.scenarios.SCENARIOS``.
 """
 
 from .errors import ParamError, ScenarioError, TwinError, WardError, WardIssue
@@ -21,12 +22,16 @@ from .model import (
     load_ward,
     parse_ward,
 )
+from .report import Report, compare, report_bytes
+from .report_html import render_compare_html, render_html, write_compare, write_reports
+from .runner import get_scenario, run
 from .scenario import Metric, Scenario, ScenarioParams, parse_assignments, parse_params
 from .stats import Difference, Summary, summarize, welch
 
 __all__ = [
     "Bed", "Device", "Difference", "Edge", "Equipment", "Exit", "Gateway", "Graph", "Metric", "ParamError",
-    "Room", "Scenario", "ScenarioError", "ScenarioParams", "StaffMember", "Summary", "TwinError", "Ward",
-    "WardError", "WardIssue", "example_ward_path", "load_ward", "parse_assignments", "parse_params",
-    "parse_ward", "summarize", "welch",
+    "Report", "Room", "Scenario", "ScenarioError", "ScenarioParams", "StaffMember", "Summary", "TwinError",
+    "Ward", "WardError", "WardIssue", "compare", "example_ward_path", "get_scenario", "load_ward",
+    "parse_assignments", "parse_params", "parse_ward", "render_compare_html", "render_html", "report_bytes",
+    "run", "summarize", "welch", "write_compare", "write_reports",
 ]

@@ -31,6 +31,9 @@ class WardError(TwinError):
         self.issues = list(issues)
         super().__init__("\n".join(i.render(source) for i in self.issues))
 
+    def __reduce__(self) -> tuple[type[WardError], tuple[str, list[WardIssue]]]:  # picklable across processes
+        return (type(self), (self.source, self.issues))
+
 
 class ScenarioError(TwinError):
     """Unknown scenario name, or a scenario that cannot run on the given ward."""
@@ -42,4 +45,8 @@ class ParamError(ScenarioError):
     def __init__(self, scenario: str, key: str, message: str) -> None:
         self.scenario = scenario
         self.key = key
+        self.message = message
         super().__init__(f"{scenario}: parameter {key!r}: {message}")
+
+    def __reduce__(self) -> tuple[type[ParamError], tuple[str, str, str]]:  # picklable across processes
+        return (type(self), (self.scenario, self.key, self.message))

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -105,22 +106,32 @@ def run(scenario: str, ward: Ward, *, replications: int, seed: int, overrides: M
         size = max(1, min(250, math.ceil(replications / (n_workers * 8))))
         starts = list(range(0, replications, size))
         done: dict[int, list[list[float]]] = {}
-        with _pool(min(n_workers, len(starts))) as pool:
-            futures: dict[Future[list[list[float]]], int] = {
-                pool.submit(run_chunk, scenario, ward, params, seeds[s:s + size]): s for s in starts}
-            pending = set(futures)
-            count = 0
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    done[futures[f]] = f.result()
-                    count += len(done[futures[f]])
-                if progress:
-                    progress(count, replications)
+        try:
+            _run_pool(scenario, ward, params, seeds, starts, size, min(n_workers, len(starts)), done, progress)
+        except BrokenProcessPool as exc:
+            raise ScenarioError(f"{scenario}: a worker process died ({exc}); try workers=1") from exc
         for s in starts:
             rows += done[s]
     log.debug("twin run %s on %s: %d replications, seed %d", scenario, ward.id, replications, seed)
     return _report(cls, ward, params, seed, rows)
+
+
+def _run_pool(scenario: str, ward: Ward, params: BaseModel, seeds: Sequence[np.random.SeedSequence],
+              starts: list[int], size: int, workers: int, done: dict[int, list[list[float]]],
+              progress: Progress | None) -> None:
+    replications = len(seeds)
+    with _pool(workers) as pool:
+        futures: dict[Future[list[list[float]]], int] = {
+            pool.submit(run_chunk, scenario, ward, params, seeds[s:s + size]): s for s in starts}
+        pending = set(futures)
+        count = 0
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                done[futures[f]] = f.result()
+                count += len(done[futures[f]])
+            if progress:
+                progress(count, replications)
 
 
 def _report(cls: type[Scenario], ward: Ward, params: BaseModel, seed: int, rows: list[list[float]]) -> Report:

@@ -19,10 +19,11 @@ REFERENCES: tuple[str, ...] = (
     "and waiting), movement the rest (figure as given in issue 6; the twin is calibrated to it, see "
     "docs/digital-twin.md, Validation).",
     "Movement speeds: beds 0.7 m/s, wheelchairs 1.1 m/s, walking frames 1.0 m/s (issue 6); ambulant "
-    "adults about 1.2-1.25 m/s on the level (Boyce, Shields & Silcock 1999, Fire Technology 35:35-50).",
+    "adults about 1.2-1.25 m/s on the level (Boyce, Shields & Silcock, Fire Technology 1999).",
     "Progressive horizontal evacuation into an adjacent compartment first (UK HTM 05-02, Firecode); "
     "sub-compartments commonly give 30 minutes of fire resistance, used here as a planning threshold.",
-    "Staffing: NICE SG1 (2014) flags more than 8 patients per registered nurse on a day shift; "
+    "Staffing: NICE SG1 (2014) links more than 8 patients per registered nurse on day shifts to a higher "
+    "risk of harm; "
     "California Title 22 s70217 sets 1 RN to 5 patients on medical-surgical units.",
     "Repeat drills: power-law learning curve (Wright 1936), T(n) = T(1) n^log2(r); r = 0.9 per doubling "
     "and a floor at 60 % of the first drill are assumptions, not measured for hospital evacuation.",

@@ -77,3 +77,14 @@ def test_compare_writes_both_reports_and_the_difference(example_ward: Ward, tmp_
     assert total["diff"] < 0 and total["ci95"][1] < 0 and total["significant"]  # more staff by day: faster
     with pytest.raises(ValueError, match="cannot compare"):
         compare(a, run("code-blue", example_ward, replications=2, seed=2, workers=1))
+
+
+def test_errors_survive_the_trip_from_a_worker_process() -> None:
+    import pickle
+
+    from digital_twin import WardError, WardIssue
+
+    ward_error = pickle.loads(pickle.dumps(WardError("w.yaml", [WardIssue("beds[0].room", 3, "no room 'x'")])))
+    assert str(ward_error) == "w.yaml:3: beds[0].room: no room 'x'" and ward_error.issues[0].line == 3
+    param_error = pickle.loads(pickle.dumps(ParamError("evacuation", "nurses", "bad")))
+    assert (str(param_error), param_error.key) == ("evacuation: parameter 'nurses': bad", "nurses")
