@@ -92,3 +92,15 @@ def test_progress_bar_on_a_terminal() -> None:
     silent = io.StringIO()
     _Bar("x", stream=silent)(1, 2)
     assert silent.getvalue() == ""  # not a terminal: no control characters in logs
+
+
+def test_live_platform_unreachable_exits_1_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SMARTWARD_TWIN_TOKEN", "t")
+    rc = main(["twin", "run", "evacuation", "--live", "http://127.0.0.1:9", "--replications", "2",
+               "--out", str(tmp_path)])
+    assert rc == 1
+    assert "127.0.0.1:9" in capsys.readouterr().err
+    monkeypatch.delenv("SMARTWARD_TWIN_TOKEN")
+    assert main(["twin", "run", "evacuation", "--live", "http://127.0.0.1:9", "--out", str(tmp_path)]) == 1
+    assert "token" in capsys.readouterr().err
