@@ -62,6 +62,9 @@ def summary_sentences(ward: Ward, params: EvacuationParams, staff: int,
     if high.n:
         out.append(f"All high-acuity patients are out after {_fmt(high.mean)} min on average "
                    f"({_fmt(high.p95)} min in a slow drill).")
+        if params.order == "least_dependent_first" and high.mean >= 0.9 * total.mean:
+            out.append("Taking the least dependent first leaves the high-acuity patients for last; compare with "
+                       "`--set order=most_acute_first` (ambulant patients then wait longer).")
     if math.isfinite(load.mean):
         out.append(f"Each staff member spends about {_fmt(load.mean)} min hands-on moving patients.")
     if params.prior_drills:
