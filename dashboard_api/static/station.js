@@ -81,7 +81,11 @@
     const banner = $("drill-banner");
     banner.hidden = !on;
     document.body.classList.toggle("drilling", on);
-    if (on) banner.textContent = `DRILL in progress · ${drill.drill} · ${(drill.beds || []).join(", ")} · until ${SW.clock(drill.ends, false)}`;
+    if (on) {
+      const n = (drill.beds || []).length;
+      banner.textContent = `DRILL in progress · ${n} drill bed${n === 1 ? "" : "s"} · until ${SW.clock(drill.ends, false)}`;
+      banner.title = `Live drill ${drill.drill}: ${(drill.beds || []).join(", ")} are simulated; their alarms are marked DRILL`;
+    }
   }
   const drillTag = () => SW.el("span", { class: "drill-tag", title: "Live drill: simulated, not a patient" }, "DRILL");
 

@@ -112,8 +112,8 @@ def run_start(args: argparse.Namespace) -> int:
                             speed=args.speed, seed=args.seed, outbox=args.outbox, mqtt_v5=not args.mqtt311)
 
     def show(ev: dict[str, Any]) -> None:
-        print(f"  {ev.get('event'):<12} {ev.get('id')} bed {ev.get('bed')} {ev.get('priority')}: {ev.get('reason')}"
-              f"{' by ' + str(ev['by']) if ev.get('by') else ''}", flush=True)
+        print(f"  {ev.get('event'):<12} {ev.get('id')} bed {ev.get('bed')} {ev.get('priority')}: {ev.get('reason')}",
+              flush=True)
 
     async def main() -> dict[str, Any]:
         drill = LiveDrill(opts, on_event=show)

@@ -44,7 +44,8 @@ async def test_drill_banner_marked_alarm_and_click_acknowledge(mosquitto: Mosqui
         driver = asyncio.create_task(drill.run())
         await until(lambda: drill.drill or driver.done(), "the drill to start")
         drill_id = drill.drill["id"]
-        await expect(page.locator("#drill-banner")).to_contain_text(drill_id, timeout=10_000)
+        await expect(page.locator("#drill-banner")).to_contain_text("DRILL in progress · 1 drill bed", timeout=10_000)
+        await expect(page.locator("#drill-banner")).to_have_attribute("title", re.compile(drill_id))
         await expect(page.locator("#bed-DRILL-01")).to_have_class(re.compile(r"\bdrill\b"), timeout=10_000)
         await expect(page.locator("#bed-DRILL-01 .drill-tag")).to_have_text("DRILL")
         await expect(page.locator("#bed-01")).not_to_have_class(re.compile(r"\bdrill\b"))
