@@ -96,6 +96,8 @@ def run(scenario: str, ward: Ward, *, replications: int, seed: int, overrides: M
     if n_workers < 1:
         raise ScenarioError(f"workers must be at least 1 (got {n_workers})")
     rows: list[list[float]] = []
+    if progress:
+        progress(0, replications)
     if n_workers == 1:
         size = max(1, math.ceil(replications / 20))
         for start in range(0, replications, size):

@@ -29,7 +29,7 @@ def test_worker_processes_give_the_same_numbers_in_replication_order(example_war
     two = run("code-blue", example_ward, replications=300, seed=5, workers=2, progress=lambda d, t: seen.append((d, t)))
     assert report_bytes(one.to_json()) == report_bytes(two.to_json())
     assert seen[-1] == (300, 300) and all(t == 300 for _, t in seen)
-    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[0] == (0, 300) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
 def test_report_round_trips_through_json(example_ward: Ward) -> None:
