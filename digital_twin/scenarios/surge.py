@@ -66,7 +66,9 @@ class Surge:
     Params: ClassVar[type[BaseModel]] = SurgeParams
     metrics: ClassVar[Mapping[str, Metric]] = {
         "peak_occupancy_pct": Metric("%", "peak occupancy (of the ward's regular beds)"),
+        "time_to_full_h": Metric("h", "time from the incident until every regular bed is taken", lower_is_better=False),
         "hours_full": Metric("h", "time with every regular bed taken"),
+        "occupancy_end_pct": Metric("%", "occupancy at the end of the period"),
         "patients_boarded": Metric("patients", "casualties who waited for a bed (boarded)"),
         "boarding_hours": Metric("patient-h", "time casualties spent waiting for a bed"),
         "alarms_per_nurse_hour_peak": Metric("alarms/nurse/h", "alarms per nurse in the busiest hour"),
@@ -132,7 +134,9 @@ class Surge:
         nurse_hours = float(staff_by_hour.sum()) if params.hours >= 1 else on_duty * params.hours
         return {
             "peak_occupancy_pct": 100.0 * census.peak / len(ward.beds),
+            "time_to_full_h": census.first_full / 3600.0,
             "hours_full": census.full_s(horizon) / 3600.0,
+            "occupancy_end_pct": 100.0 * census.occupied / len(ward.beds),
             "patients_boarded": float(sum(1 for w in waits if w > 0)),
             "boarding_hours": sum(waits) / 3600.0,
             "alarms_per_nurse_hour_peak": float((alarms_by_hour / staff_by_hour).max()),
@@ -151,6 +155,11 @@ class Surge:
         out = [f"With {free} free of {beds} beds and about {params.casualties:g} casualties for this ward, occupancy "
                f"peaks at {peak.mean:.0f} % and every bed is taken for {full.mean:.1f} h of the first "
                f"{params.hours:g} h."]
+        to_full = metrics["time_to_full_h"]
+        if free and to_full.n:
+            out.append(f"In {100.0 * to_full.n / (to_full.n + to_full.missing):.0f} % of runs the ward fills up, "
+                       f"typically {minutes(to_full.p50 * 60)} after the incident: decide on surge beds and early "
+                       "discharges before then.")
         if boarded.mean >= 0.05:
             levers = []
             if params.reverse_triage_pct < 50:
@@ -183,6 +192,7 @@ class _Census:
         self.occupied = self.peak = 0
         self._full_since: float | None = None
         self._full = 0.0
+        self.first_full = math.nan  # when every regular bed was first taken (NaN: never)
 
     def change(self, delta: int) -> None:
         self.occupied += delta
@@ -190,6 +200,8 @@ class _Census:
         is_full = self.occupied >= self.regular
         if is_full and self._full_since is None:
             self._full_since = self.env.now
+            if math.isnan(self.first_full):
+                self.first_full = self.env.now
         elif not is_full and self._full_since is not None:
             self._full += self.env.now - self._full_since
             self._full_since = None
