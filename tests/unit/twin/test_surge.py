@@ -43,6 +43,10 @@ def test_free_beds_absorb_a_small_surge(half_empty: Ward) -> None:
     # a bigger surge fills the ward, and peak occupancy never exceeds the regular beds without surge beds
     assert mean(half_empty, "peak_occupancy_pct", casualties=40) == 100
     assert mean(half_empty, "patients_boarded", casualties=40) > 0
+    never = Surge().run_once(half_empty, SurgeParams(hours=8, casualties=5), np.random.default_rng(0))
+    assert np.isnan(never["time_to_full_h"]) and never["occupancy_end_pct"] < 100
+    fills = Surge().run_once(half_empty, SurgeParams(hours=8, casualties=40), np.random.default_rng(0))
+    assert 0 < fills["time_to_full_h"] < 8 and 0 < fills["hours_full"] <= 8 - fills["time_to_full_h"]  # discharges free beds
 
 
 def test_surge_beds_and_reverse_triage_reduce_boarding(ward: Ward) -> None:
