@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
@@ -35,6 +36,11 @@ def _fmt(x: float | None) -> str:
         return "&ndash;"
     ax = abs(x)
     return f"{x:,.0f}" if ax >= 100 else (f"{x:.1f}" if ax >= 10 else f"{x:.2f}")
+
+
+def _text(sentence: str) -> str:
+    """Escape a summary sentence; `backticked` commands become <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(sentence))
 
 
 def _png(fig: Any) -> str:
@@ -95,7 +101,7 @@ def _params_table(params: Mapping[str, Any]) -> str:
 def render_html(report: Report) -> str:
     """The report as one self-contained HTML page."""
     r = report
-    summary = "".join(f"<li>{escape(s)}</li>" for s in r.summary)
+    summary = "".join(f"<li>{_text(s)}</li>" for s in r.summary)
     rows, plots = [], []
     for name, spec in r.specs.items():
         s = r.metrics[name]
@@ -148,7 +154,7 @@ def render_compare_html(a: Report, b: Report, cmp: Mapping[str, Any]) -> str:
         f"<h2>Difference B &minus; A</h2><table><tr><th>metric</th><th>unit</th><th>mean A</th><th>mean B</th><th>B &minus; A</th>"
         f"<th>95 % CI (Welch)</th><th>clear difference</th></tr>{''.join(rows)}</table>"
         f"<p class=meta>{escape(cmp['method'])} Green: B is better, red: B is worse (when the interval excludes 0).</p>"
-        f"<h2>What B means (summary)</h2><ul class=summary>{''.join(f'<li>{escape(s)}</li>' for s in b.summary)}</ul>"
+        f"<h2>What B means (summary)</h2><ul class=summary>{''.join(f'<li>{_text(s)}</li>' for s in b.summary)}</ul>"
         f"<h2>Distributions</h2><div class=plots>{''.join(plots)}</div>"
         f"<h2>Parameters A</h2>{_params_table(a.parameters)}<h2>Parameters B</h2>{_params_table(b.parameters)}"
     )
