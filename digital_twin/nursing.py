@@ -92,7 +92,14 @@ def nurses_on(ward: Ward, shift: Shift, override: int | None = None) -> int:
 
 def walk_times(ward: Ward, speed_mps: float) -> dict[str, float]:
     """Seconds from the nurse station to each bed along the ward graph."""
-    return {b.id: ward.distance(ward.station, ward.bed_node(b)) / speed_mps for b in ward.beds}
+    out: dict[str, float] = {}
+    for b in ward.beds:
+        metres = ward.distance(ward.station, ward.bed_node(b))
+        if not math.isfinite(metres):
+            raise ScenarioError(f"ward {ward.id}: bed {b.id} cannot be reached from the station {ward.station!r} "
+                                "on the ward graph")
+        out[b.id] = metres / speed_mps
+    return out
 
 
 @dataclass(slots=True)
