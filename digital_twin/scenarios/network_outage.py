@@ -127,15 +127,16 @@ class NetworkOutage:
             safe = capacity / inflow / 60.0
             verdict = "loses data" if safe < outage else "loses nothing"
             out.append(f"Gateway {link.gateway.id} ({count(len(link.devices), 'sending device')}) fills its "
-                       f"{capacity:,}-sample outbox after {minutes(safe)}: in a {minutes(outage)} outage it {verdict}.")
+                       f"{capacity:,}-sample outbox after {minutes(safe)}: in an outage of {minutes(outage)} it {verdict}.")
         if lost.n and lost.mean > 0:
             first = metrics["first_loss_min"]
             out.append(f"Data loss starts {minutes(first.p50)} into the outage; about {lost.mean:,.0f} samples "
-                       f"({minutes(metrics['device_minutes_lost'].mean)} of monitoring across devices) are lost. "
+                       f"({minutes(metrics['device_minutes_lost'].mean)} of monitoring across devices) never reach the "
+                       "platform (bedside monitors still alarm locally). "
                        "Raise outbox_capacity on the gateways (disk: roughly 200 bytes per sample) or add "
                        "gateways so each carries fewer devices.")
         else:
-            out.append(f"No data is lost in a {minutes(outage)} outage: every outbox holds the backlog.")
+            out.append(f"No data is lost in an outage of {minutes(outage)}: every outbox holds the backlog.")
         catch = metrics["catch_up_min"]
         if catch.n and math.isfinite(catch.p95):
             out.append(f"After the link returns, the slowest gateway needs {minutes(catch.p95)} (95th percentile) "
