@@ -5,9 +5,10 @@ Model (one replication, its own ``simpy.Environment``; every random draw from ``
 1. Alarm at t = 0. The charge nurse investigates and orders the evacuation after a lognormal delay
    (median ``decision_median_s``).
 2. Patients are taken in a fixed order (``order``: least dependent first, the usual instruction, or
-   most acute first, or nearest to an exit first). Staff are one pool (a ``simpy.Container``), served
-   strictly first come first served: the next patient waits until enough staff are free
-   (ambulant/walker/wheelchair 1, bed ``bed_staff`` = 2). Evacuation aids are pools too.
+   most acute first, or nearest to an exit first). Staff are one pool (a ``simpy.Container``); one
+   coordinating process (the charge nurse) allocates patients strictly in that order as soon as
+   enough staff are free (ambulant/walker/wheelchair 1, bed ``bed_staff`` = 2, or 1 with a free
+   powered bed mover when ``use_bed_movers``). Evacuation aids are pools too.
 3. A task = walk from the coordination point (nurse station) to the room + preparation (disconnect,
    portable O2/monitoring, transfer; lognormal, median by mobility x acuity factor) + for wheelchair
    and bed moves, pushing the patient to the destination and walking back to the station. Ambulant
@@ -62,6 +63,7 @@ class EvacuationParams(ScenarioParams):
     acuity_high_factor: float = Field(default=2.0, gt=0)
     prep_sigma: float = Field(default=0.5, ge=0, le=3, description="lognormal sigma of preparation times")
     bed_staff: int = Field(default=2, ge=1, le=6)
+    use_bed_movers: bool = Field(default=False, description="a bed with a free powered bed mover needs 1 staff")
     speed_bed: float = Field(default=0.7, gt=0)
     speed_wheelchair: float = Field(default=1.1, gt=0)
     speed_walker: float = Field(default=1.0, gt=0)
@@ -85,6 +87,7 @@ class _Task:
     aid: Literal["", "evac_chair", "evac_sled"]
     escorted: bool
     to_room_s: float  # station -> room at staff speed
+    to_room_mover_s: float  # station -> nearest bed mover -> room (bed moves with a mover)
     move_s: float  # room -> destination at the patient's speed (+ descent)
     back_s: float  # destination -> station at staff speed (escorted moves)
     prep_median_s: float
@@ -95,6 +98,7 @@ class _Plan:
     tasks: tuple[_Task, ...]
     staff: int
     aids: Mapping[str, int]
+    movers: int  # powered bed movers in use (0 unless use_bed_movers)
     learning: float
     high: tuple[int, ...]  # indexes of high-acuity tasks
 
@@ -112,6 +116,7 @@ def build_plan(ward: Ward, p: EvacuationParams) -> _Plan:
     factor = {"low": 1.0, "medium": p.acuity_medium_factor, "high": p.acuity_high_factor}
     kinds: tuple[Literal["exit", "stairs", "refuge"], ...] = ("exit", "refuge") if p.destination == "horizontal" else ("stairs",)
     aids = {"evac_chair": ward.equipment_count("evac_chair"), "evac_sled": ward.equipment_count("evac_sled")}
+    mover_nodes = [e.node for e in ward.equipment if e.kind == "bed_mover"] if p.use_bed_movers else []
     if not any(x.kind in kinds for x in ward.exits):
         raise ScenarioError(f"evacuation: ward {ward.id!r} has no exit of kind {' or '.join(kinds)}")
     tasks: list[tuple[tuple[float, ...], _Task]] = []
@@ -131,6 +136,8 @@ def build_plan(ward: Ward, p: EvacuationParams) -> _Plan:
         task = _Task(
             mobility=bed.mobility, acuity=bed.acuity, staff=p.bed_staff if bed.mobility == "bed" else 1, aid=aid,
             escorted=escorted, to_room_s=ward.distance(ward.station, node) / p.speed_staff,
+            to_room_mover_s=min((ward.distance(ward.station, m) + ward.distance(m, node) for m in mover_nodes),
+                                default=ward.distance(ward.station, node)) / p.speed_staff,
             move_s=(metres + p.beyond_exit_m) / speed[bed.mobility] + descent,
             back_s=(ward.distance(dest.node, ward.station) + p.beyond_exit_m) / p.speed_staff if escorted else 0.0,
             prep_median_s=prep[bed.mobility] * factor[bed.acuity],
@@ -143,7 +150,8 @@ def build_plan(ward: Ward, p: EvacuationParams) -> _Plan:
     if any(t.staff > staff for t in ordered):
         raise ScenarioError(f"evacuation: a bed move needs {p.bed_staff} staff but only {staff} are on shift")
     learning = max(p.learning_floor, (p.prior_drills + 1) ** math.log2(p.learning_rate))
-    return _Plan(ordered, staff, aids, learning, tuple(i for i, t in enumerate(ordered) if t.acuity == "high"))
+    movers = ward.equipment_count("bed_mover") if p.use_bed_movers else 0
+    return _Plan(ordered, staff, aids, movers, learning, tuple(i for i, t in enumerate(ordered) if t.acuity == "high"))
 
 
 class Evacuation:
@@ -183,32 +191,48 @@ class Evacuation:
         env = simpy.Environment()
         staff = simpy.Container(env, capacity=plan.staff, init=plan.staff)
         aids = {k: simpy.Container(env, capacity=v, init=v) for k, v in plan.aids.items() if v}
+        movers = simpy.Container(env, capacity=plan.movers, init=plan.movers) if plan.movers else None
         start = [0.0] * n
         arrive = [0.0] * n
         busy = [0.0]
 
-        def patient(i: int, task: _Task, prep_s: float) -> simpy.events.ProcessGenerator:
-            yield env.timeout(decision)
-            yield staff.get(task.staff)
-            if task.aid:
-                yield aids[task.aid].get(1)
+        def patient(i: int, task: _Task, prep_s: float, crew: int, mover: bool) -> simpy.events.ProcessGenerator:
             t0 = env.now
-            yield env.timeout(task.to_room_s + prep_s)
+            yield env.timeout((task.to_room_mover_s if mover else task.to_room_s) + prep_s)
             start[i] = env.now
             if not task.escorted:
-                staff.put(task.staff)
-                busy[0] += task.staff * (env.now - t0)
+                staff.put(crew)
+                busy[0] += crew * (env.now - t0)
             yield env.timeout(task.move_s)
             arrive[i] = env.now
             if task.escorted:
                 yield env.timeout(task.back_s)
-                staff.put(task.staff)
+                staff.put(crew)
                 if task.aid:
                     aids[task.aid].put(1)
-                busy[0] += task.staff * (env.now - t0)
+                if mover and movers is not None:
+                    movers.put(1)
+                busy[0] += crew * (env.now - t0)
 
-        for i, task in enumerate(plan.tasks):
-            env.process(patient(i, task, task.prep_median_s * float(preps[i])))
+        def coordinator() -> simpy.events.ProcessGenerator:
+            """The charge nurse allocates patients strictly in order as staff (and aids) come free."""
+            yield env.timeout(decision)
+            for i, task in enumerate(plan.tasks):
+                crew, mover = task.staff, False
+                if movers is not None and task.mobility == "bed" and task.staff > 1:
+                    yield staff.get(1)
+                    if movers.level > 0:  # a free powered bed mover: one person moves the bed
+                        yield movers.get(1)
+                        crew, mover = 1, True
+                    else:
+                        yield staff.get(task.staff - 1)
+                else:
+                    yield staff.get(task.staff)
+                if task.aid:
+                    yield aids[task.aid].get(1)
+                env.process(patient(i, task, task.prep_median_s * float(preps[i]), crew, mover))
+
+        env.process(coordinator())
         env.run()
         total = max(arrive)
         return {

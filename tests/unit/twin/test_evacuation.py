@@ -82,3 +82,13 @@ def test_validation_pre_movement_share_matches_published_drills(example_ward: Wa
     r = run("evacuation", example_ward, replications=400, seed=0, workers=1,
             overrides={"shift": "day", "census": "10", "beyond_exit_m": "100"})
     assert abs(r.metrics["pre_movement_pct"].mean - 73.0) <= 5.0
+
+
+def test_powered_bed_movers_free_a_pair_of_hands(example_ward: Ward) -> None:
+    without = _samples(example_ward, 100, shift="night")
+    movers = _samples(example_ward, 100, shift="night", use_bed_movers="true")
+    assert movers["total_min"].mean() < without["total_min"].mean() - 1.0  # measured: ~37 -> ~33 min
+    assert movers["staff_load_min"].mean() < without["staff_load_min"].mean()
+    none = example_ward.with_overrides(equipment=[e for e in example_ward.equipment if e.kind != "bed_mover"])
+    same = _samples(none, 100, shift="night", use_bed_movers="true")
+    assert np.array_equal(same["total_min"], without["total_min"])  # no mover on the ward: nothing changes
