@@ -41,6 +41,8 @@ def summary_sentences(ward: Ward, params: EvacuationParams, staff: int,
     high = metrics["high_acuity_clear_min"]
     load = metrics["staff_load_min"]
     census = sum(1 for b in ward.beds if b.occupied) if params.census is None else params.census
+    if census == 0:
+        return [f"No occupied beds on {ward.name}: nothing to evacuate (check the census or --set census=N)."]
     out = [
         f"With {staff} staff on the {params.shift} shift and {census} patients, evacuating the ward "
         f"({params.destination}) takes {_fmt(total.mean)} min on average "
@@ -67,6 +69,8 @@ def summary_sentences(ward: Ward, params: EvacuationParams, staff: int,
                        "`--set order=most_acute_first` (ambulant patients then wait longer).")
     if math.isfinite(load.mean):
         out.append(f"Each staff member spends about {_fmt(load.mean)} min hands-on moving patients.")
+    if total.n < 30:
+        out.append(f"Only {total.n} replication(s): run 1,000 or more before acting on these figures.")
     if params.prior_drills:
         out.append(f"Assumes {params.prior_drills} earlier drill(s) shortened preparation (learning curve, an assumption).")
     return out
