@@ -55,6 +55,8 @@ def summary_sentences(ward: Ward, params: CodeBlueParams, carts: Sequence[str],
             out.append("That meets the 3-minute target in at least 9 drills out of 10; keep rehearsing who fetches the cart.")
     else:
         out.append("No replication had a shockable rhythm (p_shockable), so time to first shock is not reported.")
+    if comp.n < 30:
+        out.append(f"Only {comp.n} replication(s): run 1,000 or more before acting on these figures.")
     if params.monitored == "no":
         out.append("Unmonitored patients are found late; continuous monitoring shortens recognition the most.")
     return out
