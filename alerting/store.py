@@ -132,6 +132,13 @@ class AlarmStore:
         with self._errors(), self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
 
+    def drill_events(self, drill: str) -> list[dict[str, Any]]:
+        """The published events (payloads) of a live drill's alarms, in order (the drill report)."""
+        q = (sa.select(alarm_events.c.payload).join(alarms, alarms.c.id == alarm_events.c.alarm_id)
+             .where(alarms.c.drill == drill).order_by(alarm_events.c.seq))
+        with self._errors(), self.engine.connect() as conn:
+            return [orjson.loads(r[0]) for r in conn.execute(q)]
+
     # -- configuration kept in the DB --------------------------------------------------------------
     def set_override(self, patient: str, signal: str, override: PatientOverride | None, by: str, t: int) -> None:
         with self._errors(), self.engine.begin() as conn:

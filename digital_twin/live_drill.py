@@ -6,8 +6,11 @@
    to the broker by a :class:`~gateway_agent.Publisher`), while listening to
    ``{root}/alarms/{ward}/+`` for the drill's alarm events, which nurses acknowledge as usual;
 3. at the end (duration, or someone stops the drill: retained ``{root}/drill/{ward}`` inactive)
-   ``DELETE /api/v1/drills/{id}``, waits for alerting to clear the drill's alarms, and returns the
-   report (:mod:`digital_twin.drill_report`) with measured acknowledgement and resolution times.
+   ``DELETE /api/v1/drills/{id}``, waits for alerting to clear the drill's alarms, merges the alarm
+   log (``GET /api/v1/drills/{id}/alarm-events``: events the live subscription missed) and returns
+   the report (:mod:`digital_twin.drill_report`) with measured acknowledgement and resolution times.
+
+:func:`report_from_log` rebuilds the report of any past drill from the alarm log alone.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ class LiveDrill:
         o = self.options
         url = parse_mqtt_url(o.broker)
         async with httpx.AsyncClient(base_url=o.base_url, timeout=15.0) as http:
-            self._headers = await self._login(http)
+            self._headers = await login(http, o.token, o.username, o.password)
             async with aiomqtt.Client(url.host, url.port, username=url.username, password=url.password) as mqtt:
                 await mqtt.subscribe([(f"{o.root}/alarms/{o.ward}/+", 1), (f"{o.root}/drill/{o.ward}", 1)])
                 self.drill = await self._call(http, "POST", "/api/v1/drills", {
@@ -100,35 +103,14 @@ class LiveDrill:
                     if self.drill.get("stopped") is None:
                         with contextlib.suppress(LiveDrillError, httpx.HTTPError):
                             await self._call(http, "DELETE", f"/api/v1/drills/{self.drill['id']}")
-        return build_report(self.log, ward=o.ward, seed=o.seed, parameters={
-            "drill": self.drill["id"], "beds": [f"{b['bed']}:{b['scenario']}" for b in self.drill["beds"]],
-            "duration_s": o.duration_s, "speed": o.speed, "rate": o.rate, "samples": self.samples})
-
-    # -- HTTP --------------------------------------------------------------------------------------
-    async def _login(self, http: httpx.AsyncClient) -> dict[str, str]:
-        o = self.options
-        token = o.token
-        if token is None:
-            if not o.username or o.password is None:
-                raise LiveDrillError("give an access token or a username and password")
-            try:
-                r = await http.post("/api/v1/auth/token", data={"username": o.username, "password": o.password})
-            except httpx.HTTPError as exc:
-                raise LiveDrillError(f"{o.base_url}: {exc}") from exc
-            if r.status_code != 200:
-                raise LiveDrillError(f"login as {o.username} refused ({r.status_code}): {_detail(r)}")
-            token = str(r.json()["access_token"])
-        return {"Authorization": f"Bearer {token}"}
+            for ev in await call(http, self._headers, "GET", f"/api/v1/drills/{self.drill['id']}/alarm-events"):
+                self.log.add(ev)  # the alarm log: events the subscription missed (redeliveries are harmless)
+        return build_report(self.log, ward=o.ward, seed=o.seed,
+                            parameters=parameters(self.drill) | {"rate": o.rate, "samples": self.samples})
 
     async def _call(self, http: httpx.AsyncClient, method: str, path: str,
                     body: dict[str, Any] | None = None) -> dict[str, Any]:
-        try:
-            r = await http.request(method, path, json=body, headers=self._headers)
-        except httpx.HTTPError as exc:
-            raise LiveDrillError(f"{method} {path}: {exc}") from exc
-        if r.status_code >= 300:
-            raise LiveDrillError(f"{method} {path} refused ({r.status_code}): {_detail(r)}")
-        data: dict[str, Any] = r.json()
+        data: dict[str, Any] = await call(http, self._headers, method, path, body)
         if method == "DELETE":
             self.drill = data
         return data
@@ -226,6 +208,52 @@ class LiveDrill:
                 while self.log.open_ids():
                     self._event.clear()
                     await self._event.wait()
+
+
+async def login(http: httpx.AsyncClient, token: str | None, username: str | None,
+                password: str | None) -> dict[str, str]:
+    """The ``Authorization`` header: the token, or one from the OAuth2 password flow."""
+    if token is None:
+        if not username or password is None:
+            raise LiveDrillError("give an access token or a username and password")
+        try:
+            r = await http.post("/api/v1/auth/token", data={"username": username, "password": password})
+        except httpx.HTTPError as exc:
+            raise LiveDrillError(f"{http.base_url}: {exc}") from exc
+        if r.status_code != 200:
+            raise LiveDrillError(f"login as {username} refused ({r.status_code}): {_detail(r)}")
+        token = str(r.json()["access_token"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def call(http: httpx.AsyncClient, headers: dict[str, str], method: str, path: str,
+               body: dict[str, Any] | None = None) -> Any:
+    try:
+        r = await http.request(method, path, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise LiveDrillError(f"{method} {path}: {exc}") from exc
+    if r.status_code >= 300:
+        raise LiveDrillError(f"{method} {path} refused ({r.status_code}): {_detail(r)}")
+    return r.json()
+
+
+def parameters(drill: dict[str, Any]) -> dict[str, Any]:
+    """The report's ``parameters`` from the API's drill record."""
+    return {"drill": drill["id"], "beds": [f"{b['bed']}:{b['scenario']}" for b in drill["beds"]],
+            "duration_s": round((int(drill["ends"]) - int(drill["started"])) / 1000, 3), "speed": drill["speed"],
+            "started": drill["started"], "stopped": drill.get("stopped")}
+
+
+async def report_from_log(base_url: str, drill_id: str, *, token: str | None = None, username: str | None = None,
+                          password: str | None = None) -> dict[str, Any]:
+    """The report of a past (or running) drill from the platform's alarm log alone."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=15.0) as http:
+        headers = await login(http, token, username, password)
+        drill = await call(http, headers, "GET", f"/api/v1/drills/{drill_id}")
+        log_ = AlarmLog(drill_id)
+        for ev in await call(http, headers, "GET", f"/api/v1/drills/{drill_id}/alarm-events"):
+            log_.add(ev)
+    return build_report(log_, ward=drill["ward"], seed=int(drill["seed"]), parameters=parameters(drill))
 
 
 def _detail(r: httpx.Response) -> str:

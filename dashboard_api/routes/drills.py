@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from alerting import StateError
 from device_profiles import now_ms
 from ingest import StoreError, control_topic
 
@@ -164,6 +165,21 @@ async def get_drill(services: ServicesDep, user: CurrentUser, drill_id: DrillId)
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no drill {drill_id}")
     _require(user, READ_ROLES, d.ward)
     return _out(d)
+
+
+@router.get("/{drill_id}/alarm-events", response_model=list[dict[str, Any]],
+            summary="The drill's alarm events from the alarm log (raised, acknowledged, escalated, cleared …)")
+async def alarm_events(services: ServicesDep, user: CurrentUser, drill_id: DrillId) -> list[dict[str, Any]]:
+    _require(user, READ_ROLES)
+    d = await asyncio.to_thread(_store(services).get, drill_id)
+    if d is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no drill {drill_id}")
+    _require(user, READ_ROLES, d.ward)
+    await services.record(user, "read", f"drill/{drill_id}/alarm-events")
+    try:
+        return await asyncio.to_thread(services.hub.alarm_store.drill_events, drill_id)
+    except StateError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"alarm log: {exc}") from None
 
 
 @router.delete("/{drill_id}", response_model=DrillOut, summary="Stop a live drill (unbind its devices)")

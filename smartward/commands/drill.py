@@ -1,4 +1,4 @@
-"""``smartward drill start|stop|list|purge``: live drills on the running platform (issue 6).
+"""``smartward drill start|stop|list|report|purge``: live drills on the running platform (issue 6).
 
 ``start`` runs the whole drill (``digital_twin.live_drill``): it starts it through the API, drives the
 simulated drill devices through a durable outbox to the broker, prints each drill alarm event as it
@@ -29,7 +29,7 @@ def duration(text: str) -> float:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("drill", help="live drills on the running platform (start, stop, list, purge)")
+    p = sub.add_parser("drill", help="live drills on the running platform (start, stop, list, report, purge)")
     dsub = p.add_subparsers(dest="drill_command", required=True, metavar="ACTION")
 
     def common(q: argparse.ArgumentParser) -> None:
@@ -60,6 +60,11 @@ def register(sub: Any) -> None:
     ls = dsub.add_parser("list", help="list drills (newest first)")
     common(ls)
     ls.set_defaults(func=lambda a: _api(a, "GET", "/api/v1/drills"))
+    rp = dsub.add_parser("report", help="rebuild a drill's report from the platform's alarm log")
+    common(rp)
+    rp.add_argument("drill", help="drill id")
+    rp.add_argument("--out", required=True, metavar="DIR", help="where report.json and report.html go")
+    rp.set_defaults(func=run_report)
     pu = dsub.add_parser("purge", help="delete stored drill data (all, or --drill ID) from the vitals store")
     common(pu)
     pu.add_argument("--drill", metavar="ID")
@@ -127,6 +132,24 @@ def run_start(args: argparse.Namespace) -> int:
         report = asyncio.run(main())
     except LiveDrillError as exc:
         print(f"smartward drill start: {exc}", file=sys.stderr)
+        return 1
+    j, h = write_report(report, args.out)
+    for line in report["summary"]:
+        print(line)
+    print(f"wrote {j} and {h}")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from digital_twin.live_drill import LiveDrillError, report_from_log, write_report
+
+    token, username, password = _credentials(args)
+    try:
+        report = asyncio.run(report_from_log(args.url, args.drill, token=token, username=username, password=password))
+    except LiveDrillError as exc:
+        print(f"smartward drill report: {exc}", file=sys.stderr)
         return 1
     j, h = write_report(report, args.out)
     for line in report["summary"]:

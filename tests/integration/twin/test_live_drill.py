@@ -20,7 +20,7 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
-from digital_twin.live_drill import LiveDrill, LiveDrillOptions, write_report
+from digital_twin.live_drill import LiveDrill, LiveDrillOptions, report_from_log, write_report
 from smartward.compose import Platform, PlatformConfig, run_platform
 from smartward.servers import InfluxDB, Mosquitto, free_port
 from tests.integration.dashboard.conftest import Running, obs, until
@@ -155,6 +155,10 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             assert mine["acknowledged_by"] == "cn" and mine["ack_s"] is not None and 0 < mine["ack_s"] < 60
             assert report["metrics"]["ack_s"]["n"] >= 1 and report["metrics"]["ack_s"]["unit"] == "s"
             assert report["drill"] == drill_id and report["replications"] == len(report["alarms"])
+            # the same figures rebuilt from the platform's alarm log alone (`smartward drill report`)
+            logged = await report_from_log(run.base, drill_id, username="nn", password="correct horse battery")
+            assert [(a["id"], a["ack_s"], a["acknowledged_by"]) for a in logged["alarms"]] == \
+                [(a["id"], a["ack_s"], a["acknowledged_by"]) for a in report["alarms"]]
             html = (tmp_path / "report" / "report.html").read_text()
             assert "DRILL" in html and alarm["id"] in html and "http" not in html.replace("http-equiv", "")
 
