@@ -173,7 +173,7 @@ class Hub:
                                 urgent=True)
                 if b is not None:
                     self.fanout.send(ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
-            elif parts[0] == "news2" and len(parts) == 3:
+            elif parts[0] == "news2" and len(parts) == 3 and payload:  # empty: a retained NEWS2 cleared
                 self.counts["news2"] += 1
                 msg = orjson.loads(payload)
                 b = self.state.news2(msg) if isinstance(msg, dict) else None
