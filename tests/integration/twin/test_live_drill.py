@@ -232,3 +232,34 @@ async def test_a_drill_nobody_stops_ends_at_its_end_time(mosquitto: Mosquitto, t
 
             actions = {(e["actor"], e["action"]) for e in AuditLog(attr.engine).entries()}
             assert {("cn", "drill.start"), ("system", "drill.expire")} <= actions
+
+
+async def test_influx_purge_of_all_drill_data_keeps_clinical_data_and_the_drill_policy(
+        influxdb: InfluxDB, influx_db: str) -> None:
+    from device_profiles import AttributedObservation, Attribution, Observation, Sample
+    from ingest.records import Batch
+    from ingest.stores import open_store
+
+    store = await open_store(influxdb.store_url(influx_db))
+    t = int(time.time() * 1000)
+
+    def batch(seq: int) -> Batch:
+        b = Batch()
+        b.add_obs(AttributedObservation(Observation("mon-1", seq, [Sample(t + seq, {"spo2": 97.0})]),
+                                        Attribution("w1", "01", "p1")))
+        b.add_obs(AttributedObservation(Observation("drill-x-01", seq, [Sample(t + seq, {"spo2": 84.0})]),
+                                        Attribution("w1", "DRILL-01", "", "drill-x")))
+        return b
+
+    try:
+        await store.write(store.encode(batch(1)))
+        db = f'"{influx_db}"'
+        count = f'SELECT count("spo2") FROM {db}."drill"."vitals"'
+        assert (await influx(influxdb, influx_db, count))[0][1] == 1
+        await store.purge_drill()
+        assert await influx(influxdb, influx_db, count) == []
+        assert await store.count("vitals") == 1  # clinical (rp raw) untouched
+        await store.write(store.encode(batch(2)))  # the drill policy is back: drill writes keep working
+        assert (await influx(influxdb, influx_db, count))[0][1] == 1
+    finally:
+        await store.close()
