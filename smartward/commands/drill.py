@@ -1,4 +1,4 @@
-"""``smartward drill start|stop|list|report|purge``: live drills on the running platform (issue 6).
+"""``smartward drill start|stop|status|list|report|purge``: live drills on the running platform (issue 6).
 
 ``start`` runs the whole drill (``digital_twin.live_drill``): it starts it through the API, drives the
 simulated drill devices through a durable outbox to the broker, prints each drill alarm event as it
@@ -29,7 +29,7 @@ def duration(text: str) -> float:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("drill", help="live drills on the running platform (start, stop, list, report, purge)")
+    p = sub.add_parser("drill", help="live drills on the running platform (start, stop, status, list, report, purge)")
     dsub = p.add_subparsers(dest="drill_command", required=True, metavar="ACTION")
 
     def common(q: argparse.ArgumentParser) -> None:
@@ -57,6 +57,10 @@ def register(sub: Any) -> None:
     common(st)
     st.add_argument("drill", help="drill id")
     st.set_defaults(func=lambda a: _api(a, "DELETE", f"/api/v1/drills/{a.drill}"))
+    ss = dsub.add_parser("status", help="one drill: beds, devices, scenarios, started/ends/stopped, active")
+    common(ss)
+    ss.add_argument("drill", help="drill id")
+    ss.set_defaults(func=lambda a: _api(a, "GET", f"/api/v1/drills/{a.drill}"))
     ls = dsub.add_parser("list", help="list drills (newest first)")
     common(ls)
     ls.set_defaults(func=lambda a: _api(a, "GET", "/api/v1/drills"))

@@ -63,3 +63,32 @@ async def test_sqlite_keeps_drill_rows_apart_and_purges_them(tmp_path: Path) -> 
         assert await store.count("vitals") == 1  # clinical data untouched
     finally:
         await store.close()
+
+
+def test_ingest_republishes_drill_observations_status_and_device_alarms_with_the_drill_tag() -> None:
+    import orjson
+
+    from ingest import Pipeline
+
+    class Bound:
+        def lookup(self, device: str, t_ms: int) -> Attribution:
+            return DRILL
+
+        def known(self, device: str) -> bool:
+            return True
+
+        def auto_assign(self, device: str, ward: str) -> Attribution:
+            raise AssertionError("a bound device is never auto-assigned")
+
+    out: list[tuple[str, bytes]] = []
+    pipe = Pipeline("r", Bound(), publish=lambda t, p: out.append((t, p)))
+    b = Batch()
+    pipe.handle("r/devices/d-01/obs", orjson.dumps({"v": 1, "device": "d-01", "seq": 1,
+                                                    "samples": [{"t": T0, "spo2": 84}]}), T0, b)
+    pipe.handle("r/devices/d-01/status", b'{"online": false}', T0, b)
+    pipe.handle("r/devices/d-01/alarm", orjson.dumps({"v": 1, "device": "d-01", "t": T0, "kind": "technical",
+                                                      "code": "battery", "priority": "low", "state": "active",
+                                                      "text": "battery low"}), T0, b)
+    assert [t for t, _p in out] == ["r/wards/w1/obs", "r/wards/w1/status", "r/wards/w1/device_alarms"]
+    assert all(orjson.loads(p)["drill"] == "drill-1" for _t, p in out)
+    assert b.obs[0].who.drill == "drill-1"
