@@ -1,7 +1,8 @@
 """"Time to evacuate now": the ``evacuation`` scenario on the live census of a ward with the current
 shift's roster, computed in a worker process and cached. A cached estimate is reused until the
-census changes (occupied beds or a patient's NEWS2 band) or it is older than ``now_max_age_s``;
-meanwhile the previous estimate is served, marked ``stale``, while the new one is computed."""
+census changes (a bed occupied or freed, a patient's acuity from the NEWS2 band) or it is older than
+``now_max_age_s``, and recomputed at most every ``now_min_interval_s`` (NEWS2 bands flicker);
+meanwhile the previous estimate is served, marked ``stale``."""
 
 from __future__ import annotations
 
@@ -76,8 +77,10 @@ class EvacuationNow:
         census = self.census_of(ward_id, int(time.time() * 1000))
         fp = census.fingerprint()
         entry = self._entries.setdefault((ward_id, shift), _Entry())
-        fresh = entry.fingerprint == fp and time.monotonic() - entry.computed_mono < self.settings.now_max_age_s
-        if not fresh and entry.task is None:
+        age = time.monotonic() - entry.computed_mono
+        fresh = entry.fingerprint == fp and age < self.settings.now_max_age_s
+        settled = entry.fingerprint is None or age >= self.settings.now_min_interval_s  # bands may flicker
+        if not fresh and settled and entry.task is None:
             entry.done.clear()
             entry.task = asyncio.get_running_loop().create_task(self._compute(entry, ward_id, shift, census, fp))
         if entry.task is not None and wait_s > 0:

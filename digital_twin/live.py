@@ -61,8 +61,9 @@ class Census(BaseModel):
     beds: list[CensusBed]
 
     def fingerprint(self) -> tuple[tuple[str, bool, str | None], ...]:
-        """What changes the evacuation: occupied beds and their NEWS2 band (not battery levels)."""
-        return tuple(sorted((b.bed, b.occupied, b.news2_risk if b.occupied else None) for b in self.beds))
+        """What changes the evacuation: occupied beds and their acuity from the NEWS2 band (not a move
+        between bands of the same acuity, not battery levels)."""
+        return tuple(sorted((b.bed, b.occupied, acuity_of(b.news2_risk) if b.occupied else None) for b in self.beds))
 
 
 @dataclass

@@ -18,7 +18,7 @@
   function minutes(v, unit) {
     if (v === null || v === undefined || Number.isNaN(v)) return "—";
     const s = unit === "min" ? v * 60 : v;
-    return (s / 60).toFixed(s < 600 ? 1 : 0);
+    return (s / 60).toFixed(s < 6000 ? 1 : 0);
   }
   function when(t) { return t ? new Date(t).toLocaleString("en-GB", { hourCycle: "h23" }) : ""; }
 
@@ -68,7 +68,7 @@
     const s = scenarios.find(x => x.name === $("scenario").value);
     const box = $("params");
     box.replaceChildren(SW.el("legend", {}, "Parameters"));
-    $("scenario-refs").textContent = s && s.references.length ? "References: " + s.references.join(" · ") : "";
+    $("scenario-refs").replaceChildren(...(s ? s.references : []).map(r => SW.el("li", {}, r)));
     if (!s) return;
     for (const p of s.params) {
       let input;

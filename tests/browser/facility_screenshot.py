@@ -26,7 +26,6 @@ async def main() -> None:
     from playwright.async_api import async_playwright
 
     os.environ.setdefault("SMARTWARD_SECRET_KEY", "screenshot-" + "x" * 24)
-    os.environ.setdefault("SMARTWARD_TWIN_NOW_REPLICATIONS", "200")
     OUT.mkdir(parents=True, exist_ok=True)
     m = Mosquitto().start()
     tmp = Path(tempfile.mkdtemp())
@@ -56,8 +55,9 @@ async def main() -> None:
                 await page.fill("input[name=username]", "fiona")
                 await page.fill("input[name=password]", PASSWORD)
                 await page.click("button[type=submit]")
-                await page.wait_for_selector("#runs tr.run.st-running progress", timeout=60_000)
-                await asyncio.sleep(3)
+                await page.wait_for_function("() => Number(document.querySelector('#runs tr.run.st-running progress')"
+                                             "?.value || 0) >= 1000", timeout=60_000)
+                await page.wait_for_function("() => document.querySelector('.now').dataset.status === 'ready'")
                 await page.screenshot(path=str(OUT / "facility.png"))
                 await b.close()
             print(OUT / "facility.png")

@@ -28,6 +28,7 @@ WARD = "medsurg-4"
 async def fm_platform(mosquitto: Mosquitto, topic_root: str, tmp_path: Path, api_secret: str,
                       monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Running]:
     monkeypatch.setenv("SMARTWARD_TWIN_NOW_REPLICATIONS", "40")
+    monkeypatch.setenv("SMARTWARD_TWIN_NOW_MIN_INTERVAL_S", "0")
     async with running_platform(mosquitto.url, mosquitto.port, f"sqlite:///{tmp_path}/vitals.sqlite3", topic_root,
                                 tmp_path) as run:
         yield run

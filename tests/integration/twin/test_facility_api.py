@@ -26,6 +26,7 @@ WARD = "medsurg-4"  # the id of digital_twin/wards/example.yaml, the default lay
 @pytest.fixture
 def twin_env(monkeypatch: pytest.MonkeyPatch, api_secret: str) -> None:
     monkeypatch.setenv("SMARTWARD_TWIN_NOW_REPLICATIONS", "40")
+    monkeypatch.setenv("SMARTWARD_TWIN_NOW_MIN_INTERVAL_S", "0")
     monkeypatch.setenv("SMARTWARD_TWIN_MAX_REPLICATIONS", "5000")
 
 
