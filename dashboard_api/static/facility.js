@@ -32,7 +32,7 @@
     try { n = await SW.api(`/api/v1/twin/evacuation-now?${q}`); }
     catch (e) { $("now-state").textContent = "Estimate unavailable: " + e.message; nowTimer = setTimeout(loadNow, 15000); return; }
     renderNow(n);
-    nowTimer = setTimeout(loadNow, n.status === "computing" ? 2000 : 30000);
+    nowTimer = setTimeout(loadNow, n.status === "computing" ? 2000 : n.stale ? 10000 : 30000);
   }
 
   function renderNow(n) {
