@@ -77,6 +77,9 @@ def register(sub: Any) -> None:
 
 
 def _credentials(args: argparse.Namespace) -> tuple[str | None, str | None, str | None]:
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request is noise here
     return os.environ.get("SMARTWARD_TWIN_TOKEN") or None, args.username, os.environ.get("SMARTWARD_TWIN_PASSWORD")
 
 
