@@ -18,6 +18,8 @@ def census_from_state(state: WardState, ward: str, now_ms: int, *, include_patie
     roles); NEWS2 = alerting's published score, else the dashboard's own from fresh values."""
     beds = []
     for name, b in sorted(state.wards.get(ward, {}).items(), key=lambda kv: (len(kv[0]), kv[0])):
+        if b.drill:  # a live drill's virtual bed: not part of the ward's census
+            continue
         news2: dict[str, Any] | None = b.news2_published if b.news2_published is not None else (
             b.news2(now_ms) if b.patient else None)
         risk = str(news2.get("risk")) if news2 else None

@@ -84,3 +84,12 @@ def test_alerting_clears_a_drills_alarms_when_it_ends_and_ignores_its_late_data(
     later = engine.tick(T0 + 3_600_000)  # no 'no data' alarm for the drill device, ever
     assert all(e.drill == "" for e in later)
     assert c.id in engine.lifecycle.by_id  # the patient's alarm is untouched
+
+
+def test_drill_beds_are_not_part_of_the_live_census() -> None:
+    from dashboard_api.twin_census import census_from_state
+
+    s = drilling_state()
+    s.observe(obs(f"{DRILL}-01", "DRILL-01", T0, DRILL, spo2=84))
+    census = census_from_state(s, "w1", T0, include_patients=True)
+    assert [b.bed for b in census.beds] == ["01"]
