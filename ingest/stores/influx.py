@@ -179,6 +179,11 @@ class InfluxStore:
             if r.status_code in (200, 204):
                 return
             text = r.text[:500]
+        if r.status_code == 404 and self.cfg.version == 2 and params is self._drill_params:
+            # never let a missing drill bucket hold clinical data back: the clinical lines are written
+            # already; the batch goes to the dead letters (replayable once the bucket exists)
+            raise StoreRejected(f"InfluxDB {self.url}: drill bucket {params['bucket']!r} not found ({text}); create "
+                                "it (7 days) or set ?drill_bucket=")
         if r.status_code >= 500 or r.status_code in (404, 408, 429):  # 404: database not (yet) there
             raise StoreUnavailable(f"InfluxDB {self.url} answered {r.status_code}: {text}")
         if "beyond retention policy" in text and "partial write" in text:
