@@ -38,6 +38,10 @@ from .errors import TwinError
 log = logging.getLogger(__name__)
 
 
+SUBSCRIBE_TIMEOUT_S = 15.0
+BACKOFF_MAX_S = 15.0
+
+
 class LiveDrillError(TwinError):
     """The platform refused the drill, or could not be reached."""
 
@@ -73,6 +77,7 @@ class LiveDrill:
     samples: int = 0
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _event: asyncio.Event = field(default_factory=asyncio.Event)  # a drill alarm event arrived
+    _subscribed: asyncio.Event = field(default_factory=asyncio.Event)
     _headers: dict[str, str] = field(default_factory=dict)
 
     def stop(self) -> None:
@@ -81,28 +86,34 @@ class LiveDrill:
     async def run(self) -> dict[str, Any]:
         """Start, drive, stop; returns ``report.json`` as a dict."""
         o = self.options
-        url = parse_mqtt_url(o.broker)
+        parse_mqtt_url(o.broker)  # a bad URL is refused before anything starts
         async with httpx.AsyncClient(base_url=o.base_url, timeout=15.0) as http:
             self._headers = await login(http, o.token, o.username, o.password)
-            async with aiomqtt.Client(url.host, url.port, username=url.username, password=url.password) as mqtt:
-                await mqtt.subscribe([(f"{o.root}/alarms/{o.ward}/+", 1), (f"{o.root}/drill/{o.ward}", 1)])
-                self.drill = await self._call(http, "POST", "/api/v1/drills", {
-                    "ward": o.ward, "beds": o.beds, "scenarios": list(o.scenarios), "duration_s": o.duration_s,
-                    "speed": o.speed, "seed": o.seed})
-                self.log = AlarmLog(self.drill["id"])
-                log.info("live drill %s started in ward %s (%d beds)", self.drill["id"], o.ward, len(self.drill["beds"]))
-                try:
-                    async with asyncio.TaskGroup() as tg:
-                        listener = tg.create_task(self._listen(mqtt))
-                        await self._simulate(http)
-                        await self._settle()
-                        listener.cancel()
-                except* (LiveDrillError, GatewayError) as eg:
-                    raise eg.exceptions[0] from None
-                finally:
-                    if self.drill.get("stopped") is None:
-                        with contextlib.suppress(LiveDrillError, httpx.HTTPError):
-                            await self._call(http, "DELETE", f"/api/v1/drills/{self.drill['id']}")
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    listener = tg.create_task(self._listen())
+                    try:  # listen first: no alarm event of the drill may pass unseen
+                        async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+                            await self._subscribed.wait()
+                    except TimeoutError:
+                        raise LiveDrillError(f"broker {o.broker} not reachable within {SUBSCRIBE_TIMEOUT_S:.0f} s") \
+                            from None
+                    self.drill = await self._call(http, "POST", "/api/v1/drills", {
+                        "ward": o.ward, "beds": o.beds, "scenarios": list(o.scenarios), "duration_s": o.duration_s,
+                        "speed": o.speed, "seed": o.seed})
+                    self.log = AlarmLog(self.drill["id"])
+                    log.info("live drill %s started in ward %s (%d beds)", self.drill["id"], o.ward,
+                             len(self.drill["beds"]))
+                    await self._simulate(http)
+                    await self._settle()
+                    listener.cancel()
+            except* (LiveDrillError, GatewayError) as eg:
+                raise eg.exceptions[0] from None
+            finally:
+                if self.drill and self.drill.get("stopped") is None:
+                    with contextlib.suppress(LiveDrillError, httpx.HTTPError):
+                        await self._call(http, "DELETE", f"/api/v1/drills/{self.drill['id']}")
+            assert self.log is not None
             for ev in await call(http, self._headers, "GET", f"/api/v1/drills/{self.drill['id']}/alarm-events"):
                 self.log.add(ev)  # the alarm log: events the subscription missed (redeliveries are harmless)
         return build_report(self.log, ward=o.ward, seed=o.seed,
@@ -178,27 +189,42 @@ class LiveDrill:
             k += 1
 
     # -- alarm events ------------------------------------------------------------------------------
-    async def _listen(self, mqtt: aiomqtt.Client) -> None:
-        assert self.log is not None
-        drill_topic = f"{self.options.root}/drill/{self.options.ward}"
-        async for message in mqtt.messages:
-            payload = message.payload
-            if not isinstance(payload, bytes | bytearray) or not payload:
-                continue
+    async def _listen(self) -> None:
+        """Alarm events and the drill state, over a reconnecting subscription (capped backoff); what
+        it misses while away is merged from the alarm log at the end."""
+        o = self.options
+        url = parse_mqtt_url(o.broker)
+        backoff = 0.5
+        while True:
             try:
-                ev = orjson.loads(payload)
-            except orjson.JSONDecodeError:
-                continue
-            if not isinstance(ev, dict):
-                continue
-            if message.topic.value == drill_topic:
-                if ev.get("drill") == self.log.drill and ev.get("active") is False:
-                    self._stop.set()  # stopped from elsewhere (API, central station, `smartward drill stop`)
-                continue
-            if self.log.add(ev):
-                self._event.set()
-                if self.on_event is not None:
-                    self.on_event(ev)
+                async with aiomqtt.Client(url.host, url.port, username=url.username, password=url.password) as mqtt:
+                    await mqtt.subscribe([(f"{o.root}/alarms/{o.ward}/+", 1), (f"{o.root}/drill/{o.ward}", 1)])
+                    self._subscribed.set()
+                    backoff = 0.5
+                    async for message in mqtt.messages:
+                        self._message(message.topic.value, message.payload)
+            except aiomqtt.MqttError as exc:
+                log.warning("live drill: broker %s: %s; reconnecting in %.1f s", url, exc, backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _message(self, topic: str, payload: Any) -> None:
+        if self.log is None or not isinstance(payload, bytes | bytearray) or not payload:
+            return  # before the drill exists nothing can be its event
+        try:
+            ev = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(ev, dict):
+            return
+        if topic == f"{self.options.root}/drill/{self.options.ward}":
+            if ev.get("drill") == self.log.drill and ev.get("active") is False:
+                self._stop.set()  # stopped from elsewhere (API, central station, `smartward drill stop`)
+            return
+        if self.log.add(ev):
+            self._event.set()
+            if self.on_event is not None:
+                self.on_event(ev)
 
     async def _settle(self) -> None:
         """After the stop: wait (bounded) until alerting has cleared every alarm of the drill."""
