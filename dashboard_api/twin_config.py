@@ -28,7 +28,8 @@ class TwinSettings(BaseSettings):
     ``…_MAX_RUNS`` (runs at once; the rest queue), ``…_WORKERS`` (processes per run),
     ``…_MAX_REPLICATIONS``, ``…_NOW_REPLICATIONS`` / ``…_NOW_MAX_AGE_S`` / ``…_NOW_MIN_INTERVAL_S``
     ("time to evacuate now": replications, recompute after, not more often than),
-    ``…_TIMEZONE`` (local time for the shift; default the server's), ``…_DAY_START`` / ``…_DAY_END``."""
+    ``…_TIMEZONE`` (local time for the shift; default the server's), ``…_DAY_START`` / ``…_DAY_END``,
+    ``…_ALIASES`` (``w1=medsurg-4``: platform ward ``w1`` is simulated on layout ``medsurg-4``)."""
 
     model_config = SettingsConfigDict(env_prefix="SMARTWARD_TWIN_", env_file=None, extra="ignore")
 
@@ -42,6 +43,17 @@ class TwinSettings(BaseSettings):
     timezone: str = ""
     day_start: int = Field(default=7, ge=0, le=23)
     day_end: int = Field(default=19, ge=1, le=24)
+    aliases: str = Field(default="", description="platform ward=layout id, comma-separated (w1=medsurg-4)")
+
+    def alias_map(self) -> dict[str, str]:
+        """``SMARTWARD_TWIN_ALIASES="w1=medsurg-4,w2=medsurg-4"``: platform wards that use another ward's layout."""
+        out: dict[str, str] = {}
+        for item in filter(None, (x.strip() for x in self.aliases.split(","))):
+            ward, sep, layout = (x.strip() for x in item.partition("="))
+            if not sep or not ward or not layout:
+                raise ConfigError(f"SMARTWARD_TWIN_ALIASES: {item!r} is not WARD=LAYOUT_ID")
+            out[ward] = layout
+        return out
 
     def shift_at(self, when: dt.datetime) -> Shift:
         """``day`` from ``day_start`` to ``day_end`` local time (07-19 by default), else ``night``."""
@@ -68,7 +80,7 @@ class Layouts:
     problems: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, source: Path) -> Layouts:
+    def load(cls, source: Path, aliases: dict[str, str] | None = None) -> Layouts:
         from digital_twin import TwinError
         from digital_twin.model import load_ward
 
@@ -89,6 +101,13 @@ class Layouts:
                 continue
             out.wards[ward.id] = ward
             out.files[ward.id] = path
+        for alias, target in (aliases or {}).items():
+            base = out.wards.get(target)
+            if base is None:
+                raise ConfigError(f"SMARTWARD_TWIN_ALIASES: {alias}={target}: no ward layout with id {target!r} "
+                                  f"in {source}")
+            out.wards[alias] = base.with_overrides(id=alias, name=f"{base.name} (layout {base.id})")
+            out.files[alias] = out.files[target]
         return out
 
     def get(self, ward_id: str) -> Ward | None:

@@ -41,7 +41,7 @@ class Twin:
     def __init__(self, services: Services) -> None:
         self.settings = TwinSettings()
         self.services = services
-        self.layouts = Layouts.load(self.settings.wards)
+        self.layouts = Layouts.load(self.settings.wards, self.settings.alias_map())
         root = FsPath(services.platform.config.data_dir) / "twin"
         self.jobs = TwinJobs(root / "runs", max_runs=self.settings.max_runs, workers=self.settings.workers)
         self.now = EvacuationNow(self.settings, self.layouts, self.census, root / "now")
@@ -210,7 +210,11 @@ async def start_run(twin: TwinDep, user: CurrentUser, body: RunIn) -> RunRecord:
     await twin.services.record(user, "twin.run.start", f"twin-run/{rec.id}",
                                {"scenario": rec.scenario, "ward": rec.ward, "census": rec.census,
                                 "replications": rec.replications, "seed": rec.seed, "parameters": params})
-    return await twin.jobs.submit(rec, ward.model_dump_json().encode())
+    try:
+        return await twin.jobs.submit(rec, ward.model_dump_json().encode())
+    except OSError as exc:
+        log.error("twin: run %s not stored: %s", rec.id, exc)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"the run could not be stored: {exc}") from None
 
 
 @api.get("/runs", response_model=list[RunRecord], summary="Runs, newest first")

@@ -87,6 +87,14 @@ async def test_roles_and_bad_input(fm: Running) -> None:
         assert (await c.get("/api/v1/twin/runs/r-20260101-000000-abcdef", headers=h)).status_code == 404
         assert (await c.get("/api/v1/twin/runs/..%2F..%2Fetc", headers=h)).status_code in (404, 422)
         assert (await c.get("/api/v1/twin/runs", headers=h)).json() == []  # nothing refused was queued
+        # accepted, but the scenario refuses it on this ward: failed, the error names why
+        r = await c.post("/api/v1/twin/runs", headers=h, json={"scenario": "evacuation", "ward": WARD,
+                                                               "replications": 10, "parameters": {"census": 99}})
+        assert r.status_code == 202, r.text
+        failed = await wait_done(c, h, r.json()["id"])
+        assert failed["status"] == "failed" and "census 99 exceeds the 30 beds" in failed["error"], failed
+        r = await c.get(f"/api/v1/twin/runs/{failed['id']}/report.json", headers=h)
+        assert r.status_code == 409 and "failed" in r.json()["detail"]
 
 
 async def test_run_matches_the_runner_is_audited_and_survives_restarts(mosquitto: Mosquitto, topic_root: str,

@@ -204,3 +204,17 @@ def test_an_unknown_time_zone_is_named() -> None:
 
     with pytest.raises(ConfigError, match="Mars/Olympus"):
         TwinSettings(timezone="Mars/Olympus").shift_at(dt.datetime.now(dt.UTC))
+
+
+def test_ward_aliases_reuse_a_layout_under_the_platforms_ward_id() -> None:
+    from dashboard_api import ConfigError
+    from dashboard_api.twin_config import DEFAULT_LAYOUTS, Layouts, TwinSettings
+
+    layouts = Layouts.load(DEFAULT_LAYOUTS, TwinSettings(aliases="w1=medsurg-4, w2 = medsurg-4").alias_map())
+    assert sorted(layouts.wards) == ["medsurg-4", "w1", "w2"]
+    w1 = layouts.wards["w1"]
+    assert w1.id == "w1" and len(w1.beds) == 30 and "(layout medsurg-4)" in w1.name
+    with pytest.raises(ConfigError, match="'icu-9'"):
+        Layouts.load(DEFAULT_LAYOUTS, {"w1": "icu-9"})
+    with pytest.raises(ConfigError, match="not WARD=LAYOUT_ID"):
+        TwinSettings(aliases="w1").alias_map()
