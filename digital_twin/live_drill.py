@@ -72,6 +72,7 @@ class LiveDrill:
 
     options: LiveDrillOptions
     on_event: Callable[[dict[str, Any]], None] | None = None  # every drill alarm event (progress output)
+    on_start: Callable[[dict[str, Any]], None] | None = None  # the API's drill record, once started
     drill: dict[str, Any] = field(default_factory=dict)  # the API's answer to POST /drills
     log: AlarmLog | None = None
     samples: int = 0
@@ -102,6 +103,8 @@ class LiveDrill:
                         "ward": o.ward, "beds": o.beds, "scenarios": list(o.scenarios), "duration_s": o.duration_s,
                         "speed": o.speed, "seed": o.seed})
                     self.log = AlarmLog(self.drill["id"])
+                    if self.on_start is not None:
+                        self.on_start(self.drill)
                     log.info("live drill %s started in ward %s (%d beds)", self.drill["id"], o.ward,
                              len(self.drill["beds"]))
                     await self._simulate(http)

@@ -128,7 +128,11 @@ def run_start(args: argparse.Namespace) -> int:
               flush=True)
 
     async def main() -> dict[str, Any]:
-        drill = LiveDrill(opts, on_event=show)
+        def started(d: dict[str, Any]) -> None:
+            beds = ", ".join(f"{b['bed']} ({b['scenario']})" for b in d["beds"])
+            print(f"drill {d['id']} running: {beds}; `smartward drill stop {d['id']}` ends it", flush=True)
+
+        drill = LiveDrill(opts, on_event=show, on_start=started)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, drill.stop)
