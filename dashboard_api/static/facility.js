@@ -174,9 +174,13 @@
     $("scenario").replaceChildren(...scenarios.map(s => SW.el("option", { value: s.name }, s.title)));
     const evac = scenarios.find(s => s.name === "evacuation");
     if (evac) $("scenario").value = evac.name;
-    ward = wards.length ? wards[0].id : null;
+    // the ward from the address (#ward=…), else the one with most beds live on the platform
+    const fromHash = decodeURIComponent((location.hash.match(/ward=([^&]+)/) || [])[1] || "");
+    const best = wards.slice().sort((a, b) => b.live_beds - a.live_beds)[0];
+    ward = (wards.find(w => w.id === fromHash) || best || {}).id || null;
+    if (ward) $("ward").value = ward;
     renderParams();
-    $("ward").addEventListener("change", () => { ward = $("ward").value; loadNow(); });
+    $("ward").addEventListener("change", () => { ward = $("ward").value; location.hash = "ward=" + encodeURIComponent(ward); loadNow(); });
     $("scenario").addEventListener("change", renderParams);
     $("now-shift").addEventListener("change", () => loadNow());
     $("start").addEventListener("submit", ev => startRun(ev).catch(e => { $("start-msg").textContent = e.message; }));
