@@ -60,7 +60,7 @@ def new_run_id(now: float | None = None) -> str:
     return time.strftime("r-%Y%m%d-%H%M%S-", time.gmtime(now)) + secrets.token_hex(3)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with open(tmp, "wb") as f:
         f.write(data)
@@ -151,7 +151,7 @@ class TwinJobs:
             return
         self._saved[rec.id] = now
         data = rec.model_dump_json(indent=1).encode()
-        await asyncio.to_thread(_write_atomic, self.run_dir(rec.id) / "run.json", data)
+        await asyncio.to_thread(write_atomic, self.run_dir(rec.id) / "run.json", data)
 
     async def start(self) -> None:
         """Restore persisted runs; queue again the ones a stop interrupted."""
@@ -175,7 +175,7 @@ class TwinJobs:
     async def submit(self, rec: RunRecord, ward_json: bytes) -> RunRecord:
         d = self.run_dir(rec.id)
         await asyncio.to_thread(d.mkdir, parents=True)
-        await asyncio.to_thread(_write_atomic, d / "ward.json", ward_json)
+        await asyncio.to_thread(write_atomic, d / "ward.json", ward_json)
         rec.created_t = rec.created_t or int(time.time() * 1000)
         self.runs[rec.id] = rec
         await self._save(rec)
@@ -208,7 +208,7 @@ class TwinJobs:
 
             try:
                 await run_worker(spec, progress)
-            except TwinJobError as exc:
+            except (TwinJobError, OSError) as exc:  # OSError: the worker process could not be started
                 rec.status, rec.error = "failed", str(exc)
                 log.warning("twin: run %s (%s) failed: %s", rec.id, rec.scenario, exc)
             else:

@@ -19,7 +19,7 @@ from digital_twin.errors import TwinError
 from digital_twin.live import Census, overlay_census
 
 from .twin_config import Layouts, Shift, TwinSettings
-from .twin_jobs import TwinJobError, _write_atomic, run_worker
+from .twin_jobs import TwinJobError, run_worker, write_atomic
 
 log = logging.getLogger(__name__)
 SCENARIO = "evacuation"
@@ -107,7 +107,7 @@ class EvacuationNow:
                 staff = len(overlay.ward.staff_on(shift))
                 ward_file = self.work_dir / f"now-{ward_id}-{shift}.ward.json"
                 await asyncio.to_thread(self.work_dir.mkdir, parents=True, exist_ok=True)
-                await asyncio.to_thread(_write_atomic, ward_file, overlay.ward.model_dump_json().encode())
+                await asyncio.to_thread(write_atomic, ward_file, overlay.ward.model_dump_json().encode())
                 spec = {"scenario": SCENARIO, "ward_file": str(ward_file), "replications": self.settings.now_replications,
                         "seed": SEED, "overrides": shift_overrides(shift), "workers": 1, "out_dir": None}
                 final = await run_worker(spec)
@@ -126,7 +126,7 @@ class EvacuationNow:
             entry.fingerprint = fp
             entry.computed_mono = time.monotonic()
             log.info("twin: time to evacuate ward %s (%s) now: mean %s %s", ward_id, shift, m.get("mean"), m.get("unit"))
-        except (TwinJobError, TwinError, KeyError, TypeError) as exc:
+        except (TwinJobError, TwinError, OSError, KeyError, TypeError) as exc:
             entry.error = str(exc)
             entry.fingerprint, entry.computed_mono = fp, time.monotonic()  # retried after max age or a change
             log.warning("twin: time to evacuate ward %s now not computed: %s", ward_id, exc)
