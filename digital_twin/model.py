@@ -8,8 +8,9 @@ graph nodes are computed once per ward (:meth:`Ward.distance`), never per replic
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
@@ -153,6 +154,13 @@ class Ward(_Strict):
         """The closest exit of one of ``kinds`` from ``node`` and its distance in metres."""
         best = min((e for e in self.exits if e.kind in kinds), key=lambda e: (self.distance(node, e.node), e.node))
         return best, self.distance(node, best.node)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """As pydantic's, without validation (prefer :meth:`with_overrides`); a new graph drops the cached distances."""
+        copy = super().model_copy(update=update, deep=deep)
+        if update and "graph" in update:
+            copy._dist = None
+        return copy
 
     def with_overrides(self, **changes: Any) -> Ward:
         """A validated copy with top-level fields replaced (``ward.with_overrides(staff=[…])``)."""

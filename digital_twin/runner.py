@@ -30,6 +30,7 @@ from .stats import summarize
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+MAX_REPLICATIONS = 100_000  # every sample is kept in report.json (about 10 bytes each per metric)
 IN_PROCESS_BELOW_S = 1.5  # workers=None: estimated work under this runs in-process (a pool costs ~0.6 s to start)
 
 __all__ = ["Progress", "Report", "compare", "get_scenario", "run", "run_chunk"]
@@ -78,8 +79,8 @@ def _default_workers() -> int:
 def run(scenario: str, ward: Ward, *, replications: int, seed: int, overrides: Mapping[str, Any] | None = None,
         workers: int | None = None, progress: Progress | None = None) -> Report:
     """Run ``replications`` of ``scenario`` on ``ward``; errors in the setup are raised before any work."""
-    if replications < 1:
-        raise ScenarioError(f"replications must be at least 1 (got {replications})")
+    if not 1 <= replications <= MAX_REPLICATIONS:
+        raise ScenarioError(f"replications must be between 1 and {MAX_REPLICATIONS:,} (got {replications})")
     if seed < 0:
         raise ScenarioError(f"seed must be a non-negative integer (got {seed})")
     cls = get_scenario(scenario)

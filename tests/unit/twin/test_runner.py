@@ -47,8 +47,10 @@ def test_bad_inputs_are_named(example_ward: Ward) -> None:
         run("evacuation", example_ward, replications=1, seed=0, overrides={"nurse": "2"})
     with pytest.raises(ParamError, match=r"parameter 'shift'.*'evening'"):
         run("evacuation", example_ward, replications=1, seed=0, overrides={"shift": "evening"})
-    with pytest.raises(ScenarioError, match="replications must be at least 1"):
+    with pytest.raises(ScenarioError, match=r"replications must be between 1 and 100,000 \(got 0\)"):
         run("evacuation", example_ward, replications=0, seed=0)
+    with pytest.raises(ScenarioError, match="got 100001"):
+        run("evacuation", example_ward, replications=100_001, seed=0)
     with pytest.raises(ScenarioError, match="no bed 'zz'"):
         run("code-blue", example_ward, replications=1, seed=0, overrides={"bed": "zz"})
 

@@ -91,3 +91,13 @@ def test_with_overrides_validates_and_keeps_the_layout(example_ward: Ward) -> No
         example_ward.with_overrides(beds=[{"id": "1", "room": "nowhere"}])
     with pytest.raises(WardError, match="not a field"):
         example_ward.with_overrides(colour="red")
+
+
+def test_a_copy_with_a_new_graph_recomputes_distances(example_ward: Ward) -> None:
+    longer = example_ward.graph.model_copy(update={"edges": [
+        e.model_copy(update={"metres": e.metres * 2}) for e in example_ward.graph.edges]})
+    copy = example_ward.model_copy(update={"graph": longer})
+    assert copy.distance("c00", "c11") == pytest.approx(132.0)
+    assert example_ward.distance("c00", "c11") == pytest.approx(66.0)
+    same = example_ward.model_copy(update={"name": "x"})
+    assert same.distance("c00", "c11") == pytest.approx(66.0)
