@@ -120,7 +120,7 @@ class EvacuationNow:
                 "metric": metric, "label": m.get("label", metric), "unit": m.get("unit", "s"),
                 "mean": m.get("mean"), "p50": m.get("p50"), "p95": m.get("p95"), "ci95": m.get("ci95"),
                 "replications": report.get("replications"), "seed": SEED,
-                "census": overlay.summary() | {"t": census.t, "staff_on_shift": staff},
+                "census": overlay.summary() | {"t": census.t, "staff_on_shift": staff, "platform_beds": len(census.beds)},
                 "summary": list(report.get("summary") or [])[:3], "computed_at": int(time.time() * 1000)}
             entry.error = None
             entry.fingerprint = fp

@@ -180,7 +180,7 @@ async def test_evacuation_now_follows_the_live_census(fm: Running) -> None:
             return n if n["status"] == "ready" and n["census"]["acuity"].get("high") == 1 else None
 
         est = await until(census_with_high, "an estimate with P200's high NEWS2 band", 30)
-        assert est["census"]["occupied"] == 2 and est["census"]["beds"] == 30
+        assert est["census"]["occupied"] == 2 and est["census"]["beds"] == 30 and est["census"]["platform_beds"] == 2
         assert est["census"]["staff_on_shift"] == 7 and est["shift"] == "night"  # 4 RN + 1 charge + 2 HCA
         assert est["metric"] == "total_min" and est["unit"] == "min" and est["replications"] == 40
         assert est["p50"] <= est["p95"] and est["ci95"][0] <= est["mean"] <= est["ci95"][1]
