@@ -104,3 +104,12 @@ def test_live_platform_unreachable_exits_1_naming_it(tmp_path: Path, monkeypatch
     monkeypatch.delenv("SMARTWARD_TWIN_TOKEN")
     assert main(["twin", "run", "evacuation", "--live", "http://127.0.0.1:9", "--out", str(tmp_path)]) == 1
     assert "token" in capsys.readouterr().err
+
+
+def test_bench_twin_prints_rates_and_the_budget_ratio(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "twin", "--replications", "60"]) == 0
+    out = capsys.readouterr().out
+    assert "1 worker(s): 60 replications" in out and "2 worker(s): 60 replications" in out
+    assert "of the 60 s budget" in out and "speed-up with 2 workers" in out
+    assert main(["bench", "twin", "--set", "nurse=1"]) == 1
+    assert "parameter 'nurse'" in capsys.readouterr().out
