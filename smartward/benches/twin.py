@@ -10,6 +10,7 @@ of one replication (plan lookup vs. the SimPy run) so regressions are easy to pl
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from typing import Any
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         cls = get_scenario(args.scenario)
         params = parse_params(cls, overrides)
     except TwinError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"twin bench: {args.scenario} on {ward.name} ({len(ward.occupied_beds())} occupied beds), "
           f"{', '.join(f'{k}={v}' for k, v in overrides.items()) or 'defaults'}")

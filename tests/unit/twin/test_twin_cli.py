@@ -112,4 +112,4 @@ def test_bench_twin_prints_rates_and_the_budget_ratio(capsys: pytest.CaptureFixt
     assert "1 worker(s): 60 replications" in out and "2 worker(s): 60 replications" in out
     assert "of the 60 s budget" in out and "speed-up with 2 workers" in out
     assert main(["bench", "twin", "--set", "nurse=1"]) == 1
-    assert "parameter 'nurse'" in capsys.readouterr().out
+    assert "error: evacuation: parameter 'nurse'" in capsys.readouterr().err
