@@ -145,7 +145,10 @@ def run_run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     finally:
         bar.close()
-    js, page = write_reports(report, args.out)
+    try:
+        js, page = write_reports(report, args.out)
+    except OSError as exc:
+        return _fail(f"cannot write the reports to {args.out}: {exc.strerror or exc}")
     _print_report(report)
     print(f"wrote {js} and {page}")
     return 0
@@ -172,7 +175,10 @@ def run_compare(args: argparse.Namespace) -> int:
     except TwinError as exc:
         return _fail(str(exc))
     a, b = reports
-    cmp = write_compare(a, b, args.out)
+    try:
+        cmp = write_compare(a, b, args.out)
+    except OSError as exc:
+        return _fail(f"cannot write the reports to {args.out}: {exc.strerror or exc}")
     print(f"{a.title}: B - A over {a.replications} replications each (seed {a.seed})")
     print(f"  A: {' '.join(args.a) or '(defaults)'}\n  B: {' '.join(args.b) or '(defaults)'}")
     for name in cmp["metric_order"]:

@@ -113,3 +113,10 @@ def test_bench_twin_prints_rates_and_the_budget_ratio(capsys: pytest.CaptureFixt
     assert "of the 60 s budget" in out and "speed-up with 2 workers" in out
     assert main(["bench", "twin", "--set", "nurse=1"]) == 1
     assert "error: evacuation: parameter 'nurse'" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_directory_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["twin", "run", "code-blue", "--replications", "3", "--out", str(blocker / "out")]) == 1
+    assert f"cannot write the reports to {blocker / 'out'}" in capsys.readouterr().err
