@@ -25,7 +25,7 @@ Shift = Literal["day", "night"]
 
 class TwinSettings(BaseSettings):
     """``SMARTWARD_TWIN_WARDS`` (directory or file of ward layouts; default the shipped example),
-    ``…_MAX_RUNS`` (runs at once; the rest queue), ``…_WORKERS`` (processes per run),
+    ``…_MAX_RUNS`` (runs at once; the rest queue, at most ``…_MAX_QUEUED``), ``…_WORKERS`` (processes per run),
     ``…_MAX_REPLICATIONS``, ``…_NOW_REPLICATIONS`` / ``…_NOW_MAX_AGE_S`` / ``…_NOW_MIN_INTERVAL_S``
     ("time to evacuate now": replications, recompute after, not more often than),
     ``…_TIMEZONE`` (local time for the shift; default the server's), ``…_DAY_START`` / ``…_DAY_END``,
@@ -37,6 +37,7 @@ class TwinSettings(BaseSettings):
     max_runs: int = Field(default=1, ge=1, le=4)
     workers: int = Field(default=1, ge=1, le=8)
     max_replications: int = Field(default=5000, ge=1)
+    max_queued: int = Field(default=20, ge=1)
     now_replications: int = Field(default=1000, ge=10, le=5000)
     now_max_age_s: float = Field(default=300.0, ge=5.0)
     now_min_interval_s: float = Field(default=20.0, ge=0.0)

@@ -189,6 +189,10 @@ async def start_run(twin: TwinDep, user: CurrentUser, body: RunIn) -> RunRecord:
         raise _unprocessable(["body", "scenario"], f"unknown scenario {body.scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
     if body.replications > twin.settings.max_replications:
         raise _unprocessable(["body", "replications"], f"at most {twin.settings.max_replications} replications")
+    queued = sum(1 for r in twin.jobs.runs.values() if r.status == "queued")
+    if queued >= twin.settings.max_queued:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, f"{queued} runs are waiting already; try again later",
+                            headers={"Retry-After": "60"})
     layout = twin.layouts.get(body.ward)
     if layout is None:
         raise _unprocessable(["body", "ward"], f"no ward layout with id {body.ward!r}; known: {', '.join(sorted(twin.layouts.wards)) or '(none)'}")

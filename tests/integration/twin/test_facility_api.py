@@ -27,6 +27,7 @@ WARD = "medsurg-4"  # the id of digital_twin/wards/example.yaml, the default lay
 def twin_env(monkeypatch: pytest.MonkeyPatch, api_secret: str) -> None:
     monkeypatch.setenv("SMARTWARD_TWIN_NOW_REPLICATIONS", "40")
     monkeypatch.setenv("SMARTWARD_TWIN_NOW_MIN_INTERVAL_S", "0")
+    monkeypatch.setenv("SMARTWARD_TWIN_MAX_QUEUED", "3")
     monkeypatch.setenv("SMARTWARD_TWIN_MAX_REPLICATIONS", "5000")
 
 
@@ -95,6 +96,11 @@ async def test_roles_and_bad_input(fm: Running) -> None:
         assert failed["status"] == "failed" and "census 99 exceeds the 30 beds" in failed["error"], failed
         r = await c.get(f"/api/v1/twin/runs/{failed['id']}/report.json", headers=h)
         assert r.status_code == 409 and "failed" in r.json()["detail"]
+        # at most 3 runs wait: the fifth long run in a row is refused (one may be running already)
+        codes = [(await c.post("/api/v1/twin/runs", headers=h, json={"scenario": "evacuation", "ward": WARD,
+                                                                     "replications": 5000})).status_code
+                 for _ in range(5)]
+        assert codes[:3] == [202] * 3 and codes[4] == 429, codes
 
 
 async def test_run_matches_the_runner_is_audited_and_survives_restarts(mosquitto: Mosquitto, topic_root: str,
