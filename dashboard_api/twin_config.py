@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
@@ -68,6 +68,16 @@ class TwinSettings(BaseSettings):
             return ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"SMARTWARD_TWIN_TIMEZONE {self.timezone!r} is not a known time zone") from None
+
+
+def load_twin_settings() -> TwinSettings:
+    """Settings from the environment; a bad value is a :class:`ConfigError` naming the variable."""
+    try:
+        return TwinSettings()
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        name = "SMARTWARD_TWIN_" + str(err["loc"][0]).upper() if err["loc"] else "SMARTWARD_TWIN_*"
+        raise ConfigError(f"{name}: {err['msg']}") from None
 
 
 @dataclass
