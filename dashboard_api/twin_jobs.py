@@ -126,6 +126,7 @@ class TwinJobs:
         self._slots = asyncio.Semaphore(max_runs)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._saved: dict[str, float] = {}
+        self._cancelled: set[str] = set()
 
     def run_dir(self, run_id: str) -> Path:
         if not RUN_ID.match(run_id):
@@ -191,7 +192,33 @@ class TwinJobs:
 
         task.add_done_callback(forget)
 
+    async def cancel(self, run_id: str, by: str) -> RunRecord:
+        """Stop a queued or running run (its worker process is killed); it ends ``failed``,
+        ``error`` = "cancelled by …"."""
+        rec = self.runs.get(run_id)
+        if rec is None:
+            raise TwinJobError(f"no run {run_id!r}")
+        if rec.status not in ("queued", "running"):
+            raise TwinJobError(f"run {run_id} is {rec.status} already")
+        rec.status, rec.error, rec.finished_t = "failed", f"cancelled by {by}", int(time.time() * 1000)
+        self._cancelled.add(run_id)
+        task = self._tasks.get(run_id)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._save(rec)
+        log.info("twin: run %s (%s) cancelled by %s", rec.id, rec.scenario, by)
+        return rec
+
     async def _execute(self, rec: RunRecord) -> None:
+        try:
+            await self._execute_in_slot(rec)
+        except asyncio.CancelledError:
+            if rec.id not in self._cancelled:  # a shutdown: run.json keeps queued/running, re-queued on start
+                raise
+
+    async def _execute_in_slot(self, rec: RunRecord) -> None:
         d = self.run_dir(rec.id)
         async with self._slots:
             rec.status, rec.started_t, rec.total, rec.done = "running", int(time.time() * 1000), rec.replications, 0

@@ -239,6 +239,19 @@ async def get_run(twin: TwinDep, run_id: RunId) -> RunRecord:
     return _run(twin, run_id)
 
 
+@api.delete("/runs/{run_id}", response_model=RunRecord,
+            summary="Cancel a queued or running run (it ends failed: 'cancelled by …')")
+async def cancel_run(twin: TwinDep, user: CurrentUser, run_id: RunId) -> RunRecord:
+    rec = _run(twin, run_id)
+    if rec.status not in ("queued", "running"):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"run {run_id} is {rec.status} already")
+    await twin.services.record(user, "twin.run.cancel", f"twin-run/{run_id}", {"status": rec.status})
+    try:
+        return await twin.jobs.cancel(run_id, user.username)
+    except TwinJobError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
 def _report(twin: Twin, run_id: str, kind: Literal["json", "html"], download: bool) -> FileResponse:
     rec = _run(twin, run_id)
     try:

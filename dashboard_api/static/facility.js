@@ -133,12 +133,20 @@
       const actions = r.status === "done" ? SW.el("span", { class: "acts" },
         SW.el("button", { class: "open", onclick: () => showReport(r) }, "Open"),
         SW.el("button", { class: "dl", onclick: () => download(r, "html") }, "HTML"),
-        SW.el("button", { class: "dl", onclick: () => download(r, "json") }, "JSON")) : "";
+        SW.el("button", { class: "dl", onclick: () => download(r, "json") }, "JSON"))
+        : r.status === "queued" || r.status === "running" ? SW.el("span", { class: "acts" },
+          SW.el("button", { class: "cancel", onclick: () => cancelRun(r) }, "Cancel")) : "";
       return SW.el("tr", { class: "run st-" + r.status, "data-id": r.id },
         SW.el("td", {}, when(r.created_t)), SW.el("td", { title: params }, r.title || r.scenario, params ? SW.el("small", {}, " " + params) : null),
         SW.el("td", {}, r.ward), SW.el("td", {}, r.census), SW.el("td", {}, String(r.replications)), SW.el("td", {}, String(r.seed)),
         SW.el("td", { class: "status" }, status), SW.el("td", {}, r.by), SW.el("td", {}, actions));
     }));
+  }
+
+  async function cancelRun(r) {
+    if (!confirm(`Cancel the ${r.title || r.scenario} run (${r.replications} replications)?`)) return;
+    try { await SW.api(`/api/v1/twin/runs/${r.id}`, { method: "DELETE" }); } catch (e) { $("start-msg").textContent = e.message; }
+    loadRuns();
   }
 
   async function showReport(r) {

@@ -97,10 +97,21 @@ async def test_roles_and_bad_input(fm: Running) -> None:
         r = await c.get(f"/api/v1/twin/runs/{failed['id']}/report.json", headers=h)
         assert r.status_code == 409 and "failed" in r.json()["detail"]
         # at most 3 runs wait: the fifth long run in a row is refused (one may be running already)
-        codes = [(await c.post("/api/v1/twin/runs", headers=h, json={"scenario": "evacuation", "ward": WARD,
-                                                                     "replications": 5000})).status_code
-                 for _ in range(5)]
+        posted = [await c.post("/api/v1/twin/runs", headers=h, json={"scenario": "evacuation", "ward": WARD,
+                                                                     "replications": 5000}) for _ in range(5)]
+        codes = [r.status_code for r in posted]
         assert codes[:3] == [202] * 3 and codes[4] == 429, codes
+        # cancel them: the running one's worker is killed, the queued ones never start; audited
+        for r in posted:
+            if r.status_code == 202:
+                x = await c.delete(f"/api/v1/twin/runs/{r.json()['id']}", headers=h)
+                assert x.status_code == 200 and x.json()["status"] == "failed", x.text
+                assert x.json()["error"] == "cancelled by fiona"
+                assert (await c.delete(f"/api/v1/twin/runs/{r.json()['id']}", headers=h)).status_code == 409
+        statuses = {x["status"] for x in (await c.get("/api/v1/twin/runs", headers=h)).json()}
+        assert statuses == {"failed"}
+        log = AuditLog(fm.platform.attributions.engine)
+        assert sum(1 for e in log.entries() if e["action"] == "twin.run.cancel") == codes.count(202)
 
 
 async def test_run_matches_the_runner_is_audited_and_survives_restarts(mosquitto: Mosquitto, topic_root: str,
