@@ -80,3 +80,23 @@ async def test_facility_manager_page(fm_platform: Running, browser: object, tmp_
     await page.keyboard.press("Escape")
     await expect(page.locator("#report")).to_be_hidden()
     await expect(row.locator("button.open")).to_be_focused()
+
+
+async def test_central_station_leads_to_the_facility_page(fm_platform: Running, browser: object) -> None:
+    run = fm_platform
+    run.add_user("fiona", "facility_manager")
+    run.add_user("root", "admin")
+    # a facility manager has no patient data: the central station sends them to /facility
+    fm: Page = await login(browser, run.base, "fiona", "/", 1600, 1000)  # type: ignore[assignment]
+    await expect(fm).to_have_url(re.compile(r"/facility$"), timeout=10_000)
+    await expect(fm.locator("#now-title")).to_be_visible()
+    await expect(fm.locator(".login")).to_be_hidden()
+    # an admin sees the link in the central station's header and follows it with the keyboard
+    admin: Page = await login(browser, run.base, "root", "/", 1600, 1000)  # type: ignore[assignment]
+    link = admin.locator("#facility-link")
+    await expect(link).to_be_visible(timeout=10_000)
+    await link.focus()
+    await admin.keyboard.press("Enter")
+    await expect(admin).to_have_url(re.compile(r"/facility$"))
+    await expect(admin.locator("#station-link")).to_be_visible()
+    await expect(admin.locator("#who")).to_contain_text("root · admin")
