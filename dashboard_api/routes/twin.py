@@ -33,6 +33,7 @@ ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 WardQ = Annotated[str, Query(pattern=ID, description="ward id (a layout the server knows)")]
 RunId = Annotated[str, Path(pattern=RUN_ID.pattern, description="run id")]
 ParamValue = StrictBool | StrictInt | StrictFloat | StrictStr | None
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"  # self-contained, no scripts
 
 
 class Twin:
@@ -262,7 +263,8 @@ def _report(twin: Twin, run_id: str, kind: Literal["json", "html"], download: bo
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no report.{kind}")
     media = "application/json" if kind == "json" else "text/html; charset=utf-8"
     name = f"{rec.scenario}-{rec.ward}-{run_id}.{kind}"
-    return FileResponse(path, media_type=media, filename=name if download else None,
+    headers = {"Content-Security-Policy": REPORT_CSP} if kind == "html" else None
+    return FileResponse(path, media_type=media, filename=name if download else None, headers=headers,
                         content_disposition_type="attachment" if download else "inline")
 
 

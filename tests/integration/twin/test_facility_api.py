@@ -142,6 +142,7 @@ async def test_run_matches_the_runner_is_audited_and_survives_restarts(mosquitto
         html = await c.get(f"/api/v1/twin/runs/{first['id']}/report.html?download=true", headers=h)
         assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
         assert html.headers["content-disposition"].startswith("attachment")
+        assert "default-src 'none'" in html.headers["content-security-policy"]
         assert b"data:image/png;base64," in html.content  # self-contained plots
         # the long run starts once the first is done; progress is visible while it runs
         await until(lambda: _running_with_progress(c, h, long_id), "the long run running with progress", 60)
