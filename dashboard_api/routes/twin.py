@@ -280,7 +280,33 @@ async def report_html(twin: TwinDep, run_id: RunId, download: bool = False) -> F
 
 
 # -- time to evacuate now ---------------------------------------------------------------------------
-@api.get("/evacuation-now", summary="Time to evacuate the ward now: live census, current shift's roster")
+class NowOut(BaseModel):
+    """The estimate; the figures are absent until the first computation finished."""
+
+    ward: str
+    shift: Shift
+    shift_source: Literal["parameter", "clock"]
+    scenario: str
+    status: Literal["ready", "computing", "failed"]
+    stale: bool
+    census_changed: bool
+    error: str | None = None
+    metric: str | None = None
+    label: str | None = None
+    unit: str | None = None
+    mean: float | None = None
+    p50: float | None = None
+    p95: float | None = None
+    ci95: list[float | None] | None = None
+    replications: int | None = None
+    seed: int | None = None
+    census: dict[str, Any] | None = Field(default=None, description="the census used (occupied, acuity, staff on shift, …)")
+    summary: list[str] = Field(default_factory=list)
+    computed_at: int | None = None
+
+
+@api.get("/evacuation-now", response_model=NowOut, response_model_exclude_unset=True,
+         summary="Time to evacuate the ward now: live census, current shift's roster")
 async def evacuation_now(twin: TwinDep, ward: WardQ, shift: Shift | None = None,
                          wait: Annotated[float, Query(ge=0, le=60, description="seconds to wait for a computation")] = 0.0
                          ) -> dict[str, Any]:
