@@ -7,6 +7,7 @@ the cost per screen stays flat while every frame is still delivered and alarms n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 
@@ -24,12 +25,15 @@ class Screen:
         self.only_patient: str | None = None  # patient portal: only this patient's frames
         self._frames: deque[bytes] = deque()
         self._wake = asyncio.Event()
+        self._urgent_wake = asyncio.Event()  # cuts a coalescing pause short when an alarm arrives
         self._last_send = 0.0
         self._urgent = False
         self.overflowed = False
 
     def push(self, frame: bytes, urgent: bool = False) -> None:
-        self._urgent = self._urgent or urgent
+        if urgent:
+            self._urgent = True
+            self._urgent_wake.set()
         if len(self._frames) >= MAX_QUEUED:
             self.overflowed = True
             self._wake.set()
@@ -42,7 +46,11 @@ class Screen:
         await self._wake.wait()
         wait = self._last_send + MIN_INTERVAL_S - time.monotonic()
         if wait > 0 and not self._urgent:
-            await asyncio.sleep(wait)
+            # Coalesce tile updates, but an alarm queued meanwhile goes out at once, not after the pause.
+            self._urgent_wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._urgent_wake.wait()
         self._wake.clear()
         self._urgent = False
         self._last_send = time.monotonic()
