@@ -51,6 +51,19 @@ async def test_urgent_frame_is_not_held_back() -> None:
     assert loop.time() - t0 < fanout.MIN_INTERVAL_S
 
 
+async def test_urgent_frame_cuts_a_coalescing_pause_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fanout, "MIN_INTERVAL_S", 5.0)  # a pause far longer than the test may take
+    s = Screen("w1", "u")
+    s.push(b"1")
+    assert await s.next_message() == "[1]"
+    s.push(b"2")  # a tile update: the sender pauses to coalesce
+    waiting = asyncio.create_task(s.next_message())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    s.push(b"3", urgent=True)  # an alarm arrives during the pause
+    assert await asyncio.wait_for(waiting, 1) == "[2,3]"
+
+
 async def test_overflow_cuts_the_screen_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fanout, "MAX_QUEUED", 5)
     s = Screen("w1", "u")
