@@ -1,8 +1,8 @@
 """"Time to evacuate now": the ``evacuation`` scenario on the live census of a ward with the current
 shift's roster, computed in a worker process and cached. A cached estimate is reused until the
-census changes (a bed occupied or freed, a patient's acuity from the NEWS2 band) or it is older than
-``now_max_age_s``, and recomputed at most every ``now_min_interval_s`` (NEWS2 bands flicker);
-meanwhile the previous estimate is served, marked ``stale``."""
+census changes or it is older than ``now_max_age_s``: at once when beds are occupied or freed (the
+previous estimate is served meanwhile, marked ``stale``), at most every ``now_min_interval_s`` when
+only a patient's acuity from the NEWS2 band changed (bands flicker; not marked stale)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,24 @@ SCENARIO = "evacuation"
 SEED = 20171  # fixed: the same census gives the same estimate
 
 
+Fingerprint = tuple[tuple[str, bool, str | None], ...]
+
+
+def occupied(fp: Fingerprint) -> frozenset[str]:
+    return frozenset(bed for bed, occ, _acuity in fp if occ)
+
+
+def should_recompute(last: Fingerprint | None, now: Fingerprint, age_s: float, settings: TwinSettings) -> bool:
+    """Never computed, beds occupied or freed, older than ``now_max_age_s``, or a patient's acuity
+    changed and the estimate is at least ``now_min_interval_s`` old (NEWS2 bands flicker)."""
+    if last is None or occupied(last) != occupied(now) or age_s >= settings.now_max_age_s:
+        return True
+    return last != now and age_s >= settings.now_min_interval_s
+
+
 @dataclass
 class _Entry:
-    fingerprint: tuple[Any, ...] | None = None
+    fingerprint: Fingerprint | None = None
     computed_mono: float = 0.0
     result: dict[str, Any] | None = None
     error: str | None = None
@@ -78,27 +93,27 @@ class EvacuationNow:
         fp = census.fingerprint()
         entry = self._entries.setdefault((ward_id, shift), _Entry())
         age = time.monotonic() - entry.computed_mono
-        fresh = entry.fingerprint == fp and age < self.settings.now_max_age_s
-        settled = entry.fingerprint is None or age >= self.settings.now_min_interval_s  # bands may flicker
-        if not fresh and settled and entry.task is None:
+        if entry.task is None and should_recompute(entry.fingerprint, fp, age, self.settings):
             entry.done.clear()
             entry.task = asyncio.get_running_loop().create_task(self._compute(entry, ward_id, shift, census, fp))
         if entry.task is not None and wait_s > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(entry.done.wait(), wait_s)
-        return self._answer(entry, ward_id, shift, fp)
+        return self._answer(entry, ward_id, shift, fp, time.monotonic() - entry.computed_mono)
 
-    def _answer(self, entry: _Entry, ward_id: str, shift: str, fp: tuple[Any, ...]) -> dict[str, Any]:
+    def _answer(self, entry: _Entry, ward_id: str, shift: str, fp: Fingerprint, age: float) -> dict[str, Any]:
         status = "computing" if entry.task is not None else ("failed" if entry.error and entry.result is None
                                                              else "ready")
         out: dict[str, Any] = {"ward": ward_id, "shift": shift, "scenario": SCENARIO, "status": status,
                                "error": entry.error, "census_changed": entry.fingerprint != fp}
         if entry.result is not None:
             out |= entry.result
-        out["stale"] = entry.result is not None and (entry.fingerprint != fp or status == "computing")
+        # stale: other beds are occupied now, or it is old; an acuity-only change is recomputed quietly
+        out["stale"] = entry.result is not None and entry.fingerprint is not None and (
+            occupied(entry.fingerprint) != occupied(fp) or age >= self.settings.now_max_age_s)
         return out
 
-    async def _compute(self, entry: _Entry, ward_id: str, shift: Shift, census: Census, fp: tuple[Any, ...]) -> None:
+    async def _compute(self, entry: _Entry, ward_id: str, shift: Shift, census: Census, fp: Fingerprint) -> None:
         try:
             async with self._lock:
                 layout = self.layouts.get(ward_id)

@@ -61,7 +61,8 @@
       $("now-summary").replaceChildren();
     }
     $("now-state").textContent = n.status === "computing" ? (n.mean !== undefined ? "The census changed: recomputing…" : "Computing from the live census…")
-      : n.status === "failed" ? "Not computed: " + n.error : n.census_changed ? "The census changed since this estimate." : "";
+      : n.status === "failed" ? "Not computed: " + n.error : n.stale ? "Beds were occupied or freed since this estimate: updating…"
+      : n.census_changed ? "A patient's acuity changed since this estimate; it is updated within a minute." : "";
   }
 
   // ---- start a run -------------------------------------------------------------------------------

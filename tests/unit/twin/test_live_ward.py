@@ -227,3 +227,19 @@ def test_a_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("SMARTWARD_TWIN_MAX_RUNS", "0")
     with pytest.raises(ConfigError, match=r"SMARTWARD_TWIN_MAX_RUNS: .*greater than or equal to 1"):
         load_twin_settings()
+
+
+def test_when_time_to_evacuate_now_is_recomputed() -> None:
+    from dashboard_api.twin_config import TwinSettings
+    from dashboard_api.twin_now import should_recompute
+
+    s = TwinSettings(now_max_age_s=300, now_min_interval_s=20)
+    a = census(CensusBed(bed="01", occupied=True, news2_risk="low")).fingerprint()
+    band = census(CensusBed(bed="01", occupied=True, news2_risk="medium")).fingerprint()
+    admitted = census(CensusBed(bed="01", occupied=True, news2_risk="low"),
+                      CensusBed(bed="02", occupied=True)).fingerprint()
+    assert should_recompute(None, a, 0, s)  # never computed
+    assert not should_recompute(a, a, 299, s)  # unchanged and young
+    assert should_recompute(a, a, 300, s)  # old
+    assert should_recompute(a, admitted, 1, s)  # a bed occupied: at once
+    assert not should_recompute(a, band, 19, s) and should_recompute(a, band, 20, s)  # acuity: not too often
