@@ -146,7 +146,7 @@ class WardLayoutOut(BaseModel):
 async def wards(twin: TwinDep) -> list[WardLayoutOut]:
     state = twin.services.hub.state
     return [WardLayoutOut(id=w.id, name=w.name, beds=len(w.beds), occupied_in_layout=len(w.occupied_beds()),
-                          live_beds=len(state.wards.get(w.id, {})))
+                          live_beds=sum(1 for b in state.wards.get(w.id, {}).values() if not b.drill))
             for w in sorted(twin.layouts.wards.values(), key=lambda w: w.id)]
 
 

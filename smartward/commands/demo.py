@@ -84,6 +84,8 @@ async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
         print(f"smartward demo: {exc}", file=sys.stderr)
         return 2
     _seed_ward(config.state, args.ward, sim)
+    # The facility page simulates the demo ward on the shipped 30-bed layout (its live census: the demo's beds).
+    os.environ.setdefault("SMARTWARD_TWIN_ALIASES", f"{args.ward}=medsurg-4")
     async with EmbeddedBroker("127.0.0.1", mqtt_port):
         print(f"smartward demo: broker {broker_url} (embedded amqtt, MQTT 3.1.1), data in {data_dir}, "
               f"{args.beds} simulated beds ({sim.describe()})", flush=True)
