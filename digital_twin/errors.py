@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from device_profiles.profile_yaml import Issue
 
 
 class TwinError(Exception):
     """Root of every error the digital twin raises on purpose."""
 
 
-@dataclass(frozen=True, slots=True)
-class WardIssue:
-    """One problem in a ward file: where (``beds[3].room``), on which line, and what."""
-
-    where: str
-    line: int | None
-    message: str
-
-    def render(self, source: str) -> str:
-        at = f"{source}:{self.line}" if self.line else source
-        return f"{at}: {self.where}: {self.message}"
+# One problem in a ward file: where (``beds[3].room``), on which line, and what — the same shape as a
+# device profile's problems, so both render as ``file:line: where: message``.
+WardIssue = Issue
 
 
 class WardError(TwinError):
