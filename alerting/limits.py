@@ -40,11 +40,13 @@ def evaluate(rule: LimitRule, value: float, open_sides: tuple[bool, bool] = (Fal
     """``open_sides`` = (low alarm open, high alarm open) selects the hysteresis band."""
     low_open, high_open = open_sides
     h = rule.hysteresis
-    if rule.critical_low is not None and value < rule.critical_low + (h if low_open else 0):
+    # Critical limits have no hysteresis: only a value really beyond them is critical (the higher
+    # priority, once raised, latches in the lifecycle; the band must not make 37 "below 35").
+    if rule.critical_low is not None and value < rule.critical_low:
         return LimitHit("low", True, rule.critical_priority, rule.critical_low)
     if rule.low is not None and value < rule.low + (h if low_open else 0):
         return LimitHit("low", False, rule.priority, rule.low)
-    if rule.critical_high is not None and value > rule.critical_high - (h if high_open else 0):
+    if rule.critical_high is not None and value > rule.critical_high:
         return LimitHit("high", True, rule.critical_priority, rule.critical_high)
     if rule.high is not None and value > rule.high - (h if high_open else 0):
         return LimitHit("high", False, rule.priority, rule.high)
@@ -61,7 +63,11 @@ def describe(signal: str, value: float, hit: LimitHit, held_s: float) -> str:
     unit = "%" if s.unit == "%" else ("°C" if s.unit == "Cel" else ("mmHg" if s.unit == "mm[Hg]" else s.unit))
     label = s.display or signal
     fmt = f"{{:.{s.precision}f}}"
-    where = "below" if hit.side == "low" else "above"
     crit = " critical limit" if hit.critical else ""
     held = f" for {held_s:.0f} s" if held_s >= 1 else ""
+    beyond = value < hit.limit if hit.side == "low" else value > hit.limit
+    if not beyond:  # inside the hysteresis band: say so instead of a false "below"
+        return (f"{label} {fmt.format(value)} {unit}, not yet recovered from {'below' if hit.side == 'low' else 'above'}"
+                f"{crit} {fmt.format(hit.limit)} {unit} (hysteresis){held}")
+    where = "below" if hit.side == "low" else "above"
     return f"{label} {fmt.format(value)} {unit} {where}{crit} {fmt.format(hit.limit)} {unit}{held}"

@@ -112,3 +112,17 @@ def test_device_originated_alarms_follow_the_lifecycle() -> None:
     off = DeviceAlarm("mon-1", 1_763_805_601_000, "MDC_EVT_HI", "high", "HR HIGH", state="cleared")
     [ev] = f.engine.device_alarm(off, WHO)
     assert ev.event == "updated"  # high priority latches until acknowledged, as for our own alarms
+
+
+def test_hysteresis_never_makes_a_value_critical_and_the_reason_stays_true() -> None:
+    from alerting.config import LimitRule
+    from alerting.limits import describe, evaluate
+
+    rule = LimitRule(low=45, critical_low=35, hysteresis=3)
+    hit = evaluate(rule, 37, open_sides=(True, False))  # low alarm open, 37 is inside 35 + 3
+    assert hit is not None and not hit.critical and hit.priority == "medium"
+    crit = evaluate(rule, 34, open_sides=(True, False))
+    assert crit is not None and crit.critical and crit.priority == "high"
+    held = evaluate(rule, 46, open_sides=(True, False))  # above 45 but not yet 45 + 3: still open
+    assert held is not None and "not yet recovered" in describe("heart_rate", 46, held, 12)
+    assert "below" in describe("heart_rate", 37, hit, 12) and "critical" not in describe("heart_rate", 37, hit, 12)
