@@ -140,11 +140,17 @@
                    SW.el("span", { class: "age" }, ""), SW.el("span", { class: "val" }, "---"));
     }
     const stale = SW.isStale(v);
-    let text = SW.fmt(v.value, sig);
+    // A reading the device flags, or an SpO2/pulse of 0 (probe off, no pulse signal), is not a
+    // measurement: shown as "?" / "---" and marked, never as a normal big number. (HR 0 stays visible.)
+    const noSignal = v.value === 0 && (sig === "spo2" || sig === "pulse_rate" || sig === "perfusion_index");
+    const doubtful = noSignal || (v.quality && v.quality !== "valid");
+    let text = noSignal ? "---" : SW.fmt(v.value, sig);
     if (sig === "nibp_sys" && dia) text += "/" + SW.fmt(dia.value, "nibp_dia");
+    const why = noSignal ? " (no signal: check the probe)" : doubtful ? ` (quality: ${v.quality})` : "";
+    if (doubtful && !noSignal) text += "?";
     const alarmed = (b.alarms || []).some(a => a.signal === sig && a.state === "active");
-    return SW.el("div", { class: `v ${sig}${stale ? " stale" : ""}${alarmed ? " alarmed" : ""}`,
-                          title: `${label} ${text} ${SW.unit(v.unit)} · ${SW.age(v.t)} ago${stale ? " (stale)" : ""}` },
+    return SW.el("div", { class: `v ${sig}${stale ? " stale" : ""}${doubtful ? " doubtful" : ""}${alarmed ? " alarmed" : ""}`,
+                          title: `${label} ${text} ${SW.unit(v.unit)} · ${SW.age(v.t)} ago${stale ? " (stale)" : ""}${why}` },
                  SW.el("span", { class: "lbl" }, label, " ", SW.el("span", { class: "unit" }, SW.unit(v.unit))),
                  SW.el("span", { class: "age" }, (stale ? "⏱ " : "") + SW.age(v.t)),
                  SW.el("span", { class: "val" }, text));
@@ -280,6 +286,7 @@
     else if ((ev.key === "s" || ev.key === "S") && items[selected]) act(items[selected].id, "silence");
     else if ((ev.key === "e" || ev.key === "E") && items[selected]) act(items[selected].id, "escalate");
     else if (ev.key === "Enter") {
+      ev.preventDefault();  // the bed view focuses its close button: this Enter must not press it too
       const t = ev.target.closest && ev.target.closest(".tile");
       if (t) openBed(t.dataset.bed); else if (items[selected] && items[selected].bed) openBed(items[selected].bed);
     } else if (/^[1-9]$/.test(ev.key) && wards[Number(ev.key) - 1]) selectWard(wards[Number(ev.key) - 1].ward);
