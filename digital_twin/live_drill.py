@@ -48,7 +48,7 @@ class LiveDrillError(TwinError):
 
 @dataclass(frozen=True, slots=True)
 class LiveDrillOptions:
-    base_url: str  # the platform's HTTP API, e.g. http://127.0.0.1:8080
+    base_url: str  # the platform's HTTP API, e.g. http://127.0.0.1:8000
     broker: str  # mqtt://host:port (the platform's broker)
     ward: str
     token: str | None = None  # or username + password

@@ -16,7 +16,7 @@ import re
 import sys
 from typing import Any
 
-DEFAULT_URL = "http://127.0.0.1:8080"
+DEFAULT_URL = "http://127.0.0.1:8000"  # as smartward serve and demo
 SCENARIOS = ("stable", "sepsis", "desaturation", "bradycardia", "sensor-off", "device-offline")
 
 
