@@ -285,10 +285,13 @@
     else if ((ev.key === "a" || ev.key === "A") && items[selected]) act(items[selected].id, "acknowledge");
     else if ((ev.key === "s" || ev.key === "S") && items[selected]) act(items[selected].id, "silence");
     else if ((ev.key === "e" || ev.key === "E") && items[selected]) act(items[selected].id, "escalate");
-    else if (ev.key === "Enter") {
-      ev.preventDefault();  // the bed view focuses its close button: this Enter must not press it too
+    else if (ev.key === "Enter" && !(ev.target.closest && ev.target.closest("a, button"))) {
       const t = ev.target.closest && ev.target.closest(".tile");
-      if (t) openBed(t.dataset.bed); else if (items[selected] && items[selected].bed) openBed(items[selected].bed);
+      const bed = t ? t.dataset.bed : items[selected] && items[selected].bed;
+      if (bed) {
+        ev.preventDefault();  // the bed view focuses its close button: this Enter must not press it too
+        openBed(bed);
+      }
     } else if (/^[1-9]$/.test(ev.key) && wards[Number(ev.key) - 1]) selectWard(wards[Number(ev.key) - 1].ward);
   });
   $("grid").addEventListener("click", ev => { const t = ev.target.closest(".tile"); if (t) openBed(t.dataset.bed); });
