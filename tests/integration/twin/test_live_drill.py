@@ -198,6 +198,7 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             assert {v.device for v in await store.latest(ward="w1")} == {"mon-1"}
 
 
+@pytest.mark.timeout(90)  # intermittent hang seen once under load (see CHANGELOG / issue 6): fail fast, not 300 s
 async def test_a_drill_nobody_stops_ends_at_its_end_time(mosquitto: Mosquitto, topic_root: str, tmp_path: Path,
                                                          api_secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The driver died (or never ran): the hub ends the drill at ``ends`` (unbinds, banner off, audited)."""
