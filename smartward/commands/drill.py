@@ -115,7 +115,7 @@ def run_start(args: argparse.Namespace) -> int:
     import asyncio
     import signal
 
-    from digital_twin.live_drill import LiveDrill, LiveDrillError, LiveDrillOptions, write_report
+    from digital_twin.live_drill import LiveDrill, LiveDrillError, LiveDrillOptions
 
     token, username, password = _credentials(args)
     opts = LiveDrillOptions(base_url=args.url, broker=args.broker, ward=args.ward, token=token, username=username,
@@ -144,17 +144,13 @@ def run_start(args: argparse.Namespace) -> int:
     except LiveDrillError as exc:
         print(f"smartward drill start: {exc}", file=sys.stderr)
         return 1
-    j, h = write_report(report, args.out)
-    for line in report["summary"]:
-        print(line)
-    print(f"wrote {j} and {h}")
-    return 0
+    return _print_and_write(report, args.out)
 
 
 def run_report(args: argparse.Namespace) -> int:
     import asyncio
 
-    from digital_twin.live_drill import LiveDrillError, report_from_log, write_report
+    from digital_twin.live_drill import LiveDrillError, report_from_log
 
     token, username, password = _credentials(args)
     try:
@@ -162,7 +158,14 @@ def run_report(args: argparse.Namespace) -> int:
     except LiveDrillError as exc:
         print(f"smartward drill report: {exc}", file=sys.stderr)
         return 1
-    j, h = write_report(report, args.out)
+    return _print_and_write(report, args.out)
+
+
+def _print_and_write(report: dict[str, Any], out: str) -> int:
+    """Print the drill report's summary and write report.json + report.html into ``out``."""
+    from digital_twin.live_drill import write_report
+
+    j, h = write_report(report, out)
     for line in report["summary"]:
         print(line)
     print(f"wrote {j} and {h}")
