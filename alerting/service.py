@@ -35,6 +35,7 @@ from device_profiles import (
     parse_mqtt_url,
     topics,
 )
+from device_profiles.mqtt_client import Client as MqttClient
 
 from .config import AlarmConfig
 from .engine import Engine
@@ -125,7 +126,7 @@ class AlertingService:
         filters += [f"{self.root}/drill/{w}" for w in self.wards]  # live drill on/off (retained)
         while True:
             try:
-                async with aiomqtt.Client(self.url.host, self.url.port, username=self.url.username,
+                async with MqttClient(self.url.host, self.url.port, username=self.url.username,
                                           password=self.url.password, identifier=self.client_id,
                                           clean_session=False, max_queued_outgoing_messages=100_000) as client:
                     for f in filters:

@@ -29,6 +29,7 @@ import httpx
 import orjson
 
 from device_profiles import now_ms, parse_mqtt_url
+from device_profiles.mqtt_client import Client as MqttClient
 from gateway_agent import AsyncOutbox, GatewayError, Publisher, PublisherOptions, Ward, WardOptions
 from gateway_agent.scenarios import get as get_scenario
 
@@ -200,7 +201,7 @@ class LiveDrill:
         backoff = 0.5
         while True:
             try:
-                async with aiomqtt.Client(url.host, url.port, username=url.username, password=url.password) as mqtt:
+                async with MqttClient(url.host, url.port, username=url.username, password=url.password) as mqtt:
                     await mqtt.subscribe([(f"{o.root}/alarms/{o.ward}/+", 1), (f"{o.root}/drill/{o.ward}", 1)])
                     self._subscribed.set()
                     backoff = 0.5

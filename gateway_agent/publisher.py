@@ -28,6 +28,7 @@ from paho.mqtt.properties import Properties
 
 from device_profiles import parse_mqtt_url, topics
 from device_profiles.errors import ProfileError
+from device_profiles.mqtt_client import Client as MqttClient
 
 from .async_outbox import AsyncOutbox
 from .coalesce import Outgoing, coalesce
@@ -63,7 +64,7 @@ class PublisherOptions:
         return f"{self.root}/gateways/{self.client_id}/status"
 
 
-class _Client(aiomqtt.Client):
+class _Client(MqttClient):
     """aiomqtt ignores the PUBACK reason code; MQTT v5 brokers use it to refuse a publish (e.g. ACL)."""
 
     refusals = 0

@@ -131,10 +131,11 @@ def _publisher_main(port: int, root: str, beds: int, rate: float, duration: floa
 
 async def _publisher(port: int, root: str, beds: int, rate: float, duration: float, burst: int, ctl: Any,
                      out: Any) -> None:
-    import aiomqtt
     import orjson
 
-    async with aiomqtt.Client("127.0.0.1", port, max_queued_outgoing_messages=1_000_000) as pub:
+    from device_profiles.mqtt_client import Client as MqttClient
+
+    async with MqttClient("127.0.0.1", port, max_queued_outgoing_messages=1_000_000) as pub:
         while True:
             cmd = await asyncio.to_thread(ctl.get)
             if cmd == "paced":

@@ -208,6 +208,7 @@ async def _simulate(args: argparse.Namespace, synth: Any) -> int:
     import orjson
 
     from device_profiles import now_ms, parse_mqtt_url
+    from device_profiles.mqtt_client import Client as MqttClient
 
     url = parse_mqtt_url(args.broker)
     topic = synth.topic(args.device)
@@ -215,7 +216,7 @@ async def _simulate(args: argparse.Namespace, synth: Any) -> int:
     sent = 0
     period = 1.0 / args.rate
     try:
-        async with aiomqtt.Client(url.host, url.port, username=url.username, password=url.password,
+        async with MqttClient(url.host, url.port, username=url.username, password=url.password,
                                   identifier=f"sw-sim-{args.device}"[:23]) as client:
             print(f"publishing {synth.dec.profile_id} payloads to {topic} on {url} (Ctrl-C stops)")
             start = time.monotonic()

@@ -21,6 +21,7 @@ from dashboard_api import UserStore
 from ingest import make_engine
 from smartward.compose import Platform, PlatformConfig, run_platform
 from smartward.servers import Mosquitto, free_port
+from tests.tasks import stop_task
 
 PASSWORD = "correct horse battery"
 
@@ -96,9 +97,7 @@ async def running_platform(broker_url: str, broker_port: int, store: str, root: 
         await until(is_ready, "platform /readyz", 30)
         yield run
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_task(task, "the platform")
 
 @pytest.fixture
 def api_secret(monkeypatch: pytest.MonkeyPatch) -> str:
