@@ -182,7 +182,23 @@ def fetch_live(base_url: str, *, ward_id: str, layout: Ward, token: str | None =
     if r.status_code != 200:
         raise LiveError(f"{base}: census of ward {ward_id!r} refused ({r.status_code}): {_detail(r)}")
     census = parse_census(r.content, f"{base} census of {ward_id}")
+    if not census.beds:
+        raise LiveError(f"{base}: ward {ward_id!r} has no beds on the platform"
+                        + (f"; wards with beds: {', '.join(others)} (choose one with --ward-id)"
+                           if (others := _wards_with_beds(base, token, timeout_s)) else ""))
     return overlay_census(layout, census)
+
+
+def _wards_with_beds(base: str, token: str, timeout_s: float) -> list[str]:
+    """Platform wards with live beds (for the error message only: empty when they cannot be read)."""
+    import httpx
+
+    try:
+        r = httpx.get(f"{base}/api/v1/twin/wards", headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s)
+        return sorted(str(w["id"]) for w in r.json() if isinstance(w, dict) and w.get("live_beds")) \
+            if r.status_code == 200 else []
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return []
 
 
 def read_password(username: str) -> str:

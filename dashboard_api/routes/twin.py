@@ -50,6 +50,10 @@ class Twin:
     def census(self, ward: str, now: int, include_patients: bool = False) -> Census:
         return census_from_state(self.services.hub.state, ward, now, include_patients=include_patients)
 
+    def live_wards(self) -> list[str]:
+        """Platform wards with at least one (non-drill) bed, sorted."""
+        return sorted(w for w, beds in self.services.hub.state.wards.items() if any(not b.drill for b in beds.values()))
+
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -154,6 +158,9 @@ async def wards(twin: TwinDep) -> list[WardLayoutOut]:
 @api.get("/census/{ward}", response_model=Census,
          summary="Live census of a ward: occupied beds, NEWS2 band, device battery (patient ids for admins)")
 async def census(twin: TwinDep, user: CurrentUser, ward: Annotated[str, Path(pattern=ID)]) -> Census:
+    if ward not in twin.services.hub.state.wards and twin.layouts.get(ward) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ward {ward!r}: no beds on the platform and no layout; "
+                                                       f"wards with beds: {', '.join(twin.live_wards()) or '(none)'}")
     include = user.role == "admin"
     await twin.services.record(user, "twin.census", f"ward/{ward}", {"patient_ids": include})
     return twin.census(ward, now_ms(), include_patients=include)
@@ -204,8 +211,12 @@ async def start_run(twin: TwinDep, user: CurrentUser, body: RunIn) -> RunRecord:
         raise _unprocessable(["body", "parameters", exc.key], str(exc)) from None
     ward, used = layout, {"beds": len(layout.beds), "occupied": len(layout.occupied_beds())}
     if body.census == "live":
+        live = twin.census(body.ward, now_ms())
+        if not live.beds:
+            raise _unprocessable(["body", "census"], f"ward {body.ward!r} has no beds on the platform now; use "
+                                 f"census=layout, or a ward with beds: {', '.join(twin.live_wards()) or '(none)'}")
         try:
-            overlay = overlay_census(layout, twin.census(body.ward, now_ms()))
+            overlay = overlay_census(layout, live)
         except TwinError as exc:
             raise _unprocessable(["body", "ward"], f"the live census does not fit the layout: {exc}") from None
         ward, used = overlay.ward, overlay.summary()

@@ -85,6 +85,12 @@ async def test_roles_and_bad_input(fm: Running) -> None:
         numeric = next(n for n, p in params.items() if p["type"] in ("integer", "number"))
         assert await refused({"parameters": {numeric: "lots"}}) == ["body", "parameters", numeric]
         assert await refused({"census": "yesterday"}) == ["body", "census"]
+        # nobody admitted yet: a live census is refused, not simulated as an empty ward
+        r = await c.post("/api/v1/twin/runs", headers=h, json={"scenario": "evacuation", "ward": WARD, "census": "live"})
+        assert r.status_code == 422 and "has no beds on the platform" in r.json()["detail"][0]["msg"], r.text
+        r = await c.get("/api/v1/twin/census/icu-9", headers=h)  # a typo: neither a platform ward nor a layout
+        assert r.status_code == 404 and "no ward 'icu-9'" in r.json()["detail"], r.text
+        assert (await c.get(f"/api/v1/twin/census/{WARD}", headers=h)).json()["beds"] == []  # a layout: empty
         assert (await c.get("/api/v1/twin/runs/r-20260101-000000-abcdef", headers=h)).status_code == 404
         assert (await c.get("/api/v1/twin/runs/..%2F..%2Fetc", headers=h)).status_code in (404, 422)
         assert (await c.get("/api/v1/twin/runs", headers=h)).json() == []  # nothing refused was queued

@@ -89,7 +89,7 @@ class _Platform(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def _send(self, code: int, body: dict[str, Any]) -> None:
+    def _send(self, code: int, body: Any) -> None:
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -110,6 +110,9 @@ class _Platform(http.server.BaseHTTPRequestHandler):
             self._send(401, {"detail": "not authenticated"})
         elif self.path == "/api/v1/twin/census/medsurg-4":
             self._send(200, self.census)
+        elif self.path == "/api/v1/twin/wards":
+            self._send(200, [{"id": "medsurg-4", "live_beds": len(self.census.get("beds", []))},
+                             {"id": "demo", "live_beds": 12}])
         else:
             self._send(403, {"detail": "role nurse may not use the digital twin"})
 
@@ -243,3 +246,10 @@ def test_when_time_to_evacuate_now_is_recomputed() -> None:
     assert should_recompute(a, a, 300, s)  # old
     assert should_recompute(a, admitted, 1, s)  # a bed occupied: at once
     assert not should_recompute(a, band, 19, s) and should_recompute(a, band, 20, s)  # acuity: not too often
+
+
+def test_an_empty_live_census_is_an_error_naming_the_wards_with_beds(layout: Ward) -> None:
+    """`twin run --live` without --ward-id against the demo (beds in ward "demo"): not an empty ward."""
+    with platform({"ward": "medsurg-4", "t": 1, "beds": []}) as url, pytest.raises(
+            LiveError, match=r"ward 'medsurg-4' has no beds on the platform; wards with beds: demo \(choose one with --ward-id\)"):
+        load_live_ward(url, ward_id="medsurg-4", layout=layout, token="tok-fm")
