@@ -88,7 +88,7 @@
         if (num && p.minimum !== null) input.min = String(p.minimum);
         if (num && p.maximum !== null) input.max = String(p.maximum);
       }
-      input.dataset.default = String(p.default);
+      input.dataset.default = p.default === null || p.default === undefined ? "" : String(p.default);  // no default: empty
       box.append(SW.el("label", { title: p.description || p.name, "data-param": p.name }, p.name.replaceAll("_", " "), input));
     }
   }
@@ -100,7 +100,7 @@
     document.querySelectorAll(".params label.bad").forEach(x => x.classList.remove("bad"));
     const parameters = {};
     for (const input of $("params").querySelectorAll("[name^='p.']")) {
-      if (input.value !== input.dataset.default) parameters[input.name.slice(2)] = input.value;
+      if (input.value !== "" && input.value !== input.dataset.default) parameters[input.name.slice(2)] = input.value;  // empty: the default
     }
     const body = { scenario: f.scenario.value, ward, census: f.census.value, replications: Number(f.replications.value),
                    seed: Number(f.seed.value), parameters };

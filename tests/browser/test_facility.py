@@ -62,6 +62,7 @@ async def test_facility_manager_page(fm_platform: Running, browser: object, tmp_
     await page.click("#start button[type=submit]")
     row = page.locator("#runs tr.run").first
     await expect(row).to_contain_text("shift=day")
+    await expect(row).not_to_contain_text(re.compile(r"[a-z_]+=(,|\s|$)"))  # untouched (no-default) params: not sent
     await expect(row).to_have_class(re.compile("st-done"), timeout=90_000)
     # open the report (keyboard: Enter on the focused button, Escape closes)
     await row.locator("button.open").focus()
