@@ -20,7 +20,7 @@ import aiomqtt
 import orjson
 import sqlalchemy as sa
 
-from device_profiles import now_ms
+from device_profiles import now_ms, topics
 
 from .errors import DashboardError
 
@@ -171,8 +171,10 @@ async def end_drill(hub: Any, attributions: Any, store: DrillStore, drill_id: st
     await hub.refresh_assignments()
     state = {**drill.topic_state(now), "active": False, "stopped": drill.stopped}
     await publish_retained(hub, drill_topic(hub.root, drill.ward), orjson.dumps(state))
-    for b in drill.beds:  # alerting's retained NEWS2 of the simulated devices
+    for b in drill.beds:  # alerting's retained NEWS2 and the driver's retained status of the simulated devices
         await publish_retained(hub, f"{hub.root}/news2/{drill.ward}/{b.device}", b"")
+        await publish_retained(hub, topics.device_status(b.device, hub.root), b"")
+    await publish_retained(hub, f"{hub.root}/gateways/sw-{drill.id}/status", b"")  # a dead driver's will
     return drill
 
 

@@ -150,7 +150,7 @@ class LiveDrill:
             path = o.outbox or str(Path(tmp) / "outbox.sqlite3")
             async with AsyncOutbox(path) as outbox:
                 pub = Publisher(outbox, PublisherOptions(broker=o.broker, client_id=f"sw-{self.drill['id']}",
-                                                         root=o.root, mqtt_v5=o.mqtt_v5))
+                                                         root=o.root, mqtt_v5=o.mqtt_v5, forget_on_close=True))
                 for b in ward.beds:
                     pub.set_status(b.device, online=True, battery=round(b.battery))
                 async with asyncio.TaskGroup() as tg:

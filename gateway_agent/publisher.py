@@ -56,6 +56,7 @@ class PublisherOptions:
     backoff_initial: float = 0.5
     backoff_max: float = 15.0
     publish_timeout: float = 30.0
+    forget_on_close: bool = False  # on close clear the retained statuses instead of 'offline' (virtual devices)
 
     @property
     def will_topic(self) -> str:
@@ -187,11 +188,17 @@ class Publisher:
             while await self._drain_once(client, gone):
                 pass
             if self._closing:
-                for d in list(self._devices()):
-                    self.set_status(d, online=False)
-                await self._send_status(client, gone)
+                if self.options.forget_on_close:  # the devices cease to exist: nothing retained stays behind
+                    root = self.options.root
+                    await self._publish(client, [Outgoing(topics.device_status(d, root), b"", 1, True, [])
+                                                 for d in sorted(self._devices())], gone)
+                else:
+                    for d in list(self._devices()):
+                        self.set_status(d, online=False)
+                    await self._send_status(client, gone)
                 if self.options.devices is None:
-                    await client.publish(self.options.will_topic, orjson.dumps({"online": False}), qos=1, retain=True)
+                    await client.publish(self.options.will_topic, b"" if self.options.forget_on_close else
+                                         orjson.dumps({"online": False}), qos=1, retain=True)
                 return
             waiter: asyncio.Future[Any] = asyncio.ensure_future(self._wake.wait())
             await asyncio.wait([waiter, gone], return_when=asyncio.FIRST_COMPLETED)

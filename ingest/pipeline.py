@@ -106,7 +106,8 @@ class Pipeline:
                 batch.add_wave(chunk, self._who(device, chunk.t0))
                 return DUPLICATE if self.dedup.seen(device, chunk.seq) else STORED
             if kind == "status":
-                self._status(device, decode_status(payload), received_ms)
+                if payload:  # empty: a retained status cleared (a drill's virtual device gone), nothing to store
+                    self._status(device, decode_status(payload), received_ms)
                 return STORED
             if kind == "alarm":
                 self._device_alarm(decode_device_alarm(payload, device, now=received_ms))

@@ -152,6 +152,9 @@ def test_status_and_waveform_and_alarm_topics(pipe: Pipeline, published: list[tu
     assert info.value.field == "ward"
     with pytest.raises(PayloadError):
         pipe.handle(f"{ROOT}/devices/mon-1/status", b'{"online": "yes"}', NOW, b)
+    # an empty status is a retained status being cleared (a drill's virtual device gone): no error, nothing sent
+    n = len(published)
+    assert pipe.handle(f"{ROOT}/devices/drill-x-01/status", b"", NOW, b) == "stored" and len(published) == n
 
 
 def test_a_device_cannot_choose_its_own_ward_in_the_republished_stream() -> None:
