@@ -116,7 +116,8 @@
                            `NEWS2 ${n.total}${n.complete ? "" : "+"}`) : SW.el("span", { class: "news none" }, "NEWS2 —");
     const home = b.ward === "home";
     const head = SW.el("header", {}, SW.el("span", { class: "bed" }, b.bed), b.drill ? drillTag() : null,
-                       SW.el("span", { class: "pid" }, b.drill ? "drill (simulated)" : home ? "at home" : b.patient || (b.device ? "no patient" : "empty")), news);
+                       // a drill bed's DRILL tag says it all: its "patient" text would only squeeze the header
+                       SW.el("span", { class: "pid", title: b.drill ? "drill (simulated)" : "" }, b.drill ? "" : home ? "at home" : b.patient || (b.device ? "no patient" : "empty")), news);
     const grid = SW.el("div", { class: "vitals" });
     for (const alts of TILE_SIGNALS) {
       const sig = alts.find(s => vitals[s]) || alts[0];

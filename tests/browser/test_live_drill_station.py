@@ -48,6 +48,8 @@ async def test_drill_banner_marked_alarm_and_click_acknowledge(mosquitto: Mosqui
         await expect(page.locator("#drill-banner")).to_have_attribute("title", re.compile(drill_id))
         await expect(page.locator("#bed-DRILL-01")).to_have_class(re.compile(r"\bdrill\b"), timeout=10_000)
         await expect(page.locator("#bed-DRILL-01 .drill-tag")).to_have_text("DRILL")
+        await expect(page.locator("#bed-DRILL-01 .pid")).to_have_attribute("title", "drill (simulated)")
+        assert await page.locator("#bed-DRILL-01 header").evaluate("h => h.scrollWidth <= h.clientWidth")  # nothing squeezed
         await expect(page.locator("#bed-01")).not_to_have_class(re.compile(r"\bdrill\b"))
         item = page.locator(".alarm.drill[data-bed='DRILL-01']").first
         await expect(item).to_be_visible(timeout=40_000)
