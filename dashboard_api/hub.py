@@ -167,7 +167,7 @@ class Hub:
             elif parts[0] == "alarms" and len(parts) == 3:
                 self.counts["alarm"] += 1
                 self._alarm_events.set()
-                ev = orjson.loads(payload)
+                ev = self.state.keep_condition(orjson.loads(payload))
                 b = self.state.alarm(ev)
                 ward = str(ev.get("ward") or "")
                 self.fanout.send(ward, orjson.dumps({"type": "alarm", "alarm": ev}), patient=str(ev.get("patient") or ""),

@@ -210,6 +210,17 @@ class WardState:
                              "missing": list(msg.get("missing") or [])}
         return b
 
+    def keep_condition(self, event: dict[str, Any]) -> dict[str, Any]:
+        """An acknowledged / silenced event's ``reason`` is the action ("acknowledged by cn"); a screen
+        must keep showing why the alarm is on ("SpO2 84 % below 90 for 15 s"): the action goes to
+        ``action``, the alarm's last condition stays ``reason``."""
+        if event.get("event") not in ("acknowledged", "silenced"):
+            return event
+        prev = self.alarms.get(str(event.get("ward") or ""), {}).get(str(event.get("id")))
+        if prev is None or not prev.get("reason"):
+            return event
+        return {**event, "reason": prev["reason"], "action": event.get("reason")}
+
     def alarm(self, event: dict[str, Any]) -> Bed | None:
         """An alarm state change; cleared alarms leave the bed and the ward list."""
         aid, ward, bed = str(event.get("id")), str(event.get("ward") or ""), str(event.get("bed") or "")

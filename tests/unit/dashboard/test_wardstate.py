@@ -65,6 +65,21 @@ def test_alarms_sorted_by_priority_then_unacknowledged_then_newest_and_cleared_r
     assert "a-high" not in s.bed("w1", "07").alarms
 
 
+def test_acknowledging_keeps_the_reason_the_alarm_is_on() -> None:
+    s = WardState()
+    s.alarm(alarm("a1", "medium", T) | {"reason": "SpO2 84 % below 90 for 15 s"})
+    ack = s.keep_condition(alarm("a1", "medium", T + 5, state="acknowledged")
+                           | {"event": "acknowledged", "by": "cn", "reason": "acknowledged by cn"})
+    assert ack["reason"] == "SpO2 84 % below 90 for 15 s" and ack["action"] == "acknowledged by cn"
+    s.alarm(ack)
+    assert s.ward_alarms("w1")[0]["reason"] == "SpO2 84 % below 90 for 15 s"
+    # other events carry their own (condition) reason; an unknown alarm's event is kept as it is
+    upd = alarm("a1", "high", T + 9) | {"event": "escalated", "reason": "SpO2 80 % below critical 85"}
+    assert s.keep_condition(upd) is upd
+    other = alarm("a2", "low", T) | {"event": "silenced", "reason": "silenced for 2 min by cn"}
+    assert s.keep_condition(other)["reason"] == "silenced for 2 min by cn"
+
+
 def test_unassigned_and_drill_data_do_not_reach_the_ward() -> None:
     s = WardState()
     assert s.observe({**obs(T, heart_rate=70), "ward": "", "bed": ""}) is None
