@@ -13,9 +13,28 @@ import argparse
 import sys
 from typing import Any
 
+EPILOG = """input keys (absent or null = not measured, never scored as normal):
+  resp_rate        breaths/min
+  spo2             %
+  spo2_scale       1 or 2 (scale 2: hypercapnic respiratory failure; default 1)
+  supplemental_o2  true / false
+  sbp              systolic blood pressure, mmHg
+  heart_rate       /min
+  consciousness    A, C (new confusion), V, P or U
+  temperature      degrees C
+output keys: total, scores, risk, complete, missing
+a bad line gives {"line": n, "field": ..., "error": ...} in its place; exit code 1
+
+example:
+  echo '{"resp_rate": 22, "spo2": 93, "supplemental_o2": false, "sbp": 105, "heart_rate": 112, "consciousness": "A", "temperature": 38.4}' \\
+    | smartward news2      (one JSON object per line)"""
+
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("news2", help="score NEWS2 (RCP 2017) for JSON Lines on stdin")
+    p = sub.add_parser("news2", help="score NEWS2 (RCP 2017) for JSON Lines on stdin",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Score NEWS2 (RCP 2017) for JSON Lines: one JSON line out per input line, in order.",
+                       epilog=EPILOG)
     p.add_argument("--input", default="-", metavar="PATH", help="read this file instead of stdin")
     p.set_defaults(func=run)
 
