@@ -141,15 +141,16 @@ class UserStore:
 
 
 def demo_login(engine: sa.Engine, wards: tuple[str, ...] = ("w1", "home"), username: str = "demo",
-               role: str = "charge_nurse") -> tuple[str, str]:
-    """For ``smartward demo``: a charge nurse of ``wards`` (or another ``role``) with a fresh random
-    password on every start (printed by the demo, never stored in clear). Returns ``(username, password)``."""
+               role: str = "charge_nurse", patient: str = "") -> tuple[str, str]:
+    """For ``smartward demo``: a charge nurse of ``wards`` (or another ``role``; a ``patient`` user
+    needs ``patient``) with a fresh random password on every start (printed by the demo, never stored
+    in clear). Returns ``(username, password)``."""
     import secrets
 
     store = UserStore(engine)
     password = secrets.token_urlsafe(12)
     if store.get(username) is None:
-        store.add(username, role, password, wards if role in WARD_SCOPED_ROLES else ())
+        store.add(username, role, password, wards if role in WARD_SCOPED_ROLES else (), patient=patient)
     else:
         store.set_password(username, password)
     return username, password
@@ -159,3 +160,9 @@ def demo_facility_login(engine: sa.Engine, username: str = "facility") -> tuple[
     """For ``smartward demo``: a facility manager (the ``/facility`` page: twin runs, time to evacuate
     now) with a fresh random password on every start. Returns ``(username, password)``."""
     return demo_login(engine, (), username, role="facility_manager")
+
+
+def demo_patient_login(engine: sa.Engine, patient: str, username: str = "patient") -> tuple[str, str]:
+    """For ``smartward demo``: the demo patient ``patient`` (the ``/portal`` page: their own data
+    only) with a fresh random password on every start. Returns ``(username, password)``."""
+    return demo_login(engine, (), username, role="patient", patient=patient)

@@ -83,20 +83,22 @@ async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
     except GatewayError as exc:
         print(f"smartward demo: {exc}", file=sys.stderr)
         return 2
-    _seed_ward(config.state, args.ward, sim)
+    demo_patient = _seed_ward(config.state, args.ward, sim)
     # The facility page simulates the demo ward on the shipped 30-bed layout (its live census: the demo's beds).
     os.environ.setdefault("SMARTWARD_TWIN_ALIASES", f"{args.ward}=medsurg-4")
     async with EmbeddedBroker("127.0.0.1", mqtt_port):
         print(f"smartward demo: broker {broker_url} (embedded amqtt, MQTT 3.1.1), data in {data_dir}, "
               f"{args.beds} simulated beds ({sim.describe()})", flush=True)
         return await run_until_signal(run_platform(config, extra_components=[sim],
-                                                   on_ready=announce_when_ready(args.http, args.ward)))
+                                                   on_ready=announce_when_ready(args.http, args.ward,
+                                                                                demo_patient)))
 
 
 
-def _seed_ward(state_url: str, ward: str, sim: SimulatorComponent) -> None:
+def _seed_ward(state_url: str, ward: str, sim: SimulatorComponent) -> str:
     """Each simulated monitor on its own bed (device of bed 03 on bed 03) with a pseudonymous demo
-    patient admitted, so tiles, NEWS2, trends and FHIR show a patient. Kept across demo restarts."""
+    patient admitted, so tiles, NEWS2, trends and FHIR show a patient. Kept across demo restarts.
+    Returns the first bed's demo patient (the demo's patient login)."""
     from ingest import AttributionError, Attributions, make_engine
 
     engine = make_engine(state_url)
@@ -114,6 +116,7 @@ def _seed_ward(state_url: str, ward: str, sim: SimulatorComponent) -> None:
                 log.info("demo: bed %s/%s left as it is (%s)", ward, b.bed, exc)
     finally:
         engine.dispose()
+    return f"DEMO-{ward}-{sim.sim.ward.beds[0].bed}"
 
 
 class _ProbeNoise(logging.Filter):
@@ -179,13 +182,15 @@ class SimulatorComponent:
         await self.sim.run(None)
 
 
-def announce_when_ready(bind: str, ward: str = "w1") -> Any:
+def announce_when_ready(bind: str, ward: str = "w1", patient: str = "") -> Any:
     async def announce(platform: Platform) -> None:
         from dashboard_api import demo_facility_login, demo_login
+        from dashboard_api.users import demo_patient_login
 
         # A demo charge nurse with a fresh random password per start (never a default secret).
         user, password = demo_login(platform.attributions.engine, (ward, "home"))
         fm_user, fm_password = demo_facility_login(platform.attributions.engine)
+        pt = demo_patient_login(platform.attributions.engine, patient) if patient else None
         http = next((c for c in platform.components if c.name == "http"), None)
         async with asyncio.timeout(60):
             while http is not None and not http.ready():  # noqa: ASYNC110 - uvicorn has no ready event
@@ -196,5 +201,8 @@ def announce_when_ready(bind: str, ward: str = "w1") -> Any:
               "  (Ctrl-C stops)", flush=True)
         print(f"smartward demo: facility manager (digital twin, drills): http://{shown}:{port}/facility"
               f"  as {fm_user} / {fm_password}", flush=True)
+        if pt is not None:
+            print(f"smartward demo: patient {patient} (their own data only): http://{shown}:{port}/portal"
+                  f"  as {pt[0]} / {pt[1]}", flush=True)
 
     return announce

@@ -49,6 +49,16 @@ def test_demo_alone_serves_and_keeps_storing(tmp_path: Path) -> None:
     try:
         wait(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200, 60, "demo /readyz")
         assert f"open http://127.0.0.1:{port}/" in log.read_text()
+        # the printed patient login sees that demo patient's own data, and nobody else's
+        m = re.search(r"patient (DEMO-w1-\S+) \(their own data only\): \S+/portal  as (\S+) / (\S+)", log.read_text())
+        assert m, log.read_text()[-2000:]
+        token = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=5,
+                           data={"username": m.group(2), "password": m.group(3)}).json()["access_token"]
+        h = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/patients/{m.group(1)}/summary", headers=h,
+                         timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/patients/DEMO-w1-02/summary", headers=h,
+                         timeout=5).status_code == 403
         wait(lambda: stored(port) >= 4, 30, "first stored observations")
         first = stored(port)
         wait(lambda: stored(port) >= first + 8, 30, "the stored counter to keep rising")
