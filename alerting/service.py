@@ -86,6 +86,9 @@ class AlertingService:
         self._queue: asyncio.Queue[tuple[list[Alarm], list[AlarmEvent], list[SpotObservation]]] = asyncio.Queue()
         self._unpublished: deque[AlarmEvent] = deque()
         self._bg: set[asyncio.Task[None]] = set()
+        self.engine.news2.drain()  # track NEWS2 changes from the first observation on
+        self._news2_pending: dict[str, bytes] = {}  # topic -> latest NEWS2 payload not yet sent
+        self._news2_inflight: dict[str, bytes] = {}  # topic -> the latest payload being published
         self.counts = {"obs": 0, "status": 0, "device_alarm": 0, "spot": 0, "command": 0, "rejected": 0,
                        "events": 0}
 
@@ -136,6 +139,7 @@ class AlertingService:
                     backoff = 0.5
                     log.info("alerting: connected to %s, subscribed under %s", self.url, self.root)
                     await self._flush_unpublished()
+                    self._publish_news2()  # scores that changed while disconnected
                     async for message in client.messages:
                         self._handle(message.topic.value, message.payload)
             except aiomqtt.MqttError as exc:
@@ -188,22 +192,35 @@ class AlertingService:
         self._publish_news2()
 
     def _publish_news2(self) -> None:
-        """Current NEWS2 of patients whose score changed: retained on ``{root}/news2/{ward}/{patient}``."""
-        changes = self.engine.news2.drain()
-        if not changes or self._client is None:
-            return
-        client = self._client
-        for p, t in changes:
+        """Current NEWS2 of patients whose score changed: retained on ``{root}/news2/{ward}/{patient}``.
+        A score that changed while disconnected, or whose publish failed, goes out after reconnecting
+        (the latest per patient): the retained score is never left behind the engine's."""
+        for p, t in self.engine.news2.drain():
             r = p.news2
             if r is None or not p.who.ward:
                 continue
             body = {**r.to_json(), "frequency": r.frequency, "response": r.response, "t": t, "ward": p.who.ward,
                     "bed": p.who.bed, "patient": p.who.patient, "device": p.device}
-            topic = news2_topic(p.who.ward, p.who.patient or p.device, self.root)
-            task = asyncio.get_running_loop().create_task(client.publish(topic, orjson.dumps(body), qos=1,
-                                                                         retain=True))
+            self._news2_pending[news2_topic(p.who.ward, p.who.patient or p.device, self.root)] = orjson.dumps(body)
+        if not self._news2_pending or self._client is None:
+            return
+        client, pending, self._news2_pending = self._client, self._news2_pending, {}
+        for topic, payload in pending.items():
+            task = asyncio.get_running_loop().create_task(self._send_news2(client, topic, payload))
             self._bg.add(task)
             task.add_done_callback(self._bg.discard)
+
+    async def _send_news2(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
+        self._news2_inflight[topic] = payload
+        try:
+            await client.publish(topic, payload, qos=1, retain=True)
+        except aiomqtt.MqttError as exc:
+            if self._news2_inflight.get(topic) is payload:  # no newer score went out meanwhile
+                self._news2_pending.setdefault(topic, payload)  # nor is one waiting
+                log.warning("alerting: NEWS2 on %s not published (%s); sent after reconnecting", topic, exc)
+        finally:
+            if self._news2_inflight.get(topic) is payload:
+                del self._news2_inflight[topic]
 
     def _emit(self, events: list[AlarmEvent], spots: list[SpotObservation] | None = None) -> None:
         if events or spots:

@@ -187,6 +187,17 @@ async def test_spot_values_are_stored_and_bad_commands_do_not_stop_the_service(
         assert n["risk"] == "medium" and n["frequency"] == "minimum 1-hourly" and n["bed"] == "07"
 
 
+async def test_the_first_observation_after_start_publishes_its_news2(
+        mosquitto: Mosquitto, tmp_path: Path, topic_root: str, bus: Bus) -> None:
+    """It was dropped: changes were tracked only from the first publish on, so a stable patient's
+    NEWS2 never appeared until it changed."""
+    async with running(service(mosquitto, tmp_path, topic_root, WITH_NEWS2)):
+        await bus.obs(now_ms(), heart_rate=72, spo2=97, resp_rate=16, temperature=37.0, nibp_sys=120)
+        topic = f"{topic_root}/news2/w1/p-123"
+        await until(lambda: topic in bus.news2, what="the first NEWS2 published")
+        assert bus.news2[topic]["total"] == 0 and bus.news2[topic]["missing"] == ["supplemental_o2", "consciousness"]
+
+
 async def test_per_patient_override_from_the_state_db_applies_after_a_reload(
         mosquitto: Mosquitto, tmp_path: Path, topic_root: str, bus: Bus) -> None:
     from alerting import PatientOverride, control_alarms
