@@ -40,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().level > logging.DEBUG:  # one INFO line per HTTP request drowns a command's output
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         rc = args.func(args)
     except KeyboardInterrupt:
