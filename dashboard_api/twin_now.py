@@ -98,7 +98,8 @@ class EvacuationNow:
             entry.task = asyncio.get_running_loop().create_task(self._compute(entry, ward_id, shift, census, fp))
         if entry.task is not None and wait_s > 0:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(entry.done.wait(), wait_s)
+                async with asyncio.timeout(wait_s):
+                    await entry.done.wait()
         return self._answer(entry, ward_id, shift, fp, time.monotonic() - entry.computed_mono)
 
     def _answer(self, entry: _Entry, ward_id: str, shift: str, fp: Fingerprint, age: float) -> dict[str, Any]:

@@ -343,4 +343,5 @@ class MqttLink:
         if self.connected.is_set() and self._client.want_write():
             self._write_idle.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._write_idle.wait(), limit_s)
+                async with asyncio.timeout(limit_s):
+                    await self._write_idle.wait()

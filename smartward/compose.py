@@ -151,7 +151,8 @@ class IngestProcesses:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(signal.SIGTERM)
             try:
-                await asyncio.wait_for(asyncio.shield(proc.wait()), 25)
+                async with asyncio.timeout(25):
+                    await asyncio.shield(proc.wait())
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
