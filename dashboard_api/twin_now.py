@@ -90,6 +90,11 @@ class EvacuationNow:
         if layout is None:
             raise TwinJobError(f"no ward layout with id {ward_id!r}")
         census = self.census_of(ward_id, int(time.time() * 1000))
+        if not census.beds:  # no live census: an empty ward would "evacuate" in 0 min, which says nothing
+            return {"ward": ward_id, "shift": shift, "scenario": SCENARIO, "status": "failed", "census_changed": False,
+                    "stale": False, "error": f"the platform has no beds in ward {ward_id!r}, so there is no live "
+                                             "census to estimate from (pick the platform's ward; aliases: "
+                                             "SMARTWARD_TWIN_ALIASES)"}
         fp = census.fingerprint()
         entry = self._entries.setdefault((ward_id, shift), _Entry())
         age = time.monotonic() - entry.computed_mono

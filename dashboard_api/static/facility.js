@@ -53,8 +53,7 @@
       const acu = Object.entries(c.acuity || {}).map(([k, v]) => `${v} ${k}`).join(", ") || "none";
       $("now-census").textContent = `Census used: ${c.occupied} of ${c.beds} beds occupied (acuity ${acu}` +
         `${c.no_news2 ? `; ${c.no_news2} without NEWS2, layout acuity` : ""}), ${c.staff_on_shift} staff on the ${n.shift} shift` +
-        `${c.unmapped_beds && c.unmapped_beds.length ? ` · not in the layout: beds ${c.unmapped_beds.join(", ")}` : ""} · computed ${SW.clock(n.computed_at)}` +
-        (c.platform_beds === 0 ? ` · The platform has no beds in ward ${n.ward}: check the ward id (SMARTWARD_TWIN_ALIASES).` : "");
+        `${c.unmapped_beds && c.unmapped_beds.length ? ` · not in the layout: beds ${c.unmapped_beds.join(", ")}` : ""} · computed ${SW.clock(n.computed_at)}`;
       $("now-summary").replaceChildren(...(n.summary || []).map(s => SW.el("li", {}, s)));
     } else {
       $("now-census").textContent = "";

@@ -60,6 +60,10 @@ def run(args: argparse.Namespace) -> int:
         out.flush()
         print(f"smartward alarms replay: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a missing or unreadable recording: named, no traceback
+        out.flush()
+        print(f"smartward alarms replay: {exc.filename or args.input}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     out.flush()
     if not args.quiet:
         print(summary.text(), file=sys.stderr)

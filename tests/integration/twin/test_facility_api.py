@@ -186,6 +186,9 @@ async def test_evacuation_now_follows_the_live_census(fm: Running) -> None:
     async with httpx.AsyncClient(base_url=fm.base, timeout=30) as c:
         admin = await fm.login(c, "root")
         h = await fm.login(c, "fiona")
+        # nobody on the platform in this ward yet: no estimate, not "0 min"
+        empty = (await c.get("/api/v1/twin/evacuation-now", headers=h, params={"ward": WARD, "wait": 5})).json()
+        assert empty["status"] == "failed" and "no beds in ward" in empty["error"] and "mean" not in empty, empty
         for patient, bed in (("P100", "03"), ("P200", "11")):  # admit two patients (ADT API)
             r = await c.post("/api/v1/adt/admit", headers=admin, json={"patient_id": patient, "ward": WARD, "bed": bed})
             assert r.status_code == 200, r.text

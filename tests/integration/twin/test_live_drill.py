@@ -113,6 +113,9 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             assert (await c.post("/api/v1/drills", headers=nn, json={"ward": "w1"})).status_code == 403
             bad = await c.post("/api/v1/drills", headers=cn, json={"ward": "w1", "scenarios": ["tornado"]})
             assert bad.status_code == 422 and "tornado" in bad.text
+            fm_h = await run.login(c, "fm")  # a ward the platform does not have: refused, naming the ones it has
+            nope = await c.post("/api/v1/drills", headers=fm_h, json={"ward": "nope"})
+            assert nope.status_code == 422 and "no ward 'nope' on the platform" in nope.text and "w1" in nope.text
 
             events: list[dict[str, Any]] = []
             drill = LiveDrill(LiveDrillOptions(

@@ -108,7 +108,7 @@ class _Platform(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.headers.get("Authorization") != "Bearer tok-fm":
             self._send(401, {"detail": "not authenticated"})
-        elif self.path == "/api/v1/twin/census/medsurg-4":
+        elif self.path in ("/api/v1/twin/census/medsurg-4", "/api/v1/twin/census/w9"):
             self._send(200, self.census)
         elif self.path == "/api/v1/twin/wards":
             self._send(200, [{"id": "medsurg-4", "live_beds": len(self.census.get("beds", []))},
@@ -253,3 +253,21 @@ def test_an_empty_live_census_is_an_error_naming_the_wards_with_beds(layout: War
     with platform({"ward": "medsurg-4", "t": 1, "beds": []}) as url, pytest.raises(
             LiveError, match=r"ward 'medsurg-4' has no beds on the platform; wards with beds: demo \(choose one with --ward-id\)"):
         load_live_ward(url, ward_id="medsurg-4", layout=layout, token="tok-fm")
+
+
+def test_cli_live_ward_on_another_wards_layout_is_named_as_the_server_names_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`twin run --live URL --ward-id w9` on the example layout: the report's ward is w9 with the
+    server's alias name (SMARTWARD_TWIN_ALIASES=w9=medsurg-4), so CLI and page reports can match."""
+    import argparse
+
+    from dashboard_api.twin_config import Layouts
+    from digital_twin.model import example_ward_path
+    from smartward.commands.twin import _ward
+
+    doc = {"ward": "w9", "t": 1, "beds": [{"bed": "01", "occupied": True, "news2_risk": "low"}]}
+    monkeypatch.setenv("SMARTWARD_TWIN_TOKEN", "tok-fm")
+    with platform(doc) as url:
+        ward = _ward(argparse.Namespace(ward=None, live=url, ward_id="w9", username=None))
+    server = Layouts.load(example_ward_path(), {"w9": "medsurg-4"}).wards["w9"]
+    assert (ward.id, ward.name) == (server.id, server.name) and ward.name.endswith("(layout medsurg-4)")
