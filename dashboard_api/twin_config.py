@@ -117,7 +117,7 @@ class Layouts:
             if base is None:
                 raise ConfigError(f"SMARTWARD_TWIN_ALIASES: {alias}={target}: no ward layout with id {target!r} "
                                   f"in {source}")
-            out.wards[alias] = base.with_overrides(id=alias, name=f"{base.name} (layout {base.id})")
+            out.wards[alias] = base.as_ward(alias)
             out.files[alias] = out.files[target]
         return out
 

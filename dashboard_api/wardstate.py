@@ -240,6 +240,14 @@ class WardState:
                 b.alarms[aid] = event
         return b
 
+    def live_beds(self, ward: str) -> int:
+        """The ward's real beds on the platform (a live drill's virtual beds do not count)."""
+        return sum(1 for b in self.wards.get(ward, {}).values() if not b.drill)
+
+    def wards_with_beds(self) -> list[str]:
+        """Wards with at least one real bed, sorted (for errors naming the wards that exist)."""
+        return sorted(w for w in self.wards if self.live_beds(w))
+
     def ward_alarms(self, ward: str) -> list[dict[str, Any]]:
         return sorted(self.alarms.get(ward, {}).values(), key=alarm_sort_key)
 

@@ -162,6 +162,12 @@ class Ward(_Strict):
             copy._dist = None
         return copy
 
+    def as_ward(self, ward_id: str) -> Ward:
+        """This layout used for another (platform) ward: id ``ward_id``, name "<name> (layout <id>)"."""
+        if ward_id == self.id:
+            return self
+        return self.with_overrides(id=ward_id, name=f"{self.name} (layout {self.id})")
+
     def with_overrides(self, **changes: Any) -> Ward:
         """A validated copy with top-level fields replaced (``ward.with_overrides(staff=[…])``)."""
         data = self.model_dump()

@@ -126,12 +126,13 @@ async def start(services: ServicesDep, user: CurrentUser, body: DrillIn) -> Dril
     drill_id = new_drill_id()
     drill = Drill(drill_id, body.ward, plan_beds(drill_id, body.beds, body.scenarios), body.speed, body.seed,
                   now, now + int(body.duration_s * 1000), None, user.username)
-    real = services.hub.state.wards.get(body.ward, {})
-    if not any(not b.drill for b in real.values()) and body.ward not in user.wards:
-        known = sorted(w for w, beds in services.hub.state.wards.items() if any(not b.drill for b in beds.values()))
+    state = services.hub.state
+    real = state.wards.get(body.ward, {})
+    if not state.live_beds(body.ward) and body.ward not in user.wards:
+        known = ", ".join(state.wards_with_beds()) or "(none)"
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{
             "loc": ["body", "ward"], "type": "value_error",
-            "msg": f"no ward {body.ward!r} on the platform (no beds); wards with beds: {', '.join(known) or '(none)'}"}])
+            "msg": f"no ward {body.ward!r} on the platform (no beds); wards with beds: {known}"}])
     taken = [b.bed for b in drill.beds if b.bed in real and real[b.bed].patient]
     if taken:
         raise HTTPException(status.HTTP_409_CONFLICT, f"bed(s) {', '.join(taken)} of ward {body.ward} hold a patient")

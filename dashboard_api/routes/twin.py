@@ -50,10 +50,6 @@ class Twin:
     def census(self, ward: str, now: int, include_patients: bool = False) -> Census:
         return census_from_state(self.services.hub.state, ward, now, include_patients=include_patients)
 
-    def live_wards(self) -> list[str]:
-        """Platform wards with at least one (non-drill) bed, sorted."""
-        return sorted(w for w, beds in self.services.hub.state.wards.items() if any(not b.drill for b in beds.values()))
-
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -150,7 +146,7 @@ class WardLayoutOut(BaseModel):
 async def wards(twin: TwinDep) -> list[WardLayoutOut]:
     state = twin.services.hub.state
     return [WardLayoutOut(id=w.id, name=w.name, beds=len(w.beds), occupied_in_layout=len(w.occupied_beds()),
-                          live_beds=sum(1 for b in state.wards.get(w.id, {}).values() if not b.drill))
+                          live_beds=state.live_beds(w.id))
             for w in sorted(twin.layouts.wards.values(), key=lambda w: w.id)]
 
 
@@ -160,7 +156,7 @@ async def wards(twin: TwinDep) -> list[WardLayoutOut]:
 async def census(twin: TwinDep, user: CurrentUser, ward: Annotated[str, Path(pattern=ID)]) -> Census:
     if ward not in twin.services.hub.state.wards and twin.layouts.get(ward) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ward {ward!r}: no beds on the platform and no layout; "
-                                                       f"wards with beds: {', '.join(twin.live_wards()) or '(none)'}")
+                                                       f"wards with beds: {', '.join(twin.services.hub.state.wards_with_beds()) or '(none)'}")
     include = user.role == "admin"
     await twin.services.record(user, "twin.census", f"ward/{ward}", {"patient_ids": include})
     return twin.census(ward, now_ms(), include_patients=include)
@@ -214,7 +210,7 @@ async def start_run(twin: TwinDep, user: CurrentUser, body: RunIn) -> RunRecord:
         live = twin.census(body.ward, now_ms())
         if not live.beds:
             raise _unprocessable(["body", "census"], f"ward {body.ward!r} has no beds on the platform now; use "
-                                 f"census=layout, or a ward with beds: {', '.join(twin.live_wards()) or '(none)'}")
+                                 f"census=layout, or a ward with beds: {', '.join(twin.services.hub.state.wards_with_beds()) or '(none)'}")
         try:
             overlay = overlay_census(layout, live)
         except TwinError as exc:

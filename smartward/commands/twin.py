@@ -104,8 +104,8 @@ def _ward(args: argparse.Namespace) -> Any:
         return layout
     from digital_twin.live import fetch_live, read_password
 
-    if args.ward_id and args.ward_id != layout.id:  # the platform's ward on this layout: named as the server names it
-        layout = layout.with_overrides(id=args.ward_id, name=f"{layout.name} (layout {layout.id})")
+    if args.ward_id:  # the platform's ward on this layout: named as the server names it
+        layout = layout.as_ward(args.ward_id)
     token = os.environ.get("SMARTWARD_TWIN_TOKEN") or None
     password = None
     if token is None and args.username:  # never on the command line: env, else stdin (a prompt on a terminal)

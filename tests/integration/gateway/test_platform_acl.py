@@ -6,8 +6,6 @@ drill-cleanup rights: the platform ran, but the dashboard never got a published 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import pytest
 
 from device_profiles.mqtt_client import Client as MqttClient
 from smartward.servers import free_port
+from tests.broker import retained
 from tests.integration.dashboard.conftest import Running, api_secret, obs, running_platform, until
 
 from .test_mosquitto_acl import DEPLOY, ProdMosquitto, add
@@ -31,18 +30,6 @@ __all__ = ["api_secret"]
 def mqtt(m: ProdMosquitto, user: str, password: str, cid: str) -> MqttClient:
     return MqttClient("127.0.0.1", m.port, username=user, password=password, identifier=cid,
                       protocol=aiomqtt.ProtocolVersion.V5)
-
-
-async def retained(m: ProdMosquitto, user: str, password: str, filters: list[str]) -> dict[str, bytes]:
-    got: dict[str, bytes] = {}
-    async with mqtt(m, user, password, "retained-check") as c:
-        await c.subscribe([(f, 1) for f in filters])
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(1.5):
-                async for msg in c.messages:
-                    if msg.retain and isinstance(msg.payload, bytes) and msg.payload:
-                        got[msg.topic.value] = msg.payload
-    return got
 
 
 async def test_platform_and_drill_on_the_shipped_acl(tmp_path: Path, api_secret: str,
@@ -110,7 +97,7 @@ async def drill_path(run: Running, m: ProdMosquitto, pw: dict[str, str]) -> None
             await drv.publish(f"{ROOT}/devices/{dev}/obs", orjson.dumps(obs(dev, 1, int(time.time() * 1000),
                                                                              heart_rate=70)), qos=1)
         filters = [f"{ROOT}/devices/+/status", f"{ROOT}/gateways/+/status", f"{ROOT}/news2/#"]
-        before = await retained(m, "sw-platform", pw["sw-platform"], filters)
+        before = await retained(m.port, filters, "sw-platform", pw["sw-platform"])
         assert f"{ROOT}/devices/{dev}/status" in before, before
 
         async def ended() -> bool:
@@ -119,7 +106,7 @@ async def drill_path(run: Running, m: ProdMosquitto, pw: dict[str, str]) -> None
         await until(ended, "the platform ending the drill at its end time", 20)
 
         async def nothing_left() -> bool:
-            left = await retained(m, "sw-platform", pw["sw-platform"], filters)
+            left = await retained(m.port, filters, "sw-platform", pw["sw-platform"])
             return not [k for k in left if d["id"] in k]
 
         await until(nothing_left, "the drill's retained status and will cleared", 15)

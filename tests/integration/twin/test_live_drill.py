@@ -20,10 +20,10 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
-from device_profiles.mqtt_client import Client as MqttClient
 from digital_twin.live_drill import LiveDrill, LiveDrillOptions, report_from_log, write_report
 from smartward.compose import Platform, PlatformConfig, run_platform
 from smartward.servers import InfluxDB, Mosquitto, free_port
+from tests.broker import retained
 from tests.integration.dashboard.conftest import Running, obs, until
 from tests.tasks import stop_task
 
@@ -69,19 +69,6 @@ async def platform(mosquitto: Mosquitto, store: str, root: str, tmp: Path) -> As
         yield run
     finally:
         await stop_task(task, "the platform")
-
-
-async def retained(broker: Mosquitto, filters: list[str], listen_s: float = 1.5) -> dict[str, bytes]:
-    """The retained messages under ``filters`` (a fresh subscriber receives them at once)."""
-    got: dict[str, bytes] = {}
-    async with MqttClient("127.0.0.1", broker.port) as client:
-        await client.subscribe([(f, 1) for f in filters])
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(listen_s):
-                async for m in client.messages:
-                    if m.retain and isinstance(m.payload, bytes) and m.payload:
-                        got[m.topic.value] = m.payload
-    return got
 
 
 async def influx(server: InfluxDB, db: str, q: str) -> list[list[Any]]:
@@ -188,7 +175,7 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             listed = (await c.get(f"/api/v1/drills/{drill_id}", headers=cn)).json()
             assert listed["active"] is False and listed["stopped_by"] == "fm"
             # nothing retained of the drill's virtual devices or its driver stays on the broker
-            left = await retained(mosquitto, [f"{topic_root}/devices/+/status", f"{topic_root}/gateways/+/status",
+            left = await retained(mosquitto.port, [f"{topic_root}/devices/+/status", f"{topic_root}/gateways/+/status",
                                               f"{topic_root}/news2/#", f"{topic_root}/wards/+/status"])
             assert not [t for t in left if drill_id in t], left
 
