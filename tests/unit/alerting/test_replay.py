@@ -127,3 +127,6 @@ def test_cli_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"t": 1, "spo2": 97}\n{"t": 2, "sp02": 97}\n')
     proc = _cli("--input", str(path))
     assert proc.returncode == 1 and "line 2: sp02" in proc.stderr
+    missing = tmp_path / "no-such-record-44n"  # a WFDB record path that is not there: named, no traceback
+    proc = _cli("--input", str(missing))
+    assert proc.returncode == 1 and str(missing) in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
