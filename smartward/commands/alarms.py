@@ -4,8 +4,11 @@ Writes alarm events as JSON Lines (``t`` ms since the recording's first sample, 
 ``kind``, ``signal``, ``priority``, ``event``, ``reason``) and a summary of alarms per
 patient-day by kind and priority (text on stderr; ``--summary FILE`` also writes it as JSON,
 ``-`` for stdout after the events). ``--config`` applies an ``alarms.yaml`` on top of the format's
-defaults, so two configurations can be compared on the same recording; ``--monitor naive`` runs a
-per-sample threshold monitor instead of the engine (the baseline of docs/alarm-quality.md).
+defaults; ``--compare B.yaml`` replays the same recordings a second time under configuration B and
+prints what changes (alarms per patient-day by kind and priority, and whether labelled patients are
+still alarmed in time); events then carry ``run`` ``a`` or ``b`` and the JSON summary is
+``{"a", "b", "difference"}``. ``--monitor naive`` runs a per-sample threshold monitor instead of the
+engine (the baseline of docs/alarm-quality.md).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ def register(sub: Any) -> None:
                    help="recording file, WFDB record path (.hea optional) or a directory of recordings")
     r.add_argument("--format", default="auto", choices=["auto", "physionet2019", "physionet2012", "wfdb", "jsonl"])
     r.add_argument("--config", default=None, metavar="alarms.yaml", help="alarm configuration to apply")
+    r.add_argument("--compare", default=None, metavar="B.yaml",
+                   help="what-if: also replay under this configuration and print the difference from --config "
+                        "(or the defaults)")
     r.add_argument("--summary", default=None, metavar="FILE", help="also write the summary as JSON ('-' = stdout)")
     r.add_argument("--monitor", default="engine", choices=["engine", "naive"],
                    help="engine (default) or a naive per-sample threshold monitor for comparison")
@@ -34,28 +40,20 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import orjson
 
-    from alerting import AlertingError, Summary, load_config, naive_events, read_recording, replay
+    from alerting import AlertingError, Summary
+    from alerting.compare import compare, compare_text
     from alerting.config import read_config_file
-    from alerting.recordings import expand_inputs
 
     out = sys.stdout.buffer
-    summary = Summary()
+    files = {"a": args.config} if args.compare is None else {"a": args.config, "b": args.compare}
+    summaries = {name: Summary() for name in files}
     try:
-        if args.config:
-            read_config_file(args.config)  # fail early, naming the field
-        paths = list(expand_inputs(args.input))
-        if not paths:
-            raise AlertingError(f"{args.input}: no recordings found")
-        for path in paths:
-            rec = read_recording(path, args.format)
-            config = load_config(args.config, rec.format, rec.interval_s)
-            summary.add_recording(rec)
-            lines = naive_events(rec.records, config) if args.monitor == "naive" else replay(rec.records, config)
-            for line in lines:
-                summary.add(line)
-                out.write(orjson.dumps(line) + b"\n")
-            if rec.dropped:
-                print(f"{path}: {rec.dropped} value(s) outside the physical range dropped", file=sys.stderr)
+        # read each file once, before any output: a bad one fails early, naming the file and the field
+        layers = {name: read_config_file(path) if path else None for name, path in files.items()}
+        for name, layer in layers.items():
+            _replay_into(args, layer, summaries[name], out, name if args.compare else None)
+        if args.compare is not None:
+            diff = compare(summaries["a"].to_json(), summaries["b"].to_json())
     except AlertingError as exc:
         out.flush()
         print(f"smartward alarms replay: {exc}", file=sys.stderr)
@@ -65,12 +63,45 @@ def run(args: argparse.Namespace) -> int:
         print(f"smartward alarms replay: {exc.filename or args.input}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     out.flush()
+    if args.compare is None:
+        summary_json: dict[str, object] = summaries["a"].to_json()
+        text = summaries["a"].text()
+    else:
+        summary_json = {"a": summaries["a"].to_json(), "b": summaries["b"].to_json(), "difference": diff}
+        text = compare_text(diff, args.config or "defaults", args.compare)
     if not args.quiet:
-        print(summary.text(), file=sys.stderr)
+        print(text, file=sys.stderr)
     if args.summary == "-":
-        out.write(orjson.dumps({"summary": summary.to_json()}) + b"\n")
+        out.write(orjson.dumps({"summary": summary_json}) + b"\n")
         out.flush()
     elif args.summary:
         with open(args.summary, "wb") as f:
-            f.write(orjson.dumps(summary.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
+            f.write(orjson.dumps(summary_json, option=orjson.OPT_INDENT_2) + b"\n")
     return 0
+
+
+def _replay_into(args: argparse.Namespace, layer: dict[str, Any] | None, summary: Any, out: Any,
+                 run_name: str | None) -> None:
+    """Replay every recording under one configuration (the format's preset, then ``layer``), writing
+    events and counting them."""
+    import orjson
+
+    from alerting import AlertingError, naive_events, read_recording, replay
+    from alerting.config import build_config, preset
+    from alerting.recordings import expand_inputs
+
+    paths = list(expand_inputs(args.input))
+    if not paths:
+        raise AlertingError(f"{args.input}: no recordings found")
+    for path in paths:
+        rec = read_recording(path, args.format)
+        config = build_config(preset(rec.format, rec.interval_s), *([layer] if layer is not None else []))
+        summary.add_recording(rec)
+        lines = naive_events(rec.records, config) if args.monitor == "naive" else replay(rec.records, config)
+        for line in lines:
+            summary.add(line)
+            if run_name is not None:
+                line = {**line, "run": run_name}
+            out.write(orjson.dumps(line) + b"\n")
+        if rec.dropped and run_name != "b":
+            print(f"{path}: {rec.dropped} value(s) outside the physical range dropped", file=sys.stderr)

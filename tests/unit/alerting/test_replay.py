@@ -89,6 +89,33 @@ def test_cli_compares_two_configs_on_the_same_recording(testdata: Path, tmp_path
                for x in quiet.stdout.splitlines())
 
 
+def test_cli_what_if_prints_the_difference_and_flags_a_late_detection(testdata: Path, tmp_path: Path) -> None:
+    no_news2 = tmp_path / "no-news2.yaml"
+    no_news2.write_text("news2: {enabled: false}\nlimits:\n  heart_rate: {enabled: false}\n"
+                        "  resp_rate: {enabled: false}\n  temperature: {enabled: false}\n")
+    sepsis = testdata / "physionet2019" / "p000011.psv"
+    proc = _cli("--input", str(sepsis), "--compare", str(no_news2), "--summary", str(tmp_path / "s.json"))
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert {e["run"] for e in events} == {"a", "b"}
+    assert not [e for e in events if e["run"] == "b" and e["kind"] == "news2"]
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert set(s) == {"a", "b", "difference"}
+    diff = s["difference"]
+    assert diff["by_kind"]["news2"]["b"] == 0 and diff["by_kind"]["news2"]["change"] < 0
+    assert diff["per_patient_day"]["b"] < diff["per_patient_day"]["a"]
+    # without NEWS2 and those limits the sepsis patient is no longer alarmed before the label: said plainly
+    assert diff["lost_in_time_detections"] == ["p000011"]
+    assert "B - A" in proc.stderr and "WARNING: B detects later than the label for: p000011" in proc.stderr
+
+
+def test_cli_what_if_names_a_bad_second_config_before_any_output(testdata: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "b.yaml"
+    bad.write_text("limits:\n  spo2: {low: 90, lwo: 85}\n")
+    proc = _cli("--input", str(testdata / WFDB_RECORD), "--compare", str(bad))
+    assert proc.returncode == 1 and "limits.spo2.lwo" in proc.stderr and proc.stdout == ""
+
+
 def test_cli_rejects_a_bad_config_naming_the_field(testdata: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("limits:\n  spo2: {low: 90, lwo: 85}\n")
