@@ -75,7 +75,7 @@
       let input;
       if (p.enum) {
         input = SW.el("select", { name: "p." + p.name });
-        for (const v of p.enum) input.append(SW.el("option", { value: String(v) }, String(v)));
+        for (const v of p.enum) input.append(SW.el("option", { value: String(v) }, String(v).replaceAll("_", " ")));
         input.value = String(p.default);
       } else if (p.type === "boolean") {
         input = SW.el("select", { name: "p." + p.name }, SW.el("option", { value: "true" }, "yes"), SW.el("option", { value: "false" }, "no"));

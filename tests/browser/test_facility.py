@@ -101,3 +101,43 @@ async def test_central_station_leads_to_the_facility_page(fm_platform: Running, 
     await expect(admin).to_have_url(re.compile(r"/facility$"))
     await expect(admin.locator("#station-link")).to_be_visible()
     await expect(admin.locator("#who")).to_contain_text("root · admin")
+
+
+# Every control of the page, and whether it is cut: its box must lie inside the viewport and inside its
+# card (or the top bar), and a select must be wide enough for the text of its longest option.
+CONTROLS_CUT = """() => {
+  const cut = [], W = document.documentElement.clientWidth, ctx = document.createElement("canvas").getContext("2d");
+  for (const el of document.querySelectorAll(".topbar select, .topbar button, .fm select, .fm input, .fm button")) {
+    if (!el.offsetParent) continue;  // hidden
+    const r = el.getBoundingClientRect(), box = el.closest(".fm-card, .topbar").getBoundingClientRect();
+    const name = el.name || el.id || el.textContent.trim();
+    if (r.left < 0 || r.right > W + 0.5) cut.push(`${name}: ${r.left}..${r.right} outside the viewport 0..${W}`);
+    if (r.left < box.left - 0.5 || r.right > box.right + 0.5) cut.push(`${name}: ${r.left}..${r.right} outside its card ${box.left}..${box.right}`);
+    if (el.tagName === "SELECT") {
+      const cs = getComputedStyle(el);
+      ctx.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+      const text = Math.max(...[...el.options].map(o => ctx.measureText(o.text).width));
+      const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 16;  // 16: the arrow
+      if (text > room + 0.5) cut.push(`${name}: option text ${Math.round(text)} px in ${Math.round(room)} px`);
+    }
+  }
+  return cut;
+}"""
+
+
+async def test_facility_controls_fit_common_widths(fm_platform: Running, browser: object) -> None:
+    """At 1280x800 and 1024x768 nothing is cut: the scenario form (its 'order' select in particular)
+    and the top bar's ward picker, clock and log-out all fit."""
+    run = fm_platform
+    run.add_user("fiona", "facility_manager")
+    page: Page = await login(browser, run.base, "fiona", "/facility", 1280, 800)  # type: ignore[assignment]
+    order = page.locator("select[name='p.order']")
+    await expect(order).to_be_attached(timeout=15_000)
+    for width, height in ((1280, 800), (1024, 768)):
+        await page.set_viewport_size({"width": width, "height": height})
+        await order.scroll_into_view_if_needed()
+        assert await page.evaluate(CONTROLS_CUT) == [], (width, height)
+        assert await page.evaluate("() => document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        box = await order.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
+        await expect(page.locator("#logout")).to_be_in_viewport()
