@@ -89,6 +89,27 @@
   }
   const drillTag = () => SW.el("span", { class: "drill-tag", title: "Live drill: simulated, not a patient" }, "DRILL");
 
+  // ---- NEWS2 -------------------------------------------------------------------------------------
+  // An incomplete NEWS2 (a parameter not measured, e.g. no nurse observation of consciousness yet) is
+  // only a floor: shown as "≥ total · incomplete", never in the green of a normal score, and it names
+  // what is missing. Missing data is never scored as normal.
+  const NEWS2_PARAMS = { resp_rate: "respiratory rate", spo2: "SpO₂", supplemental_o2: "air or oxygen", sbp: "systolic BP",
+                         heart_rate: "pulse", consciousness: "consciousness (ACVPU)", temperature: "temperature" };
+  const missingText = n => (n.missing || []).map(p => NEWS2_PARAMS[p] || p.replaceAll("_", " ")).join(", ");
+  function news2Words(n) {
+    if (!n) return "no NEWS2";
+    return n.complete ? `NEWS2 ${n.total}, ${n.risk} risk`
+      : `NEWS2 incomplete: at least ${n.total}${n.risk !== "low" ? ` (${n.risk} risk or higher)` : ""}; not scored: ${missingText(n)}`;
+  }
+  function news2Badge(n) {
+    if (!n) return SW.el("span", { class: "news none", title: "No NEWS2: no current observations" }, "NEWS2 —");
+    if (n.complete) return SW.el("span", { class: `news r-${n.risk}`, title: news2Words(n) }, `NEWS2 ${n.total}`);
+    // a floor above low keeps its risk colour (the true score can only be higher); a low floor is neutral
+    return SW.el("span", { class: `news partial${n.risk !== "low" ? " r-" + n.risk : ""}`,
+                           title: news2Words(n) + ". The true score may be higher." },
+                 SW.el("span", { class: "n2-score" }, `NEWS2 ≥${n.total}`), " ", SW.el("span", { class: "n2-inc" }, "incomplete"));
+  }
+
   // ---- tiles -------------------------------------------------------------------------------------
   function topAlarm(b) {
     return (b.alarms || []).filter(a => a.state !== "cleared").sort(cmp)[0] || null;
@@ -109,11 +130,9 @@
     node.className = cls.join(" ");
     node.tabIndex = 0;
     node.dataset.bed = b.bed;
-    node.setAttribute("aria-label", `Bed ${b.bed}${top ? ", " + top.priority + " priority alarm" : ""}`);
     const n = b.news2;
-    const news = n ? SW.el("span", { class: `news r-${n.risk}${n.complete ? "" : " partial"}`,
-                                     title: n.complete ? `NEWS2 ${n.total} (${n.risk})` : `NEWS2 at least ${n.total}; missing: ${n.missing.join(", ")}` },
-                           `NEWS2 ${n.total}${n.complete ? "" : "+"}`) : SW.el("span", { class: "news none" }, "NEWS2 —");
+    node.setAttribute("aria-label", `Bed ${b.bed}, ${news2Words(n)}${top ? ", " + top.priority + " priority alarm" : ""}`);
+    const news = news2Badge(n);
     const home = b.ward === "home";
     const head = SW.el("header", {}, SW.el("span", { class: "bed" }, b.bed), b.drill ? drillTag() : null,
                        // a drill bed's DRILL tag says it all: its "patient" text would only squeeze the header
@@ -235,10 +254,12 @@
         SW.el("span", { class: "unit" }, SW.unit(v.unit)),
         SW.el("span", { class: "age" }, SW.age(v.t) + " ago")));
     const n = b.news2;
-    if (n) cells.unshift(SW.el("div", { class: `big news r-${n.risk}` }, SW.el("span", { class: "lbl" }, "NEWS2"),
-                               SW.el("span", { class: "val" }, `${n.total}${n.complete ? "" : "+"}`),
-                               SW.el("span", { class: "unit" }, n.risk), SW.el("span", { class: "age" },
-                               n.complete ? "complete" : "missing " + n.missing.join(", "))));
+    if (n) cells.unshift(SW.el("div", { class: `big news${n.complete ? " r-" + n.risk : " partial" + (n.risk !== "low" ? " r-" + n.risk : "")}`,
+                                        title: news2Words(n) },
+                               SW.el("span", { class: "lbl" }, n.complete ? "NEWS2" : "NEWS2 · incomplete"),
+                               SW.el("span", { class: "val" }, `${n.complete ? "" : "≥"}${n.total}`),
+                               SW.el("span", { class: "unit" }, n.complete ? n.risk : n.risk === "low" ? "at least" : n.risk + " or higher"),
+                               SW.el("span", { class: "age" }, n.complete ? "complete" : "not scored: " + missingText(n))));
     $("bv-now").replaceChildren(...cells);
   }
 

@@ -24,6 +24,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 __all__ = ["api_secret"]
 
 
+async def badge_inside(page: Page, bed: str) -> bool:
+    """The bed's NEWS2 badge box lies within its tile's box (nothing of it cut by the tile's edge)."""
+    tile, badge = await page.locator(f"#bed-{bed}").bounding_box(), await page.locator(f"#bed-{bed} .news").bounding_box()
+    assert tile is not None and badge is not None
+    return (badge["x"] >= tile["x"] and badge["y"] >= tile["y"] and badge["x"] + badge["width"] <= tile["x"] + tile["width"] - 2
+            and badge["y"] + badge["height"] <= tile["y"] + tile["height"] - 2)  # - 2: the tile's border
+
+
 async def test_drill_banner_marked_alarm_and_click_acknowledge(mosquitto: Mosquitto, topic_root: str, tmp_path: Path,
                                                               api_secret: str, browser: object) -> None:
     async with platform(mosquitto, f"sqlite:///{tmp_path}/vitals.sqlite3", topic_root, tmp_path) as run:
@@ -50,6 +58,12 @@ async def test_drill_banner_marked_alarm_and_click_acknowledge(mosquitto: Mosqui
         await expect(page.locator("#bed-DRILL-01 .drill-tag")).to_have_text("DRILL")
         await expect(page.locator("#bed-DRILL-01 .pid")).to_have_attribute("title", "drill (simulated)")
         assert await page.locator("#bed-DRILL-01 header").evaluate("h => h.scrollWidth <= h.clientWidth")  # nothing squeezed
+        # its NEWS2 badge lies within the tile on common screens too (the grid re-sizes with the window)
+        badge = page.locator("#bed-DRILL-01 .news")
+        await expect(badge).not_to_have_class(re.compile(r"\bnone\b"), timeout=30_000)
+        for width, height in ((1280, 800), (1024, 768), (1920, 1080)):
+            await page.set_viewport_size({"width": width, "height": height})
+            await until(lambda: badge_inside(page, "DRILL-01"), f"the drill tile's NEWS2 badge inside the tile at {width}x{height}", 5)
         await expect(page.locator("#bed-01")).not_to_have_class(re.compile(r"\bdrill\b"))
         item = page.locator(".alarm.drill[data-bed='DRILL-01']").first
         await expect(item).to_be_visible(timeout=40_000)

@@ -1,0 +1,62 @@
+"""NEWS2 on the central station in real headless Chromium against the real platform: a complete score
+is shown as the score; an incomplete one (no nurse observations yet: consciousness, air or oxygen) is
+shown explicitly as a floor ("≥0 · incomplete"), never in the colour of a normal score, with the
+missing parameters in its tooltip, the tile's accessible name and the bed view."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.integration.dashboard.conftest import Running, obs
+
+from .conftest import login
+from .scene import notify_adt
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+VITALS = {"heart_rate": 72, "spo2": 97, "resp_rate": 16, "temperature": 37.0, "nibp_sys": 124, "nibp_dia": 78}
+
+
+async def test_complete_and_incomplete_news2(platform_sqlite: Running, browser: object) -> None:
+    run = platform_sqlite
+    run.add_user("nina", "nurse", ("w1",))
+    attr = run.platform.attributions
+    at = int(time.time() * 1000) - 60_000
+    for bed in ("01", "02"):
+        attr.assign_device(f"mon-{bed}", "w1", bed, at)
+        attr.admit(f"P10{bed}", "w1", bed, at)
+    await notify_adt(run, ["mon-01", "mon-02"])
+    t = int(time.time() * 1000)
+    for bed in ("01", "02"):
+        await run.publish(f"devices/mon-{bed}/obs", obs(f"mon-{bed}", 1, t, **VITALS))
+    # the nurse has recorded bed 01's observations; bed 02's are not recorded yet
+    await run.publish("wards/w1/spot", {"patient": "P1001", "ward": "w1", "bed": "01", "t": t, "by": "nina",
+                                        "consciousness": "A", "supplemental_o2": False})
+    page: Page = await login(browser, run.base, "nina", "/", 1280, 800)  # type: ignore[assignment]
+    done, partial = page.locator("#bed-01 .news"), page.locator("#bed-02 .news")
+    await expect(done).to_have_text("NEWS2 0", timeout=15_000)
+    await expect(done).to_have_class(re.compile(r"\br-low\b"))
+    await expect(done).not_to_have_class(re.compile(r"\bpartial\b"))
+
+    await expect(partial).to_have_class(re.compile(r"\bpartial\b"), timeout=15_000)
+    text = re.sub(r"\s+", " ", await partial.text_content() or "").strip()
+    assert text == "NEWS2 ≥0 incomplete", text
+    assert "+" not in text
+    # never dressed as a normal (green, low-risk) score
+    await expect(partial).not_to_have_class(re.compile(r"\br-low\b"))
+    assert await partial.evaluate("e => getComputedStyle(e).backgroundColor") != await done.evaluate(
+        "e => getComputedStyle(e).backgroundColor")
+    title = await partial.get_attribute("title") or ""
+    assert "at least 0" in title and "consciousness" in title and "air or oxygen" in title, title
+    label = await page.locator("#bed-02").get_attribute("aria-label") or ""
+    assert "NEWS2 incomplete" in label and "consciousness" in label and "air or oxygen" in label, label
+    assert "NEWS2 0" in (await page.locator("#bed-01").get_attribute("aria-label") or "")
+    # the bed view says the same
+    await page.click("#bed-02")
+    big = page.locator("#bv-now .big.news")
+    await expect(big.locator(".val")).to_have_text("≥0")
+    await expect(big).to_contain_text("incomplete")
+    await expect(big).to_contain_text("consciousness")
