@@ -15,17 +15,29 @@ const SWChart = (() => {
     return { ctx, w, h };
   }
 
+  // Draw a text and remember its box (canvas.swLabels: what was written where, so labels can be
+  // checked for overlaps; canvas text has no DOM box of its own).
+  function label(ctx, boxes, text, x, y, align = "left") {
+    ctx.textAlign = align;
+    ctx.fillText(text, x, y);
+    const m = ctx.measureText(text);
+    const left = align === "right" ? x - m.width : align === "center" ? x - m.width / 2 : x;
+    boxes.push({ text, x: left, y: y - m.actualBoundingBoxAscent, w: m.width,
+                 h: m.actualBoundingBoxAscent + m.actualBoundingBoxDescent });
+    ctx.textAlign = "left";
+  }
+
   // rows: [{t, values:{sig:v}, minimum?, maximum?}], one panel per signal.
   function trend(canvas, rows, signals, from, to, units, stepMs) {
     const { ctx, w, h } = setup(canvas);
     ctx.clearRect(0, 0, w, h);
-    const left = 64, right = 12, top = 8, bottom = 22;
+    const boxes = [];
+    canvas.swLabels = boxes;
+    const right = 12, top = 8, bottom = 22;
     const panelH = (h - top - bottom) / signals.length;
-    const x = t => left + (t - from) / (to - from) * (w - left - right);
     const gapMs = Math.max(stepMs * 3, 90000);
     ctx.font = "12px system-ui, sans-serif";
-    signals.forEach((sig, i) => {
-      const y0 = top + i * panelH, y1 = y0 + panelH - 6;
+    const panels = signals.map(sig => {
       const pts = rows.filter(r => r.values[sig] !== undefined);
       let lo = Infinity, hi = -Infinity;
       for (const r of pts) {
@@ -34,15 +46,25 @@ const SWChart = (() => {
       }
       if (!isFinite(lo)) { lo = 0; hi = 1; }
       const pad = Math.max((hi - lo) * 0.15, 1);
-      lo -= pad; hi += pad;
+      return { sig, pts, lo: lo - pad, hi: hi + pad, name: SW.LABELS[sig] || sig, unit: SW.unit(units[sig] || "") };
+    });
+    // two columns left of the plot, sized to their texts: signal name + unit, then the axis values
+    // (right-aligned), so a long name ("Temp", "NIBP") never runs into a value ("38", "120")
+    const width = t => ctx.measureText(t).width;
+    const nameW = Math.max(0, ...panels.flatMap(p => [width(p.name), width(p.unit)]));
+    const tickW = Math.max(0, ...panels.flatMap(p => [width(String(Math.round(p.hi))), width(String(Math.round(p.lo)))]));
+    const left = Math.ceil(6 + nameW + 10 + tickW + 6);
+    const x = t => left + (t - from) / (to - from) * (w - left - right);
+    panels.forEach(({ sig, pts, lo, hi, name, unit }, i) => {
+      const y0 = top + i * panelH, y1 = y0 + panelH - 6;
       const y = v => y1 - (v - lo) / (hi - lo) * (y1 - y0);
       ctx.fillStyle = "#111827"; ctx.fillRect(left, y0, w - left - right, y1 - y0);
       ctx.fillStyle = COLORS[sig] || "#e5e7eb";
-      ctx.fillText(`${SW.LABELS[sig] || sig}`, 6, y0 + 14);
+      label(ctx, boxes, name, 6, y0 + 14);
       ctx.fillStyle = "#9ca3af";
-      ctx.fillText(SW.unit(units[sig] || ""), 6, y0 + 30);
-      ctx.fillText(String(Math.round(hi)), left - 30, y0 + 12);
-      ctx.fillText(String(Math.round(lo)), left - 30, y1);
+      if (y1 - y0 >= 34) label(ctx, boxes, unit, 6, y0 + 30);  // a very short panel: the name only
+      label(ctx, boxes, String(Math.round(hi)), left - 6, y0 + 12, "right");
+      if (y1 - y0 >= 28) label(ctx, boxes, String(Math.round(lo)), left - 6, y1, "right");
       // gaps: no data for longer than gapMs -> shaded band (not for intermittent measurements)
       let prev = from;
       const gaps = [];
@@ -53,7 +75,7 @@ const SWChart = (() => {
       ctx.fillStyle = "rgba(148,163,184,0.12)";
       for (const [a, b] of gaps) ctx.fillRect(x(a), y0, Math.max(1, x(b) - x(a)), y1 - y0);
       if (!pts.length) {
-        ctx.fillStyle = "#6b7280"; ctx.fillText("no data in this range", left + 12, (y0 + y1) / 2);
+        ctx.fillStyle = "#6b7280"; label(ctx, boxes, "no data in this range", left + 12, (y0 + y1) / 2);
         return;
       }
       if (pts[0].minimum) { // min/max band of 1-minute aggregates
@@ -83,10 +105,9 @@ const SWChart = (() => {
     });
     // time axis
     ctx.fillStyle = "#9ca3af";
-    for (let k = 0; k <= 4; k++) {
+    for (let k = 0; k <= 4; k++) {  // the first time starts at the plot's left edge, the last ends at its right
       const t = from + (to - from) * k / 4;
-      const label = SW.clock(t, false);
-      ctx.fillText(label, Math.min(x(t) - 16, w - 44), h - 6);
+      label(ctx, boxes, SW.clock(t, false), x(t), h - 6, k === 0 ? "left" : k === 4 ? "right" : "center");
     }
   }
 
