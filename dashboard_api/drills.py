@@ -37,7 +37,10 @@ drills_table = sa.Table(
     sa.Column("stopped", sa.BigInteger, nullable=True),
     sa.Column("started_by", sa.String(64), nullable=False),
     sa.Column("stopped_by", sa.String(64), nullable=False, default=""),
+    sa.Column("rate", sa.Float, nullable=False, server_default="1.0"),  # samples/s per bed the driver sends
+    sa.Column("samples", sa.BigInteger, nullable=True),  # samples the driver published (it says so on stop)
 )
+ADDED_COLUMNS = ("rate", "samples")  # after the first release of the table: added to an existing one on start
 DRILL_BED = "DRILL-{n:02d}"
 EXPIRY_CHECK_S = 15.0  # the hub ends drills past their end (e.g. the driver died) this often
 log = logging.getLogger(__name__)
@@ -66,6 +69,8 @@ class Drill:
     stopped: int | None
     started_by: str
     stopped_by: str = ""
+    rate: float = 1.0
+    samples: int | None = None
 
     def active(self, now: int) -> bool:
         return self.stopped is None and now < self.ends
@@ -91,12 +96,26 @@ class DrillStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         metadata.create_all(engine)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """A register created before ``rate``/``samples`` existed gets them (``ALTER TABLE … ADD COLUMN``)."""
+        have = {c["name"] for c in sa.inspect(self.engine).get_columns(drills_table.name)}
+        with self.engine.begin() as conn:
+            for name in ADDED_COLUMNS:
+                if name not in have:
+                    col = drills_table.c[name]
+                    default = f" DEFAULT {col.server_default.arg}" if col.server_default is not None else ""  # type: ignore[attr-defined]
+                    conn.execute(sa.text(f"ALTER TABLE {drills_table.name} ADD COLUMN {name} "
+                                         f"{col.type.compile(self.engine.dialect)}{default}"
+                                         f"{' NOT NULL' if not col.nullable else ''}"))
 
     @staticmethod
     def _drill(r: sa.Row[tuple[object, ...]]) -> Drill:
         beds = tuple(DrillBed(**b) for b in orjson.loads(str(r.beds)))
         return Drill(str(r.id), str(r.ward), beds, float(r.speed), int(r.seed), int(r.started), int(r.ends),
-                     None if r.stopped is None else int(r.stopped), str(r.started_by), str(r.stopped_by or ""))
+                     None if r.stopped is None else int(r.stopped), str(r.started_by), str(r.stopped_by or ""),
+                     float(r.rate), None if r.samples is None else int(r.samples))
 
     def add(self, drill: Drill) -> None:
         """Register ``drill``; :class:`DrillError` when the ward already has an active drill."""
@@ -111,7 +130,7 @@ class DrillStore:
                 beds=orjson.dumps([{"bed": b.bed, "device": b.device, "scenario": b.scenario}
                                    for b in drill.beds]).decode(),
                 speed=drill.speed, seed=drill.seed, started=drill.started, ends=drill.ends, stopped=None,
-                started_by=drill.started_by, stopped_by=""))
+                started_by=drill.started_by, stopped_by="", rate=drill.rate, samples=None))
 
     def get(self, drill_id: str) -> Drill | None:
         with self.engine.connect() as conn:
@@ -125,11 +144,14 @@ class DrillStore:
         with self.engine.connect() as conn:
             return [self._drill(r) for r in conn.execute(q)]
 
-    def stop(self, drill_id: str, by: str, at: int) -> Drill:
-        """Mark the drill stopped at ``at`` (idempotent: a stopped drill keeps its first stop)."""
+    def stop(self, drill_id: str, by: str, at: int, samples: int | None = None) -> Drill:
+        """Mark the drill stopped at ``at`` (idempotent: a stopped drill keeps its first stop). ``samples``:
+        what its driver published, recorded whoever stopped it first (the report shows it)."""
         with self.engine.begin() as conn:
             conn.execute(drills_table.update().where(drills_table.c.id == drill_id, drills_table.c.stopped.is_(None))
                          .values(stopped=at, stopped_by=by))
+            if samples is not None:
+                conn.execute(drills_table.update().where(drills_table.c.id == drill_id).values(samples=samples))
         drill = self.get(drill_id)
         if drill is None:
             raise DrillError(f"no drill {drill_id}")
@@ -151,14 +173,15 @@ async def publish_retained(hub: Any, topic: str, body: bytes) -> None:
         raise DrillError(f"broker unavailable: {exc}") from exc
 
 
-async def end_drill(hub: Any, attributions: Any, store: DrillStore, drill_id: str, by: str) -> Drill:
+async def end_drill(hub: Any, attributions: Any, store: DrillStore, drill_id: str, by: str,
+                    samples: int | None = None) -> Drill:
     """Stop a drill: unbind its devices, tell ingest and the hub, publish the retained inactive state
     (alerting then clears the drill's alarms; screens drop the banner) and clear its devices'
     retained NEWS2. Idempotent. :class:`DrillError` for an unknown drill or a lost broker."""
     from ingest import control_topic
 
     now = now_ms()
-    drill = await asyncio.to_thread(store.stop, drill_id, by, now)
+    drill = await asyncio.to_thread(store.stop, drill_id, by, now, samples)
 
     def unbind() -> None:
         for b in drill.beds:

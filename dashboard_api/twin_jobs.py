@@ -54,6 +54,8 @@ class RunRecord(BaseModel):
     started_t: int | None = None
     finished_t: int | None = None
     census_used: dict[str, Any] = Field(default_factory=dict)
+    census_source: dict[str, Any] = Field(default_factory=dict, description="where the census came from "
+                                          "(digital_twin.census_source: file path, or live platform and time)")
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -224,7 +226,8 @@ class TwinJobs:
             rec.status, rec.started_t, rec.total, rec.done = "running", int(time.time() * 1000), rec.replications, 0
             await self._save(rec)
             spec = {"scenario": rec.scenario, "ward_file": str(d / "ward.json"), "replications": rec.replications,
-                    "seed": rec.seed, "overrides": rec.parameters, "workers": self.workers, "out_dir": str(d)}
+                    "seed": rec.seed, "overrides": rec.parameters, "workers": self.workers, "out_dir": str(d),
+                    "census": rec.census_source or None}
             pending: set[asyncio.Task[None]] = set()
 
             def progress(done: int, total: int) -> None:

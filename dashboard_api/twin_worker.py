@@ -4,7 +4,7 @@ Started by :class:`dashboard_api.twin_jobs.TwinJobs` (and the "time to evacuate 
 the Monte Carlo work never runs on the API's event loop. Protocol, one JSON object per line:
 
 - stdin, first line: ``{"scenario", "ward_file", "replications", "seed", "overrides": {key: str},
-  "workers", "out_dir" | null}``. The parent keeps stdin open; EOF (the parent closed it, or died)
+  "workers", "out_dir" | null, "census": {where the census came from} | null}``. The parent keeps stdin open; EOF (the parent closed it, or died)
   ends the run at once.
 - stdout: ``{"progress": [done, total]}`` (at most ~5 per second, and the last one), then either
   ``{"ok": true}`` (reports written to ``out_dir``) or ``{"ok": true, "report": {…}}`` (no
@@ -42,10 +42,9 @@ def _exit_on_eof() -> None:
 
 def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one spec; returns the final line (``ok`` + optional ``report``) or raises ``TwinError``."""
+    from digital_twin.model import Ward
     from digital_twin.report_html import write_reports
     from digital_twin.runner import run
-
-    from digital_twin.model import Ward
 
     ward = Ward.model_validate_json(Path(spec["ward_file"]).read_bytes()).with_overrides()  # + reference checks
     last = [0.0]
@@ -57,7 +56,8 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
             _emit({"progress": [done, total]})
 
     report = run(spec["scenario"], ward, replications=int(spec["replications"]), seed=int(spec["seed"]),
-                 overrides=dict(spec.get("overrides") or {}), workers=spec.get("workers"), progress=progress)
+                 overrides=dict(spec.get("overrides") or {}), workers=spec.get("workers"), progress=progress,
+                 census=spec.get("census"))
     if spec.get("out_dir"):
         write_reports(report, Path(spec["out_dir"]))
         return {"ok": True}

@@ -2,8 +2,8 @@
 
 Pure and synchronous. :class:`AlarmLog` takes alerting's alarm events (the payload published on
 ``{root}/alarms/{ward}/{id}`` and stored in the alarm log) and keeps those of ONE drill; per alarm it
-records raised → acknowledged, raised → cleared (a clear caused by the drill ending is not a
-response) and escalations. :func:`build_report` gives the same ``report.json`` shape as the
+records raised → acknowledged, raised → first silenced (and how often it was silenced), raised →
+cleared (a clear caused by the drill ending is not a response) and escalations. :func:`build_report` gives the same ``report.json`` shape as the
 simulated drills (``metrics`` {name: {mean, p50, p95, ci95, sd, n, missing, unit, label}}, one
 "replication" per alarm) plus the alarm list; :func:`render_html` a self-contained page.
 """
@@ -14,7 +14,7 @@ import html
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .scenario import Metric
@@ -22,8 +22,11 @@ from .stats import _r, summarize
 
 DRILL_ENDED = "drill ended"  # alerting's reason when it clears a drill's alarms at the end
 METRICS: dict[str, Metric] = {
-    "ack_s": Metric("s", "time to acknowledge (raised → acknowledged)"),
-    "clear_s": Metric("s", "time to resolve (raised → cleared, before the drill ended)"),
+    "ack_s": Metric("s", "time to acknowledge (raised → acknowledged)", absent="it was not acknowledged"),
+    "silence_s": Metric("s", "time to silence (raised → first silenced)", absent="it was not silenced"),
+    "clear_s": Metric("s", "time to resolve (raised → cleared, before the drill ended)",
+                      absent="it was not resolved before the drill ended"),
+    "silences": Metric("", "silences per alarm"),
     "escalations": Metric("", "escalations per alarm"),
 }
 REFERENCES = (
@@ -44,13 +47,21 @@ class AlarmTimeline:
     raised_t: int
     acknowledged_t: int | None = None
     acknowledged_by: str = ""
+    silenced_t: int | None = None  # the first silence
+    silenced_by: str = ""
+    silences: int = 0  # silence events (a nurse may silence it again when the silence expires)
     cleared_t: int | None = None
     cleared_reason: str = ""
     escalations: int = 0
+    _silence_times: set[int] = field(default_factory=set, repr=False)  # redeliveries count once
 
     @property
     def ack_s(self) -> float:
         return math.nan if self.acknowledged_t is None else (self.acknowledged_t - self.raised_t) / 1000
+
+    @property
+    def silence_s(self) -> float:
+        return math.nan if self.silenced_t is None else (self.silenced_t - self.raised_t) / 1000
 
     @property
     def clear_s(self) -> float:
@@ -89,6 +100,11 @@ class AlarmLog:
             a.priority = prio
         if event == "acknowledged" and (a.acknowledged_t is None or t < a.acknowledged_t):
             a.acknowledged_t, a.acknowledged_by = t, str(ev.get("by") or "")
+        elif event == "silenced":
+            a._silence_times.add(t)
+            a.silences = len(a._silence_times)
+            if a.silenced_t is None or t < a.silenced_t:
+                a.silenced_t, a.silenced_by = t, str(ev.get("by") or "")
         elif event == "escalated":
             a.escalations = max(a.escalations, int(ev.get("escalation_level") or 0))
         elif event == "cleared" and a.cleared_t is None:
@@ -109,7 +125,8 @@ def _num(x: float) -> float | None:
 def build_report(log: AlarmLog, *, ward: str, seed: int, parameters: Mapping[str, Any]) -> dict[str, Any]:
     """``report.json`` of a live drill (the simulated drills' shape + ``alarms`` and ``drill``)."""
     alarms = log.timelines()
-    samples = {"ack_s": [a.ack_s for a in alarms], "clear_s": [a.clear_s for a in alarms],
+    samples = {"ack_s": [a.ack_s for a in alarms], "silence_s": [a.silence_s for a in alarms],
+               "clear_s": [a.clear_s for a in alarms], "silences": [float(a.silences) for a in alarms],
                "escalations": [float(a.escalations) for a in alarms]}
     metrics: dict[str, Any] = {}
     for name, spec in METRICS.items():
@@ -117,15 +134,20 @@ def build_report(log: AlarmLog, *, ward: str, seed: int, parameters: Mapping[str
         metrics[name] = {"mean": _num(s.mean), "p50": _num(s.p50), "p95": _num(s.p95),
                          "ci95": [_num(s.ci95[0]), _num(s.ci95[1])], "sd": _num(s.sd), "n": s.n,
                          "missing": s.missing, "unit": spec.unit, "label": spec.label,
-                         "lower_is_better": spec.lower_is_better}
+                         "lower_is_better": spec.lower_is_better, "absent": spec.absent}
     return {
         "scenario": "live-drill", "title": "Live drill on the running platform", "ward": ward, "ward_name": ward,
         "drill": log.drill, "seed": seed, "replications": len(alarms), "parameters": dict(parameters),
         "metric_order": list(METRICS), "metrics": metrics, "summary": summary_sentences(alarms, metrics),
         "references": list(REFERENCES),
         "samples": {k: [_num(v) for v in vals] for k, vals in samples.items()},
-        "alarms": [asdict(a) | {"ack_s": _num(a.ack_s), "clear_s": _num(a.clear_s)} for a in alarms],
+        "alarms": [_alarm(a) for a in alarms],
     }
+
+
+def _alarm(a: AlarmTimeline) -> dict[str, Any]:
+    out = {k: v for k, v in asdict(a).items() if not k.startswith("_")}
+    return out | {"ack_s": _num(a.ack_s), "silence_s": _num(a.silence_s), "clear_s": _num(a.clear_s)}
 
 
 def summary_sentences(alarms: Sequence[AlarmTimeline], metrics: Mapping[str, Any]) -> list[str]:
@@ -139,6 +161,13 @@ def summary_sentences(alarms: Sequence[AlarmTimeline], metrics: Mapping[str, Any
     if ack["n"]:
         out.append(f"Median time to acknowledge was {ack['p50']:.0f} s (95th percentile {ack['p95']:.0f} s, "
                    f"mean {ack['mean']:.0f} s).")
+    silenced = [a for a in alarms if a.silenced_t is not None]
+    if silenced:
+        sil = metrics["silence_s"]
+        total = sum(a.silences for a in alarms)
+        out.append(f"{len(silenced)} alarm(s) were silenced ({total} silence(s) in all); median time to silence "
+                   f"{sil['p50']:.0f} s. A silenced alarm still needs someone at the bedside: check each one was "
+                   "followed by an acknowledgement.")
     high = [a for a in alarms if a.priority == "high"]
     slow = [a for a in high if a.acknowledged_t is None or a.ack_s > 120]
     if slow:
@@ -154,6 +183,11 @@ def _fmt(x: Any) -> str:
     if x is None:
         return "—"
     return f"{x:.3g}" if isinstance(x, float) else html.escape(str(x))
+
+
+def _missing(m: Mapping[str, Any]) -> str:
+    """``"2 (it was not acknowledged)"``: how many alarms have no value, and why."""
+    return f"{m['missing']} ({html.escape(m['absent'])})" if m["missing"] and m.get("absent") else str(m["missing"])
 
 
 def _chart(report: Mapping[str, Any]) -> str:
@@ -185,12 +219,13 @@ def render_html(report: Mapping[str, Any]) -> str:
     e = html.escape
     rows = "".join(
         f"<tr><td>{e(m['label'])}</td><td>{_fmt(m['mean'])}</td><td>{_fmt(m['p50'])}</td><td>{_fmt(m['p95'])}</td>"
-        f"<td>{_fmt(m['ci95'][0])} &ndash; {_fmt(m['ci95'][1])}</td><td>{m['n']}</td><td>{m['missing']}</td>"
+        f"<td>{_fmt(m['ci95'][0])} &ndash; {_fmt(m['ci95'][1])}</td><td>{m['n']}</td><td>{_missing(m)}</td>"
         f"<td>{e(m['unit'])}</td></tr>" for m in (report["metrics"][k] for k in report["metric_order"]))
     alarms = "".join(
         f"<tr><td>{e(a['id'])}</td><td>{e(a['bed'])}</td><td>{e(a['priority'])}</td><td>{e(a['kind'])}"
         f"{' · ' + e(a['signal']) if a['signal'] else ''}</td><td>{e(a['reason'])}</td><td>{_fmt(a['ack_s'])}</td>"
-        f"<td>{e(a['acknowledged_by'])}</td><td>{_fmt(a['clear_s'])}</td><td>{a['escalations']}</td></tr>"
+        f"<td>{e(a['acknowledged_by'])}</td><td>{_fmt(a['silence_s'])}</td><td>{a['silences']}</td>"
+        f"<td>{_fmt(a['clear_s'])}</td><td>{a['escalations']}</td></tr>"
         for a in report["alarms"])
     params = e(json.dumps(report["parameters"], sort_keys=True))
     summary = "".join(f"<li>{e(s)}</li>" for s in report["summary"])
@@ -202,7 +237,8 @@ border-radius:3px;font-weight:bold}}</style></head><body>
 <h1><span class="drill">DRILL</span> Live drill {e(report['drill'])} · ward {e(report['ward'])}</h1>
 <p>Parameters: <code>{params}</code></p><h2>What to do</h2><ul>{summary}</ul>
 <h2>Measured response times</h2><table><tr><th>metric</th><th>mean</th><th>p50</th><th>p95</th><th>95 % CI of the mean</th>
-<th>n</th><th>not happened</th><th>unit</th></tr>{rows}</table>{_chart(report)}
+<th>n</th><th>no value</th><th>unit</th></tr>{rows}</table>{_chart(report)}
 <h2>Drill alarms ({len(report['alarms'])})</h2><table><tr><th>alarm</th><th>bed</th><th>priority</th><th>kind</th>
-<th>reason</th><th>ack (s)</th><th>by</th><th>resolved (s)</th><th>escalations</th></tr>{alarms}</table>
+<th>reason</th><th>ack (s)</th><th>by</th><th>silenced (s)</th><th>silences</th><th>resolved (s)</th>
+<th>escalations</th></tr>{alarms}</table>
 <h2>References</h2><ul>{refs}</ul></body></html>"""

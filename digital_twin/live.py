@@ -74,6 +74,7 @@ class Overlay:
     no_news2: int = 0
     batteries: int = 0
     unmapped: list[str] = field(default_factory=list)
+    census: Census | None = None  # the census applied (its ward and time ``t``)
 
     def summary(self) -> dict[str, Any]:
         """The census used, for run records and the "time to evacuate now" answer."""
@@ -114,7 +115,7 @@ def overlay_census(layout: Ward, census: Census) -> Overlay:
     """The layout with the live census applied (see the module docstring for the rules)."""
     mapping = match_beds([b.id for b in layout.beds], [b.bed for b in census.beds])
     live = {mapping[c.bed]: c for c in census.beds if c.bed in mapping}
-    result = Overlay(ward=layout)
+    result = Overlay(ward=layout, census=census)
     result.unmapped = sorted(c.bed for c in census.beds if c.occupied and c.bed not in mapping)
     beds = []
     for bed in layout.beds:
@@ -166,9 +167,11 @@ def fetch_live(base_url: str, *, ward_id: str, layout: Ward, token: str | None =
     """Like :func:`load_live_ward`, with the overlay's counts (occupied, acuity, unmapped beds)."""
     import httpx
 
-    base = base_url.rstrip("/")
+    from .census_source import redact_url
+
+    url, base = base_url.rstrip("/"), redact_url(base_url)  # messages never show credentials in the URL
     try:
-        with httpx.Client(base_url=base, timeout=timeout_s) as client:
+        with httpx.Client(base_url=url, timeout=timeout_s) as client:
             if token is None:
                 if not username or password is None:
                     raise LiveError("give an access token (SMARTWARD_TWIN_TOKEN) or a username and password")
@@ -185,7 +188,7 @@ def fetch_live(base_url: str, *, ward_id: str, layout: Ward, token: str | None =
     if not census.beds:
         raise LiveError(f"{base}: ward {ward_id!r} has no beds on the platform"
                         + (f"; wards with beds: {', '.join(others)} (choose one with --ward-id)"
-                           if (others := _wards_with_beds(base, token, timeout_s)) else ""))
+                           if (others := _wards_with_beds(url, token, timeout_s)) else ""))
     return overlay_census(layout, census)
 
 

@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 
 SUBSCRIBE_TIMEOUT_S = 15.0
 BACKOFF_MAX_S = 15.0
+# what a drill may ask for (the API's POST /drills and `smartward drill start` check the same bounds)
+BEDS_MAX = 16
+DURATION_MIN_S, DURATION_MAX_S = 10.0, 8 * 3600.0
+SPEED_MAX = 100.0  # scenario seconds per second (above 0)
+RATE_MAX = 10.0  # samples per second per bed (above 0)
 
 
 class LiveDrillError(TwinError):
@@ -102,7 +107,7 @@ class LiveDrill:
                             from None
                     self.drill = await self._call(http, "POST", "/api/v1/drills", {
                         "ward": o.ward, "beds": o.beds, "scenarios": list(o.scenarios), "duration_s": o.duration_s,
-                        "speed": o.speed, "seed": o.seed})
+                        "speed": o.speed, "seed": o.seed, "rate": o.rate})
                     self.log = AlarmLog(self.drill["id"])
                     if self.on_start is not None:
                         self.on_start(self.drill)
@@ -116,12 +121,12 @@ class LiveDrill:
             finally:
                 if self.drill and self.drill.get("stopped") is None:
                     with contextlib.suppress(LiveDrillError, httpx.HTTPError):
-                        await self._call(http, "DELETE", f"/api/v1/drills/{self.drill['id']}")
+                        await self._stop_drill(http)
             assert self.log is not None
             for ev in await call(http, self._headers, "GET", f"/api/v1/drills/{self.drill['id']}/alarm-events"):
                 self.log.add(ev)  # the alarm log: events the subscription missed (redeliveries are harmless)
-        return build_report(self.log, ward=o.ward, seed=o.seed,
-                            parameters=parameters(self.drill) | {"rate": o.rate, "samples": self.samples})
+        record = self.drill if self.drill.get("samples") is not None else self.drill | {"samples": self.samples}
+        return build_report(self.log, ward=o.ward, seed=o.seed, parameters=parameters(record))
 
     async def _call(self, http: httpx.AsyncClient, method: str, path: str,
                     body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -129,6 +134,11 @@ class LiveDrill:
         if method == "DELETE":
             self.drill = data
         return data
+
+    async def _stop_drill(self, http: httpx.AsyncClient) -> None:
+        """Stop the drill on the platform, recording the samples published (the report shows them, and a
+        report rebuilt later from the platform shows the same)."""
+        await self._call(http, "DELETE", f"/api/v1/drills/{self.drill['id']}?samples={self.samples}")
 
     # -- simulation --------------------------------------------------------------------------------
     def _ward(self) -> Ward:
@@ -160,7 +170,7 @@ class LiveDrill:
                         async with asyncio.timeout(10):
                             await pub.wait_drained()
                     if self.drill.get("stopped") is None:  # unbind BEFORE the devices go offline
-                        await self._call(http, "DELETE", f"/api/v1/drills/{self.drill['id']}")
+                        await self._stop_drill(http)
                     await pub.close()
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(5):
@@ -251,7 +261,7 @@ async def login(http: httpx.AsyncClient, token: str | None, username: str | None
         except httpx.HTTPError as exc:
             raise LiveDrillError(f"{http.base_url}: {exc}") from exc
         if r.status_code != 200:
-            raise LiveDrillError(f"login as {username} refused ({r.status_code}): {_detail(r)}")
+            raise LiveDrillError(f"login as {username} refused ({r.status_code}): {api_error(r)}")
         token = str(r.json()["access_token"])
     return {"Authorization": f"Bearer {token}"}
 
@@ -263,15 +273,17 @@ async def call(http: httpx.AsyncClient, headers: dict[str, str], method: str, pa
     except httpx.HTTPError as exc:
         raise LiveDrillError(f"{method} {path}: {exc}") from exc
     if r.status_code >= 300:
-        raise LiveDrillError(f"{method} {path} refused ({r.status_code}): {_detail(r)}")
+        raise LiveDrillError(f"{method} {path} refused ({r.status_code}): {api_error(r)}")
     return r.json()
 
 
 def parameters(drill: dict[str, Any]) -> dict[str, Any]:
-    """The report's ``parameters`` from the API's drill record."""
+    """The report's ``parameters`` from the API's drill record (the same at the end of the drill and when
+    the report is rebuilt later: ``rate`` and ``samples`` are kept in the record)."""
     return {"drill": drill["id"], "beds": [f"{b['bed']}:{b['scenario']}" for b in drill["beds"]],
             "duration_s": round((int(drill["ends"]) - int(drill["started"])) / 1000, 3), "speed": drill["speed"],
-            "started": drill["started"], "stopped": drill.get("stopped")}
+            "started": drill["started"], "stopped": drill.get("stopped"), "rate": drill.get("rate"),
+            "samples": drill.get("samples")}
 
 
 async def report_from_log(base_url: str, drill_id: str, *, token: str | None = None, username: str | None = None,
@@ -286,11 +298,23 @@ async def report_from_log(base_url: str, drill_id: str, *, token: str | None = N
     return build_report(log_, ward=drill["ward"], seed=int(drill["seed"]), parameters=parameters(drill))
 
 
-def _detail(r: httpx.Response) -> str:
+def api_error(r: httpx.Response) -> str:
+    """The API's error in one line: ``detail``, or each validation problem as ``field: message``."""
     try:
-        return str(r.json().get("detail"))
-    except ValueError:
+        detail = r.json().get("detail")
+    except (ValueError, AttributeError):
         return r.text[:200]
+    if isinstance(detail, list):
+        return "; ".join(_problem(p) for p in detail) or "refused"
+    return str(detail)
+
+
+def _problem(p: Any) -> str:
+    if not isinstance(p, dict):
+        return str(p)
+    loc = [str(x) for x in p.get("loc") or () if x not in ("body", "query", "path")]
+    msg = str(p.get("msg") or "invalid")
+    return f"{'.'.join(loc)}: {msg}" if loc else msg
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:

@@ -82,6 +82,12 @@ class NursingParams(ScenarioParams):
                 "low": self.care_tasks_per_hour_low}[acuity] / 3600.0
 
 
+# what a NaN alarm figure means (``Metric.absent``, for surge and alarm-load)
+NO_ANSWER = "no alarm was answered"
+NO_ACTIONABLE = "no actionable alarm was answered"
+NO_ALARM = "no alarm was raised"
+
+
 def nurses_on(ward: Ward, shift: Shift, override: int | None = None) -> int:
     """Nurses (and the charge nurse) answering alarms on ``shift``, or ``override``; at least one."""
     n = override if override is not None else sum(1 for s in ward.staff_on(shift) if s.role in RESPONDERS)

@@ -39,6 +39,7 @@ class Report:
     summary: Sequence[str]
     references: Sequence[str]
     samples: Mapping[str, Sequence[float]] = field(repr=False)
+    census: Mapping[str, Any] | None = None  # where the ward's census came from (file or live platform)
 
     def to_json(self) -> dict[str, Any]:
         metrics: dict[str, Any] = {}
@@ -48,14 +49,18 @@ class Report:
                 "mean": _num(s.mean), "p50": _num(s.p50), "p95": _num(s.p95),
                 "ci95": [_num(s.ci95[0]), _num(s.ci95[1])], "sd": _num(s.sd), "n": s.n, "missing": s.missing,
                 "unit": spec.unit, "label": spec.label, "lower_is_better": spec.lower_is_better,
+                "absent": spec.absent,  # what the `missing` replications mean (n = those where it happened)
             }
-        return {
+        out: dict[str, Any] = {
             "scenario": self.scenario, "title": self.title, "ward": self.ward, "ward_name": self.ward_name,
             "seed": self.seed, "replications": self.replications, "parameters": dict(self.parameters),
             "metric_order": list(self.specs), "metrics": metrics, "summary": list(self.summary),
             "references": list(self.references),
             "samples": {k: [_num(v) for v in self.samples[k]] for k in self.specs},
         }
+        if self.census is not None:
+            out["census"] = dict(self.census)
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Report:
@@ -64,7 +69,8 @@ class Report:
         metrics: dict[str, Summary] = {}
         for name in data["metric_order"]:
             m = data["metrics"][name]
-            specs[name] = Metric(m["unit"], m["label"], bool(m.get("lower_is_better", True)))
+            specs[name] = Metric(m["unit"], m["label"], bool(m.get("lower_is_better", True)),
+                                 **({"absent": str(m["absent"])} if m.get("absent") else {}))
             metrics[name] = Summary(
                 mean=_float(m["mean"]), p50=_float(m["p50"]), p95=_float(m["p95"]),
                 ci95=(_float(m["ci95"][0]), _float(m["ci95"][1])), sd=_float(m.get("sd")), n=int(m["n"]),
@@ -74,7 +80,7 @@ class Report:
             ward_name=data.get("ward_name", data["ward"]), seed=int(data["seed"]),
             replications=int(data["replications"]), parameters=data["parameters"], specs=specs,
             metrics=metrics, summary=data["summary"], references=data.get("references", []),
-            samples={k: [_float(v) for v in data["samples"][k]] for k in specs},
+            samples={k: [_float(v) for v in data["samples"][k]] for k in specs}, census=data.get("census"),
         )
 
 

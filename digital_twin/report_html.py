@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .census_source import describe as describe_census
+from .metric_text import absent_note
 from .report import Report, compare, report_bytes
 
 _CSS = """
@@ -59,7 +61,7 @@ def _hist(series: Sequence[tuple[str, Sequence[float]]], title: str, unit: str) 
     finite = [(name, v[np.isfinite(v)]) for name, v in finite]
     allv = np.concatenate([v for _, v in finite]) if finite else np.array([])
     if allv.size == 0:
-        ax.text(0.5, 0.5, "did not happen in any replication", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no value in any replication", ha="center", va="center", transform=ax.transAxes)
     elif unit == "%" and bool(np.isin(allv, (0.0, 100.0)).all()):  # a yes/no outcome: share of replications
         width = 0.8 / len(finite)
         for i, (name, v) in enumerate(finite):
@@ -102,10 +104,13 @@ def render_html(report: Report) -> str:
     """The report as one self-contained HTML page."""
     r = report
     summary = "".join(f"<li>{_text(s)}</li>" for s in r.summary)
+    census = describe_census(r.census)
+    census_p = f"<p class=census>{escape(census)}</p>" if census else ""
     rows, plots = [], []
     for name, spec in r.specs.items():
         s = r.metrics[name]
-        miss = f" ({s.missing} did not happen)" if s.missing else ""
+        note = absent_note(s, spec)
+        miss = f" ({note})" if note else ""
         rows.append(f"<tr><td>{escape(spec.label)}</td><td>{escape(spec.unit)}</td><td class=num>{_fmt(s.mean)}</td>"
                     f"<td class=num>{_fmt(s.ci95[0])} &ndash; {_fmt(s.ci95[1])}</td><td class=num>{_fmt(s.p50)}</td>"
                     f"<td class=num>{_fmt(s.p95)}</td><td class=num>{s.n}{escape(miss)}</td></tr>")
@@ -116,7 +121,7 @@ def render_html(report: Report) -> str:
     body = (
         f"<h1>{escape(r.title)}</h1><p class=meta>Ward {escape(r.ward_name)} ({escape(r.ward)}) · scenario "
         f"<code>{escape(r.scenario)}</code> · {r.replications:,} replications · seed {r.seed}</p>"
-        f"<h2>What this means</h2><ul class=summary>{summary}</ul>"
+        f"<h2>What this means</h2>{census_p}<ul class=summary>{summary}</ul>"
         f"<h2>Results</h2><table><tr><th>metric</th><th>unit</th><th>mean</th><th>95 % CI of the mean</th><th>median</th>"
         f"<th>95th percentile</th><th>n</th></tr>{''.join(rows)}</table>"
         f"<p class=meta>The 95th percentile is the value only 1 replication in 20 exceeds: plan for it, not the mean.</p>"

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from .errors import ScenarioError
 from .model import Ward
 from .report import Report, compare
-from .scenario import Scenario, params_dict, parse_params
+from .scenario import Scenario, params_dict, prepare
 from .stats import summarize
 
 log = logging.getLogger(__name__)
@@ -77,14 +77,17 @@ def _default_workers() -> int:
 
 
 def run(scenario: str, ward: Ward, *, replications: int, seed: int, overrides: Mapping[str, Any] | None = None,
-        workers: int | None = None, progress: Progress | None = None) -> Report:
-    """Run ``replications`` of ``scenario`` on ``ward``; errors in the setup are raised before any work."""
+        workers: int | None = None, progress: Progress | None = None,
+        census: Mapping[str, Any] | None = None) -> Report:
+    """Run ``replications`` of ``scenario`` on ``ward``; errors in the setup are raised before any work.
+
+    ``census``: where the ward's census came from (``digital_twin.census_source``), kept in the report."""
     if not 1 <= replications <= MAX_REPLICATIONS:
         raise ScenarioError(f"replications must be between 1 and {MAX_REPLICATIONS:,} (got {replications})")
     if seed < 0:
         raise ScenarioError(f"seed must be a non-negative integer (got {seed})")
     cls = get_scenario(scenario)
-    params = parse_params(cls, overrides or {})
+    params = prepare(cls, ward, overrides or {})  # the scenario's own check against the ward
     seeds = np.random.SeedSequence(seed).spawn(replications)
     run_chunk(scenario, ward, params, [np.random.SeedSequence([seed, 2**31])])  # fail fast on bad setup
     if workers is None:
@@ -116,7 +119,7 @@ def run(scenario: str, ward: Ward, *, replications: int, seed: int, overrides: M
         for s in starts:
             rows += done[s]
     log.debug("twin run %s on %s: %d replications, seed %d", scenario, ward.id, replications, seed)
-    return _report(cls, ward, params, seed, rows)
+    return _report(cls, ward, params, seed, rows, census)
 
 
 def _run_pool(scenario: str, ward: Ward, params: BaseModel, seeds: Sequence[np.random.SeedSequence],
@@ -137,7 +140,8 @@ def _run_pool(scenario: str, ward: Ward, params: BaseModel, seeds: Sequence[np.r
                 progress(count, replications)
 
 
-def _report(cls: type[Scenario], ward: Ward, params: BaseModel, seed: int, rows: list[list[float]]) -> Report:
+def _report(cls: type[Scenario], ward: Ward, params: BaseModel, seed: int, rows: list[list[float]],
+            census: Mapping[str, Any] | None) -> Report:
     names = list(cls.metrics)
     matrix = np.asarray(rows, dtype=float).reshape(len(rows), len(names))
     samples = {m: matrix[:, j] for j, m in enumerate(names)}
@@ -147,4 +151,5 @@ def _report(cls: type[Scenario], ward: Ward, params: BaseModel, seed: int, rows:
         scenario=cls.name, title=cls.title, ward=ward.id, ward_name=ward.name, seed=seed, replications=len(rows),
         parameters=params_dict(params), specs=dict(cls.metrics), metrics=metrics, summary=list(summary),
         references=list(cls.references), samples={m: samples[m].tolist() for m in names},
+        census=dict(census) if census else None,
     )

@@ -19,11 +19,12 @@ from typing import Annotated, Any
 import aiomqtt
 import orjson
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alerting import StateError
 from device_profiles import now_ms
+from digital_twin.live_drill import BEDS_MAX, DURATION_MAX_S, DURATION_MIN_S, RATE_MAX, SPEED_MAX
 from ingest import StoreError, control_topic
 
 from ..deps import CurrentUser, Services, ServicesDep, require_ward
@@ -50,12 +51,14 @@ _stores: weakref.WeakKeyDictionary[sa.Engine, DrillStore] = weakref.WeakKeyDicti
 class DrillIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ward: str = Field(pattern=ID, description="the real ward the drill runs in")
-    beds: int = Field(2, ge=1, le=16, description="virtual drill beds DRILL-01 … (never real beds)")
+    beds: int = Field(2, ge=1, le=BEDS_MAX, description="virtual drill beds DRILL-01 … (never real beds)")
     scenarios: list[str] = Field(default_factory=lambda: ["desaturation"], min_length=1,
                                  description=f"simulator scenarios, dealt to the beds in turn: {', '.join(SCENARIOS)}")
-    duration_s: float = Field(600, ge=10, le=8 * 3600, description="the drill ends by itself after this long")
-    speed: float = Field(1.0, gt=0, le=100, description="scenario seconds per second (10: 10x faster)")
+    duration_s: float = Field(600, ge=DURATION_MIN_S, le=DURATION_MAX_S,
+                              description="the drill ends by itself after this long")
+    speed: float = Field(1.0, gt=0, le=SPEED_MAX, description="scenario seconds per second (10: 10x faster)")
     seed: int = Field(0, ge=0)
+    rate: float = Field(1.0, gt=0, le=RATE_MAX, description="samples per second per bed the driver sends")
 
     @field_validator("scenarios")
     @classmethod
@@ -84,6 +87,8 @@ class DrillOut(BaseModel):
     active: bool
     started_by: str
     stopped_by: str
+    rate: float = Field(description="samples per second per bed")
+    samples: int | None = Field(description="samples the driver published (it reports them when it stops the drill)")
 
 
 class PurgeIn(BaseModel):
@@ -95,7 +100,8 @@ def _out(d: Drill) -> DrillOut:
     return DrillOut(id=d.id, ward=d.ward, beds=[DrillBedOut(bed=b.bed, device=b.device, scenario=b.scenario)
                                                  for b in d.beds],
                     speed=d.speed, seed=d.seed, started=d.started, ends=d.ends, stopped=d.stopped,
-                    active=d.active(now_ms()), started_by=d.started_by, stopped_by=d.stopped_by)
+                    active=d.active(now_ms()), started_by=d.started_by, stopped_by=d.stopped_by, rate=d.rate,
+                    samples=d.samples)
 
 
 def _store(services: Services) -> DrillStore:
@@ -125,7 +131,7 @@ async def start(services: ServicesDep, user: CurrentUser, body: DrillIn) -> Dril
     now = now_ms()
     drill_id = new_drill_id()
     drill = Drill(drill_id, body.ward, plan_beds(drill_id, body.beds, body.scenarios), body.speed, body.seed,
-                  now, now + int(body.duration_s * 1000), None, user.username)
+                  now, now + int(body.duration_s * 1000), None, user.username, rate=body.rate)
     state = services.hub.state
     real = state.wards.get(body.ward, {})
     if not state.live_beds(body.ward) and body.ward not in user.wards:
@@ -189,15 +195,17 @@ async def alarm_events(services: ServicesDep, user: CurrentUser, drill_id: Drill
 
 
 @router.delete("/{drill_id}", response_model=DrillOut, summary="Stop a live drill (unbind its devices)")
-async def stop(services: ServicesDep, user: CurrentUser, drill_id: DrillId) -> DrillOut:
+async def stop(services: ServicesDep, user: CurrentUser, drill_id: DrillId,
+               samples: Annotated[int | None, Query(ge=0, description="the driver: samples it published")] = None,
+               ) -> DrillOut:
     store = _store(services)
     d = await asyncio.to_thread(store.get, drill_id)
     if d is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no drill {drill_id}")
     _require(user, DRILL_ROLES, d.ward)
-    await services.record(user, "drill.stop", f"drill/{drill_id}", {"ward": d.ward})
+    await services.record(user, "drill.stop", f"drill/{drill_id}", {"ward": d.ward, "samples": samples})
     try:
-        d = await end_drill(services.hub, services.platform.attributions, store, drill_id, user.username)
+        d = await end_drill(services.hub, services.platform.attributions, store, drill_id, user.username, samples)
     except DrillError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     return _out(d)

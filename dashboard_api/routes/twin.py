@@ -6,6 +6,7 @@ Every run start and every census read is audited."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
@@ -86,9 +87,11 @@ class ParamOut(BaseModel):
     type: str
     default: Any
     description: str = ""
-    enum: list[Any] | None = None
+    enum: list[Any] | None = Field(default=None, description="the allowed values, when there is a fixed list")
     minimum: float | None = None
     maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
 
 
 class ScenarioOut(BaseModel):
@@ -100,27 +103,10 @@ class ScenarioOut(BaseModel):
 
 
 def _params(model: type[BaseModel]) -> list[ParamOut]:
-    schema = model.model_json_schema()
-    out = []
-    for name, prop in (schema.get("properties") or {}).items():
-        spec = prop
-        for alt in prop.get("anyOf") or ():  # Optional[...] -> the non-null alternative
-            if alt.get("type") != "null":
-                spec = {**alt, **{k: v for k, v in prop.items() if k != "anyOf"}}
-                break
-        if "$ref" in spec:
-            spec = {**spec, **(schema.get("$defs") or {}).get(spec["$ref"].rsplit("/", 1)[-1], {})}
-        field = model.model_fields[name]
-        default = field.get_default(call_default_factory=True)
-        out.append(ParamOut(name=name, type=str(spec.get("type", "string")), default=_jsonable(default),
-                            description=str(field.description or spec.get("description") or ""),
-                            enum=spec.get("enum"), minimum=spec.get("minimum", spec.get("exclusiveMinimum")),
-                            maximum=spec.get("maximum", spec.get("exclusiveMaximum"))))
-    return out
+    """As ``smartward twin scenarios`` lists them (``digital_twin.scenario.describe_params``)."""
+    from digital_twin.scenario import describe_params
 
-
-def _jsonable(v: Any) -> Any:
-    return v if v is None or isinstance(v, bool | int | float | str | list | dict) else str(v)
+    return [ParamOut(**dataclasses.asdict(p)) for p in describe_params(model)]
 
 
 @api.get("/scenarios", response_model=list[ScenarioOut], summary="Scenarios with their parameters and defaults")
@@ -184,8 +170,10 @@ def _as_text(v: ParamValue) -> str:
 @api.post("/runs", response_model=RunRecord, status_code=status.HTTP_202_ACCEPTED,
           summary="Start a run (queued; runs in a worker process)",
           responses={422: {"description": "bad input; `detail[].loc` names the field or parameter"}})
-async def start_run(twin: TwinDep, user: CurrentUser, body: RunIn) -> RunRecord:
-    from digital_twin.scenario import parse_params
+async def start_run(twin: TwinDep, user: CurrentUser, body: RunIn, request: Request) -> RunRecord:
+    from digital_twin import census_source
+    from digital_twin.errors import ScenarioError
+    from digital_twin.scenario import parse_params, prepare
     from digital_twin.scenarios import SCENARIOS
 
     cls = SCENARIOS.get(body.scenario)
@@ -206,6 +194,8 @@ async def start_run(twin: TwinDep, user: CurrentUser, body: RunIn) -> RunRecord:
     except ParamError as exc:
         raise _unprocessable(["body", "parameters", exc.key], str(exc)) from None
     ward, used = layout, {"beds": len(layout.beds), "occupied": len(layout.occupied_beds())}
+    layout_file = twin.layouts.files.get(body.ward)
+    source = census_source.from_file(layout_file, body.ward) if layout_file else {"source": "layout", "ward": body.ward}
     if body.census == "live":
         live = twin.census(body.ward, now_ms())
         if not live.beds:
@@ -216,9 +206,16 @@ async def start_run(twin: TwinDep, user: CurrentUser, body: RunIn) -> RunRecord:
         except TwinError as exc:
             raise _unprocessable(["body", "ward"], f"the live census does not fit the layout: {exc}") from None
         ward, used = overlay.ward, overlay.summary()
+        source = census_source.from_live(str(request.base_url), live.ward, live.t, layout_file)
+    try:  # the scenario's own check against the ward simulated: a bed, gateway … it does not have
+        prepare(cls, ward, params)
+    except ParamError as exc:
+        raise _unprocessable(["body", "parameters", exc.key], str(exc)) from None
+    except ScenarioError as exc:
+        raise _unprocessable(["body", "ward"], str(exc)) from None
     rec = RunRecord(id=new_run_id(), scenario=cls.name, title=cls.title, ward=body.ward, census=body.census,
                     replications=body.replications, seed=body.seed, parameters=params, by=user.username,
-                    total=body.replications, census_used=used)
+                    total=body.replications, census_used=used, census_source=source)
     await twin.services.record(user, "twin.run.start", f"twin-run/{rec.id}",
                                {"scenario": rec.scenario, "ward": rec.ward, "census": rec.census,
                                 "replications": rec.replications, "seed": rec.seed, "parameters": params})

@@ -17,10 +17,19 @@ import simpy
 from pydantic import BaseModel, Field
 
 from ..model import Shift, Ward
-from ..nursing import NurseStation, NursingParams, alarm_stats, nurses_on, walk_times
+from ..nursing import (
+    NO_ACTIONABLE,
+    NO_ALARM,
+    NO_ANSWER,
+    NurseStation,
+    NursingParams,
+    alarm_stats,
+    nurses_on,
+    walk_times,
+)
 from ..scenario import Metric, ScenarioParams
 from ..stats import Summary
-from .wording import minutes, seconds
+from .wording import interval, minutes, seconds
 
 REFERENCES: tuple[str, ...] = (
     "Drew et al. 2014, PLoS One 9:e110274 (UCSF, 77 ICU beds, 31 days): 2,558,760 alarms, 381,560 of them audible "
@@ -60,15 +69,20 @@ class AlarmLoad:
     title: ClassVar[str] = "Alarm load: nurse response time vs alarm rate"
     Params: ClassVar[type[BaseModel]] = AlarmLoadParams
     metrics: ClassVar[Mapping[str, Metric]] = {
-        "response_p50_s": Metric("s", "alarm response time, median (onset to nurse at the bedside)"),
-        "response_p95_s": Metric("s", "alarm response time, 95th percentile"),
-        "actionable_p95_s": Metric("s", "response time to actionable alarms, 95th percentile"),
-        "unanswered_pct": Metric("%", "alarms never answered (resolved first or period ended)"),
+        "response_p50_s": Metric("s", "alarm response time, median (onset to nurse at the bedside)", absent=NO_ANSWER),
+        "response_p95_s": Metric("s", "alarm response time, 95th percentile", absent=NO_ANSWER),
+        "actionable_p95_s": Metric("s", "response time to actionable alarms, 95th percentile", absent=NO_ACTIONABLE),
+        "unanswered_pct": Metric("%", "alarms never answered (resolved first or period ended)", absent=NO_ALARM),
         "alarms_per_nurse_hour": Metric("alarms/nurse/h", "alarms per nurse per hour"),
         "nonactionable_min_per_nurse": Metric("min/nurse", "nurse time on non-actionable alarms over the period"),
         "nurse_busy_pct": Metric("%", "nurse time spent on alarms and care work"),
     }
     references: ClassVar[Sequence[str]] = REFERENCES
+
+    def check(self, ward: Ward, params: AlarmLoadParams) -> None:
+        """Someone must answer alarms, and every bed must be reachable from the station."""
+        nurses_on(ward, params.shift, params.nurses)
+        walk_times(ward, params.walk_speed_mps)
 
     def run_once(self, ward: Ward, params: AlarmLoadParams, rng: np.random.Generator) -> dict[str, float]:
         nurses = nurses_on(ward, params.shift, params.nurses)
@@ -111,11 +125,13 @@ class AlarmLoad:
         act = metrics["actionable_p95_s"]
         if act.n:
             out.append(f"Alarms that need action are reached within {seconds(act.mean)} in 95 % of cases "
-                       f"(95 % CI of the mean {seconds(act.ci95[0])}-{seconds(act.ci95[1])}).")
+                       f"({interval(act, seconds)}).")
         un = metrics["unanswered_pct"]
         non = metrics["nonactionable_min_per_nurse"]
-        out.append(f"{un.mean:.0f} % of alarms are never answered (most resolve by themselves first), and "
-                   f"non-actionable alarms cost each nurse {minutes(non.mean)} over the {params.hours:g}-hour period.")
+        never = (f"{un.mean:.0f} % of alarms are never answered (most resolve by themselves first)" if un.n
+                 else "No alarm was raised in the period")
+        out.append(f"{never}, and non-actionable alarms cost each nurse {minutes(non.mean)} over the "
+                   f"{params.hours:g}-hour period.")
         busy = metrics["nurse_busy_pct"].mean
         if busy >= 85 or (act.n and act.mean > 300):
             out.append(f"Nurses are busy {busy:.0f} % of the time: the ward is near saturation. Compare one more nurse "

@@ -27,12 +27,13 @@ import numpy as np
 import simpy
 from pydantic import BaseModel, Field
 
-from ..errors import ScenarioError
+from ..errors import ParamError, ScenarioError
 from ..model import Shift, Ward
 from ..scenario import Metric, ScenarioParams
 from ..staffing import on_shift
 from ..stats import Summary
 from .code_blue_text import REFERENCES, summary_sentences
+from .wording import listing
 
 
 class CodeBlueParams(ScenarioParams):
@@ -52,17 +53,22 @@ class CodeBlueParams(ScenarioParams):
     p_shockable: float = Field(default=1.0, ge=0, le=1)
 
 
+_NOT_SHOCKABLE = "the rhythm was not shockable, so no shock was given (see p_shockable)"
+
+
 class CodeBlue:
     name: ClassVar[str] = "code-blue"
     title: ClassVar[str] = "Code blue (in-hospital cardiac arrest)"
     Params: ClassVar[type[BaseModel]] = CodeBlueParams
     metrics: ClassVar[Mapping[str, Metric]] = {
-        "first_shock_s": Metric("s", "Collapse to first shock"),
+        "first_shock_s": Metric("s", "Collapse to first shock", absent=_NOT_SHOCKABLE),
         "first_compression_s": Metric("s", "Collapse to first chest compression"),
         "recognition_s": Metric("s", "Collapse to recognition"),
         "cart_at_bedside_s": Metric("s", "Collapse to crash cart at the bedside"),
-        "shock_within_2min": Metric("%", "First shock within 2 min (AHA in-hospital measure)", lower_is_better=False),
-        "shock_within_3min": Metric("%", "First shock within 3 min (issue 6 / ERC target)", lower_is_better=False),
+        "shock_within_2min": Metric("%", "First shock within 2 min (AHA in-hospital measure)", lower_is_better=False,
+                                    absent=_NOT_SHOCKABLE),
+        "shock_within_3min": Metric("%", "First shock within 3 min (issue 6 / ERC target)", lower_is_better=False,
+                                    absent=_NOT_SHOCKABLE),
     }
     references: ClassVar[Sequence[str]] = REFERENCES
 
@@ -76,6 +82,10 @@ class CodeBlue:
             hit = (ward, _Plan(ward, params))
             self._plans[key] = hit
         return hit[1]
+
+    def check(self, ward: Ward, params: CodeBlueParams) -> None:
+        """``bed`` and ``crash_cart_node`` must exist in the ward; it needs a crash cart."""
+        self.plan(ward, params)
 
     def run_once(self, ward: Ward, params: CodeBlueParams, rng: np.random.Generator) -> dict[str, float]:
         plan = self.plan(ward, params)
@@ -137,7 +147,8 @@ class _Plan:
         carts = [e.node for e in ward.equipment if e.kind == "crash_cart"]
         if p.crash_cart_node is not None:
             if p.crash_cart_node not in ward.graph.nodes:
-                raise ScenarioError(f"code-blue: crash_cart_node {p.crash_cart_node!r} is not a node of ward {ward.id!r}")
+                raise ParamError("code-blue", "crash_cart_node", f"{p.crash_cart_node!r} is not a node of ward {ward.id!r}; "
+                                 f"its nodes: {listing(sorted(ward.graph.nodes))}")
             carts = [p.crash_cart_node]
         if not carts:
             raise ScenarioError(f"code-blue: ward {ward.id!r} has no crash_cart in equipment")
@@ -145,7 +156,8 @@ class _Plan:
         if p.bed is not None:
             beds = [b for b in ward.beds if b.id == p.bed]
             if not beds:
-                raise ScenarioError(f"code-blue: no bed {p.bed!r} in ward {ward.id!r}")
+                raise ParamError("code-blue", "bed", f"no bed {p.bed!r} in ward {ward.id!r}; its beds: "
+                                 f"{listing([b.id for b in ward.beds])}")
         else:
             beds = ward.occupied_beds() or list(ward.beds)
         self.beds = beds

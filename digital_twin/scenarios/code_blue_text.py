@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..model import Ward
 from ..stats import Summary
+from .wording import interval
 
 if TYPE_CHECKING:
     from .code_blue import CodeBlueParams
@@ -43,7 +44,7 @@ def summary_sentences(ward: Ward, params: CodeBlueParams, carts: Sequence[str],
     ]
     if shock.n:
         out.append(
-            f"The first shock comes after {_s(shock.mean)} on average (95 % CI {shock.ci95[0]:.0f}-{shock.ci95[1]:.0f} s; "
+            f"The first shock comes after {_s(shock.mean)} on average ({interval(shock, lambda x: f'{x:.0f} s')}; "
             f"1 in 20 later than {_s(shock.p95)}): {p3.mean:.0f} % within 3 minutes, {p2.mean:.0f} % within the "
             f"AHA's 2 minutes.")
         if p3.mean < 90:

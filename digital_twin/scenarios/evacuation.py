@@ -34,7 +34,7 @@ import numpy as np
 import simpy
 from pydantic import BaseModel, Field
 
-from ..errors import ScenarioError
+from ..errors import ParamError, ScenarioError
 from ..model import Acuity, Mobility, Shift, Ward
 from ..scenario import Metric, ScenarioParams
 from ..staffing import on_shift
@@ -110,7 +110,8 @@ def build_plan(ward: Ward, p: EvacuationParams) -> _Plan:
     staff = sum(counts.values())
     beds = ward.beds if p.census is None else [b.model_copy(update={"occupied": i < p.census}) for i, b in enumerate(ward.beds)]
     if p.census is not None and p.census > len(ward.beds):
-        raise ScenarioError(f"evacuation: census {p.census} exceeds the {len(ward.beds)} beds of ward {ward.id!r}")
+        raise ParamError("evacuation", "census", f"census {p.census} exceeds the {len(ward.beds)} beds of ward "
+                         f"{ward.id!r}")
     speed = {"bed": p.speed_bed, "wheelchair": p.speed_wheelchair, "walker": p.speed_walker, "ambulant": p.speed_ambulant}
     prep = {"bed": p.prep_bed_s, "wheelchair": p.prep_wheelchair_s, "walker": p.prep_walker_s, "ambulant": p.prep_ambulant_s}
     factor = {"low": 1.0, "medium": p.acuity_medium_factor, "high": p.acuity_high_factor}
@@ -154,15 +155,19 @@ def build_plan(ward: Ward, p: EvacuationParams) -> _Plan:
     return _Plan(ordered, staff, aids, movers, learning, tuple(i for i, t in enumerate(ordered) if t.acuity == "high"))
 
 
+_NOBODY = "there was no patient to evacuate: no bed was occupied"
+
+
 class Evacuation:
     name: ClassVar[str] = "evacuation"
     title: ClassVar[str] = "Ward evacuation"
     Params: ClassVar[type[BaseModel]] = EvacuationParams
     metrics: ClassVar[Mapping[str, Metric]] = {
         "total_min": Metric("min", "Total evacuation time (alarm to last patient out)"),
-        "pre_movement_pct": Metric("%", "Pre-movement share of patients' evacuation time"),
-        "high_acuity_clear_min": Metric("min", "Time to clear all high-acuity patients"),
-        "mean_pre_movement_min": Metric("min", "Mean pre-movement time per patient (alarm to moving)"),
+        "pre_movement_pct": Metric("%", "Pre-movement share of patients' evacuation time", absent=_NOBODY),
+        "high_acuity_clear_min": Metric("min", "Time to clear all high-acuity patients",
+                                        absent="there was no high-acuity patient to evacuate"),
+        "mean_pre_movement_min": Metric("min", "Mean pre-movement time per patient (alarm to moving)", absent=_NOBODY),
         "staff_load_min": Metric("min", "Hands-on time per staff member"),
         "patients_per_staff": Metric("patients", "Patients per staff member on shift"),
     }
@@ -178,6 +183,10 @@ class Evacuation:
             hit = (ward, build_plan(ward, params))
             self._plans[key] = hit
         return hit[1]
+
+    def check(self, ward: Ward, params: EvacuationParams) -> None:
+        """The evacuation plan must be possible: census, exits, aids and staff for a bed move."""
+        self.plan(ward, params)
 
     def run_once(self, ward: Ward, params: EvacuationParams, rng: np.random.Generator) -> dict[str, float]:
         plan = self.plan(ward, params)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..model import Ward
 from ..stats import Summary
+from .wording import interval
 
 if TYPE_CHECKING:
     from .evacuation import EvacuationParams
@@ -46,7 +47,7 @@ def summary_sentences(ward: Ward, params: EvacuationParams, staff: int,
     out = [
         f"With {staff} staff on the {params.shift} shift and {census} patients, evacuating the ward "
         f"({params.destination}) takes {_fmt(total.mean)} min on average "
-        f"(95 % CI {_fmt(total.ci95[0])}-{_fmt(total.ci95[1])}); 1 drill in 20 takes longer than {_fmt(total.p95)} min.",
+        f"({interval(total, _fmt)}); 1 drill in 20 takes longer than {_fmt(total.p95)} min.",
     ]
     if math.isfinite(total.p95):
         if total.p95 > PLANNING_MIN:

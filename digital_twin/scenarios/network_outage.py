@@ -21,7 +21,7 @@ import simpy
 from pydantic import BaseModel, Field
 
 from ..battery import draw_factor
-from ..errors import ScenarioError
+from ..errors import ParamError, ScenarioError
 from ..gateways import Link, links
 from ..model import Ward
 from ..outbox_fill import fill, reconnect_at
@@ -46,7 +46,8 @@ class NetworkOutage:
     title: ClassVar[str] = "Network outage: gateway outbox fill, data loss and catch-up"
     Params: ClassVar[type[BaseModel]] = NetworkOutageParams
     metrics: ClassVar[Mapping[str, Metric]] = {
-        "first_loss_min": Metric("min", "time until the first outbox is full (data loss starts)"),
+        "first_loss_min": Metric("min", "time until the first outbox is full (data loss starts)", lower_is_better=False,
+                                 absent="no outbox filled up during the outage: no data was lost"),
         "samples_lost": Metric("samples", "samples lost (refused by full outboxes)"),
         "device_minutes_lost": Metric("device-min", "monitoring lost, in device-minutes"),
         "gateways_losing": Metric("gateways", "gateways that lost data"),
@@ -69,6 +70,10 @@ class NetworkOutage:
         "England's 236 NHS trusts, some for several days (National Audit Office, 'Investigation: WannaCry "
         "cyber attack and the NHS', 2018); plan for the outbox to outlast the longest outage you expect.",
     )
+
+    def check(self, ward: Ward, params: NetworkOutageParams) -> None:
+        """The ward needs gateways; ``gateway`` must be one of them."""
+        _affected(ward, params)
 
     def run_once(self, ward: Ward, params: NetworkOutageParams, rng: np.random.Generator) -> dict[str, float]:
         affected = _affected(ward, params)
@@ -155,5 +160,6 @@ def _affected(ward: Ward, params: NetworkOutageParams) -> list[Link]:
     chosen = [lk for lk in all_links if lk.gateway.id == params.gateway]
     if not chosen:
         known = ", ".join(lk.gateway.id for lk in all_links)
-        raise ScenarioError(f"network-outage: no gateway {params.gateway!r} in ward {ward.id} (it has {known})")
+        raise ParamError("network-outage", "gateway", f"no gateway {params.gateway!r} in ward {ward.id}; its gateways: "
+                         f"{known}")
     return chosen

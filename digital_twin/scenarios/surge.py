@@ -26,7 +26,16 @@ import simpy
 from pydantic import BaseModel, Field, model_validator
 
 from ..model import Acuity, Shift, Ward
-from ..nursing import NurseStation, NursingParams, alarm_stats, nurses_on, walk_times
+from ..nursing import (
+    NO_ACTIONABLE,
+    NO_ALARM,
+    NO_ANSWER,
+    NurseStation,
+    NursingParams,
+    alarm_stats,
+    nurses_on,
+    walk_times,
+)
 from ..scenario import Metric, ScenarioParams
 from ..stats import Summary
 from .alarm_load import REFERENCES as ALARM_REFERENCES
@@ -66,17 +75,18 @@ class Surge:
     Params: ClassVar[type[BaseModel]] = SurgeParams
     metrics: ClassVar[Mapping[str, Metric]] = {
         "peak_occupancy_pct": Metric("%", "peak occupancy (of the ward's regular beds)"),
-        "time_to_full_h": Metric("h", "time from the incident until every regular bed is taken", lower_is_better=False),
+        "time_to_full_h": Metric("h", "time from the incident until every regular bed is taken", lower_is_better=False,
+                                 absent="the ward never filled up"),
         "hours_full": Metric("h", "time with every regular bed taken"),
         "occupancy_end_pct": Metric("%", "occupancy at the end of the period"),
         "patients_boarded": Metric("patients", "casualties who waited for a bed (boarded)"),
         "boarding_hours": Metric("patient-h", "time casualties spent waiting for a bed"),
         "alarms_per_nurse_hour_peak": Metric("alarms/nurse/h", "alarms per nurse in the busiest hour"),
         "alarms_per_nurse_hour": Metric("alarms/nurse/h", "alarms per nurse per hour, whole period"),
-        "response_p50_s": Metric("s", "alarm response time, median"),
-        "response_p95_s": Metric("s", "alarm response time, 95th percentile"),
-        "actionable_p95_s": Metric("s", "response time to actionable alarms, 95th percentile"),
-        "unanswered_pct": Metric("%", "alarms nobody reached"),
+        "response_p50_s": Metric("s", "alarm response time, median", absent=NO_ANSWER),
+        "response_p95_s": Metric("s", "alarm response time, 95th percentile", absent=NO_ANSWER),
+        "actionable_p95_s": Metric("s", "response time to actionable alarms, 95th percentile", absent=NO_ACTIONABLE),
+        "unanswered_pct": Metric("%", "alarms nobody reached", absent=NO_ALARM),
     }
     references: ClassVar[Sequence[str]] = (
         "CDC, 'Mass Casualties Predictor' / 'In a Moment's Notice: Surge Capacity for Terrorist Bombings' (2007): "
@@ -90,6 +100,11 @@ class Surge:
         "Mean hospital length of stay 4.6 days (HCUP, US community hospitals, 2018) for routine discharges.",
         *ALARM_REFERENCES,
     )
+
+    def check(self, ward: Ward, params: SurgeParams) -> None:
+        """Someone must answer alarms, and every bed must be reachable from the station."""
+        nurses_on(ward, params.shift, params.nurses)
+        walk_times(ward, params.walk_speed_mps)
 
     def run_once(self, ward: Ward, params: SurgeParams, rng: np.random.Generator) -> dict[str, float]:
         env = simpy.Environment()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from ..stats import Summary
 
 
 def minutes(m: float) -> str:
@@ -25,6 +27,14 @@ def seconds(s: float) -> str:
     if not math.isfinite(s):
         return "n/a"
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+def interval(s: Summary, fmt: Callable[[float], str]) -> str:
+    """``"95 % CI of the mean 12-15"``; with fewer than two values there is none, and it says so."""
+    lo, hi = s.ci95
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"no confidence interval from {count(s.n, 'replication')}"
+    return f"95 % CI of the mean {fmt(lo)}-{fmt(hi)}"
 
 
 def count(n: float, noun: str, plural: str | None = None) -> str:

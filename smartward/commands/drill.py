@@ -5,27 +5,25 @@ simulated drill devices through a durable outbox to the broker, prints each dril
 happens (nurses acknowledge them on the central station as usual), stops the drill at the end (or on
 Ctrl-C) and writes ``report.json`` + ``report.html`` with the measured response times.
 Credentials: ``SMARTWARD_TWIN_TOKEN``, or ``--username`` with the password in ``SMARTWARD_TWIN_PASSWORD``.
-Exit codes: 0 ok, 1 refused / unreachable, 2 usage.
+Exit codes: 0 ok, 1 refused / unreachable, 2 usage (an option out of its range: checked before anything
+starts, with the same bounds the API applies). Errors: ``smartward drill <action>: error: …`` on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
-import re
-import sys
 from typing import Any
+
+from smartward.cli_errors import bounded, fail
+from smartward.cli_errors import duration as duration_type
 
 DEFAULT_URL = "http://127.0.0.1:8000"  # as smartward serve and demo
 SCENARIOS = ("stable", "sepsis", "desaturation", "bradycardia", "sensor-off", "device-offline")
-
-
-def duration(text: str) -> float:
-    """``600``, ``90s``, ``10m``, ``1h`` -> seconds."""
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smh]?)", text.strip())
-    if m is None:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 600, 90s, 10m, 1h)")
-    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+# the API's bounds (digital_twin.live_drill; not imported here so that `smartward --help` stays fast)
+BEDS_MAX, DURATION_MIN_S, DURATION_MAX_S, SPEED_MAX, RATE_MAX = 16, 10.0, 8 * 3600.0, 100.0, 10.0
+duration = duration_type()  # ``600``, ``90s``, ``10m``, ``1h`` -> seconds (any length)
 
 
 def register(sub: Any) -> None:
@@ -42,13 +40,18 @@ def register(sub: Any) -> None:
     s.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="the platform's broker (mqtt://host:port)")
     s.add_argument("--topic-root", default="smartward/v1")
     s.add_argument("--ward", required=True, help="the real ward the drill runs in (its central station shows it)")
-    s.add_argument("--beds", type=int, default=2, help="virtual drill beds DRILL-01 … (default 2)")
+    s.add_argument("--beds", type=bounded(int, 1, BEDS_MAX), default=2,
+                   help=f"virtual drill beds DRILL-01 … (1-{BEDS_MAX}, default 2)")
     s.add_argument("--scenario", action="append", choices=SCENARIOS, metavar="NAME",
                    help=f"simulator scenario, repeatable, dealt to the beds in turn ({', '.join(SCENARIOS)}; "
                    "default desaturation)")
-    s.add_argument("--duration", type=duration, default=600.0, help="e.g. 600, 90s, 10m (default 10m)")
-    s.add_argument("--speed", type=float, default=1.0, help="scenario seconds per second (default 1)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--duration", type=duration_type(DURATION_MIN_S, DURATION_MAX_S), default=600.0,
+                   help="e.g. 600, 90s, 10m (10 s to 8 h; default 10m)")
+    s.add_argument("--speed", type=bounded(float, 0.0, SPEED_MAX, lo_open=True), default=1.0,
+                   help=f"scenario seconds per second (above 0, up to {SPEED_MAX:g}; default 1)")
+    s.add_argument("--rate", type=bounded(float, 0.0, RATE_MAX, lo_open=True), default=1.0,
+                   help=f"samples per second per bed (above 0, up to {RATE_MAX:g}; default 1)")
+    s.add_argument("--seed", type=bounded(int, 0), default=0)
     s.add_argument("--outbox", metavar="PATH", help="durable outbox file (default: a temporary file)")
     s.add_argument("--mqtt311", action="store_true", help="MQTT 3.1.1 (brokers without v5, e.g. `smartward demo`'s)")
     s.add_argument("--out", required=True, metavar="DIR", help="where report.json and report.html go")
@@ -56,14 +59,14 @@ def register(sub: Any) -> None:
     st = dsub.add_parser("stop", help="stop a running drill (its driver then writes the report)")
     common(st)
     st.add_argument("drill", help="drill id")
-    st.set_defaults(func=lambda a: _api(a, "DELETE", f"/api/v1/drills/{a.drill}"))
+    st.set_defaults(func=run_stop)
     ss = dsub.add_parser("status", help="one drill: beds, devices, scenarios, started/ends/stopped, active")
     common(ss)
     ss.add_argument("drill", help="drill id")
-    ss.set_defaults(func=lambda a: _api(a, "GET", f"/api/v1/drills/{a.drill}"))
+    ss.set_defaults(func=lambda a: _api(a, "status", "GET", f"/api/v1/drills/{a.drill}"))
     ls = dsub.add_parser("list", help="list drills (newest first)")
     common(ls)
-    ls.set_defaults(func=lambda a: _api(a, "GET", "/api/v1/drills"))
+    ls.set_defaults(func=lambda a: _api(a, "list", "GET", "/api/v1/drills"))
     rp = dsub.add_parser("report", help="rebuild a drill's report from the platform's alarm log")
     common(rp)
     rp.add_argument("drill", help="drill id")
@@ -72,7 +75,7 @@ def register(sub: Any) -> None:
     pu = dsub.add_parser("purge", help="delete stored drill data (all, or --drill ID) from the vitals store")
     common(pu)
     pu.add_argument("--drill", metavar="ID")
-    pu.set_defaults(func=lambda a: _api(a, "POST", "/api/v1/drills/purge", {"drill": a.drill}))
+    pu.set_defaults(func=lambda a: _api(a, "purge", "POST", "/api/v1/drills/purge", {"drill": a.drill}))
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
@@ -83,31 +86,69 @@ def _credentials(args: argparse.Namespace) -> tuple[str | None, str | None, str 
     return os.environ.get("SMARTWARD_TWIN_TOKEN") or None, args.username, os.environ.get("SMARTWARD_TWIN_PASSWORD")
 
 
-def _api(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None) -> int:
+class _Refused(Exception):
+    """The platform could not be reached or refused; the message says which and why."""
+
+
+def _request(args: argparse.Namespace, calls: list[tuple[str, str, dict[str, Any] | None]]) -> list[Any]:
+    """Log in once, then make ``calls`` (method, path, body) in turn; their JSON answers."""
     import httpx
-    import orjson
+
+    from digital_twin.live_drill import api_error
 
     token, username, password = _credentials(args)
+    out: list[Any] = []
     try:
         with httpx.Client(base_url=args.url, timeout=15.0) as http:
             if token is None:
                 if not username or password is None:
-                    print("smartward drill: set SMARTWARD_TWIN_TOKEN, or --username and SMARTWARD_TWIN_PASSWORD",
-                          file=sys.stderr)
-                    return 1
+                    raise _Refused("set SMARTWARD_TWIN_TOKEN, or --username and SMARTWARD_TWIN_PASSWORD")
                 r = http.post("/api/v1/auth/token", data={"username": username, "password": password})
                 if r.status_code != 200:
-                    print(f"smartward drill: login refused ({r.status_code})", file=sys.stderr)
-                    return 1
+                    raise _Refused(f"login as {username} refused ({r.status_code}): {api_error(r)}")
                 token = r.json()["access_token"]
-            r = http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
+            for method, path, body in calls:
+                r = http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
+                if r.status_code >= 300:
+                    raise _Refused(f"{method} {path} refused ({r.status_code}): {api_error(r)}")
+                out.append(r.json())
     except httpx.HTTPError as exc:
-        print(f"smartward drill: {args.url}: {exc}", file=sys.stderr)
-        return 1
-    if r.status_code >= 300:
-        print(f"smartward drill: {method} {path} refused ({r.status_code}): {r.text[:300]}", file=sys.stderr)
-        return 1
-    print(orjson.dumps(r.json(), option=orjson.OPT_INDENT_2).decode())
+        raise _Refused(f"{args.url}: {exc}") from None
+    return out
+
+
+def _api(args: argparse.Namespace, action: str, method: str, path: str, body: dict[str, Any] | None = None) -> int:
+    import orjson
+
+    try:
+        (answer,) = _request(args, [(method, path, body)])
+    except _Refused as exc:
+        return fail(f"drill {action}", str(exc))
+    print(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
+def _when(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def run_stop(args: argparse.Namespace) -> int:
+    """Stop a running drill; a drill that already ended is left alone and said so (exit 0, like DELETE)."""
+    path = f"/api/v1/drills/{args.drill}"
+    try:
+        (drill,) = _request(args, [("GET", path, None)])
+        if drill.get("stopped") is None:
+            (drill,) = _request(args, [("DELETE", path, None)])
+            print(f"drill {drill['id']} in ward {drill['ward']} stopped at {_when(drill['stopped'])}; its driver "
+                  "(`smartward drill start`) now writes the report")
+            return 0
+    except _Refused as exc:
+        return fail("drill stop", str(exc))
+    by = drill.get("stopped_by") or "?"
+    how = "ended at its end time" if by == "system" else f"was stopped by {by}"
+    print(f"drill {drill['id']} in ward {drill['ward']} already ended: it {how} at {_when(drill['stopped'])}. "
+          f"Its report: where `smartward drill start --out DIR` wrote it, or rebuild it with "
+          f"`smartward drill report {drill['id']} --out DIR`")
     return 0
 
 
@@ -121,29 +162,30 @@ def run_start(args: argparse.Namespace) -> int:
     opts = LiveDrillOptions(base_url=args.url, broker=args.broker, ward=args.ward, token=token, username=username,
                             password=password, root=args.topic_root, beds=args.beds,
                             scenarios=tuple(args.scenario or ("desaturation",)), duration_s=args.duration,
-                            speed=args.speed, seed=args.seed, outbox=args.outbox, mqtt_v5=not args.mqtt311)
+                            speed=args.speed, seed=args.seed, rate=args.rate, outbox=args.outbox,
+                            mqtt_v5=not args.mqtt311)
 
     def show(ev: dict[str, Any]) -> None:
         print(f"  {ev.get('event'):<12} {ev.get('id')} bed {ev.get('bed')} {ev.get('priority')}: {ev.get('reason')}",
               flush=True)
 
     async def main() -> dict[str, Any]:
-        def started(d: dict[str, Any]) -> None:
+        def started(d: dict[str, Any]) -> None:  # the platform accepted the drill: only now say it runs
             beds = ", ".join(f"{b['bed']} ({b['scenario']})" for b in d["beds"])
+            print(f"starting drill {d['id']} in ward {d['ward']}: {len(d['beds'])} bed(s), {args.duration:.0f} s; "
+                  "Ctrl-C stops it", flush=True)
             print(f"drill {d['id']} running: {beds}; `smartward drill stop {d['id']}` ends it", flush=True)
 
         drill = LiveDrill(opts, on_event=show, on_start=started)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, drill.stop)
-        print(f"live drill in ward {args.ward}: {args.beds} bed(s), {args.duration:.0f} s; Ctrl-C stops it", flush=True)
         return await drill.run()
 
     try:
         report = asyncio.run(main())
     except LiveDrillError as exc:
-        print(f"smartward drill start: {exc}", file=sys.stderr)
-        return 1
+        return fail("drill start", str(exc))
     return _print_and_write(report, args.out)
 
 
@@ -156,8 +198,7 @@ def run_report(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(report_from_log(args.url, args.drill, token=token, username=username, password=password))
     except LiveDrillError as exc:
-        print(f"smartward drill report: {exc}", file=sys.stderr)
-        return 1
+        return fail("drill report", str(exc))
     return _print_and_write(report, args.out)
 
 

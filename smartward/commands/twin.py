@@ -1,7 +1,9 @@
 """``smartward twin run|compare|scenarios|validate-ward``: the ward's digital twin (Monte Carlo drills).
 
-Exit codes: 0 ok, 1 bad input (unknown scenario, unknown ``--set`` key or bad value, bad ward file,
-live platform unreachable), 2 usage.
+Exit codes: 0 ok, 1 bad input (unknown scenario, unknown ``--set`` key or bad value, a value the ward
+does not have, bad ward file, live platform unreachable), 2 usage (a malformed ``--set``, a number out
+of its range, ``--ward-id``/``--username`` without ``--live``). Errors: ``smartward twin <action>:
+error: …`` on stderr.
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ import sys
 import time
 from typing import Any, TextIO
 
+from smartward.cli_errors import bounded, fail, key_value, pattern, usage_error
+
+MAX_REPLICATIONS = 100_000  # digital_twin.runner.MAX_REPLICATIONS (not imported: `smartward --help` stays fast)
+WARD_ID = r"[A-Za-z0-9_.:-]{1,64}"  # as the platform's ward ids
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("twin", help="digital twin: Monte Carlo drills on a ward model (evacuation, code-blue, ...)")
@@ -20,16 +27,19 @@ def register(sub: Any) -> None:
     r = tsub.add_parser("run", help="run a scenario, write report.json + report.html")
     r.add_argument("scenario", metavar="SCENARIO", help="see `smartward twin scenarios`")
     _common(r)
-    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", type=key_value,
                    help="scenario parameter (repeatable), e.g. --set shift=night --set nurses=2")
     r.set_defaults(func=run_run)
 
     c = tsub.add_parser("compare", help="run two parameter sets, print B - A with its 95 %% CI, write both reports")
     c.add_argument("scenario", metavar="SCENARIO")
     _common(c)
-    c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="parameter for both A and B")
-    c.add_argument("--a", dest="a", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="parameters of A")
-    c.add_argument("--b", dest="b", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="parameters of B")
+    c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", type=key_value,
+                   help="parameter for both A and B")
+    c.add_argument("--a", dest="a", nargs="*", action="extend", default=[], metavar="KEY=VALUE", type=key_value,
+                   help="parameters of A")
+    c.add_argument("--b", dest="b", nargs="*", action="extend", default=[], metavar="KEY=VALUE", type=key_value,
+                   help="parameters of B")
     c.set_defaults(func=run_compare)
 
     s = tsub.add_parser("scenarios", help="list scenarios with their parameters, defaults and metrics")
@@ -45,18 +55,23 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ward", metavar="FILE", help="ward file (default: the shipped 30-bed example); the layout with --live")
     p.add_argument("--live", metavar="URL", help="use the live census of the platform at URL on the --ward layout "
                    "(token in SMARTWARD_TWIN_TOKEN, or --username with the password on stdin or in SMARTWARD_TWIN_PASSWORD)")
-    p.add_argument("--ward-id", metavar="ID", help="ward id on the platform (default: the layout's id)")
+    p.add_argument("--ward-id", metavar="ID", type=pattern(WARD_ID, "a ward id (letters, digits, _.:-)"),
+                   help="ward id on the platform, with --live (default: the layout's id)")
     p.add_argument("--username", metavar="USER", help="platform user for --live (password on stdin, or in SMARTWARD_TWIN_PASSWORD)")
-    p.add_argument("--replications", type=int, default=1000, metavar="N", help="Monte Carlo replications (default 1000)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0); same seed, same report")
-    p.add_argument("--workers", type=int, default=None, metavar="N", help="processes (default: one per core)")
+    p.add_argument("--replications", type=bounded(int, 1, MAX_REPLICATIONS), default=1000, metavar="N",
+                   help=f"Monte Carlo replications (1-{MAX_REPLICATIONS:,}; default 1000)")
+    p.add_argument("--seed", type=bounded(int, 0), default=0, metavar="S", help="random seed (default 0); same seed, same report")
+    p.add_argument("--workers", type=bounded(int, 1), default=None, metavar="N", help="processes (default: one per core)")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for the reports (created)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 1
+def _live_only(args: argparse.Namespace) -> int | None:
+    """``--ward-id`` and ``--username`` name the platform's ward and user: without ``--live`` a usage error."""
+    for option, value in (("--ward-id", args.ward_id), ("--username", args.username)):
+        if value and not args.live:
+            return usage_error(f"twin {args.twin_cmd}", f"{option} applies to a live census only: add --live URL")
+    return None
 
 
 class _Bar:
@@ -96,12 +111,15 @@ class _Bar:
             self._tqdm.close()
 
 
-def _ward(args: argparse.Namespace) -> Any:
+def _ward(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The ward to simulate, and where its census came from (kept in report.json)."""
+    from digital_twin import census_source
     from digital_twin.model import example_ward_path, load_ward
 
-    layout = load_ward(args.ward or example_ward_path())
+    path = args.ward or example_ward_path()
+    layout = load_ward(path)
     if not args.live:
-        return layout
+        return layout, census_source.from_file(path, layout.id)
     from digital_twin.live import fetch_live, read_password
 
     if args.ward_id:  # the platform's ward on this layout: named as the server names it
@@ -113,20 +131,24 @@ def _ward(args: argparse.Namespace) -> Any:
     live = fetch_live(args.live, ward_id=args.ward_id or layout.id, layout=layout, token=token,
                       username=args.username, password=password)
     c = live.summary()
-    print(f"live census of {args.ward_id or layout.id} at {args.live}: {c['occupied']} of {c['beds']} beds occupied, "
+    print(f"live census of {args.ward_id or layout.id} at {census_source.redact_url(args.live)}: "
+          f"{c['occupied']} of {c['beds']} beds occupied, "
           f"acuity {c['acuity'] or 'none'}" + (f", not in the layout: beds {', '.join(c['unmapped_beds'])}"
                                                if c["unmapped_beds"] else ""), file=sys.stderr)
-    return live.ward
+    assert live.census is not None
+    return live.ward, census_source.from_live(args.live, live.census.ward, live.census.t, path)
 
 
 def _print_report(report: Any, out: TextIO | None = None) -> None:
+    from digital_twin.census_source import describe
+    from digital_twin.metric_text import metric_line
+
     out = out or sys.stdout
     print(f"{report.title} — {report.ward_name} ({report.ward}), {report.replications} replications, seed {report.seed}", file=out)
+    if report.census:
+        print(f"  {describe(report.census)}", file=out)
     for name, spec in report.specs.items():
-        s = report.metrics[name]
-        miss = f"  ({s.missing} did not happen)" if s.missing else ""
-        print(f"  {spec.label:<58} {s.mean:>9.2f} {spec.unit:<8} 95% CI [{s.ci95[0]:.2f}, {s.ci95[1]:.2f}]  "
-              f"p95 {s.p95:.2f}{miss}", file=out)
+        print(f"  {metric_line(report.metrics[name], spec)}", file=out)
     for sentence in report.summary:
         print(f"- {sentence}", file=out)
 
@@ -137,20 +159,22 @@ def run_run(args: argparse.Namespace) -> int:
     from digital_twin.runner import run
     from digital_twin.scenario import parse_assignments
 
+    if (rc := _live_only(args)) is not None:
+        return rc
     bar = _Bar(args.scenario, enabled=not args.no_progress)
     try:
         overrides = parse_assignments(args.sets)
-        ward = _ward(args)
+        ward, census = _ward(args)
         report = run(args.scenario, ward, replications=args.replications, seed=args.seed, overrides=overrides,
-                     workers=args.workers, progress=bar)
+                     workers=args.workers, progress=bar, census=census)
     except TwinError as exc:
-        return _fail(str(exc))
+        return fail(f"twin {args.twin_cmd}", str(exc))
     finally:
         bar.close()
     try:
         js, page = write_reports(report, args.out)
     except OSError as exc:
-        return _fail(f"cannot write the reports to {args.out}: {exc.strerror or exc}")
+        return fail(f"twin {args.twin_cmd}", f"cannot write the reports to {args.out}: {exc.strerror or exc}")
     _print_report(report)
     print(f"wrote {js} and {page}")
     return 0
@@ -162,25 +186,27 @@ def run_compare(args: argparse.Namespace) -> int:
     from digital_twin.runner import run
     from digital_twin.scenario import parse_assignments
 
+    if (rc := _live_only(args)) is not None:
+        return rc
     try:
         common = parse_assignments(args.sets)
         sets = {"A": {**common, **parse_assignments(args.a)}, "B": {**common, **parse_assignments(args.b)}}
-        ward = _ward(args)
+        ward, census = _ward(args)
         reports = []
         for label, overrides in sets.items():
             bar = _Bar(f"{args.scenario} {label}", enabled=not args.no_progress)
             try:
                 reports.append(run(args.scenario, ward, replications=args.replications, seed=args.seed,
-                                   overrides=overrides, workers=args.workers, progress=bar))
+                                   overrides=overrides, workers=args.workers, progress=bar, census=census))
             finally:
                 bar.close()
     except TwinError as exc:
-        return _fail(str(exc))
+        return fail(f"twin {args.twin_cmd}", str(exc))
     a, b = reports
     try:
         cmp = write_compare(a, b, args.out)
     except OSError as exc:
-        return _fail(f"cannot write the reports to {args.out}: {exc.strerror or exc}")
+        return fail(f"twin {args.twin_cmd}", f"cannot write the reports to {args.out}: {exc.strerror or exc}")
     print(f"{a.title}: B - A over {a.replications} replications each (seed {a.seed})")
     print(f"  A: {' '.join(args.a) or '(defaults)'}\n  B: {' '.join(args.b) or '(defaults)'}")
     for name in cmp["metric_order"]:
@@ -196,15 +222,29 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _allowed(p: Any) -> str:
+    """``day|night``, ``true|false``, ``0..100``, ``> 0`` — what ``--set`` accepts besides the type."""
+    if p.enum:
+        return "|".join(str(v) for v in p.enum)
+    if p.type == "boolean":
+        return "true|false"
+    lo = f"{'>' if p.exclusive_minimum else '>='} {p.minimum:g}" if p.minimum is not None else ""
+    hi = f"{'<' if p.exclusive_maximum else '<='} {p.maximum:g}" if p.maximum is not None else ""
+    return ", ".join(x for x in (lo, hi) if x)
+
+
 def run_scenarios(args: argparse.Namespace) -> int:
+    from digital_twin.scenario import describe_params
     from digital_twin.scenarios import SCENARIOS
 
     for name, cls in SCENARIOS.items():
         print(f"{name}: {cls.title}")
         print("  parameters (--set key=value):")
-        for key, field in cls.Params.model_fields.items():
-            desc = f"  {field.description}" if field.description else ""
-            print(f"    {key} = {field.get_default()!r}{desc}")
+        for p in describe_params(cls.Params):
+            allowed = _allowed(p)
+            choices = f"  [{allowed}]" if allowed else ""
+            desc = f"  {p.description}" if p.description else ""
+            print(f"    {p.name} = {p.default!r}{choices}{desc}")
         print("  metrics: " + ", ".join(f"{m} [{spec.unit}]" for m, spec in cls.metrics.items()))
     return 0
 
@@ -216,7 +256,7 @@ def run_validate(args: argparse.Namespace) -> int:
     try:
         ward = load_ward(args.file)
     except TwinError as exc:
-        return _fail(str(exc))
+        return fail(f"twin {args.twin_cmd}", str(exc))
     occupied = len(ward.occupied_beds())
     day, night = len(ward.staff_on("day")), len(ward.staff_on("night"))
     kinds = sorted({e.kind for e in ward.equipment})

@@ -53,7 +53,8 @@ def test_order_of_events(example_ward: Ward) -> None:
 
 
 def test_bad_cart_node_is_named(example_ward: Ward) -> None:
-    with pytest.raises(ScenarioError, match="crash_cart_node 'moon' is not a node"):
+    with pytest.raises(ScenarioError, match="parameter 'crash_cart_node': 'moon' is not a node of ward 'medsurg-4'; "
+                                            "its nodes: c00, c01"):
         run("code-blue", example_ward, replications=1, seed=0, overrides={"crash_cart_node": "moon"})
 
 

@@ -55,8 +55,8 @@ def test_report_has_the_simulated_drills_shape_and_the_alarm_list() -> None:
     for e in drill_events():
         log.add(e)
     r = build_report(log, ward="w1", seed=3, parameters={"beds": ["DRILL-01:desaturation"]})
-    assert r["scenario"] == "live-drill" and r["replications"] == 3 and r["metric_order"] == ["ack_s", "clear_s",
-                                                                                              "escalations"]
+    assert r["scenario"] == "live-drill" and r["replications"] == 3
+    assert r["metric_order"] == ["ack_s", "silence_s", "clear_s", "silences", "escalations"]
     ack = r["metrics"]["ack_s"]
     assert (ack["n"], ack["missing"], ack["mean"], ack["p50"], ack["unit"]) == (2, 1, 26.0, 26.0, "s")
     assert ack["ci95"][0] < 26 < ack["ci95"][1]
@@ -73,3 +73,31 @@ def test_a_drill_without_alarms_says_what_to_check() -> None:
     r = build_report(AlarmLog("drill-1"), ward="w1", seed=0, parameters={})
     assert r["replications"] == 0 and r["metrics"]["ack_s"]["n"] == 0 and "no alarm" in r["summary"][0]
     assert "<img" not in render_html(r)
+
+
+def test_silences_are_counted_and_timed_from_the_alarm_log() -> None:
+    """Item 5: raised -> first silenced per alarm, and how often, in report.json and report.html."""
+    log = AlarmLog("drill-1")
+    events = [*drill_events(),
+              ev("silenced", "a2", 25, by="cn"), ev("raised", "a2", 85, reason="silence expired: SpO2 84 %"),
+              ev("silenced", "a2", 95, by="nn"), ev("silenced", "a3", 50, by="nn"),
+              ev("silenced", "a3", 50, by="nn")]  # a redelivery counts once
+    for e in [*events, *reversed(events)]:
+        log.add(e)
+    a1, a2, a3 = log.timelines()
+    assert (math.isnan(a1.silence_s), a1.silences) == (True, 0)
+    assert (a2.silence_s, a2.silenced_by, a2.silences, a2.raised_t) == (15.0, "cn", 2, T0 + 10_000)
+    assert (a3.silence_s, a3.silences) == (30.0, 1)
+    r = build_report(log, ward="w1", seed=3, parameters={})
+    sil = r["metrics"]["silence_s"]
+    assert (sil["n"], sil["missing"], sil["mean"], sil["unit"]) == (2, 1, 22.5, "s")
+    assert sil["absent"] == "it was not silenced"
+    assert r["metrics"]["silences"]["mean"] == 1.0 and r["samples"]["silences"] == [0.0, 2.0, 1.0]
+    assert [(a["silence_s"], a["silences"]) for a in r["alarms"]] == [(None, 0), (15.0, 2), (30.0, 1)]
+    assert "_silence_times" not in r["alarms"][0]
+    assert any(s.startswith("2 alarm(s) were silenced (3 silence(s) in all); median time to silence 22 s")
+               for s in r["summary"])
+    json.dumps(r, allow_nan=False)
+    page = render_html(r)
+    assert "time to silence (raised → first silenced)" in page and "<th>silences</th>" in page
+    assert "1 (it was not silenced)" in page

@@ -8,6 +8,7 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -268,6 +269,22 @@ def test_cli_live_ward_on_another_wards_layout_is_named_as_the_server_names_it(
     doc = {"ward": "w9", "t": 1, "beds": [{"bed": "01", "occupied": True, "news2_risk": "low"}]}
     monkeypatch.setenv("SMARTWARD_TWIN_TOKEN", "tok-fm")
     with platform(doc) as url:
-        ward = _ward(argparse.Namespace(ward=None, live=url, ward_id="w9", username=None))
+        ward, census = _ward(argparse.Namespace(ward=None, live=url + "/", ward_id="w9", username=None))
     server = Layouts.load(example_ward_path(), {"w9": "medsurg-4"}).wards["w9"]
     assert (ward.id, ward.name) == (server.id, server.name) and ward.name.endswith("(layout medsurg-4)")
+    # where the census came from, for report.json (no credentials) and report.html
+    assert census == {"source": "live", "url": url, "ward": "w9", "t": 1, "time": "1970-01-01T00:00:00Z",
+                      "layout": str(Path(example_ward_path()).resolve())}
+
+
+def test_census_source_keeps_no_credentials_and_reads_as_a_sentence() -> None:
+    """Item 2: report.json's ``census`` and the sentence report.html shows."""
+    from digital_twin.census_source import describe, from_live, redact_url
+
+    assert redact_url("https://fm:s3cret@ward.example:8443/api/?token=abc#x") == "https://ward.example:8443/api"
+    assert redact_url("http://[::1]:8000/") == "http://[::1]:8000"
+    block = from_live("http://u:p@10.0.0.5:8000/", "medsurg-4", 1_763_805_600_000, None)
+    assert block == {"source": "live", "url": "http://10.0.0.5:8000", "ward": "medsurg-4", "t": 1_763_805_600_000,
+                     "time": "2025-11-22T10:00:00Z", "layout": None}
+    assert describe(block) == "Census taken live from http://10.0.0.5:8000 (ward medsurg-4) at 2025-11-22 10:00:00 UTC."
+    assert describe(None) == ""
