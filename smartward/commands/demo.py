@@ -8,6 +8,11 @@ ingest (one in-process worker), alerting, the HTTP app, and the simulator (a mix
 stable, some scripted: sepsis, desaturation, bradycardia, sensor-off, device-offline, replay),
 its devices auto-assigned to beds of the demo ward.
 
+NEWS2 also needs what no monitor measures (consciousness, air or oxygen): simulated nurse rounds
+send them as spot observations over MQTT, as an e-obs/EHR interface would (``smartward.nurse_rounds``):
+a round at start, then every --obs-hours of scenario time (default 4 h = 48 min at --speed 5). The
+last bed is a new admission without observations yet, so its NEWS2 shows as incomplete.
+
 amqtt speaks MQTT 3.1.1 only (no v5, no shared subscriptions), so the demo runs ingest as a single
 worker with a plain persistent subscription and the simulator publishes over 3.1.1; production
 (``smartward serve`` + Mosquitto) uses MQTT v5 and shared subscriptions.
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from gateway_agent import Simulation, SimulationOptions
     from smartward.compose import Platform
+    from smartward.nurse_rounds import NurseRounds
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +49,16 @@ def register(sub: Any) -> None:
                    help="scenario time compression, so scripted events show within minutes (default 5)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="simulator seed (default 0)")
     p.add_argument("--waves", type=int, default=2, metavar="N", help="beds that also send ECG/pleth (default 2)")
+    p.add_argument("--obs-hours", type=float, default=4.0, metavar="H",
+                   help="nurse observation rounds every H hours of scenario time (default 4; 0: none)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from smartward.servers import free_port
 
-    if args.beds < 1 or args.rate <= 0:
-        print("smartward demo: --beds must be >= 1 and --rate > 0", file=sys.stderr)
+    if args.beds < 1 or args.rate <= 0 or args.obs_hours < 0:
+        print("smartward demo: --beds must be >= 1, --rate > 0 and --obs-hours >= 0", file=sys.stderr)
         return 2
     if not args.http.rpartition(":")[2].isdigit():
         print(f"smartward demo: --http {args.http!r} is not HOST:PORT", file=sys.stderr)
@@ -84,14 +92,23 @@ async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
         print(f"smartward demo: {exc}", file=sys.stderr)
         return 2
     demo_patient = _seed_ward(config.state, args.ward, sim)
+    extra: list[Any] = [sim]
+    rounds = None
+    if args.obs_hours > 0:
+        from smartward.nurse_rounds import NurseRounds, RoundsOptions
+
+        rounds = NurseRounds(sim.sim.ward, RoundsOptions(interval_s=args.obs_hours * 3600, speed=args.speed),
+                             os.path.join(data_dir, "e-obs-outbox"),
+                             PublisherOptions(broker=broker_url, client_id="sw-demo-e-obs", mqtt_v5=False, backoff_max=2.0))
+        extra.append(rounds)
     # The facility page simulates the demo ward on the shipped 30-bed layout (its live census: the demo's beds).
     os.environ.setdefault("SMARTWARD_TWIN_ALIASES", f"{args.ward}=medsurg-4")
     async with EmbeddedBroker("127.0.0.1", mqtt_port):
         print(f"smartward demo: broker {broker_url} (embedded amqtt, MQTT 3.1.1), data in {data_dir}, "
               f"{args.beds} simulated beds ({sim.describe()})", flush=True)
-        return await run_until_signal(run_platform(config, extra_components=[sim],
+        return await run_until_signal(run_platform(config, extra_components=extra,
                                                    on_ready=announce_when_ready(args.http, args.ward,
-                                                                                demo_patient)))
+                                                                                demo_patient, rounds)))
 
 
 
@@ -182,10 +199,14 @@ class SimulatorComponent:
         await self.sim.run(None)
 
 
-def announce_when_ready(bind: str, ward: str = "w1", patient: str = "") -> Any:
+def announce_when_ready(bind: str, ward: str = "w1", patient: str = "", rounds: NurseRounds | None = None) -> Any:
     async def announce(platform: Platform) -> None:
         from dashboard_api import demo_facility_login, demo_login
         from dashboard_api.users import demo_patient_login
+
+        if rounds is not None:  # the first round once alerting listens
+            alerting = [c for c in platform.components if c.name == "alerting"]
+            rounds.attach(platform.attributions, lambda: all(c.ready() for c in alerting))
 
         # A demo charge nurse with a fresh random password per start (never a default secret).
         user, password = demo_login(platform.attributions.engine, (ward, "home"))

@@ -1,5 +1,7 @@
 """``smartward demo`` alone (embedded amqtt broker + SQLite, nothing else installed) gets ready, keeps
-storing observations from its simulated ward, and stops cleanly on SIGTERM."""
+storing observations from its simulated ward, scores complete NEWS2 from monitor data plus the
+simulated nurse rounds' spot observations (sent over MQTT), leaves its last bed incomplete, and
+stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -59,6 +62,28 @@ def test_demo_alone_serves_and_keeps_storing(tmp_path: Path) -> None:
                          timeout=5).status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/patients/DEMO-w1-02/summary", headers=h,
                          timeout=5).status_code == 403
+        # NEWS2: beds 01-03 complete (monitor + nurse rounds: alert, on air); bed 04, a new admission
+        # without nurse observations yet, incomplete and naming what is missing
+        m = re.search(r"open http://\S+  and log in as (\S+) / (\S+)", log.read_text())
+        assert m, log.read_text()[-2000:]
+        token = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=5,
+                           data={"username": m.group(1), "password": m.group(2)}).json()["access_token"]
+        nurse = {"Authorization": f"Bearer {token}"}
+
+        def news2() -> dict[str, Any]:
+            beds = httpx.get(f"http://127.0.0.1:{port}/api/v1/wards/w1/beds", headers=nurse, timeout=5).json()["beds"]
+            return {b["bed"]: b for b in beds}
+
+        wait(lambda: all((news2().get(b, {}).get("news2") or {}).get("complete") for b in ("01", "02", "03")), 45,
+             "complete NEWS2 on beds 01-03")
+        beds = news2()
+        for b in ("01", "02", "03"):
+            assert beds[b]["spot"]["consciousness"] == "A" and beds[b]["spot"]["supplemental_o2"] is False, beds[b]
+            assert beds[b]["news2"]["missing"] == []
+        last = beds["04"]["news2"]
+        assert last is not None and last["complete"] is False, last
+        assert {"consciousness", "supplemental_o2"} <= set(last["missing"]), last
+        assert not beds["04"]["spot"]
         wait(lambda: stored(port) >= 4, 30, "first stored observations")
         first = stored(port)
         wait(lambda: stored(port) >= first + 8, 30, "the stored counter to keep rising")
