@@ -6,6 +6,7 @@ to evacuate now" recomputed when the census changes."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tests.integration.dashboard.conftest import PASSWORD, Running, api_secret, 
 pytestmark = pytest.mark.integration
 __all__ = ["api_secret"]
 WARD = "medsurg-4"  # the id of digital_twin/wards/example.yaml, the default layout
+EXAMPLE_FILE = str(Path(__file__).resolve().parents[3] / "digital_twin" / "wards" / "example.yaml")
 
 
 @pytest.fixture
@@ -69,6 +71,8 @@ async def test_roles_and_bad_input(fm: Running) -> None:
         assert "evacuation" in scen
         params = {p["name"]: p for p in scen["evacuation"]["params"]}
         assert params and all("default" in p for p in params.values())
+        assert params["shift"]["enum"] == ["day", "night"] and params["order"]["enum"][0] == "least_dependent_first"
+        assert params["speed_bed"]["minimum"] == 0 and params["speed_bed"]["exclusive_minimum"] is True
         wards = (await c.get("/api/v1/twin/wards", headers=h)).json()
         assert [w["id"] for w in wards] == [WARD] and wards[0]["beds"] == 30
 
@@ -93,15 +97,18 @@ async def test_roles_and_bad_input(fm: Running) -> None:
         assert (await c.get(f"/api/v1/twin/census/{WARD}", headers=h)).json()["beds"] == []  # a layout: empty
         assert (await c.get("/api/v1/twin/runs/r-20260101-000000-abcdef", headers=h)).status_code == 404
         assert (await c.get("/api/v1/twin/runs/..%2F..%2Fetc", headers=h)).status_code in (404, 422)
+        # the scenario's own check against the ward (Scenario.check): refused before any run, naming what the
+        # ward has (the CLI gives the same message, tests/unit/twin/test_twin_cli.py)
+        for scenario, key, value, msg in (
+                ("code-blue", "bed", "nope", "code-blue: parameter 'bed': no bed 'nope' in ward 'medsurg-4'; its beds: "
+                                             "01, 02, 03, 04, 05, 06, 07, 08 and 22 more"),
+                ("evacuation", "census", 99, "census 99 exceeds the 30 beds of ward 'medsurg-4'"),
+                ("network-outage", "gateway", "gw-9", "no gateway 'gw-9' in ward medsurg-4; its gateways: gw-west")):
+            r = await c.post("/api/v1/twin/runs", headers=h, json={"scenario": scenario, "ward": WARD,
+                                                                   "parameters": {key: value}})
+            assert r.status_code == 422, r.text
+            assert r.json()["detail"][0]["loc"] == ["body", "parameters", key] and msg in r.json()["detail"][0]["msg"]
         assert (await c.get("/api/v1/twin/runs", headers=h)).json() == []  # nothing refused was queued
-        # accepted, but the scenario refuses it on this ward: failed, the error names why
-        r = await c.post("/api/v1/twin/runs", headers=h, json={"scenario": "evacuation", "ward": WARD,
-                                                               "replications": 10, "parameters": {"census": 99}})
-        assert r.status_code == 202, r.text
-        failed = await wait_done(c, h, r.json()["id"])
-        assert failed["status"] == "failed" and "census 99 exceeds the 30 beds" in failed["error"], failed
-        r = await c.get(f"/api/v1/twin/runs/{failed['id']}/report.json", headers=h)
-        assert r.status_code == 409 and "failed" in r.json()["detail"]
         # at most 3 runs wait: the fifth long run in a row is refused (one may be running already)
         posted = [await c.post("/api/v1/twin/runs", headers=h, json={"scenario": "evacuation", "ward": WARD,
                                                                      "replications": 5000}) for _ in range(5)]
@@ -113,6 +120,8 @@ async def test_roles_and_bad_input(fm: Running) -> None:
                 x = await c.delete(f"/api/v1/twin/runs/{r.json()['id']}", headers=h)
                 assert x.status_code == 200 and x.json()["status"] == "failed", x.text
                 assert x.json()["error"] == "cancelled by fiona"
+                report = await c.get(f"/api/v1/twin/runs/{r.json()['id']}/report.json", headers=h)
+                assert report.status_code == 409 and "failed" in report.json()["detail"]
                 assert (await c.delete(f"/api/v1/twin/runs/{r.json()['id']}", headers=h)).status_code == 409
         statuses = {x["status"] for x in (await c.get("/api/v1/twin/runs", headers=h)).json()}
         assert statuses == {"failed"}
@@ -165,7 +174,11 @@ async def test_run_matches_the_runner_is_audited_and_survives_restarts(mosquitto
     local = run_twin("evacuation", load_ward(example_ward_path()), replications=300, seed=11,
                      overrides={"shift": "day", "nurses": "3", "prep_sigma": "0.4"}, workers=2)
     write_reports(local, tmp_path / "cli")
-    assert served == (tmp_path / "cli" / "report.json").read_bytes()
+    assert "census" not in orjson.loads((tmp_path / "cli" / "report.json").read_bytes())  # not told where from
+    served_doc = orjson.loads(served)  # the server says where the census came from: its layout file
+    assert served_doc.pop("census") == {"source": "file", "path": EXAMPLE_FILE,
+                                        "ward": WARD}
+    assert served_doc == orjson.loads((tmp_path / "cli" / "report.json").read_bytes())
     # after a restart: the finished run and its report are still there; the interrupted one runs again
     async with running_platform(*args) as run, httpx.AsyncClient(base_url=run.base, timeout=10) as c:
         h = await run.login(c, "fiona")
@@ -267,7 +280,15 @@ async def test_cli_live_census_gives_the_same_report_as_the_api(fm: Running, tmp
                                    stdin=PASSWORD + "\n")
     assert rc == 0, stderr
     assert f"live census of {WARD}" in stderr and "3 of 30 beds occupied" in stderr and "wrote" in stdout
-    assert (out / "report.json").read_bytes() == api_json
+    # the same report; each says it used the live census of this platform (at its own time)
+    cli_doc, api_doc = orjson.loads((out / "report.json").read_bytes()), orjson.loads(api_json)
+    cli_census, api_census = cli_doc.pop("census"), api_doc.pop("census")
+    assert cli_doc == api_doc
+    for census in (cli_census, api_census):
+        assert census["source"] == "live" and census["url"] == fm.base and census["ward"] == WARD
+        assert census["layout"] == EXAMPLE_FILE
+        assert abs(census["t"] - time.time() * 1000) < 300_000 and census["time"].endswith("Z")
+    assert f"Census taken live from {fm.base} (ward {WARD}) at " in (out / "report.html").read_text()
     # a token instead of a password; a wrong password is named, nothing written
     async with httpx.AsyncClient(base_url=fm.base) as c:
         token = (await fm.login(c, "fiona"))["Authorization"].split()[1]

@@ -24,7 +24,8 @@ from digital_twin.live_drill import LiveDrill, LiveDrillOptions, report_from_log
 from smartward.compose import Platform, PlatformConfig, run_platform
 from smartward.servers import InfluxDB, Mosquitto, free_port
 from tests.broker import retained
-from tests.integration.dashboard.conftest import Running, obs, until
+from tests.integration.dashboard.conftest import PASSWORD, Running, obs, until
+from tests.integration.twin.test_facility_api import cli
 from tests.tasks import stop_task
 
 pytestmark = pytest.mark.integration
@@ -103,6 +104,15 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             fm_h = await run.login(c, "fm")  # a ward the platform does not have: refused, naming the ones it has
             nope = await c.post("/api/v1/drills", headers=fm_h, json={"ward": "nope"})
             assert nope.status_code == 422 and "no ward 'nope' on the platform" in nope.text and "w1" in nope.text
+            # the CLI: the refusal in one line naming the field, and no "starting drill" banner before it
+            creds = {"SMARTWARD_TWIN_PASSWORD": PASSWORD}
+            rc, out, err = await cli("drill", "start", "--ward", "nope", "--url", run.base, "--username", "fm",
+                                     "--broker", mosquitto.url, "--topic-root", topic_root,
+                                     "--out", str(tmp_path / "nope"), env=creds)
+            assert (rc, out) == (1, ""), (out, err)
+            assert err.strip().splitlines()[-1] == (
+                "smartward drill start: error: POST /api/v1/drills refused (422): ward: no ward 'nope' on the "
+                "platform (no beds); wards with beds: w1"), err
 
             events: list[dict[str, Any]] = []
             drill = LiveDrill(LiveDrillOptions(
@@ -149,7 +159,9 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
 
                 await until(ack_frame, "the acknowledged drill alarm on the websocket", 15)
             await until(lambda: any(e["event"] == "acknowledged" for e in events), "the driver seeing the ack", 10)
-            drill.stop()
+            # stopped from elsewhere (`smartward drill stop`): the driver sees it, records its samples, reports
+            rc, out, err = await cli("drill", "stop", drill_id, "--url", run.base, "--username", "cn", env=creds)
+            assert rc == 0 and out.startswith(f"drill {drill_id} in ward w1 stopped at 20"), (out, err)
             report = await asyncio.wait_for(driver, 40)
             write_report(report, tmp_path / "report")
 
@@ -162,6 +174,10 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             logged = await report_from_log(run.base, drill_id, username="nn", password="correct horse battery")
             assert [(a["id"], a["ack_s"], a["acknowledged_by"]) for a in logged["alarms"]] == \
                 [(a["id"], a["ack_s"], a["acknowledged_by"]) for a in report["alarms"]]
+            # … and the same parameters, the sample rate and the samples the driver published included
+            assert report["parameters"]["rate"] == 2 and report["parameters"]["samples"] >= 2
+            assert logged["parameters"] == report["parameters"]
+            assert logged["metrics"] == report["metrics"] and logged["summary"] == report["summary"]
             html = (tmp_path / "report" / "report.html").read_text()
             assert "DRILL" in html and alarm["id"] in html and "http" not in html.replace("http-equiv", "")
 
@@ -173,7 +189,12 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
 
             await until(drill_gone, "the drill bed, banner and alarms gone", 15)
             listed = (await c.get(f"/api/v1/drills/{drill_id}", headers=cn)).json()
-            assert listed["active"] is False and listed["stopped_by"] == "fm"
+            assert listed["active"] is False and listed["stopped_by"] == "cn"
+            # stopping it again: says it already ended, when, by whom and how to get its report
+            rc, out, err = await cli("drill", "stop", drill_id, "--url", run.base, "--username", "cn", env=creds)
+            assert rc == 0, err
+            assert out.startswith(f"drill {drill_id} in ward w1 already ended: it was stopped by cn at 20"), out
+            assert f"`smartward drill report {drill_id} --out DIR`" in out
             # nothing retained of the drill's virtual devices or its driver stays on the broker
             left = await retained(mosquitto.port, [f"{topic_root}/devices/+/status", f"{topic_root}/gateways/+/status",
                                               f"{topic_root}/news2/#", f"{topic_root}/wards/+/status"])
@@ -228,6 +249,9 @@ async def test_a_drill_nobody_stops_ends_at_its_end_time(mosquitto: Mosquitto, t
                 return got["stopped_by"] == "system" and not got["active"]
 
             await until(ended, "the hub ending the drill at its end time", 20)
+            rc, out, err = await cli("drill", "stop", d["id"], "--url", run.base, "--username", "cn",
+                                     env={"SMARTWARD_TWIN_PASSWORD": PASSWORD})
+            assert rc == 0 and f"drill {d['id']} in ward w1 already ended: it ended at its end time at " in out, err
 
             async def gone() -> bool:
                 beds = (await c.get("/api/v1/wards/w1/beds", headers=cn)).json()
