@@ -10,7 +10,6 @@ of one replication (plan lookup vs. the SimPy run) so regressions are easy to pl
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
@@ -46,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
         cls = get_scenario(args.scenario)
         params = parse_params(cls, overrides)
     except TwinError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        from smartward.cli_errors import fail
+
+        return fail("bench twin", str(exc))
     print(f"twin bench: {args.scenario} on {ward.name} ({len(ward.occupied_beds())} occupied beds), "
           f"{', '.join(f'{k}={v}' for k, v in overrides.items()) or 'defaults'}")
     print(f"  ward file load + shortest paths: {load_s * 1000:.1f} ms (once per ward)")

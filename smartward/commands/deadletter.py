@@ -7,6 +7,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from smartward.cli_errors import usage_error
+
 
 def _since(text: str | None) -> int | None:
     if text is None:
@@ -69,8 +71,7 @@ def run_list(args: argparse.Namespace) -> int:
     try:
         since = _since(args.since)
     except argparse.ArgumentTypeError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return usage_error("deadletter list", str(exc))
     letters = _letters(args)
     if letters is None:
         return 0
@@ -92,8 +93,7 @@ def run_replay(args: argparse.Namespace) -> int:
     try:
         since = _since(args.since)
     except argparse.ArgumentTypeError as exc:
-        print(exc, file=sys.stderr)
-        return 2
+        return usage_error("deadletter replay", str(exc))
     letters = _letters(args)
     if letters is None:
         return 0

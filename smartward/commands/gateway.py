@@ -13,6 +13,8 @@ import argparse
 import sys
 from typing import Any
 
+from smartward.cli_errors import usage_error
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("gateway", help="edge gateway: HL7 v2 MLLP listener -> durable outbox -> MQTT")
@@ -50,11 +52,9 @@ def run(args: argparse.Namespace) -> int:
         parse_mqtt_url(args.broker)
         compiled = compile_profile_file(args.profile or BUILTIN_DIR / "ihe-pcd-hl7-monitor.yaml")
     except (ValueError, ProfileError) as exc:
-        print(f"smartward gateway: {exc}", file=sys.stderr)
-        return 2
+        return usage_error("gateway", str(exc))
     if compiled.profile.transport != "hl7v2-mllp":
-        print(f"smartward gateway: profile {compiled.id!r} is {compiled.profile.transport}, not hl7v2-mllp", file=sys.stderr)
-        return 2
+        return usage_error("gateway", f"profile {compiled.id!r} is {compiled.profile.transport}, not hl7v2-mllp")
     root = args.topic_root or os.environ.get("SMARTWARD_TOPIC_ROOT", ROOT)
     from gateway_agent import GatewayError
 

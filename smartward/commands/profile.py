@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from smartward.cli_errors import usage_error
+
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "device_profiles" / "schema" / "device-profile.v2.schema.json"
 
 
@@ -107,8 +109,7 @@ def run_test(args: argparse.Namespace) -> int:
         return 1
     samples = Path(args.samples)
     if not samples.is_dir():
-        print(f"--samples {samples}: not a directory", file=sys.stderr)
-        return 2
+        return usage_error("profile test", f"--samples {samples}: not a directory")
     results = run(compiled, samples, args.received_at if args.received_at is not None else now_ms())
     if not results:
         print(f"no sample payloads in {samples}", file=sys.stderr)
@@ -140,21 +141,18 @@ def run_simulate(args: argparse.Namespace) -> int:
     from device_profiles import ProfileError, compile_profile_file
 
     if args.rate <= 0 or args.batch < 1:
-        print("--rate must be > 0 and --batch >= 1", file=sys.stderr)
-        return 2
+        return usage_error("profile simulate", "--rate must be > 0 and --batch >= 1")
     try:
         compiled = compile_profile_file(args.file, _root(args.topic_root))
         from device_profiles.synth import Hl7Synthesizer, Synthesizer
 
         if compiled.profile.transport == "hl7v2-mllp":
             if not args.mllp:
-                print("an hl7v2-mllp profile is simulated over MLLP: give --mllp HOST:PORT of `smartward gateway`",
-                      file=sys.stderr)
-                return 2
+                return usage_error("profile simulate", "an hl7v2-mllp profile is simulated over MLLP: give --mllp "
+                                   "HOST:PORT of `smartward gateway`")
             return asyncio.run(_simulate_hl7(args, Hl7Synthesizer(args.device)))
         if not args.broker:
-            print("--broker URL is required for MQTT profiles", file=sys.stderr)
-            return 2
+            return usage_error("profile simulate", "--broker URL is required for MQTT profiles")
         synth = Synthesizer(compiled)
     except ProfileError as exc:
         print(str(exc), file=sys.stderr)
@@ -170,8 +168,7 @@ async def _simulate_hl7(args: argparse.Namespace, synth: Any) -> int:
 
     host, _, port = args.mllp.rpartition(":")
     if not port.isdigit():
-        print(f"--mllp {args.mllp!r} is not HOST:PORT", file=sys.stderr)
-        return 2
+        return usage_error("profile simulate", f"--mllp {args.mllp!r} is not HOST:PORT")
     sent = 0
     period = 1.0 / args.rate
     try:

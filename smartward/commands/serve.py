@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from typing import Any
+
+from smartward.cli_errors import usage_error
 
 
 def register(sub: Any) -> None:
@@ -44,8 +45,7 @@ def run(args: argparse.Namespace) -> int:
     data_dir = args.data_dir or settings.data_dir
     workers = args.ingest_workers
     if workers is not None and workers < 0:
-        print("--ingest-workers must be >= 0", file=sys.stderr)
-        return 2
+        return usage_error("serve", "--ingest-workers must be >= 0")
     from smartward.compose import (
         PlatformConfig,
         default_workers,
@@ -77,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
         parse_mqtt_url(config.broker)
     except (ConfigError, ProfileError) as exc:
-        print(f"smartward serve: {exc}", file=sys.stderr)
-        return 2
+        return usage_error("serve", str(exc))
     print(f"smartward serve: broker {config.broker.split('@')[-1]}, store {config.store.split('?')[0]}, "
           f"{config.ingest_workers} ingest workers, http://{config.http}", flush=True)
     return asyncio.run(run_until_signal(run_platform(config)))

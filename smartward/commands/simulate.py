@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from smartward.cli_errors import usage_error
+
 SCENARIO_HELP = "stable, sepsis, desaturation, bradycardia, sensor-off, device-offline, replay[:FILE], mixed"
 
 
@@ -88,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
                                        tls_ca=args.tls_ca, backoff_max=args.backoff_max))
         sim = Simulation(options)
     except (ValueError, OSError, ProfileError, GatewayError) as exc:
-        print(f"smartward simulate: {exc}", file=sys.stderr)
-        return 2
+        return usage_error("simulate", str(exc))
     plan: dict[str, int] = {}
     for b in sim.ward.beds:
         plan[b.scenario_name] = plan.get(b.scenario_name, 0) + 1
