@@ -3,6 +3,7 @@ and alarms shown but marked, never mixed into a patient's bed; everything of a d
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from alerting import Engine, build_config
@@ -93,3 +94,31 @@ def test_drill_beds_are_not_part_of_the_live_census() -> None:
     s.observe(obs(f"{DRILL}-01", "DRILL-01", T0, DRILL, spo2=84))
     census = census_from_state(s, "w1", T0, include_patients=True)
     assert [b.bed for b in census.beds] == ["01"]
+
+
+def test_a_drill_register_from_before_rate_and_samples_gets_them_and_keeps_its_drills(tmp_path: Path) -> None:
+    """The columns ``rate`` and ``samples`` (the drill report's parameters, item 6 of the newcomer run)
+    are added to an existing ``dashboard_drills`` table; the driver's sample count is kept whoever
+    stopped the drill first."""
+    import sqlalchemy as sa
+
+    from dashboard_api.drills import DrillStore
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/state.sqlite3")
+    with engine.begin() as conn:  # the table as the first release created it
+        conn.execute(sa.text(
+            "CREATE TABLE dashboard_drills (id VARCHAR(64) PRIMARY KEY, ward VARCHAR(64) NOT NULL, beds TEXT NOT NULL, "
+            "speed FLOAT NOT NULL, seed INTEGER NOT NULL, started BIGINT NOT NULL, ends BIGINT NOT NULL, "
+            "stopped BIGINT, started_by VARCHAR(64) NOT NULL, stopped_by VARCHAR(64) NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO dashboard_drills VALUES ('drill-old', 'w1', "
+                             "'[{\"bed\": \"DRILL-01\", \"device\": \"drill-old-01\", \"scenario\": \"stable\"}]', "
+                             "1.0, 0, 1000, 61000, NULL, 'cn', '')"))
+    store = DrillStore(engine)
+    old = store.get("drill-old")
+    assert old is not None and (old.rate, old.samples, old.stopped) == (1.0, None, None)
+    stopped = store.stop("drill-old", "cn", 5000)  # a nurse stops it first …
+    assert (stopped.stopped, stopped.stopped_by, stopped.samples) == (5000, "cn", None)
+    again = store.stop("drill-old", "fm", 6000, samples=240)  # … then its driver, with its count
+    assert (again.stopped, again.stopped_by, again.samples) == (5000, "cn", 240)
+    DrillStore(engine)  # a second start adds nothing twice
+    assert store.get("drill-old") == again
