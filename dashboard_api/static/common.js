@@ -123,7 +123,8 @@ const SW = (() => {
   }
   // A short alarm label for tiles and lists: "SpO₂ 84 %" for limit alarms, the reason otherwise.
   function alarmLabel(a) {
-    if (a.kind === "news2") return `NEWS2 ${a.value ?? ""}`.trim();
+    // alerting's reason of an incomplete score starts "NEWS2 at least N (incomplete, …)": a floor, not the score
+    if (a.kind === "news2") return `NEWS2 ${/^NEWS2 at least /.test(a.reason || "") ? "≥" : ""}${a.value ?? ""}`.trim();
     if (a.signal && a.value !== null && a.value !== undefined && a.kind !== "technical") {
       return `${LABELS[a.signal] || a.signal} ${fmt(a.value, a.signal)}`;
     }

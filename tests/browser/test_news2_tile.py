@@ -25,13 +25,17 @@ async def test_complete_and_incomplete_news2(platform_sqlite: Running, browser: 
     run.add_user("nina", "nurse", ("w1",))
     attr = run.platform.attributions
     at = int(time.time() * 1000) - 60_000
-    for bed in ("01", "02"):
+    for bed in ("01", "02", "03"):
         attr.assign_device(f"mon-{bed}", "w1", bed, at)
         attr.admit(f"P10{bed}", "w1", bed, at)
-    await notify_adt(run, ["mon-01", "mon-02"])
+    await notify_adt(run, ["mon-01", "mon-02", "mon-03"])
     t = int(time.time() * 1000)
     for bed in ("01", "02"):
         await run.publish(f"devices/mon-{bed}/obs", obs(f"mon-{bed}", 1, t, **VITALS))
+    # bed 03 has breathed 26 /min at SpO2 92 % (3 + 2 points) for the last 70 s (a gateway delivers them at
+    # once; NEWS2 alarms after a band held 60 s): even incomplete, at least medium risk
+    samples = [{"t": t - 70_000 + 5000 * k, **VITALS, "resp_rate": 26, "spo2": 92} for k in range(15)]
+    await run.publish("devices/mon-03/obs", {"v": 1, "device": "mon-03", "seq": 1, "samples": samples})
     # the nurse has recorded bed 01's observations; bed 02's are not recorded yet
     await run.publish("wards/w1/spot", {"patient": "P1001", "ward": "w1", "bed": "01", "t": t, "by": "nina",
                                         "consciousness": "A", "supplemental_o2": False})
@@ -54,6 +58,12 @@ async def test_complete_and_incomplete_news2(platform_sqlite: Running, browser: 
     label = await page.locator("#bed-02").get_attribute("aria-label") or ""
     assert "NEWS2 incomplete" in label and "consciousness" in label and "air or oxygen" in label, label
     assert "NEWS2 0" in (await page.locator("#bed-01").get_attribute("aria-label") or "")
+    # a floor above low risk keeps its risk colour, still marked incomplete, and so does its alarm
+    floor = page.locator("#bed-03 .news")
+    await expect(floor).to_have_class(re.compile(r"\bpartial\b.*\br-medium\b"), timeout=15_000)
+    assert re.sub(r"\s+", " ", await floor.text_content() or "").strip() == "NEWS2 ≥5 incomplete"
+    item = page.locator(".alarm[data-bed='03']").filter(has_text="NEWS2")
+    await expect(item.locator(".label")).to_have_text(re.compile(r"^NEWS2 ≥5\b"), timeout=15_000)
     # the bed view says the same
     await page.click("#bed-02")
     big = page.locator("#bv-now .big.news")
