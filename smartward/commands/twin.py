@@ -211,8 +211,10 @@ def run_compare(args: argparse.Namespace) -> int:
     print(f"  A: {' '.join(args.a) or '(defaults)'}\n  B: {' '.join(args.b) or '(defaults)'}")
     for name in cmp["metric_order"]:
         d = cmp["difference"][name]
-        if d["diff"] is None:
-            print(f"  {d['label']:<58} no data")
+        if d["diff"] is None:  # no value at all on one side: say why, in the metric's words
+            why = "; ".join(f"in all {r.replications} replications of {side} {r.specs[name].absent}"
+                            for side, r in (("A", a), ("B", b)) if r.metrics[name].n == 0)
+            print(f"  {d['label']:<58} n/a ({why})")
             continue
         lo, hi = d["ci95"]
         ci = f"[{lo:+.2f}, {hi:+.2f}]" if lo is not None else "[n/a]"

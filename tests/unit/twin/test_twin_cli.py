@@ -225,3 +225,13 @@ def test_the_census_source_of_a_file_run_is_in_both_reports(tmp_path: Path, caps
     assert f"Census as written in the ward file {census['path']} (ward medsurg-4)." in \
         (tmp_path / "report.html").read_text()
     assert "Census as written in the ward file" in capsys.readouterr().out
+
+
+def test_compare_names_why_a_metric_has_no_difference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["twin", "compare", "code-blue", "--replications", "8", "--a", "p_shockable=0", "--b", "p_shockable=1",
+               "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert rc == 0 and "nan" not in out
+    line = next(t for t in out.splitlines() if "Collapse to first shock" in t)
+    assert line.endswith("n/a (in all 8 replications of A the rhythm was not shockable, so no shock was given "
+                         "(see p_shockable))")
