@@ -64,6 +64,12 @@ async def test_drill_banner_marked_alarm_and_click_acknowledge(mosquitto: Mosqui
         for width, height in ((1280, 800), (1024, 768), (1920, 1080)):
             await page.set_viewport_size({"width": width, "height": height})
             await until(lambda: badge_inside(page, "DRILL-01"), f"the drill tile's NEWS2 badge inside the tile at {width}x{height}", 5)
+            for control in ("#logout", "#drill-banner", ".ward-tabs button"):  # the top bar fits as well,
+                await expect(page.locator(control).first).to_be_in_viewport(ratio=1)
+            tall = await page.evaluate("() => [...document.querySelectorAll('.topbar > *, .ward-tabs button')]"
+                                       ".filter(e => e.offsetParent && e.getBoundingClientRect().height > 40)"
+                                       ".map(e => e.id || e.className || e.textContent)")
+            assert tall == [], (width, tall)  # on one line (no tab label or clock broken over two)
         await expect(page.locator("#bed-01")).not_to_have_class(re.compile(r"\bdrill\b"))
         item = page.locator(".alarm.drill[data-bed='DRILL-01']").first
         await expect(item).to_be_visible(timeout=40_000)
