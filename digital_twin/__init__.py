@@ -25,13 +25,22 @@ from .model import (
 from .report import Report, compare, report_bytes
 from .report_html import render_compare_html, render_html, write_compare, write_reports
 from .runner import get_scenario, run
-from .scenario import Metric, Scenario, ScenarioParams, parse_assignments, parse_params
+from .scenario import (
+    Metric,
+    ParamSpec,
+    Scenario,
+    ScenarioParams,
+    describe_params,
+    parse_assignments,
+    parse_params,
+    prepare,
+)
 from .stats import Difference, Summary, summarize, welch
 
 __all__ = [
-    "Bed", "Device", "Difference", "Edge", "Equipment", "Exit", "Gateway", "Graph", "Metric", "ParamError",
+    "Bed", "Device", "Difference", "Edge", "Equipment", "Exit", "Gateway", "Graph", "Metric", "ParamError", "ParamSpec",
     "Report", "Room", "Scenario", "ScenarioError", "ScenarioParams", "StaffMember", "Summary", "TwinError",
-    "Ward", "WardError", "WardIssue", "compare", "example_ward_path", "get_scenario", "load_ward",
-    "parse_assignments", "parse_params", "parse_ward", "render_compare_html", "render_html", "report_bytes",
+    "Ward", "WardError", "WardIssue", "compare", "describe_params", "example_ward_path", "get_scenario", "load_ward",
+    "parse_assignments", "parse_params", "parse_ward", "prepare", "render_compare_html", "render_html", "report_bytes",
     "run", "summarize", "welch", "write_compare", "write_reports",
 ]

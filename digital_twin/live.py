@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .api_errors import api_error
 from .errors import TwinError
 
 if TYPE_CHECKING:
@@ -177,13 +178,13 @@ def fetch_live(base_url: str, *, ward_id: str, layout: Ward, token: str | None =
                     raise LiveError("give an access token (SMARTWARD_TWIN_TOKEN) or a username and password")
                 r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
                 if r.status_code != 200:
-                    raise LiveError(f"{base}: login as {username!r} refused ({r.status_code}): {_detail(r)}")
+                    raise LiveError(f"{base}: login as {username!r} refused ({r.status_code}): {api_error(r)}")
                 token = str(r.json()["access_token"])
             r = client.get(CENSUS_PATH.format(ward=ward_id), headers={"Authorization": f"Bearer {token}"})
     except httpx.HTTPError as exc:
         raise LiveError(f"{base}: {exc}") from None
     if r.status_code != 200:
-        raise LiveError(f"{base}: census of ward {ward_id!r} refused ({r.status_code}): {_detail(r)}")
+        raise LiveError(f"{base}: census of ward {ward_id!r} refused ({r.status_code}): {api_error(r)}")
     census = parse_census(r.content, f"{base} census of {ward_id}")
     if not census.beds:
         raise LiveError(f"{base}: ward {ward_id!r} has no beds on the platform"
@@ -215,10 +216,3 @@ def read_password(username: str) -> str:
     if not line.strip():
         raise LiveError(f"no password for {username!r} on stdin (or set SMARTWARD_TWIN_TOKEN)")
     return line.rstrip("\r\n")
-
-
-def _detail(r: Any) -> str:
-    try:
-        return str(r.json().get("detail"))
-    except ValueError:
-        return str(r.text[:200])

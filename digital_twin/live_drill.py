@@ -33,6 +33,7 @@ from device_profiles.mqtt_client import Client as MqttClient
 from gateway_agent import AsyncOutbox, GatewayError, Publisher, PublisherOptions, Ward, WardOptions
 from gateway_agent.scenarios import get as get_scenario
 
+from .api_errors import api_error
 from .drill_report import AlarmLog, build_report, render_html
 from .errors import TwinError
 
@@ -296,25 +297,6 @@ async def report_from_log(base_url: str, drill_id: str, *, token: str | None = N
         for ev in await call(http, headers, "GET", f"/api/v1/drills/{drill_id}/alarm-events"):
             log_.add(ev)
     return build_report(log_, ward=drill["ward"], seed=int(drill["seed"]), parameters=parameters(drill))
-
-
-def api_error(r: httpx.Response) -> str:
-    """The API's error in one line: ``detail``, or each validation problem as ``field: message``."""
-    try:
-        detail = r.json().get("detail")
-    except (ValueError, AttributeError):
-        return r.text[:200]
-    if isinstance(detail, list):
-        return "; ".join(_problem(p) for p in detail) or "refused"
-    return str(detail)
-
-
-def _problem(p: Any) -> str:
-    if not isinstance(p, dict):
-        return str(p)
-    loc = [str(x) for x in p.get("loc") or () if x not in ("body", "query", "path")]
-    msg = str(p.get("msg") or "invalid")
-    return f"{'.'.join(loc)}: {msg}" if loc else msg
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:

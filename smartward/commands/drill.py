@@ -94,7 +94,7 @@ def _request(args: argparse.Namespace, calls: list[tuple[str, str, dict[str, Any
     """Log in once, then make ``calls`` (method, path, body) in turn; their JSON answers."""
     import httpx
 
-    from digital_twin.live_drill import api_error
+    from digital_twin.api_errors import api_error
 
     token, username, password = _credentials(args)
     out: list[Any] = []

@@ -77,7 +77,7 @@ def test_api_refusals_are_one_line_naming_the_field() -> None:
     """A 422 from the API (e.g. an older CLI against a stricter server) is ``field: message``, not a repr."""
     import httpx
 
-    from digital_twin.live_drill import api_error
+    from digital_twin.api_errors import api_error
 
     r = httpx.Response(422, json={"detail": [
         {"type": "greater_than_equal", "loc": ["body", "beds"], "msg": "Input should be greater than or equal to 1",

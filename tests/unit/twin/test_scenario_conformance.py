@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 
-from digital_twin import ParamError, Ward, parse_params
+from digital_twin import ParamError, Ward, parse_params, prepare
 from digital_twin.report_html import write_reports
 from digital_twin.runner import run
 from digital_twin.scenarios import SCENARIOS
@@ -28,6 +28,15 @@ def test_class_attributes(name: str) -> None:
     assert cls.references and all(isinstance(r, str) and r for r in cls.references)
     with pytest.raises(ParamError, match="no_such_parameter"):
         parse_params(cls, {"no_such_parameter": "1"})
+    assert all(m.absent and "nan" not in m.absent.lower() for m in cls.metrics.values())  # NaN said in words
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_check_accepts_the_defaults_on_the_example_ward(name: str, example_ward: Ward) -> None:
+    """``Scenario.check`` (run by the API before queueing and by the runner before any replication)."""
+    cls = SCENARIOS[name]
+    cls().check(example_ward, parse_params(cls, {}))
+    assert prepare(cls, example_ward, {}) == parse_params(cls, {})
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
