@@ -84,7 +84,8 @@ class RoundsPlan:
 class NurseRounds:
     """The rounds as a platform component (``name``, ``run``, ``ready``). ``attach(attributions,
     gate)`` (from the demo's on-ready hook) gives it the ADT tables and a readiness test: rounds start
-    once alerting listens, so the first round is not published to nobody."""
+    once alerting and the dashboard hub listen (spot observations are not retained), so the first
+    round is not published to nobody."""
 
     name = "nurse-rounds"
 

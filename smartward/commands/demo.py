@@ -204,9 +204,9 @@ def announce_when_ready(bind: str, ward: str = "w1", patient: str = "", rounds: 
         from dashboard_api import demo_facility_login, demo_login
         from dashboard_api.users import demo_patient_login
 
-        if rounds is not None:  # the first round once alerting listens
-            alerting = [c for c in platform.components if c.name == "alerting"]
-            rounds.attach(platform.attributions, lambda: all(c.ready() for c in alerting))
+        if rounds is not None:  # the first round once alerting and the screens' hub listen
+            listeners = [c for c in platform.components if c.name in ("alerting", "dashboard-hub")]
+            rounds.attach(platform.attributions, lambda: all(c.ready() for c in listeners))
 
         # A demo charge nurse with a fresh random password per start (never a default secret).
         user, password = demo_login(platform.attributions.engine, (ward, "home"))
