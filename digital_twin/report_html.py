@@ -11,6 +11,7 @@ import base64
 import io
 import math
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
@@ -51,7 +52,7 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _hist(series: Sequence[tuple[str, Sequence[float]]], title: str, unit: str) -> str:
+def _hist(series: Sequence[tuple[str, Sequence[float]]], title: str, unit: str, absent: str = "") -> str:
     from matplotlib.figure import Figure  # no pyplot: no global state, safe in servers
 
     fig = Figure(figsize=(4.4, 2.8))
@@ -61,7 +62,8 @@ def _hist(series: Sequence[tuple[str, Sequence[float]]], title: str, unit: str) 
     finite = [(name, v[np.isfinite(v)]) for name, v in finite]
     allv = np.concatenate([v for _, v in finite]) if finite else np.array([])
     if allv.size == 0:
-        ax.text(0.5, 0.5, "no value in any replication", ha="center", va="center", transform=ax.transAxes)
+        why = textwrap.fill(f"In every replication {absent}." if absent else "No value in any replication.", 42)
+        ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, fontsize=8)
     elif unit == "%" and bool(np.isin(allv, (0.0, 100.0)).all()):  # a yes/no outcome: share of replications
         width = 0.8 / len(finite)
         for i, (name, v) in enumerate(finite):
@@ -114,7 +116,7 @@ def render_html(report: Report) -> str:
         rows.append(f"<tr><td>{escape(spec.label)}</td><td>{escape(spec.unit)}</td><td class=num>{_fmt(s.mean)}</td>"
                     f"<td class=num>{_fmt(s.ci95[0])} &ndash; {_fmt(s.ci95[1])}</td><td class=num>{_fmt(s.p50)}</td>"
                     f"<td class=num>{_fmt(s.p95)}</td><td class=num>{s.n}{escape(miss)}</td></tr>")
-        src = _hist([(r.scenario, r.samples[name])], spec.label, spec.unit)
+        src = _hist([(r.scenario, r.samples[name])], spec.label, spec.unit, spec.absent)
         plots.append(f"<figure><img alt=\"histogram of {escape(spec.label)}\" src=\"{src}\">"
                      f"<figcaption>{escape(spec.label)} — dashed line: mean</figcaption></figure>")
     refs = "".join(f"<li>{escape(x)}</li>" for x in r.references)
@@ -150,7 +152,7 @@ def render_compare_html(a: Report, b: Report, cmp: Mapping[str, Any]) -> str:
                     f"<td class=num>{_fmt(d['mean_b'])}</td><td class='num {cls}'>{_fmt(d['diff'])}</td>"
                     f"<td class=num>{_fmt(d['ci95'][0])} &ndash; {_fmt(d['ci95'][1])}</td>"
                     f"<td>{'yes' if d['significant'] else 'no'}</td></tr>")
-        src = _hist([("A", a.samples[name]), ("B", b.samples[name])], d["label"], d["unit"])
+        src = _hist([("A", a.samples[name]), ("B", b.samples[name])], d["label"], d["unit"], a.specs[name].absent)
         plots.append(f"<figure><img alt=\"histograms of {escape(d['label'])}\" src=\"{src}\">"
                      f"<figcaption>{escape(d['label'])}: A vs B</figcaption></figure>")
     body = (
