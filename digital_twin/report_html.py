@@ -41,6 +41,11 @@ def _fmt(x: float | None) -> str:
     return f"{x:,.0f}" if ax >= 100 else (f"{x:.1f}" if ax >= 10 else f"{x:.2f}")
 
 
+def _ci(ci: tuple[float, float]) -> str:
+    """The interval, or "n/a" when there is none (no value, or a single one)."""
+    return f"{_fmt(ci[0])} &ndash; {_fmt(ci[1])}" if math.isfinite(ci[0]) and math.isfinite(ci[1]) else "n/a"
+
+
 def _text(sentence: str) -> str:
     """Escape a summary sentence; `backticked` commands become <code>."""
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(sentence))
@@ -114,7 +119,7 @@ def render_html(report: Report) -> str:
         note = absent_note(s, spec)
         miss = f" ({note})" if note else ""
         rows.append(f"<tr><td>{escape(spec.label)}</td><td>{escape(spec.unit)}</td><td class=num>{_fmt(s.mean)}</td>"
-                    f"<td class=num>{_fmt(s.ci95[0])} &ndash; {_fmt(s.ci95[1])}</td><td class=num>{_fmt(s.p50)}</td>"
+                    f"<td class=num>{_ci(s.ci95)}</td><td class=num>{_fmt(s.p50)}</td>"
                     f"<td class=num>{_fmt(s.p95)}</td><td class=num>{s.n}{escape(miss)}</td></tr>")
         src = _hist([(r.scenario, r.samples[name])], spec.label, spec.unit, spec.absent)
         plots.append(f"<figure><img alt=\"histogram of {escape(spec.label)}\" src=\"{src}\">"
