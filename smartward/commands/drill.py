@@ -12,8 +12,10 @@ starts, with the same bounds the API applies). Errors: ``smartward drill <action
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from smartward.cli_errors import bounded, fail
@@ -90,14 +92,15 @@ class _Refused(Exception):
     """The platform could not be reached or refused; the message says which and why."""
 
 
-def _request(args: argparse.Namespace, calls: list[tuple[str, str, dict[str, Any] | None]]) -> list[Any]:
-    """Log in once, then make ``calls`` (method, path, body) in turn; their JSON answers."""
+@contextlib.contextmanager
+def _platform(args: argparse.Namespace) -> Iterator[Callable[..., Any]]:
+    """Log in once; yields ``call(method, path, body=None)`` -> the JSON answer. Every failure (unreachable,
+    login refused, a refused call) is :class:`_Refused` naming it."""
     import httpx
 
     from digital_twin.api_errors import api_error
 
     token, username, password = _credentials(args)
-    out: list[Any] = []
     try:
         with httpx.Client(base_url=args.url, timeout=15.0) as http:
             if token is None:
@@ -107,21 +110,24 @@ def _request(args: argparse.Namespace, calls: list[tuple[str, str, dict[str, Any
                 if r.status_code != 200:
                     raise _Refused(f"login as {username} refused ({r.status_code}): {api_error(r)}")
                 token = r.json()["access_token"]
-            for method, path, body in calls:
+
+            def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
                 r = http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
                 if r.status_code >= 300:
                     raise _Refused(f"{method} {path} refused ({r.status_code}): {api_error(r)}")
-                out.append(r.json())
+                return r.json()
+
+            yield call
     except httpx.HTTPError as exc:
         raise _Refused(f"{args.url}: {exc}") from None
-    return out
 
 
 def _api(args: argparse.Namespace, action: str, method: str, path: str, body: dict[str, Any] | None = None) -> int:
     import orjson
 
     try:
-        (answer,) = _request(args, [(method, path, body)])
+        with _platform(args) as call:
+            answer = call(method, path, body)
     except _Refused as exc:
         return fail(f"drill {action}", str(exc))
     print(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
@@ -136,14 +142,17 @@ def run_stop(args: argparse.Namespace) -> int:
     """Stop a running drill; a drill that already ended is left alone and said so (exit 0, like DELETE)."""
     path = f"/api/v1/drills/{args.drill}"
     try:
-        (drill,) = _request(args, [("GET", path, None)])
-        if drill.get("stopped") is None:
-            (drill,) = _request(args, [("DELETE", path, None)])
-            print(f"drill {drill['id']} in ward {drill['ward']} stopped at {_when(drill['stopped'])}; its driver "
-                  "(`smartward drill start`) now writes the report")
-            return 0
+        with _platform(args) as call:
+            drill = call("GET", path)
+            ended_before = drill.get("stopped") is not None
+            if not ended_before:
+                drill = call("DELETE", path)
     except _Refused as exc:
         return fail("drill stop", str(exc))
+    if not ended_before:
+        print(f"drill {drill['id']} in ward {drill['ward']} stopped at {_when(drill['stopped'])}; its driver "
+              "(`smartward drill start`) now writes the report")
+        return 0
     by = drill.get("stopped_by") or "?"
     how = "ended at its end time" if by == "system" else f"was stopped by {by}"
     print(f"drill {drill['id']} in ward {drill['ward']} already ended: it {how} at {_when(drill['stopped'])}. "
