@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from smartward.cli_errors import fail
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("audit", help="verify the hash-chained audit log, or show its newest entries")
@@ -31,8 +33,7 @@ def run_verify(args: argparse.Namespace) -> int:
         res = verify(engine)
         seq, head = AuditLog(engine).head()
     except (ConfigError, sa.exc.SQLAlchemyError) as exc:
-        print(f"smartward audit verify: {exc}", file=sys.stderr)
-        return 1
+        return fail("audit verify", str(exc))
     if res.broken is not None:
         print(f"audit log BROKEN at entry {res.broken.seq}: {res.broken.reason} "
               f"({res.entries} entries read)", file=sys.stderr)
@@ -50,8 +51,7 @@ def run_tail(args: argparse.Namespace) -> int:
     try:
         log = AuditLog(make_engine(args.state))
     except (AuditError, sa.exc.SQLAlchemyError) as exc:
-        print(f"smartward audit tail: {exc}", file=sys.stderr)
-        return 1
+        return fail("audit tail", str(exc))
     seq, _ = log.head()
     for e in log.entries(since_seq=max(0, seq - args.n)):
         print(f"{e['seq']}\t{e['t']}\t{e['actor']}\t{e['role']}\t{e['action']}\t{e['resource']}\t{e['detail']}")

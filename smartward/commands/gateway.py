@@ -10,10 +10,9 @@ whenever the broker is reachable.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from smartward.cli_errors import usage_error
+from smartward.cli_errors import fail, usage_error
 
 
 def register(sub: Any) -> None:
@@ -63,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     except (GatewayError, OSError) as exc:  # outbox locked by another gateway, port in use, ...
-        print(f"smartward gateway: {exc}", file=sys.stderr)
-        return 1
+        return fail("gateway", str(exc))
     return 0
 
 

@@ -10,11 +10,10 @@ order, when the broker is back (and on the next run if the simulator stops first
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from smartward.cli_errors import usage_error
+from smartward.cli_errors import fail, usage_error
 
 SCENARIO_HELP = "stable, sepsis, desaturation, bradycardia, sensor-off, device-offline, replay[:FILE], mixed"
 
@@ -105,7 +104,6 @@ def run(args: argparse.Namespace) -> int:
         print("smartward simulate: interrupted; undelivered samples stay in the outbox for the next run")
         return 0
     except GatewayError as exc:
-        print(f"smartward simulate: {exc}", file=sys.stderr)
-        return 1
+        return fail("simulate", str(exc))
     print(f"smartward simulate: {summary.line()}", flush=True)
     return 0

@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from smartward.cli_errors import fail
+
 ROLES = ("admin", "charge_nurse", "nurse", "physician", "patient", "facility_manager", "vendor")
 
 
@@ -38,12 +40,10 @@ def run_add(args: argparse.Namespace) -> int:
         store = UserStore(make_engine(args.state))
         user = store.add(args.username, args.role, password, args.ward, args.patient)
     except (UserError, ConfigError) as exc:
-        print(f"smartward users add: {exc}", file=sys.stderr)
-        return 1
+        return fail("users add", str(exc))
     except sa.exc.SQLAlchemyError as exc:
-        print(f"smartward users add: cannot use the state DB {args.state.split('@')[-1]}: "
-              f"{exc.__class__.__name__}: {getattr(exc, 'orig', exc)}", file=sys.stderr)
-        return 1
+        return fail("users add", f"cannot use the state DB {args.state.split('@')[-1]}: "
+                    f"{exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")
     scope = f" wards={','.join(user.wards)}" if user.wards else f" patient={user.patient}" if user.patient else ""
     print(f"added user {user.username} role={user.role}{scope}")
     return 0
@@ -61,8 +61,7 @@ def run_list(args: argparse.Namespace) -> int:
         with engine.connect() as conn:
             rows = list(conn.execute(sa.select(users_table).order_by(users_table.c.username)).mappings())
     except sa.exc.SQLAlchemyError as exc:
-        print(f"smartward users list: cannot use the state DB: {getattr(exc, 'orig', exc)}", file=sys.stderr)
-        return 1
+        return fail("users list", f"cannot use the state DB: {getattr(exc, 'orig', exc)}")
     for r in rows:
         print(f"{r['username']}\t{r['role']}\t{r['wards'] or '-'}\t{r['patient'] or '-'}")
     return 0

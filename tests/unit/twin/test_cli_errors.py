@@ -45,3 +45,13 @@ def test_a_bad_value_caught_by_argparse_names_the_option(tmp_path: Path, capsys:
     assert info.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == \
         "smartward twin compare: error: argument --a: expected KEY=VALUE, got 'shift'"
+
+
+@pytest.mark.parametrize(("argv", "prefix"), [
+    (["users", "list"], "smartward users list: error: cannot use the state DB"),
+    (["audit", "tail"], "smartward audit tail: error: audit log:"),
+])
+def test_refusals_have_the_same_prefix_and_exit_1(argv: list[str], prefix: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*argv, "--state", f"sqlite:///{tmp_path}/no/such/dir/state.db"]) == 1
+    assert capsys.readouterr().err.startswith(prefix)
