@@ -177,7 +177,7 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             # … and the same parameters, the sample rate and the samples the driver published included
             assert report["parameters"]["rate"] == 2 and report["parameters"]["samples"] >= 2
             assert logged["parameters"] == report["parameters"]
-            assert logged["metrics"] == report["metrics"] and logged["summary"] == report["summary"]
+            assert logged == report  # the same report either way
             html = (tmp_path / "report" / "report.html").read_text()
             assert "DRILL" in html and alarm["id"] in html and "http" not in html.replace("http-equiv", "")
 
