@@ -25,11 +25,14 @@ __all__ = ["api_secret"]
 
 
 async def badge_inside(page: Page, bed: str) -> bool:
-    """The bed's NEWS2 badge box lies within its tile's box (nothing of it cut by the tile's edge)."""
-    tile, badge = await page.locator(f"#bed-{bed}").bounding_box(), await page.locator(f"#bed-{bed} .news").bounding_box()
-    assert tile is not None and badge is not None
-    return (badge["x"] >= tile["x"] and badge["y"] >= tile["y"] and badge["x"] + badge["width"] <= tile["x"] + tile["width"] - 2
-            and badge["y"] + badge["height"] <= tile["y"] + tile["height"] - 2)  # - 2: the tile's border
+    """The bed's NEWS2 badge box lies within its tile's box (nothing of it cut by the tile's edge).
+    Measured in one go in the page: the tile is re-rendered every second."""
+    return bool(await page.evaluate("""bed => {
+      const tile = document.getElementById("bed-" + bed), badge = tile && tile.querySelector(".news");
+      if (!badge) return false;
+      const t = tile.getBoundingClientRect(), b = badge.getBoundingClientRect(), edge = 2;  // the tile's border
+      return b.width > 0 && b.left >= t.left && b.top >= t.top && b.right <= t.right - edge && b.bottom <= t.bottom - edge;
+    }""", bed))
 
 
 async def test_drill_banner_marked_alarm_and_click_acknowledge(mosquitto: Mosquitto, topic_root: str, tmp_path: Path,
