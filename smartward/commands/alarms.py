@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from alerting import AlertingError, Summary
     from alerting.compare import compare, compare_text
     from alerting.config import read_config_file
+    from smartward.cli_errors import fail
 
     out = sys.stdout.buffer
     files = {"a": args.config} if args.compare is None else {"a": args.config, "b": args.compare}
@@ -56,12 +57,10 @@ def run(args: argparse.Namespace) -> int:
             diff = compare(summaries["a"].to_json(), summaries["b"].to_json())
     except AlertingError as exc:
         out.flush()
-        print(f"smartward alarms replay: {exc}", file=sys.stderr)
-        return 1
+        return fail("alarms replay", str(exc))
     except OSError as exc:  # a missing or unreadable recording: named, no traceback
         out.flush()
-        print(f"smartward alarms replay: {exc.filename or args.input}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        return fail("alarms replay", f"{exc.filename or args.input}: {exc.strerror or exc}")
     out.flush()
     if args.compare is None:
         summary_json: dict[str, object] = summaries["a"].to_json()

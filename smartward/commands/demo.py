@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import logging
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -55,14 +54,13 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from smartward.cli_errors import usage_error
     from smartward.servers import free_port
 
     if args.beds < 1 or args.rate <= 0 or args.obs_hours < 0:
-        print("smartward demo: --beds must be >= 1, --rate > 0 and --obs-hours >= 0", file=sys.stderr)
-        return 2
+        return usage_error("demo", "--beds must be >= 1, --rate > 0 and --obs-hours >= 0")
     if not args.http.rpartition(":")[2].isdigit():
-        print(f"smartward demo: --http {args.http!r} is not HOST:PORT", file=sys.stderr)
-        return 2
+        return usage_error("demo", f"--http {args.http!r} is not HOST:PORT")
     _quiet_embedded_broker()
     data_dir = os.path.abspath(args.data_dir)
     os.makedirs(data_dir, exist_ok=True)
@@ -89,8 +87,9 @@ async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
                              speed=args.speed, waves=args.waves),
             publisher=PublisherOptions(broker=broker_url, client_id="", mqtt_v5=False, backoff_max=2.0)))
     except GatewayError as exc:
-        print(f"smartward demo: {exc}", file=sys.stderr)
-        return 2
+        from smartward.cli_errors import usage_error
+
+        return usage_error("demo", str(exc))
     demo_patient = _seed_ward(config.state, args.ward, sim)
     extra: list[Any] = [sim]
     rounds = None
