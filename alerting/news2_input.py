@@ -7,6 +7,7 @@ outside the catalogue's physical range and unknown consciousness levels are refu
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -39,6 +40,18 @@ class News2Line(BaseModel):
         )
 
 
+# platform signal codes and common spellings that mean a NEWS2 input key
+KEY_HINTS = {"nibp_sys": "sbp", "systolic": "sbp", "pulse_rate": "heart_rate", "pulse": "heart_rate",
+             "hr": "heart_rate", "rr": "resp_rate", "respiratory_rate": "resp_rate", "temp": "temperature",
+             "acvpu": "consciousness", "avpu": "consciousness", "o2": "supplemental_o2", "oxygen": "supplemental_o2"}
+
+
+def _unknown_key(key: str) -> str:
+    hint = KEY_HINTS.get(key.lower()) or next(iter(difflib.get_close_matches(key, list(News2Line.model_fields), 1)), None)
+    known = ", ".join(News2Line.model_fields)
+    return f"unknown key; did you mean {hint!r}? (keys: {known})" if hint else f"unknown key; expected one of {known}"
+
+
 def parse_news2_input(data: Any) -> News2Input:
     """Validate a decoded JSON value; raise :class:`InputError` naming the first bad field."""
     if not isinstance(data, dict):
@@ -49,5 +62,5 @@ def parse_news2_input(data: Any) -> News2Input:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "$"
         if err["type"] == "extra_forbidden":
-            raise InputError(where, "unknown key; expected one of " + ", ".join(News2Line.model_fields)) from None
+            raise InputError(where, _unknown_key(where)) from None
         raise InputError(where, f"{err['msg']} (got {err.get('input')!r})") from None

@@ -18,7 +18,7 @@ EPILOG = """input keys (absent or null = not measured, never scored as normal):
   spo2             %
   spo2_scale       1 or 2 (scale 2: hypercapnic respiratory failure; default 1)
   supplemental_o2  true / false
-  sbp              systolic blood pressure, mmHg
+  sbp              systolic blood pressure, mmHg (the platform's signal nibp_sys)
   heart_rate       /min
   consciousness    A, C (new confusion), V, P or U
   temperature      degrees C
@@ -43,8 +43,12 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from alerting import InputError, parse_news2_input, score_news2
+    from smartward.cli_errors import fail
 
-    src = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")  # noqa: SIM115
+    try:
+        src = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")  # noqa: SIM115
+    except OSError as exc:
+        return fail("news2", f"{args.input}: {exc.strerror or exc}")
     out = sys.stdout.buffer
     bad = 0
     try:
@@ -66,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
             src.close()
         out.flush()
     if bad:
-        print(f"smartward news2: {bad} bad line(s), each reported in place", file=sys.stderr)
-    return 1 if bad else 0
+        return fail("news2", f"{bad} bad line(s), each reported in place")
+    return 0

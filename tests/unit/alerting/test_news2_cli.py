@@ -46,3 +46,19 @@ def test_all_good_input_exits_zero_and_null_means_missing() -> None:
     assert proc.returncode == 0
     out = json.loads(proc.stdout)
     assert out["scores"] == {"spo2": 1} and "resp_rate" in out["missing"]
+
+
+def test_a_platform_signal_code_or_a_typo_gets_the_news2_key_suggested() -> None:
+    proc = _run('{"nibp_sys": 120}\n{"sp02": 97}\n{"zzz": 1}\n')
+    out = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert "did you mean 'sbp'?" in out[0]["error"]
+    assert "did you mean 'spo2'?" in out[1]["error"]
+    assert out[2]["error"].startswith("unknown key; expected one of resp_rate")
+    assert proc.returncode == 1 and "smartward news2: error: 3 bad line(s)" in proc.stderr
+
+
+def test_a_missing_input_file_is_named_without_a_traceback(tmp_path: object) -> None:
+    proc = subprocess.run([sys.executable, "-m", "smartward", "news2", "--input", f"{tmp_path}/nope.jsonl"],
+                          capture_output=True, text=True, check=False, timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"smartward news2: error: {tmp_path}/nope.jsonl: No such file or directory"
