@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from device_profiles import NUMERIC_SIGNALS, SIGNALS
+from device_profiles.profile_yaml import ProfileValidationError, read_yaml
 
+from .config_errors import describe, unknown_signals
 from .errors import ConfigError
 
 Priority = Literal["high", "medium", "low"]
@@ -228,27 +229,36 @@ def build_config(*layers: dict[str, Any]) -> AlarmConfig:
 
 
 def _describe(exc: ValidationError, source: str) -> str:
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        lines.append(f"{source}: {where}: {err['msg']}")
-    return "\n".join(lines)
+    return describe(exc, source, defaults=AlarmConfig().model_dump())
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read and check an ``alarms.yaml`` (strictly: unknown keys are errors) without applying it."""
+    """Read and check an ``alarms.yaml`` (strictly: unknown keys are errors) without applying it.
+    Errors name the file, the line and the key path (:mod:`alerting.config_errors`)."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{p}: cannot read alarm configuration: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: the top level must be a mapping")
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read alarm configuration: {exc.strerror or exc}") from None
+    if not raw.strip():
+        return {}  # an empty file changes nothing
     try:
-        AlarmConfig.model_validate(_merge(AlarmConfig().model_dump(), data))
+        data, lines = read_yaml(raw, str(p))
+    except ProfileValidationError as exc:
+        raise ConfigError("\n".join(f"{_at(str(p), i.line)}: {i.message}" for i in exc.issues)) from None
+    bad = unknown_signals(data, str(p), lines)
+    if bad:
+        raise ConfigError("\n".join(bad))
+    defaults = AlarmConfig().model_dump()
+    try:
+        AlarmConfig.model_validate(_merge(defaults, data))
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, str(p))) from None
-    return data
+        raise ConfigError(describe(exc, str(p), lines, defaults)) from None
+    return dict(data)
+
+
+def _at(source: str, line: int | None) -> str:
+    return f"{source}:{line}" if line else source
 
 
 def load_config(path: str | Path | None = None, fmt: str | None = None,

@@ -103,7 +103,8 @@ class Summary:
         lines.append("  by priority: " + ", ".join(f"{k} {v}" for k, v in j["by_priority"].items()))
         for p, o in j["label_onset"].items():
             first = o["first_medium_or_high_t"]
-            lines.append(f"  {p}: label on at {o['onset_t'] / 3.6e6:.1f} h, first medium/high alarm at "
-                         + (f"{first / 3.6e6:.1f} h" if first is not None else "never")
+            lines.append(f"  {p}: label on at {o['onset_t'] / 3.6e6:.1f} h, "
+                         + (f"first medium/high alarm at {first / 3.6e6:.1f} h" if first is not None
+                            else "no medium/high alarm")
                          + (" (in time)" if o["in_time"] else " (LATE)"))
         return "\n".join(lines)

@@ -128,5 +128,5 @@ def read_yaml(text: str | bytes, source: str) -> tuple[Any, LineMap]:
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        raise ProfileValidationError(source, [Issue("$", 1, "a profile must be a mapping of keys")])
+        raise ProfileValidationError(source, [Issue("$", 1, "the top level must be a mapping of keys")])
     return data, lines

@@ -14,6 +14,7 @@ engine (the baseline of docs/alarm-quality.md).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -45,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     from alerting.config import read_config_file
     from smartward.cli_errors import fail
 
+    if args.summary not in (None, "-"):  # before the replay, not after minutes of it
+        where = os.path.dirname(os.path.abspath(args.summary))
+        if not os.path.isdir(where) or not os.access(where, os.W_OK):
+            return fail("alarms replay", f"--summary {args.summary}: directory {where} does not exist or is not writable")
     out = sys.stdout.buffer
     files = {"a": args.config} if args.compare is None else {"a": args.config, "b": args.compare}
     summaries = {name: Summary() for name in files}
@@ -74,8 +79,11 @@ def run(args: argparse.Namespace) -> int:
         out.write(orjson.dumps({"summary": summary_json}) + b"\n")
         out.flush()
     elif args.summary:
-        with open(args.summary, "wb") as f:
-            f.write(orjson.dumps(summary_json, option=orjson.OPT_INDENT_2) + b"\n")
+        try:
+            with open(args.summary, "wb") as f:
+                f.write(orjson.dumps(summary_json, option=orjson.OPT_INDENT_2) + b"\n")
+        except OSError as exc:
+            return fail("alarms replay", f"--summary {args.summary}: {exc.strerror or exc}")
     return 0
 
 

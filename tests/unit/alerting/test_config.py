@@ -25,12 +25,17 @@ def test_the_documented_example_is_a_valid_configuration(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(("text", "where"), [
-    ("limits:\n  spo2: {lwo: 85}\n", "limits.spo2.lwo"),
-    ("limits:\n  spo3: {low: 85}\n", "unknown signal 'spo3'"),
+    ("limits:\n  spo2: {lwo: 85}\n", "alarms.yaml:2: limits.spo2.lwo: unknown key; did you mean 'low'?"),
+    ("limits:\n  spo3: {low: 85}\n", "alarms.yaml:2: limits.spo3: unknown signal 'spo3'; did you mean 'spo2'?"),
+    ("patients:\n  p1:\n    pulse: {low: 40}\n", "alarms.yaml:3: patients.p1.pulse: unknown signal 'pulse'"),
+    ("anomaly:\n  signals: [spo2, sp02]\n", "anomaly.signals[1]: unknown signal 'sp02'"),
     ("limits:\n  heart_rate: {low: 130, high: 120}\n", "ordered"),
     ("escalation:\n  levels: [{role: a, after_s: 10}]\n", "start at after_s 0"),
-    ("technical: {low_battery_percent: 120}\n", "technical.low_battery_percent"),
+    ("technical: {low_battery_percent: 120}\n", "alarms.yaml:1: technical.low_battery_percent"),
     ("anomaly: {detector: magic}\n", "anomaly.detector"),
+    ("limits:\n  spo2: {low: abc}\n", "limits.spo2.low: Input should be a valid number, unable to parse string as "
+                                      "a number (got 'abc')"),
+    ("limits:\n  spo2: {low: 90\n", "alarms.yaml:3: YAML: while parsing a flow mapping"),
     ("- just a list\n", "top level must be a mapping"),
 ])
 def test_bad_files_are_refused_naming_what_is_wrong(tmp_path: Path, text: str, where: str) -> None:
@@ -39,6 +44,13 @@ def test_bad_files_are_refused_naming_what_is_wrong(tmp_path: Path, text: str, w
     with pytest.raises(ConfigError) as exc:
         load_config(path)
     assert where in str(exc.value)
+    assert "Value error" not in str(exc.value) and "<unicode string>" not in str(exc.value)
+
+
+def test_an_empty_file_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "alarms.yaml"
+    path.write_text("\n")
+    assert load_config(path) == build_config()
 
 
 def test_layers_file_over_format_preset_over_defaults(tmp_path: Path) -> None:
