@@ -157,3 +157,10 @@ def test_cli_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-record-44n"  # a WFDB record path that is not there: named, no traceback
     proc = _cli("--input", str(missing))
     assert proc.returncode == 1 and str(missing) in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_cli_summary_into_a_missing_directory_fails_before_replaying(testdata: Path, tmp_path: Path) -> None:
+    target = tmp_path / "no-such-dir" / "s.json"
+    proc = _cli("--input", str(testdata / WFDB_RECORD), "--summary", str(target))
+    assert proc.returncode == 1 and proc.stdout == "" and "Traceback" not in proc.stderr
+    assert f"--summary {target}: directory {target.parent} does not exist" in proc.stderr
