@@ -96,6 +96,10 @@
   const NEWS2_PARAMS = { resp_rate: "respiratory rate", spo2: "SpO₂", supplemental_o2: "air or oxygen", sbp: "systolic BP",
                          heart_rate: "pulse", consciousness: "consciousness (ACVPU)", temperature: "temperature" };
   const missingText = n => (n.missing || []).map(p => NEWS2_PARAMS[p] || p.replaceAll("_", " ")).join(", ");
+  // the tile's short form of the same list ("no ACVPU, O₂"); the tooltip and bed view keep the words
+  const NEWS2_SHORT = { resp_rate: "RR", spo2: "SpO₂", supplemental_o2: "O₂", sbp: "BP", heart_rate: "HR",
+                        consciousness: "ACVPU", temperature: "Temp" };
+  const missingShort = n => "no " + (n.missing || []).map(p => NEWS2_SHORT[p] || p.replaceAll("_", " ")).join(", ");
   function news2Words(n) {
     if (!n) return "no NEWS2";
     return n.complete ? `NEWS2 ${n.total}, ${n.risk} risk`
@@ -131,12 +135,19 @@
     node.tabIndex = 0;
     node.dataset.bed = b.bed;
     const n = b.news2;
-    node.setAttribute("aria-label", `Bed ${b.bed}, ${news2Words(n)}${top ? ", " + top.priority + " priority alarm" : ""}`);
-    const news = news2Badge(n);
     const home = b.ward === "home";
-    const head = SW.el("header", {}, SW.el("span", { class: "bed" }, b.bed), b.drill ? drillTag() : null,
-                       // a drill bed's DRILL tag says it all: its "patient" text would only squeeze the header
-                       SW.el("span", { class: "pid", title: b.drill ? "drill (simulated)" : "" }, b.drill ? "" : home ? "at home" : b.patient || (b.device ? "no patient" : "empty")), news);
+    const who = b.drill ? "" : home ? "at home" : b.patient || (b.device ? "no patient" : "empty");
+    node.setAttribute("aria-label", `Bed ${b.bed}${b.patient && !b.drill ? ", patient " + b.patient : ""}, ${news2Words(n)}`
+                                    + `${top ? ", " + top.priority + " priority alarm" : ""}`);
+    const news = news2Badge(n);
+    const head = SW.el("header", {}, SW.el("span", { class: "bed" }, b.bed), b.drill ? drillTag() : null, news);
+    // the patient id on its own line, never cut (a nurse identifies the patient by it); beside it, when
+    // the tile is wide enough (else on the next line), what an incomplete NEWS2 is missing
+    const hint = n && !n.complete && (n.missing || []).length
+      ? SW.el("span", { class: "n2-miss", title: "NEWS2 not scored: " + missingText(n) }, missingShort(n)) : null;
+    // a drill bed's DRILL tag says it all: no "patient" text
+    const ident = SW.el("div", { class: "ident" },
+                        SW.el("span", { class: "pid", title: b.drill ? "drill (simulated)" : who }, who), hint);
     const grid = SW.el("div", { class: "vitals" });
     for (const alts of TILE_SIGNALS) {
       const sig = alts.find(s => vitals[s]) || alts[0];
@@ -150,7 +161,7 @@
     const banner = top ? SW.el("div", { class: "alarm-text", title: top.reason },
                                `${top.state !== "active" ? "✓ " : "▲ "}${SW.alarmLabel(top)}${top.escalation_level ? " · ↑" + top.escalation_level : ""}`)
       : noData ? SW.el("div", { class: "alarm-text gap" }, b.online === false ? "DEVICE OFFLINE" : "NO CURRENT DATA") : null;
-    node.replaceChildren(head, grid, banner || SW.el("div", { class: "alarm-text blank" }, ""), foot);
+    node.replaceChildren(head, ident, grid, banner || SW.el("div", { class: "alarm-text blank" }, ""), foot);
   }
 
   function vitalCell(sig, v, dia, b) {

@@ -1,7 +1,8 @@
 """NEWS2 on the central station in real headless Chromium against the real platform: a complete score
 is shown as the score; an incomplete one (no nurse observations yet: consciousness, air or oxygen) is
 shown explicitly as a floor ("≥0 · incomplete"), never in the colour of a normal score, with the
-missing parameters in its tooltip, the tile's accessible name and the bed view."""
+missing parameters in short on the tile ("no ACVPU, O₂") and in full in its tooltip, the tile's
+accessible name and the bed view."""
 
 from __future__ import annotations
 
@@ -55,6 +56,11 @@ async def test_complete_and_incomplete_news2(platform_sqlite: Running, browser: 
         "e => getComputedStyle(e).backgroundColor")
     title = await partial.get_attribute("title") or ""
     assert "at least 0" in title and "consciousness" in title and "air or oxygen" in title, title
+    # and the tile itself says, in short, what is missing (bed 01 has nothing missing: no hint)
+    hint = page.locator("#bed-02 .n2-miss")
+    await expect(hint).to_be_visible()
+    assert set((await hint.text_content() or "").removeprefix("no ").split(", ")) == {"ACVPU", "O₂"}
+    await expect(page.locator("#bed-01 .n2-miss")).to_have_count(0)
     label = await page.locator("#bed-02").get_attribute("aria-label") or ""
     assert "NEWS2 incomplete" in label and "consciousness" in label and "air or oxygen" in label, label
     assert "NEWS2 0" in (await page.locator("#bed-01").get_attribute("aria-label") or "")
