@@ -1,5 +1,8 @@
 """The live-drill driver: a drill on the RUNNING platform, measured from its real alarm events.
 
+0. connects to the broker once in the drill's protocol (:func:`~digital_twin.broker_probe.probe_broker`):
+   a broker that refuses it (e.g. MQTT v5 to ``smartward demo``'s MQTT 3.1.1 broker) fails the drill
+   before it exists on the platform;
 1. ``POST /api/v1/drills`` on the platform: it binds simulated devices to virtual beds
    ``DRILL-nn`` of a real ward with the drill tag and raises the DRILL banner;
 2. runs gateway_agent's simulator for those devices (each tick stored in a durable outbox, drained
@@ -9,6 +12,8 @@
    ``DELETE /api/v1/drills/{id}``, waits for alerting to clear the drill's alarms, merges the alarm
    log (``GET /api/v1/drills/{id}/alarm-events``: events the live subscription missed) and returns
    the report (:mod:`digital_twin.drill_report`) with measured acknowledgement and resolution times.
+   ``samples`` in the report counts samples the broker acknowledged (QoS 1), not samples generated; a
+   drill none of whose samples reached the broker is an error (the drill is stopped on the platform).
 
 :func:`report_from_log` rebuilds the report of any past drill from the alarm log alone.
 """
@@ -29,11 +34,11 @@ import httpx
 import orjson
 
 from device_profiles import now_ms, parse_mqtt_url
-from device_profiles.mqtt_client import Client as MqttClient
 from gateway_agent import AsyncOutbox, GatewayError, Publisher, PublisherOptions, Ward, WardOptions
 from gateway_agent.scenarios import get as get_scenario
 
 from .api_errors import api_error
+from .broker_probe import BrokerRefused, mqtt_client, probe_broker, protocol_name
 from .drill_report import AlarmLog, build_report, render_html
 from .errors import TwinError
 
@@ -82,7 +87,9 @@ class LiveDrill:
     on_start: Callable[[dict[str, Any]], None] | None = None  # the API's drill record, once started
     drill: dict[str, Any] = field(default_factory=dict)  # the API's answer to POST /drills
     log: AlarmLog | None = None
-    samples: int = 0
+    samples: int = 0  # samples the broker acknowledged
+    generated: int = 0  # samples the simulator produced (stored in the outbox)
+    _pub: Publisher | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _event: asyncio.Event = field(default_factory=asyncio.Event)  # a drill alarm event arrived
     _subscribed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -97,6 +104,10 @@ class LiveDrill:
         parse_mqtt_url(o.broker)  # a bad URL is refused before anything starts
         async with httpx.AsyncClient(base_url=o.base_url, timeout=15.0) as http:
             self._headers = await login(http, o.token, o.username, o.password)
+            try:  # a broker that will not take the drill's samples fails it before it exists on the platform
+                await probe_broker(o.broker, mqtt_v5=o.mqtt_v5)
+            except BrokerRefused as exc:
+                raise LiveDrillError(str(exc)) from None
             try:
                 async with asyncio.TaskGroup() as tg:
                     listener = tg.create_task(self._listen())
@@ -118,7 +129,7 @@ class LiveDrill:
                     await self._settle()
                     listener.cancel()
             except* (LiveDrillError, GatewayError) as eg:
-                raise eg.exceptions[0] from None
+                raise _first(eg) from None
             finally:
                 if self.drill and self.drill.get("stopped") is None:
                     with contextlib.suppress(LiveDrillError, httpx.HTTPError):
@@ -127,7 +138,17 @@ class LiveDrill:
             for ev in await call(http, self._headers, "GET", f"/api/v1/drills/{self.drill['id']}/alarm-events"):
                 self.log.add(ev)  # the alarm log: events the subscription missed (redeliveries are harmless)
         record = self.drill if self.drill.get("samples") is not None else self.drill | {"samples": self.samples}
-        return build_report(self.log, ward=o.ward, seed=o.seed, parameters=parameters(record))
+        if self.generated and not self.samples:
+            raise LiveDrillError(f"drill {self.drill['id']}: none of its {self.generated} samples reached the broker "
+                                 f"at {parse_mqtt_url(o.broker)} ({protocol_name(o.mqtt_v5)}); the drill was stopped "
+                                 "and measured nothing")
+        report = build_report(self.log, ward=o.ward, seed=o.seed, parameters=parameters(record))
+        if self.samples < self.generated:
+            report["parameters"]["samples_generated"] = self.generated
+            report["summary"].insert(0, f"Only {self.samples} of the {self.generated} samples generated reached the "
+                                     f"broker at {parse_mqtt_url(o.broker)}: the drill's measurements cover less "
+                                     "than it ran.")
+        return report
 
     async def _call(self, http: httpx.AsyncClient, method: str, path: str,
                     body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -137,8 +158,10 @@ class LiveDrill:
         return data
 
     async def _stop_drill(self, http: httpx.AsyncClient) -> None:
-        """Stop the drill on the platform, recording the samples published (the report shows them, and a
-        report rebuilt later from the platform shows the same)."""
+        """Stop the drill on the platform, recording the samples the broker acknowledged (the report shows
+        them, and a report rebuilt later from the platform shows the same)."""
+        if self._pub is not None:
+            self.samples = self._pub.delivered  # one outbox entry per sample (the drill sends no waveforms)
         await self._call(http, "DELETE", f"/api/v1/drills/{self.drill['id']}?samples={self.samples}")
 
     # -- simulation --------------------------------------------------------------------------------
@@ -162,10 +185,18 @@ class LiveDrill:
             async with AsyncOutbox(path) as outbox:
                 pub = Publisher(outbox, PublisherOptions(broker=o.broker, client_id=f"sw-{self.drill['id']}",
                                                          root=o.root, mqtt_v5=o.mqtt_v5, forget_on_close=True))
+                self._pub = pub
                 for b in ward.beds:
                     pub.set_status(b.device, online=True, battery=round(b.battery))
                 async with asyncio.TaskGroup() as tg:
                     task = tg.create_task(pub.run())
+                    try:  # the probe connected moments ago: a publisher that cannot fails the drill now
+                        async with asyncio.timeout(SUBSCRIBE_TIMEOUT_S):
+                            await pub.connected.wait()
+                    except TimeoutError:
+                        raise LiveDrillError(f"the drill's publisher could not connect to the broker at {pub.url} "
+                                             f"with {protocol_name(o.mqtt_v5)} within {SUBSCRIBE_TIMEOUT_S:.0f} s") \
+                            from None
                     await self._produce(ward, outbox, pub)
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(10):
@@ -198,7 +229,7 @@ class LiveDrill:
             except GatewayError as exc:
                 log.error("live drill %s: outbox refused a tick: %s", self.drill["id"], exc)
             else:
-                self.samples += tick.samples
+                self.generated += tick.samples
             for device, fields in tick.status:
                 pub.set_status(device, **fields)
             k += 1
@@ -212,7 +243,7 @@ class LiveDrill:
         backoff = 0.5
         while True:
             try:
-                async with MqttClient(url.host, url.port, username=url.username, password=url.password) as mqtt:
+                async with mqtt_client(url, mqtt_v5=o.mqtt_v5) as mqtt:
                     await mqtt.subscribe([(f"{o.root}/alarms/{o.ward}/+", 1), (f"{o.root}/drill/{o.ward}", 1)])
                     self._subscribed.set()
                     backoff = 0.5
@@ -249,6 +280,14 @@ class LiveDrill:
                 while self.log.open_ids():
                     self._event.clear()
                     await self._event.wait()
+
+
+def _first(eg: BaseExceptionGroup[Any]) -> BaseException:
+    """The first leaf of (nested) exception groups: a task group inside a task group nests them."""
+    exc: BaseException = eg
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
 
 
 async def login(http: httpx.AsyncClient, token: str | None, username: str | None,

@@ -36,7 +36,8 @@ def test_missing_credentials_and_unreachable_platform_exit_1(monkeypatch: pytest
     monkeypatch.setattr("digital_twin.live_drill.SUBSCRIBE_TIMEOUT_S", 0.3)
     assert main(["drill", "start", "--ward", "w1", "--out", str(tmp_path), "--url", "http://127.0.0.1:1",
                  "--broker", f"mqtt://127.0.0.1:{free_port()}"]) == 1
-    assert "not reachable" in capsys.readouterr().err and not (tmp_path / "report.json").exists()
+    assert "cannot connect to the broker at mqtt://127.0.0.1:" in capsys.readouterr().err
+    assert not (tmp_path / "report.json").exists()
 
 
 @pytest.mark.parametrize(("argv", "message"), [
