@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.http.rpartition(":")[2].isdigit():
         return usage_error("demo", f"--http {args.http!r} is not HOST:PORT")
     _quiet_embedded_broker()
+    if logging.getLogger().level > logging.DEBUG:  # a "connected" line per simulated device is noise here
+        logging.getLogger("gateway_agent.publisher").setLevel(logging.WARNING)
     data_dir = os.path.abspath(args.data_dir)
     os.makedirs(data_dir, exist_ok=True)
     mqtt_port = args.mqtt_port or free_port()
@@ -211,12 +214,15 @@ def announce_when_ready(bind: str, ward: str = "w1", patient: str = "", rounds: 
         user, password = demo_login(platform.attributions.engine, (ward, "home"))
         fm_user, fm_password = demo_facility_login(platform.attributions.engine)
         pt = demo_patient_login(platform.attributions.engine, patient) if patient else None
-        http = next((c for c in platform.components if c.name == "http"), None)
-        async with asyncio.timeout(60):
-            while http is not None and not http.ready():  # noqa: ASYNC110 - uvicorn has no ready event
-                await asyncio.sleep(0.1)
+        # the logins come last, once the page, alerting and the screens' hub are up (not buried in start-up logs)
+        waited = [c for c in platform.components if c.name in ("http", "alerting", "dashboard-hub")]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(60):
+                while not all(c.ready() for c in waited):  # noqa: ASYNC110 - no ready events to await
+                    await asyncio.sleep(0.1)
         host, _, port = bind.rpartition(":")
         shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
+        print(flush=True)
         print(f"smartward demo: open http://{shown}:{port}/  and log in as {user} / {password}"
               "  (Ctrl-C stops)", flush=True)
         print(f"smartward demo: facility manager (digital twin, drills): http://{shown}:{port}/facility"
@@ -224,5 +230,6 @@ def announce_when_ready(bind: str, ward: str = "w1", patient: str = "", rounds: 
         if pt is not None:
             print(f"smartward demo: patient {patient} (their own data only): http://{shown}:{port}/portal"
                   f"  as {pt[0]} / {pt[1]}", flush=True)
+        print(flush=True)
 
     return announce

@@ -38,3 +38,7 @@ async def test_a_wait_that_runs_out_is_aiomqtts_timeout_error() -> None:
     with pytest.raises(aiomqtt.MqttError, match="Operation timed out"):
         await client._wait_for(asyncio.Event().wait(), timeout=0.01)
     assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+async def test_a_burst_of_publishes_is_not_warned_about() -> None:
+    assert Client("127.0.0.1", 1).pending_calls_threshold == 500  # aiomqtt warns from 10 in flight
