@@ -54,11 +54,12 @@ class Conditions:
     def set(self, p: Patient, kind: str, signal: str | None, code: str, on: bool, t: int, delay_s: float,
             priority: str = "low", reason: str = "", value: float | None = None,
             end_reason: str = "condition ended") -> list[AlarmEvent]:
-        """The condition holds (``on``) or not at ``t``; ``{held}`` in ``reason`` becomes " for N s"."""
+        """The condition holds (``on``) or not at ``t``; ``{held}`` in ``reason`` becomes " for N s".
+        ``value`` is the alarm's current value (when ``on``) or the value that ended the condition."""
         key: Key = (p.key, kind, signal, code.split(":")[0])
         if not on:
             self.pending.pop(key, None)
-            return self.lifecycle.end_condition(key, t, end_reason) if key in self.lifecycle.by_key else []
+            return self.lifecycle.end_condition(key, t, end_reason, value) if key in self.lifecycle.by_key else []
         if kind == "technical" and signal is not None:
             self.watch.add((p.key, signal))
         since = self.pending.setdefault(key, t)
@@ -75,9 +76,9 @@ class Conditions:
         return self.lifecycle.assert_condition(proto, t)
 
     def end_if_open(self, p: Patient, kind: str, signal: str | None, code: str, t: int,
-                    reason: str) -> list[AlarmEvent]:
+                    reason: str, value: float | None = None) -> list[AlarmEvent]:
         if self.active((p.key, kind, signal, code)):
-            return self.set(p, kind, signal, code, False, t, 0, end_reason=reason)
+            return self.set(p, kind, signal, code, False, t, 0, value=value, end_reason=reason)
         return []
 
     def unwatch_if_idle(self, p: Patient, signal: str) -> None:

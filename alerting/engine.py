@@ -20,8 +20,8 @@ from .anomaly_watch import AnomalyWatch
 from .conditions import Conditions, Patient
 from .config import AlarmConfig, EscalationPolicy, LimitRule, PatientOverride
 from .events import Alarm, AlarmEvent
-from .lifecycle import Key, Lifecycle
-from .limits import describe, effective_rule, evaluate, implausible
+from .lifecycle import Key, Lifecycle, worse
+from .limits import describe, describe_end, effective_rule, evaluate, implausible
 from .news2_watch import SPOT_PARAMETERS, News2Watch
 from .spot import AlarmCommand, SpotObservation
 from .technical import BAD_QUALITY, Reading, cross_check
@@ -143,10 +143,17 @@ class Engine:
         events: list[AlarmEvent] = []
         for side in ("low", "high"):
             if hit is None or hit.side != side:
-                events += cond.end_if_open(p, "limit", name, side, t, f"{LABELS[name]} {value:g} back within limits")
+                a = by_key.get((p.key, "limit", name, side))
+                if a is not None:
+                    events += cond.end_if_open(p, "limit", name, side, t,
+                                               describe_end(name, value, side, worse(a, a.value)), value)
+                else:
+                    cond.pending.pop((p.key, "limit", name, side), None)
         if hit is not None:
             key: Key = (p.key, "limit", name, hit.side)
-            reason = describe(name, value, hit, (t - cond.pending.get(key, t)) / 1000)
+            a = by_key.get(key)
+            reason = describe(name, value, hit, (t - cond.pending.get(key, t)) / 1000,
+                              worse(a, value) if a is not None else None)
             events += cond.set(p, "limit", name, hit.code, True, t, rule.delay_s, hit.priority, reason, value)
         return events
 

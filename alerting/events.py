@@ -15,6 +15,7 @@ import orjson
 KINDS = ("limit", "technical", "news2", "anomaly", "device")
 EVENTS = ("raised", "updated", "escalated", "acknowledged", "silenced", "cleared")
 STATES = ("active", "acknowledged", "silenced", "cleared")
+NOT_STORED = frozenset({"worst", "ended_t", "published_value"})
 
 
 @dataclass(slots=True)
@@ -44,6 +45,10 @@ class Alarm:
     escalated_t: int = 0
     drill: str = ""
     condition_priority: str = ""  # priority of the condition itself (escalation steps do not latch)
+    # Not stored in the state DB (after a restart they start again from ``value``):
+    worst: float | None = None  # the most extreme value while the alarm was open (lowest / highest / top score)
+    ended_t: int | None = None  # when the condition ended (a latched alarm waits for its acknowledgement)
+    published_value: float | None = None  # ``value`` as last published: a material change publishes "updated"
 
     @property
     def key(self) -> tuple[str, str, str | None, str]:
@@ -51,14 +56,19 @@ class Alarm:
         return (self.patient or self.device, self.kind, self.signal, self.code.split(":")[0])
 
     def event(self, event: str, t: int, by: str | None = None, reason: str | None = None) -> AlarmEvent:
+        """The event ``event`` of this alarm now. ``value``, ``worst`` and ``condition_reason`` always
+        describe the same moment (``reason`` may be an action instead, e.g. "acknowledged by cn")."""
+        self.published_value = self.value
         return AlarmEvent(
             id=self.id, ward=self.ward, bed=self.bed, patient=self.patient, device=self.device, kind=self.kind,
             signal=self.signal, priority=self.priority, event=event, state=self.state, t=t, value=self.value,
             reason=reason or self.reason, by=by, escalation_level=self.escalation_level, drill=self.drill,
+            code=self.code.split(":")[0], worst=self.worst if self.worst is not None else self.value,
+            condition=self.condition, ended_t=self.ended_t, condition_reason=self.reason,
         )
 
     def to_row(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__slots__}
+        return {f: getattr(self, f) for f in self.__slots__ if f not in NOT_STORED}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Alarm:
@@ -85,6 +95,11 @@ class AlarmEvent:
     by: str | None = None
     escalation_level: int = 0
     drill: str = ""
+    code: str = ""  # the condition family ("low", "high", "probe_off", "lead_off", "offline", "news2", ...)
+    worst: float | None = None  # the most extreme value of this alarm so far (= value when never worse)
+    condition: bool = True  # False: the condition ended, the alarm is latched until acknowledged
+    ended_t: int | None = None  # when the condition ended (ms), else None
+    condition_reason: str = ""  # why the alarm is on (``reason`` of an acknowledge/silence is the action)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -92,7 +107,9 @@ class AlarmEvent:
             "v": 1, "id": self.id, "ward": self.ward, "bed": self.bed, "patient": self.patient,
             "device": self.device, "kind": self.kind, "signal": self.signal, "priority": self.priority,
             "event": self.event, "state": self.state, "t": self.t, "value": self.value, "reason": self.reason,
-            "by": self.by, "escalation_level": self.escalation_level, "drill": self.drill,
+            "by": self.by, "escalation_level": self.escalation_level, "drill": self.drill, "code": self.code,
+            "worst": self.worst, "condition": self.condition, "ended_t": self.ended_t,
+            "condition_reason": self.condition_reason or self.reason,
         }
         d.update(self.extra)
         return d

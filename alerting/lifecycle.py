@@ -13,6 +13,7 @@ Pure and synchronous: time is passed in (ms); every call returns the events it c
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 
 from .config import PRIORITY_RANK, RANK_PRIORITY, AlarmConfig
@@ -24,6 +25,45 @@ ACTIONS = ("acknowledge", "silence", "escalate", "clear")
 # Severity steps up and high priority latches only for physiological alarms; technical alarms escalate
 # to the next role at their own priority, anomaly advisories never escalate (never louder than rules).
 PHYSIOLOGICAL = frozenset({"limit", "news2", "device"})
+
+
+# A change of the current value at least this big publishes an "updated" event (a new worst value
+# always does; a NEWS2 score does on every change). Smaller wobble only shows in the next event.
+MATERIAL_STEP = {"spo2": 2.0, "heart_rate": 5.0, "pulse_rate": 5.0, "resp_rate": 3.0, "nibp_sys": 5.0,
+                 "nibp_dia": 5.0, "nibp_mean": 5.0, "temperature": 0.3, "etco2": 3.0}
+
+
+def clock(t: int) -> str:
+    """``t`` (ms) as the ward's wall-clock HH:MM (the server's local time zone)."""
+    return time.strftime("%H:%M", time.localtime(t / 1000))
+
+
+def _lower_is_worse(a: Alarm) -> bool:
+    return a.kind == "limit" and a.code.startswith("low")
+
+
+def worse(a: Alarm, value: float | None) -> float | None:
+    """The alarm's worst value including ``value`` (lowest for a low limit, else highest)."""
+    prev = a.worst if a.worst is not None else a.value
+    if value is None or prev is None:
+        return prev if value is None else value
+    return min(prev, value) if _lower_is_worse(a) else max(prev, value)
+
+
+def material_change(a: Alarm, value: float | None) -> bool:
+    """Whether ``value`` differs enough from the last published value to publish an update."""
+    old = a.published_value
+    if value is None or old is None or a.kind not in ("limit", "news2"):
+        return False
+    if value == old:
+        return False
+    if a.kind == "news2":
+        return True
+    prev_worst = a.worst if a.worst is not None else old
+    if (value < prev_worst) if _lower_is_worse(a) else (value > prev_worst):
+        return True
+    step = MATERIAL_STEP.get(a.signal or "")
+    return abs(value - old) >= (step if step is not None else 0.05 * abs(old))
 
 
 def _louder(priority: str) -> str:
@@ -45,6 +85,7 @@ class Lifecycle:
         """Take over open alarms from the state store after a restart."""
         for a in alarms:
             if a.state != "cleared":
+                a.published_value = a.value
                 self.by_id[a.id] = a
                 self.by_key[a.key] = a
 
@@ -72,8 +113,10 @@ class Lifecycle:
             self.by_id[proto.id] = proto
             self.by_key[proto.key] = proto
             return [proto.event("raised", t)]
-        a.value, a.reason = proto.value, proto.reason  # the next event shows value and reason that agree
-        a.condition = True
+        material = material_change(a, proto.value) or not a.condition
+        a.value, a.reason = proto.value, proto.reason  # every event shows value and reason that agree
+        a.worst = worse(a, proto.value)
+        a.condition, a.ended_t = True, None
         if PRIORITY_RANK[proto.priority] > PRIORITY_RANK[a.condition_priority or a.priority]:
             a.condition_priority = proto.priority
         if PRIORITY_RANK[proto.priority] > PRIORITY_RANK[a.priority]:
@@ -81,17 +124,39 @@ class Lifecycle:
             if a.state == "acknowledged":  # a worse condition needs a new acknowledgement
                 a.state, a.escalated_t = "active", t
             return [a.event("escalated", t, reason=proto.reason)]
+        if material:  # the text follows the patient: NEWS2 8 -> 10 is published, not kept at 8
+            a.updated_t = t
+            return [a.event("updated", t)]
         return []
 
-    def end_condition(self, key: Key, t: int, reason: str) -> list[AlarmEvent]:
+    def note(self, key: Key, t: int, value: float | None, reason: str) -> list[AlarmEvent]:
+        """The open alarm ``key`` is still on but its condition is fading (a NEWS2 score below the alarm
+        band, waiting ``clear_after_s``): show the current value and why; "updated" if material."""
+        a = self.by_key.get(key)
+        if a is None or not a.condition:
+            return []
+        material = material_change(a, value)
+        a.value, a.reason, a.worst = value, reason, worse(a, value)
+        if material:
+            a.updated_t = t
+            return [a.event("updated", t)]
+        return []
+
+    def end_condition(self, key: Key, t: int, reason: str, value: float | None = None) -> list[AlarmEvent]:
+        """The condition of the open alarm ``key`` ended at ``t`` (``value``: the value that ended it).
+        A latching alarm stays on and says so: "<reason>; condition ended at HH:MM, latched until
+        acknowledged" (from then on every event of it, e.g. an escalation, says the same)."""
         a = self.by_key.get(key)
         if a is None or not a.condition:
             return []
         a.condition = False
         a.updated_t = t
         latching = a.kind in PHYSIOLOGICAL and (a.condition_priority or a.priority) in self.config.policy(a.ward).latching
-        if latching and a.state in ("active", "silenced"):
-            return [a.event("updated", t, reason=f"{reason}; latched until acknowledged")]
+        if latching and a.state in ("active", "silenced"):  # acknowledged: nothing left to wait for
+            a.ended_t = t
+            a.value = value
+            a.reason = f"{reason}; condition ended at {clock(t)}, latched until acknowledged"
+            return [a.event("updated", t)]
         return self._clear(a, t, None, reason)
 
     def clear(self, a: Alarm, t: int, reason: str) -> list[AlarmEvent]:

@@ -58,16 +58,38 @@ def implausible(rule: LimitRule, value: float) -> bool:
         rule.plausible_high is not None and value > rule.plausible_high)
 
 
-def describe(signal: str, value: float, hit: LimitHit, held_s: float) -> str:
+def _fmt(signal: str) -> tuple[str, str, str]:
+    """(label, unit, number format) of ``signal`` for alarm texts."""
     s = SIGNALS[signal]
     unit = "%" if s.unit == "%" else ("°C" if s.unit == "Cel" else ("mmHg" if s.unit == "mm[Hg]" else s.unit))
-    label = s.display or signal
-    fmt = f"{{:.{s.precision}f}}"
+    return s.display or signal, unit, f"{{:.{s.precision}f}}"
+
+
+def _worst_text(signal: str, side: str, value: float, worst: float | None) -> str:
+    """" (lowest 84 %)" when the alarm's worst value differs from the current one, else ""."""
+    _, unit, fmt = _fmt(signal)
+    if worst is None or fmt.format(worst) == fmt.format(value):
+        return ""
+    return f" ({'lowest' if side == 'low' else 'highest'} {fmt.format(worst)} {unit})"
+
+
+def describe(signal: str, value: float, hit: LimitHit, held_s: float, worst: float | None = None) -> str:
+    """The reason of a limit alarm: it starts with the current value ("SpO2 90 % ...", as the alarm's
+    ``value``) and names the alarm's worst value when that differs ("(lowest 84 %)")."""
+    label, unit, fmt = _fmt(signal)
     crit = " critical limit" if hit.critical else ""
     held = f" for {held_s:.0f} s" if held_s >= 1 else ""
     beyond = value < hit.limit if hit.side == "low" else value > hit.limit
-    if not beyond:  # inside the hysteresis band: say so instead of a false "below"
-        return (f"{label} {fmt.format(value)} {unit}, not yet recovered from {'below' if hit.side == 'low' else 'above'}"
-                f"{crit} {fmt.format(hit.limit)} {unit} (hysteresis){held}")
     where = "below" if hit.side == "low" else "above"
-    return f"{label} {fmt.format(value)} {unit} {where}{crit} {fmt.format(hit.limit)} {unit}{held}"
+    lowest = _worst_text(signal, hit.side, value, worst)
+    if not beyond:  # inside the hysteresis band: the value is back at the limit, the alarm not yet over
+        back = "above" if hit.side == "low" else "below"
+        return (f"{label} {fmt.format(value)} {unit}{lowest}: back {back} the{crit} {fmt.format(hit.limit)} {unit} "
+                f"limit, not yet clear of it (hysteresis){held}")
+    return f"{label} {fmt.format(value)} {unit} {where}{crit} {fmt.format(hit.limit)} {unit}{held}{lowest}"
+
+
+def describe_end(signal: str, value: float, side: str, worst: float | None) -> str:
+    """Why a limit condition ended: "SpO2 99 % back within limits (lowest 84 %)"."""
+    label, unit, fmt = _fmt(signal)
+    return f"{label} {fmt.format(value)} {unit} back within limits{_worst_text(signal, side, value, worst)}"

@@ -16,12 +16,28 @@ from .conditions import Conditions, Patient
 from .config import AlarmConfig
 from .events import AlarmEvent
 from .lifecycle import Key
-from .news2 import News2Input, score, score_pulse, score_resp_rate, score_sbp, score_spo2, score_temperature
+from .news2 import (
+    News2Input,
+    News2Result,
+    score,
+    score_pulse,
+    score_resp_rate,
+    score_sbp,
+    score_spo2,
+    score_temperature,
+)
 
 PARAM_SCORES = {"resp_rate": score_resp_rate, "nibp_sys": score_sbp, "heart_rate": score_pulse,
                 "pulse_rate": score_pulse, "temperature": score_temperature}
 NEWS2_SIGNALS = frozenset({"resp_rate", "spo2", "nibp_sys", "heart_rate", "pulse_rate", "temperature"})
 SPOT_PARAMETERS = frozenset({"consciousness", "supplemental_o2", "spo2_scale"})
+
+
+def _score_text(r: News2Result) -> str:
+    """"NEWS2 7", or "NEWS2 at least 5 (incomplete, missing ...)": the start of every NEWS2 alarm reason."""
+    if r.complete:
+        return f"NEWS2 {r.total}"
+    return f"NEWS2 at least {r.total} (incomplete, missing {', '.join(r.missing)})"
 
 
 class News2Watch:
@@ -108,10 +124,12 @@ class News2Watch:
             if p.news2_low_since < 0:
                 p.news2_low_since = t
             if t - p.news2_low_since < self.config.clear_after_s * 1000:
-                return []  # due() keeps looking until the clearing time has passed
-            return cond.end_if_open(p, "news2", None, "news2", t, f"NEWS2 {r.total}: {r.risk.value} risk")
+                # due() keeps looking until the clearing time has passed; meanwhile the alarm shows the score
+                return cond.lifecycle.note(key, t, float(r.total), f"{_score_text(r)}: {r.risk.value} risk, below "
+                                           f"the alarm band (clears after {self.config.clear_after_s:g} s below it)")
+            return cond.end_if_open(p, "news2", None, "news2", t, f"{_score_text(r)}: {r.risk.value} risk",
+                                    float(r.total))
         p.news2_low_since = -1
         band = f"{r.risk.value} risk, {r.response}; observations {r.frequency}"
-        reason = (f"NEWS2 {r.total}: {band}" if r.complete else
-                  f"NEWS2 at least {r.total} (incomplete, missing {', '.join(r.missing)}): {band}")
+        reason = f"{_score_text(r)}: {band}"
         return cond.set(p, "news2", None, "news2", True, t, self.config.delay_s, priority, reason, float(r.total))

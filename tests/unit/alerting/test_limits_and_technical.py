@@ -30,7 +30,9 @@ def test_hysteresis_keeps_the_alarm_until_clearly_back(feed: Feed) -> None:
         feed.at(s, heart_rate=125)
     assert len(feed.raised()) == 1
     feed.at(11, heart_rate=119)  # inside the limit but not by the 3/min hysteresis
-    assert feed.events[-1].event == "raised"
+    # still open; the value moved materially, so an update says where it is now (and its worst)
+    assert (feed.events[-1].event, feed.events[-1].state, feed.events[-1].value) == ("updated", "active", 119)
+    assert feed.events[-1].reason.startswith("HR 119 /min (highest 125 /min): back below the 120 /min limit")
     feed.at(12, heart_rate=116)
     assert feed.events[-1].event == "cleared"
 
@@ -124,5 +126,5 @@ def test_hysteresis_never_makes_a_value_critical_and_the_reason_stays_true() -> 
     crit = evaluate(rule, 34, open_sides=(True, False))
     assert crit is not None and crit.critical and crit.priority == "high"
     held = evaluate(rule, 46, open_sides=(True, False))  # above 45 but not yet 45 + 3: still open
-    assert held is not None and "not yet recovered" in describe("heart_rate", 46, held, 12)
+    assert held is not None and "back above the 45 /min limit, not yet clear" in describe("heart_rate", 46, held, 12)
     assert "below" in describe("heart_rate", 37, hit, 12) and "critical" not in describe("heart_rate", 37, hit, 12)

@@ -52,12 +52,15 @@ def test_news2_alarm_clears_only_after_the_score_stays_low() -> None:
     f.at(1, resp_rate=22, spo2=97, nibp_sys=120, heart_rate=95, temperature=37.0)  # 2 + 2 + 1 = 5
     assert len(f.raised("news2")) == 1
     f.at(2, resp_rate=16, spo2=97, nibp_sys=120, heart_rate=95, temperature=37.0)
-    assert f.events[-1].event == "raised"
+    # still on (it clears only after 60 s below the band) but it shows the score now, not the old 5
+    upd = f.events[-1]
+    assert (upd.event, upd.state, upd.value, upd.worst) == ("updated", "active", 3, 5)
+    assert upd.reason.startswith("NEWS2 3: low risk, below the alarm band")
     for s in range(5, 60, 5):
         f.at(s, resp_rate=16, spo2=97, nibp_sys=120, heart_rate=95, temperature=37.0)
-    assert [e.event for e in f.events if e.kind == "news2"] == ["raised"]
+    assert [e.event for e in f.events if e.kind == "news2"] == ["raised", "updated"]
     f.at(63, resp_rate=16, spo2=97, nibp_sys=120, heart_rate=95, temperature=37.0)
-    assert [e.event for e in f.events if e.kind == "news2"] == ["raised", "cleared"]
+    assert [e.event for e in f.events if e.kind == "news2"] == ["raised", "updated", "cleared"]
     assert {e.patient for e in f.events} == {WHO.patient}
 
 
