@@ -35,10 +35,15 @@ def absent_note(s: Summary, metric: Metric) -> str:
 
 
 def metric_line(s: Summary, metric: Metric, width: int = 58) -> str:
-    """One result line: mean, 95 % CI of the mean, p95 and unit, then what the missing replications mean."""
+    """One result line: mean, 95 % CI of the mean, p95 and unit, then what the missing replications mean.
+    A yes/no metric: the share of replications and its (Wilson) 95 % CI, no p95."""
     note = absent_note(s, metric)
     if s.n == 0:
         return f"{metric.label:<{width}} {NOT_AVAILABLE:>9} {metric.unit:<8} ({note})"
+    if metric.proportion:
+        text = (f"{metric.label:<{width}} {figure(s.mean, '>9.1f')} % of {s.n} replications  95% CI "
+                f"[{figure(s.ci95[0], '.1f')}, {figure(s.ci95[1], '.1f')}]")
+        return f"{text}  ({note})" if note else text
     ci = (f"[{figure(s.ci95[0])}, {figure(s.ci95[1])}]" if math.isfinite(s.ci95[0])
           else f"{NOT_AVAILABLE} (one value)")
     text = (f"{metric.label:<{width}} {figure(s.mean, '>9.2f')} {metric.unit:<8} 95% CI {ci}  "

@@ -50,6 +50,8 @@ class Report:
                 "ci95": [_num(s.ci95[0]), _num(s.ci95[1])], "sd": _num(s.sd), "n": s.n, "missing": s.missing,
                 "unit": spec.unit, "label": spec.label, "lower_is_better": spec.lower_is_better,
                 "absent": spec.absent,  # what the `missing` replications mean (n = those where it happened)
+                # yes/no metric: mean = % of replications with "yes", ci95 = Wilson interval, p50/p95 null
+                "proportion": spec.proportion,
             }
         out: dict[str, Any] = {
             "scenario": self.scenario, "title": self.title, "ward": self.ward, "ward_name": self.ward_name,
@@ -70,7 +72,8 @@ class Report:
         for name in data["metric_order"]:
             m = data["metrics"][name]
             specs[name] = Metric(m["unit"], m["label"], bool(m.get("lower_is_better", True)),
-                                 **({"absent": str(m["absent"])} if m.get("absent") else {}))
+                                 **({"absent": str(m["absent"])} if m.get("absent") else {}),
+                                 proportion=bool(m.get("proportion", False)))
             metrics[name] = Summary(
                 mean=_float(m["mean"]), p50=_float(m["p50"]), p95=_float(m["p95"]),
                 ci95=(_float(m["ci95"][0]), _float(m["ci95"][1])), sd=_float(m.get("sd")), n=int(m["n"]),

@@ -41,6 +41,11 @@ def _fmt(x: float | None) -> str:
     return f"{x:,.0f}" if ax >= 100 else (f"{x:.1f}" if ax >= 10 else f"{x:.2f}")
 
 
+def _pct(x: float) -> str:
+    """A share in % with one decimal ("95.2"), "&ndash;" when there is none."""
+    return f"{x:.1f}" if math.isfinite(x) else "&ndash;"
+
+
 def _ci(ci: tuple[float, float]) -> str:
     """The interval, or "n/a" when there is none (no value, or a single one)."""
     return f"{_fmt(ci[0])} &ndash; {_fmt(ci[1])}" if math.isfinite(ci[0]) and math.isfinite(ci[1]) else "n/a"
@@ -118,9 +123,14 @@ def render_html(report: Report) -> str:
         s = r.metrics[name]
         note = absent_note(s, spec)
         miss = f" ({note})" if note else ""
-        rows.append(f"<tr><td>{escape(spec.label)}</td><td>{escape(spec.unit)}</td><td class=num>{_fmt(s.mean)}</td>"
-                    f"<td class=num>{_ci(s.ci95)}</td><td class=num>{_fmt(s.p50)}</td>"
-                    f"<td class=num>{_fmt(s.p95)}</td><td class=num>{s.n}{escape(miss)}</td></tr>")
+        if spec.proportion:  # yes/no: the share of replications and its Wilson interval; no median, no p95
+            rows.append(f"<tr><td>{escape(spec.label)}</td><td>% of replications</td><td class=num>{_pct(s.mean)}</td>"
+                        f"<td class=num>{_pct(s.ci95[0])} &ndash; {_pct(s.ci95[1])}</td>"
+                        f"<td class=num colspan=2>(yes/no outcome)</td><td class=num>{s.n}{escape(miss)}</td></tr>")
+        else:
+            rows.append(f"<tr><td>{escape(spec.label)}</td><td>{escape(spec.unit)}</td><td class=num>{_fmt(s.mean)}</td>"
+                        f"<td class=num>{_ci(s.ci95)}</td><td class=num>{_fmt(s.p50)}</td>"
+                        f"<td class=num>{_fmt(s.p95)}</td><td class=num>{s.n}{escape(miss)}</td></tr>")
         src = _hist([(r.scenario, r.samples[name])], spec.label, spec.unit, spec.absent)
         plots.append(f"<figure><img alt=\"histogram of {escape(spec.label)}\" src=\"{src}\">"
                      f"<figcaption>{escape(spec.label)} — dashed line: mean</figcaption></figure>")
@@ -131,7 +141,9 @@ def render_html(report: Report) -> str:
         f"<h2>What this means</h2>{census_p}<ul class=summary>{summary}</ul>"
         f"<h2>Results</h2><table><tr><th>metric</th><th>unit</th><th>mean</th><th>95 % CI of the mean</th><th>median</th>"
         f"<th>95th percentile</th><th>n</th></tr>{''.join(rows)}</table>"
-        f"<p class=meta>The 95th percentile is the value only 1 replication in 20 exceeds: plan for it, not the mean.</p>"
+        f"<p class=meta>The 95th percentile is the value only 1 replication in 20 exceeds: plan for it, not the mean. "
+        f"A yes/no outcome shows the share of replications where it happened and its 95 % CI (Wilson score "
+        f"interval).</p>"
         f"<h2>Distributions</h2><div class=plots>{''.join(plots)}</div>"
         f"<h2>Parameters</h2>{_params_table(r.parameters)}"
         f"<h2>Published reference figures</h2><ul>{refs}</ul>"

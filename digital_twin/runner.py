@@ -145,7 +145,8 @@ def _report(cls: type[Scenario], ward: Ward, params: BaseModel, seed: int, rows:
     names = list(cls.metrics)
     matrix = np.asarray(rows, dtype=float).reshape(len(rows), len(names))
     samples = {m: matrix[:, j] for j, m in enumerate(names)}
-    metrics = {m: summarize(samples[m], cls.metrics[m].unit, cls.metrics[m].label) for m in names}
+    metrics = {m: summarize(samples[m], cls.metrics[m].unit, cls.metrics[m].label,
+                            proportion=cls.metrics[m].proportion) for m in names}
     summary = cls().summarize(ward, params, metrics)
     return Report(
         scenario=cls.name, title=cls.title, ward=ward.id, ward_name=ward.name, seed=seed, replications=len(rows),

@@ -36,6 +36,9 @@ class Metric:
     # what a replication without a value (NaN) means, in words a facility manager reads after "in N
     # replications": e.g. "no outbox filled up during the outage"
     absent: str = "it did not happen"
+    # a yes/no outcome per replication, recorded as 0 or 100 (unit "%"): summarised as the share of
+    # replications where it happened with a Wilson score 95 % CI; median and 95th percentile do not apply
+    proportion: bool = False
 
 
 class ScenarioParams(BaseModel):

@@ -1,7 +1,9 @@
 """Summary statistics of Monte Carlo replications and the comparison of two runs.
 
 Confidence intervals are Student-t intervals of the mean (replications are independent and
-identically distributed by construction); a comparison uses Welch's t interval for the difference of
+identically distributed by construction). A yes/no metric (a proportion: 0 or 100 per replication)
+gets a Wilson score interval instead, which stays within [0, 100] %, and no median or 95th
+percentile (NaN: they are 0 or 100 and say nothing about a share). A comparison uses Welch's t interval for the difference of
 two means with the Welch-Satterthwaite degrees of freedom. NaN values mean "did not happen" in that
 replication: they are counted (``missing``) and left out of the statistics.
 """
@@ -48,13 +50,37 @@ class Summary:
         return (self.ci95[1] - self.ci95[0]) / 2
 
 
-def summarize(values: Sequence[float] | np.ndarray, unit: str = "", label: str = "") -> Summary:
+Z975 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
+
+
+def wilson(successes: int, n: int, z: float = Z975) -> tuple[float, float]:
+    """The Wilson score 95 % interval of a proportion ``successes / n``, as fractions in [0, 1]."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    p = successes / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def summarize(values: Sequence[float] | np.ndarray, unit: str = "", label: str = "", *,
+              proportion: bool = False) -> Summary:
+    """Mean, median, 95th percentile and the 95 % CI of the mean; for a yes/no metric (``proportion``:
+    values 0 or 100, "yes" = 100) the share of replications with "yes", its Wilson interval (in %) and
+    no median or 95th percentile (NaN)."""
     arr = np.asarray(values, dtype=float)
     ok = arr[np.isfinite(arr)]
     n, missing = int(ok.size), int(arr.size - ok.size)
+    nan = float("nan")
     if n == 0:
-        nan = float("nan")
         return Summary(nan, nan, nan, (nan, nan), nan, 0, missing, unit, label)
+    if proportion:
+        yes = int(np.count_nonzero(ok >= 50.0))
+        lo, hi = wilson(yes, n)
+        sd = float(ok.std(ddof=1)) if n > 1 else 0.0
+        return Summary(mean=_r(100.0 * yes / n), p50=nan, p95=nan, ci95=(_r(100.0 * lo), _r(100.0 * hi)), sd=_r(sd),
+                       n=n, missing=missing, unit=unit, label=label)
     mean = float(ok.mean())
     sd = float(ok.std(ddof=1)) if n > 1 else 0.0
     half = _t975(n - 1) * sd / math.sqrt(n) if n > 1 else float("nan")

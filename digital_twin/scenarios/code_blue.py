@@ -66,9 +66,9 @@ class CodeBlue:
         "recognition_s": Metric("s", "Collapse to recognition"),
         "cart_at_bedside_s": Metric("s", "Collapse to crash cart at the bedside"),
         "shock_within_2min": Metric("%", "First shock within 2 min (AHA in-hospital measure)", lower_is_better=False,
-                                    absent=_NOT_SHOCKABLE),
-        "shock_within_3min": Metric("%", "First shock within 3 min (issue 6 / ERC target)", lower_is_better=False,
-                                    absent=_NOT_SHOCKABLE),
+                                    absent=_NOT_SHOCKABLE, proportion=True),
+        "shock_within_3min": Metric("%", "First shock within 3 min (ERC target)", lower_is_better=False,
+                                    absent=_NOT_SHOCKABLE, proportion=True),
     }
     references: ClassVar[Sequence[str]] = REFERENCES
 

@@ -17,9 +17,9 @@ PLANNING_MIN = 30.0  # minutes: planning threshold (30-min sub-compartment; chec
 
 REFERENCES: tuple[str, ...] = (
     "Hospital evacuation drills: about 73 % of the total evacuation time was pre-movement (preparation "
-    "and waiting), movement the rest (figure as given in issue 6; the twin is calibrated to it, see "
+    "and waiting), movement the rest (figure as given in the project's requirements; the twin is calibrated to it, see "
     "docs/digital-twin.md, Validation).",
-    "Movement speeds: beds 0.7 m/s, wheelchairs 1.1 m/s, walking frames 1.0 m/s (issue 6); ambulant "
+    "Movement speeds: beds 0.7 m/s, wheelchairs 1.1 m/s, walking frames 1.0 m/s (the project's requirements); ambulant "
     "adults about 1.2-1.25 m/s on the level (Boyce, Shields & Silcock, Fire Technology 1999).",
     "Progressive horizontal evacuation into an adjacent compartment first (UK HTM 05-02, Firecode); "
     "sub-compartments commonly give 30 minutes of fire resistance, used here as a planning threshold.",

@@ -81,7 +81,7 @@ class PowerOutage:
         "gateways_down": Metric("gateways", "gateways that lose power (UPS flat)"),
         "first_gateway_down_min": Metric("min", "time until the first gateway goes down", lower_is_better=False,
                                          absent="no gateway went down during the outage"),
-        "generator_failed_pct": Metric("%", "generator did not carry the outage"),
+        "generator_failed_pct": Metric("%", "generator did not carry the outage", proportion=True),
     }
     references: ClassVar[Sequence[str]] = (
         "NFPA 110 (2022) Standard for Emergency and Standby Power Systems, Type 10: power restored to the "

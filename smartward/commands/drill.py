@@ -1,4 +1,4 @@
-"""``smartward drill start|stop|status|list|report|purge``: live drills on the running platform (issue 6).
+"""``smartward drill start|stop|status|list|report|purge``: live drills on the running platform.
 
 ``start`` runs the whole drill (``digital_twin.live_drill``): it starts it through the API, drives the
 simulated drill devices through a durable outbox to the broker, prints each drill alarm event as it
