@@ -6,13 +6,54 @@ const SWChart = (() => {
                    nibp_sys: "#f87171", nibp_dia: "#fca5a5", temperature: "#fb923c", etco2: "#e2e8f0" };
 
   const INTERMITTENT = new Set(["nibp_sys", "nibp_dia", "nibp_mean", "temperature"]);
+  // what the body can show: an axis never runs past it (no "102 %" SpO2) nor below 0
+  const PHYSICAL = { spo2: [0, 100], perfusion_index: [0, 20], heart_rate: [0, 350], pulse_rate: [0, 350],
+                     resp_rate: [0, 150], nibp_sys: [0, 300], nibp_dia: [0, 300], nibp_mean: [0, 300],
+                     temperature: [25, 45], etco2: [0, 150] };
+  const GAP_FILL = "rgba(148,163,184,0.18)";
 
   function setup(canvas) {
     const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
-    canvas.width = w * dpr; canvas.height = h * dpr;
+    canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
+    canvas.swDrawn = { w, h, dpr };  // the size this drawing is for (see redrawOnResize)
     const ctx = canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     return { ctx, w, h };
+  }
+
+  // Canvas pixels are fixed when drawn: when the canvas's box or the device pixel ratio changes (window
+  // resized, zoomed, moved to another screen), draw again at the new size, else the text is stretched.
+  function redrawOnResize(canvas, draw) {
+    canvas.swRedraw = draw;
+    if (canvas.swObserved) return;
+    canvas.swObserved = true;
+    const again = () => {
+      const d = canvas.swDrawn, dpr = window.devicePixelRatio || 1;
+      if (canvas.clientWidth && canvas.clientHeight
+          && (!d || d.w !== canvas.clientWidth || d.h !== canvas.clientHeight || d.dpr !== dpr)) canvas.swRedraw();
+      else if (!canvas.clientWidth) canvas.swDrawn = null;  // hidden: draw when shown again
+    };
+    new ResizeObserver(again).observe(canvas);
+    const watchDpr = () => {  // fires once per ratio change: listen again at the new ratio
+      matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`).addEventListener("change", () => { again(); watchDpr(); }, { once: true });
+    };
+    watchDpr();
+  }
+
+  // A legend on the top line, right-aligned: what the shaded bands mean.
+  function legend(ctx, boxes, w, right, items) {
+    const width = list => list.reduce((sum, [, text]) => sum + ctx.measureText(text).width + 30, 0);
+    if (width(items) > w - right - 6) items = items.map(([fill, text]) => [fill, text.replace(/ (for|of) .*/, "")]);
+    let x = w - right;
+    for (const [fill, text] of items.reverse()) {
+      label(ctx, boxes, text, x, 13, "right");
+      x -= ctx.measureText(text).width + 4;
+      ctx.fillStyle = fill; ctx.fillRect(x - 12, 4, 12, 10);
+      ctx.strokeStyle = "#64748b"; ctx.lineWidth = 1; ctx.strokeRect(x - 11.5, 4.5, 11, 9);
+      boxes.push({ text: "swatch " + text, x: x - 12, y: 4, w: 12, h: 10 });
+      x -= 12 + 14;
+      ctx.fillStyle = "#9ca3af";
+    }
   }
 
   // Draw a text and remember its box (canvas.swLabels: what was written where, so labels can be
@@ -29,11 +70,12 @@ const SWChart = (() => {
 
   // rows: [{t, values:{sig:v}, minimum?, maximum?}], one panel per signal.
   function trend(canvas, rows, signals, from, to, units, stepMs) {
+    redrawOnResize(canvas, () => trend(canvas, rows, signals, from, to, units, stepMs));
     const { ctx, w, h } = setup(canvas);
     ctx.clearRect(0, 0, w, h);
     const boxes = [];
     canvas.swLabels = boxes;
-    const right = 12, top = 8, bottom = 22;
+    const right = 12, top = 20, bottom = 22;
     const panelH = (h - top - bottom) / signals.length;
     const gapMs = Math.max(stepMs * 3, 90000);
     ctx.font = "12px system-ui, sans-serif";
@@ -45,9 +87,17 @@ const SWChart = (() => {
         hi = Math.max(hi, r.maximum ? r.maximum[sig] ?? r.values[sig] : r.values[sig]);
       }
       if (!isFinite(lo)) { lo = 0; hi = 1; }
-      const pad = Math.max((hi - lo) * 0.15, 1);
-      return { sig, pts, lo: lo - pad, hi: hi + pad, name: SW.LABELS[sig] || sig, unit: SW.unit(units[sig] || "") };
+      const pad = Math.max((hi - lo) * 0.15, 1), [min, max] = PHYSICAL[sig] || [-Infinity, Infinity];
+      lo = Math.max(lo - pad, min); hi = Math.min(hi + pad, max);
+      if (hi - lo < 1) { if (hi >= max) lo = hi - 1; else hi = lo + 1; }
+      return { sig, pts, lo, hi, name: SW.LABELS[sig] || sig, unit: SW.unit(units[sig] || "") };
     });
+    canvas.swPanels = panels.map(({ sig, lo, hi }) => ({ sig, lo, hi }));
+    ctx.fillStyle = "#9ca3af";
+    const gapWords = gapMs >= 120000 ? `${Math.round(gapMs / 60000)} min` : `${Math.round(gapMs / 1000)} s`;
+    legend(ctx, boxes, w, right, [
+      ...(rows.some(r => r.minimum) ? [["rgba(226,232,240,0.2)", "band: min–max of each minute"]] : []),
+      [GAP_FILL, `grey: no data for over ${gapWords}`]]);
     // two columns left of the plot, sized to their texts: signal name + unit, then the axis values
     // (right-aligned), so a long name ("Temp", "NIBP") never runs into a value ("38", "120")
     const width = t => ctx.measureText(t).width;
@@ -72,7 +122,7 @@ const SWChart = (() => {
         for (const r of pts) { if (r.t - prev > gapMs) gaps.push([prev, r.t]); prev = r.t; }
         if (to - prev > gapMs && pts.length) gaps.push([prev, Math.min(to, SW.serverNow())]);
       }
-      ctx.fillStyle = "rgba(148,163,184,0.12)";
+      ctx.fillStyle = GAP_FILL;
       for (const [a, b] of gaps) ctx.fillRect(x(a), y0, Math.max(1, x(b) - x(a)), y1 - y0);
       if (!pts.length) {
         ctx.fillStyle = "#6b7280"; label(ctx, boxes, "no data in this range", left + 12, (y0 + y1) / 2);
@@ -114,6 +164,7 @@ const SWChart = (() => {
   // A scrolling waveform strip: push(chunk) appends samples; draws the last `seconds` seconds.
   function strip(canvas, seconds = 6) {
     let buf = [], fs = 250, color = "#4ade80", signal = "";
+    redrawOnResize(canvas, () => draw());
     function draw() {
       const { ctx, w, h } = setup(canvas);
       ctx.fillStyle = "#030712"; ctx.fillRect(0, 0, w, h);
@@ -147,5 +198,11 @@ const SWChart = (() => {
     };
   }
 
-  return { trend, strip };
+  // An empty chart (e.g. a bed without a patient), kept empty when resized.
+  function clear(canvas) {
+    redrawOnResize(canvas, () => { const { ctx, w, h } = setup(canvas); ctx.clearRect(0, 0, w, h); canvas.swLabels = []; });
+    canvas.swRedraw();
+  }
+
+  return { trend, strip, clear };
 })();

@@ -236,6 +236,7 @@
     strip.clear();
     conn && conn.send({ watch: name });
     renderBedNow();
+    SWChart.clear($("bv-trend"));  // never the previous bed's trend, not even redrawn on a resize before this one loads
     loadTrend();
     clearInterval(trendTimer);
     trendTimer = setInterval(loadTrend, 30000);
@@ -278,7 +279,7 @@
     const b = beds.get(bedOpen);
     document.querySelectorAll(".bv-range button").forEach(x => x.classList.toggle("on", Number(x.dataset.range) === trendHours));
     const canvas = $("bv-trend");
-    if (!b || !b.patient) { canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height); return; }
+    if (!b || !b.patient) { SWChart.clear(canvas); return; }
     const to = SW.serverNow(), from = to - trendHours * 3600000;
     const sigs = ["heart_rate", "spo2", "resp_rate", "nibp_sys", "temperature"];
     const q = sigs.map(s => "signal=" + s).join("&");

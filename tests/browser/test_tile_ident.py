@@ -1,5 +1,5 @@
 """Central-station tiles in real headless Chromium against the real platform, at 12, 24 and 32 beds on a
-1920×1080 screen: every tile shows its patient's whole id (not cut: a nurse identifies the patient by
+1920x1080 screen: every tile shows its patient's whole id (not cut: a nurse identifies the patient by
 it), the id is in the tile's accessible name, an incomplete NEWS2 names what is missing on the tile
 itself ("no ACVPU, O₂"), and none of that pushes the vitals or the footer out of the tile."""
 
