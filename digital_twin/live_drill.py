@@ -217,7 +217,10 @@ class LiveDrill:
         k = 0
         while not self._stop.is_set():
             due = t0_wall + k * period
-            if due >= ends_wall:
+            if due >= ends_wall:  # no sample left before the end time: the drill still runs until then
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, ends_wall - loop.time())):
+                        await self._stop.wait()
                 return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, due - loop.time())):

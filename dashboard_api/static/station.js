@@ -3,13 +3,11 @@
 
 (() => {
   const $ = id => document.getElementById(id);
-  const PRI = { high: 0, medium: 1, low: 2 };
   const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
   let ward = null, beds = new Map(), alarms = new Map(), conn = null, selected = 0, dirty = new Set(), wards = [];
   let bedOpen = null, trendHours = 1, strip = null, trendTimer = null, drill = null;
 
-  function alarmKey(a) { return [PRI[a.priority] ?? 3, a.state === "active" ? 0 : 1, -a.t]; }
-  function cmp(a, b) { const x = alarmKey(a), y = alarmKey(b); for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i]; return 0; }
+  const cmp = SW.alarmCompare;  // real alarms first, drill alarms after them; then priority, state, newest
   function bedSort(a, b) { return a.bed.length - b.bed.length || a.bed.localeCompare(b.bed); }
 
   // ---- frames ------------------------------------------------------------------------------------

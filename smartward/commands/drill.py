@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -62,13 +61,15 @@ def register(sub: Any) -> None:
     common(st)
     st.add_argument("drill", help="drill id")
     st.set_defaults(func=run_stop)
-    ss = dsub.add_parser("status", help="one drill: beds, devices, scenarios, started/ends/stopped, active")
+    ss = dsub.add_parser("status", help="one drill: beds, scenarios, started/ends/stopped, how it ended")
     common(ss)
     ss.add_argument("drill", help="drill id")
-    ss.set_defaults(func=lambda a: _api(a, "status", "GET", f"/api/v1/drills/{a.drill}"))
+    ss.add_argument("--json", action="store_true", help="print the API's drill record (times in ms since the epoch)")
+    ss.set_defaults(func=lambda a: _api(a, "status", "GET", f"/api/v1/drills/{a.drill}", show=_show_status))
     ls = dsub.add_parser("list", help="list drills (newest first)")
     common(ls)
-    ls.set_defaults(func=lambda a: _api(a, "list", "GET", "/api/v1/drills"))
+    ls.add_argument("--json", action="store_true", help="print the API's drill records (times in ms since the epoch)")
+    ls.set_defaults(func=lambda a: _api(a, "list", "GET", "/api/v1/drills", show=_show_list))
     rp = dsub.add_parser("report", help="rebuild a drill's report from the platform's alarm log")
     common(rp)
     rp.add_argument("drill", help="drill id")
@@ -122,7 +123,9 @@ def _platform(args: argparse.Namespace) -> Iterator[Callable[..., Any]]:
         raise _Refused(f"{args.url}: {exc}") from None
 
 
-def _api(args: argparse.Namespace, action: str, method: str, path: str, body: dict[str, Any] | None = None) -> int:
+def _api(args: argparse.Namespace, action: str, method: str, path: str, body: dict[str, Any] | None = None,
+         show: Callable[[argparse.Namespace, Any], list[str]] | None = None) -> int:
+    """Call the API; print the answer readably with ``show`` (the raw JSON with ``--json`` or without ``show``)."""
     import orjson
 
     try:
@@ -130,12 +133,30 @@ def _api(args: argparse.Namespace, action: str, method: str, path: str, body: di
             answer = call(method, path, body)
     except _Refused as exc:
         return fail(f"drill {action}", str(exc))
-    print(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+    if show is None or getattr(args, "json", False):
+        print(orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print("\n".join(show(args, answer)))
     return 0
 
 
-def _when(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def _show_status(args: argparse.Namespace, drill: Any) -> list[str]:
+    from digital_twin.drill_text import status_lines
+
+    return status_lines(drill, url=args.url, username=args.username)
+
+
+def _show_list(args: argparse.Namespace, drills: Any) -> list[str]:
+    from digital_twin.drill_text import list_table
+
+    return list_table(drills)
+
+
+def _command(args: argparse.Namespace, action: str, *rest: str) -> str:
+    """``smartward drill ACTION …`` with the same --url/--username (never a password)."""
+    from digital_twin.drill_text import drill_command
+
+    return drill_command(action, *rest, url=args.url, username=args.username)
 
 
 def run_stop(args: argparse.Namespace) -> int:
@@ -149,15 +170,17 @@ def run_stop(args: argparse.Namespace) -> int:
                 drill = call("DELETE", path)
     except _Refused as exc:
         return fail("drill stop", str(exc))
+    from digital_twin.drill_text import ended_at_end_time, when
+
     if not ended_before:
-        print(f"drill {drill['id']} in ward {drill['ward']} stopped at {_when(drill['stopped'])}; its driver "
+        print(f"drill {drill['id']} in ward {drill['ward']} stopped at {when(drill['stopped'])}; its driver "
               "(`smartward drill start`) now writes the report")
         return 0
-    by = drill.get("stopped_by") or "?"
-    how = "ended at its end time" if by == "system" else f"was stopped by {by}"
-    print(f"drill {drill['id']} in ward {drill['ward']} already ended: it {how} at {_when(drill['stopped'])}. "
-          f"Its report: where `smartward drill start --out DIR` wrote it, or rebuild it with "
-          f"`smartward drill report {drill['id']} --out DIR`")
+    how = (f"ended at its end time at {when(drill['ends'])}" if ended_at_end_time(drill)
+           else f"was stopped by {drill.get('stopped_by') or 'unknown'} at {when(drill['stopped'])}")
+    print(f"drill {drill['id']} in ward {drill['ward']} already ended: it {how}. Its report: where "
+          f"`smartward drill start --out DIR` wrote it, or rebuild it with "
+          f"`{_command(args, 'report', drill['id'], '--out', 'DIR')}`")
     return 0
 
 
@@ -183,7 +206,7 @@ def run_start(args: argparse.Namespace) -> int:
             beds = ", ".join(f"{b['bed']} ({b['scenario']})" for b in d["beds"])
             print(f"starting drill {d['id']} in ward {d['ward']}: {len(d['beds'])} bed(s), {args.duration:.0f} s; "
                   "Ctrl-C stops it", flush=True)
-            print(f"drill {d['id']} running: {beds}; `smartward drill stop {d['id']}` ends it", flush=True)
+            print(f"drill {d['id']} running: {beds}; `{_command(args, 'stop', d['id'])}` ends it", flush=True)
 
         drill = LiveDrill(opts, on_event=show, on_start=started)
         loop = asyncio.get_running_loop()

@@ -87,3 +87,39 @@ async def test_report_samples_count_what_reached_the_broker(
             fm = await run.login(c, "cn")
             record = (await c.get(f"/api/v1/drills/{drill.drill['id']}", headers=fm)).json()
         assert record["samples"] == p["samples"] and record["stopped"] is not None, orjson.dumps(record)
+
+
+@pytest.mark.timeout(150)
+async def test_drill_cli_prints_commands_to_copy_and_readable_status(
+        mosquitto: Mosquitto, topic_root: str, tmp_path: Path, api_secret: str) -> None:
+    """``drill start`` to its end: the stop hint carries --url/--username; afterwards ``status`` says it
+    ended at its end time (its driver stopped it, not a person), ``list`` is a table, ``--json`` the record."""
+    async with platform(mosquitto, f"sqlite:///{tmp_path}/vitals.sqlite3", topic_root, tmp_path) as run:
+        run.add_user("cn", "charge_nurse", ("w1",))
+        creds = {"SMARTWARD_TWIN_PASSWORD": PASSWORD}
+        common = ("--url", run.base, "--username", "cn")
+        rc, out, err = await cli("drill", "start", *common, "--broker", mosquitto.url, "--topic-root", topic_root,
+                                 "--ward", "w1", "--beds", "1", "--scenario", "stable", "--duration", "10s",
+                                 "--rate", "2", "--out", str(tmp_path / "d"), env=creds)
+        assert rc == 0, (out, err)
+        report = orjson.loads((tmp_path / "d" / "report.json").read_bytes())
+        drill_id = report["drill"]
+        assert f"`smartward drill stop {drill_id} --url {run.base} --username cn` ends it" in out, out
+        assert PASSWORD not in out + err
+        assert 15 <= report["parameters"]["samples"] <= 21, report["parameters"]  # 2/s for 10 s, acknowledged
+        rc, out, err = await cli("drill", "status", drill_id, *common, env=creds)
+        assert rc == 0, err
+        lines = out.splitlines()
+        assert lines[0].startswith(f"drill {drill_id} in ward w1: ended at its end time (20"), out
+        assert "stopped by" not in out and "stop it" not in out
+        assert f"smartward drill report {drill_id} --out DIR --url {run.base} --username cn" in out
+        assert str(report["parameters"]["started"]) not in out  # no epoch milliseconds
+        rc, out, err = await cli("drill", "status", drill_id, *common, "--json", env=creds)
+        assert rc == 0 and orjson.loads(out)["started"] == report["parameters"]["started"], (out, err)
+        rc, out, err = await cli("drill", "list", *common, env=creds)
+        assert rc == 0, err
+        head, row = out.splitlines()[:2]
+        assert head.split()[:2] == ["DRILL", "WARD"] and row.startswith(drill_id) and "ended at its end time" in row
+        rc, out, err = await cli("drill", "stop", drill_id, *common, env=creds)
+        assert rc == 0 and "already ended: it ended at its end time at 20" in out, (out, err)
+        assert f"`smartward drill report {drill_id} --out DIR --url {run.base} --username cn`" in out

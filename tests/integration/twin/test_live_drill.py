@@ -194,7 +194,7 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             rc, out, err = await cli("drill", "stop", drill_id, "--url", run.base, "--username", "cn", env=creds)
             assert rc == 0, err
             assert out.startswith(f"drill {drill_id} in ward w1 already ended: it was stopped by cn at 20"), out
-            assert f"`smartward drill report {drill_id} --out DIR`" in out
+            assert f"`smartward drill report {drill_id} --out DIR --url {run.base} --username cn`" in out
             # nothing retained of the drill's virtual devices or its driver stays on the broker
             left = await retained(mosquitto.port, [f"{topic_root}/devices/+/status", f"{topic_root}/gateways/+/status",
                                               f"{topic_root}/news2/#", f"{topic_root}/wards/+/status"])
