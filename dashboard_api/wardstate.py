@@ -81,10 +81,11 @@ class Bed:
                 "spot": dict(self.spot), "alarms": alarms, "updated": self.updated, "drill": self.drill}
 
 
-def alarm_sort_key(a: dict[str, Any]) -> tuple[int, int, int]:
-    """Priority first (high, medium, low), then unacknowledged before acknowledged, newest first."""
-    return (PRIORITY_RANK.get(str(a.get("priority")), 3), 0 if a.get("state") == "active" else 1,
-            -int(a.get("t") or 0))
+def alarm_sort_key(a: dict[str, Any]) -> tuple[int, int, int, int]:
+    """Real patients' alarms first, live-drill alarms after them; within each: priority (high, medium,
+    low), then unacknowledged before acknowledged, newest first (``SW.alarmCompare`` in common.js)."""
+    return (1 if a.get("drill") else 0, PRIORITY_RANK.get(str(a.get("priority")), 3),
+            0 if a.get("state") == "active" else 1, -int(a.get("t") or 0))
 
 
 class WardState:
@@ -216,10 +217,14 @@ class WardState:
         ``action``, the alarm's last condition stays ``reason``."""
         if event.get("event") not in ("acknowledged", "silenced"):
             return event
+        if event.get("condition_reason"):  # alerting sends why the alarm is on, matching the event's value
+            return {**event, "reason": event["condition_reason"], "action": event.get("reason")}
         prev = self.alarms.get(str(event.get("ward") or ""), {}).get(str(event.get("id")))
         if prev is None or not prev.get("reason"):
             return event
-        return {**event, "reason": prev["reason"], "action": event.get("reason")}
+        # an older event: keep the previous reason with the value and worst value it was written for
+        kept: dict[str, Any] = {k: prev[k] for k in ("value", "worst") if k in prev}
+        return {**event, **kept, "reason": prev["reason"], "action": event.get("reason")}
 
     def alarm(self, event: dict[str, Any]) -> Bed | None:
         """An alarm state change; cleared alarms leave the bed and the ward list."""

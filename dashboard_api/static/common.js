@@ -121,14 +121,55 @@ const SW = (() => {
     if (seconds) o.second = "2-digit";
     return new Date(t).toLocaleTimeString("en-GB", o);
   }
-  // A short alarm label for tiles and lists: "SpO₂ 84 %" for limit alarms, the reason otherwise.
-  function alarmLabel(a) {
-    // alerting's reason of an incomplete score starts "NEWS2 at least N (incomplete, …)": a floor, not the score
-    if (a.kind === "news2") return `NEWS2 ${/^NEWS2 at least /.test(a.reason || "") ? "≥" : ""}${a.value ?? ""}`.trim();
-    if (a.signal && a.value !== null && a.value !== undefined && a.kind !== "technical") {
-      return `${LABELS[a.signal] || a.signal} ${fmt(a.value, a.signal)}`;
+  // A short alarm label for tiles and lists, that agrees with the alarm's text (its reason starts with the
+  // same current value): "SpO₂ 89 (min 84)", "NEWS2 9", "NEWS2 ≥5"; "· ended" once a latched alarm's
+  // condition ended. Technical alarms are named by their condition, never by a value ("SpO2 0 %" reads as
+  // a desaturation): "SpO₂ probe off", "ECG lead off", "Device offline".
+  const TECH = { probe_off: "SpO₂ probe off", lead_off: "ECG lead off", unconfirmed_zero: "No cardiac signal: check patient",
+                 offline: "Device offline", battery: "Device battery low" };
+  const TECH_SIGNAL = { stale: "no data", quality: "signal quality", artefact: "artefact suspected" };
+  function technicalLabel(a) {
+    const reason = a.condition_reason || a.reason || "";
+    let code = a.code || "";
+    if (!code) {  // an event from before alarms carried their code: recognise the condition by its text
+      code = /probe off|no pulse signal/.test(reason) ? "probe_off" : /lead off/.test(reason) ? "lead_off"
+        : /offline/.test(reason) ? "offline" : /battery/.test(reason) ? "battery" : "";
     }
-    return a.reason.split(":")[0];
+    if (code === "probe_off" && /ECG leads off/.test(reason)) return "SpO₂ probe and ECG leads off";
+    if (TECH[code]) return TECH[code];
+    const sig = a.signal ? (LABELS[a.signal] || a.signal) + " " : "";
+    if (TECH_SIGNAL[code]) return sig + TECH_SIGNAL[code];
+    if (code.startsWith("device-")) return "Device: " + code.slice(7).replace(/_/g, " ");
+    const m = /^device [^:]+: (.*)$/.exec(reason);  // a device's own technical alarm: its text
+    return (m ? m[1] : reason.split(":")[0]).replace(/\s*\d+(\.\d+)?\s*%?$/, "").trim() || "Technical alarm";
+  }
+  function alarmLabel(a) {
+    const ended = a.condition === false ? " · ended" : "";
+    const has = v => v !== null && v !== undefined;
+    if (a.kind === "technical") return technicalLabel(a);
+    if (a.kind === "news2") {
+      // alerting's reason of an incomplete score starts "NEWS2 at least N (incomplete, …)": a floor, not the score
+      const floor = /^NEWS2 at least /.test(a.condition_reason || a.reason || "") ? "≥" : "";
+      const peak = has(a.worst) && has(a.value) && a.worst > a.value ? ` (max ${a.worst})` : "";
+      return `NEWS2 ${floor}${a.value ?? ""}`.trim() + peak + ended;
+    }
+    if (a.kind === "limit" && a.signal && (has(a.value) || has(a.worst))) {
+      const f = v => fmt(v, a.signal);
+      const low = (a.code || "").startsWith("low");
+      const worst = has(a.worst) && (!has(a.value) || f(a.worst) !== f(a.value))
+        ? `${has(a.value) ? " (" : " "}${low ? "min" : "max"} ${f(a.worst)}${has(a.value) ? ")" : ""}` : "";
+      return `${LABELS[a.signal] || a.signal}${has(a.value) ? " " + f(a.value) : ""}${worst}${ended}`;
+    }
+    return (a.reason || "").split(":")[0] + ended;
+  }
+  // Alarm order for every list: real patients' alarms first, live-drill alarms after them; within each,
+  // priority (high, medium, low), unacknowledged before acknowledged, newest first (= wardstate.alarm_sort_key).
+  const PRIORITY_RANK = { high: 0, medium: 1, low: 2 };
+  function alarmKey(a) { return [a.drill ? 1 : 0, PRIORITY_RANK[a.priority] ?? 3, a.state === "active" ? 0 : 1, -(a.t || 0)]; }
+  function alarmCompare(a, b) {
+    const x = alarmKey(a), y = alarmKey(b);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return 0;
   }
   function el(tag, attrs = {}, ...children) {
     const e = document.createElement(tag);
@@ -141,7 +182,7 @@ const SW = (() => {
   }
 
   return { login, logout, api, stream, token, user, scheduleRefresh, setServerNow, serverNow, age, isStale, unit,
-           fmt, clock, alarmLabel, el, SIGNAL_ORDER, LABELS };
+           fmt, clock, alarmLabel, alarmCompare, el, SIGNAL_ORDER, LABELS };
 })();
 
 // Login overlay shared by both pages: resolves with the user once logged in.
