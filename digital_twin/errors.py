@@ -16,13 +16,20 @@ class TwinError(Exception):
 WardIssue = Issue
 
 
+def _render(issue: WardIssue, source: str) -> str:
+    """``file:line: where: message``; a problem of the whole file (where ``$``) as ``file: message``."""
+    if issue.where == "$":
+        return f"{source}:{issue.line}: {issue.message}" if issue.line else f"{source}: {issue.message}"
+    return issue.render(source)
+
+
 class WardError(TwinError):
     """A ward file (or live ward) was refused; ``issues`` name each key and line."""
 
     def __init__(self, source: str, issues: Sequence[WardIssue]) -> None:
         self.source = source
         self.issues = list(issues)
-        super().__init__("\n".join(i.render(source) for i in self.issues))
+        super().__init__("\n".join(_render(i, source) for i in self.issues))
 
     def __reduce__(self) -> tuple[type[WardError], tuple[str, list[WardIssue]]]:  # picklable across processes
         return (type(self), (self.source, self.issues))

@@ -96,13 +96,16 @@ def prepare(scenario: type[Scenario], ward: Ward, overrides: Mapping[str, str | 
 
 
 def parse_assignments(items: Sequence[str]) -> dict[str, str]:
-    """``["nurses=2", "shift=night"]`` -> ``{"nurses": "2", "shift": "night"}``; refuses ``nurses``."""
+    """``["nurses=2", "shift=night"]`` -> ``{"nurses": "2", "shift": "night"}``; refuses ``nurses`` and
+    ``nurses=`` (an empty value: to keep the default, leave the key out)."""
     out: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
             raise ParamError("--set", item, "expected key=value")
+        if not value.strip():
+            raise ParamError("--set", key, "empty value (to keep the default, leave the key out)")
         out[key] = value.strip()
     return out
 

@@ -32,7 +32,7 @@ from .wording import count, minutes
 
 class NetworkOutageParams(ScenarioParams):
     outage_minutes: float = Field(240.0, ge=0, le=60 * 24 * 30, description="how long the uplink is down")
-    gateway: str = Field("", description="only this gateway loses its uplink ('' = every gateway of the ward)")
+    gateway: str = Field("", description="only this gateway loses its uplink (default: every gateway of the ward)")
     outbox_capacity: int | None = Field(None, gt=0, description="samples per outbox (default: each gateway's "
                                         "outbox_capacity; gateway_agent's default is 2,000,000)")
     drain_rate: float | None = Field(None, gt=0, description="samples/s after reconnect (default: each gateway's "

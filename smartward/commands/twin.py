@@ -16,6 +16,8 @@ from typing import Any, TextIO
 
 from smartward.cli_errors import bounded, fail, key_value, pattern, usage_error
 
+_EMPTY_VALUE = "{text!r} has no value after '=' (to keep the default, leave the key out)"
+
 MAX_REPLICATIONS = 100_000  # digital_twin.runner.MAX_REPLICATIONS (not imported: `smartward --help` stays fast)
 WARD_ID = r"[A-Za-z0-9_.:-]{1,64}"  # as the platform's ward ids
 
@@ -27,19 +29,19 @@ def register(sub: Any) -> None:
     r = tsub.add_parser("run", help="run a scenario, write report.json + report.html")
     r.add_argument("scenario", metavar="SCENARIO", help="see `smartward twin scenarios`")
     _common(r)
-    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", type=key_value,
+    r.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", type=assignment,
                    help="scenario parameter (repeatable), e.g. --set shift=night --set nurses=2")
     r.set_defaults(func=run_run)
 
     c = tsub.add_parser("compare", help="run two parameter sets, print B - A with its 95 %% CI, write both reports")
     c.add_argument("scenario", metavar="SCENARIO")
     _common(c)
-    c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", type=key_value,
+    c.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", type=assignment,
                    help="parameter for both A and B")
-    c.add_argument("--a", dest="a", nargs="*", action="extend", default=[], metavar="KEY=VALUE", type=key_value,
-                   help="parameters of A")
-    c.add_argument("--b", dest="b", nargs="*", action="extend", default=[], metavar="KEY=VALUE", type=key_value,
-                   help="parameters of B")
+    c.add_argument("--a", dest="a", nargs="*", action="extend", default=None, metavar="KEY=VALUE", type=assignment,
+                   help="parameters of A (left out: A is the scenario's defaults)")
+    c.add_argument("--b", dest="b", nargs="*", action="extend", default=None, metavar="KEY=VALUE", type=assignment,
+                   help="parameters of B (required; `--b` with nothing after it: B is the defaults)")
     c.set_defaults(func=run_compare)
 
     s = tsub.add_parser("scenarios", help="list scenarios with their parameters, defaults and metrics")
@@ -64,6 +66,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=bounded(int, 1), default=None, metavar="N", help="processes (default: one per core)")
     p.add_argument("--out", required=True, metavar="DIR", help="directory for the reports (created)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def assignment(text: str) -> str:
+    """An argparse ``type`` for ``--set``/``--a``/``--b``: ``KEY=VALUE`` with a key AND a value."""
+    key_value(text)
+    if not text.partition("=")[2].strip():
+        raise argparse.ArgumentTypeError(_EMPTY_VALUE.format(text=text))
+    return text
 
 
 def _live_only(args: argparse.Namespace) -> int | None:
@@ -188,9 +198,18 @@ def run_compare(args: argparse.Namespace) -> int:
 
     if (rc := _live_only(args)) is not None:
         return rc
+    if args.b is None:
+        return usage_error("twin compare", "--b is missing: give what B changes, e.g. --b nurses=6 (with --a for A; "
+                           "A left out is the scenario's defaults; `--b` with nothing after it compares with the "
+                           "defaults)")
+    args.a = args.a or []
     try:
         common = parse_assignments(args.sets)
         sets = {"A": {**common, **parse_assignments(args.a)}, "B": {**common, **parse_assignments(args.b)}}
+        if sets["A"] == sets["B"]:
+            return usage_error("twin compare", f"A and B have the same parameters "
+                               f"({' '.join(f'{k}={v}' for k, v in sets['A'].items()) or 'the defaults'}): "
+                               "nothing to compare; give --b what B changes")
         ward, census = _ward(args)
         reports = []
         for label, overrides in sets.items():
@@ -208,7 +227,8 @@ def run_compare(args: argparse.Namespace) -> int:
     except OSError as exc:
         return fail(f"twin {args.twin_cmd}", f"cannot write the reports to {args.out}: {exc.strerror or exc}")
     print(f"{a.title}: B - A over {a.replications} replications each (seed {a.seed})")
-    print(f"  A: {' '.join(args.a) or '(defaults)'}\n  B: {' '.join(args.b) or '(defaults)'}")
+    print(f"  A: {' '.join(args.a) or 'the scenario defaults (no --a)'}\n"
+          f"  B: {' '.join(args.b) or 'the scenario defaults (--b with no parameters)'}")
     for name in cmp["metric_order"]:
         d = cmp["difference"][name]
         if d["diff"] is None:  # no value at all on one side: say why, in the metric's words
@@ -235,6 +255,17 @@ def _allowed(p: Any) -> str:
     return ", ".join(x for x in (lo, hi) if x)
 
 
+def _default(value: Any) -> str:
+    """A default as a user writes it with ``--set``: ``none`` (not set), ``true``/``false``, ``night``, ``2.5``."""
+    if value is None or value == "":
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def run_scenarios(args: argparse.Namespace) -> int:
     from digital_twin.scenario import describe_params
     from digital_twin.scenarios import SCENARIOS
@@ -246,7 +277,7 @@ def run_scenarios(args: argparse.Namespace) -> int:
             allowed = _allowed(p)
             choices = f"  [{allowed}]" if allowed else ""
             desc = f"  {p.description}" if p.description else ""
-            print(f"    {p.name} = {p.default!r}{choices}{desc}")
+            print(f"    {p.name} = {_default(p.default)}{choices}{desc}")
         print("  metrics: " + ", ".join(f"{m} [{spec.unit}]" for m, spec in cls.metrics.items()))
     return 0
 

@@ -67,7 +67,8 @@ def test_scenarios_lists_every_registered_scenario(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     for name in SCENARIOS:
         assert f"{name}: " in out
-    assert "nurses = None" in out and "crash_cart_node = None" in out
+    assert "nurses = none" in out and "crash_cart_node = none" in out
+    assert "None" not in out and "True" not in out and "False" not in out
 
 
 def test_compare_prints_the_difference_with_its_interval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -174,12 +175,13 @@ def test_scenarios_lists_the_choices_and_ranges_of_parameters(capsys: pytest.Cap
     """Item 8: enum parameters list their values (as GET /api/v1/twin/scenarios does), numbers their range."""
     assert main(["twin", "scenarios"]) == 0
     lines = [t.strip() for t in capsys.readouterr().out.splitlines()]
-    assert "shift = 'night'  [day|night]" in lines
-    assert "monitored = 'auto'  [auto|yes|no]" in lines
-    assert "order = 'least_dependent_first'  [least_dependent_first|most_acute_first|nearest_first]" in lines
-    assert any(t.startswith("use_bed_movers = False  [true|false]") for t in lines)
+    assert "shift = night  [day|night]" in lines
+    assert "monitored = auto  [auto|yes|no]" in lines
+    assert "order = least_dependent_first  [least_dependent_first|most_acute_first|nearest_first]" in lines
+    assert any(t.startswith("use_bed_movers = false  [true|false]") for t in lines)
     assert any(t.startswith("speed_bed = 0.7  [> 0]") for t in lines)
-    assert any(t.startswith("p_shockable = 1.0  [>= 0, <= 1]") for t in lines)
+    assert any(t.startswith("p_shockable = 1  [>= 0, <= 1]") for t in lines)
+    assert any(t.startswith("gateway = none  only this gateway") for t in lines)
 
 
 # a parameter set of each scenario where some metric does not happen in any replication

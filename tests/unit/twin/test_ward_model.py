@@ -76,8 +76,9 @@ def test_a_room_without_a_path_to_an_exit_is_refused(example_ward_text: str) -> 
 
 
 def test_missing_file_and_empty_file_are_named(tmp_path: Path) -> None:
-    with pytest.raises(WardError, match=r"nope.yaml: \$: cannot read the ward file"):
+    with pytest.raises(WardError, match=r"nope.yaml: cannot read the ward file: No such file") as info:
         load_ward(tmp_path / "nope.yaml")
+    assert "$" not in str(info.value)
     (tmp_path / "empty.yaml").write_text("")
     with pytest.raises(WardError, match="the file is empty"):
         load_ward(tmp_path / "empty.yaml")
