@@ -49,8 +49,10 @@
       for (const b of beds.keys()) dirty.add(b);
       sizeGrid();
     }
-    for (const name of dirty) { const b = beds.get(name); if (b) renderTile(b); }
+    const shown = [];
+    for (const name of dirty) { const b = beds.get(name); if (b) { renderTile(b); shown.push(name); } }
     dirty.clear();
+    keepIdEnds(shown);
     $("summary").textContent = summaryText();
   }
 
@@ -160,6 +162,19 @@
                                `${top.state !== "active" ? "✓ " : "▲ "}${SW.alarmLabel(top)}${top.escalation_level ? " · ↑" + top.escalation_level : ""}`)
       : noData ? SW.el("div", { class: "alarm-text gap" }, b.online === false ? "DEVICE OFFLINE" : "NO CURRENT DATA") : null;
     node.replaceChildren(head, ident, grid, banner || SW.el("div", { class: "alarm-text blank" }, ""), foot);
+  }
+
+  // A patient id too long for its tile keeps its distinguishing end ("…0032"; the whole id is in the
+  // title and the tile's accessible name). Measured after all tiles are written: one layout, and a
+  // couple more only for a tile whose id is cut.
+  function keepIdEnds(names) {
+    const cut = names.map(n => document.querySelector(`#bed-${CSS.escape(n)} .pid`)).filter(p => p && p.scrollWidth > p.clientWidth);
+    for (const p of cut) {
+      const id = p.title;
+      let k = Math.max(1, Math.floor(id.length * p.clientWidth / p.scrollWidth) - 1);
+      p.textContent = "…" + id.slice(-k);
+      while (k > 1 && p.scrollWidth > p.clientWidth) p.textContent = "…" + id.slice(-(--k));
+    }
   }
 
   function vitalCell(sig, v, dia, b) {
