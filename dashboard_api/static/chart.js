@@ -34,8 +34,9 @@ const SWChart = (() => {
       else if (!canvas.clientWidth) canvas.swDrawn = null;  // hidden: draw when shown again
     };
     new ResizeObserver(again).observe(canvas);
-    const watchDpr = () => {  // fires once per ratio change: listen again at the new ratio
-      matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`).addEventListener("change", () => { again(); watchDpr(); }, { once: true });
+    const watchDpr = () => {  // fires once per ratio change: listen again at the new ratio (kept referenced)
+      canvas.swDprQuery = matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`);
+      canvas.swDprQuery.addEventListener("change", () => { again(); watchDpr(); }, { once: true });
     };
     watchDpr();
   }
