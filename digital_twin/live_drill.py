@@ -90,6 +90,7 @@ class LiveDrill:
     samples: int = 0  # samples the broker acknowledged
     generated: int = 0  # samples the simulator produced (stored in the outbox)
     _pub: Publisher | None = None
+    _ended_elsewhere: bool = False  # the platform ended the drill (its devices are unbound already)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _event: asyncio.Event = field(default_factory=asyncio.Event)  # a drill alarm event arrived
     _subscribed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -198,6 +199,8 @@ class LiveDrill:
                                              f"with {protocol_name(o.mqtt_v5)} within {SUBSCRIBE_TIMEOUT_S:.0f} s") \
                             from None
                     await self._produce(ward, outbox, pub)
+                    if self._ended_elsewhere:
+                        await self._discard_pending(outbox, [b.device for b in ward.beds])
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(10):
                             await pub.wait_drained()
@@ -208,6 +211,17 @@ class LiveDrill:
                         async with asyncio.timeout(5):
                             await asyncio.shield(task)
                     task.cancel()
+
+    async def _discard_pending(self, outbox: AsyncOutbox, devices: list[str]) -> None:
+        """The platform ended the drill and unbound its devices: samples still queued would arrive as data
+        of no drill (stored as clinical data of an unknown device), so they are not sent (not counted)."""
+        dropped = 0
+        while entries := await outbox.peek(500, devices):
+            await outbox.ack([e.id for e in entries])
+            dropped += len(entries)
+        self.generated -= dropped
+        if dropped:
+            log.info("live drill %s ended on the platform: %d queued sample(s) not sent", self.drill["id"], dropped)
 
     async def _produce(self, ward: Ward, outbox: AsyncOutbox, pub: Publisher) -> None:
         loop = asyncio.get_running_loop()
@@ -268,7 +282,8 @@ class LiveDrill:
             return
         if topic == f"{self.options.root}/drill/{self.options.ward}":
             if ev.get("drill") == self.log.drill and ev.get("active") is False:
-                self._stop.set()  # stopped from elsewhere (API, central station, `smartward drill stop`)
+                self._ended_elsewhere = True  # stopped from elsewhere (API, central station, `drill stop`)
+                self._stop.set()
             return
         if self.log.add(ev):
             self._event.set()

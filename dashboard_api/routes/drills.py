@@ -88,7 +88,8 @@ class DrillOut(BaseModel):
     started_by: str
     stopped_by: str
     rate: float = Field(description="samples per second per bed")
-    samples: int | None = Field(description="samples the driver published (it reports them when it stops the drill)")
+    samples: int | None = Field(description="samples of the drill that reached the broker (acknowledged), as its "
+                                "driver reports them when it stops the drill")
 
 
 class PurgeIn(BaseModel):
@@ -196,7 +197,8 @@ async def alarm_events(services: ServicesDep, user: CurrentUser, drill_id: Drill
 
 @router.delete("/{drill_id}", response_model=DrillOut, summary="Stop a live drill (unbind its devices)")
 async def stop(services: ServicesDep, user: CurrentUser, drill_id: DrillId,
-               samples: Annotated[int | None, Query(ge=0, description="the driver: samples it published")] = None,
+               samples: Annotated[int | None, Query(ge=0, description="the driver: samples the broker acknowledged")]
+               = None,
                ) -> DrillOut:
     store = _store(services)
     d = await asyncio.to_thread(store.get, drill_id)
