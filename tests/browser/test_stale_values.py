@@ -1,7 +1,8 @@
 """Stale values on the central station in real headless Chromium against the real platform: a value
 older than its signal's expiry (heart rate, SpO2: 30 s; respiratory rate: 60 s) is shown greyed, struck
 through and with a ⏱ age, on the tile and in the bed view, while a fresh one beside it is not; and a
-value that was fresh goes stale on screen when its device stops sending (no new message needed)."""
+value that was fresh goes stale on screen when its device stops sending (no new message needed); the
+patient portal says such a reading is "not current"."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from playwright.async_api import Page, expect
 from tests.integration.dashboard.conftest import Running
 
 from .conftest import login
-from .scene import notify_adt
+from .scene import admit_home, notify_adt
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 STALE = re.compile(r"\bstale\b")
@@ -54,3 +55,18 @@ async def test_value_older_than_its_expiry_shows_stale(platform_sqlite: Running,
     cells = page.locator("#bv-now .big:not(.news)")
     await expect(cells.filter(has_text="HR")).to_have_class(STALE)
     await expect(cells.filter(has_text="RR")).not_to_have_class(STALE)
+
+
+async def test_portal_reading_older_than_its_expiry_says_not_current(platform_sqlite: Running, browser: object) -> None:
+    run = platform_sqlite
+    run.add_user("pat", "patient", patient="P7001")
+    await notify_adt(run, admit_home(run, ["P7001"]))
+    now = int(time.time() * 1000)
+    samples = [{"t": now - 45_000, "heart_rate": 71}, {"t": now, "resp_rate": 15}]
+    await run.publish("devices/wear-P7001/obs", {"v": 1, "device": "wear-P7001", "seq": 1, "samples": samples})
+    page: Page = await login(browser, run.base, "pat", "/portal", 1280, 900)  # type: ignore[assignment]
+    hr, rr = (page.locator(".reading").filter(has_text=name) for name in ("Heart rate", "Breathing rate"))
+    await expect(rr).to_contain_text("15", timeout=15_000)
+    await expect(hr).to_have_class(STALE)
+    await expect(hr.locator(".when")).to_contain_text("not current")
+    await expect(rr).not_to_have_class(STALE)
