@@ -52,8 +52,10 @@ class Alarm:
 
     @property
     def key(self) -> tuple[str, str, str | None, str]:
-        """What makes an alarm condition unique for a patient: one alarm per (kind, signal, family)."""
-        return (self.patient or self.device, self.kind, self.signal, self.code.split(":")[0])
+        """What makes an alarm condition unique for a patient: one alarm per (kind, signal, family).
+        Without an admitted patient (a drill bed, a device at an empty bed) the device stands in, as
+        ``device:{id}``: the same key :class:`~alerting.conditions.Patient` uses to end the condition."""
+        return (self.patient or f"device:{self.device}", self.kind, self.signal, self.code.split(":")[0])
 
     def event(self, event: str, t: int, by: str | None = None, reason: str | None = None) -> AlarmEvent:
         """The event ``event`` of this alarm now. ``value``, ``worst`` and ``condition_reason`` always
