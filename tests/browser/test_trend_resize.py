@@ -35,6 +35,20 @@ async def hidpi_login(browser: Any, base: str, username: str, path: str, width: 
     return page
 
 
+async def drawn(page: Page, canvas: str, cond: str, arg: Any = None) -> None:
+    """Wait until ``cond`` holds for the canvas; if it never does, fail with what the canvas shows."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        await page.wait_for_function(f"a => ({cond})(document.getElementById('{canvas}'), a)", arg=arg, timeout=20_000)
+    except PlaywrightTimeout:
+        state = await page.evaluate(f"""() => {{ const c = document.getElementById('{canvas}');
+          return {{ px: [c.width, c.height], box: [c.clientWidth, c.clientHeight], drawn: c.swDrawn, dpr: devicePixelRatio,
+                    texts: (c.swLabels || []).map(b => b.text), panels: c.swPanels,
+                    range: document.querySelector('.bv-range button.on')?.dataset.range }}; }}""")
+        raise AssertionError(f"#{canvas} never drawn as expected ({cond}): {state}") from None
+
+
 def check_drawing(got: dict[str, Any]) -> None:
     boxes, w = got["boxes"], got["w"]
     assert got["px"] == w * 2
@@ -61,14 +75,12 @@ async def test_portal_trend_redrawn_on_resize_at_device_pixel_ratio(platform_sql
     trend = page.locator("#trend")
     await expect(page.locator(".reading").filter(has_text="Temperature")).to_be_visible(timeout=15_000)
     await page.click(".bv-range button[data-range='1']")
-    await page.wait_for_function(f"() => ({FITS})(document.getElementById('trend'))"
-                                 " && document.getElementById('trend').swPanels.some(p => p.sig === 'spo2')")
+    await drawn(page, "trend", f"c => ({FITS})(c) && c.swPanels.some(p => p.sig === 'spo2')")
     first = await trend.evaluate(STATE)
     check_drawing(first)
     for width in (900, 1180):  # narrower, then wider again: no click, no reload, only the window
         await page.set_viewport_size({"width": width, "height": 1100})
-        await page.wait_for_function(f"w => ({FITS})(document.getElementById('trend')) && "
-                                     "document.getElementById('trend').clientWidth !== w", arg=first["w"])
+        await drawn(page, "trend", f"(c, w) => ({FITS})(c) && c.clientWidth !== w", first["w"])
         got = await trend.evaluate(STATE)
         check_drawing(got)
         first = got
@@ -89,13 +101,11 @@ async def test_bed_view_trend_redrawn_on_resize(platform_sqlite: Running, browse
     await expect(page.locator("#bed-01 .v.heart_rate .val")).to_have_text("92", timeout=15_000)
     await page.click("#bed-01")
     trend = page.locator("#bv-trend")
-    await page.wait_for_function(f"() => ({FITS})(document.getElementById('bv-trend'))"
-                                 " && document.getElementById('bv-trend').swLabels.some(b => b.text === 'NIBP')")
+    await drawn(page, "bv-trend", f"c => ({FITS})(c) && c.swLabels.some(b => b.text === 'NIBP')")
     before = await trend.evaluate(STATE)
     check_drawing(before)
     await page.set_viewport_size({"width": 1280, "height": 800})  # both the width and the height change
-    await page.wait_for_function(f"s => ({FITS})(document.getElementById('bv-trend')) && "
-                                 "document.getElementById('bv-trend').clientHeight !== s.h", arg=before)
+    await drawn(page, "bv-trend", f"(c, s) => ({FITS})(c) && c.clientHeight !== s.h", before)
     after = await trend.evaluate(STATE)
     check_drawing(after)
     assert after["w"] < before["w"] and after["h"] < before["h"]
