@@ -94,6 +94,7 @@ const SWChart = (() => {
       return { sig, pts, lo, hi, name: SW.LABELS[sig] || sig, unit: SW.unit(units[sig] || "") };
     });
     canvas.swPanels = panels.map(({ sig, lo, hi }) => ({ sig, lo, hi }));
+    canvas.swRange = { from, to };
     ctx.fillStyle = "#9ca3af";
     const gapWords = gapMs >= 120000 ? `${Math.round(gapMs / 60000)} min` : `${Math.round(gapMs / 1000)} s`;
     legend(ctx, boxes, w, right, [

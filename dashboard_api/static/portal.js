@@ -6,7 +6,7 @@
   const NAMES = { heart_rate: "Heart rate", pulse_rate: "Pulse", spo2: "Oxygen level", resp_rate: "Breathing rate",
                   nibp_sys: "Blood pressure", temperature: "Temperature" };
   const UNIT_WORDS = { "/min": "per minute", "%": "%", "mm[Hg]": "mmHg", "Cel": "°C" };
-  let me = null, tile = null, hours = 8;
+  let me = null, tile = null, hours = 8, trendAsked = 0;
 
   function renderReadings() {
     const box = $("readings");
@@ -60,9 +60,10 @@
 
   async function loadTrend() {
     document.querySelectorAll(".bv-range button").forEach(x => x.classList.toggle("on", Number(x.dataset.range) === hours));
-    const to = SW.serverNow(), from = to - hours * 3600000;
+    const to = SW.serverNow(), from = to - hours * 3600000, asked = ++trendAsked;
     const sigs = ["heart_rate", "spo2", "resp_rate", "temperature"];
     const r = await SW.api(`/api/v1/patients/${encodeURIComponent(me.patient)}/vitals?${sigs.map(s => "signal=" + s).join("&")}&from=${from}&to=${to}`);
+    if (asked !== trendAsked) return;  // overtaken by a later request (e.g. another range): not drawn over it
     const shown = sigs.filter(s => r.rows.some(x => x.values[s] !== undefined));
     SWChart.trend($("trend"), r.rows, shown.length ? shown : ["heart_rate"], from, to, r.units, r.every ? 60000 : 1000);
   }

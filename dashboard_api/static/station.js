@@ -5,7 +5,7 @@
   const $ = id => document.getElementById(id);
   const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
   let ward = null, beds = new Map(), alarms = new Map(), conn = null, selected = 0, dirty = new Set(), wards = [];
-  let bedOpen = null, trendHours = 1, strip = null, trendTimer = null, drill = null;
+  let bedOpen = null, trendHours = 1, strip = null, trendTimer = null, drill = null, trendAsked = 0;
 
   const cmp = SW.alarmCompare;  // real alarms first, drill alarms after them; then priority, state, newest
   function bedSort(a, b) { return a.bed.length - b.bed.length || a.bed.localeCompare(b.bed); }
@@ -291,13 +291,16 @@
   async function loadTrend() {
     const b = beds.get(bedOpen);
     document.querySelectorAll(".bv-range button").forEach(x => x.classList.toggle("on", Number(x.dataset.range) === trendHours));
-    const canvas = $("bv-trend");
+    const canvas = $("bv-trend"), asked = ++trendAsked;
     if (!b || !b.patient) { SWChart.clear(canvas); return; }
     const to = SW.serverNow(), from = to - trendHours * 3600000;
     const sigs = ["heart_rate", "spo2", "resp_rate", "nibp_sys", "temperature"];
     const q = sigs.map(s => "signal=" + s).join("&");
     try {
       const r = await SW.api(`/api/v1/patients/${encodeURIComponent(b.patient)}/vitals?${q}&from=${from}&to=${to}`);
+      // an answer overtaken by a later request (another bed, another range) is dropped: it would draw
+      // another patient's or another range's trend
+      if (asked !== trendAsked || bedOpen !== b.bed) return;
       const shown = sigs.filter(s => r.rows.some(x => x.values[s] !== undefined));
       SWChart.trend(canvas, r.rows, shown.length ? shown : ["heart_rate"], from, to, r.units, r.every ? 60000 : 1000);
     } catch (e) { flash("Trend: " + e.message); }
