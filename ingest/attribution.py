@@ -155,6 +155,19 @@ class Attributions:
                 who = Attribution(ward, bed, patient, drill)
         return who
 
+    def ended_drill(self, device: str, t_ms: int) -> str:
+        """The drill ``device`` belonged to, when no binding covers ``t_ms`` ('' otherwise).
+
+        A drill's devices (``{drill id}-nn``) are never bound to anything else, so a sample such a
+        device sends outside its drill (the driver still sending as the drill is stopped) is drill
+        data too late for the drill, never clinical data of an unassigned device.
+        """
+        entry = self._by_device.get(device)
+        if entry is None or _find(entry[0], entry[1], t_ms) is not None:
+            return ""
+        i = max(bisect.bisect_right(entry[1], t_ms) - 1, 0)  # the binding before t (or the first one)
+        return entry[0][i].value[2]
+
     def bed_of(self, patient: str, t_ms: int | None = None) -> tuple[str, str] | None:
         t = _now() if t_ms is None else t_ms
         for (ward, bed), (ivs, _s) in self._by_bed.items():

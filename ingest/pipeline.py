@@ -42,6 +42,8 @@ class Attributor(Protocol):
 
     def known(self, device: str) -> bool: ...
 
+    def ended_drill(self, device: str, t_ms: int) -> str: ...
+
     def auto_assign(self, device: str, ward: str) -> Attribution: ...
 
 
@@ -88,8 +90,13 @@ class Pipeline:
 
     def _who(self, device: str, t: int) -> Attribution:
         who = self.attributions.lookup(device, t)
-        if not who.ward and self.auto_assign and not self.attributions.known(device):
-            who = self.attributions.auto_assign(device, self.auto_assign)
+        if not who.ward:  # unassigned: the cold path
+            drill = self.attributions.ended_drill(device, t)
+            if drill:
+                raise PayloadError("device", f"{device} is a device of drill {drill}, which was not running at "
+                                             f"t={t}: kept as a dead letter, never stored as clinical data")
+            if self.auto_assign and not self.attributions.known(device):
+                who = self.attributions.auto_assign(device, self.auto_assign)
         return who
 
     def handle(self, topic: str, payload: bytes, received_ms: int, batch: Batch) -> str:
@@ -133,7 +140,7 @@ class Pipeline:
         if len(samples) > 1 and any(self.attributions.lookup(device, s.t) != who for s in samples[1:]):
             parts = []
             for s in samples:  # attribution changed inside the message: split it by sample time
-                w = self.attributions.lookup(device, s.t)
+                w = self._who(device, s.t)
                 if parts and parts[-1].who == w:
                     parts[-1].obs.samples.append(s)
                 else:

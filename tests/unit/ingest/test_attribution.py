@@ -48,3 +48,36 @@ def test_auto_assign_gives_next_free_bed_and_is_stable(adt: Attributions, tmp_pa
     assert other.auto_assign("d-b", "demo").bed == "02"  # another worker sees the first bed taken
     assert other.auto_assign("d-a", "demo").bed == "01"  # known device: unchanged
     assert adt.lookup("d-a", 1_000_000_000_000).ward == "demo"  # bound for all time
+
+
+def test_a_drill_device_outside_its_drill_names_the_drill(adt: Attributions) -> None:
+    adt.assign_device("drill-7-01", "w1", "DRILL-01", at_ms=1000, drill="drill-7")
+    adt.unassign_device("drill-7-01", at_ms=5000)
+    adt.assign_device("mon-1", "w1", "01", at_ms=1000)
+    adt.unassign_device("mon-1", at_ms=5000)
+    assert adt.lookup("drill-7-01", 3000).drill == "drill-7" and adt.ended_drill("drill-7-01", 3000) == ""
+    assert [adt.ended_drill("drill-7-01", t) for t in (500, 5000, 9000)] == ["drill-7"] * 3
+    assert adt.ended_drill("mon-1", 9000) == "" and adt.ended_drill("never-bound", 9000) == ""
+
+
+T0 = 1_763_856_000_000  # a real epoch time (canonical payloads refuse times before 2000)
+
+
+def test_a_sample_after_its_drill_ended_is_a_dead_letter_not_clinical_data(adt: Attributions) -> None:
+    import orjson
+
+    from device_profiles import PayloadError
+    from ingest import Batch, Pipeline
+
+    adt.assign_device("drill-7-01", "w1", "DRILL-01", at_ms=T0 + 1000, drill="drill-7")
+    adt.unassign_device("drill-7-01", at_ms=T0 + 5000)
+    pipe = Pipeline("r", adt, auto_assign="w1")
+    batch = Batch()
+    inside = orjson.dumps({"v": 1, "device": "drill-7-01", "seq": 1, "samples": [{"t": T0 + 4000, "spo2": 84}]})
+    assert pipe.handle("r/devices/drill-7-01/obs", inside, T0 + 4000, batch) == "stored"
+    for seq, ts in ((2, [T0 + 6000]), (3, [T0 + 4500, T0 + 5500])):  # after the end; straddling it
+        late = orjson.dumps({"v": 1, "device": "drill-7-01", "seq": seq,
+                             "samples": [{"t": t, "spo2": 84} for t in ts]})
+        with pytest.raises(PayloadError, match="device of drill drill-7, which was not running"):
+            pipe.handle("r/devices/drill-7-01/obs", late, T0 + 6000, batch)
+    assert not adt.lookup("drill-7-01", T0 + 6000).ward  # and it was not auto-assigned to a clinical bed

@@ -27,6 +27,9 @@ class Table:
                 best = who
         return best
 
+    def ended_drill(self, device: str, t_ms: int) -> str:
+        return ""
+
     def known(self, device: str) -> bool:
         return device in self.bound
 

@@ -74,6 +74,9 @@ def test_ingest_republishes_drill_observations_status_and_device_alarms_with_the
         def lookup(self, device: str, t_ms: int) -> Attribution:
             return DRILL
 
+        def ended_drill(self, device: str, t_ms: int) -> str:
+            return ""
+
         def known(self, device: str) -> bool:
             return True
 
