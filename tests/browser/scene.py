@@ -25,6 +25,21 @@ def patient_id(ward: str, bed: int) -> str:
     return f"P{(4000 + 173 * bed + 7 * len(ward)) % 9000 + 1000}"
 
 
+async def one_bed_with_an_hour_of_trend(run: Running, spo2_base: int = 93) -> None:
+    """Nurse ``nina`` on w1; bed 01 with monitor ``mon-1`` and patient P1001 for an hour; 50 minutes of
+    per-minute vitals (heart rate ending on 92, NIBP and temperature for every chart row)."""
+    run.add_user("nina", "nurse", ("w1",))
+    attr = run.platform.attributions
+    now = int(time.time() * 1000)
+    attr.assign_device("mon-1", "w1", "01", now - 3_600_000)
+    attr.admit("P1001", "w1", "01", now - 3_600_000)
+    await notify_adt(run, ["mon-1"])
+    samples = [{"t": now - 3_000_000 + 60_000 * k, "heart_rate": 88 + k % 9, "spo2": spo2_base + k % 5,
+                "resp_rate": 18 + k % 4, "nibp_sys": 118 + k % 6, "nibp_dia": 70, "temperature": 38.1 + (k % 3) / 10}
+               for k in range(50)]
+    await run.publish("devices/mon-1/obs", {"v": 1, "device": "mon-1", "seq": 1, "samples": samples})
+
+
 def admit_ward(run: Running, ward: str, beds: int, device_pattern: str = "sim-{ward}-{bed:02d}",
                since_ms: int | None = None) -> list[str]:
     at = since_ms or int(time.time() * 1000) - 3_600_000

@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 from tests.integration.dashboard.conftest import Running
 
 from .conftest import login
-from .scene import admit_home, notify_adt
+from .scene import admit_home, notify_adt, one_bed_with_an_hour_of_trend
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -57,15 +57,7 @@ async def test_portal_trend_labels_do_not_overlap(platform_sqlite: Running, brow
 
 async def test_bed_view_trend_labels_do_not_overlap(platform_sqlite: Running, browser: object) -> None:
     run = platform_sqlite
-    run.add_user("nina", "nurse", ("w1",))
-    attr = run.platform.attributions
-    now = int(time.time() * 1000)
-    attr.assign_device("mon-1", "w1", "01", now - 3_600_000)
-    attr.admit("P1001", "w1", "01", now - 3_600_000)
-    await notify_adt(run, ["mon-1"])
-    samples = [{"t": now - 3_000_000 + 60_000 * k, "heart_rate": 88 + k % 9, "spo2": 93 + k % 5, "resp_rate": 18 + k % 4,
-                "nibp_sys": 118 + k % 6, "nibp_dia": 70, "temperature": 38.1 + (k % 3) / 10} for k in range(50)]
-    await run.publish("devices/mon-1/obs", {"v": 1, "device": "mon-1", "seq": 1, "samples": samples})
+    await one_bed_with_an_hour_of_trend(run, spo2_base=93)
     page: Page = await login(browser, run.base, "nina", "/", 1280, 800)  # type: ignore[assignment]
     await expect(page.locator("#bed-01 .v.heart_rate .val")).to_have_text("92", timeout=15_000)
     await page.click("#bed-01")
