@@ -38,6 +38,7 @@ async def one_bed_with_an_hour_of_trend(run: Running, spo2_base: int = 93) -> No
                 "resp_rate": 18 + k % 4, "nibp_sys": 118 + k % 6, "nibp_dia": 70, "temperature": 38.1 + (k % 3) / 10}
                for k in range(50)]
     await run.publish("devices/mon-1/obs", {"v": 1, "device": "mon-1", "seq": 1, "samples": samples})
+    await run.stored("P1001", len(samples))
 
 
 def admit_ward(run: Running, ward: str, beds: int, device_pattern: str = "sim-{ward}-{bed:02d}",

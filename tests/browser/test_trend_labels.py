@@ -44,6 +44,7 @@ async def test_portal_trend_labels_do_not_overlap(platform_sqlite: Running, brow
     samples = [{"t": now - 3_000_000 + 60_000 * k, "heart_rate": 70 + k % 7, "spo2": 95 + k % 4,
                 "resp_rate": 14 + k % 3, "temperature": 36.5 + (k % 5) / 10} for k in range(50)]
     await run.publish("devices/wear-P7001/obs", {"v": 1, "device": "wear-P7001", "seq": 1, "samples": samples})
+    await run.stored("P7001", len(samples))
     page: Page = await login(browser, run.base, "pat", "/portal", 1280, 1100)  # type: ignore[assignment]
     await expect(page.locator(".reading").filter(has_text="Temperature")).to_be_visible(timeout=15_000)
     for hours, width in (("1", 1280), ("8", 1280), ("1", 800)):

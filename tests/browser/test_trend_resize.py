@@ -71,6 +71,7 @@ async def test_portal_trend_redrawn_on_resize_at_device_pixel_ratio(platform_sql
     samples = [{"t": now - 3_000_000 + 60_000 * k, "heart_rate": 70 + k % 7, "spo2": 96 + k % 5,
                 "resp_rate": 14 + k % 3, "temperature": 36.5 + (k % 5) / 10} for k in range(50) if not 20 <= k < 30]
     await run.publish("devices/wear-P7001/obs", {"v": 1, "device": "wear-P7001", "seq": 1, "samples": samples})
+    await run.stored("P7001", len(samples))
     page = await hidpi_login(browser, run.base, "pat", "/portal", 1280, 1100)
     trend = page.locator("#trend")
     await expect(page.locator(".reading").filter(has_text="Temperature")).to_be_visible(timeout=15_000)

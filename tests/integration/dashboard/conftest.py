@@ -63,6 +63,20 @@ class Running:
         await until(lambda: attr.lookup(device, int(time.time() * 1000)).ward == ward,
                     f"ingest attributing {device} to {ward}")
 
+    async def stored(self, patient: str, rows: int) -> None:
+        """Wait until the store holds ``rows`` rows of ``patient``'s vitals. Screens get the live stream
+        before ingest's batch reaches the store, so a trend asked for at once may not have them yet."""
+        async def count() -> int:
+            now = int(time.time() * 1000)
+            got = await self.platform.store.query_vitals(patient=patient, signals=["heart_rate"],
+                                                         from_ms=now - 8 * 3_600_000, to_ms=now + 1, every=None)
+            return len(got)
+
+        deadline = time.monotonic() + 20
+        while (n := await count()) < rows:
+            assert time.monotonic() < deadline, f"store holds {n} of {rows} rows of {patient} after 20 s"
+            await asyncio.sleep(0.1)
+
     async def publish(self, topic: str, body: dict[str, Any], qos: int = 1) -> None:
         async with aiomqtt.Client("127.0.0.1", self.broker_port) as c:
             await c.publish(f"{self.root}/{topic}", orjson.dumps(body), qos=qos)

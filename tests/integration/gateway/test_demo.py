@@ -51,6 +51,8 @@ def test_demo_alone_serves_and_keeps_storing(tmp_path: Path) -> None:
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
     try:
         wait(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200, 60, "demo /readyz")
+        # the logins are printed last, once alerting and the live hub are up too (after /readyz)
+        wait(lambda: "(their own data only)" in log.read_text(), 30, "demo logins printed")
         assert f"open http://127.0.0.1:{port}/" in log.read_text()
         # the printed patient login sees that demo patient's own data, and nobody else's
         m = re.search(r"patient (DEMO-w1-\S+) \(their own data only\): \S+/portal  as (\S+) / (\S+)", log.read_text())
