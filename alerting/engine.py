@@ -111,7 +111,9 @@ class Engine:
             rule = self._rule(p.key, name)
             usable = name not in checks.unusable
             watched = (p.key, name) in cond.watch
-            if q in BAD_QUALITY:
+            if q in BAD_QUALITY and not usable:
+                pass  # already a technical alarm of the cross-check (probe off, lead off): one cause, one alarm
+            elif q in BAD_QUALITY:
                 usable = False
                 events += cond.set(p, "technical", name, "quality", True, t, tech.delay_s, tech.quality_priority,
                                    f"{LABELS[name]} quality {q}{{held}}")
