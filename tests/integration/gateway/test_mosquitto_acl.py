@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiomqtt
+import orjson
 import pytest
 
 from gateway_agent import (
@@ -138,10 +139,10 @@ async def test_simulated_ward_with_per_device_credentials(prod: tuple[ProdMosqui
     async with client(m, "sw-ingest", pw["sw-ingest"], "ingest-0") as ingest:
         await ingest.subscribe(f"$share/ingest/{ROOT}/devices/+/obs", qos=1)
 
-        async def collect() -> None:
+        async def collect() -> None:  # samples, not messages: a backlog goes out merged (coalesce_samples)
             async for msg in ingest.messages:
                 dev = str(msg.topic).split("/")[-2]
-                got[dev] = got.get(dev, 0) + 1
+                got[dev] = got.get(dev, 0) + len(orjson.loads(msg.payload)["samples"])
 
         task = asyncio.create_task(collect())
         sim = Simulation(SimulationOptions(
