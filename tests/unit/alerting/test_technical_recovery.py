@@ -44,6 +44,13 @@ def test_probe_off_then_valid_spo2_clears_the_technical_alarms(who: Attribution)
     assert f.engine.lifecycle.by_key == {}
 
 
+def test_invalid_quality_of_a_real_value_is_still_its_own_alarm() -> None:
+    f = Feed(make_engine())
+    for s in range(0, 15):  # SpO2 93 flagged invalid (motion): not a probe-off, so "SpO2 quality invalid"
+        f.at(s, quality={"spo2": "invalid"}, who=ADMITTED, spo2=93, pulse_rate=71, **VITALS)
+    assert [e.to_json()["code"] for e in f.raised()] == ["quality"]
+
+
 def test_a_limit_alarm_at_a_drill_bed_clears_when_the_value_is_back() -> None:
     f = Feed(make_engine())
     for s in range(0, 16):
