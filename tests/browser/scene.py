@@ -25,15 +25,32 @@ def patient_id(ward: str, bed: int) -> str:
     return f"P{(4000 + 173 * bed + 7 * len(ward)) % 9000 + 1000}"
 
 
+async def monitored_beds(run: Running, beds: Sequence[tuple[str, str, str]], since_ms: int,
+                         ward: str = "w1") -> None:
+    """Each (bed, device, patient) of ``ward``: the device at the bed and the patient admitted since
+    ``since_ms``; returns once ingest attributes the devices."""
+    attr = run.platform.attributions
+    for bed, device, patient in beds:
+        attr.assign_device(device, ward, bed, since_ms)
+        attr.admit(patient, ward, bed, since_ms)
+    await notify_adt(run, [device for _, device, _ in beds])
+
+
+async def home_patient_with_history(run: Running, patient: str, samples: list[dict[str, Any]]) -> None:
+    """Patient user ``pat`` for ``patient`` at home on wearable ``wear-{patient}``, whose ``samples``
+    are published and stored (not only shown live) before this returns."""
+    run.add_user("pat", "patient", patient=patient)
+    await notify_adt(run, admit_home(run, [patient]))
+    await run.publish(f"devices/wear-{patient}/obs", {"v": 1, "device": f"wear-{patient}", "seq": 1, "samples": samples})
+    await run.stored(patient, len(samples))
+
+
 async def one_bed_with_an_hour_of_trend(run: Running, spo2_base: int = 93) -> None:
     """Nurse ``nina`` on w1; bed 01 with monitor ``mon-1`` and patient P1001 for an hour; 50 minutes of
     per-minute vitals (heart rate ending on 92, NIBP and temperature for every chart row)."""
     run.add_user("nina", "nurse", ("w1",))
-    attr = run.platform.attributions
     now = int(time.time() * 1000)
-    attr.assign_device("mon-1", "w1", "01", now - 3_600_000)
-    attr.admit("P1001", "w1", "01", now - 3_600_000)
-    await notify_adt(run, ["mon-1"])
+    await monitored_beds(run, [("01", "mon-1", "P1001")], now - 3_600_000)
     samples = [{"t": now - 3_000_000 + 60_000 * k, "heart_rate": 88 + k % 9, "spo2": spo2_base + k % 5,
                 "resp_rate": 18 + k % 4, "nibp_sys": 118 + k % 6, "nibp_dia": 70, "temperature": 38.1 + (k % 3) / 10}
                for k in range(50)]

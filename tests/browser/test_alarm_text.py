@@ -16,7 +16,7 @@ from playwright.async_api import Page, expect
 from tests.integration.dashboard.conftest import Running
 
 from .conftest import login
-from .scene import notify_adt
+from .scene import monitored_beds
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 VITALS = {"heart_rate": 72, "resp_rate": 16, "temperature": 37.0, "nibp_sys": 124, "nibp_dia": 78}
@@ -29,12 +29,8 @@ def samples(t0: int, n: int, **values: float) -> list[dict[str, object]]:
 async def test_alarm_titles_agree_with_their_text(platform_sqlite: Running, browser: object) -> None:
     run = platform_sqlite
     run.add_user("nina", "nurse", ("w1",))
-    attr = run.platform.attributions
     at = int(time.time() * 1000) - 120_000
-    for bed in ("01", "02", "03"):
-        attr.assign_device(f"mon-{bed}", "w1", bed, at)
-        attr.admit(f"P10{bed}", "w1", bed, at)
-    await notify_adt(run, ["mon-01", "mon-02", "mon-03"])
+    await monitored_beds(run, [(bed, f"mon-{bed}", f"P10{bed}") for bed in ("01", "02", "03")], at)
     t = int(time.time() * 1000) - 70_000
     # bed 01: the SpO2 probe came off 30 s ago (SpO2 0, flagged invalid, no pulse rate)
     off = samples(t + 40_000, 30, spo2=0)

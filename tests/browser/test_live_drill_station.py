@@ -18,7 +18,7 @@ from tests.integration.dashboard.conftest import PASSWORD, obs, until
 from tests.integration.twin.test_live_drill import api_secret, platform
 
 from .conftest import login
-from .scene import notify_adt
+from .scene import monitored_beds
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 __all__ = ["api_secret"]
@@ -39,11 +39,7 @@ async def test_drill_banner_marked_alarm_and_click_acknowledge(mosquitto: Mosqui
                                                               api_secret: str, browser: object) -> None:
     async with platform(mosquitto, f"sqlite:///{tmp_path}/vitals.sqlite3", topic_root, tmp_path) as run:
         run.add_user("carl", "charge_nurse", ("w1",))
-        attr = run.platform.attributions
-        now = int(time.time() * 1000)
-        attr.assign_device("mon-1", "w1", "01", now - 60_000)
-        attr.admit("P1001", "w1", "01", now - 60_000)
-        await notify_adt(run, ["mon-1"])
+        await monitored_beds(run, [("01", "mon-1", "P1001")], int(time.time() * 1000) - 60_000)
         await run.publish("devices/mon-1/obs", obs("mon-1", 1, int(time.time() * 1000), heart_rate=70, spo2=98))
         page: Page = await login(browser, run.base, "carl")  # type: ignore[assignment]
         await expect(page.locator("#bed-01 .v.spo2 .val")).to_have_text("98", timeout=15_000)

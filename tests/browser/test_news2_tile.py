@@ -15,7 +15,7 @@ from playwright.async_api import Page, expect
 from tests.integration.dashboard.conftest import Running, obs
 
 from .conftest import login
-from .scene import notify_adt
+from .scene import monitored_beds
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 VITALS = {"heart_rate": 72, "spo2": 97, "resp_rate": 16, "temperature": 37.0, "nibp_sys": 124, "nibp_dia": 78}
@@ -24,12 +24,8 @@ VITALS = {"heart_rate": 72, "spo2": 97, "resp_rate": 16, "temperature": 37.0, "n
 async def test_complete_and_incomplete_news2(platform_sqlite: Running, browser: object) -> None:
     run = platform_sqlite
     run.add_user("nina", "nurse", ("w1",))
-    attr = run.platform.attributions
     at = int(time.time() * 1000) - 60_000
-    for bed in ("01", "02", "03"):
-        attr.assign_device(f"mon-{bed}", "w1", bed, at)
-        attr.admit(f"P10{bed}", "w1", bed, at)
-    await notify_adt(run, ["mon-01", "mon-02", "mon-03"])
+    await monitored_beds(run, [(bed, f"mon-{bed}", f"P10{bed}") for bed in ("01", "02", "03")], at)
     t = int(time.time() * 1000)
     for bed in ("01", "02"):
         await run.publish(f"devices/mon-{bed}/obs", obs(f"mon-{bed}", 1, t, **VITALS))

@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 from tests.integration.dashboard.conftest import Running
 
 from .conftest import login
-from .scene import admit_home, notify_adt, one_bed_with_an_hour_of_trend
+from .scene import home_patient_with_history, one_bed_with_an_hour_of_trend
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -38,13 +38,10 @@ async def chart_labels(page: Page, selector: str) -> list[str]:
 
 async def test_portal_trend_labels_do_not_overlap(platform_sqlite: Running, browser: object) -> None:
     run = platform_sqlite
-    run.add_user("pat", "patient", patient="P7001")
-    await notify_adt(run, admit_home(run, ["P7001"]))
     now = int(time.time() * 1000)
-    samples = [{"t": now - 3_000_000 + 60_000 * k, "heart_rate": 70 + k % 7, "spo2": 95 + k % 4,
-                "resp_rate": 14 + k % 3, "temperature": 36.5 + (k % 5) / 10} for k in range(50)]
-    await run.publish("devices/wear-P7001/obs", {"v": 1, "device": "wear-P7001", "seq": 1, "samples": samples})
-    await run.stored("P7001", len(samples))
+    await home_patient_with_history(run, "P7001", [
+        {"t": now - 3_000_000 + 60_000 * k, "heart_rate": 70 + k % 7, "spo2": 95 + k % 4, "resp_rate": 14 + k % 3,
+         "temperature": 36.5 + (k % 5) / 10} for k in range(50)])
     page: Page = await login(browser, run.base, "pat", "/portal", 1280, 1100)  # type: ignore[assignment]
     await expect(page.locator(".reading").filter(has_text="Temperature")).to_be_visible(timeout=15_000)
     for hours, width in (("1", 1280), ("8", 1280), ("1", 800)):

@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 
 from tests.integration.dashboard.conftest import PASSWORD, Running
 
-from .scene import admit_home, notify_adt, one_bed_with_an_hour_of_trend
+from .scene import home_patient_with_history, one_bed_with_an_hour_of_trend
 from .test_trend_labels import overlaps
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -64,14 +64,11 @@ def check_drawing(got: dict[str, Any]) -> None:
 
 async def test_portal_trend_redrawn_on_resize_at_device_pixel_ratio(platform_sqlite: Running, browser: object) -> None:
     run = platform_sqlite
-    run.add_user("pat", "patient", patient="P7001")
-    await notify_adt(run, admit_home(run, ["P7001"]))
     now = int(time.time() * 1000)
     # SpO2 up to 100 %, and 10 minutes without data in the middle (a grey band)
-    samples = [{"t": now - 3_000_000 + 60_000 * k, "heart_rate": 70 + k % 7, "spo2": 96 + k % 5,
-                "resp_rate": 14 + k % 3, "temperature": 36.5 + (k % 5) / 10} for k in range(50) if not 20 <= k < 30]
-    await run.publish("devices/wear-P7001/obs", {"v": 1, "device": "wear-P7001", "seq": 1, "samples": samples})
-    await run.stored("P7001", len(samples))
+    await home_patient_with_history(run, "P7001", [
+        {"t": now - 3_000_000 + 60_000 * k, "heart_rate": 70 + k % 7, "spo2": 96 + k % 5, "resp_rate": 14 + k % 3,
+         "temperature": 36.5 + (k % 5) / 10} for k in range(50) if not 20 <= k < 30])
     page = await hidpi_login(browser, run.base, "pat", "/portal", 1280, 1100)
     trend = page.locator("#trend")
     await expect(page.locator(".reading").filter(has_text="Temperature")).to_be_visible(timeout=15_000)
