@@ -196,8 +196,8 @@ async def end_drill(hub: Any, attributions: Any, store: DrillStore, drill_id: st
     await publish_retained(hub, drill_topic(hub.root, drill.ward), orjson.dumps(state))
     for b in drill.beds:  # alerting's retained NEWS2 and the driver's retained status of the simulated devices
         await publish_retained(hub, f"{hub.root}/news2/{drill.ward}/{b.device}", b"")
-        await publish_retained(hub, topics.device_status(b.device, hub.root), b"")
-    await publish_retained(hub, f"{hub.root}/gateways/sw-{drill.id}/status", b"")  # a dead driver's will
+        await publish_retained(hub, topics.device_status(b.device, topics.drill_root(hub.root)), b"")
+    await publish_retained(hub, f"{topics.drill_root(hub.root)}/gateways/sw-{drill.id}/status", b"")  # a dead driver's will
     return drill
 
 

@@ -22,6 +22,14 @@ def device_alarm(device: str, root: str = ROOT) -> str:
     return f"{root}/devices/{device}/alarm"
 
 
+def drill_root(root: str = ROOT) -> str:
+    """``{root}/drill``: live-drill control (``{root}/drill/{ward}``) and the drill driver's own tree. Drill
+    devices publish ``{root}/drill/devices/{id}/obs|status|wave`` and the driver's will is
+    ``{root}/drill/gateways/{client}/status``: the broker lets the drill account write only there, and
+    ingest takes data from that tree only for devices of a running drill (never clinical data)."""
+    return f"{root}/drill"
+
+
 def ward_obs(ward: str, root: str = ROOT) -> str:
     return f"{root}/wards/{ward or '_unassigned'}/obs"
 

@@ -6,7 +6,9 @@
 1. ``POST /api/v1/drills`` on the platform: it binds simulated devices to virtual beds
    ``DRILL-nn`` of a real ward with the drill tag and raises the DRILL banner;
 2. runs gateway_agent's simulator for those devices (each tick stored in a durable outbox, drained
-   to the broker by a :class:`~gateway_agent.Publisher`), while listening to
+   to the broker by a :class:`~gateway_agent.Publisher`) on the drill's own device tree
+   ``{root}/drill/devices/{id}/…`` (the only device topics the drill account may write; ingest takes
+   nothing from there but devices of a running drill), while listening to
    ``{root}/alarms/{ward}/+`` for the drill's alarm events, which nurses acknowledge as usual;
 3. at the end (duration, or someone stops the drill: retained ``{root}/drill/{ward}`` inactive)
    ``DELETE /api/v1/drills/{id}``, waits for alerting to clear the drill's alarms, merges the alarm
@@ -33,7 +35,7 @@ import aiomqtt
 import httpx
 import orjson
 
-from device_profiles import now_ms, parse_mqtt_url
+from device_profiles import now_ms, parse_mqtt_url, topics
 from gateway_agent import AsyncOutbox, GatewayError, Publisher, PublisherOptions, Ward, WardOptions
 from gateway_agent.scenarios import get as get_scenario
 
@@ -170,7 +172,8 @@ class LiveDrill:
         o = self.options
         beds = self.drill["beds"]
         ward = Ward(WardOptions(beds=len(beds), ward=o.ward, scenario="stable", seed=o.seed,
-                                device_pattern=self.drill["id"] + "-{bed:02d}", root=o.root, speed=o.speed))
+                                device_pattern=self.drill["id"] + "-{bed:02d}", root=topics.drill_root(o.root),
+                                speed=o.speed))
         for sim_bed, plan in zip(ward.beds, beds, strict=True):
             if sim_bed.device != plan["device"]:
                 raise LiveDrillError(f"device {sim_bed.device} does not match the drill's {plan['device']}")
@@ -185,7 +188,8 @@ class LiveDrill:
             path = o.outbox or str(Path(tmp) / "outbox.sqlite3")
             async with AsyncOutbox(path) as outbox:
                 pub = Publisher(outbox, PublisherOptions(broker=o.broker, client_id=f"sw-{self.drill['id']}",
-                                                         root=o.root, mqtt_v5=o.mqtt_v5, forget_on_close=True))
+                                                         root=topics.drill_root(o.root), mqtt_v5=o.mqtt_v5,
+                                                         forget_on_close=True))
                 self._pub = pub
                 for b in ward.beds:
                     pub.set_status(b.device, online=True, battery=round(b.battery))

@@ -53,7 +53,11 @@ def ward_topic(root: str, ward: str, kind: str) -> str:
 
 
 def device_filters(root: str) -> list[str]:
-    return [topics.device_filter(k, root) for k in ("obs", "wave", "status", "alarm")] + [f"{root}/alarms/+/+"]
+    """Device topics, the live-drill devices' own tree (``{root}/drill/devices/…``) and alarm events."""
+    kinds = ("obs", "wave", "status", "alarm")
+    drill = topics.drill_root(root)
+    return ([topics.device_filter(k, root) for k in kinds] + [topics.device_filter(k, drill) for k in kinds]
+            + [f"{root}/alarms/+/+"])
 
 
 def splice(raw: bytes, who: Attribution) -> bytes:
@@ -79,6 +83,7 @@ class Pipeline:
         self.auto_assign = auto_assign
         self.dedup = dedup or SeqWindow()
         self._devices = f"{root}/devices/"
+        self._drill_devices = f"{topics.drill_root(root)}/devices/"
         self._alarms = f"{root}/alarms/"
 
     def filters(self) -> list[str]:
@@ -88,8 +93,12 @@ class Pipeline:
             out.extend(f for f in d.topic_filters() if f not in out)
         return out
 
-    def _who(self, device: str, t: int) -> Attribution:
+    def _who(self, device: str, t: int, drill_tree: bool = False) -> Attribution:
         who = self.attributions.lookup(device, t)
+        if drill_tree and not who.drill:  # the drill driver's account may publish only there: never clinical data
+            raise PayloadError("topic", f"{device} published on the live-drill tree ({self._drill_devices}) but is "
+                                        f"not a device of a drill running at t={t}: kept as a dead letter, never "
+                                        "stored as clinical data")
         if not who.ward:  # unassigned: the cold path
             drill = self.attributions.ended_drill(device, t)
             if drill:
@@ -103,21 +112,24 @@ class Pipeline:
         """Process one message into ``batch``; returns ``stored`` or ``duplicate``."""
         if len(payload) > MAX_PAYLOAD_BYTES:
             raise PayloadError("$", f"payload is {len(payload)} bytes, larger than the {MAX_PAYLOAD_BYTES} byte limit")
-        if topic.startswith(self._devices):
-            device, _, kind = topic[len(self._devices):].partition("/")
+        drill_tree = topic.startswith(self._drill_devices)
+        if drill_tree or topic.startswith(self._devices):
+            prefix = self._drill_devices if drill_tree else self._devices
+            device, _, kind = topic[len(prefix):].partition("/")
             if kind == "obs":
-                return self._observation(decode_observation(payload, device, now=received_ms), batch, payload)
+                return self._observation(decode_observation(payload, device, now=received_ms), batch, payload,
+                                         drill_tree)
             check_id(device, "topic")
             if kind == "wave":
                 chunk = decode_waveform(payload, device, now=received_ms)
-                batch.add_wave(chunk, self._who(device, chunk.t0))
+                batch.add_wave(chunk, self._who(device, chunk.t0, drill_tree))
                 return DUPLICATE if self.dedup.seen(device, chunk.seq) else STORED
             if kind == "status":
                 if payload:  # empty: a retained status cleared (a drill's virtual device gone), nothing to store
-                    self._status(device, decode_status(payload), received_ms)
+                    self._status(device, decode_status(payload), received_ms, drill_tree)
                 return STORED
             if kind == "alarm":
-                self._device_alarm(decode_device_alarm(payload, device, now=received_ms))
+                self._device_alarm(decode_device_alarm(payload, device, now=received_ms), drill_tree)
                 return STORED
         elif topic.startswith(self._alarms):
             try:
@@ -132,15 +144,15 @@ class Pipeline:
                 return self._decoded(decoded, received_ms, batch)
         raise PayloadError("topic", f"no decoder claims topic {topic!r}")
 
-    def _observation(self, obs: Observation, batch: Batch, raw: bytes | None = None) -> str:
+    def _observation(self, obs: Observation, batch: Batch, raw: bytes | None = None, drill_tree: bool = False) -> str:
         device = obs.device
         samples = obs.samples
-        who = self._who(device, samples[0].t)
+        who = self._who(device, samples[0].t, drill_tree)
         parts = [AttributedObservation(obs, who)]
         if len(samples) > 1 and any(self.attributions.lookup(device, s.t) != who for s in samples[1:]):
             parts = []
             for s in samples:  # attribution changed inside the message: split it by sample time
-                w = self._who(device, s.t)
+                w = self._who(device, s.t, drill_tree)
                 if parts and parts[-1].who == w:
                     parts[-1].obs.samples.append(s)
                 else:
@@ -152,19 +164,19 @@ class Pipeline:
                 self.publish(ward_topic(self.root, a.who.ward, "obs"), body)
         return DUPLICATE if self.dedup.seen(device, obs.seq) else STORED
 
-    def _status(self, device: str, status: dict[str, object], received_ms: int) -> None:
+    def _status(self, device: str, status: dict[str, object], received_ms: int, drill_tree: bool = False) -> None:
         if self.publish is None:
             return
-        who = self._who(device, received_ms)
+        who = self._who(device, received_ms, drill_tree)
         body = {**status, "device": device, "ward": who.ward, "bed": who.bed, "patient": who.patient, "t": received_ms}
         if who.drill:
             body["drill"] = who.drill
         self.publish(ward_topic(self.root, who.ward, "status"), orjson.dumps(body))
 
-    def _device_alarm(self, alarm: DeviceAlarm) -> None:
+    def _device_alarm(self, alarm: DeviceAlarm, drill_tree: bool = False) -> None:
         if self.publish is None:
             return
-        who = self._who(alarm.device, alarm.t)
+        who = self._who(alarm.device, alarm.t, drill_tree)
         body = {**alarm.to_json(), "ward": who.ward, "bed": who.bed, "patient": who.patient}
         if who.drill:
             body["drill"] = who.drill

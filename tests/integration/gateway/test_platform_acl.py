@@ -2,10 +2,14 @@
 with the `sw-platform` account the platform gets a device's data, raises its alarm, publishes and
 shows NEWS2, serves waveforms, and ends a live drill leaving nothing retained; the drill driver's
 `sw-drill` account publishes its virtual devices. Before this test the ACL had no NEWS2, waveform or
-drill-cleanup rights: the platform ran, but the dashboard never got a published NEWS2."""
+drill-cleanup rights: the platform ran, but the dashboard never got a published NEWS2. `sw-drill` may
+publish only on the drill tree, and ingest takes nothing from there but devices of a running drill:
+the drill account cannot pass data off as a real device's."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -44,7 +48,7 @@ async def test_platform_and_drill_on_the_shipped_acl(tmp_path: Path, api_secret:
         broker = f"mqtt://sw-platform:{pw['sw-platform']}@127.0.0.1:{m.port}"
         async with running_platform(broker, m.port, f"sqlite:///{tmp_path}/vitals.sqlite3", ROOT, tmp_path) as run:
             await clinical_path(run, m, pw)
-            await drill_path(run, m, pw)
+            await drill_path(run, m, pw, tmp_path)
     finally:
         m.close()
 
@@ -83,22 +87,44 @@ async def clinical_path(run: Running, m: ProdMosquitto, pw: dict[str, str]) -> N
         assert [r["values"]["nibp_sys"] for r in rows] == [60], rows
 
 
-async def drill_path(run: Running, m: ProdMosquitto, pw: dict[str, str]) -> None:
+async def drill_path(run: Running, m: ProdMosquitto, pw: dict[str, str], data_dir: Path) -> None:
     async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
         cn = await run.login(c, "cn")
         r = await c.post("/api/v1/drills", headers=cn, json={"ward": "w1", "beds": 1, "duration_s": 10})
         assert r.status_code == 201, r.text
         d = r.json()
         dev = d["beds"][0]["device"]
-        # the driver's account publishes its virtual device (status retained, as the driver does) and its will
+        # the driver's account publishes its virtual device on the drill tree (status retained, as the
+        # driver does) and its will
+        drill = f"{ROOT}/drill"
+        now = int(time.time() * 1000)
         async with mqtt(m, "sw-drill", pw["sw-drill"], f"sw-{d['id']}") as drv:
-            await drv.publish(f"{ROOT}/devices/{dev}/status", b'{"online": true, "battery": 80}', qos=1, retain=True)
-            await drv.publish(f"{ROOT}/gateways/sw-{d['id']}/status", b'{"online": false}', qos=1, retain=True)
-            await drv.publish(f"{ROOT}/devices/{dev}/obs", orjson.dumps(obs(dev, 1, int(time.time() * 1000),
-                                                                             heart_rate=70)), qos=1)
-        filters = [f"{ROOT}/devices/+/status", f"{ROOT}/gateways/+/status", f"{ROOT}/news2/#"]
+            await drv.publish(f"{drill}/devices/{dev}/status", b'{"online": true, "battery": 80}', qos=1, retain=True)
+            await drv.publish(f"{drill}/gateways/sw-{d['id']}/status", b'{"online": false}', qos=1, retain=True)
+            # it cannot pass data off as a real device's: refused by the broker on the device topics, a
+            # dead letter on the drill tree (each before an allowed message on the same connection)
+            await drv.publish(f"{ROOT}/devices/mon-1/obs", orjson.dumps(obs("mon-1", 7, now, nibp_sys=200)), qos=1)
+            await drv.publish(f"{drill}/devices/mon-1/obs", orjson.dumps(obs("mon-1", 8, now, nibp_sys=201)), qos=1)
+            await drv.publish(f"{drill}/devices/{dev}/obs", orjson.dumps(obs(dev, 1, now, heart_rate=70)), qos=1)
+
+        async def drill_bed_shows_it() -> bool:
+            beds = (await c.get("/api/v1/wards/w1/beds", headers=cn)).json()["beds"]
+            return any(b["device"] == dev and b["vitals"].get("heart_rate", {}).get("value") == 70 for b in beds)
+
+        await until(drill_bed_shows_it, "the drill device's observation on its drill bed", 15)
+
+        def dead_letters() -> list[tuple[str, str]]:  # stored with the batch (sealed within 1 s)
+            with contextlib.closing(sqlite3.connect(data_dir / "deadletters.sqlite3")) as db:
+                return db.execute("SELECT topic, reason FROM dead_letters").fetchall()
+
+        letters = await until(dead_letters, "the drill-tree message of a real device as a dead letter", 15)
+        assert [t for t, _ in letters] == [f"{drill}/devices/mon-1/obs"], letters
+        assert "not a device of a drill running" in letters[0][1], letters
+        rows = (await c.get("/api/v1/patients/p-1/vitals?signal=nibp_sys", headers=cn)).json()["rows"]
+        assert [r["values"]["nibp_sys"] for r in rows] == [60], rows
+        filters = [f"{drill}/devices/+/status", f"{drill}/gateways/+/status", f"{ROOT}/news2/#"]
         before = await retained(m.port, filters, "sw-platform", pw["sw-platform"])
-        assert f"{ROOT}/devices/{dev}/status" in before, before
+        assert f"{drill}/devices/{dev}/status" in before, before
 
         async def ended() -> bool:
             return (await c.get(f"/api/v1/drills/{d['id']}", headers=cn)).json()["stopped_by"] == "system"

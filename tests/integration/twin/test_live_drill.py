@@ -196,8 +196,9 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             assert out.startswith(f"drill {drill_id} in ward w1 already ended: it was stopped by cn at 20"), out
             assert f"`smartward drill report {drill_id} --out DIR --url {run.base} --username cn`" in out
             # nothing retained of the drill's virtual devices or its driver stays on the broker
-            left = await retained(mosquitto.port, [f"{topic_root}/devices/+/status", f"{topic_root}/gateways/+/status",
-                                              f"{topic_root}/news2/#", f"{topic_root}/wards/+/status"])
+            left = await retained(mosquitto.port, [f"{topic_root}/drill/devices/+/status",
+                                                   f"{topic_root}/drill/gateways/+/status", f"{topic_root}/devices/+/status",
+                                                   f"{topic_root}/news2/#", f"{topic_root}/wards/+/status"])
             assert not [t for t in left if drill_id in t], left
 
             # clinical data never saw the drill: raw RP, downsample, patient API, FHIR, latest per ward

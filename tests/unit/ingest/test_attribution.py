@@ -81,3 +81,33 @@ def test_a_sample_after_its_drill_ended_is_a_dead_letter_not_clinical_data(adt: 
         with pytest.raises(PayloadError, match="device of drill drill-7, which was not running"):
             pipe.handle("r/devices/drill-7-01/obs", late, T0 + 6000, batch)
     assert not adt.lookup("drill-7-01", T0 + 6000).ward  # and it was not auto-assigned to a clinical bed
+
+
+def test_the_drill_tree_takes_only_devices_of_a_running_drill(adt: Attributions) -> None:
+    """The drill driver's account may publish only on ``{root}/drill/devices/…``: data there for a real
+    device (or a drill device outside its drill) is a dead letter, never clinical data."""
+    import orjson
+
+    from device_profiles import PayloadError
+    from ingest import Batch, Pipeline
+
+    adt.assign_device("drill-7-01", "w1", "DRILL-01", at_ms=T0 + 1000, drill="drill-7")
+    adt.assign_device("mon-1", "w1", "01", at_ms=T0)
+    adt.admit("p-1", "w1", "01", at_ms=T0)
+    pipe = Pipeline("r", adt, auto_assign="w1", publish=lambda topic, body: None)
+    assert "r/drill/devices/+/obs" in pipe.filters() and "r/drill/devices/+/status" in pipe.filters()
+    batch = Batch()
+
+    def obs(device: str, t: int) -> bytes:
+        return orjson.dumps({"v": 1, "device": device, "seq": t, "samples": [{"t": t, "spo2": 84}]})
+
+    assert pipe.handle("r/drill/devices/drill-7-01/obs", obs("drill-7-01", T0 + 2000), T0 + 2000, batch) == "stored"
+    assert pipe.handle("r/drill/devices/drill-7-01/status", b'{"online": true}', T0 + 2000, batch) == "stored"
+    for topic, body in (("r/drill/devices/mon-1/obs", obs("mon-1", T0 + 2000)),  # a real device
+                        ("r/drill/devices/mon-1/status", b'{"online": false}'),
+                        ("r/drill/devices/sim-9/obs", obs("sim-9", T0 + 2000)),  # unknown: never auto-assigned
+                        ("r/drill/devices/drill-7-01/obs", obs("drill-7-01", T0 + 500))):  # before its drill
+        with pytest.raises(PayloadError, match="live-drill tree .* not a device of a drill running"):
+            pipe.handle(topic, body, T0 + 2000, batch)
+    assert [a.who.drill for a in batch.obs] == ["drill-7"]
+    assert not adt.known("sim-9")
