@@ -107,7 +107,7 @@ def test_the_drill_tree_takes_only_devices_of_a_running_drill(adt: Attributions)
                         ("r/drill/devices/mon-1/status", b'{"online": false}'),
                         ("r/drill/devices/sim-9/obs", obs("sim-9", T0 + 2000)),  # unknown: never auto-assigned
                         ("r/drill/devices/drill-7-01/obs", obs("drill-7-01", T0 + 500))):  # before its drill
-        with pytest.raises(PayloadError, match="live-drill tree .* not a device of a drill running"):
+        with pytest.raises(PayloadError, match=r"live-drill tree .* not a device of a drill running"):
             pipe.handle(topic, body, T0 + 2000, batch)
     assert [a.who.drill for a in batch.obs] == ["drill-7"]
     assert not adt.known("sim-9")
