@@ -25,7 +25,7 @@ RANK_PRIORITY: tuple[str, str, str] = ("low", "medium", "high")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class LimitRule(_Strict):

@@ -43,7 +43,7 @@ class SpotObservation(BaseModel):
 
 
 class AlarmCommand(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(pattern=_ID)
     action: Literal["acknowledge", "silence", "escalate", "clear"]

@@ -44,7 +44,7 @@ class Metric:
 class ScenarioParams(BaseModel):
     """Base for every scenario's ``Params``: unknown keys refused, values coerced from strings."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Scenario(Protocol):

@@ -37,7 +37,7 @@ class ActionOut(BaseModel):
 class SpotIn(BaseModel):
     """What a nurse observes that a monitor cannot (ACVPU, air/oxygen) and manual vitals."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     consciousness: Literal["A", "C", "V", "P", "U"] | None = None
     supplemental_o2: bool | None = None
     spo2_scale: Literal[1, 2] | None = None

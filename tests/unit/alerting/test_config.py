@@ -36,6 +36,9 @@ def test_the_documented_example_is_a_valid_configuration(tmp_path: Path) -> None
     ("limits:\n  spo2: {low: abc}\n", "limits.spo2.low: Input should be a valid number, unable to parse string as "
                                       "a number (got 'abc')"),
     ("limits:\n  spo2: {low: 90\n", "alarms.yaml:3: YAML: while parsing a flow mapping"),
+    # NaN compares false with everything, so a NaN limit would switch the alarm off without a word
+    ("limits:\n  spo2: {low: .nan}\n", "alarms.yaml:2: limits.spo2.low: Input should be a finite number"),
+    ("limits:\n  heart_rate: {high: .inf}\n", "limits.heart_rate.high: Input should be a finite number"),
     ("- just a list\n", "top level must be a mapping"),
 ])
 def test_bad_files_are_refused_naming_what_is_wrong(tmp_path: Path, text: str, where: str) -> None:

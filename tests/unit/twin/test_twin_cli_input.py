@@ -25,6 +25,15 @@ def test_an_empty_value_is_a_usage_error(argv: list[str], tmp_path: Path, capsys
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e400"])
+def test_a_value_that_is_not_finite_is_refused_before_running(value: str, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["twin", "run", "evacuation", "--set", f"speed_bed={value}", "--replications", "2",
+                 "--out", str(tmp_path / "o")]) == 1
+    assert "parameter 'speed_bed': Input should be a finite number" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_parse_assignments_refuses_an_empty_value() -> None:
     with pytest.raises(ParamError, match="parameter 'nurses': empty value"):
         parse_assignments(["nurses="])
