@@ -55,7 +55,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from smartward.cli_errors import usage_error
+    from smartward.cli_errors import fail, usage_error
     from smartward.servers import free_port
 
     if args.beds < 1 or args.rate <= 0 or args.obs_hours < 0:
@@ -67,11 +67,51 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("gateway_agent.publisher").setLevel(logging.WARNING)
     data_dir = os.path.abspath(args.data_dir)
     os.makedirs(data_dir, exist_ok=True)
-    mqtt_port = args.mqtt_port or free_port()
+    # Before anything is touched: a second demo on the same data would reset the first one's logins.
+    with open(os.path.join(data_dir, "demo.lock"), "a+") as lock:
+        if not _lock(lock):
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            return fail("demo", f"a demo is already running with its data in {data_dir} ({holder}); stop it "
+                                "(Ctrl-C in its terminal), or give this one its own --data-dir and --http port")
+        busy = _port_in_use(args.http)
+        if busy:
+            return fail("demo", busy)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}, http {args.http}\n")
+        lock.flush()
+        mqtt_port = args.mqtt_port or free_port()
+        try:
+            return asyncio.run(_main(args, data_dir, mqtt_port))
+        except KeyboardInterrupt:
+            return 0
+
+
+def _lock(f: Any) -> bool:
+    """An exclusive lock on the data directory's ``demo.lock``, released when the process ends."""
+    import fcntl
+
     try:
-        return asyncio.run(_main(args, data_dir, mqtt_port))
-    except KeyboardInterrupt:
-        return 0
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _port_in_use(bind: str) -> str:
+    """Why the HTTP address cannot be served (already in use, or not ours to bind), or ''."""
+    import socket
+
+    host, _, port = bind.rpartition(":")
+    with socket.socket(socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host.strip("[]") or "0.0.0.0", int(port)))
+        except OSError as exc:
+            return (f"cannot serve http on {bind}: {exc.strerror or exc}; is another demo or server using it? "
+                    "Pass --http HOST:PORT with a free port")
+    return ""
 
 
 async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:

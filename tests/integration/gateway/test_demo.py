@@ -93,6 +93,16 @@ def test_demo_alone_serves_and_keeps_storing(tmp_path: Path) -> None:
         assert re.search(r"^smartward_gateway_delivered [1-9]", metrics, re.M)  # the simulator's outbox drains
         assert (tmp_path / "demo" / "vitals.sqlite3").exists()
         assert (tmp_path / "demo" / "outbox" / "outbox.sqlite3").exists()
+        # a second demo on the same data, or the same port, is refused before it touches anything (it
+        # used to reset the running demo's logins and then crash on the busy port)
+        for data_dir, message in ((tmp_path / "demo", "a demo is already running with its data in"),
+                                  (tmp_path / "other", f"cannot serve http on 127.0.0.1:{port}")):
+            second = subprocess.run([sys.executable, "-m", "smartward", "demo", "--http", f"127.0.0.1:{port}",
+                                     "--data-dir", str(data_dir)], cwd=REPO, capture_output=True, text=True, timeout=60)
+            assert second.returncode == 1 and message in second.stderr, second.stderr
+            assert "Traceback" not in second.stderr
+        assert httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token", timeout=5,
+                          data={"username": m.group(1), "password": m.group(2)}).status_code == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
