@@ -39,6 +39,8 @@ class Patient:
     window: dict[str, list[float]] = field(default_factory=dict)
     detector: Protected | None = None
     normal_windows: int = 0
+    # expired signals whose "no data" alarm waits: (last value's time, last time a cause explained it)
+    stale_since: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class Conditions:

@@ -100,7 +100,7 @@ class Engine:
         tech = self.config.technical
         events: list[AlarmEvent] = self.tick(t) if t >= self._next_scan else []
         lead_off_open = (p.key, "technical", "heart_rate", "lead_off") in self.lifecycle.by_key
-        checks = cross_check(values, p.last, t, self._expire_ms["pulse_rate"], lead_off_open)
+        checks = cross_check(values, p.last, t, self._expire_ms["pulse_rate"], lead_off_open, quality)
         for code, (sig, prio_field, reason) in checks.active.items():
             events += cond.set(p, "technical", sig, code, True, t, tech.delay_s, getattr(tech, prio_field), reason)
         for code in checks.ended:
@@ -175,13 +175,33 @@ class Engine:
                 for side in ("low", "high"):
                     events += cond.end_if_open(p, "limit", name, side, t, f"no current {LABELS[name]} data")
                 if tech.stale_alarm:
+                    p.stale_since[name] = (r.t, r.t)
+            for name, (since, cause_seen) in list(p.stale_since.items()):
+                if name in p.last:  # data again
+                    del p.stale_since[name]
+                elif self._explained(p, name):  # one cause, one alarm: not while offline / probe off / lead off
+                    p.stale_since[name] = (since, t)
+                elif t - cause_seen > self._expire_ms[name]:  # no data for a whole expiry after the cause ended
+                    del p.stale_since[name]
                     events += cond.set(p, "technical", name, "stale", True, t, 0, tech.stale_priority,
-                                       f"no {LABELS[name]} data for {(t - r.t) / 1000:.0f} s "
+                                       f"no {LABELS[name]} data for {(t - since) / 1000:.0f} s "
                                        "(sensor off or device offline)")
             self.news2.spot_expiring(p, t)
             if self.news2.due(p):
                 events += self.news2.update(p, t)
         return events
+
+    def _explained(self, p: Patient, name: str) -> bool:
+        """Whether an open technical condition already tells why ``name`` has no data: the device is
+        offline, the SpO2 probe is off (SpO2, pulse rate, perfusion index), or the ECG leads are off
+        (heart rate, and impedance respiration, which uses the ECG electrodes)."""
+        active = self.conditions.active
+        if active((p.key, "technical", None, "offline")):
+            return True
+        if name in ("spo2", "pulse_rate", "perfusion_index") and active((p.key, "technical", "spo2", "probe_off")):
+            return True
+        return name in ("heart_rate", "resp_rate") and (active((p.key, "technical", "heart_rate", "lead_off"))
+                                                        or active((p.key, "technical", "heart_rate", "unconfirmed_zero")))
 
     # -- device status and device alarms ----------------------------------------------------------
     def status(self, msg: dict[str, Any]) -> list[AlarmEvent]:

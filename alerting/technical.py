@@ -32,7 +32,7 @@ class Conditions:
 
 
 def cross_check(values: dict[str, float], last: dict[str, Reading], t: int, fresh_ms: int,
-                lead_off_open: bool = False) -> Conditions:
+                lead_off_open: bool = False, quality: dict[str, str] | None = None) -> Conditions:
     """Zeros and contradictions in one sample, given the latest readings of the same patient.
 
     A known ECG lead-off stays a lead-off while the heart rate reads 0, even when the pulse oximeter
@@ -64,17 +64,20 @@ def cross_check(values: dict[str, float], last: dict[str, Reading], t: int, fres
         c.ended.append("probe_off")
 
     hr = values.get("heart_rate")
-    if hr == 0:
+    # a monitor that sends no heart rate but flags it invalid (leads off) says the same as an HR of 0
+    hr_invalid = hr is None and quality is not None and quality.get("heart_rate") in BAD_QUALITY
+    if hr == 0 or hr_invalid:
         c.unusable.add("heart_rate")
         pulse = fresh_pulse()
+        what = "HR invalid" if hr_invalid else "HR 0"
         if pulse is not None or lead_off_open:
             pulse_text = f"the pulse rate {pulse:.0f}/min is valid" if pulse is not None else "the ECG leads were off"
             c.active["lead_off"] = ("heart_rate", "lead_off_priority",
-                                    f"HR 0 while {pulse_text}: ECG lead off (not asystole)")
+                                    f"{what} while {pulse_text}: ECG lead off (not asystole)")
             c.ended.append("unconfirmed_zero")
         else:
             c.active["unconfirmed_zero"] = ("heart_rate", "unconfirmed_zero_priority",
-                                            "HR 0 and no valid pulse to confirm it: ECG leads and SpO2 probe "
+                                            f"{what} and no valid pulse to confirm it: ECG leads and SpO2 probe "
                                             "off or patient deteriorating - check the patient")
             c.ended.append("lead_off")
         if values.get("resp_rate") == 0:
