@@ -53,6 +53,7 @@ class AlarmTimeline:
     cleared_t: int | None = None
     cleared_reason: str = ""
     escalations: int = 0
+    raised_priority: str = ""  # as raised (escalation steps ``priority`` up while nobody acknowledges)
     _silence_times: set[int] = field(default_factory=set, repr=False)  # redeliveries count once
 
     @property
@@ -93,9 +94,9 @@ class AlarmLog:
                 ev["id"], str(ev.get("bed") or ""), str(ev.get("device") or ""), str(ev.get("kind") or ""),
                 str(ev.get("signal") or ""), str(ev.get("priority") or ""), str(ev.get("reason") or ""), t)
         event = ev.get("event")
-        if event == "raised" and t < a.raised_t:
-            a.raised_t, a.reason = t, str(ev.get("reason") or a.reason)
         prio = str(ev.get("priority") or "")
+        if event == "raised" and (t < a.raised_t or not a.raised_priority):
+            a.raised_t, a.reason, a.raised_priority = min(t, a.raised_t), str(ev.get("reason") or a.reason), prio
         if _RANK.get(prio, 3) < _RANK.get(a.priority, 3):
             a.priority = prio
         if event == "acknowledged" and (a.acknowledged_t is None or t < a.acknowledged_t):
@@ -168,11 +169,12 @@ def summary_sentences(alarms: Sequence[AlarmTimeline], metrics: Mapping[str, Any
         out.append(f"{len(silenced)} alarm(s) were silenced ({total} silence(s) in all); median time to silence "
                    f"{sil['p50']:.0f} s. A silenced alarm still needs someone at the bedside: check each one was "
                    "followed by an acknowledgement.")
-    high = [a for a in alarms if a.priority == "high"]
+    # by the priority raised with: an alarm left waiting is escalated to high, which is the consequence
+    high = [a for a in alarms if (a.raised_priority or a.priority) == "high"]
     slow = [a for a in high if a.acknowledged_t is None or a.ack_s > 120]
     if slow:
-        out.append(f"{len(slow)} high-priority alarm(s) waited more than 2 minutes or were never acknowledged: "
-                   "review who covers the central station and the escalation policy.")
+        out.append(f"{len(slow)} alarm(s) raised as high priority waited more than 2 minutes or were never "
+                   "acknowledged: review who covers the central station and the escalation policy.")
     esc = sum(1 for a in alarms if a.escalations)
     if esc:
         out.append(f"{esc} alarm(s) escalated before anyone acknowledged them.")
@@ -214,6 +216,12 @@ def _chart(report: Mapping[str, Any]) -> str:
     return f'<img alt="time to acknowledge per alarm" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
+def _priority(a: dict[str, Any]) -> str:
+    """"medium → high" for an alarm escalation stepped up; else its one priority."""
+    raised = a.get("raised_priority") or a["priority"]
+    return raised if raised == a["priority"] else f"{raised} → {a['priority']}"
+
+
 def render_html(report: Mapping[str, Any]) -> str:
     """A self-contained page (no external links) for the drill report."""
     e = html.escape
@@ -222,7 +230,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         f"<td>{_fmt(m['ci95'][0])} &ndash; {_fmt(m['ci95'][1])}</td><td>{m['n']}</td><td>{_missing(m)}</td>"
         f"<td>{e(m['unit'])}</td></tr>" for m in (report["metrics"][k] for k in report["metric_order"]))
     alarms = "".join(
-        f"<tr><td>{e(a['id'])}</td><td>{e(a['bed'])}</td><td>{e(a['priority'])}</td><td>{e(a['kind'])}"
+        f"<tr><td>{e(a['id'])}</td><td>{e(a['bed'])}</td><td>{e(_priority(a))}</td><td>{e(a['kind'])}"
         f"{' · ' + e(a['signal']) if a['signal'] else ''}</td><td>{e(a['reason'])}</td><td>{_fmt(a['ack_s'])}</td>"
         f"<td>{e(a['acknowledged_by'])}</td><td>{_fmt(a['silence_s'])}</td><td>{a['silences']}</td>"
         f"<td>{_fmt(a['clear_s'])}</td><td>{a['escalations']}</td></tr>"

@@ -46,8 +46,9 @@ def test_redelivered_and_out_of_order_events_give_the_same_timeline() -> None:
         a.add(e)
     for e in [*reversed(events), *events]:
         b.add(e)
-    assert [(t.id, t.raised_t, t.acknowledged_t, t.cleared_t, t.escalations) for t in a.timelines()] == \
-        [(t.id, t.raised_t, t.acknowledged_t, t.cleared_t, t.escalations) for t in b.timelines()]
+    assert [(t.id, t.raised_t, t.raised_priority, t.acknowledged_t, t.cleared_t, t.escalations)
+            for t in a.timelines()] == \
+        [(t.id, t.raised_t, t.raised_priority, t.acknowledged_t, t.cleared_t, t.escalations) for t in b.timelines()]
 
 
 def test_report_has_the_simulated_drills_shape_and_the_alarm_list() -> None:
@@ -63,7 +64,7 @@ def test_report_has_the_simulated_drills_shape_and_the_alarm_list() -> None:
     assert r["metrics"]["clear_s"]["n"] == 1 and r["samples"]["ack_s"] == [42.0, None, 10.0]
     assert [a["id"] for a in r["alarms"]] == ["a1", "a2", "a3"] and r["alarms"][1]["ack_s"] is None
     assert any("2 (67%) were acknowledged" in s for s in r["summary"])
-    assert any("high-priority" in s for s in r["summary"])  # a2 was never acknowledged
+    assert any("1 alarm(s) raised as high priority waited" in s for s in r["summary"])  # a2: never acknowledged
     json.dumps(r, allow_nan=False)  # NaN never reaches report.json
     page = render_html(r)
     assert "DRILL" in page and "a2" in page and "src=\"http" not in page and "<img" in page
@@ -101,3 +102,17 @@ def test_silences_are_counted_and_timed_from_the_alarm_log() -> None:
     page = render_html(r)
     assert "time to silence (raised → first silenced)" in page and "<th>silences</th>" in page
     assert "1 (it was not silenced)" in page
+
+
+def test_an_alarm_escalated_to_high_counts_as_raised_not_as_a_slow_high_priority_alarm() -> None:
+    """Escalation steps an unacknowledged alarm's priority up; that it waited must not make it count as a
+    high-priority alarm that waited (the summary would blame the wait on its own consequence)."""
+    log = AlarmLog("drill-1")
+    for e in (ev("raised", "n1", 0, priority="medium", kind="news2"),
+              ev("escalated", "n1", 130, level=1, priority="high", kind="news2")):
+        log.add(e)
+    [t] = log.timelines()
+    assert (t.raised_priority, t.priority) == ("medium", "high")
+    r = build_report(log, ward="w1", seed=0, parameters={})
+    assert r["alarms"][0]["raised_priority"] == "medium"
+    assert not any("raised as high priority" in s for s in r["summary"]), r["summary"]
