@@ -28,7 +28,7 @@ def plain_message(alarm: dict[str, Any]) -> dict[str, Any]:
     else:
         direction = "lower" if "low" in code else "higher" if "high" in code else "different"
         text = f"Your care team was alerted because {what} was {direction} than expected. " \
-               "A nurse is looking at it and will contact you if anything needs to change."
+               "A nurse will look at it and contact you if anything needs to change."
     if alarm.get("acknowledged_by") or alarm.get("state") in ("acknowledged", "cleared"):
         follow = "A member of your care team has seen this."
     else:

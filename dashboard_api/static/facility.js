@@ -86,7 +86,15 @@
         if (p.default !== null && p.default !== undefined) input.value = String(p.default);
         if (num && p.minimum !== null) input.min = String(p.minimum);
         if (num && p.maximum !== null) input.max = String(p.maximum);
+        const lo = num && p.exclusive_minimum ? p.minimum : null, hi = num && p.exclusive_maximum ? p.maximum : null;
+        const check = () => {  // HTML has no exclusive bounds: say what the server will say, before sending
+          const v = Number(input.value);
+          input.setCustomValidity(input.value === "" ? "" : lo !== null && v <= lo ? `must be greater than ${lo}`
+            : hi !== null && v >= hi ? `must be less than ${hi}` : "");
+        };
+        if (lo !== null || hi !== null) { input.addEventListener("input", check); check(); }
       }
+      input.addEventListener("input", () => { input.closest("label")?.classList.remove("bad"); $("start-msg").textContent = ""; });  // corrected
       input.dataset.default = p.default === null || p.default === undefined ? "" : String(p.default);  // no default: empty
       box.append(SW.el("label", { title: p.description || p.name, "data-param": p.name }, p.name.replaceAll("_", " "), input));
     }

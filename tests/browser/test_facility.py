@@ -54,11 +54,21 @@ async def test_facility_manager_page(fm_platform: Running, browser: object, tmp_
     await page.fill("input[name=replications]", "60")
     await page.fill("input[name=seed]", "5")
     await page.select_option("select[name='p.shift']", "day")
+    # a bound the page knows (staff scale > 0) is said before sending, as the server would say it
     await page.fill("input[name='p.staff_scale']", "0")
     await page.click("#start button[type=submit]")
-    await expect(page.locator("#start-msg")).to_contain_text("parameters.staff_scale")
-    await expect(page.locator(".params label[data-param='staff_scale']")).to_have_class(re.compile("bad"))
+    assert await page.locator("input[name='p.staff_scale']").evaluate("i => i.validationMessage") == \
+        "must be greater than 0"
     await page.fill("input[name='p.staff_scale']", "1")
+    # one only the ward knows is the server's 422, named on the field; correcting it clears both
+    await page.fill("input[name='p.census']", "99")
+    await page.click("#start button[type=submit]")
+    await expect(page.locator("#start-msg")).to_contain_text("parameters.census")
+    census = page.locator(".params label[data-param='census']")
+    await expect(census).to_have_class(re.compile("bad"))
+    await page.fill("input[name='p.census']", "")
+    await expect(census).not_to_have_class(re.compile("bad"))
+    await expect(page.locator("#start-msg")).to_have_text("")
     await page.click("#start button[type=submit]")
     row = page.locator("#runs tr.run").first
     await expect(row).to_contain_text("shift=day")
