@@ -11,10 +11,10 @@ simulated drills (``metrics`` {name: {mean, p50, p95, ci95, sd, n, missing, unit
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from .scenario import Metric
@@ -216,6 +216,17 @@ def _chart(report: Mapping[str, Any]) -> str:
     return f'<img alt="time to acknowledge per alarm" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
+def _param(key: str, value: Any) -> str:
+    """A drill parameter as a facility manager reads it: times in UTC, lists joined, no JSON."""
+    if key in ("started", "stopped", "ends") and isinstance(value, int):
+        return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None else str(value)
+
+
 def _priority(a: dict[str, Any]) -> str:
     """"medium → high" for an alarm escalation stepped up; else its one priority."""
     raised = a.get("raised_priority") or a["priority"]
@@ -235,7 +246,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         f"<td>{e(a['acknowledged_by'])}</td><td>{_fmt(a['silence_s'])}</td><td>{a['silences']}</td>"
         f"<td>{_fmt(a['clear_s'])}</td><td>{a['escalations']}</td></tr>"
         for a in report["alarms"])
-    params = e(json.dumps(report["parameters"], sort_keys=True))
+    params = "".join(f"<tr><th>{e(k.replace('_', ' '))}</th><td>{e(_param(k, v))}</td></tr>"
+                     for k, v in sorted(report["parameters"].items()))
     summary = "".join(f"<li>{e(s)}</li>" for s in report["summary"])
     refs = "".join(f"<li>{e(s)}</li>" for s in report["references"])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Live drill {e(report['drill'])}</title>
@@ -243,7 +255,7 @@ def render_html(report: Mapping[str, Any]) -> str:
 td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.drill{{background:#7b2cbf;color:#fff;padding:.2em .6em;
 border-radius:3px;font-weight:bold}}</style></head><body>
 <h1><span class="drill">DRILL</span> Live drill {e(report['drill'])} · ward {e(report['ward'])}</h1>
-<p>Parameters: <code>{params}</code></p><h2>What to do</h2><ul>{summary}</ul>
+<table class="params">{params}</table><h2>What to do</h2><ul>{summary}</ul>
 <h2>Measured response times</h2><table><tr><th>metric</th><th>mean</th><th>p50</th><th>p95</th><th>95 % CI of the mean</th>
 <th>n</th><th>no value</th><th>unit</th></tr>{rows}</table>{_chart(report)}
 <h2>Drill alarms ({len(report['alarms'])})</h2><table><tr><th>alarm</th><th>bed</th><th>priority</th><th>kind</th>

@@ -68,6 +68,7 @@ def test_report_has_the_simulated_drills_shape_and_the_alarm_list() -> None:
     json.dumps(r, allow_nan=False)  # NaN never reaches report.json
     page = render_html(r)
     assert "DRILL" in page and "a2" in page and "src=\"http" not in page and "<img" in page
+    assert "<th>beds</th><td>DRILL-01:desaturation</td>" in page  # parameters as a table, not JSON
 
 
 def test_a_drill_without_alarms_says_what_to_check() -> None:
