@@ -18,11 +18,15 @@ from .stats import Summary
 NOT_AVAILABLE = "n/a"
 
 
-def figure(x: float | None, spec: str = ".2f") -> str:
-    """``x`` formatted, or ``"n/a"`` when it does not exist (None, NaN, infinite)."""
+def figure(x: float | None, spec: str = "") -> str:
+    """``x`` formatted (by default with the digits its size warrants: 432,173 / 37.1 / 0.42), or
+    ``"n/a"`` when it does not exist (None, NaN, infinite)."""
     if x is None or not math.isfinite(x):
         return NOT_AVAILABLE
-    return format(x, spec)
+    if spec:
+        return format(x, spec)
+    ax = abs(x)
+    return f"{x:,.0f}" if ax >= 1000 else f"{x:.1f}" if ax >= 10 else f"{x:.2f}"
 
 
 def absent_note(s: Summary, metric: Metric) -> str:
@@ -46,6 +50,6 @@ def metric_line(s: Summary, metric: Metric, width: int = 58) -> str:
         return f"{text}  ({note})" if note else text
     ci = (f"[{figure(s.ci95[0])}, {figure(s.ci95[1])}]" if math.isfinite(s.ci95[0])
           else f"{NOT_AVAILABLE} (one value)")
-    text = (f"{metric.label:<{width}} {figure(s.mean, '>9.2f')} {metric.unit:<8} 95% CI {ci}  "
+    text = (f"{metric.label:<{width}} {figure(s.mean):>9} {metric.unit:<8} 95% CI {ci}  "
             f"p95 {figure(s.p95)}")
     return f"{text}  ({note})" if note else text

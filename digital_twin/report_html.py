@@ -108,7 +108,10 @@ def _page(title: str, body: str) -> str:
 
 
 def _params_table(params: Mapping[str, Any]) -> str:
-    rows = "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in sorted(params.items()))
+    def plain(v: Any) -> str:  # no Python spellings (None, False) in a page for facility managers
+        return "default" if v is None else ("yes" if v else "no") if isinstance(v, bool) else str(v)
+
+    rows = "".join(f"<tr><td>{escape(k)}</td><td>{escape(plain(v))}</td></tr>" for k, v in sorted(params.items()))
     return f"<table><tr><th>parameter</th><th>value</th></tr>{rows}</table>"
 
 

@@ -78,7 +78,8 @@ def register(sub: Any) -> None:
     pu = dsub.add_parser("purge", help="delete stored drill data (all, or --drill ID) from the vitals store")
     common(pu)
     pu.add_argument("--drill", metavar="ID")
-    pu.set_defaults(func=lambda a: _api(a, "purge", "POST", "/api/v1/drills/purge", {"drill": a.drill}))
+    pu.add_argument("--json", action="store_true", help="print the platform's answer as JSON")
+    pu.set_defaults(func=lambda a: _api(a, "purge", "POST", "/api/v1/drills/purge", {"drill": a.drill}, _show_purge))
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
@@ -150,6 +151,12 @@ def _show_list(args: argparse.Namespace, drills: Any) -> list[str]:
     from digital_twin.drill_text import list_table
 
     return list_table(drills)
+
+
+def _show_purge(args: argparse.Namespace, answer: Any) -> list[str]:
+    what = "every drill's" if answer.get("purged") == "*" else f"drill {answer.get('purged')}'s"
+    return [f"purged {what} data from the drill store; the drill records and the alarm log stay, so "
+            "`smartward drill report` still rebuilds a drill's report"]
 
 
 def _command(args: argparse.Namespace, action: str, *rest: str) -> str:
