@@ -77,3 +77,14 @@ def test_generator_failure_is_a_proportion(example_ward: Ward) -> None:
     spec: Metric = r.specs["generator_failed_pct"]
     s = r.metrics["generator_failed_pct"]
     assert spec.proportion and math.isnan(s.p95) and 0.0 <= s.ci95[0] <= s.ci95[1] <= 100.0
+
+
+def test_terminal_figures_have_the_digits_their_size_warrants() -> None:
+    from digital_twin.scenario import Metric
+    from digital_twin.stats import Summary
+
+    big = Summary(432142.4, 432140.0, 432216.0, (432056.2, 432228.9), 10.0, 5, 0)
+    line = metric_line(big, Metric("samples", "backlog waiting at reconnect"))
+    assert "432,142 samples" in line and "[432,056, 432,229]" in line and "p95 432,216" in line, line
+    small = metric_line(Summary(0.42, 0.4, 0.5, (0.38, 0.46), 0.1, 5, 0), Metric("min", "wait"))
+    assert "0.42 min" in small and "[0.38, 0.46]" in small, small
