@@ -240,6 +240,9 @@ def run_compare(args: argparse.Namespace) -> int:
         ci = f"[{lo:+.2f}, {hi:+.2f}]" if lo is not None else "[n/a]"
         print(f"  {d['label']:<58} {d['mean_a']:>8.2f} -> {d['mean_b']:>8.2f} {d['unit']:<8} diff {d['diff']:+.2f} "
               f"95% CI {ci}{'' if d['significant'] else '  (no clear difference)'}")
+    print("What B means (as in compare.html):")
+    for sentence in b.summary:
+        print(f"- {sentence}")
     print(f"wrote {args.out}/a/, {args.out}/b/, compare.json and compare.html")
     return 0
 

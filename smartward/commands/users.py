@@ -46,7 +46,34 @@ def run_add(args: argparse.Namespace) -> int:
                     f"{exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")
     scope = f" wards={','.join(user.wards)}" if user.wards else f" patient={user.patient}" if user.patient else ""
     print(f"added user {user.username} role={user.role}{scope}")
+    try:
+        warnings = _unknown_scope(store.engine, user.wards, user.patient)
+    except sa.exc.SQLAlchemyError:  # the user is added; the check is only advice
+        warnings = []
+    for warning in warnings:
+        print(f"smartward users add: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _unknown_scope(engine: Any, wards: tuple[str, ...] | list[str], patient: str) -> list[str]:
+    """A scope the platform has never seen (a typo gives a login that shows nothing): said, not refused,
+    since users are often created before the ward's first admission."""
+    import sqlalchemy as sa
+
+    from ingest.attribution import bindings, metadata, occupancy
+
+    metadata.create_all(engine)
+    with engine.connect() as conn:
+        known = {r[0] for r in conn.execute(sa.select(occupancy.c.ward).distinct())}
+        known |= {r[0] for r in conn.execute(sa.select(bindings.c.ward).where(bindings.c.drill == "").distinct())}
+        admitted = bool(patient) and conn.execute(
+            sa.select(occupancy.c.id).where(occupancy.c.patient == patient).limit(1)).first() is not None
+    out = [f"ward {w} has no beds or patients on the platform yet (known: {', '.join(sorted(known)) or 'none'}); "
+           "check the spelling: the user sees the ward once it has beds" for w in wards if w not in known]
+    if patient and not admitted:
+        out.append(f"patient {patient} has never been admitted; check the id: the user sees their data once "
+                   "they are admitted (ADT)")
+    return out
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -78,6 +78,8 @@ def test_compare_prints_the_difference_with_its_interval(tmp_path: Path, capsys:
     assert rc == 0
     line = next(t for t in out.splitlines() if "Total evacuation time" in t)
     assert "diff +" in line and "95% CI [+" in line  # night is slower than day, interval above 0
+    after = out.split("What B means (as in compare.html):\n", 1)[1]  # the plain-language summary, as on the page
+    assert after.startswith("- ") and "evacuation time" in after.split("\nwrote ")[0], out
     assert json.loads((tmp_path / "compare.json").read_text())["difference"]["total_min"]["significant"] is True
 
 
