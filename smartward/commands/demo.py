@@ -27,6 +27,8 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from smartward.alarm_file import add_alarms_option, alarm_extra
+
 if TYPE_CHECKING:
     from gateway_agent import Simulation, SimulationOptions
     from smartward.compose import Platform
@@ -51,9 +53,7 @@ def register(sub: Any) -> None:
     p.add_argument("--waves", type=int, default=2, metavar="N", help="beds that also send ECG/pleth (default 2)")
     p.add_argument("--obs-hours", type=float, default=4.0, metavar="H",
                    help="nurse observation rounds every H hours of scenario time (default 4; 0: none)")
-    p.add_argument("--alarms", default=None, metavar="FILE",
-                   help="alarm configuration (alarms.yaml: limits, delays, escalation; docs/alarm-configuration.md); "
-                        "checked before anything starts. Try it first with `smartward alarms replay --compare`")
+    add_alarms_option(p)
     p.set_defaults(func=run)
 
 
@@ -65,13 +65,9 @@ def run(args: argparse.Namespace) -> int:
         return usage_error("demo", "--beds must be >= 1, --rate > 0 and --obs-hours >= 0")
     if not args.http.rpartition(":")[2].isdigit():
         return usage_error("demo", f"--http {args.http!r} is not HOST:PORT")
-    if args.alarms:
-        from smartward.alarm_file import check_alarm_file
-
-        problem = check_alarm_file(args.alarms)
-        if problem:
-            return fail("demo", problem)
-        args.alarms = os.path.abspath(args.alarms)
+    args.platform_extra = alarm_extra("demo", args.alarms)
+    if args.platform_extra is None:
+        return 1
     _quiet_embedded_broker()
     if logging.getLogger().level > logging.DEBUG:  # a "connected" line per simulated device is noise here
         logging.getLogger("gateway_agent.publisher").setLevel(logging.WARNING)
@@ -132,7 +128,7 @@ async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
     config = PlatformConfig(
         broker=broker_url, store=f"sqlite:///{data_dir}/vitals.sqlite3", state=f"sqlite:///{data_dir}/state.sqlite3",
         data_dir=data_dir, http=args.http, ingest_workers=0, auto_assign=args.ward, mqtt_v5=False,
-        client_prefix="sw-demo-ingest", extra={"alarm_config": args.alarms} if args.alarms else {})
+        client_prefix="sw-demo-ingest", extra=args.platform_extra)
     try:
         sim = SimulatorComponent(SimulationOptions(
             broker=broker_url, outbox=os.path.join(data_dir, "outbox"), rate=args.rate,

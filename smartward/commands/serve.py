@@ -6,7 +6,8 @@ import argparse
 import os
 from typing import Any
 
-from smartward.cli_errors import fail, usage_error
+from smartward.alarm_file import add_alarms_option, alarm_extra
+from smartward.cli_errors import usage_error
 
 
 def register(sub: Any) -> None:
@@ -30,9 +31,7 @@ def register(sub: Any) -> None:
                    help="QoS of the attributed stream ingest republishes on {root}/wards/… (default 1)")
     p.add_argument("--client-id-prefix", default="", metavar="ID",
                    help="MQTT client id prefix of the workers (default derived from the topic root)")
-    p.add_argument("--alarms", default=None, metavar="FILE",
-                   help="alarm configuration (alarms.yaml: limits, delays, escalation; docs/alarm-configuration.md); "
-                        "checked before anything starts. Try it first with `smartward alarms replay --compare`")
+    add_alarms_option(p)
     p.set_defaults(func=run)
 
 
@@ -74,13 +73,10 @@ def run(args: argparse.Namespace) -> int:
         client_prefix=args.client_id_prefix,
         republish_qos=args.republish_qos,
     )
-    if args.alarms:
-        from smartward.alarm_file import check_alarm_file
-
-        problem = check_alarm_file(args.alarms)
-        if problem:
-            return fail("serve", problem)
-        config.extra["alarm_config"] = os.path.abspath(args.alarms)
+    alarms = alarm_extra("serve", args.alarms)
+    if alarms is None:
+        return 1
+    config.extra.update(alarms)
     try:
         make_store(config.store)
         from device_profiles import ProfileError, parse_mqtt_url

@@ -1,5 +1,5 @@
-"""A nurse's spot observation must be a real number: NaN compares false with every NEWS2 band, so it
-would be scored as if normal (JSON bodies may carry NaN and Infinity: Python's parser accepts them)."""
+"""A nurse's spot observation must be a real number (JSON bodies may carry NaN and Infinity: Python's
+parser accepts them). The request model refuses it first; the spot check behind it refused it too."""
 
 from __future__ import annotations
 
