@@ -13,15 +13,24 @@ dir="${SMARTWARD_MOSQUITTO_DIR:-/etc/mosquitto/smartward}"
 root="${SMARTWARD_TOPIC_ROOT:-smartward/v1}"
 usage() { sed -n '2,11p' "$0" >&2; exit 2; }
 [[ $# -ge 1 ]] || usage
-service=""; gateway=""
+service=""; gateway=""; has_gateway=""
 if [[ "$1" == "--service" ]]; then service=1; shift; [[ $# -ge 1 ]] || usage; fi
 name="$1"; shift
-if [[ $# -ge 2 && "$1" == "--gateway" ]]; then gateway="$2"; shift 2; fi
+if [[ $# -ge 2 && "$1" == "--gateway" ]]; then has_gateway=1; gateway="$2"; shift 2; fi
 [[ $# -eq 0 ]] || usage
-if ! [[ "$name" =~ ^[A-Za-z0-9_.-]{1,64}$ ]]; then
-  echo "add-device.sh: '$name' is not a device id ([A-Za-z0-9_.-]{1,64})" >&2; exit 1
+# Every name written to the ACL or the password file follows the device-id rule: a newline, space or
+# wildcard in one would add ACL lines of the caller's choosing.
+id_rule='^[A-Za-z0-9_.-]{1,64}$'
+if ! [[ "$name" =~ $id_rule ]]; then
+  printf "add-device.sh: %q is not a device id ([A-Za-z0-9_.-]{1,64})\n" "$name" >&2; exit 1
 fi
-if [[ -n "$gateway" ]]; then
+if [[ -n "$has_gateway" ]] && ! [[ "$gateway" =~ $id_rule ]]; then
+  printf "add-device.sh: %q is not a gateway id ([A-Za-z0-9_.-]{1,64})\n" "$gateway" >&2; exit 1
+fi
+if ! [[ "$root" =~ ^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$ ]]; then
+  printf "add-device.sh: SMARTWARD_TOPIC_ROOT %q is not a topic root (a/b/c, no wildcards)\n" "$root" >&2; exit 1
+fi
+if [[ -n "$has_gateway" ]]; then
   printf '\nuser %s\ntopic write %s/devices/%s/#\n' "$gateway" "$root" "$name" >> "$dir/acl"
   echo "gateway $gateway may now publish as $name (reload Mosquitto)"
   exit 0
