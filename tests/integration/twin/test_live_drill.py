@@ -39,6 +39,7 @@ def api_secret(monkeypatch: pytest.MonkeyPatch) -> str:
     key = secrets.token_urlsafe(32)
     monkeypatch.setenv("SMARTWARD_SECRET_KEY", key)
     monkeypatch.setenv("SMARTWARD_ENVIRONMENT", "production")
+    monkeypatch.setenv("SMARTWARD_AUDIT_KEY", secrets.token_hex(32))  # production needs the audit-log key
     return key
 
 
