@@ -20,6 +20,8 @@ from .errors import DashboardError
 
 EVENTS = {"A01": "admit", "A02": "transfer", "A03": "discharge"}
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# what python-hl7 raises on structurally broken messages (its parser even asserts on separator runs)
+PARSER_ERRORS = (hl7.exceptions.HL7Exception, KeyError, IndexError, ValueError, TypeError, AssertionError)
 
 
 class Hl7AdtError(DashboardError):
@@ -53,8 +55,8 @@ def parse_adt(text: str) -> AdtMessage:
     try:
         msg = hl7.parse(text)
         msh = msg.segment("MSH")
-    except (hl7.ParseException, KeyError, IndexError, ValueError) as exc:
-        raise Hl7AdtError("MSH", f"not an HL7 v2 message: {exc}") from None
+    except PARSER_ERRORS as exc:
+        raise Hl7AdtError("MSH", f"not an HL7 v2 message ({type(exc).__name__}: {exc})") from None
     if field(msh, 9, 1) != "ADT":
         raise Hl7AdtError("MSH-9", f"message type {field(msh, 9, 1)!r} is not ADT")
     event = field(msh, 9, 2)
