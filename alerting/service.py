@@ -4,7 +4,8 @@ Subscribes to the attributed stream (``{root}/wards/+/obs``, ``â€¦/status``, ``â
 (``{root}/wards/+/spot``), alarm commands (``{root}/commands/alarms/+``) and
 ``{root}/control/alarms`` (``{"changed": t}``: reload limit overrides and escalation policies from
 the state DB). Every alarm event is first stored (alarm row + event row, off the loop in a worker
-thread) and then published at QoS 1 on ``{root}/alarms/{ward}/{alarm_id}``; events that
+thread) and then published at QoS 1 on ``{root}/alarms/{ward}/{alarm_id}`` (a drill's alarm events also
+on ``{root}/drill/alarms/{ward}/{alarm_id}``, the only alarms the drill account may read); events that
 could not be published while the broker was away are published after reconnecting. Open alarms,
 overrides, policies and the last 12 h of spot values are loaded on start, so lifecycle and
 escalation survive a restart. The current NEWS2 of each patient (total, scores, risk, complete,
@@ -282,7 +283,10 @@ class AlertingService:
         while self._unpublished and self._client is not None:
             e = self._unpublished[0]
             try:
-                await self._client.publish(topics.alarm(e.ward, e.id, self.root), e.encode(), qos=1)
+                payload = e.encode()
+                await self._client.publish(topics.alarm(e.ward, e.id, self.root), payload, qos=1)
+                if e.drill:  # the drill driver's account reads only the drill tree
+                    await self._client.publish(topics.drill_alarm(e.ward, e.id, self.root), payload, qos=1)
             except aiomqtt.MqttError as exc:
                 log.warning("alerting: publishing alarm %s failed (%s); retrying after reconnect", e.id, exc)
                 return

@@ -30,6 +30,13 @@ def drill_root(root: str = ROOT) -> str:
     return f"{root}/drill"
 
 
+def drill_alarm(ward: str, alarm_id: str, root: str = ROOT) -> str:
+    """``{root}/drill/alarms/{ward}/{alarm_id}``: a drill alarm's events, published by alerting besides
+    :func:`alarm`, for the drill driver; the drill account may read the drill tree only, never a real
+    patient's alarms."""
+    return f"{drill_root(root)}/alarms/{ward or '_unassigned'}/{alarm_id}"
+
+
 def ward_obs(ward: str, root: str = ROOT) -> str:
     return f"{root}/wards/{ward or '_unassigned'}/obs"
 

@@ -9,7 +9,8 @@
    to the broker by a :class:`~gateway_agent.Publisher`) on the drill's own device tree
    ``{root}/drill/devices/{id}/…`` (the only device topics the drill account may write; ingest takes
    nothing from there but devices of a running drill), while listening to
-   ``{root}/alarms/{ward}/+`` for the drill's alarm events, which nurses acknowledge as usual;
+   ``{root}/drill/alarms/{ward}/+`` for the drill's alarm events (alerting publishes them there besides the
+   clinical ``{root}/alarms/…``, which the drill account may not read), which nurses acknowledge as usual;
 3. at the end (duration, or someone stops the drill: retained ``{root}/drill/{ward}`` inactive)
    ``DELETE /api/v1/drills/{id}``, waits for alerting to clear the drill's alarms, merges the alarm
    log (``GET /api/v1/drills/{id}/alarm-events``: events the live subscription missed) and returns
@@ -265,7 +266,8 @@ class LiveDrill:
         while True:
             try:
                 async with mqtt_client(url, mqtt_v5=o.mqtt_v5) as mqtt:
-                    await mqtt.subscribe([(f"{o.root}/alarms/{o.ward}/+", 1), (f"{o.root}/drill/{o.ward}", 1)])
+                    await mqtt.subscribe([(topics.drill_alarm(o.ward, "+", o.root), 1),
+                                          (f"{topics.drill_root(o.root)}/{o.ward}", 1)])
                     self._subscribed.set()
                     backoff = 0.5
                     async for message in mqtt.messages:
