@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from .audit import AuditLog
+from .audit import AuditLog, load_audit_key
 from .config import ApiConfig, load_api_config
 from .deps import Services
 from .hub import Hub
@@ -40,7 +40,7 @@ def create_app(platform: Any, config: ApiConfig | None = None, own_hub: bool = F
     """The ASGI app. Raises :class:`~dashboard_api.errors.ConfigError` for a placeholder secret in production."""
     config = config or load_api_config()
     engine = platform.attributions.engine
-    audit = AuditLog(engine)
+    audit = AuditLog(engine, load_audit_key(config.environment, platform.config.data_dir))
     hub = Hub(platform, client_id=None, audit=audit)
     services = Services(config=config, platform=platform, tokens=Tokens(config),
                         lockout=Lockout(config.max_failures, config.lockout_s, config.ip_failures_per_minute),
