@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -73,6 +74,17 @@ def _now() -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a patient stayed or a device was bound: ``ward``/``bed`` over ``[start, end)`` (ms;
+    ``end`` is :data:`FOREVER` while it lasts)."""
+
+    ward: str
+    bed: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class _Interval:
     start: int
     end: int
@@ -118,6 +130,8 @@ class Attributions:
         self._by_device: dict[str, tuple[list[_Interval], list[int]]] = {}
         self._by_bed: dict[tuple[str, str], tuple[list[_Interval], list[int]]] = {}
         self.loaded_at = 0.0
+        # held by the ADT API over its rights check and the write it checked (one API process)
+        self.write_lock = threading.Lock()
         self.reload()
 
     # -- reads ------------------------------------------------------------------------------------
@@ -175,6 +189,23 @@ class Attributions:
                 return ward, bed
         return None
 
+    def ward_of_device(self, device: str, t_ms: int | None = None) -> str | None:
+        """The ward ``device`` is bound to at ``t_ms`` (default now), ``None`` when unbound."""
+        ward = self.lookup(device, _now() if t_ms is None else t_ms).ward
+        return ward or None
+
+    def device_bindings(self, device: str, since_ms: int) -> list[Placement]:
+        """The bindings of ``device`` that last past ``since_ms`` (a change from then on affects them)."""
+        entry = self._by_device.get(device)
+        return [Placement(iv.value[0], iv.value[1], iv.start, iv.end)
+                for iv in (entry[0] if entry is not None else []) if iv.end > since_ms]
+
+    def patient_stays(self, patient: str, since_ms: int) -> list[Placement]:
+        """The stays of ``patient`` that last past ``since_ms``, in time order."""
+        out = [Placement(ward, bed, iv.start, iv.end) for (ward, bed), (ivs, _s) in self._by_bed.items()
+               for iv in ivs if iv.value[0] == patient and iv.end > since_ms]
+        return sorted(out, key=lambda p: p.start)
+
     # -- ADT writes -------------------------------------------------------------------------------
     def assign_device(self, device: str, ward: str, bed: str, at_ms: int | None = None, drill: str = "") -> None:
         """Bind ``device`` to ``ward``/``bed`` from ``at_ms`` on (ending its previous binding)."""
@@ -192,11 +223,22 @@ class Attributions:
             self._close(conn, bindings, bindings.c.device == _id(device, "device"), at)
         self.reload()
 
-    def admit(self, patient: str, ward: str, bed: str, at_ms: int | None = None) -> None:
-        """Put ``patient`` in ``ward``/``bed`` from ``at_ms``; the bed must be free."""
+    def admit(self, patient: str, ward: str, bed: str, at_ms: int | None = None, *, new_stay: bool = False) -> None:
+        """Put ``patient`` in ``ward``/``bed`` from ``at_ms``; the bed must be free.
+
+        Without ``new_stay`` an admitted patient is moved (ending the current stay); with it, a
+        patient who has a stay lasting past ``at_ms`` is refused (the ADT API: a move is a transfer).
+        """
         patient, ward, bed = _id(patient, "patient"), _id(ward, "ward"), _id(bed, "bed")
         at = _now() if at_ms is None else at_ms
         with self.engine.begin() as conn:
+            if new_stay:
+                stay = conn.execute(sa.select(occupancy.c.ward, occupancy.c.bed).where(
+                    occupancy.c.patient == patient,
+                    sa.or_(occupancy.c.valid_to.is_(None), occupancy.c.valid_to > at))).first()
+                if stay is not None:
+                    raise AttributionError(f"patient {patient} is admitted in ward {stay.ward} (bed {stay.bed}) "
+                                           f"at or after {at}: move the patient with transfer")
             busy = conn.execute(sa.select(occupancy.c.patient).where(
                 occupancy.c.ward == ward, occupancy.c.bed == bed, occupancy.c.valid_from <= at,
                 sa.or_(occupancy.c.valid_to.is_(None), occupancy.c.valid_to > at))).first()

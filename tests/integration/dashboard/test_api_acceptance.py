@@ -39,7 +39,7 @@ async def platform_influx(mosquitto: Mosquitto, influxdb: InfluxDB, influx_db: s
 async def test_users_adt_vitals_scoping_fhir_and_audit(platform_influx: Running, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     run = platform_influx
-    for user, role, extra in (("nina", "nurse", ["--ward", "w1"]), ("pat", "patient", ["--patient", "p-1"])):
+    for user, role, extra in (("nina", "charge_nurse", ["--ward", "w1"]), ("pat", "patient", ["--patient", "p-1"])):
         r = cli("users", "add", "--state", run.state_url, "--username", user, "--role", role, "--password-stdin",
                 *extra, stdin=PASSWORD + "\n")
         assert r.returncode == 0, r.stderr

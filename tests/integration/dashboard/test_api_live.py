@@ -214,7 +214,7 @@ async def test_hl7_adt_admit_transfer_discharge(platform_sqlite: Running) -> Non
         assert r.status_code == 200 and "MSA|AA|MA01" in r.text, r.text
         assert (await beds()).get("04") == "P777"
         r = await c.post("/api/v1/adt/hl7", headers=h, content=adt("A01", "w1^^05"))
-        assert r.status_code == 200  # admitting again moves the patient (same as the REST admit)
+        assert r.status_code == 409 and "MSA|AE|MA01" in r.text and "transfer" in r.text  # moving is A02
         r = await c.post("/api/v1/adt/hl7", headers=h, content=adt("A02", "w2^^01"))
         assert r.status_code == 403 and "MSA|AE|MA02" in r.text  # nina is not on w2
         r = await c.post("/api/v1/adt/hl7", headers=h, content=adt("A02", "w1^^06"))
@@ -224,4 +224,4 @@ async def test_hl7_adt_admit_transfer_discharge(platform_sqlite: Running) -> Non
         r = await c.post("/api/v1/adt/hl7", headers=h, content="hello")
         assert r.status_code == 422 and "MSA|AR" in r.text
         actions = [e["action"] for e in AuditLog(run.platform.attributions.engine).entries()]
-        assert actions.count("adt.admit") == 2 and "adt.transfer" in actions and "adt.discharge" in actions
+        assert actions.count("adt.admit") == 1 and "adt.transfer" in actions and "adt.discharge" in actions
