@@ -10,7 +10,16 @@ Public API (see docs/architecture.md, "gateway_agent"):
 
 from .async_outbox import AsyncOutbox
 from .coalesce import Outgoing, coalesce
-from .errors import GatewayError, OutboxError, OutboxFull, OutboxLocked, PublisherError, ScenarioError
+from .errors import (
+    GatewayError,
+    MllpError,
+    OutboxError,
+    OutboxFull,
+    OutboxLocked,
+    PeerListError,
+    PublisherError,
+    ScenarioError,
+)
 from .gateway import open_outbox
 from .outbox import Entry, Message, Outbox, OutboxStats, resolve_path
 from .physiology import Baseline, Effect, Patient, Vitals
@@ -27,6 +36,7 @@ __all__ = [
     "Entry",
     "GatewayError",
     "Message",
+    "MllpError",
     "Outbox",
     "OutboxError",
     "OutboxFull",
@@ -34,6 +44,7 @@ __all__ = [
     "OutboxStats",
     "Outgoing",
     "Patient",
+    "PeerListError",
     "Publisher",
     "PublisherError",
     "PublisherOptions",

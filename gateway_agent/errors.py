@@ -25,3 +25,11 @@ class PublisherError(GatewayError):
 
 class ScenarioError(GatewayError):
     """An unknown scenario name or bad simulator options."""
+
+
+class MllpError(GatewayError):
+    """The MLLP listener cannot start as configured (TLS files, listen address)."""
+
+
+class PeerListError(MllpError):
+    """The ``--mllp-peers`` file is missing or invalid; the message names each line and key."""

@@ -4,6 +4,11 @@ For every message: decode the text (charset from MSH-18), map it with the ``hl7v
 hand every observation and alarm to the sink (the gateway's durable outbox) and only then answer.
 ``AA`` therefore means "stored on disk, will reach the broker"; when the sink fails the sender gets
 ``AE`` (207) and resends. A problem in one OBX is named in the ACK without losing the rest.
+
+With a peer list (``--mllp-peers``) a message is stored only when its sender is listed and may speak
+for every device the message names; otherwise it is answered ``AR`` naming why, nothing of it is
+stored, and the refusal is counted (``smartward_gateway_mllp_refused_total``) and logged with the
+sender's address, the control id and device ids only (no patient data).
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from device_profiles import topics
 from device_profiles.canonical import now_ms
 from device_profiles.hl7_oru import APPLICATION_ERROR, Hl7Decoder, Hl7Issue, Hl7Result
 
+from . import metrics
 from .errors import GatewayError
 from .hl7_ack import build_ack
+from .mllp import UNKNOWN_PEER, Peer
+from .mllp_peers import Grant, PeerList
 
 log = logging.getLogger(__name__)
 OFF_LOOP_BYTES = 32 * 1024
@@ -57,20 +65,36 @@ class Hl7Gateway:
     """The MLLP handler: ``await gateway.handle(message_bytes, peer)`` -> ACK bytes."""
 
     def __init__(self, decoder: Hl7Decoder, sink: Sink, root: str = topics.ROOT,
-                 clock: Callable[[], int] = now_ms) -> None:
+                 clock: Callable[[], int] = now_ms, peers: PeerList | None = None) -> None:
+        """``peers=None``: every sender may speak for every device (only for a loopback listener)."""
         self.decoder = decoder
         self.sink = sink
         self.root = root
         self.clock = clock
-        self.counts = {"AA": 0, "AE": 0, "AR": 0, "observations": 0, "alarms": 0}
+        self.peers = peers
+        self.counts = {"AA": 0, "AE": 0, "AR": 0, "observations": 0, "alarms": 0, "unknown_peer": 0,
+                       "device_not_allowed": 0}
 
-    async def handle(self, data: bytes, peer: str = "?") -> bytes:
+    async def handle(self, data: bytes, peer: Peer = UNKNOWN_PEER) -> bytes:
         text, codec = decode_text(data)
         received = self.clock()
+        grant: Grant | None = None
+        if self.peers is not None:
+            grant = self.peers.grant(peer)
+            if grant is None:  # not even parsed: a stranger's message is answered from its MSH alone
+                res = Hl7Result(control_id=_control_id(text))
+                return self._refuse(res, "unknown_peer", peer, codec, received,
+                                    f"sender {peer.host} is not in the MLLP peer list of this gateway")
         if len(data) > OFF_LOOP_BYTES:  # a big message would hold the loop (python-hl7 parses ~1 MB/s)
             res = await asyncio.to_thread(self.decoder.decode, text, received)
         else:
             res = self.decoder.decode(text, received)
+        if grant is not None:
+            denied = sorted({d.device for d in res.decoded if not grant.allows(d.device)})
+            if denied:
+                shown = ", ".join(denied[:5]) + (f" and {len(denied) - 5} more" if len(denied) > 5 else "")
+                return self._refuse(res, "device_not_allowed", peer, codec, received,
+                                    f"peer {grant.name} may not send for device {shown}")
         extra: list[Hl7Issue] = []
         if res.decoded:
             try:
@@ -88,6 +112,15 @@ class Hl7Gateway:
         ack = build_ack(res, code, extra, now_s=received / 1000)
         return ack.encode(codec, errors="replace")
 
+    def _refuse(self, res: Hl7Result, reason: str, peer: Peer, codec: str, received: int, why: str) -> bytes:
+        res.decoded.clear()
+        res.reject("MSH", 1, None, APPLICATION_ERROR, why)
+        self.counts["AR"] += 1
+        self.counts[reason] += 1
+        metrics.MLLP_REFUSED.labels(reason).inc()
+        log.warning("HL7 %s from %s refused: %s", res.control_id or "?", peer, why)
+        return build_ack(res, "AR", now_s=received / 1000).encode(codec, errors="replace")
+
     async def _store(self, res: Hl7Result) -> None:
         for d in res.decoded:
             if d.observation is not None:
@@ -97,8 +130,17 @@ class Hl7Gateway:
                 await self.sink.put(topics.device_alarm(d.device, self.root), alarm.encode(), 1)
                 self.counts["alarms"] += 1
 
-    def oversize(self, size: int, peer: str) -> bytes:
+    def oversize(self, size: int, peer: Peer) -> bytes:
         res = Hl7Result()
         res.reject("MSH", 1, None, APPLICATION_ERROR, f"message of {size} bytes exceeds the listener's limit")
         self.counts["AR"] += 1
         return build_ack(res, "AR", now_s=time.time()).encode("latin-1")
+
+
+def _control_id(text: str) -> str:
+    """MSH-10 of a message that is not parsed (the ACK's MSA-2, so the sender can match it)."""
+    msh = text[:1024].split("\r", 1)[0].split("\n", 1)[0]
+    if not msh.startswith("MSH") or len(msh) < 4:
+        return ""
+    parts = msh.split(msh[3])
+    return "".join(c for c in parts[9][:64] if c.isprintable()) if len(parts) > 9 else ""

@@ -1,12 +1,15 @@
 """Prometheus metrics of a gateway's outbox and publishers (exposed by the process's ``/metrics``,
 e.g. ``smartward demo``; a gateway without HTTP reports the same figures in its logs/summary).
 
+The MLLP listener counts what it refuses (``smartward_gateway_mllp_refused_total{reason}``) and the
+connections it holds, so an unlisted sender or a flood shows up beside the outbox figures.
+
 Fill level is what the digital twin's network-outage drill models: ``pending / capacity``.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
 from .outbox import OutboxStats
 
@@ -22,6 +25,12 @@ DELIVERED = Gauge("smartward_gateway_delivered", "Outbox entries acknowledged by
                   multiprocess_mode="livesum")
 CONNECTED = Gauge("smartward_gateway_connections_up", "Publisher MQTT connections currently up",
                   multiprocess_mode="livesum")
+MLLP_CONNECTIONS = Gauge("smartward_gateway_mllp_connections", "MLLP connections currently open",
+                         multiprocess_mode="livesum")
+MLLP_REFUSED = Counter(
+    "smartward_gateway_mllp_refused",
+    "MLLP messages or connections refused, by reason: unknown_peer, device_not_allowed (answered AR), oversize "
+    "(AR, then closed), frame_timeout (closed), connection_cap (closed before reading)", ["reason"])
 
 
 def update(stats: OutboxStats, delivered: int, connected: int) -> None:

@@ -1,10 +1,17 @@
 """``smartward gateway``: the edge gateway process; today its HL7 v2 (IHE PCD) MLLP adapter.
 
-    smartward gateway --broker mqtt://central:1883 --hl7-mllp 0.0.0.0:2575 --outbox /var/lib/smartward/outbox
+    smartward gateway --broker mqtts://central:8883 --hl7-mllp 0.0.0.0:2575 --mllp-peers /etc/smartward/mllp-peers.yaml \
+        --outbox /var/lib/smartward/outbox
 
 Monitors send PCD-01 / PCD-04 over MLLP; every observation and alarm goes into the durable on-disk
 outbox before the monitor gets its ``AA``; the outbox's publisher drains it to the broker (QoS 1)
 whenever the broker is reachable.
+
+MLLP itself has no authentication, so the listener decides who may speak for which monitor: with
+``--mllp-peers`` only the listed senders (address and/or client certificate) are served, each for its
+own devices; without it the listener binds only to a loopback address (the demo, ``profile
+simulate`` on the same host) and refuses any other, in every environment. ``--mllp-tls-cert/-key``
+put MLLP in TLS; ``--mllp-tls-client-ca`` requires client certificates that identify the sender.
 """
 
 from __future__ import annotations
@@ -24,6 +31,15 @@ def register(sub: Any) -> None:
                    help="hl7v2-mllp profile (default: built-in ihe-pcd-hl7-monitor)")
     p.add_argument("--topic-root", default=None, help="topic root (default SMARTWARD_TOPIC_ROOT or smartward/v1)")
     p.add_argument("--max-message-bytes", type=int, default=1024 * 1024)
+    p.add_argument("--mllp-peers", default=None, metavar="FILE",
+                   help="YAML allow-list: which sender (IP/CIDR, client certificate) may send for which devices; "
+                        "required unless --hl7-mllp is a loopback address")
+    p.add_argument("--mllp-tls-cert", default=None, metavar="PEM", help="listener certificate: MLLP over TLS")
+    p.add_argument("--mllp-tls-key", default=None, metavar="PEM", help="the certificate's private key")
+    p.add_argument("--mllp-tls-client-ca", default=None, metavar="PEM",
+                   help="CA of client certificates: mutual TLS, the certificate's CN/DNS name identifies the sender")
+    p.add_argument("--mllp-max-per-peer", type=int, default=8, metavar="N",
+                   help="connections one address may hold open (default 8; the listener holds at most 256)")
     p.set_defaults(func=run)
 
 
@@ -36,6 +52,56 @@ def parse_hostport(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ValueError(f"{text!r} is not HOST:PORT")
     return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def is_loopback(host: str) -> bool:
+    """True when every address ``host`` names is a loopback address (``localhost``, 127.0.0.0/8, ::1)."""
+    import ipaddress
+    import socket
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
+
+
+def _mllp_security(args: argparse.Namespace, host: str) -> tuple[Any, Any] | int:
+    """(peer list or None, TLS context or None), or the exit code of a refusal."""
+    from gateway_agent.errors import MllpError
+    from gateway_agent.mllp import server_tls_context
+    from gateway_agent.mllp_peers import load_peers
+
+    if bool(args.mllp_tls_cert) != bool(args.mllp_tls_key):
+        return usage_error("gateway", "--mllp-tls-cert and --mllp-tls-key go together")
+    if args.mllp_tls_client_ca and not args.mllp_tls_cert:
+        return usage_error("gateway", "--mllp-tls-client-ca needs --mllp-tls-cert and --mllp-tls-key (MLLP over TLS)")
+    if args.mllp_max_per_peer < 1:
+        return usage_error("gateway", "--mllp-max-per-peer must be >= 1")
+    peers = None
+    if args.mllp_peers:
+        try:
+            peers = load_peers(args.mllp_peers)
+        except MllpError as exc:
+            return fail("gateway", str(exc))
+        if peers.needs_client_certificates and not args.mllp_tls_client_ca:
+            return usage_error("gateway", f"{args.mllp_peers} names client certificates: give --mllp-tls-client-ca "
+                               "(and --mllp-tls-cert/--mllp-tls-key) so the listener can verify them")
+    elif not is_loopback(host):
+        return usage_error("gateway", f"refusing to listen on {host} without --mllp-peers: MLLP has no authentication, "
+                           "anyone reaching the port could send vitals and alarms for any monitor. Give --mllp-peers "
+                           "FILE (see docs/vendor-onboarding.md) or listen on 127.0.0.1")
+    tls = None
+    if args.mllp_tls_cert:
+        try:
+            tls = server_tls_context(args.mllp_tls_cert, args.mllp_tls_key, args.mllp_tls_client_ca)
+        except MllpError as exc:
+            return fail("gateway", str(exc))
+    return peers, tls
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,10 +121,13 @@ def run(args: argparse.Namespace) -> int:
     if compiled.profile.transport != "hl7v2-mllp":
         return usage_error("gateway", f"profile {compiled.id!r} is {compiled.profile.transport}, not hl7v2-mllp")
     root = args.topic_root or os.environ.get("SMARTWARD_TOPIC_ROOT", ROOT)
+    security = _mllp_security(args, host)
+    if isinstance(security, int):
+        return security
     from gateway_agent import GatewayError
 
     try:
-        asyncio.run(_main(args, compiled, host, port, root))
+        asyncio.run(_main(args, compiled, host, port, root, security))
     except KeyboardInterrupt:
         return 0
     except (GatewayError, OSError) as exc:  # outbox locked by another gateway, port in use, ...
@@ -66,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _main(args: argparse.Namespace, compiled: Any, host: str, port: int, root: str) -> None:
+async def _main(args: argparse.Namespace, compiled: Any, host: str, port: int, root: str,
+                security: tuple[Any, Any]) -> None:
     """Run until SIGTERM/SIGINT, then stop listening and close the outbox cleanly."""
     import asyncio
     import contextlib
@@ -78,10 +148,11 @@ async def _main(args: argparse.Namespace, compiled: Any, host: str, port: int, r
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
-        await _serve(args, compiled, host, port, root)
+        await _serve(args, compiled, host, port, root, security)
 
 
-async def _serve(args: argparse.Namespace, compiled: Any, host: str, port: int, root: str) -> None:
+async def _serve(args: argparse.Namespace, compiled: Any, host: str, port: int, root: str,
+                 security: tuple[Any, Any]) -> None:
     import asyncio
     import logging
 
@@ -91,13 +162,16 @@ async def _serve(args: argparse.Namespace, compiled: Any, host: str, port: int, 
     from gateway_agent.mllp import MllpLimits, MllpServer
 
     log = logging.getLogger("smartward.gateway")
+    peers, tls = security
     async with open_outbox(args.outbox, args.broker, root=root) as (sink, drain):
-        gateway = Hl7Gateway(Hl7Decoder(compiled), sink, root)
+        gateway = Hl7Gateway(Hl7Decoder(compiled), sink, root, peers=peers)
         server = MllpServer(gateway.handle, gateway.oversize, host, port,
-                            MllpLimits(max_message_bytes=args.max_message_bytes))
+                            MllpLimits(max_message_bytes=args.max_message_bytes,
+                                       max_connections_per_peer=args.mllp_max_per_peer), tls=tls)
         async with server, asyncio.TaskGroup() as tg:
-            log.info("gateway: MLLP %s:%s -> outbox %s -> %s (profile %s, root %s)", host, server.port, args.outbox,
-                     args.broker, compiled.id, root)
+            log.info("gateway: MLLP%s %s:%s (%s) -> outbox %s -> %s (profile %s, root %s)", "+TLS" if tls else "",
+                     host, server.port, f"{len(peers.rules)} listed peers" if peers else "loopback only, no peer list",
+                     args.outbox, args.broker, compiled.id, root)
             print(f"MLLP listening on {host}:{server.port}", flush=True)
             tg.create_task(_run(drain))
             tg.create_task(server.serve_forever())

@@ -111,9 +111,15 @@ async def test_hostile_connections_do_not_stop_the_listener(server: MllpServer, 
     acks = await exchange(server.port, b"\x00\xffjunk" + START + good + END + b"no start block" + END
                           + START + bytes(range(256)) + END + START + good + END, 4)
     assert [msa(a).split("|")[1] for a in acks] == ["AA", "AR", "AR", "AA"]
-    # an oversized frame is refused and the connection still works afterwards
-    acks = await exchange(server.port, START + b"MSH|" + b"x" * 200_000 + END + START + good + END, 2)
-    assert msa(acks[0]).startswith("MSA|AR||") and "exceeds" in acks[0] and msa(acks[1]).startswith("MSA|AA")
+    # an oversized frame is refused, then that connection is closed (issue 13); the listener goes on
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(START + b"MSH|" + b"x" * 200_000 + END + START + good + END)
+    replies = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    assert replies.count(END) == 1
+    assert msa(replies.decode("latin-1")).startswith("MSA|AR||") and b"exceeds" in replies
+    [ack] = await exchange(server.port, START + good + END, 1)
+    assert msa(ack).startswith("MSA|AA")
     # a client that disconnects in the middle of a frame, and one that connects and says nothing
     _, w = await asyncio.open_connection("127.0.0.1", server.port)
     w.write(START + good[:100])
