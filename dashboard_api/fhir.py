@@ -1,9 +1,16 @@
 """FHIR R4 out: vital-signs ``Observation`` resources in a ``Bundle`` (searchset), coded with LOINC
-and IEEE 11073 MDC, values in UCUM. Plain dicts (validated with ``fhir.resources`` in the tests)."""
+and IEEE 11073 MDC, values in UCUM. Plain dicts (validated with ``fhir.resources`` in the tests).
+
+Searches page: entries are ordered by (time, device, signal); a :class:`Cursor` names the last entry
+served and goes into the Bundle's ``next`` link (``_cursor``), so a page never reads more than
+``_count`` + 1 store rows."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +22,53 @@ UCUM = "http://unitsofmeasure.org"
 VITAL_SIGNS = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                            "code": "vital-signs", "display": "Vital Signs"}]}
 EXTRA_LOINC = {"spo2": [("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry")]}
+
+
+_CURSOR = re.compile(r"^(\d{1,15})~([A-Za-z0-9_.-]{1,64})~([a-z0-9_]{0,32})$")
+Entry = tuple[str, str, int, float]  # device, signal, t_ms, value
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """The last entry a page served: ``signal`` "" means every signal of (``t``, ``device``)."""
+
+    t: int
+    device: str
+    signal: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.t}~{self.device}~{self.signal}"
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor:
+        m = _CURSOR.match(text)
+        if m is None:
+            raise ValueError(f"_cursor {text[:80]!r} is not a cursor from a next link (t~device~signal)")
+        return cls(int(m[1]), m[2], m[3])
+
+    def precedes(self, t: int, device: str, signal: str) -> bool:
+        """True when the entry (``t``, ``device``, ``signal``) comes after this cursor."""
+        if (t, device) != (self.t, self.device):
+            return (t, device) > (self.t, self.device)
+        return self.signal != "" and signal > self.signal
+
+
+def page(rows: Sequence[tuple[int, str, dict[str, float]]], after: Cursor | None, count: int,
+         more: bool) -> tuple[list[Entry], Cursor | None]:
+    """One page of entries from store rows ``(t, device, values)`` read from ``after.t`` on, in order.
+
+    ``more``: the store returned as many rows as it was asked for (more may follow). Returns at most
+    ``count`` entries and the cursor for the next page (``None`` on the last one).
+    """
+    entries = [(device, s, t, v) for t, device, values in rows for s, v in sorted(values.items())
+               if after is None or after.precedes(t, device, s)]
+    if len(entries) > count:
+        device, signal, t, _v = entries[count - 1]
+        return entries[:count], Cursor(t, device, signal)
+    if more and rows:  # every entry read is served: go on after the last row (even one without values)
+        t, device, _values = rows[-1]
+        return entries, Cursor(t, device)
+    return entries, None
 
 
 def iso(t_ms: int) -> str:
@@ -42,12 +96,20 @@ def observation(patient: str, device: str, signal: str, t_ms: int, value: float)
     }
 
 
-def bundle(patient: str, rows: list[tuple[str, str, int, float]], base_url: str = "") -> dict[str, Any]:
-    """``rows``: ``(device, signal, t_ms, value)``."""
+def bundle(patient: str, rows: list[Entry], base_url: str = "", links: dict[str, str] | None = None,
+           paged: bool = False) -> dict[str, Any]:
+    """``rows``: ``(device, signal, t_ms, value)``; ``links``: relation -> URL (``self``, ``next``).
+    ``paged``: one page of several, so no ``total`` (a paged search does not count every match)."""
     entries = []
     for device, signal, t, value in rows:
         obs = observation(patient, device, signal, t, value)
         entries.append({"fullUrl": f"{base_url}Observation/{obs['id']}", "resource": obs,
                         "search": {"mode": "match"}})
-    return {"resourceType": "Bundle", "id": uuid.uuid4().hex, "type": "searchset", "total": len(entries),
-            "timestamp": iso(int(datetime.now(UTC).timestamp() * 1000)), "entry": entries}
+    out: dict[str, Any] = {"resourceType": "Bundle", "id": uuid.uuid4().hex, "type": "searchset",
+                           "timestamp": iso(int(datetime.now(UTC).timestamp() * 1000))}
+    if not paged:
+        out["total"] = len(entries)
+    if links:
+        out["link"] = [{"relation": rel, "url": url} for rel, url in links.items()]
+    out["entry"] = entries
+    return out

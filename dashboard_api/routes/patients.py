@@ -7,7 +7,7 @@ import asyncio
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel
 
 from alerting.store import alarms as alarms_table
@@ -22,6 +22,7 @@ router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 PatientId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="pseudonymous patient id")]
 RAW_MAX_MS = 2 * 3600 * 1000  # longer ranges are served as 1-minute aggregates
 MAX_RANGE_MS = 400 * 24 * 3600 * 1000
+FHIR_COUNT, FHIR_MAX_COUNT = 100, 1000  # Observations per FHIR page: default, most
 
 
 class VitalsRowOut(BaseModel):
@@ -82,22 +83,42 @@ async def vitals(services: ServicesDep, user: CurrentUser, patient: PatientId,
                            for r in rows])
 
 
-@router.get("/{patient}/fhir/Observation", summary="FHIR R4 Bundle of vital-signs Observations",
+@router.get("/{patient}/fhir/Observation", summary="FHIR R4 Bundle of vital-signs Observations (paged)",
             responses={200: {"content": {"application/fhir+json": {}}}})
-async def fhir_observations(services: ServicesDep, user: CurrentUser, patient: PatientId,
+async def fhir_observations(services: ServicesDep, user: CurrentUser, patient: PatientId, request: Request,
                             from_: Annotated[int | None, Query(alias="from")] = None,
                             to: Annotated[int | None, Query()] = None,
-                            signal: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:
+                            signal: Annotated[list[str] | None, Query()] = None,
+                            count: Annotated[int, Query(alias="_count", ge=1, le=FHIR_MAX_COUNT,
+                                                        description="entries per page")] = FHIR_COUNT,
+                            cursor: Annotated[str | None, Query(alias="_cursor", max_length=200,
+                                                                description="from the Bundle's next link")] = None,
+                            ) -> dict[str, Any]:
+    """Entries in (time, device, signal) order, ``_count`` per page; follow ``link`` ``next`` for more
+    (it keeps ``from``/``to`` of the first page)."""
     require_patient(services, user, patient)
     sigs = _signals(signal)
     frm, to_ms = _range(from_, to, 15 * 60 * 1000)
-    await services.record(user, "read", f"patient/{patient}/fhir/Observation", {"from": frm, "to": to_ms})
     try:
-        rows = await services.platform.store.query_vitals(patient=patient, signals=sigs, from_ms=frm, to_ms=to_ms)
-    except StoreError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"vitals store: {exc}") from None
-    flat = [(r.device, s, r.t, v) for r in rows for s, v in r.values.items()][-5000:]
-    return fhir.bundle(patient, flat)
+        after = fhir.Cursor.parse(cursor) if cursor is not None else None
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    await services.record(user, "read", f"patient/{patient}/fhir/Observation",
+                          {"from": frm, "to": to_ms, "count": count, "cursor": cursor})
+    start = max(frm, after.t) if after is not None else frm
+    rows = []
+    if start < to_ms:
+        try:
+            rows = await services.platform.store.query_vitals(patient=patient, signals=sigs, from_ms=start,
+                                                              to_ms=to_ms, limit=count + 1)
+        except StoreError as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"vitals store: {exc}") from None
+    entries, nxt = fhir.page([(r.t, r.device, r.values) for r in rows], after, count, more=len(rows) > count)
+    links = {"self": str(request.url)}
+    if nxt is not None:
+        links["next"] = str(request.url.include_query_params(**{"from": frm, "to": to_ms, "_count": count,
+                                                                 "_cursor": str(nxt)}))
+    return fhir.bundle(patient, entries, links=links, paged=after is not None or nxt is not None)
 
 
 def _alarm_history(engine: sa.Engine, patient: str, limit: int = 20) -> list[dict[str, Any]]:

@@ -106,8 +106,12 @@ class VitalsStore(Protocol):
 
     async def query_vitals(self, *, patient: str | None = None, device: str | None = None,
                            signals: Sequence[str] | None = None, from_ms: int, to_ms: int,
-                           every: Every = None) -> list[VitalsRow]:
-        """Vitals of one patient or one device in ``[from_ms, to_ms)``, ordered by time."""
+                           every: Every = None, limit: int | None = None) -> list[VitalsRow]:
+        """Vitals of one patient or one device in ``[from_ms, to_ms)``, ordered by (time, device).
+
+        ``limit``: at most this many rows (the first ones), limited in the store's query itself so a
+        page reads no more than it serves (``>= 1``; :class:`ConfigError` otherwise).
+        """
 
     async def latest(self, *, ward: str | None = None, patient: str | None = None, device: str | None = None,
                      signals: Sequence[str] | None = None, since_ms: int | None = None) -> list[LatestValue]:
@@ -132,6 +136,12 @@ def check_signals(signals: Iterable[str] | None) -> list[str]:
         if s not in NUMERIC_SIGNALS:
             raise ConfigError(f"signals: unknown signal {s!r}")
     return out
+
+
+def check_limit(limit: int | None) -> int | None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ConfigError(f"query_vitals: limit must be a positive integer, not {limit!r}")
+    return limit
 
 
 def check_selector(patient: str | None, device: str | None) -> tuple[str, str]:

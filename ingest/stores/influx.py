@@ -31,6 +31,7 @@ from .base import (
     StoredAlarm,
     StoredChunk,
     VitalsRow,
+    check_limit,
     check_selector,
     check_signals,
     safe_id,
@@ -239,14 +240,18 @@ class InfluxStore:
 
     async def query_vitals(self, *, patient: str | None = None, device: str | None = None,
                            signals: Sequence[str] | None = None, from_ms: int, to_ms: int,
-                           every: Every = None) -> list[VitalsRow]:
+                           every: Every = None, limit: int | None = None) -> list[VitalsRow]:
         key, ident = check_selector(patient, device)
         sigs = check_signals(signals)
+        limit = check_limit(limit)
+        # InfluxQL's LIMIT counts points per series: the first ``limit`` of every series hold the first
+        # ``limit`` rows overall, which the merge below keeps
+        cap = f" LIMIT {int(limit)}" if limit is not None else ""
         where = f"{_ident(key)} = {_lit(ident)} AND time >= {int(from_ms)}ms AND time < {int(to_ms)}ms"
         rows: list[VitalsRow] = []
         if every is None:
             fields = ", ".join([_ident(s) for s in sigs] + [_ident(f"{s}_q") for s in sigs])
-            q = f"SELECT {fields} FROM {self._from('vitals')} WHERE {where} GROUP BY {', '.join(ATTR_TAGS)}"
+            q = f"SELECT {fields} FROM {self._from('vitals')} WHERE {where} GROUP BY {', '.join(ATTR_TAGS)}{cap}"
             for tags, series in self._series(await self._query(q)):
                 for r in series:
                     values = {s: float(r[s]) for s in sigs if r.get(s) is not None}
@@ -258,7 +263,7 @@ class InfluxStore:
             old = from_ms < int(time.time() * 1000) - self.raw_retention_ms + 3_600_000
             src = self._from("vitals_1m", MINUTE_RP) if old and self.cfg.version == 1 else self._from("vitals")
             sel = _aggregates(sigs, suffix=src.endswith('"vitals_1m"'))
-            q = f"SELECT {sel} FROM {src} WHERE {where} GROUP BY time(1m), \"device\" fill(none)"
+            q = f"SELECT {sel} FROM {src} WHERE {where} GROUP BY time(1m), \"device\" fill(none){cap}"
             for tags, series in self._series(await self._query(q)):
                 for r in series:
                     mean = {s: float(r[f"{s}_mean"]) for s in sigs if r.get(f"{s}_mean") is not None}
@@ -268,7 +273,7 @@ class InfluxStore:
                                           minimum={s: float(r[f"{s}_min"]) for s in mean},
                                           maximum={s: float(r[f"{s}_max"]) for s in mean}))
         rows.sort(key=lambda v: (v.t, v.device))
-        return rows
+        return rows if limit is None else rows[:limit]
 
     async def latest(self, *, ward: str | None = None, patient: str | None = None, device: str | None = None,
                      signals: Sequence[str] | None = None, since_ms: int | None = None) -> list[LatestValue]:

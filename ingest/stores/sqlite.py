@@ -31,6 +31,7 @@ from .base import (
     StoredAlarm,
     StoredChunk,
     VitalsRow,
+    check_limit,
     check_selector,
     check_signals,
     safe_id,
@@ -212,14 +213,21 @@ class SQLiteStore:
 
     async def query_vitals(self, *, patient: str | None = None, device: str | None = None,
                            signals: Sequence[str] | None = None, from_ms: int, to_ms: int,
-                           every: Every = None) -> list[VitalsRow]:
+                           every: Every = None, limit: int | None = None) -> list[VitalsRow]:
         key, ident = check_selector(patient, device)
         sigs = check_signals(signals)
-        marks = ",".join("?" * len(sigs))
+        limit = check_limit(limit)
+        table = "vitals" if every is None else "vitals_1m"
+        where = f"{key} = ? AND t >= ? AND t < ? AND signal IN ({','.join('?' * len(sigs))})"
+        args: list[Any] = [ident, from_ms, to_ms, *sigs]
+        if limit is not None:  # the first ``limit`` (t, device) rows, chosen in the query
+            where += (f" AND (t, device) IN (SELECT DISTINCT t, device FROM {table} WHERE {where} "
+                      "ORDER BY t, device LIMIT ?)")
+            args += [*args, limit]
         if every is None:
             rows = await self._fetch(
-                f"SELECT t, device, ward, bed, patient, signal, value, quality FROM vitals WHERE {key} = ? "
-                f"AND t >= ? AND t < ? AND signal IN ({marks}) ORDER BY t, device", ident, from_ms, to_ms, *sigs)
+                f"SELECT t, device, ward, bed, patient, signal, value, quality FROM vitals WHERE {where} "
+                "ORDER BY t, device", *args)
             out: dict[tuple[int, str], VitalsRow] = {}
             for t, dev, ward, bed, pat, sig, value, quality in rows:
                 r = out.get((t, dev))
@@ -231,8 +239,7 @@ class SQLiteStore:
                     r.quality[sig] = quality
             return list(out.values())
         rows = await self._fetch(
-            f"SELECT t, device, signal, min, mean, max FROM vitals_1m WHERE {key} = ? AND t >= ? AND t < ? "
-            f"AND signal IN ({marks}) ORDER BY t, device", ident, from_ms, to_ms, *sigs)
+            f"SELECT t, device, signal, min, mean, max FROM vitals_1m WHERE {where} ORDER BY t, device", *args)
         agg: dict[tuple[int, str], VitalsRow] = {}
         for t, dev, sig, mn, mean, mx in rows:
             r = agg.get((t, dev))

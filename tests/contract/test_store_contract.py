@@ -128,3 +128,24 @@ async def test_query_needs_exactly_one_selector(store: VitalsStore) -> None:
         await store.query_vitals(patient="p' OR 1=1", from_ms=0, to_ms=1)
     with pytest.raises(ConfigError):
         await store.query_vitals(patient="p", signals=["nope"], from_ms=0, to_ms=1)
+
+
+async def test_limit_returns_the_first_rows_in_time_order(store: VitalsStore) -> None:
+    """``limit`` caps the rows (instants of one device) the store returns: the first ``limit`` in
+    (time, device) order, across devices; a page of a FHIR search reads no more than it serves."""
+    await write(store, batch(
+        obs("mon-1", 1, W1, *[Sample(NOW + i * 1000, {"heart_rate": 60 + i, "spo2": 95}) for i in range(6)]),
+        obs("mon-2", 1, W1, Sample(NOW + 1000, {"heart_rate": 99}), Sample(NOW + 2500, {"heart_rate": 98})),
+    ))
+    rows = await store.query_vitals(patient="p-1", from_ms=NOW, to_ms=NOW + 60_000, limit=4)
+    assert [(r.t, r.device) for r in rows] == [(NOW, "mon-1"), (NOW + 1000, "mon-1"), (NOW + 1000, "mon-2"),
+                                               (NOW + 2000, "mon-1")]
+    assert rows[0].values == {"heart_rate": 60.0, "spo2": 95.0}  # a row keeps all its signals
+    rest = await store.query_vitals(patient="p-1", from_ms=NOW + 2001, to_ms=NOW + 60_000, limit=100)
+    assert [(r.t, r.device) for r in rest] == [(NOW + 2500, "mon-2"), (NOW + 3000, "mon-1"), (NOW + 4000, "mon-1"),
+                                               (NOW + 5000, "mon-1")]
+    minutes = await store.query_vitals(patient="p-1", signals=["heart_rate"], from_ms=NOW, to_ms=NOW + 60_000,
+                                       every="1m", limit=1)
+    assert [(r.t, r.device) for r in minutes] == [(NOW, "mon-1")]
+    with pytest.raises(ConfigError):
+        await store.query_vitals(patient="p-1", from_ms=NOW, to_ms=NOW + 60_000, limit=0)
