@@ -18,20 +18,25 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from device_profiles.profile_yaml import MAX_PROFILE_BYTES
+
+from .api_docs import add_api_docs
 from .audit import AuditLog, load_audit_key
 from .config import ApiConfig, load_api_config
 from .deps import Services
+from .http_security import SecurityHeaders, load_http_policy
 from .hub import Hub
 from .lockout import Lockout
 from .routes import adt, alarms, auth, device_profiles, drills, ops, patients, twin, wards, ws
 from .tokens import Tokens
 from .users import UserStore
+from .ws_tickets import TicketStore
 
 STATIC = Path(__file__).parent / "static"
 DESCRIPTION = """SmartWard API: central station, patient portal, ADT, alarms, FHIR R4 out.
 
 Authenticate with `POST /api/v1/auth/token` (OAuth2 password flow) and send
-`Authorization: Bearer <access_token>`; websockets take `?token=<access_token>`.
+`Authorization: Bearer <access_token>`; a websocket takes `?ticket=` from `POST /api/v1/ws/ticket`.
 Every read of patient data, every alarm action and every ADT change is written to a
 hash-chained audit log (`smartward audit verify`)."""
 
@@ -39,6 +44,7 @@ hash-chained audit log (`smartward audit verify`)."""
 def create_app(platform: Any, config: ApiConfig | None = None, own_hub: bool = False) -> FastAPI:
     """The ASGI app. Raises :class:`~dashboard_api.errors.ConfigError` for a placeholder secret in production."""
     config = config or load_api_config()
+    policy = load_http_policy(config.environment)
     engine = platform.attributions.engine
     audit = AuditLog(engine, load_audit_key(config.environment, platform.config.data_dir))
     hub = Hub(platform, client_id=None, audit=audit)
@@ -59,13 +65,21 @@ def create_app(platform: Any, config: ApiConfig | None = None, own_hub: bool = F
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
+    # max_body_size: FastAPI's streaming body limit (413 once Content-Length or the bytes received pass it)
     app = FastAPI(title="SmartWard", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  openapi_url=None, docs_url=None, redoc_url=None, max_body_size=policy.max_body_bytes,
                   openapi_tags=[{"name": n} for n in ("auth", "wards", "patients", "alarms", "adt", "devices",
                                                        "operations")])
     app.state.services = services
+    app.state.http_policy = policy
+    app.state.ws_tickets = TicketStore()
+    app.add_middleware(SecurityHeaders, policy=policy)
     for r in (auth.router, wards.router, patients.router, alarms.router, adt.router, ws.router, ops.router,
-              device_profiles.router, twin.router, drills.router):
+              twin.router, drills.router):
         app.include_router(r)
+    app.include_router(device_profiles.router, max_body_size=MAX_PROFILE_BYTES)
+    if policy.api_docs:
+        add_api_docs(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -1,7 +1,11 @@
 """Websockets: ``/api/v1/ws/wards/{ward}`` (central station) and ``/api/v1/ws/patients/{patient}``
-(portal). Authenticate with ``?token=<access token>`` (browsers cannot set headers on websockets)
-or an ``Authorization: Bearer`` header; close code 4401 = not authenticated (also sent when the
-access token expires: the page refreshes it and reconnects), 4403 = no access.
+(portal). A page first asks ``POST /api/v1/ws/ticket`` (bearer-authenticated) for a one-time ticket
+valid 30 s and connects with ``?ticket=<ticket>`` (browsers cannot set headers on websockets, and an
+access token in the URL would end up in logs: ``?token=`` is refused). Clients that are not browsers
+may send ``Authorization: Bearer`` instead. A page of another site is refused by its ``Origin``
+(HTTP 403, :mod:`dashboard_api.http_security`). Close code 4401 = not authenticated (also sent when
+the access token behind the ticket expires: the page refreshes it, takes a new ticket and
+reconnects), 4403 = no access.
 
 Server → client: JSON arrays of frames ``{"type": "snapshot"|"tile"|"alarm"|"wave"|"resync", …}``.
 Client → server: ``{"watch": "<bed>"}`` to receive that bed's live waveforms, ``{"watch": null}`` to stop.
@@ -13,26 +17,46 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel
 
 from device_profiles import now_ms
 
-from ..deps import Services, require_clinical, require_patient, user_from_token
+from ..deps import CurrentUser, Services, oauth2_scheme, require_clinical, require_patient, user_from_token
 from ..fanout import Screen
 from ..metrics import SCREENS
 from ..users import User
+from ..ws_tickets import TICKET_TTL_S, TicketStore
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 
+class TicketOut(BaseModel):
+    ticket: str
+    expires_in: int
+
+
+@router.post("/api/v1/ws/ticket", response_model=TicketOut, tags=["auth"],
+             summary="A one-time ticket to open one websocket (?ticket=) within 30 s")
+async def ws_ticket(request: Request, user: CurrentUser,
+                    token: Annotated[str | None, Depends(oauth2_scheme)]) -> TicketOut:
+    assert token is not None  # CurrentUser refused a request without one
+    tickets: TicketStore = request.app.state.ws_tickets
+    return TicketOut(ticket=tickets.issue(user.username, token), expires_in=int(TICKET_TTL_S))
+
+
 def _token(ws: WebSocket) -> str | None:
+    """The access token behind the request: a redeemed ``?ticket=`` or a bearer header."""
     auth = ws.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:]
-    return ws.query_params.get("token")
+    ticket = ws.query_params.get("ticket")
+    tickets: TicketStore = ws.app.state.ws_tickets
+    return tickets.redeem(ticket) if ticket else None
 
 
 async def _serve(ws: WebSocket, services: Services, screen: Screen, expires_at: float) -> None:
@@ -92,7 +116,8 @@ async def _authenticate(ws: WebSocket) -> tuple[Services, User, float] | None:
     try:
         user = user_from_token(services, token)
     except HTTPException:
-        await ws.close(4401, "not authenticated")
+        in_url = "token" in ws.query_params
+        await ws.close(4401, "send ?ticket= from POST /api/v1/ws/ticket, not ?token=" if in_url else "not authenticated")
         return None
     assert token is not None
     return services, user, float(services.tokens.decode(token)["exp"])

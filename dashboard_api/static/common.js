@@ -74,23 +74,35 @@ const SW = (() => {
     return r.json();
   }
 
-  // A websocket that reconnects with capped backoff; onFrames gets each frame of each message.
+  // A websocket that reconnects with capped backoff; onFrames gets each frame of each message. Each
+  // connection opens with a one-time ticket (valid 30 s), never the access token: URLs end up in logs.
+  // A 4401 close (the access token behind the ticket expired) takes a new ticket, which refreshes the
+  // token through api(); a refused refresh logs out.
   function stream(path, onFrames, onState) {
     let ws = null, backoff = 500, closed = false;
-    function open() {
+    function retry() {
+      setTimeout(open, backoff);
+      backoff = Math.min(backoff * 2, 15000);
+    }
+    async function open() {
+      let ticket;
+      try {
+        ticket = (await api("/api/v1/ws/ticket", { method: "POST" })).ticket;
+      } catch (e) {
+        if (e.status === 401) return logout();
+        return closed ? undefined : retry();
+      }
+      if (closed) return;
       const proto = location.protocol === "https:" ? "wss" : "ws";
-      ws = new WebSocket(`${proto}://${location.host}${path}?token=${encodeURIComponent(token())}`);
+      ws = new WebSocket(`${proto}://${location.host}${path}?ticket=${encodeURIComponent(ticket)}`);
       ws.onopen = () => { backoff = 500; onState && onState(true); };
       ws.onmessage = ev => {
         const data = JSON.parse(ev.data);
         onFrames(Array.isArray(data) ? data : [data]);
       };
-      ws.onclose = async ev => {
+      ws.onclose = () => {
         onState && onState(false);
-        if (closed) return;
-        if (ev.code === 4401) { if (!(await refresh())) return logout(); }
-        setTimeout(open, backoff);
-        backoff = Math.min(backoff * 2, 15000);
+        if (!closed) retry();
       };
     }
     open();

@@ -35,11 +35,11 @@ def register(sub: Any) -> None:
 
 
 # -- screens (child process) ------------------------------------------------------------------------
-def _screens_main(url: str, screens: int, ctl: Any, out: Any) -> None:
-    asyncio.run(_screens(url, screens, ctl, out))
+def _screens_main(url: str, token: str, screens: int, ctl: Any, out: Any) -> None:
+    asyncio.run(_screens(url, token, screens, ctl, out))
 
 
-async def _screens(url: str, screens: int, ctl: Any, out: Any) -> None:
+async def _screens(url: str, token: str, screens: int, ctl: Any, out: Any) -> None:
     import orjson
     from websockets.asyncio.client import connect
 
@@ -54,7 +54,8 @@ async def _screens(url: str, screens: int, ctl: Any, out: Any) -> None:
 
     async def screen(i: int) -> None:
         nonlocal connected
-        async with connect(url, max_size=2**26) as ws:
+        # a bearer header (clients that are not browsers); pages take one-time ?ticket= instead
+        async with connect(url, max_size=2**26, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
             snapshot = True
             sampled = i % 5 == 0  # a fifth of the screens measure latency; the others only count
             async for raw in ws:
@@ -186,7 +187,7 @@ async def _bench(args: argparse.Namespace) -> int:
     token = Tokens(api).issue(User("bench", "admin"))
     ctx = mp.get_context("spawn")
     ctl, out, pctl, pout = ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Queue()
-    proc = ctx.Process(target=_screens_main, args=(f"ws://127.0.0.1:{port}/api/v1/ws/wards/w1?token={token}",
+    proc = ctx.Process(target=_screens_main, args=(f"ws://127.0.0.1:{port}/api/v1/ws/wards/w1", token,
                                                   args.screens, ctl, out), daemon=True)
     pproc = ctx.Process(target=_publisher_main, args=(broker.port, root, args.beds, args.rate, args.duration,
                                                       args.burst, pctl, pout), daemon=True)

@@ -1,6 +1,6 @@
 """The API against the real platform (Mosquitto, in-process ingest + alerting, SQLite store):
-websocket auth and streaming, login lockout, spot observations reaching alerting, home wearables in
-the virtual ward, /readyz following the broker, /metrics, the OpenAPI document."""
+websocket auth (one-time tickets) and streaming, login lockout, spot observations reaching alerting,
+home wearables in the virtual ward, /readyz following the broker, /metrics, the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from dashboard_api import AuditLog
+from dashboard_api import AuditLog, create_app
+from dashboard_api.config import load_api_config
 from smartward.servers import Mosquitto
 
 from .conftest import Running, obs, running_platform, until
@@ -22,8 +23,14 @@ from .conftest import Running, obs, running_platform, until
 pytestmark = pytest.mark.integration
 
 
-def ws_url(run: Running, path: str, token: str | None) -> str:
-    return run.base.replace("http", "ws") + path + (f"?token={token}" if token else "")
+async def ws_url(run: Running, path: str, token: str | None) -> str:
+    """``path`` with a one-time ticket taken with ``token`` (a refused token is sent as the ticket)."""
+    url = run.base.replace("http", "ws") + path
+    if token is None:
+        return url
+    async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
+        r = await c.post("/api/v1/ws/ticket", headers={"Authorization": f"Bearer {token}"})
+    return url + f"?ticket={r.json()['ticket'] if r.status_code == 200 else token}"
 
 
 async def token(run: Running, c: httpx.AsyncClient, user: str) -> str:
@@ -41,11 +48,11 @@ async def test_websocket_auth_and_live_tiles(platform_sqlite: Running) -> None:
         assert r.status_code == 200
         await run.ingest_knows("mon-1", "w1")
     for tok, code in ((None, 4401), ("garbage", 4401), (otto, 4403)):
-        async with connect(ws_url(run, "/api/v1/ws/wards/w1", tok)) as ws:
+        async with connect(await ws_url(run, "/api/v1/ws/wards/w1", tok)) as ws:
             with pytest.raises(ConnectionClosed) as info:
                 await ws.recv()
             assert info.value.rcvd is not None and info.value.rcvd.code == code
-    async with connect(ws_url(run, "/api/v1/ws/wards/w1", nina)) as ws:
+    async with connect(await ws_url(run, "/api/v1/ws/wards/w1", nina)) as ws:
         first = orjson.loads(await ws.recv())
         assert first[0]["type"] == "snapshot" and [b["bed"] for b in first[0]["beds"]] == ["03"]
         await run.publish("devices/mon-1/obs", obs("mon-1", 1, int(time.time() * 1000), heart_rate=88))
@@ -140,16 +147,22 @@ async def test_spot_observation_feeds_news2_and_home_wearable_joins_virtual_ward
 
 
 async def test_metrics_and_openapi(platform_sqlite: Running) -> None:
-    async with httpx.AsyncClient(base_url=platform_sqlite.base, timeout=10) as c:
-        m = await c.get("/metrics")
+    run = platform_sqlite
+    run.add_user("ada", "admin")
+    async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
+        assert (await c.get("/metrics")).status_code == 401  # Prometheus sends SMARTWARD_METRICS_TOKEN
+        m = await c.get("/metrics", headers=await run.login(c, "ada"))
         assert m.status_code == 200 and "smartward_ingest_messages_total" in m.text
         assert "smartward_dashboard_websockets" in m.text
-        spec = (await c.get("/openapi.json")).json()
+        # production serves no API docs unless SMARTWARD_API_DOCS=1; the schema is there in-process
+        assert (await c.get("/openapi.json")).status_code == 404
+        spec = create_app(run.platform, load_api_config(), own_hub=True).openapi()
         paths = spec["paths"]
         for p in ("/api/v1/auth/token", "/api/v1/wards/{ward}/beds", "/api/v1/patients/{patient}/vitals",
                   "/api/v1/patients/{patient}/fhir/Observation", "/api/v1/adt/admit", "/api/v1/adt/transfer",
                   "/api/v1/adt/discharge", "/api/v1/devices/{device_id}/assign",
-                  "/api/v1/alarms/{alarm_id}/acknowledge", "/api/v1/patients/{patient}/spot", "/readyz"):
+                  "/api/v1/alarms/{alarm_id}/acknowledge", "/api/v1/patients/{patient}/spot", "/readyz",
+                  "/metrics", "/api/v1/ws/ticket"):
             assert p in paths, p
         assert "OAuth2PasswordBearer" in spec["components"]["securitySchemes"]
         assert (await c.get("/")).status_code == 200 and (await c.get("/portal")).status_code == 200
@@ -185,7 +198,7 @@ async def test_websocket_closes_when_the_token_expires(mosquitto: Mosquitto, top
                                 tmp_path) as run, httpx.AsyncClient(base_url=run.base, timeout=10) as c:
         run.add_user("nina", "nurse", ("w1",))
         tok = await token(run, c, "nina")
-        async with connect(ws_url(run, "/api/v1/ws/wards/w1", tok)) as ws:
+        async with connect(await ws_url(run, "/api/v1/ws/wards/w1", tok)) as ws:
             assert orjson.loads(await ws.recv())[0]["type"] == "snapshot"
             with pytest.raises(ConnectionClosed) as info:
                 async with asyncio.timeout(15):

@@ -144,8 +144,8 @@ async def test_live_drill_alarm_acknowledged_measured_and_kept_apart(
             assert tiles["01"]["drill"] == "" and tiles["01"]["patient"] == "p-1"
             assert all(v["value"] > 90 for k, v in tiles["01"]["vitals"].items() if k == "spo2")
             # the central station's websocket: DRILL banner in the snapshot, the alarm marked
-            token = cn["Authorization"][7:]
-            async with connect(run.base.replace("http", "ws") + f"/api/v1/ws/wards/w1?token={token}") as ws:
+            ticket = (await c.post("/api/v1/ws/ticket", headers=cn)).json()["ticket"]
+            async with connect(run.base.replace("http", "ws") + f"/api/v1/ws/wards/w1?ticket={ticket}") as ws:
                 snap = orjson.loads(await ws.recv())[0]
                 assert snap["type"] == "snapshot" and snap["drill"]["drill"] == drill_id
                 assert any(a["id"] == alarm["id"] and a["drill"] == drill_id for a in snap["alarms"])
