@@ -38,8 +38,7 @@ class SampleResult:
 
 def default_topic(compiled: CompiledProfile) -> str:
     assert compiled.decoder is not None
-    return "/".join(SAMPLE_CAPTURE if lv.startswith("{") or lv == "+" else ("x" if lv == "#" else lv)
-                    for lv in compiled.decoder.topic.levels)
+    return compiled.decoder.topic.example({}, SAMPLE_CAPTURE, "x")
 
 
 def _diff(expected: Any, got: Any, where: str, out: list[str]) -> None:

@@ -3,7 +3,10 @@
 Table ``device_profile_versions``: one row per uploaded version of a profile, text kept verbatim
 (migrated on every load), at most one active version per profile id. Uploading validates first and
 never activates by itself; activating checks the profile against the built-ins and the other active
-profiles (topic overlaps) before it flips. Synchronous SQLAlchemy Core: call from async code with
+profiles (topic overlaps) before it flips. Table ``device_profile_reviews``: an admin's decision on a
+version (approved when activated, or rejected with a reason). A version's :attr:`StoredVersion.state`
+is ``pending`` (uploaded, awaiting review), ``active``, ``inactive`` (approved once, superseded) or
+``rejected`` (never activated again). Synchronous SQLAlchemy Core: call from async code with
 ``asyncio.to_thread``.
 """
 
@@ -34,6 +37,15 @@ versions = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, default=False),
     sa.Column("activated_at", sa.BigInteger, nullable=True),
 )
+reviews = sa.Table(
+    "device_profile_reviews", metadata,
+    sa.Column("profile_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("decision", sa.String(16), nullable=False),  # approved | rejected
+    sa.Column("reviewed_by", sa.String(128), nullable=False),
+    sa.Column("reviewed_at", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False, default=""),
+)
 
 
 class ProfileStoreError(ProfileError):
@@ -51,6 +63,10 @@ class StoredVersion:
     uploaded_at: int
     active: bool
     text: str = ""
+    state: str = "pending"  # pending | active | inactive | rejected
+    reviewed_by: str = ""
+    reviewed_at: int | None = None
+    review_reason: str = ""
 
     @property
     def source(self) -> str:
@@ -70,10 +86,26 @@ def validate(text: str | bytes, source: str = "<upload>", root: str = ROOT) -> l
     return []
 
 
+def _select() -> sa.Select[tuple[object, ...]]:
+    return (sa.select(versions, reviews.c.decision, reviews.c.reviewed_by, reviews.c.reviewed_at, reviews.c.reason)
+            .select_from(versions.outerjoin(reviews, sa.and_(reviews.c.profile_id == versions.c.profile_id,
+                                                            reviews.c.version == versions.c.version))))
+
+
 def _row(r: sa.Row[tuple[object, ...]], with_text: bool) -> StoredVersion:
     m = r._mapping
+    active = bool(m["active"])
+    if active:
+        state = "active"
+    elif m["decision"] == "rejected":
+        state = "rejected"
+    elif m["decision"] == "approved" or m["activated_at"] is not None:
+        state = "inactive"
+    else:
+        state = "pending"
     return StoredVersion(m["profile_id"], m["version"], m["sha256"], m["vendor"], m["model"], m["uploaded_by"],
-                         m["uploaded_at"], bool(m["active"]), m["text"] if with_text else "")
+                         m["uploaded_at"], active, m["text"] if with_text else "", state,
+                         m["reviewed_by"] or "", m["reviewed_at"], m["reason"] or "")
 
 
 def store_version(engine: sa.Engine, text: str | bytes, uploaded_by: str, root: str = ROOT) -> StoredVersion:
@@ -94,7 +126,7 @@ def store_version(engine: sa.Engine, text: str | bytes, uploaded_by: str, root: 
 
 
 def list_versions(engine: sa.Engine, profile_id: str | None = None) -> list[StoredVersion]:
-    q = sa.select(versions).order_by(versions.c.profile_id, versions.c.version)
+    q = _select().order_by(versions.c.profile_id, versions.c.version)
     if profile_id is not None:
         q = q.where(versions.c.profile_id == profile_id)
     with engine.connect() as conn:
@@ -103,8 +135,8 @@ def list_versions(engine: sa.Engine, profile_id: str | None = None) -> list[Stor
 
 def get_version(engine: sa.Engine, profile_id: str, version: int) -> StoredVersion:
     with engine.connect() as conn:
-        r = conn.execute(sa.select(versions).where(versions.c.profile_id == profile_id,
-                                                   versions.c.version == version)).first()
+        r = conn.execute(_select().where(versions.c.profile_id == profile_id,
+                                         versions.c.version == version)).first()
     if r is None:
         raise ProfileStoreError(f"profile {profile_id!r} has no version {version}")
     return _row(r, True)
@@ -114,13 +146,25 @@ def active_texts(engine: sa.Engine) -> list[StoredText]:
     """The active version of every stored profile, for :meth:`ProfileRegistry.set_stored`."""
     with engine.connect() as conn:
         rows = conn.execute(sa.select(versions).where(versions.c.active.is_(True)).order_by(versions.c.profile_id))
-        return [StoredText(_row(r, True).source, r._mapping["text"]) for r in rows]
+        return [StoredText(f"db:{r._mapping['profile_id']}@v{r._mapping['version']}", r._mapping["text"])
+                for r in rows]
+
+
+def _review(conn: sa.Connection, profile_id: str, version: int, decision: str, by: str, reason: str,
+            now: int) -> None:
+    conn.execute(reviews.delete().where(reviews.c.profile_id == profile_id, reviews.c.version == version))
+    conn.execute(reviews.insert().values(profile_id=profile_id, version=version, decision=decision,
+                                         reviewed_by=by[:128], reviewed_at=now, reason=reason[:500]))
 
 
 def activate(engine: sa.Engine, profile_id: str, version: int, root: str = ROOT,
-             directories: tuple[str, ...] = ()) -> StoredVersion:
-    """Make ``version`` the active one (others of that id deactivated) after a conflict check."""
+             directories: tuple[str, ...] = (), reviewed_by: str = "") -> StoredVersion:
+    """Make ``version`` the active one (others of that id deactivated) after a conflict check; the
+    activation is the approval by ``reviewed_by``. A rejected version is refused."""
     target = get_version(engine, profile_id, version)
+    if target.state == "rejected":
+        raise ProfileStoreError(f"profile {profile_id!r} version {version} was rejected by {target.reviewed_by}; "
+                                "upload a new version")
     others = [t for t in active_texts(engine) if not t.source.startswith(f"db:{profile_id}@")]
     trial = ProfileRegistry(root, directories)
     trial.set_stored([*others, StoredText(target.source, target.text)])
@@ -131,6 +175,19 @@ def activate(engine: sa.Engine, profile_id: str, version: int, root: str = ROOT,
         conn.execute(versions.update().where(versions.c.profile_id == profile_id).values(active=False))
         conn.execute(versions.update().where(versions.c.profile_id == profile_id, versions.c.version == version)
                      .values(active=True, activated_at=now))
+        if reviewed_by:
+            _review(conn, profile_id, version, "approved", reviewed_by, "", now)
+    return get_version(engine, profile_id, version)
+
+
+def reject(engine: sa.Engine, profile_id: str, version: int, reviewed_by: str, reason: str = "") -> StoredVersion:
+    """Refuse ``version`` for good (deactivated if it was live; re-activating it is refused)."""
+    get_version(engine, profile_id, version)  # raises when unknown
+    now = time.time_ns() // 1_000_000
+    with engine.begin() as conn:
+        conn.execute(versions.update().where(versions.c.profile_id == profile_id, versions.c.version == version)
+                     .values(active=False))
+        _review(conn, profile_id, version, "rejected", reviewed_by, reason, now)
     return get_version(engine, profile_id, version)
 
 

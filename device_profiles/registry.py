@@ -9,7 +9,12 @@ Sources, later ones overriding earlier ones with the same profile id:
    ``{root}/control/profiles`` (see docs/architecture.md).
 A profile that fails to load never takes the others down: the problem is logged and kept in
 :attr:`ProfileRegistry.problems`, and if an earlier good version of that file was loaded, it stays.
-Two profiles claiming overlapping topics are a conflict: the later one is refused.
+Two profiles claiming overlapping topics are a conflict: the later one is refused. A profile whose
+topic would capture the platform's own tree (``{root}/…`` outside ``{root}/devices/…``) is refused
+whatever its source (:func:`device_profiles.profile_policy.platform_tree_issue`).
+
+Uploaded versions reach this registry only once an admin has activated them (the API refuses a
+vendor's activation); the state database is the truth and ``control/profiles`` only says "reload".
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from .canonical import decode_observation
 from .compiler import CompiledProfile, compile_profile, compile_profile_file
 from .device_alarm import Decoded
 from .errors import PayloadError, ProfileError
+from .profile_policy import platform_tree_issue
 from .topics import ROOT
 
 log = logging.getLogger(__name__)
@@ -109,6 +115,11 @@ class ProfileRegistry:
             profiles[c.id] = c  # later sources override earlier ones
         accepted: dict[str, CompiledProfile] = {}
         for pid, c in profiles.items():
+            tree = platform_tree_issue(c.decoder.topic, self.root) if c.decoder is not None else None
+            if tree is not None:
+                problems[c.source] = f"{c.source}: {tree}; refused"
+                log.warning("%s", problems[c.source])
+                continue
             clash = _conflict(c, accepted.values())
             if clash is not None:
                 problems[c.source] = (f"{c.source}: mqtt.topic {c.profile.mqtt.topic if c.profile.mqtt else ''!r} "

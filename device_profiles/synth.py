@@ -36,10 +36,7 @@ class Synthesizer:
 
     def topic(self, serial: str) -> str:
         """The vendor topic: captures used in the device id carry ``serial``, the others ``sim``."""
-        used = set(self.dec.device_id.names)
-        return "/".join(serial if lv.startswith("{") and lv[1:-1] in used
-                        else ("sim" if lv.startswith("{") or lv in ("+", "#") else lv)
-                        for lv in self.dec.topic.levels)
+        return self.dec.topic.example(dict.fromkeys(self.dec.device_id.names, serial), "sim", "sim")
 
     def _time(self, t_ms: int) -> Any:
         fmt = self.dec.time.format

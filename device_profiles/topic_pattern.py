@@ -1,8 +1,10 @@
 """Vendor MQTT topic patterns: ``acme/{serial}/vitals``, where ``{name}`` captures one topic level.
 
-A pattern is literal levels, ``{name}`` captures (one level each), anonymous ``+`` and a trailing
-``#``. ``{root}`` stands for the deployment's topic root (``smartward/v1`` by default). The device id
-is built from the captures by a template such as ``acme-{serial}``.
+A pattern is literal levels, ``{name}`` captures (one level each), prefixed captures such as
+``acme-{serial}`` (a level starting with ``acme-``; the rest is captured), anonymous ``+`` and a
+trailing ``#``. ``{root}`` stands for the deployment's topic root (``smartward/v1`` by default). The
+device id is built from the captures by a template such as ``acme-{serial}``; when the template is
+exactly one level of the topic, the broker ACL can bind it to the device's account (``%u``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from .canonical import DEVICE_ID_RE
 from .errors import ProfileError
 
 _CAPTURE = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]{0,31})\}$")
+_PREFIXED = re.compile(r"^([A-Za-z0-9_.-]{1,32})\{([A-Za-z_][A-Za-z0-9_]{0,31})\}$")
 _TEMPLATE_REF = re.compile(r"\{([^{}]*)\}")
 _LITERAL = re.compile(r"^[^+#{}\x00]+$")
 ROOT_PLACEHOLDER = "{root}"
@@ -35,23 +38,36 @@ class TopicPattern:
         levels = tuple(text.split("/"))
         captures: list[str] = []
         for i, level in enumerate(levels):
-            m = _CAPTURE.match(level)
-            if m:
-                if m.group(1) in captures:
-                    raise ProfileError(f"topic {pattern!r}: capture {{{m.group(1)}}} used twice")
-                captures.append(m.group(1))
+            name = _capture_name(level)
+            if name is not None:
+                if name in captures:
+                    raise ProfileError(f"topic {pattern!r}: capture {{{name}}} used twice")
+                captures.append(name)
             elif level == "#":
                 if i != len(levels) - 1:
                     raise ProfileError(f"topic {pattern!r}: '#' may only be the last level")
             elif level != "+" and not _LITERAL.match(level):
                 raise ProfileError(
-                    f"topic {pattern!r}: level {level!r} must be a literal, '+', '#' or one capture like {{serial}}")
+                    f"topic {pattern!r}: level {level!r} must be a literal, '+', '#' or one capture like {{serial}} "
+                    "or acme-{serial}")
         return cls(pattern, levels, tuple(captures))
 
     @property
     def subscription(self) -> str:
         """The MQTT subscription filter (captures become ``+``)."""
-        return "/".join("+" if _CAPTURE.match(lv) else lv for lv in self.levels)
+        return "/".join("+" if _capture_name(lv) is not None else lv for lv in self.levels)
+
+    def example(self, values: dict[str, str], other: str, rest: str) -> str:
+        """A topic this pattern matches: captures from ``values`` (else ``other``), ``+`` -> ``other``,
+        ``#`` -> ``rest`` (for simulators and sample payloads)."""
+        out = []
+        for lv in self.levels:
+            name = _capture_name(lv)
+            if name is not None:
+                out.append(lv[: lv.index("{")] + values.get(name, other))
+            else:
+                out.append(other if lv == "+" else rest if lv == "#" else lv)
+        return "/".join(out)
 
     def match(self, topic: str) -> dict[str, str] | None:
         """The captures of ``topic`` or ``None`` when it does not match."""
@@ -75,6 +91,12 @@ class TopicPattern:
                 if not part:
                     return None
                 out[m.group(1)] = part
+                continue
+            p = _PREFIXED.match(level)
+            if p:
+                if not part.startswith(p.group(1)) or len(part) == len(p.group(1)):
+                    return None
+                out[p.group(2)] = part[len(p.group(1)):]
             elif level != part:
                 return None
         return out
@@ -89,11 +111,35 @@ class TopicPattern:
                 return True
             if la is None or lb is None:
                 return False
-            wild_a = la == "+" or bool(_CAPTURE.match(la))
-            wild_b = lb == "+" or bool(_CAPTURE.match(lb))
-            if not wild_a and not wild_b and la != lb:
+            if not _levels_overlap(la, lb):
                 return False
         return True
+
+
+def _capture_name(level: str) -> str | None:
+    m = _CAPTURE.match(level) or _PREFIXED.match(level)
+    return None if m is None else m.group(m.lastindex or 1)
+
+
+def _level_prefix(level: str) -> str | None:
+    """``""`` for ``+``/``{x}`` (any value), ``"acme-"`` for ``acme-{x}``, ``None`` for a literal."""
+    if level == "+" or _CAPTURE.match(level):
+        return ""
+    m = _PREFIXED.match(level)
+    return None if m is None else m.group(1)
+
+
+def _levels_overlap(a: str, b: str) -> bool:
+    """Some one-level value matches both (neither is ``#``)."""
+    pa, pb = _level_prefix(a), _level_prefix(b)
+    if pa is None and pb is None:
+        return a == b
+    if pa is None:
+        assert pb is not None
+        return a.startswith(pb) and len(a) > len(pb)
+    if pb is None:
+        return b.startswith(pa) and len(b) > len(pa)
+    return pa.startswith(pb) or pb.startswith(pa)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,9 @@ def register(sub: Any) -> None:
 
     v = psub.add_parser("validate", help="check profile files; errors name the key and line (exit 1 if any is invalid)")
     v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--vendor", default=None, metavar="USERNAME",
+                   help="also apply the upload rules of this vendor account (device ids start with USERNAME-)")
+    v.add_argument("--topic-root", default=None, help="topic root for {root} (default SMARTWARD_TOPIC_ROOT)")
     v.set_defaults(func=run_validate)
 
     t = psub.add_parser("test", help="conformance kit: decode sample payloads, compare with *.expected.json")
@@ -60,26 +63,51 @@ def _root(arg: str | None) -> str:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from device_profiles import ProfileValidationError, compile_profile_file
+    from device_profiles import Issue, ProfileValidationError, compile_profile_file
+    from device_profiles.profile_policy import broker_acl, platform_tree_issue, policy_issues, vendor_prefix
 
+    root = _root(args.topic_root)
+    prefix = None
+    if args.vendor is not None:
+        prefix = vendor_prefix(args.vendor)
+        if prefix is None:
+            return usage_error("profile validate", f"--vendor {args.vendor!r} cannot hold a device-id prefix "
+                               "(2-16 lower-case letters and digits, not reserved)")
     bad = 0
     for f in args.files:
         try:
-            c = compile_profile_file(f)
+            c = compile_profile_file(f, root)
         except ProfileValidationError as exc:
             bad += 1
             print(f"INVALID {f}", file=sys.stderr)
             for issue in exc.issues:
                 print(f"  {issue.render(f)}", file=sys.stderr)
             continue
+        issues: list[Issue] = []
+        if args.vendor is not None:
+            issues = policy_issues(c, prefix, root)
+        elif c.decoder is not None and (tree := platform_tree_issue(c.decoder.topic, root)) is not None:
+            issues = [Issue("mqtt.topic", None, tree)]
         clash = _builtin_clash(c)
         if clash:
+            issues.append(Issue("mqtt.topic", None, clash))
+        if issues:
             bad += 1
-            print(f"INVALID {f}\n  {f}: mqtt.topic: {clash}", file=sys.stderr)
+            print(f"INVALID {f}", file=sys.stderr)
+            for issue in issues:
+                print(f"  {issue.render(f)}", file=sys.stderr)
             continue
         topic = c.profile.mqtt.topic if c.profile.mqtt else c.profile.transport
         print(f"OK {f}: {c.id} ({c.profile.vendor} {c.profile.model}), {c.profile.transport}, {topic}, "
               f"{len(c.profile.fields)} fields" + "".join(f"; {n}" for n in c.notes))
+        if c.decoder is not None:
+            acl = broker_acl(c, root)
+            for line in acl:
+                print(f"  broker ACL (each device publishes only as itself): {line}")
+            if not acl:
+                print("  broker ACL: none possible, the device id is not one whole topic level "
+                      "(the upload API refuses such a profile)")
+            print(f"  broker ACL for ingest (sw-ingest / sw-platform): topic read {c.decoder.topic.subscription}")
     return 1 if bad else 0
 
 

@@ -1,5 +1,5 @@
-"""`/api/v1/device-profiles`: a vendor uploads (validated, versioned), activates, and its device's
-data flows through the running platform without a restart; errors name key and line; roles hold."""
+"""`/api/v1/device-profiles`: a vendor uploads (validated, versioned), an admin activates, and the
+device's data flows through the running platform without a restart; errors name key and line; roles hold."""
 
 from __future__ import annotations
 
@@ -20,17 +20,21 @@ from .test_vendor_onboarding import PROFILE, payload
 pytestmark = pytest.mark.integration
 YAML = {"Content-Type": "application/yaml"}
 BUILTIN_WEARABLE = (BUILTIN_DIR / "home-wearable.yaml").read_text()
+# uploads name the device id as one whole topic level, prefixed by the vendor account (issue 13, F8)
+UPLOADED = (PROFILE.replace("zx/{site}/patch/{patch_id}/readings", "zx/{site}/patch/zephyr-{patch_id}/readings")
+            .replace('"zx-{patch_id}"', '"zephyr-{patch_id}"'))
 
 
 async def test_vendor_uploads_activates_and_data_flows(mosquitto: Mosquitto, topic_root: str, tmp_path: Path,
                                                        api_secret: str, uid: str) -> None:
-    good = PROFILE.replace("FMT", "epoch_ms")
+    good = UPLOADED.replace("FMT", "epoch_ms")
     async with running_platform(mosquitto.url, mosquitto.port, f"sqlite:///{tmp_path}/vitals.sqlite3", topic_root,
                                 tmp_path) as run, httpx.AsyncClient(base_url=run.base, timeout=10) as http:
         run.add_user("zephyr", "vendor")
-        run.add_user("other-vendor", "vendor")
+        run.add_user("othervendor", "vendor")
         run.add_user("nurse1", "nurse", ("w1",))
-        vendor = await run.login(http, "zephyr")
+        run.add_user("admin1", "admin")
+        vendor, admin = await run.login(http, "zephyr"), await run.login(http, "admin1")
 
         # validation names key and line; nothing is stored
         bad = good.replace("unit: degF", "unit: degF, colour: red")
@@ -44,7 +48,7 @@ async def test_vendor_uploads_activates_and_data_flows(mosquitto: Mosquitto, top
         assert r.status_code == 422 and "not allowed" in r.json()["detail"][0]["message"]
 
         # versions: upload twice, activate v2
-        r1 = await http.post("/api/v1/device-profiles", content=PROFILE.replace("FMT", "epoch_s"), headers={**vendor, **YAML})
+        r1 = await http.post("/api/v1/device-profiles", content=UPLOADED.replace("FMT", "epoch_s"), headers={**vendor, **YAML})
         r2 = await http.post("/api/v1/device-profiles", content=good, headers={**vendor, **YAML})
         assert (r1.status_code, r2.status_code) == (201, 201)
         assert (r1.json()["version"], r2.json()["version"], r2.json()["active"]) == (1, 2, False)
@@ -52,7 +56,7 @@ async def test_vendor_uploads_activates_and_data_flows(mosquitto: Mosquitto, top
         assert r.status_code == 200 and r.text == good and r.headers["content-type"].startswith("application/yaml")
 
         # other accounts: another vendor cannot touch it, a nurse cannot manage profiles, built-in ids are reserved
-        other = await run.login(http, "other-vendor")
+        other = await run.login(http, "othervendor")
         assert (await http.post("/api/v1/device-profiles", content=good, headers={**other, **YAML})).status_code == 403
         assert (await http.post("/api/v1/device-profiles/zephyr-zx9/versions/2/activate", headers=other)).status_code == 403
         assert (await http.get("/api/v1/device-profiles", headers=other)).json() == []
@@ -60,13 +64,16 @@ async def test_vendor_uploads_activates_and_data_flows(mosquitto: Mosquitto, top
         assert (await http.post("/api/v1/device-profiles", content=good, headers={**nurse, **YAML})).status_code == 403
         assert (await http.post("/api/v1/device-profiles", content=BUILTIN_WEARABLE, headers={**vendor, **YAML})).status_code == 403
         clash = good.replace("id: zephyr-zx9", "id: zephyr-clash").replace(
-            "zx/{site}/patch/{patch_id}/readings", "wearables/homecare/{patch_id}/batch")
+            "zx/{site}/patch/zephyr-{patch_id}/readings", "wearables/homecare/zephyr-{patch_id}/batch")
         r = await http.post("/api/v1/device-profiles", content=clash, headers={**vendor, **YAML})
         assert r.status_code == 201
-        r = await http.post("/api/v1/device-profiles/zephyr-clash/versions/1/activate", headers=vendor)
+        r = await http.post("/api/v1/device-profiles/zephyr-clash/versions/1/activate", headers=admin)
         assert r.status_code == 409 and "overlaps profile 'home-wearable'" in r.json()["detail"]
 
+        # the vendor's upload waits for an admin: the vendor cannot make it live itself
         r = await http.post("/api/v1/device-profiles/zephyr-zx9/versions/2/activate", headers=vendor)
+        assert r.status_code == 403
+        r = await http.post("/api/v1/device-profiles/zephyr-zx9/versions/2/activate", headers=admin)
         assert r.status_code == 200 and r.json()["active"] is True
         listed = (await http.get("/api/v1/device-profiles", headers=vendor)).json()
         assert [(v["profile_id"], v["version"], v["active"]) for v in listed] == [
@@ -76,8 +83,8 @@ async def test_vendor_uploads_activates_and_data_flows(mosquitto: Mosquitto, top
         t0 = (now_ms() // 1000) * 1000 - 30_000
         async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier=f"zx-{uid}") as dev:
             async def sent_and_stored() -> list[Any]:
-                await dev.publish("zx/east/patch/ZX9-0100/readings", payload(t0), qos=1)
-                return await run.platform.store.query_vitals(device="zx-ZX9-0100", from_ms=t0, to_ms=t0 + 2000)
+                await dev.publish("zx/east/patch/zephyr-ZX9-0100/readings", payload(t0), qos=1)
+                return await run.platform.store.query_vitals(device="zephyr-ZX9-0100", from_ms=t0, to_ms=t0 + 2000)
 
             rows = await until(sent_and_stored, "the new vendor's samples stored", 30)
         assert [(r.t, r.values) for r in rows] == [
