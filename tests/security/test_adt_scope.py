@@ -161,7 +161,7 @@ async def test_adt_only_for_charge_nurses_admins_and_the_hl7_feed(platform_sqlit
     run = platform_sqlite
     run.add_user("cara", "charge_nurse", ("w1",))
     run.add_user("nora", "nurse", ("w1",))
-    run.add_user("phil", "physician")
+    run.add_user("phil", "physician", ("w1",))
     run.add_user("feed", "adt_feed")
     attr = run.platform.attributions
     async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
