@@ -36,7 +36,7 @@ from device_profiles import (
     parse_mqtt_url,
     topics,
 )
-from device_profiles.mqtt_client import Client as MqttClient
+from device_profiles.mqtt_factory import mqtt_client
 
 from .config import AlarmConfig
 from .engine import Engine
@@ -130,9 +130,8 @@ class AlertingService:
         filters += [f"{self.root}/drill/{w}" for w in self.wards]  # live drill on/off (retained)
         while True:
             try:
-                async with MqttClient(self.url.host, self.url.port, username=self.url.username,
-                                          password=self.url.password, identifier=self.client_id,
-                                          clean_session=False, max_queued_outgoing_messages=100_000) as client:
+                async with mqtt_client(self.url, identifier=self.client_id, mqtt_v5=False, clean_session=False,
+                                       max_queued_outgoing_messages=100_000) as client:
                     for f in filters:
                         await client.subscribe(f, qos=1)
                     self._client = client

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from alerting import AlarmStore, StateError
 from device_profiles import PayloadError, decode_waveform, now_ms, parse_mqtt_url
-from device_profiles.mqtt_client import Client as MqttClient
+from device_profiles.mqtt_factory import mqtt_client
 from ingest import StoreError
 from ingest.attribution import bindings, occupancy
 
@@ -136,8 +136,7 @@ class Hub:
                    (f"{self.root}/drill/+", 1)]
         while True:
             try:
-                async with MqttClient(self.url.host, self.url.port, username=self.url.username,
-                                          password=self.url.password, identifier=self.client_id) as client:
+                async with mqtt_client(self.url, identifier=self.client_id, mqtt_v5=False) as client:
                     await client.subscribe([(f, q) for f, q in filters])
                     self.client = client
                     try:

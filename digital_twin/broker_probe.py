@@ -9,12 +9,11 @@ speaks MQTT 3.1.1 only: the drill needs ``--mqtt311`` there).
 
 from __future__ import annotations
 
-import ssl
-
 import aiomqtt
 
 from device_profiles import parse_mqtt_url
 from device_profiles.mqtt_client import Client as MqttClient
+from device_profiles.mqtt_factory import mqtt_client as connect
 from device_profiles.mqtt_url import MqttUrl
 
 from .errors import TwinError
@@ -33,9 +32,7 @@ def protocol_name(mqtt_v5: bool) -> str:
 def mqtt_client(url: MqttUrl, *, mqtt_v5: bool, timeout_s: float = PROBE_TIMEOUT_S,
                 identifier: str | None = None) -> MqttClient:
     """A client for ``url`` in the given protocol (TLS for ``mqtts://``)."""
-    return MqttClient(url.host, url.port, username=url.username, password=url.password, identifier=identifier,
-                      protocol=aiomqtt.ProtocolVersion.V5 if mqtt_v5 else aiomqtt.ProtocolVersion.V311,
-                      tls_context=ssl.create_default_context() if url.tls else None, timeout=timeout_s)
+    return connect(url, identifier=identifier, mqtt_v5=mqtt_v5, timeout=timeout_s)
 
 
 async def _connect_error(url: MqttUrl, mqtt_v5: bool, timeout_s: float) -> str | None:

@@ -159,8 +159,9 @@ class MqttLink:
                                 clean_session=False, manual_ack=True)
         if url.username:
             c.username_pw_set(url.username, url.password)
-        if url.tls:
-            c.tls_set()
+        tls = url.tls_context()  # the same TLS as every other client (device_profiles.mqtt_url)
+        if tls is not None:
+            c.tls_set_context(tls)
         c.max_inflight_messages_set(0)  # our republishes: bounded by the broker's Receive Maximum only
         c.max_queued_messages_set(0)
         c.fast_on_message = on_message

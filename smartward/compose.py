@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import ipaddress
 import logging
 import os
 import shutil
@@ -61,6 +62,8 @@ class PlatformConfig:
     client_prefix: str = ""
     mqtt_v5: bool = True
     republish_qos: int = 1  # QoS of the attributed stream ingest republishes on {root}/wards/…
+    tls_cert: str | None = None  # HTTPS: certificate chain (PEM) for the HTTP bind
+    tls_key: str | None = None  # and its private key
     extra: dict[str, Any] = field(default_factory=dict)
 
     def ingest_config(self, index: int = 0, drain: bool = False) -> IngestConfig:
@@ -212,7 +215,7 @@ class HttpServer:
 
     name = "http"
 
-    def __init__(self, app: Any, bind: str) -> None:
+    def __init__(self, app: Any, bind: str, tls_cert: str | None = None, tls_key: str | None = None) -> None:
         import uvicorn
 
         class _Server(uvicorn.Server):
@@ -226,7 +229,9 @@ class HttpServer:
                                              # central-station frames are small and many: deflating
                                              # every send for every screen costs more CPU than the
                                              # LAN bandwidth it saves (bench fanout: -20 % CPU)
-                                             ws_per_message_deflate=False))
+                                             ws_per_message_deflate=False,
+                                             ssl_certfile=tls_cert, ssl_keyfile=tls_key))
+        self.scheme = "https" if tls_cert else "http"
 
     def ready(self) -> bool:
         return bool(self.server.started)
@@ -304,7 +309,7 @@ async def run_platform(config: PlatformConfig, extra_components: Sequence[Compon
     platform.components.extend(extra_components)
     if config.http:
         create_app = _optional("dashboard_api", "create_app") or minimal_app
-        platform.components.append(HttpServer(create_app(platform), config.http))
+        platform.components.append(HttpServer(create_app(platform), config.http, config.tls_cert, config.tls_key))
     try:
         with contextlib.suppress(Exception):  # reads work once the store is up; ingest retries on its own
             await store.open()
@@ -335,6 +340,28 @@ async def run_until_signal(coro: Awaitable[None]) -> int:
 
 def with_defaults(config: PlatformConfig, **changes: Any) -> PlatformConfig:
     return replace(config, **changes)
+
+
+def is_loopback(bind: str) -> bool:
+    """``host:port`` binds to a loopback address only (``127.0.0.1``, ``[::1]``, ``localhost``)."""
+    host = bind.rpartition(":")[0].strip("[]") or "127.0.0.1"
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_refusal(config: PlatformConfig, environment: str, allow_plain_http: bool) -> str | None:
+    """Why production must not serve this config over plain HTTP, or ``None``. Passwords and tokens
+    cross the network: off the loopback, production serves HTTPS (``--tls-cert``/``--tls-key``) unless
+    a TLS-terminating reverse proxy in front is declared with ``--allow-plain-http``."""
+    if (environment != "production" or not config.http or config.tls_cert or allow_plain_http
+            or is_loopback(config.http)):
+        return None
+    return (f"refusing plain HTTP on {config.http} in production: give --tls-cert FILE --tls-key FILE, bind "
+            "127.0.0.1, or --allow-plain-http behind a TLS-terminating reverse proxy (deploy/nginx/)")
 
 
 def port_open(host: str, port: int) -> bool:

@@ -90,24 +90,45 @@ class _Server:
 
 
 class Mosquitto(_Server):
-    """A Mosquitto broker with persistence, anonymous access, and queue limits sized for bursts."""
+    """A Mosquitto broker with persistence, anonymous access, and queue limits sized for bursts.
+
+    ``tls=True``: its only listener speaks TLS, with a throw-away CA and server certificate generated in
+    its directory (:mod:`smartward.throwaway_pki`); ``url`` is then ``mqtts://127.0.0.1:PORT?ca=CA``."""
 
     binary = "mosquitto"
 
-    def __init__(self, workdir: Path | None = None, port: int | None = None, extra_conf: str = "") -> None:
+    def __init__(self, workdir: Path | None = None, port: int | None = None, extra_conf: str = "",
+                 tls: bool = False) -> None:
         super().__init__(workdir)
         self.port = port or free_port()
         self.extra_conf = extra_conf
+        self.tls = tls
+
+    @property
+    def ca(self) -> Path:
+        """The CA file that signed a TLS broker's certificate."""
+        return self.dir / "pki" / "ca.crt"
 
     @property
     def url(self) -> str:
+        if self.tls:
+            return f"mqtts://127.0.0.1:{self.port}?ca={self.ca}"
         return f"mqtt://127.0.0.1:{self.port}"
+
+    def _listener(self) -> str:
+        if not self.tls:
+            return f"listener {self.port} 127.0.0.1\n"
+        from smartward.throwaway_pki import make_test_pki
+
+        pki = make_test_pki(self.dir / "pki")
+        return (f"listener {self.port} 127.0.0.1\ncertfile {pki.server_cert}\nkeyfile {pki.server_key}\n"
+                f"cafile {pki.ca}\ntls_version tlsv1.2\n")
 
     def start(self) -> Mosquitto:
         conf = self.dir / "mosquitto.conf"
         conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            self._listener()
+            + "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {self.dir}/\n"
             "autosave_interval 1\n"

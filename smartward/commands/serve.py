@@ -31,8 +31,23 @@ def register(sub: Any) -> None:
                    help="QoS of the attributed stream ingest republishes on {root}/wards/… (default 1)")
     p.add_argument("--client-id-prefix", default="", metavar="ID",
                    help="MQTT client id prefix of the workers (default derived from the topic root)")
+    p.add_argument("--tls-cert", default=None, metavar="FILE", help="serve HTTPS with this certificate chain (PEM)")
+    p.add_argument("--tls-key", default=None, metavar="FILE", help="the certificate's private key (PEM)")
+    p.add_argument("--allow-plain-http", action="store_true",
+                   help="production: allow plain HTTP off the loopback (ONLY behind a TLS-terminating reverse proxy)")
     add_alarms_option(p)
     p.set_defaults(func=run)
+
+
+def _environment() -> str:
+    """The API's environment (``development``/``production``); production when its settings are refused."""
+    from dashboard_api.config import load_api_config
+    from dashboard_api.errors import ConfigError
+
+    try:
+        return load_api_config().environment
+    except ConfigError:
+        return "production"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,7 +87,19 @@ def run(args: argparse.Namespace) -> int:
         profiles=tuple(os.path.abspath(p) for p in args.profiles),
         client_prefix=args.client_id_prefix,
         republish_qos=args.republish_qos,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )
+    if bool(args.tls_cert) != bool(args.tls_key):
+        return usage_error("serve", "--tls-cert and --tls-key go together")
+    for path in (args.tls_cert, args.tls_key):
+        if path and not os.access(path, os.R_OK):
+            return usage_error("serve", f"cannot read {path}")
+    from smartward.compose import plain_http_refusal
+
+    refusal = plain_http_refusal(config, _environment(), args.allow_plain_http)
+    if refusal is not None:
+        return usage_error("serve", refusal)
     alarms = alarm_extra("serve", args.alarms)
     if alarms is None:
         return 1
@@ -81,9 +108,12 @@ def run(args: argparse.Namespace) -> int:
         make_store(config.store)
         from device_profiles import ProfileError, parse_mqtt_url
 
-        parse_mqtt_url(config.broker)
+        parse_mqtt_url(config.broker).tls_context()  # an unreadable CA / client certificate: refused now
     except (ConfigError, ProfileError) as exc:
         return usage_error("serve", str(exc))
-    print(f"smartward serve: broker {config.broker.split('@')[-1]}, store {config.store.split('?')[0]}, "
-          f"{config.ingest_workers} ingest workers, http://{config.http}", flush=True)
+    from device_profiles.mqtt_url import redact_url
+
+    scheme = "https" if config.tls_cert else "http"
+    print(f"smartward serve: broker {redact_url(config.broker)}, store {redact_url(config.store)}, "
+          f"{config.ingest_workers} ingest workers, {scheme}://{config.http}", flush=True)
     return asyncio.run(run_until_signal(run_platform(config)))

@@ -15,6 +15,7 @@ import aiomqtt
 import orjson
 import pytest
 
+from device_profiles.mqtt_factory import mqtt_client
 from gateway_agent import (
     AsyncOutbox,
     Message,
@@ -25,6 +26,7 @@ from gateway_agent import (
     WardOptions,
 )
 from smartward.servers import Mosquitto, free_port
+from smartward.throwaway_pki import make_test_pki
 
 from .conftest import STAY_ROOT, until
 
@@ -34,19 +36,34 @@ ROOT = "smartward/v1"
 
 
 class ProdMosquitto(Mosquitto):
-    """Mosquitto running deploy/mosquitto/mosquitto.conf with only ports and paths substituted."""
+    """Mosquitto running deploy/mosquitto/mosquitto.conf with only ports and paths substituted; the TLS
+    listeners (8883: passwords, 8884: client certificates) get a throw-away PKI (``self.pki``)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__(port=port)
+        self.tls_port = free_port()
+        self.mtls_port = free_port()
+        self.pki = make_test_pki(self.dir / "tls")
+
+    @property
+    def tls_url(self) -> str:
+        return f"mqtts://127.0.0.1:{self.tls_port}?ca={self.pki.ca}"
 
     def start(self) -> ProdMosquitto:
         conf = (DEPLOY / "mosquitto.conf").read_text()
+        conf = conf.replace("/etc/mosquitto/smartward/tls/broker.", "/etc/mosquitto/smartward/tls/server.")
         conf = conf.replace("/etc/mosquitto/smartward/", f"{self.dir}/").replace("/var/lib/mosquitto/", f"{self.dir}/")
         conf = re.sub(r"^listener 1883 127\.0\.0\.1$", f"listener {self.port} 127.0.0.1", conf, flags=re.M)
+        conf = re.sub(r"^listener 8883$", f"listener {self.tls_port} 127.0.0.1", conf, flags=re.M)
+        conf = re.sub(r"^listener 8884$", f"listener {self.mtls_port} 127.0.0.1", conf, flags=re.M)
         conf = conf.replace("log_dest syslog", "log_dest stdout")
         (self.dir / "mosquitto.conf").write_text(STAY_ROOT + conf)
         self._spawn([self.exe(), "-c", str(self.dir / "mosquitto.conf")])
         assert self.proc is not None
         from smartward.servers import _wait_port
 
-        _wait_port(self.port, self.proc, self.log)
+        for port in (self.port, self.tls_port, self.mtls_port):
+            _wait_port(port, self.proc, self.log)
         return self
 
 
@@ -153,3 +170,39 @@ async def test_simulated_ward_with_per_device_credentials(prod: tuple[ProdMosqui
         await until(lambda: sum(got.values()) >= 20, 10, "20 samples at the ingest account")
         task.cancel()
     assert got == {"sim-w1-01": 10, "sim-w1-02": 10}
+
+
+async def test_shipped_tls_listeners(prod: tuple[ProdMosquitto, dict[str, str]]) -> None:
+    """8883: a device's password over TLS; 8884: a gateway's client certificate is its identity (CN), the
+    per-gateway grants apply; no certificate, or one the broker's CA did not sign, is refused."""
+    m, pw = prod
+    got: list[str] = []
+    async with client(m, "sw-ingest", pw["sw-ingest"], "ingest-0") as ingest:
+        await ingest.subscribe(f"{ROOT}/devices/+/obs", qos=1)
+
+        async def collect() -> None:
+            async for msg in ingest.messages:
+                got.append(f"{msg.topic} {msg.payload!r}")
+
+        task = asyncio.create_task(collect())
+        url = f"mqtts://sim-a:{pw['sim-a']}@127.0.0.1:{m.tls_port}?ca={m.pki.ca}"
+        async with mqtt_client(url, identifier="sim-a", mqtt_v5=True) as dev:
+            await dev.publish(f"{ROOT}/devices/sim-a/obs", b"tls", qos=1)
+        cert, key = m.pki.client("gw-1")
+        async with mqtt_client(f"mqtts://127.0.0.1:{m.mtls_port}?ca={m.pki.ca}&cert={cert}&key={key}",
+                               identifier="gw-1", mqtt_v5=True) as gw:
+            await gw.publish(f"{ROOT}/devices/sim-a/obs", b"gw-forged", qos=1)  # not behind gw-1: refused
+            await gw.publish(f"{ROOT}/devices/sim-c/obs", b"mtls", qos=1)
+        await until(lambda: len(got) >= 2, 10, "the two allowed messages")
+        task.cancel()
+    assert got == [f"{ROOT}/devices/sim-a/obs b'tls'", f"{ROOT}/devices/sim-c/obs b'mtls'"]
+    with pytest.raises(aiomqtt.MqttError):  # no client certificate on the mutual-TLS listener
+        async with mqtt_client(f"mqtts://127.0.0.1:{m.mtls_port}?ca={m.pki.ca}", identifier="x", mqtt_v5=True,
+                               timeout=5):
+            pass
+    other = make_test_pki(m.dir / "other-ca")
+    cert, key = other.client("gw-1")
+    with pytest.raises(aiomqtt.MqttError):  # a certificate from another CA
+        async with mqtt_client(f"mqtts://127.0.0.1:{m.mtls_port}?ca={m.pki.ca}&cert={cert}&key={key}",
+                               identifier="gw-1", mqtt_v5=True, timeout=5):
+            pass
