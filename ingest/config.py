@@ -9,6 +9,7 @@ from typing import Any
 
 from device_profiles import topics
 
+from .deadletters import DeadLetterPolicy
 from .mqtt_link import SESSION_EXPIRY_S
 
 MAX_BATCH_LINES = 5000
@@ -40,6 +41,8 @@ class IngestConfig:
     session_expiry_s: int = SESSION_EXPIRY_S
     mqtt_v5: bool = True  # False: MQTT 3.1.1, persistent session, no shared subscription (one worker)
     drain: bool = False  # True: empty this worker's session, then end it (scaling down)
+    # retention and quota of the dead letters (SMARTWARD_DEADLETTER_*, read where the config is built)
+    deadletters: DeadLetterPolicy = field(default_factory=DeadLetterPolicy.from_settings)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -65,4 +68,7 @@ class IngestConfig:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> IngestConfig:
-        return cls(**{**d, "profiles": tuple(d.get("profiles", ()))})
+        extra: dict[str, Any] = {"profiles": tuple(d.get("profiles", ()))}
+        if isinstance(d.get("deadletters"), dict):
+            extra["deadletters"] = DeadLetterPolicy(**d["deadletters"])
+        return cls(**{**d, **extra})

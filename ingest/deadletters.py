@@ -4,16 +4,72 @@ receive time) in SQLite (``{data_dir}/deadletters.sqlite3``, WAL, synchronous=FU
 Workers add rows in batches and acknowledge the messages only after the commit.
 ``smartward deadletter replay`` re-processes rows through the current decoders and deletes the
 ones that now decode (see :mod:`ingest.replay`).
+
+Payloads are raw device data and may identify patients, so the store is bounded by a
+:class:`DeadLetterPolicy` (``SMARTWARD_DEADLETTER_*``): letters older than the retention (30 days by
+default) are deleted, and above the quota (rows, payload bytes) the oldest are dropped first. Both
+are policy, not silent loss: every pruned letter is counted
+(``smartward_ingest_deadletters_dropped_total{why=expired|quota}``) and logged. Ingest prunes
+periodically (:meth:`DeadLetterStore.prune_periodically`, in a thread on a connection of its own,
+never on the message path); deleted content is overwritten (``secure_delete``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from . import metrics
 from .errors import IngestError
+
+log = logging.getLogger(__name__)
+DAY_MS = 86_400_000
+
+
+class DeadLetterSettings(BaseSettings):
+    """``SMARTWARD_DEADLETTER_RETENTION_DAYS`` / ``_MAX_ROWS`` / ``_MAX_BYTES`` / ``_PRUNE_INTERVAL_S``."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTWARD_DEADLETTER_", env_file=None, extra="ignore")
+
+    retention_days: float = Field(default=30.0, gt=0, le=3650)
+    max_rows: int = Field(default=100_000, ge=1)
+    max_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    prune_interval_s: float = Field(default=60.0, gt=0, le=86_400)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterPolicy:
+    """How long and how much the dead-letter store keeps (quota: payload bytes and rows)."""
+
+    retention_days: float = 30.0
+    max_rows: int = 100_000
+    max_bytes: int = 512 * 1024 * 1024
+    prune_interval_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls) -> DeadLetterPolicy:
+        """From ``SMARTWARD_DEADLETTER_*`` (pydantic ``ValidationError``, a ``ValueError``, when invalid)."""
+        s = DeadLetterSettings()
+        return cls(s.retention_days, s.max_rows, s.max_bytes, s.prune_interval_s)
+
+    def describe(self) -> str:
+        return (f"retention {self.retention_days:g} days, max {self.max_rows} rows, max {self.max_bytes} payload "
+                f"bytes (oldest dropped first), pruned every {self.prune_interval_s:g} s by ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    expired: int = 0
+    over_quota: int = 0
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -49,16 +105,24 @@ class NewDeadLetter:
     reason: str
 
 
-class DeadLetterStore:
-    """Thread-compatible: used from one thread at a time (workers call it via ``asyncio.to_thread``)."""
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA secure_delete=ON")  # pruned payloads are overwritten, not left in free pages
+    return db
 
-    def __init__(self, path: Path) -> None:
+
+class DeadLetterStore:
+    """Thread-compatible: used from one thread at a time (workers call it via ``asyncio.to_thread``);
+    :meth:`prune` uses a connection of its own and may run alongside."""
+
+    def __init__(self, path: Path, policy: DeadLetterPolicy | None = None) -> None:
         self.path = path
+        self.policy = policy or DeadLetterPolicy()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db = _connect(path)
             self._db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise IngestError(f"dead-letter store {path}: {exc}") from exc
@@ -94,6 +158,62 @@ class DeadLetterStore:
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+
+    def size_bytes(self) -> int:
+        """Payload bytes held (what the byte quota counts)."""
+        return int(self._db.execute("SELECT coalesce(sum(length(payload)), 0) FROM dead_letters").fetchone()[0])
+
+    def oldest_ms(self) -> int | None:
+        row = self._db.execute("SELECT min(received_ms) FROM dead_letters").fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def prune(self, now_ms: int | None = None) -> PruneResult:
+        """Delete letters past the retention, then the oldest over the quota; count and log both."""
+        now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        p = self.policy
+        try:
+            db = _connect(self.path)
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                expired = db.execute("DELETE FROM dead_letters WHERE received_ms < ?",
+                                     (now - int(p.retention_days * DAY_MS),)).rowcount
+                over = 0
+                rows = int(db.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+                if rows > p.max_rows:
+                    over += db.execute("DELETE FROM dead_letters WHERE id IN "
+                                       "(SELECT id FROM dead_letters ORDER BY id LIMIT ?)",
+                                       (rows - p.max_rows,)).rowcount
+                total = int(db.execute("SELECT coalesce(sum(length(payload)), 0) FROM dead_letters").fetchone()[0])
+                if total > p.max_bytes:
+                    cutoff = db.execute(
+                        "SELECT min(id) FROM (SELECT id, sum(length(payload)) OVER (ORDER BY id) AS run "
+                        "FROM dead_letters) WHERE run >= ?", (total - p.max_bytes,)).fetchone()[0]
+                    over += db.execute("DELETE FROM dead_letters WHERE id <= ?", (cutoff,)).rowcount
+                db.execute("COMMIT")
+                if expired or over:
+                    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise IngestError(f"dead-letter store {self.path}: prune: {exc}") from exc
+        if expired:
+            metrics.DEADLETTERS_DROPPED.labels(why="expired").inc(expired)
+            log.info("dead letters: %d older than %g days deleted (retention policy)", expired, p.retention_days)
+        if over:
+            metrics.DEADLETTERS_DROPPED.labels(why="quota").inc(over)
+            log.warning("dead letters: %d oldest dropped over the quota (max %d rows, %d payload bytes); "
+                        "replay or fix the profiles sooner, or raise SMARTWARD_DEADLETTER_MAX_*",
+                        over, p.max_rows, p.max_bytes)
+        return PruneResult(expired, over)
+
+    async def prune_periodically(self) -> None:
+        """Prune now and every ``policy.prune_interval_s`` (in a thread; runs until cancelled)."""
+        while True:
+            try:
+                await asyncio.to_thread(self.prune)
+            except IngestError as exc:
+                log.error("%s; retrying at the next interval", exc)
+            await asyncio.sleep(self.policy.prune_interval_s)
 
     def delete(self, ids: Iterable[int]) -> None:
         with self._db:

@@ -35,6 +35,8 @@ SPOOL_BATCHES = Gauge("smartward_ingest_spool_batches", "Batches waiting in the 
 SPOOL_BYTES = Gauge("smartward_ingest_spool_bytes", "Bytes waiting in the disk spool", multiprocess_mode="livesum")
 UNACKED = Gauge("smartward_ingest_unacked_messages", "Messages received, not yet durable (not acked)",
                 multiprocess_mode="livesum")
+DEADLETTERS_DROPPED = Counter("smartward_ingest_deadletters_dropped",
+                              "Dead letters deleted by policy: past the retention (expired) or over the quota", ["why"])
 WORKERS = Gauge("smartward_ingest_workers_connected", "Ingest workers connected to the broker",
                 multiprocess_mode="livesum")
 

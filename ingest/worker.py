@@ -74,7 +74,7 @@ class IngestWorker:
         self.registry = ProfileRegistry(self.root, cfg.profiles)
         self._load_stored_profiles()
         self.decoders: list[Decoder] = [RegistryDecoder(self.registry), *(decoders or [])]
-        self.deadletters = DeadLetterStore(cfg.deadletters_path)
+        self.deadletters = DeadLetterStore(cfg.deadletters_path, cfg.deadletters)
         self.spool = DiskSpool(cfg.spool_dir)
         self.link = MqttLink(parse_mqtt_url(cfg.broker), cfg.client_id, self._on_message, self._filters,
                              cfg.session_expiry_s, on_connected=self._connected, v5=cfg.mqtt_v5,
@@ -295,6 +295,7 @@ class IngestWorker:
                 tg.create_task(self.writer.drain())
                 tg.create_task(self._refresh_loop())
                 tg.create_task(self._watch_profiles())
+                tg.create_task(self.deadletters.prune_periodically())
                 tg.create_task(self._watch_link(link_task))
         except* _Drained:
             log.info("worker %s drained its session (%d messages); ending it", self.cfg.client_id, self.received)

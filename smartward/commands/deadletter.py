@@ -1,4 +1,5 @@
-"""``smartward deadletter list|replay``: inspect rejected device messages and re-process them."""
+"""``smartward deadletter list|replay|status|prune``: inspect rejected device messages, re-process them,
+and see or apply the retention and quota (``SMARTWARD_DEADLETTER_*``; ingest prunes by itself)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,12 @@ def register(sub: Any) -> None:
             a.add_argument("--topic-root", default=None, metavar="R")
             a.add_argument("--profiles", action="append", default=[], metavar="DIR", help="profile directory (repeatable)")
             a.set_defaults(func=run_replay)
+    for name, helptext, func in (
+            ("status", "count, size and age of the dead letters, and the retention and quota applied", "status"),
+            ("prune", "apply the retention and quota now (ingest also does so periodically)", "prune")):
+        a = dsub.add_parser(name, help=helptext)
+        a.add_argument("--data-dir", default=None, metavar="DIR", help="where serve keeps dead letters (default SMARTWARD_DATA_DIR)")
+        a.set_defaults(func=run_status if func == "status" else run_prune)
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
@@ -59,12 +66,49 @@ def _letters(args: argparse.Namespace) -> Any:
     from pathlib import Path
 
     from ingest import DeadLetterStore
+    from ingest.deadletters import DeadLetterPolicy
 
     path = Path(args.data_dir or _settings().data_dir) / "deadletters.sqlite3"
+    try:
+        policy = DeadLetterPolicy.from_settings()
+    except ValueError as exc:
+        raise SystemExit(f"SMARTWARD_DEADLETTER_*: {exc}") from None
     if not path.exists():
-        print(f"no dead letters at {path}", file=sys.stderr)
+        print(f"no dead letters at {path} (policy: {policy.describe()})", file=sys.stderr)
         return None
-    return DeadLetterStore(path)
+    return DeadLetterStore(path, policy)
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def run_status(args: argparse.Namespace) -> int:
+    letters = _letters(args)
+    if letters is None:
+        return 0
+    oldest = letters.oldest_ms()
+    print(f"policy: {letters.policy.describe()} (SMARTWARD_DEADLETTER_RETENTION_DAYS, _MAX_ROWS, _MAX_BYTES, "
+          "_PRUNE_INTERVAL_S)")
+    print(f"{letters.count()} dead letters, {letters.size_bytes()} payload bytes"
+          + (f", oldest received {_when(oldest)}" if oldest is not None else ""))
+    return 0
+
+
+def run_prune(args: argparse.Namespace) -> int:
+    from ingest import IngestError
+
+    letters = _letters(args)
+    if letters is None:
+        return 0
+    try:
+        result = letters.prune()
+    except IngestError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"pruned: {result.expired} expired, {result.over_quota} over quota; {letters.count()} left "
+          f"({letters.policy.describe()})")
+    return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -82,7 +126,7 @@ def run_list(args: argparse.Namespace) -> int:
         if args.payload:
             print("\t" + d.payload[:2000].decode("utf-8", errors="replace"))
         n += 1
-    print(f"{n} dead letters", file=sys.stderr)
+    print(f"{n} dead letters (policy: {letters.policy.describe()})", file=sys.stderr)
     return 0
 
 
