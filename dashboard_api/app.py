@@ -28,6 +28,7 @@ from .http_security import SecurityHeaders, load_http_policy
 from .hub import Hub
 from .lockout import Lockout
 from .routes import adt, alarms, auth, device_profiles, drills, ops, patients, twin, wards, ws
+from .sessions import Sessions
 from .tokens import Tokens
 from .users import UserStore
 from .ws_tickets import TicketStore
@@ -49,8 +50,10 @@ def create_app(platform: Any, config: ApiConfig | None = None, own_hub: bool = F
     audit = AuditLog(engine, load_audit_key(config.environment, platform.config.data_dir))
     hub = Hub(platform, client_id=None, audit=audit)
     services = Services(config=config, platform=platform, tokens=Tokens(config),
-                        lockout=Lockout(config.max_failures, config.lockout_s, config.ip_failures_per_minute),
-                        users=UserStore(engine), audit=audit, hub=hub)
+                        lockout=Lockout(config.max_failures, config.window_s, config.ip_failures_per_minute,
+                                        account_ceiling=config.account_ceiling),
+                        users=UserStore(engine), audit=audit, hub=hub,
+                        sessions=Sessions(engine, lifetime_s=config.session_s))
     if not own_hub:
         platform.components.append(hub)
 

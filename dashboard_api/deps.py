@@ -14,6 +14,8 @@ from .config import ApiConfig
 from .errors import AuthError
 from .hub import Hub
 from .lockout import Lockout
+from .proxies import client_address
+from .sessions import Sessions
 from .tokens import Tokens
 from .users import User, UserStore
 from .wardstate import HOME_WARD
@@ -28,6 +30,7 @@ class Services:
     users: UserStore
     audit: AuditLog
     hub: Hub
+    sessions: Sessions
 
     @property
     def root(self) -> str:
@@ -36,6 +39,11 @@ class Services:
     async def record(self, user: User, action: str, resource: str, detail: dict[str, Any] | None = None) -> None:
         """Append to the hash-chained audit log (before the data leaves the server)."""
         await asyncio.to_thread(self.audit.append, user.username, user.role, action, resource, detail)
+
+    async def record_event(self, actor: str, role: str, action: str, resource: str,
+                           detail: dict[str, Any] | None = None) -> None:
+        """Append an entry whose actor is not a logged-in user (a login attempt: role ``anonymous``)."""
+        await asyncio.to_thread(self.audit.append, actor, role, action, resource, detail)
 
     def ward_of_patient(self, patient: str) -> str | None:
         where = self.platform.attributions.bed_of(patient)
@@ -52,20 +60,44 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def user_from_token(services: Services, token: str | None) -> User:
+def claims_from_token(services: Services, token: str | None) -> dict[str, Any]:
+    """The claims of a valid access token whose session is live and whose ``ver`` is the user's
+    current token version (see :meth:`Sessions.active` for how fresh that answer is); 401 otherwise."""
     if not token:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not authenticated", headers=UNAUTHORIZED)
     try:
-        return services.tokens.user_of(services.tokens.decode(token))
+        claims = services.tokens.decode(token)
     except AuthError as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc), headers=UNAUTHORIZED) from None
+    sid, ver = claims.get("sid"), claims.get("ver")
+    if not isinstance(sid, str) or not sid or not isinstance(ver, int) \
+            or not services.sessions.active(sid, str(claims["sub"]), ver):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "session ended; log in again", headers=UNAUTHORIZED)
+    return claims
+
+
+def user_from_token(services: Services, token: str | None) -> User:
+    """The user of a valid access token (also for websockets); 401 otherwise."""
+    return services.tokens.user_of(claims_from_token(services, token))
 
 
 async def current_user(services: ServicesDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
     return user_from_token(services, token)
 
 
+async def current_claims(services: ServicesDep,
+                         token: Annotated[str | None, Depends(oauth2_scheme)]) -> dict[str, Any]:
+    return claims_from_token(services, token)
+
+
+def client_ip(services: Services, request: Request) -> str:
+    """The client's address: the peer, or behind a trusted proxy its ``X-Forwarded-For`` client."""
+    peer = request.client.host if request.client else "?"
+    return client_address(peer, request.headers.get("x-forwarded-for"), services.config.proxies)
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
+CurrentClaims = Annotated[dict[str, Any], Depends(current_claims)]
 
 
 def require_ward(user: User, ward: str) -> None:
@@ -89,7 +121,7 @@ def require_patient(services: Services, user: User, patient: str) -> str | None:
         return ward
     if not user.clinical:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not read patient data")
-    if user.role == "admin" or (user.role == "physician" and not user.wards):
+    if user.all_wards:  # admin, or a physician created with --all-wards
         return ward
     if ward is None or not user.can_see_ward(ward):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"patient {patient} is not in a ward of user {user.username}")

@@ -1,4 +1,9 @@
-"""Short-lived JWT access tokens and longer refresh tokens (HS256, PyJWT)."""
+"""Short-lived JWT access tokens and refresh tokens (HS256, PyJWT).
+
+Both carry the login session (``sid``) and the user's token version (``ver``); a refresh token's
+``jti`` is the one :class:`~dashboard_api.sessions.Sessions` expects next. Neither outlives its
+session (``exp`` is capped at the session's absolute end).
+"""
 
 from __future__ import annotations
 
@@ -21,11 +26,14 @@ class Tokens:
         self.config = config
         self.clock = clock
 
-    def issue(self, user: User, kind: TokenType = "access") -> str:
+    def issue(self, user: User, kind: TokenType = "access", sid: str = "", jti: str = "",
+              not_after: int | None = None) -> str:
+        """A signed token for ``user`` in session ``sid``, expiring at the kind's lifetime or ``not_after``."""
         now = int(self.clock())
         ttl = self.config.access_ttl_s if kind == "access" else self.config.refresh_ttl_s
+        exp = now + int(ttl) if not_after is None else min(now + int(ttl), not_after)
         claims: dict[str, Any] = {"sub": user.username, "role": user.role, "typ": kind, "iat": now,
-                                  "exp": now + int(ttl), "jti": uuid.uuid4().hex}
+                                  "exp": exp, "jti": jti or uuid.uuid4().hex, "ver": user.version, "sid": sid}
         if kind == "access":
             claims["wards"] = list(user.wards)
             if user.patient:
@@ -47,4 +55,4 @@ class Tokens:
 
     def user_of(self, claims: dict[str, Any]) -> User:
         return User(str(claims["sub"]), str(claims["role"]), tuple(claims.get("wards") or ()),
-                    str(claims.get("patient") or ""))
+                    str(claims.get("patient") or ""), int(claims.get("ver") or 0))

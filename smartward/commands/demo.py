@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
     _quiet_embedded_broker()
     if logging.getLogger().level > logging.DEBUG:  # a "connected" line per simulated device is noise here
         logging.getLogger("gateway_agent.publisher").setLevel(logging.WARNING)
+    # The demo is development: without SMARTWARD_SECRET_KEY the API signs with a throw-away key
+    # (production, the default everywhere else, refuses to start without a strong one).
+    os.environ["SMARTWARD_ENVIRONMENT"] = "development"
     data_dir = os.path.abspath(args.data_dir)
     os.makedirs(data_dir, exist_ok=True)
     # Before anything is touched: a second demo on the same data would reset the first one's logins.

@@ -4,6 +4,7 @@ that shows nothing); the user is still added, since users often come before the 
 from __future__ import annotations
 
 import io
+import secrets
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ def add(monkeypatch: pytest.MonkeyPatch, state: str, *args: str) -> int:
 
 def test_unknown_ward_or_patient_is_a_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SMARTWARD_AUDIT_KEY", secrets.token_hex(32))  # user changes are audited
     state = f"sqlite:///{tmp_path}/state.sqlite3"
     Attributions(make_engine(state)).admit("p-1", "w1", "07", at_ms=1_763_805_600_000)
     assert add(monkeypatch, state, "--username", "nina", "--role", "nurse", "--ward", "w1") == 0
