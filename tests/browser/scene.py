@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -158,7 +159,8 @@ async def _main() -> None:  # pragma: no cover - manual look
     from smartward.servers import Mosquitto
     from tests.integration.dashboard.conftest import PASSWORD, running_platform
 
-    os.environ.setdefault("SMARTWARD_SECRET_KEY", "x" * 32)
+    os.environ.setdefault("SMARTWARD_ENVIRONMENT", "development")  # a look/screenshot run: throw-away keys
+    os.environ.setdefault("SMARTWARD_SECRET_KEY", secrets.token_urlsafe(32))
     m = Mosquitto().start()
     tmp = Path(tempfile.mkdtemp())
     root = "look/smartward/v1"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +35,8 @@ async def spots(run: Running, ward: str, beds: int) -> None:
 async def main() -> None:
     from playwright.async_api import async_playwright
 
-    os.environ.setdefault("SMARTWARD_SECRET_KEY", "screenshot-" + "x" * 24)
+    os.environ.setdefault("SMARTWARD_ENVIRONMENT", "development")  # a look/screenshot run: throw-away keys
+    os.environ.setdefault("SMARTWARD_SECRET_KEY", secrets.token_urlsafe(32))
     OUT.mkdir(parents=True, exist_ok=True)
     m = Mosquitto().start()
     tmp = Path(tempfile.mkdtemp())
