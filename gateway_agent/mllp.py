@@ -91,6 +91,9 @@ def certificate_names(cert: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+_DRAIN_UNDER = 16 * 1024  # below asyncio's write-buffer low-water mark drain() never waits
+
+
 class _Oversize(Exception):
     def __init__(self, size: int) -> None:
         self.size = size
@@ -210,8 +213,16 @@ class MllpServer:
                 continue
             deadline = loop.time() + self.limits.frame_timeout
             try:
-                async with asyncio.timeout_at(deadline):
-                    message = await self._frame(reader, buf, peer)
+                message = self._take(buf, peer)  # the usual case: the whole frame came in one read
+                while message is None:
+                    async with asyncio.timeout_at(deadline):
+                        chunk = await reader.read(self.limits.read_chunk)
+                    if not chunk:
+                        log.warning("MLLP %s: connection closed inside a frame (%s bytes dropped, never "
+                                    "acknowledged)", peer, len(buf))
+                        return
+                    buf += chunk
+                    message = self._take(buf, peer, len(buf) - len(chunk))
             except _Oversize as over:
                 size = await self._discard(reader, buf, over.size, deadline)
                 log.warning("MLLP %s: frame of %s+ bytes exceeds %s: refused, closing the connection", peer, size,
@@ -224,36 +235,25 @@ class MllpServer:
                             self.limits.frame_timeout, len(buf))
                 metrics.MLLP_REFUSED.labels("frame_timeout").inc()
                 return
-            if message is None:
-                if buf.strip():
-                    log.warning("MLLP %s: connection closed inside a frame (%s bytes dropped, never acknowledged)",
-                                peer, len(buf))
-                return
             self.messages += 1
             await self._reply(writer, await self.handler(message, peer))
 
-    async def _frame(self, reader: asyncio.StreamReader, buf: bytearray, peer: Peer) -> bytes | None:
-        """The next message (``None`` at end of stream); consumes it from ``buf``; raises ``_Oversize``."""
+    def _take(self, buf: bytearray, peer: Peer, scanned: int = 0) -> bytes | None:
+        """The first complete message in ``buf`` (removed from it), ``None`` if incomplete; raises ``_Oversize``."""
         limit = self.limits.max_message_bytes + 1  # + the start block
-        scan = 0
-        while True:
-            end = buf.find(END, scan)
-            if end >= 0:
-                if end > limit:
-                    raise _Oversize(end)
-                block = bytes(buf[:end])
-                del buf[: end + len(END)]
-                start = block.find(START)
-                if start > 0:
-                    log.warning("MLLP %s: %s bytes before the start block skipped", peer, start)
-                return block[start + 1:] if start >= 0 else block
+        end = buf.find(END, max(0, scanned - len(END) + 1))
+        if end < 0:
             if len(buf) > limit:
                 raise _Oversize(len(buf))
-            scan = max(0, len(buf) - len(END) + 1)
-            chunk = await reader.read(self.limits.read_chunk)
-            if not chunk:
-                return None
-            buf += chunk
+            return None
+        if end > limit:
+            raise _Oversize(end)
+        block = bytes(buf[:end])
+        del buf[: end + len(END)]
+        start = block.find(START)
+        if start > 0:
+            log.warning("MLLP %s: %s bytes before the start block skipped", peer, start)
+        return block[start + 1:] if start >= 0 else block
 
     async def _discard(self, reader: asyncio.StreamReader, buf: bytearray, size: int, deadline: float) -> int:
         """Read and drop the rest of an oversized frame, until its end block, end of stream or ``deadline``."""
@@ -271,5 +271,8 @@ class MllpServer:
 
     async def _reply(self, writer: asyncio.StreamWriter, reply: bytes) -> None:
         writer.write(frame(reply))
-        async with asyncio.timeout(self.limits.frame_timeout):  # a sender that never reads its ACKs
+        if writer.transport.get_write_buffer_size() < _DRAIN_UNDER:
+            await writer.drain()  # does not wait: the ACKs are being read
+            return
+        async with asyncio.timeout(self.limits.frame_timeout):  # a sender that does not read its ACKs
             await writer.drain()
