@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from .audit import AuditLog
 from .config import ApiConfig
-from .errors import AuthError
+from .errors import AuditError, AuthError
 from .hub import Hub
 from .lockout import Lockout
 from .proxies import client_address
@@ -19,6 +20,8 @@ from .sessions import Sessions
 from .tokens import Tokens
 from .users import User, UserStore
 from .wardstate import HOME_WARD
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,13 +40,19 @@ class Services:
         return str(self.platform.config.topic_root)
 
     async def record(self, user: User, action: str, resource: str, detail: dict[str, Any] | None = None) -> None:
-        """Append to the hash-chained audit log (before the data leaves the server)."""
-        await asyncio.to_thread(self.audit.append, user.username, user.role, action, resource, detail)
+        """Append to the hash-chained audit log (before the data leaves the server). When the entry
+        cannot be written the request is refused (503) and nothing it asked for leaves."""
+        await self.record_event(user.username, user.role, action, resource, detail)
 
     async def record_event(self, actor: str, role: str, action: str, resource: str,
                            detail: dict[str, Any] | None = None) -> None:
         """Append an entry whose actor is not a logged-in user (a login attempt: role ``anonymous``)."""
-        await asyncio.to_thread(self.audit.append, actor, role, action, resource, detail)
+        try:
+            await asyncio.to_thread(self.audit.append, actor, role, action, resource, detail)
+        except AuditError as exc:
+            log.error("audit log append failed (%s): refusing %s on %s", exc, action, resource)
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                                "the audit log cannot be written: the request is refused") from None
 
     def ward_of_patient(self, patient: str) -> str | None:
         where = self.platform.attributions.bed_of(patient)

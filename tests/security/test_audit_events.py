@@ -85,8 +85,6 @@ async def test_a_failed_audit_write_returns_no_data(platform_sqlite: Running) ->
         assert "p-1" not in r.text and "spo2" not in r.text.lower() and "rows" not in r.text, (path, r.text)
 
 
-@pytest.mark.xfail(strict=True, reason="an AuditError escapes as 500: Services.record (deps.py) should answer 503 "
-                                      "naming the audit log (issue 13 finding 9; deps.py is not in this change)")
 async def test_a_failed_audit_write_answers_503(platform_sqlite: Running) -> None:
     for (path, _), r in zip(READS, await reads_without_an_audit_table(platform_sqlite), strict=True):
         assert r.status_code == 503 and "audit" in r.text.lower(), (path, r.status_code, r.text[:300])
