@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import ssl
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from gateway_agent.errors import PeerListError
 from gateway_agent.hl7_gateway import Hl7Gateway
 from gateway_agent.mllp import END, START, MllpLimits, MllpServer, server_tls_context
 from gateway_agent.mllp_peers import PeerList, load_peers
+from smartward.servers import Mosquitto, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -275,3 +277,28 @@ def test_gateway_refuses_a_non_loopback_listener_without_a_peer_list(tmp_path: P
     assert "--mllp-tls-client-ca" in capsys.readouterr().err
     assert main([*base, "--hl7-mllp", "127.0.0.1:2575", "--mllp-tls-client-ca", str(peers)]) == 2
     assert "--mllp-tls-cert" in capsys.readouterr().err
+
+
+async def test_gateway_command_serves_listed_certificates_over_mutual_tls(mosquitto: Mosquitto, pki: Pki,
+                                                                           tmp_path: Path) -> None:
+    """`smartward gateway` wires it all: peers file, TLS, client CA; a listed certificate is served, a
+    listed certificate naming another device and an unlisted certificate are refused."""
+    peers = tmp_path / "peers.yaml"
+    peers.write_text("peers:\n  - name: icu-a-gateway\n    certificate: pic-gw-icu-a\n    addresses: [127.0.0.0/8]\n"
+                     "    devices: ['ICU-A-*']\n")
+    port = free_port()
+    gw = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "smartward", "gateway", "--broker", mosquitto.url, "--hl7-mllp", f"127.0.0.1:{port}",
+        "--outbox", str(tmp_path / "outbox"), "--topic-root", ROOT, "--mllp-peers", str(peers),
+        "--mllp-tls-cert", str(pki.dir / "server.crt"), "--mllp-tls-key", str(pki.dir / "server.key"),
+        "--mllp-tls-client-ca", str(pki.ca), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert gw.stdout is not None
+        assert b"MLLP listening" in await asyncio.wait_for(gw.stdout.readline(), 30)
+        assert msa(await send(port, oru("ICU-A-9"), tls=pki.client("gw-icu-a")))[1] == "AA"
+        assert msa(await send(port, oru("ICU-B-9"), tls=pki.client("gw-icu-a")))[1] == "AR"
+        assert msa(await send(port, oru("ICU-A-9"), tls=pki.client("gw-other")))[1] == "AR"
+    finally:
+        gw.terminate()
+        _, err = await asyncio.wait_for(gw.communicate(), 30)
+    assert b"ICU-B-9" in err and b"may not send" in err  # logged: who and which device, no patient data
