@@ -59,7 +59,10 @@ def _token(ws: WebSocket) -> str | None:
     return tickets.redeem(ticket) if ticket else None
 
 
-async def _serve(ws: WebSocket, services: Services, screen: Screen, expires_at: float) -> None:
+SESSION_RECHECK_S = 5.0  # a disabled user, a logout or a role change closes an open stream within this
+
+
+async def _serve(ws: WebSocket, services: Services, screen: Screen, token: str, expires_at: float) -> None:
     hub = services.hub
     hub.fanout.join(screen)
     SCREENS.inc()
@@ -93,8 +96,16 @@ async def _serve(ws: WebSocket, services: Services, screen: Screen, expires_at: 
                     screen.watch = w if isinstance(w, str) else None
 
     async def expiry() -> None:
-        """Close when the access token expires; the page refreshes its token and reconnects."""
-        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        """Close when the access token expires (the page refreshes its token and reconnects), or as soon
+        as its session ends: logout, a replayed refresh token, the user disabled or their role changed."""
+        while (left := expires_at - time.time()) > 0:
+            await asyncio.sleep(min(left, SESSION_RECHECK_S))
+            try:
+                user_from_token(services, token)
+            except HTTPException:
+                if time.time() < expires_at:
+                    await ws.close(4401, "session ended")
+                    raise WebSocketDisconnect(4401) from None
         await ws.close(4401, "token expired")
         raise WebSocketDisconnect(4401)
 
@@ -110,7 +121,7 @@ async def _serve(ws: WebSocket, services: Services, screen: Screen, expires_at: 
         SCREENS.dec()
 
 
-async def _authenticate(ws: WebSocket) -> tuple[Services, User, float] | None:
+async def _authenticate(ws: WebSocket) -> tuple[Services, User, str, float] | None:
     services: Services = ws.app.state.services
     token = _token(ws)
     try:
@@ -120,7 +131,7 @@ async def _authenticate(ws: WebSocket) -> tuple[Services, User, float] | None:
         await ws.close(4401, "send ?ticket= from POST /api/v1/ws/ticket, not ?token=" if in_url else "not authenticated")
         return None
     assert token is not None
-    return services, user, float(services.tokens.decode(token)["exp"])
+    return services, user, token, float(services.tokens.decode(token)["exp"])
 
 
 @router.websocket("/api/v1/ws/wards/{ward}")
@@ -129,14 +140,14 @@ async def ward_stream(ws: WebSocket, ward: str) -> None:
     auth = await _authenticate(ws)
     if auth is None:
         return
-    services, user, exp = auth
+    services, user, token, exp = auth
     try:
         require_clinical(user, ward)
     except HTTPException:
         await ws.close(4403, f"no access to ward {ward}")
         return
-    await services.record(user, "read", f"ws/ward/{ward}")
-    await _serve(ws, services, Screen(ward, user.username), exp)
+    if await _audited(ws, services, user, f"ws/ward/{ward}"):
+        await _serve(ws, services, Screen(ward, user.username), token, exp)
 
 
 @router.websocket("/api/v1/ws/patients/{patient}")
@@ -145,7 +156,7 @@ async def patient_stream(ws: WebSocket, patient: str) -> None:
     auth = await _authenticate(ws)
     if auth is None:
         return
-    services, user, exp = auth
+    services, user, token, exp = auth
     try:
         ward = require_patient(services, user, patient)
     except HTTPException:
@@ -154,7 +165,18 @@ async def patient_stream(ws: WebSocket, patient: str) -> None:
     if ward is None:
         await ws.close(4404, f"patient {patient} is not admitted")
         return
-    await services.record(user, "read", f"ws/patient/{patient}")
+    if not await _audited(ws, services, user, f"ws/patient/{patient}"):
+        return
     screen = Screen(ward, user.username)
     screen.only_patient = patient
-    await _serve(ws, services, screen, exp)
+    await _serve(ws, services, screen, token, exp)
+
+
+async def _audited(ws: WebSocket, services: Services, user: User, resource: str) -> bool:
+    """Audit the stream's read before any data is sent; a failed audit write closes it (1011)."""
+    try:
+        await services.record(user, "read", resource)
+    except HTTPException as exc:
+        await ws.close(1011, str(exc.detail))
+        return False
+    return True

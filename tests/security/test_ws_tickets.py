@@ -117,3 +117,28 @@ def test_tickets_are_unguessable() -> None:
     store = TicketStore()
     tickets = {store.issue("nina", "a") for _ in range(3)}
     assert len(tickets) == 3 and all(len(t) >= 32 for t in tickets)
+
+
+@pytest.mark.integration
+async def test_an_open_stream_closes_soon_after_its_session_ends(platform_sqlite: Running) -> None:
+    """Logging out (likewise a disabled user, a password reset or a role change, which end every
+    session) closes the user's open central-station stream within seconds, not at token expiry."""
+    import asyncio
+    import time
+
+    from dashboard_api.routes.ws import SESSION_RECHECK_S
+
+    run = platform_sqlite
+    run.add_user("nina", "nurse", ("w1",))
+    async with httpx.AsyncClient(base_url=run.base, timeout=10) as c:
+        h = await run.login(c, "nina")
+        async with connect(f"{ws_base(run)}{WARD}?ticket={await ticket(c, h)}") as ws:
+            assert orjson.loads(await ws.recv())[0]["type"] == "snapshot"
+            assert (await c.post("/api/v1/auth/logout", headers=h)).status_code == 204
+            t0 = time.monotonic()
+            with pytest.raises(ConnectionClosed) as info:
+                async with asyncio.timeout(SESSION_RECHECK_S + 5):
+                    while True:
+                        await ws.recv()
+        assert info.value.rcvd is not None and info.value.rcvd.code == 4401, info.value
+        assert time.monotonic() - t0 <= SESSION_RECHECK_S + 3
