@@ -17,11 +17,12 @@ BENCH_MODULES: list[str] = [
     "smartward.benches.fanout",
     "smartward.benches.gateway",
     "smartward.benches.twin",
+    "smartward.benches.fuzz",
 ]
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("bench", help="run a benchmark and print figures (ingest, decode, alerting, twin, fanout)")
+    p = sub.add_parser("bench", help="run a benchmark and print figures (ingest, decode, alerting, twin, fanout, fuzz)")
     bsub = p.add_subparsers(dest="bench", required=True, metavar="NAME")
     for name in BENCH_MODULES:
         importlib.import_module(name).register(bsub)
