@@ -1,4 +1,5 @@
-"""Entry point of an ingest worker process: ``python -m ingest.worker_main CONFIG_JSON``.
+"""Entry point of an ingest worker process: ``python -m ingest.worker_main`` with its config JSON as the
+first line on stdin (never in argv: credentials in argv are visible to every local user in ``ps``).
 
 Started by :class:`smartward.compose.IngestProcesses`. SIGTERM/SIGINT make the worker flush, ack and
 exit 0. The parent holds the write end of our stdin: when it dies (even by SIGKILL), stdin reaches
@@ -70,7 +71,11 @@ def main() -> int:
         uvloop.install()
     except ImportError:
         pass
-    return asyncio.run(_main(sys.argv[1]))
+    cfg = sys.stdin.buffer.readline()  # unbuffered enough: the parent writes this one line, then waits
+    if not cfg.strip():
+        sys.stderr.write("ingest.worker_main: expected the config JSON as the first line on stdin\n")
+        return 2
+    return asyncio.run(_main(cfg.decode()))
 
 
 if __name__ == "__main__":

@@ -128,11 +128,10 @@ class IngestProcesses:
     async def _supervise(self, index: int) -> None:
         from ingest.metrics import mark_dead
 
-        cfg = orjson.dumps(self.config.ingest_config(index).to_json()).decode()
+        cfg = orjson.dumps(self.config.ingest_config(index).to_json())
         backoff = 0.5
         while True:
-            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ingest.worker_main", cfg,
-                                                        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            proc = await _spawn_worker(cfg, stdout=asyncio.subprocess.PIPE)
             self._procs[index] = proc
             follow = asyncio.create_task(self._follow(index, proc))
             try:
@@ -181,10 +180,8 @@ class IngestProcesses:
 
     async def _drain(self, first: int, previous: int) -> None:
         async def one(index: int) -> int:
-            cfg = orjson.dumps(self.config.ingest_config(index, drain=True).to_json()).decode()
-            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ingest.worker_main", cfg,
-                                                        stdin=asyncio.subprocess.PIPE,
-                                                        stdout=asyncio.subprocess.DEVNULL)
+            cfg = orjson.dumps(self.config.ingest_config(index, drain=True).to_json())
+            proc = await _spawn_worker(cfg, stdout=asyncio.subprocess.DEVNULL)
             try:
                 return await proc.wait()
             except asyncio.CancelledError:
@@ -208,6 +205,19 @@ class IngestProcesses:
                 tg.create_task(self._supervise(i))
             if previous > n:
                 tg.create_task(self._drain(n, previous))
+
+
+async def _spawn_worker(cfg: bytes, stdout: int) -> asyncio.subprocess.Process:
+    """``python -m ingest.worker_main`` with its config (broker and store credentials included) as the first
+    line on stdin, never in argv (``ps`` shows argv to every local user). stdin then stays open: its EOF
+    tells the worker the parent is gone."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ingest.worker_main",
+                                                stdin=asyncio.subprocess.PIPE, stdout=stdout)
+    assert proc.stdin is not None
+    proc.stdin.write(cfg + b"\n")
+    with contextlib.suppress(ConnectionError):  # a worker that died at once is restarted by the caller
+        await proc.stdin.drain()
+    return proc
 
 
 class HttpServer:

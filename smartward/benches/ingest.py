@@ -175,9 +175,19 @@ def _paho_receive(port: int, n: int, root: str) -> tuple[float, float]:
     return rate, n / cpu
 
 
-def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tuple[float, float, float]:
+def _worker(cfg: dict[str, Any]) -> subprocess.Popen[bytes]:
+    """An ingest worker process, its config on stdin (as ``serve`` starts it: never in argv)."""
     import orjson
 
+    p = subprocess.Popen([sys.executable, "-m", "ingest.worker_main"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         env={**os.environ, "SMARTWARD_LOG_LEVEL": "WARNING"})
+    assert p.stdin is not None
+    p.stdin.write(orjson.dumps(cfg) + b"\n")
+    p.stdin.flush()
+    return p
+
+
+def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tuple[float, float, float]:
     from ingest.config import IngestConfig
 
     root = f"b{workers}{os.getpid()}/smartward/v1"
@@ -186,9 +196,7 @@ def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tupl
                          data_dir=f"{data_dir}/w{workers}", topic_root=root, index=i).to_json() for i in range(workers)]
 
     def start() -> list[subprocess.Popen[bytes]]:
-        procs = [subprocess.Popen([sys.executable, "-m", "ingest.worker_main", orjson.dumps(c).decode()],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  env={**os.environ, "SMARTWARD_LOG_LEVEL": "WARNING"}) for c in cfgs]
+        procs = [_worker(c) for c in cfgs]
         for p in procs:
             assert p.stdout is not None
             p.stdout.readline()  # "ready": subscribed
@@ -209,9 +217,7 @@ def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tupl
     startup_cpu = _children_cpu() - cpu0
     pub_rate = _publish_backlog(mosq.port, _payloads(n, root))
     cpu0 = _children_cpu()
-    procs = [subprocess.Popen([sys.executable, "-m", "ingest.worker_main", orjson.dumps(c).decode()],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              env={**os.environ, "SMARTWARD_LOG_LEVEL": "WARNING"}) for c in cfgs]
+    procs = [_worker(c) for c in cfgs]
     started: list[float] = []
 
     def watch(p: subprocess.Popen[bytes]) -> None:  # the time each worker's stream starts flowing

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import ssl
 import subprocess
 import sys
@@ -61,7 +62,7 @@ async def test_api_over_https(mosquitto: Mosquitto, topic_root: str, tmp_path: P
 
 
 def serve(tmp_path: Path, *args: str, environment: str = "production") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SMARTWARD_ENVIRONMENT": environment, "SMARTWARD_SECRET_KEY": "k" * 48}
+    env = {**os.environ, "SMARTWARD_ENVIRONMENT": environment, "SMARTWARD_SECRET_KEY": secrets.token_urlsafe(32)}
     return subprocess.run([sys.executable, "-m", "smartward", "serve", "--broker", "mqtt://127.0.0.1:1",
                            "--store", f"sqlite:///{tmp_path}/v.sqlite3", "--data-dir", str(tmp_path), *args],
                           capture_output=True, text=True, env=env, timeout=30, check=False)
