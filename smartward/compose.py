@@ -236,6 +236,10 @@ class HttpServer:
         self.bind = bind
         self.server = _Server(uvicorn.Config(app, host=host or "127.0.0.1", port=int(port), log_level="warning",
                                              lifespan="on", access_log=False,
+                                             # client addresses come from SMARTWARD_TRUSTED_PROXIES
+                                             # (dashboard_api.proxies), never from uvicorn's default
+                                             # trust of X-Forwarded-For from 127.0.0.1
+                                             proxy_headers=False,
                                              # central-station frames are small and many: deflating
                                              # every send for every screen costs more CPU than the
                                              # LAN bandwidth it saves (bench fanout: -20 % CPU)

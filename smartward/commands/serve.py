@@ -100,6 +100,15 @@ def run(args: argparse.Namespace) -> int:
     refusal = plain_http_refusal(config, _environment(), args.allow_plain_http)
     if refusal is not None:
         return usage_error("serve", refusal)
+    from dashboard_api.audit import load_audit_key
+    from dashboard_api.config import load_api_config
+    from dashboard_api.errors import ConfigError as ApiConfigError
+
+    try:  # the API's secret, scrape token and audit key: refused here in one line, not as a traceback
+        api = load_api_config()
+        load_audit_key(api.environment, config.data_dir)
+    except ApiConfigError as exc:
+        return usage_error("serve", str(exc))
     alarms = alarm_extra("serve", args.alarms)
     if alarms is None:
         return 1

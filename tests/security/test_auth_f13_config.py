@@ -47,8 +47,6 @@ def test_demo_runs_in_development() -> None:
     assert 'os.environ["SMARTWARD_ENVIRONMENT"] = "development"' in src
 
 
-@pytest.mark.xfail(strict=True, reason="smartward serve must check the API config before starting "
-                                       "(serve.py, owned by another change): until then a traceback")
 def test_serve_refuses_in_one_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTWARD_")}
     r = subprocess.run([sys.executable, "-m", "smartward", "serve", "--http", "127.0.0.1:1", "--data-dir",
