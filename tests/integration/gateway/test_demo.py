@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,8 +24,15 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
 
+SCRAPE = secrets.token_urlsafe(32)  # the demo's Prometheus scrape token (/metrics needs one)
+
+
+def metrics(port: int) -> str:
+    return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5, headers={"Authorization": f"Bearer {SCRAPE}"}).text
+
+
 def stored(port: int) -> int:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    text = metrics(port)
     m = re.search(r'^smartward_ingest_messages_total\{result="stored"\} ([0-9.e+]+)$', text, re.M)
     return int(float(m.group(1))) if m else 0
 
@@ -48,7 +56,8 @@ def test_demo_alone_serves_and_keeps_storing(tmp_path: Path) -> None:
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "smartward", "demo", "--http", f"127.0.0.1:{port}", "--beds", "4",
                                  "--data-dir", str(tmp_path / "demo")], cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+                                env={**os.environ, "PYTHONUNBUFFERED": "1", "SMARTWARD_METRICS_TOKEN": SCRAPE},
+                                start_new_session=True)
     try:
         wait(lambda: httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200, 60, "demo /readyz")
         # the logins are printed last, once alerting and the live hub are up too (after /readyz)
@@ -89,8 +98,7 @@ def test_demo_alone_serves_and_keeps_storing(tmp_path: Path) -> None:
         wait(lambda: stored(port) >= 4, 30, "first stored observations")
         first = stored(port)
         wait(lambda: stored(port) >= first + 8, 30, "the stored counter to keep rising")
-        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        assert re.search(r"^smartward_gateway_delivered [1-9]", metrics, re.M)  # the simulator's outbox drains
+        assert re.search(r"^smartward_gateway_delivered [1-9]", metrics(port), re.M)  # the simulator's outbox drains
         assert (tmp_path / "demo" / "vitals.sqlite3").exists()
         assert (tmp_path / "demo" / "outbox" / "outbox.sqlite3").exists()
         # a second demo on the same data, or the same port, is refused before it touches anything (it

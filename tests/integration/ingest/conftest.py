@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -41,12 +42,17 @@ class Serve:
                      f"127.0.0.1:{self.port}", "--ingest-workers", str(workers), *extra]
         self.log = data_dir / "serve.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        # serve runs as in production: its own secret, audit key and Prometheus scrape token
+        self.scrape_token = secrets.token_urlsafe(32)
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "SMARTWARD_ENVIRONMENT": "production",
+                    "SMARTWARD_SECRET_KEY": secrets.token_urlsafe(32), "SMARTWARD_AUDIT_KEY": secrets.token_urlsafe(32),
+                    "SMARTWARD_METRICS_TOKEN": self.scrape_token}
 
     def start(self) -> Serve:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as logf:
             self.proc = subprocess.Popen(self.argv, cwd=REPO, stdout=logf, stderr=subprocess.STDOUT,
-                                         start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                         start_new_session=True, env=self.env)
         wait_for(self.ready, 30, "serve /readyz")
         return self
 
@@ -60,7 +66,8 @@ class Serve:
             return False
 
     def metrics(self) -> dict[str, float]:
-        text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
+        text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5,
+                         headers={"Authorization": f"Bearer {self.scrape_token}"}).text
         out: dict[str, float] = {}
         for line in text.splitlines():
             m = re.match(r"^(smartward_[a-z_]+(?:\{[^}]*\})?) ([0-9.e+-]+)$", line)

@@ -22,8 +22,9 @@ def test_the_file_is_what_alerting_runs_with(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", ["serve", "demo"])
-def test_a_bad_file_stops_the_start_naming_the_key(command: str, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_file_stops_the_start_naming_the_key(command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMARTWARD_ENVIRONMENT", "development")  # past serve's check of the API secret
     path = tmp_path / "alarms.yaml"
     path.write_text("limits:\n  spo2: {low: .nan}\n")
     argv = [command, "--alarms", str(path), "--data-dir", str(tmp_path / "d")]
