@@ -26,6 +26,7 @@ from .config import ApiConfig, load_api_config
 from .deps import Services
 from .http_security import SecurityHeaders, load_http_policy
 from .hub import Hub
+from .invalid_input import install as install_invalid_input
 from .lockout import Lockout
 from .routes import adt, alarms, auth, device_profiles, drills, ops, patients, twin, wards, ws
 from .sessions import Sessions
@@ -77,6 +78,7 @@ def create_app(platform: Any, config: ApiConfig | None = None, own_hub: bool = F
     app.state.http_policy = policy
     app.state.ws_tickets = TicketStore()
     app.add_middleware(SecurityHeaders, policy=policy)
+    install_invalid_input(app)
     for r in (auth.router, wards.router, patients.router, alarms.router, adt.router, ws.router, ops.router,
               twin.router, drills.router):
         app.include_router(r)

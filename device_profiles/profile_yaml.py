@@ -93,6 +93,11 @@ def _walk(node: yaml.Node, loc: Loc, lines: LineMap, issues: list[Issue], walked
             _walk(item, (*loc, i), lines, issues, walked)
 
 
+def _char(c: object) -> str:
+    """A character as U+XXXX (PyYAML's reader gives its code point or the character)."""
+    return f"U+{c if isinstance(c, int) else ord(str(c)[:1] or chr(0)):04X}"
+
+
 def read_yaml(text: str | bytes, source: str) -> tuple[Any, LineMap]:
     """Parse one YAML document safely; return the data and its line map, or raise with the line."""
     if len(text) > MAX_PROFILE_BYTES:
@@ -102,7 +107,13 @@ def read_yaml(text: str | bytes, source: str) -> tuple[Any, LineMap]:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ProfileValidationError(source, [Issue("$", None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    loader = yaml.SafeLoader(text)
+    try:  # the reader refuses control characters as soon as the loader is built
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        at = text.count("\n", 0, exc.position) + 1
+        raise ProfileValidationError(source, [Issue("$", at, f"YAML: control character "
+                                                             f"{_char(exc.character)} at position {exc.position} is "
+                                                             "not allowed in a profile")]) from None
     try:
         node = loader.get_single_node()
         if node is None:
