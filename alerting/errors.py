@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from device_profiles.errors import SettingsError
+
 
 class AlertingError(Exception):
     """Root of every error raised by :mod:`alerting`."""
 
 
-class ConfigError(AlertingError):
+class ConfigError(AlertingError, SettingsError):
     """An alarm configuration (``alarms.yaml``) is invalid; the message names the field."""
 
 

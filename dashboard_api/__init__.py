@@ -3,7 +3,7 @@ and the patient portal, the hash-chained audit log."""
 
 from .app import create_app
 from .audit import AuditLog, VerifyResult, verify
-from .config import ApiConfig, load_api_config
+from .config import ApiConfig
 from .errors import AuditError, AuthError, ConfigError, DashboardError
 from .hub import Hub
 from .users import ROLES, User, UserError, UserStore, demo_facility_login, demo_login
@@ -26,6 +26,5 @@ __all__ = [
     "create_app",
     "demo_facility_login",
     "demo_login",
-    "load_api_config",
     "verify",
 ]

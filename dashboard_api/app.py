@@ -1,7 +1,9 @@
 """``create_app(platform)``: the FastAPI app (REST, websockets, central station, portal).
 
-``platform`` is what ``smartward.compose`` shares: ``config`` (broker, state, topic_root, …),
-``store`` (vitals read API), ``attributions`` (ADT tables), ``components`` and ``readiness()``.
+``platform`` is what ``smartward.compose`` shares (:class:`ingest.platform.PlatformServices`):
+``config`` (broker, state, topic_root, …), ``store`` (vitals read API), ``attributions`` (ADT tables),
+``components`` and ``readiness()``. ``config`` (:class:`ApiConfig`) comes from the platform's one
+settings model (``smartward.settings.Settings.api_config()``): the app reads no environment.
 The live :class:`~dashboard_api.hub.Hub` is added to ``platform.components`` so the composition runs
 it in its TaskGroup; ``own_hub=True`` runs it in the app's lifespan instead (standalone use).
 """
@@ -12,19 +14,19 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from device_profiles.profile_yaml import MAX_PROFILE_BYTES
+from ingest.platform import PlatformServices
 
 from .api_docs import add_api_docs
 from .audit import AuditLog, load_audit_key
-from .config import ApiConfig, load_api_config
+from .config import ApiConfig
 from .deps import Services
-from .http_security import SecurityHeaders, load_http_policy
+from .http_security import SecurityHeaders
 from .hub import Hub
 from .invalid_input import install as install_invalid_input
 from .lockout import Lockout
@@ -43,12 +45,11 @@ Every read of patient data, every alarm action and every ADT change is written t
 hash-chained audit log (`smartward audit verify`)."""
 
 
-def create_app(platform: Any, config: ApiConfig | None = None, own_hub: bool = False) -> FastAPI:
-    """The ASGI app. Raises :class:`~dashboard_api.errors.ConfigError` for a placeholder secret in production."""
-    config = config or load_api_config()
-    policy = load_http_policy(config.environment)
+def create_app(platform: PlatformServices, config: ApiConfig, own_hub: bool = False) -> FastAPI:
+    """The ASGI app. Raises :class:`~dashboard_api.errors.ConfigError` when production has no audit key."""
+    policy = config.http
     engine = platform.attributions.engine
-    audit = AuditLog(engine, load_audit_key(config.environment, platform.config.data_dir))
+    audit = AuditLog(engine, load_audit_key(config.environment, platform.config.data_dir, config.audit_key))
     hub = Hub(platform, client_id=None, audit=audit)
     services = Services(config=config, platform=platform, tokens=Tokens(config),
                         lockout=Lockout(config.max_failures, config.window_s, config.ip_failures_per_minute,

@@ -35,8 +35,6 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import AuditError, ConfigError
 
@@ -65,6 +63,9 @@ cursors = sa.Table(  # how far an imported source (alerting's alarm events) has 
     sa.Column("value", sa.BigInteger, nullable=False),
 )
 Entry = tuple[str, str, str, str, dict[str, Any], int]  # actor, role, action, resource, detail, t_ms
+# the key each database is sealed with by a writable AuditLog in this process (by engine URL):
+# verify() with no keys checks against it, as a fresh AuditLog(engine) reader cannot know it
+_sealing_keys: dict[str, AuditKey] = {}
 
 
 # -- the key -----------------------------------------------------------------------------------------
@@ -85,14 +86,8 @@ class AuditKey:
         return hmac.new(self.secret, orjson.dumps(fields), hashlib.sha256).hexdigest()
 
 
-class _KeySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SMARTWARD_", env_file=None, extra="ignore")
-
-    audit_key: SecretStr | None = None
-    audit_key_file: Path | None = None
-
-
-def _key_from_text(text: str, source: str) -> AuditKey:
+def key_from_text(text: str, source: str) -> AuditKey:
+    """The key in ``text`` (from ``source``, for messages); at least 32 characters."""
     text = text.strip()
     if len(text) < MIN_KEY_CHARS:
         raise ConfigError(f"the audit key in {source} must be at least {MIN_KEY_CHARS} characters (create one with "
@@ -110,7 +105,7 @@ def read_key_file(path: str | Path) -> AuditKey:
         text = p.read_text()
     except OSError as exc:
         raise ConfigError(f"audit key file {p}: {exc.strerror or exc}") from None
-    return _key_from_text(text, str(p))
+    return key_from_text(text, str(p))
 
 
 def write_key_file(path: str | Path) -> AuditKey:
@@ -125,25 +120,12 @@ def write_key_file(path: str | Path) -> AuditKey:
     return AuditKey(text.encode(), str(path))
 
 
-def configured_key() -> AuditKey | None:
-    """``SMARTWARD_AUDIT_KEY`` or ``SMARTWARD_AUDIT_KEY_FILE`` (not both), else None."""
-    s = _KeySettings()
-    if s.audit_key is not None and s.audit_key_file is not None:
-        raise ConfigError("set SMARTWARD_AUDIT_KEY or SMARTWARD_AUDIT_KEY_FILE, not both")
-    if s.audit_key is not None:
-        return _key_from_text(s.audit_key.get_secret_value(), "SMARTWARD_AUDIT_KEY")
-    if s.audit_key_file is not None:
-        return read_key_file(s.audit_key_file)
-    return None
-
-
-def load_audit_key(environment: str, data_dir: str | Path) -> AuditKey:
-    """The key the API seals entries with. Production requires ``SMARTWARD_AUDIT_KEY_FILE`` (or
-    ``SMARTWARD_AUDIT_KEY``) and refuses to start without it; development (the demo) uses
-    ``{data_dir}/audit.key``, generated (mode 0600) on first use."""
-    key = configured_key()
-    if key is not None:
-        return key
+def load_audit_key(environment: str, data_dir: str | Path, configured: AuditKey | None) -> AuditKey:
+    """The key the API seals entries with: the ``configured`` one (``SMARTWARD_AUDIT_KEY_FILE`` or
+    ``SMARTWARD_AUDIT_KEY``, read by ``smartward.settings``). Production refuses to start without it;
+    development (the demo) uses ``{data_dir}/audit.key``, generated (mode 0600) on first use."""
+    if configured is not None:
+        return configured
     if environment != "development":
         raise ConfigError("SMARTWARD_AUDIT_KEY_FILE (or SMARTWARD_AUDIT_KEY) is unset: production needs the "
                           "audit-log key, kept outside the database (create one with `smartward audit keygen FILE`)")
@@ -155,13 +137,13 @@ def load_audit_key(environment: str, data_dir: str | Path) -> AuditKey:
     return write_key_file(path)
 
 
-def default_keys(engine: sa.Engine) -> list[AuditKey]:
-    """The keys ``verify`` uses when given none: the configured one and, for a SQLite state DB, the
-    development key beside it (``audit.key``, as ``demo`` and ``serve`` keep it)."""
+def default_keys(engine: sa.Engine, configured: AuditKey | None) -> list[AuditKey]:
+    """The keys to verify with when given none: the ``configured`` one (``SMARTWARD_AUDIT_KEY(_FILE)``,
+    from ``smartward.settings``) and, for a SQLite state DB, the development key beside it
+    (``audit.key``, as ``demo`` and ``serve`` keep it)."""
     keys: list[AuditKey] = []
-    key = configured_key()
-    if key is not None:
-        keys.append(key)
+    if configured is not None:
+        keys.append(configured)
     db = engine.url.database if engine.dialect.name == "sqlite" else None
     if db and db != ":memory:":
         dev = Path(db).resolve().parent / DEV_KEY_FILE
@@ -262,6 +244,8 @@ class AuditLog:
     def __init__(self, engine: sa.Engine, key: AuditKey | None = None) -> None:
         self.engine = engine
         self.key = key
+        if key is not None:
+            _sealing_keys[str(engine.url)] = key
         self._lock = threading.Lock()
         try:
             _create(engine)
@@ -347,8 +331,11 @@ class AuditLog:
 def verify(engine: sa.Engine, keys: Sequence[AuditKey] | None = None, expect: Sequence[Head] = ()) -> VerifyResult:
     """Walk the chain in order; the first entry whose hash, link, key or sequence is wrong is reported, as is
     a witnessed head (``expect``) that differs or is gone. ``keys``: every key that sealed entries (the
-    current one and those rotated out); default :func:`default_keys`."""
-    by_id = {k.key_id: k for k in (default_keys(engine) if keys is None else keys)}
+    current one and those rotated out); default :func:`default_keys` with the key this process seals
+    ``engine``'s log with."""
+    if keys is None:
+        keys = default_keys(engine, _sealing_keys.get(str(engine.url)))
+    by_id = {k.key_id: k for k in keys}
     witnessed = {h.seq: h.hash for h in expect}
     with contextlib.suppress(sa.exc.SQLAlchemyError):  # read-only DBs still verify; a missing table is empty
         _create(engine)

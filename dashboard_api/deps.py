@@ -10,6 +10,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
+from ingest.platform import PlatformServices
+
 from .audit import AuditLog
 from .config import ApiConfig
 from .errors import AuditError, AuthError
@@ -19,7 +21,6 @@ from .proxies import client_address
 from .sessions import Sessions
 from .tokens import Tokens
 from .users import User, UserStore
-from .wardstate import HOME_WARD
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Services:
     config: ApiConfig
-    platform: Any
+    platform: PlatformServices
     tokens: Tokens
     lockout: Lockout
     users: UserStore
@@ -37,7 +38,7 @@ class Services:
 
     @property
     def root(self) -> str:
-        return str(self.platform.config.topic_root)
+        return self.platform.config.topic_root
 
     async def record(self, user: User, action: str, resource: str, detail: dict[str, Any] | None = None) -> None:
         """Append to the hash-chained audit log (before the data leaves the server). When the entry
@@ -135,7 +136,3 @@ def require_patient(services: Services, user: User, patient: str) -> str | None:
     if ward is None or not user.can_see_ward(ward):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"patient {patient} is not in a ward of user {user.username}")
     return ward
-
-
-def home_ward() -> str:
-    return HOME_WARD

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import aiomqtt
 import orjson
@@ -23,6 +23,12 @@ import sqlalchemy as sa
 from device_profiles import now_ms, topics
 
 from .errors import DashboardError
+
+if TYPE_CHECKING:  # the hub imports this module
+    from ingest import Attributions
+
+    from .audit import AuditLog
+    from .hub import Hub
 
 metadata = sa.MetaData()
 drills_table = sa.Table(
@@ -162,7 +168,7 @@ def drill_topic(root: str, ward: str) -> str:
     return f"{root}/drill/{ward}"
 
 
-async def publish_retained(hub: Any, topic: str, body: bytes) -> None:
+async def publish_retained(hub: Hub, topic: str, body: bytes) -> None:
     """Retained QoS 1 publish through the hub's connection; :class:`DrillError` when disconnected."""
     client = hub.client
     if client is None:
@@ -173,7 +179,7 @@ async def publish_retained(hub: Any, topic: str, body: bytes) -> None:
         raise DrillError(f"broker unavailable: {exc}") from exc
 
 
-async def end_drill(hub: Any, attributions: Any, store: DrillStore, drill_id: str, by: str,
+async def end_drill(hub: Hub, attributions: Attributions, store: DrillStore, drill_id: str, by: str,
                     samples: int | None = None) -> Drill:
     """Stop a drill: unbind its devices, tell ingest and the hub, publish the retained inactive state
     (alerting then clears the drill's alarms; screens drop the banner) and clear its devices'
@@ -201,7 +207,7 @@ async def end_drill(hub: Any, attributions: Any, store: DrillStore, drill_id: st
     return drill
 
 
-async def expire_drills(hub: Any, attributions: Any, audit: Any) -> None:
+async def expire_drills(hub: Hub, attributions: Attributions, audit: AuditLog | None) -> None:
     """Run in the hub: end every drill past its end that nobody stopped (its driver died)."""
     store = await asyncio.to_thread(DrillStore, attributions.engine)
     while True:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from device_profiles.errors import SettingsError
+
 
 class DashboardError(Exception):
     """Root exception of ``dashboard_api``."""
 
 
-class ConfigError(DashboardError):
+class ConfigError(DashboardError, SettingsError):
     """The API cannot start with this configuration (e.g. a placeholder secret in production)."""
 
 

@@ -1,7 +1,7 @@
 """The HTTP surface's own policy: security headers on every response, the websocket ``Origin``
 allow-list, request-body limits, who may read ``/metrics`` and whether the API docs are served.
 
-Settings (env prefix ``SMARTWARD_``):
+Settings (env prefix ``SMARTWARD_``, read by ``smartward.settings.Settings``, checked by :func:`http_policy`):
 
 - ``ALLOWED_ORIGINS``: comma-separated origins (``https://station.hospital.example``) whose pages may
   open the websockets besides the platform's own (same host and port). Default: none.
@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,18 +40,9 @@ DOCS_CSP = (f"default-src 'none'; script-src 'self' {DOCS_CDN}{{hashes}}; style-
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
-class _EnvSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SMARTWARD_", env_file=None, extra="ignore")
-
-    allowed_origins: str = ""
-    metrics_token: str = ""
-    api_docs: bool | None = None
-    max_body_bytes: int = 1 << 20
-
-
 @dataclass(frozen=True, slots=True)
 class HttpPolicy:
-    """What :func:`load_http_policy` read; build directly in tests."""
+    """What :func:`http_policy` checked; build directly in tests."""
 
     allowed_origins: frozenset[str] = frozenset()
     metrics_token: str = ""
@@ -61,19 +51,19 @@ class HttpPolicy:
     always_hsts: bool = False  # production: HSTS on every response (TLS may end at a proxy)
 
 
-def load_http_policy(environment: str) -> HttpPolicy:
-    """The policy from the environment; :class:`ConfigError` for a scrape token too short to be secret."""
-    env = _EnvSettings()
-    if env.metrics_token and len(env.metrics_token) < MIN_METRICS_TOKEN:
+def http_policy(environment: str, *, allowed_origins: str = "", metrics_token: str = "",
+                api_docs: bool | None = None, max_body_bytes: int = 1 << 20) -> HttpPolicy:
+    """The policy from its settings; :class:`ConfigError` for a scrape token too short to be secret."""
+    if metrics_token and len(metrics_token) < MIN_METRICS_TOKEN:
         raise ConfigError(f"SMARTWARD_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} random characters "
                           "(python -c 'import secrets; print(secrets.token_urlsafe(32))')")
-    if env.max_body_bytes < 1024:
+    if max_body_bytes < 1024:
         raise ConfigError("SMARTWARD_MAX_BODY_BYTES must be at least 1024")
-    origins = frozenset(_origin(o) for o in env.allowed_origins.split(",") if o.strip())
+    origins = frozenset(_origin(o) for o in allowed_origins.split(",") if o.strip())
     production = environment == "production"
-    return HttpPolicy(allowed_origins=origins, metrics_token=env.metrics_token,
-                      api_docs=env.api_docs if env.api_docs is not None else not production,
-                      max_body_bytes=env.max_body_bytes, always_hsts=production)
+    return HttpPolicy(allowed_origins=origins, metrics_token=metrics_token,
+                      api_docs=api_docs if api_docs is not None else not production,
+                      max_body_bytes=max_body_bytes, always_hsts=production)
 
 
 def csp_of(html: str, docs: bool = False) -> str:

@@ -22,6 +22,7 @@ from device_profiles import PayloadError, decode_waveform, now_ms, parse_mqtt_ur
 from device_profiles.mqtt_factory import mqtt_client
 from ingest import StoreError
 from ingest.attribution import bindings, occupancy
+from ingest.platform import PlatformServices
 
 from .audit import AuditLog
 from .drills import expire_drills
@@ -39,10 +40,10 @@ class Hub:
 
     name = "dashboard-hub"
 
-    def __init__(self, platform: Any, client_id: str | None = None, audit: AuditLog | None = None) -> None:
+    def __init__(self, platform: PlatformServices, client_id: str | None = None, audit: AuditLog | None = None) -> None:
         self.platform = platform
         cfg = platform.config
-        self.root: str = cfg.topic_root
+        self.root = cfg.topic_root
         self.url = parse_mqtt_url(cfg.broker)
         self.client_id = client_id
         self.state = WardState()

@@ -1,5 +1,5 @@
-"""Settings of the facility manager's twin API (env prefix ``SMARTWARD_TWIN_``) and the ward layouts
-the server knows (one YAML file per ward, indexed by the ward id inside the file)."""
+"""Settings of the facility manager's twin API (``SMARTWARD_TWIN_*``, read by ``smartward.settings``)
+and the ward layouts the server knows (one YAML file per ward, indexed by the ward id inside the file)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ConfigError
 
@@ -23,7 +22,7 @@ DEFAULT_LAYOUTS = Path(__file__).resolve().parents[1] / "digital_twin" / "wards"
 Shift = Literal["day", "night"]
 
 
-class TwinSettings(BaseSettings):
+class TwinSettings(BaseModel):
     """``SMARTWARD_TWIN_WARDS`` (directory or file of ward layouts; default the shipped example),
     ``…_MAX_RUNS`` (runs at once; the rest queue, at most ``…_MAX_QUEUED``), ``…_WORKERS`` (processes per run),
     ``…_MAX_REPLICATIONS``, ``…_NOW_REPLICATIONS`` / ``…_NOW_MAX_AGE_S`` / ``…_NOW_MIN_INTERVAL_S``
@@ -31,7 +30,7 @@ class TwinSettings(BaseSettings):
     ``…_TIMEZONE`` (local time for the shift; default the server's), ``…_DAY_START`` / ``…_DAY_END``,
     ``…_ALIASES`` (``w1=medsurg-4``: platform ward ``w1`` is simulated on layout ``medsurg-4``)."""
 
-    model_config = SettingsConfigDict(env_prefix="SMARTWARD_TWIN_", env_file=None, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     wards: Path = DEFAULT_LAYOUTS
     max_runs: int = Field(default=1, ge=1, le=4)
@@ -68,16 +67,6 @@ class TwinSettings(BaseSettings):
             return ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"SMARTWARD_TWIN_TIMEZONE {self.timezone!r} is not a known time zone") from None
-
-
-def load_twin_settings() -> TwinSettings:
-    """Settings from the environment; a bad value is a :class:`ConfigError` naming the variable."""
-    try:
-        return TwinSettings()
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        name = "SMARTWARD_TWIN_" + str(err["loc"][0]).upper() if err["loc"] else "SMARTWARD_TWIN_*"
-        raise ConfigError(f"{name}: {err['msg']}") from None
 
 
 @dataclass

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 
+class SettingsError(Exception):
+    """A setting (``SMARTWARD_*`` variable, option or configuration file) is refused; the message names it.
+
+    Not a :class:`ProfileError`: the shared base of every package's ``ConfigError``
+    (``dashboard_api.ConfigError``, ``ingest.ConfigError``, ``alerting.ConfigError``), so a command can
+    refuse any of them in one place while ``from <package> import ConfigError`` stays that package's own.
+    """
+
+
 class ProfileError(Exception):
     """Root of every error raised by device_profiles."""
 

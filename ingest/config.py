@@ -41,8 +41,8 @@ class IngestConfig:
     session_expiry_s: int = SESSION_EXPIRY_S
     mqtt_v5: bool = True  # False: MQTT 3.1.1, persistent session, no shared subscription (one worker)
     drain: bool = False  # True: empty this worker's session, then end it (scaling down)
-    # retention and quota of the dead letters (SMARTWARD_DEADLETTER_*, read where the config is built)
-    deadletters: DeadLetterPolicy = field(default_factory=DeadLetterPolicy.from_settings)
+    # retention and quota of the dead letters (SMARTWARD_DEADLETTER_*: Settings.deadletter_policy())
+    deadletters: DeadLetterPolicy = field(default_factory=DeadLetterPolicy)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -6,7 +6,7 @@ Workers add rows in batches and acknowledge the messages only after the commit.
 ones that now decode (see :mod:`ingest.replay`).
 
 Payloads are raw device data and may identify patients, so the store is bounded by a
-:class:`DeadLetterPolicy` (``SMARTWARD_DEADLETTER_*``): letters older than the retention (30 days by
+:class:`DeadLetterPolicy` (``SMARTWARD_DEADLETTER_*``, read by ``smartward.settings`` and passed in): letters older than the retention (30 days by
 default) are deleted, and above the quota (rows, payload bytes) the oldest are dropped first. Both
 are policy, not silent loss: every pruned letter is counted
 (``smartward_ingest_deadletters_dropped_total{why=expired|quota}``) and logged. Ingest prunes
@@ -24,8 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from . import metrics
 from .errors import IngestError
@@ -34,10 +33,10 @@ log = logging.getLogger(__name__)
 DAY_MS = 86_400_000
 
 
-class DeadLetterSettings(BaseSettings):
-    """``SMARTWARD_DEADLETTER_RETENTION_DAYS`` / ``_MAX_ROWS`` / ``_MAX_BYTES`` / ``_PRUNE_INTERVAL_S``."""
+class _PolicyBounds(BaseModel):
+    """The bounds of ``SMARTWARD_DEADLETTER_RETENTION_DAYS`` / ``_MAX_ROWS`` / ``_MAX_BYTES`` / ``_PRUNE_INTERVAL_S``."""
 
-    model_config = SettingsConfigDict(env_prefix="SMARTWARD_DEADLETTER_", env_file=None, extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     retention_days: float = Field(default=30.0, gt=0, le=3650)
     max_rows: int = Field(default=100_000, ge=1)
@@ -55,9 +54,9 @@ class DeadLetterPolicy:
     prune_interval_s: float = 60.0
 
     @classmethod
-    def from_settings(cls) -> DeadLetterPolicy:
-        """From ``SMARTWARD_DEADLETTER_*`` (pydantic ``ValidationError``, a ``ValueError``, when invalid)."""
-        s = DeadLetterSettings()
+    def validated(cls, **values: float) -> DeadLetterPolicy:
+        """From settings (unset ones default), bounds checked (pydantic ``ValidationError``, a ``ValueError``)."""
+        s = _PolicyBounds.model_validate(values)
         return cls(s.retention_days, s.max_rows, s.max_bytes, s.prune_interval_s)
 
     def describe(self) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from device_profiles.errors import SettingsError
+
 
 class IngestError(Exception):
     """Root of every error raised by ingest."""
 
 
-class ConfigError(IngestError):
+class ConfigError(IngestError, SettingsError):
     """A store URL, state URL or option is wrong (the message names it)."""
 
 

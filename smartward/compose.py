@@ -4,9 +4,10 @@ Every part is a :class:`Component`: ``name``, ``async run()`` (until cancelled; 
 cancellation) and ``ready() -> bool``. :func:`run_platform` runs them all in one TaskGroup; the
 caller turns SIGTERM/SIGINT into cancellation (:func:`run_until_signal`).
 
-Plug-in points (small edits, see docs/architecture.md "Composition"):
-- alerting: ``alerting.create_service(platform) -> Component`` (picked up when it exists);
-- dashboard: ``dashboard_api.create_app(platform) -> ASGI app`` (replaces :func:`minimal_app`);
+The parts are hard dependencies, imported normally (a missing one is an ImportError, not a
+quietly smaller platform):
+- alerting: ``alerting.create_service(platform) -> Component``;
+- dashboard: ``dashboard_api.create_app(platform, api_config) -> ASGI app``;
 - ``smartward demo``: ``run_platform(config, extra_components=[broker, simulator])`` with
   ``ingest_workers=0`` (ingest in-process).
 """
@@ -15,37 +16,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import ipaddress
 import logging
 import os
 import shutil
 import signal
-import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from device_profiles import parse_mqtt_url, topics
+from smartward.settings import Settings, load_settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # ingest is imported at run time only after prepare_metrics_dir (prometheus_client)
     from ingest import Attributions, IngestConfig, VitalsStore
+    from ingest.platform import Component
 
 log = logging.getLogger(__name__)
-
-
-@runtime_checkable
-class Component(Protocol):
-    name: str
-
-    async def run(self) -> None:
-        """Run until cancelled; on cancellation finish in-flight work (flush, ack) and return."""
-
-    def ready(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +56,8 @@ class PlatformConfig:
     tls_cert: str | None = None  # HTTPS: certificate chain (PEM) for the HTTP bind
     tls_key: str | None = None  # and its private key
     extra: dict[str, Any] = field(default_factory=dict)
+    # everything else the environment says (SMARTWARD_*), read once; components get their part of it
+    settings: Settings = field(default_factory=load_settings, repr=False)
 
     def ingest_config(self, index: int = 0, drain: bool = False) -> IngestConfig:
         from ingest import IngestConfig
@@ -72,7 +65,9 @@ class PlatformConfig:
         return IngestConfig(broker=self.broker, store=self.store, state=self.state, data_dir=self.data_dir,
                             topic_root=self.topic_root, index=index, client_prefix=self.client_prefix,
                             auto_assign=self.auto_assign, profiles=self.profiles, mqtt_v5=self.mqtt_v5,
-                            drain=drain, republish_qos=self.republish_qos, shared_group=topics.SHARED_INGEST_GROUP if self.ingest_workers > 1 else "")
+                            drain=drain, republish_qos=self.republish_qos,
+                            shared_group=topics.SHARED_INGEST_GROUP if self.ingest_workers > 1 else "",
+                            deadletters=self.settings.deadletter_policy())
 
 
 def default_workers() -> int:
@@ -81,7 +76,8 @@ def default_workers() -> int:
 
 @dataclass
 class Platform:
-    """What the HTTP app and the components share: config, the read store, ADT, readiness."""
+    """What the HTTP app and the components share: config, the read store, ADT, readiness
+    (implements :class:`ingest.platform.PlatformServices`)."""
 
     config: PlatformConfig
     store: VitalsStore
@@ -260,42 +256,6 @@ class HttpServer:
             raise
 
 
-def minimal_app(platform: Platform) -> Any:
-    """/healthz, /readyz, /metrics until ``dashboard_api.create_app`` exists."""
-    from fastapi import FastAPI
-    from fastapi.responses import JSONResponse, Response
-
-    from ingest.metrics import render
-
-    app = FastAPI(title="SmartWard", docs_url=None, redoc_url=None)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz")
-    async def readyz() -> JSONResponse:
-        checks = await platform.readiness()
-        ok = all(checks.values())
-        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        body, ctype = render()
-        return Response(body, media_type=ctype)
-
-    return app
-
-
-def _optional(module: str, attr: str) -> Callable[..., Any] | None:
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    fn = getattr(mod, attr, None)
-    return fn if callable(fn) else None
-
-
 def prepare_metrics_dir(data_dir: str) -> None:
     """Multiprocess Prometheus metrics: a fresh directory, set before prometheus_client is imported."""
     d = Path(data_dir) / "metrics"
@@ -306,9 +266,12 @@ def prepare_metrics_dir(data_dir: str) -> None:
 
 async def run_platform(config: PlatformConfig, extra_components: Sequence[Component] = (),
                        on_ready: Callable[[Platform], Awaitable[None] | None] | None = None) -> None:
-    """Run ingest (+ alerting, + HTTP) until cancelled."""
+    """Run ingest, alerting and the HTTP app (when ``config.http``) until cancelled."""
+    from alerting import create_service
+    from dashboard_api import create_app
     from ingest import Attributions, IngestWorker, make_engine, make_store
 
+    api = config.settings.api_config() if config.http else None  # a weak secret: refused before anything starts
     await asyncio.to_thread(Path(config.data_dir).mkdir, parents=True, exist_ok=True)
     store = make_store(config.store)
     attributions = Attributions(make_engine(config.state))
@@ -317,13 +280,10 @@ async def run_platform(config: PlatformConfig, extra_components: Sequence[Compon
         platform.components.append(IngestProcesses(config))
     else:
         platform.components.append(IngestWorker(config.ingest_config(0)))
-    create_service = _optional("alerting", "create_service")
-    if create_service is not None:
-        platform.components.append(create_service(platform))
+    platform.components.append(create_service(platform))
     platform.components.extend(extra_components)
-    if config.http:
-        create_app = _optional("dashboard_api", "create_app") or minimal_app
-        platform.components.append(HttpServer(create_app(platform), config.http, config.tls_cert, config.tls_key))
+    if config.http and api is not None:
+        platform.components.append(HttpServer(create_app(platform, api), config.http, config.tls_cert, config.tls_key))
     try:
         with contextlib.suppress(Exception):  # reads work once the store is up; ingest retries on its own
             await store.open()
@@ -352,10 +312,6 @@ async def run_until_signal(coro: Awaitable[None]) -> int:
     return 0
 
 
-def with_defaults(config: PlatformConfig, **changes: Any) -> PlatformConfig:
-    return replace(config, **changes)
-
-
 def is_loopback(bind: str) -> bool:
     """``host:port`` binds to a loopback address only (``127.0.0.1``, ``[::1]``, ``localhost``)."""
     host = bind.rpartition(":")[0].strip("[]") or "127.0.0.1"
@@ -376,9 +332,3 @@ def plain_http_refusal(config: PlatformConfig, environment: str, allow_plain_htt
         return None
     return (f"refusing plain HTTP on {config.http} in production: give --tls-cert FILE --tls-key FILE, bind "
             "127.0.0.1, or --allow-plain-http behind a TLS-terminating reverse proxy (deploy/nginx/)")
-
-
-def port_open(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-        return True
-    return False

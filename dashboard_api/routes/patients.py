@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
@@ -70,7 +70,7 @@ async def vitals(services: ServicesDep, user: CurrentUser, patient: PatientId,
     require_patient(services, user, patient)
     sigs = _signals(signal)
     frm, to_ms = _range(from_, to, 3600 * 1000)
-    every = None if to_ms - frm <= RAW_MAX_MS else "1m"
+    every: Literal["1m"] | None = None if to_ms - frm <= RAW_MAX_MS else "1m"
     await services.record(user, "read", f"patient/{patient}/vitals", {"from": frm, "to": to_ms, "signals": sigs})
     try:
         rows = await services.platform.store.query_vitals(patient=patient, signals=sigs, from_ms=frm, to_ms=to_ms,

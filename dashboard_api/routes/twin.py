@@ -23,7 +23,7 @@ from digital_twin.live import Census, overlay_census
 
 from ..deps import CurrentUser, Services
 from ..twin_census import census_from_state
-from ..twin_config import Layouts, Shift, load_twin_settings
+from ..twin_config import Layouts, Shift
 from ..twin_jobs import RUN_ID, RunRecord, TwinJobError, TwinJobs, new_run_id
 from ..twin_now import EvacuationNow
 
@@ -41,7 +41,7 @@ class Twin:
     """Per-app twin services (``app.state.twin``), started and stopped by the router's lifespan."""
 
     def __init__(self, services: Services) -> None:
-        self.settings = load_twin_settings()
+        self.settings = services.config.twin
         self.services = services
         self.layouts = Layouts.load(self.settings.wards, self.settings.alias_map())
         root = FsPath(services.platform.config.data_dir) / "twin"

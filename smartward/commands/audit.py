@@ -60,8 +60,9 @@ def register(sub: Any) -> None:
 
 def _keys(engine: Any, files: list[str]) -> list[Any]:
     from dashboard_api.audit import default_keys, read_key_file
+    from smartward.settings import load_settings
 
-    return [read_key_file(f) for f in files] + default_keys(engine)
+    return [read_key_file(f) for f in files] + default_keys(engine, load_settings().configured_audit_key())
 
 
 def run_verify(args: argparse.Namespace) -> int:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smartward.cli_errors import usage_error
+
+if TYPE_CHECKING:
+    from smartward.settings import Settings
 
 
 def _since(text: str | None) -> int | None:
@@ -52,25 +55,25 @@ def register(sub: Any) -> None:
     p.set_defaults(func=lambda a: p.print_help() or 2)
 
 
-def _settings() -> Any:
-    import warnings
+def _settings() -> Settings:
+    from device_profiles.errors import SettingsError
+    from smartward.settings import load_settings
 
-    from smartward.settings import Settings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return Settings()
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _letters(args: argparse.Namespace) -> Any:
     from pathlib import Path
 
     from ingest import DeadLetterStore
-    from ingest.deadletters import DeadLetterPolicy
 
-    path = Path(args.data_dir or _settings().data_dir) / "deadletters.sqlite3"
+    settings = _settings()
+    path = Path(args.data_dir or settings.data_dir) / "deadletters.sqlite3"
     try:
-        policy = DeadLetterPolicy.from_settings()
+        policy = settings.deadletter_policy()
     except ValueError as exc:
         raise SystemExit(f"SMARTWARD_DEADLETTER_*: {exc}") from None
     if not path.exists():

@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     if logging.getLogger().level > logging.DEBUG:  # a "connected" line per simulated device is noise here
         logging.getLogger("gateway_agent.publisher").setLevel(logging.WARNING)
     # The demo is development: without SMARTWARD_SECRET_KEY the API signs with a throw-away key
-    # (production, the default everywhere else, refuses to start without a strong one).
+    # (production, the default everywhere else, refuses to start without a strong one). Set in the
+    # environment, so the settings read below and any child process agree.
     os.environ["SMARTWARD_ENVIRONMENT"] = "development"
     data_dir = os.path.abspath(args.data_dir)
     os.makedirs(data_dir, exist_ok=True)
@@ -126,12 +127,17 @@ def _port_in_use(bind: str) -> str:
 async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
     from gateway_agent import GatewayError, PublisherOptions, SimulationOptions, WardOptions
     from smartward.compose import PlatformConfig, run_platform, run_until_signal
+    from smartward.settings import load_settings
 
+    settings = load_settings()
+    if settings.twin_aliases is None:
+        # The facility page simulates the demo ward on the shipped 30-bed layout (its live census: the demo's beds).
+        settings = settings.model_copy(update={"twin_aliases": f"{args.ward}=medsurg-4"})
     broker_url = f"mqtt://127.0.0.1:{mqtt_port}"
     config = PlatformConfig(
         broker=broker_url, store=f"sqlite:///{data_dir}/vitals.sqlite3", state=f"sqlite:///{data_dir}/state.sqlite3",
         data_dir=data_dir, http=args.http, ingest_workers=0, auto_assign=args.ward, mqtt_v5=False,
-        client_prefix="sw-demo-ingest", extra=args.platform_extra)
+        client_prefix="sw-demo-ingest", extra=args.platform_extra, settings=settings)
     try:
         sim = SimulatorComponent(SimulationOptions(
             broker=broker_url, outbox=os.path.join(data_dir, "outbox"), rate=args.rate,
@@ -152,8 +158,6 @@ async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
                              os.path.join(data_dir, "e-obs-outbox"),
                              PublisherOptions(broker=broker_url, client_id="sw-demo-e-obs", mqtt_v5=False, backoff_max=2.0))
         extra.append(rounds)
-    # The facility page simulates the demo ward on the shipped 30-bed layout (its live census: the demo's beds).
-    os.environ.setdefault("SMARTWARD_TWIN_ALIASES", f"{args.ward}=medsurg-4")
     async with EmbeddedBroker("127.0.0.1", mqtt_port):
         print(f"smartward demo: broker {broker_url} (embedded amqtt, MQTT 3.1.1), data in {data_dir}, "
               f"{args.beds} simulated beds ({sim.describe()})", flush=True)

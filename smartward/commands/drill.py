@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -86,8 +85,11 @@ def register(sub: Any) -> None:
 def _credentials(args: argparse.Namespace) -> tuple[str | None, str | None, str | None]:
     import logging
 
+    from smartward.settings import load_settings
+
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request is noise here
-    return os.environ.get("SMARTWARD_TWIN_TOKEN") or None, args.username, os.environ.get("SMARTWARD_TWIN_PASSWORD")
+    token, password = load_settings().twin_credentials()
+    return token, args.username, password
 
 
 class _Refused(Exception):

@@ -106,11 +106,10 @@ def _mllp_security(args: argparse.Namespace, host: str) -> tuple[Any, Any] | int
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
-    import os
 
     from device_profiles import ProfileError, compile_profile_file, parse_mqtt_url
     from device_profiles.registry import BUILTIN_DIR
-    from device_profiles.topics import ROOT
+    from smartward.settings import load_settings
 
     try:
         host, port = parse_hostport(args.hl7_mllp)
@@ -120,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         return usage_error("gateway", str(exc))
     if compiled.profile.transport != "hl7v2-mllp":
         return usage_error("gateway", f"profile {compiled.id!r} is {compiled.profile.transport}, not hl7v2-mllp")
-    root = args.topic_root or os.environ.get("SMARTWARD_TOPIC_ROOT", ROOT)
+    root = args.topic_root or load_settings().topic_root
     security = _mllp_security(args, host)
     if isinstance(security, int):
         return security

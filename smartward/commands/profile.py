@@ -55,11 +55,9 @@ def register(sub: Any) -> None:
 
 
 def _root(arg: str | None) -> str:
-    import os
+    from smartward.settings import load_settings
 
-    from device_profiles.topics import ROOT
-
-    return arg or os.environ.get("SMARTWARD_TOPIC_ROOT", ROOT)
+    return arg or load_settings().topic_root
 
 
 def run_validate(args: argparse.Namespace) -> int:

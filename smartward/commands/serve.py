@@ -39,26 +39,16 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _environment() -> str:
-    """The API's environment (``development``/``production``); production when its settings are refused."""
-    from dashboard_api.config import load_api_config
-    from dashboard_api.errors import ConfigError
-
-    try:
-        return load_api_config().environment
-    except ConfigError:
-        return "production"
-
-
 def run(args: argparse.Namespace) -> int:
     import asyncio
-    import warnings
 
-    from smartward.settings import Settings
+    from device_profiles.errors import SettingsError
+    from smartward.settings import load_settings
 
-    with warnings.catch_warnings():  # serve does not sign tokens itself; the API app checks its secret
-        warnings.simplefilter("ignore")
-        settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return usage_error("serve", str(exc))
     data_dir = args.data_dir or settings.data_dir
     workers = args.ingest_workers
     if workers is not None and workers < 0:
@@ -72,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     prepare_metrics_dir(data_dir)  # before anything imports prometheus_client
-    os.environ.setdefault("SMARTWARD_LOG_LEVEL", args.log_level)
+    # the ingest worker processes' log level (their environment): SMARTWARD_LOG_LEVEL, else --log-level
+    os.environ["SMARTWARD_LOG_LEVEL"] = settings.log_level if "log_level" in settings.model_fields_set \
+        else args.log_level
     from ingest import ConfigError, make_store
 
     config = PlatformConfig(
@@ -89,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         republish_qos=args.republish_qos,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        settings=settings,
     )
     if bool(args.tls_cert) != bool(args.tls_key):
         return usage_error("serve", "--tls-cert and --tls-key go together")
@@ -97,16 +90,14 @@ def run(args: argparse.Namespace) -> int:
             return usage_error("serve", f"cannot read {path}")
     from smartward.compose import plain_http_refusal
 
-    refusal = plain_http_refusal(config, _environment(), args.allow_plain_http)
+    refusal = plain_http_refusal(config, settings.environment, args.allow_plain_http)
     if refusal is not None:
         return usage_error("serve", refusal)
-    from dashboard_api.audit import load_audit_key
-    from dashboard_api.config import load_api_config
     from dashboard_api.errors import ConfigError as ApiConfigError
 
-    try:  # the API's secret, scrape token and audit key: refused here in one line, not as a traceback
-        api = load_api_config()
-        load_audit_key(api.environment, config.data_dir)
+    try:  # the API's secret, scrape token, twin settings and audit key: refused here in one line
+        api = settings.api_config()
+        settings.audit_key_for(api.environment, config.data_dir)
     except ApiConfigError as exc:
         return usage_error("serve", str(exc))
     alarms = alarm_extra("serve", args.alarms)

@@ -61,10 +61,8 @@ def read_credentials(path: str) -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
-    import os
 
     from device_profiles import ProfileError, parse_mqtt_url
-    from device_profiles.topics import ROOT
     from gateway_agent import (
         GatewayError,
         PublisherOptions,
@@ -73,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
         WardOptions,
     )
     from gateway_agent.outbox import DEFAULT_MAX_ENTRIES, resolve_path
+    from smartward.settings import load_settings
 
-    root = args.topic_root or os.environ.get("SMARTWARD_TOPIC_ROOT", ROOT)
+    root = args.topic_root or load_settings().topic_root
     try:
         url = parse_mqtt_url(args.broker)
         if args.rate <= 0 or args.beds < 1:

@@ -9,7 +9,6 @@ error: …`` on stderr.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import Any, TextIO
@@ -131,13 +130,14 @@ def _ward(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     if not args.live:
         return layout, census_source.from_file(path, layout.id)
     from digital_twin.live import fetch_live, read_password
+    from smartward.settings import load_settings
 
     if args.ward_id:  # the platform's ward on this layout: named as the server names it
         layout = layout.as_ward(args.ward_id)
-    token = os.environ.get("SMARTWARD_TWIN_TOKEN") or None
+    token, env_password = load_settings().twin_credentials()
     password = None
     if token is None and args.username:  # never on the command line: env, else stdin (a prompt on a terminal)
-        password = os.environ.get("SMARTWARD_TWIN_PASSWORD") or read_password(args.username)
+        password = env_password or read_password(args.username)
     live = fetch_live(args.live, ward_id=args.ward_id or layout.id, layout=layout, token=token,
                       username=args.username, password=password)
     c = live.summary()

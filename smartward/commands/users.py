@@ -70,9 +70,10 @@ def _audit_log(command: str, engine: Any) -> Any:
     """The audit log to record the change in, found before anything changes (no key: exit 1, nothing done)."""
     from dashboard_api import AuditLog, ConfigError
     from dashboard_api.audit import default_keys
+    from smartward.settings import load_settings
 
-    try:
-        keys = default_keys(engine)  # SMARTWARD_AUDIT_KEY(_FILE), or the development key beside a SQLite DB
+    try:  # SMARTWARD_AUDIT_KEY(_FILE), or the development key beside a SQLite DB
+        keys = default_keys(engine, load_settings().configured_audit_key())
     except ConfigError as exc:
         return fail(f"users {command}", str(exc))
     if not keys:

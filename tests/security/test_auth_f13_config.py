@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboard_api import ConfigError, load_api_config
+from dashboard_api import ConfigError
+from smartward.settings import load_api_config
 
 STRONG = "Zq3-vB8nR1xT5kW0mY7pL2sH6dF9gJ4c"  # 32 characters, varied
 

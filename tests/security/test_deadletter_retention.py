@@ -16,6 +16,8 @@ from prometheus_client import REGISTRY
 from ingest import IngestConfig
 from ingest.deadletters import DeadLetterPolicy, DeadLetterStore, NewDeadLetter
 from smartward.cli import main
+from smartward.compose import PlatformConfig
+from smartward.settings import load_deadletter_policy
 from tests.integration.dashboard.conftest import Running, until
 
 DAY_MS = 86_400_000
@@ -69,12 +71,12 @@ def test_policy_comes_from_settings_and_reaches_the_worker(monkeypatch: pytest.M
     assert DeadLetterPolicy().retention_days == 30
     monkeypatch.setenv("SMARTWARD_DEADLETTER_RETENTION_DAYS", "7")
     monkeypatch.setenv("SMARTWARD_DEADLETTER_MAX_ROWS", "1234")
-    cfg = IngestConfig(broker="mqtt://x", store="sqlite:///v", state="sqlite:///s", data_dir="d")
+    cfg = PlatformConfig(broker="mqtt://x", store="sqlite:///v", state="sqlite:///s", data_dir="d").ingest_config()
     assert (cfg.deadletters.retention_days, cfg.deadletters.max_rows) == (7, 1234)
     assert IngestConfig.from_json(cfg.to_json()) == cfg  # what a worker process receives
     monkeypatch.setenv("SMARTWARD_DEADLETTER_RETENTION_DAYS", "0")
     with pytest.raises(ValueError, match="retention"):
-        DeadLetterPolicy.from_settings()
+        load_deadletter_policy()
 
 
 def test_cli_shows_quota_and_retention(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

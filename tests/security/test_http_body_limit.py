@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from dashboard_api import create_app
-from dashboard_api.config import load_api_config
+from smartward.settings import load_api_config
 
 from .conftest import Running
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from dashboard_api import create_app
-from dashboard_api.config import load_api_config
 from smartward.servers import Mosquitto
+from smartward.settings import load_api_config
 
 from .conftest import running_platform
 
@@ -65,7 +65,7 @@ async def test_api_docs_can_be_switched_on_and_run_under_their_policy(
 
 def test_a_weak_scrape_token_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     from dashboard_api.errors import ConfigError
-    from dashboard_api.http_security import load_http_policy
+    from smartward.settings import load_http_policy
 
     monkeypatch.setenv("SMARTWARD_METRICS_TOKEN", "prometheus")
     with pytest.raises(ConfigError, match="SMARTWARD_METRICS_TOKEN"):

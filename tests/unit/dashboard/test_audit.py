@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard_api import AuditLog, verify
-from dashboard_api.audit import GENESIS, AuditKey, Head, check_witness, load_audit_key, read_key_file
+from dashboard_api.audit import GENESIS, AuditKey, Head, check_witness, read_key_file
 from dashboard_api.errors import AuditError, ConfigError
+from smartward.settings import load_audit_key
 
 KEY = AuditKey(b"k" * 32, "test")
 OTHER = AuditKey(b"o" * 32, "other")

@@ -9,9 +9,10 @@ import jwt
 import pytest
 import sqlalchemy as sa
 
-from dashboard_api import ApiConfig, AuthError, ConfigError, User, UserError, UserStore, load_api_config
+from dashboard_api import ApiConfig, AuthError, ConfigError, User, UserError, UserStore
 from dashboard_api.lockout import Lockout
 from dashboard_api.tokens import Tokens
+from smartward.settings import load_api_config
 
 KEY = "Zq3-vB8nR1xT5kW0mY7pL2sH6dF9gJ4c"  # 32 varied characters (a secret needs 32 bytes of key material)
 

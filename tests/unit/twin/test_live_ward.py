@@ -226,7 +226,7 @@ def test_ward_aliases_reuse_a_layout_under_the_platforms_ward_id() -> None:
 
 def test_a_bad_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     from dashboard_api import ConfigError
-    from dashboard_api.twin_config import load_twin_settings
+    from smartward.settings import load_twin_settings
 
     monkeypatch.setenv("SMARTWARD_TWIN_MAX_RUNS", "0")
     with pytest.raises(ConfigError, match=r"SMARTWARD_TWIN_MAX_RUNS: .*greater than or equal to 1"):
