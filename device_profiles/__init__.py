@@ -29,7 +29,7 @@ from .catalogue import (
 )
 from .compiler import CompiledProfile, compile_profile, compile_profile_file, model_json_schema
 from .device_alarm import Decoded, DeviceAlarm, decode_device_alarm
-from .errors import PayloadError, ProfileError
+from .errors import PayloadError, ProfileError, SettingsError
 from .mqtt_url import MqttUrl, parse_mqtt_url
 from .profile_model import SCHEMA_VERSION, Profile
 from .profile_yaml import Issue, ProfileValidationError
@@ -59,6 +59,7 @@ __all__ = [
     "ProfileValidationError",
     "Quality",
     "Sample",
+    "SettingsError",
     "Signal",
     "SignalKind",
     "StoredText",

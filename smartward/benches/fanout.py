@@ -180,7 +180,10 @@ async def _bench(args: argparse.Namespace) -> int:
     cfg = PlatformConfig(broker=broker.url, store=f"sqlite:///{tmp}/v.sqlite3", state=f"sqlite:///{tmp}/s.sqlite3",
                          data_dir=str(tmp), http=None, topic_root=root, ingest_workers=0)
     platform = Platform(cfg, make_store(cfg.store), Attributions(make_engine(cfg.state)))
-    api = ApiConfig(secret_key=secrets.token_urlsafe(32))
+    from smartward.settings import load_settings
+
+    # SMARTWARD_AUDIT_KEY(_FILE) as before (production needs one); the rest of the API's settings default
+    api = ApiConfig(secret_key=secrets.token_urlsafe(32), audit_key=load_settings().configured_audit_key())
     app = create_app(platform, api, own_hub=True)
     hub = app.state.services.hub
     server = HttpServer(app, f"127.0.0.1:{port}")
