@@ -165,8 +165,9 @@ class Settings(BaseSettings):
         from dashboard_api.errors import ConfigError
         from dashboard_api.twin_config import TwinSettings
 
+        values = {k: v for k, v in self._group("twin").items() if k in TwinSettings.model_fields}  # not token/password
         try:
-            return TwinSettings(**self._group("twin"))
+            return TwinSettings(**values)
         except ValidationError as exc:
             raise ConfigError(_one_line(exc, "SMARTWARD_TWIN_")) from None
 

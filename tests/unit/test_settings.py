@@ -69,6 +69,7 @@ def test_each_component_gets_its_part_under_the_old_variable_names(monkeypatch: 
     monkeypatch.setenv("SMARTWARD_AUDIT_KEY", "k" * 16 + "Q" * 16)
     monkeypatch.setenv("SMARTWARD_TWIN_MAX_RUNS", "3")
     monkeypatch.setenv("SMARTWARD_TWIN_ALIASES", "w1=medsurg-4")
+    monkeypatch.setenv("SMARTWARD_TWIN_TOKEN", "a-token-for-the-twin-command")  # the twin/drill commands', not the API's
     monkeypatch.setenv("SMARTWARD_DEADLETTER_MAX_ROWS", "77")
     settings = load_settings()
     api = settings.api_config()
@@ -77,6 +78,7 @@ def test_each_component_gets_its_part_under_the_old_variable_names(monkeypatch: 
     assert api.http.always_hsts and not api.http.api_docs
     assert api.audit_key is not None and api.audit_key.source == "SMARTWARD_AUDIT_KEY"
     assert (api.twin.max_runs, api.twin.workers, api.twin.alias_map()) == (3, 1, {"w1": "medsurg-4"})
+    assert settings.twin_credentials() == ("a-token-for-the-twin-command", None)
     policy = settings.deadletter_policy()
     assert (policy.max_rows, policy.retention_days) == (77, 30)
     assert STRONG not in repr(settings) and "kkkk" not in repr(settings)  # secrets never printed
