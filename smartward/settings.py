@@ -1,6 +1,6 @@
 """The platform's one settings model (env prefix ``SMARTWARD_``), read once per process and passed down.
 
-Every setting SmartWard reads from the environment is a field of :class:`Settings`. Components never
+Every setting SmartWard reads from the environment is a field of :class:`Settings`. Components do not
 read the environment themselves: ``smartward`` builds ``Settings`` once (:func:`load_settings`) and
 hands each component its own typed, frozen configuration built from it:
 
@@ -14,6 +14,11 @@ Secrets are validated here, once: the JWT secret (production by default: at leas
 material, not a placeholder; only an explicit ``SMARTWARD_ENVIRONMENT=development`` replaces it by a
 random per-process one), the ``/metrics`` scrape token and the audit key; each refusal is one line
 naming the variable. Commands that serve no API (``deadletter``, ``users``) never ask for them.
+
+Three variables are still read where they are used, at a process or library boundary (listed here so
+the model stays the one place that names them): ``SMARTWARD_MQTT_CA`` (``device_profiles.mqtt_url``,
+when a TLS context is built), ``SMARTWARD_TESTDATA`` (``gateway_agent.scenarios.find_recording``) and
+``SMARTWARD_LOG_LEVEL`` in ingest worker processes (``serve`` sets it in their environment).
 
 The owning packages keep the rules (``dashboard_api.config.secret_problem``, …); this module only
 imports them when a configuration is built, so importing it stays cheap (``prometheus_client`` must
