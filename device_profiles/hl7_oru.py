@@ -57,7 +57,9 @@ def normalise(raw: str) -> str:
 
 
 def device_id(text: str, prefix: str) -> str:
-    return (prefix + _BAD_ID_CHARS.sub("-", text).strip("-"))[:64]
+    """The device id for an identifier; ``""`` when nothing of it is usable (e.g. only ``é``)."""
+    clean = _BAD_ID_CHARS.sub("-", text).strip("-")
+    return (prefix + clean)[:64] if clean else ""
 
 
 class Hl7Decoder:
@@ -167,7 +169,7 @@ class Hl7Decoder:
         first_obx18 = ""
         for obx in msg.segments("OBX") if _has(msg, "OBX") else []:
             inst = fld(obx, 18)
-            if not inst:
+            if not device_id(inst, ""):  # empty, or no usable character (an MDS without an id)
                 continue
             first_obx18 = first_obx18 or inst
             parts = fld(obx, 4).split(".")

@@ -88,8 +88,9 @@ class JsonDecoder:
                 raw = self.seq_path.get(msg, msg)
                 if raw is not MISSING and raw is not None:
                     n = number(raw, describe(self.seq_path, None))
-                    if n < 0 or not float(n).is_integer():
-                        raise PayloadError(describe(self.seq_path, None), f"{raw!r} is not a non-negative integer")
+                    if n < 0 or not float(n).is_integer() or n >= 2**63:
+                        raise PayloadError(describe(self.seq_path, None),
+                                           f"{raw!r} is not a non-negative integer below 2**63")
                     seq = int(n)
             out.observation = Observation(device, seq, samples)
         self._technical(items, msg, msg_t, out)

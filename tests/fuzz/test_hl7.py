@@ -3,9 +3,10 @@ mutations of real messages always get an ACK (AA/AE/AR naming the problem), neve
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 
-from smartward.benches.fuzz_targets import check_adt, check_oru, hl7_messages, hl7_seeds
+from smartward.benches.fuzz_targets import ADT_SEEDS, ORU_SEEDS, check_adt, check_oru, hl7_messages, hl7_seeds
 from tests.fuzz import FUZZ_PROFILE
 
 
@@ -16,6 +17,8 @@ def test_seeds_are_accepted() -> None:
 
 @settings(settings.get_profile(FUZZ_PROFILE))
 @given(hl7_messages(hl7_seeds("oru")))
+# an OBX-18 with no usable character made the device id '' (hl7_oru.device_id; fixed: no identity there)
+@example(ORU_SEEDS[0].replace("0012345678901234^EUI-64\r", "é\r"))
 def test_oru_always_answers_an_ack(text: str) -> None:
     check_oru(text)
 
@@ -24,3 +27,11 @@ def test_oru_always_answers_an_ack(text: str) -> None:
 @given(hl7_messages(hl7_seeds("adt")))
 def test_adt_parses_or_refuses_with_the_field(text: str) -> None:
     check_adt(text)
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError,
+                   reason="device_profiles/hl7_fields.py parse_dtm raises ValueError (not DtmError) for a UTC offset "
+                          "of 24 h or more, and dashboard_api/hl7_adt.py parse_adt only catches DtmError: HTTP 500 on "
+                          "/adt/hl7 instead of an AR; fuzz finding, not fixed here (hl7_oru catches ValueError)")
+def test_adt_time_with_an_impossible_offset_is_refused() -> None:
+    assert check_adt(ADT_SEEDS[0].replace("20261122101000", "20251122100000+2500")) is not None

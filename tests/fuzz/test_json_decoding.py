@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from smartward.benches.fuzz_targets import JsonTarget, check_json, json_inputs, json_targets
@@ -38,3 +38,14 @@ def test_real_samples_are_accepted(target: JsonTarget) -> None:
     assert target.samples
     for topic, doc in target.samples:
         assert check_json(target, topic, orjson.dumps(doc)) is None
+
+
+BEDSIDE = next(t for t in TARGETS if t.compiled.id == "generic-bedside-monitor")
+
+
+@settings(settings.get_profile(FUZZ_PROFILE), max_examples=50)
+@given(json_inputs(BEDSIDE))
+# a message counter beyond 2**63 became the observation's seq, which orjson cannot encode (json_decoder; fixed)
+@example((BEDSIDE.topic, b'{"time": "2025-11-22T10:00:00Z", "msgNo": 1000000000000000000000000000000, "ecg": {"hr": 72}}'))
+def test_bedside_message_counter(inp: tuple[str, bytes]) -> None:
+    check_json(BEDSIDE, *inp)
