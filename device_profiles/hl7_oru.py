@@ -23,7 +23,7 @@ from typing import Any
 import hl7
 
 from .canonical import FUTURE_TOLERANCE_MS, T_MIN_MS, Observation, Sample
-from .catalogue import MDC_NAME_SYNONYMS, MDC_SYNONYMS, SIGNALS
+from .catalogue import MDC_NAME_SYNONYMS, MDC_SYNONYMS, NUMERIC_SIGNALS, SIGNALS
 from .compiler import CompiledProfile, parse_zone
 from .device_alarm import Decoded
 from .hl7_alarms import decode_alarms
@@ -226,7 +226,7 @@ class Hl7Decoder:
         if not value or value_type not in ("NM", "SN", ""):
             return
         sig = self.signal_for(code, name)
-        if sig is None:
+        if sig is None or sig not in NUMERIC_SIGNALS:  # a waveform code (pleth, ECG II) is no numeric value
             res.unmapped.append(f"OBX[{n}] {code}^{name}")
             return
         status = fld(obx, 11)

@@ -19,6 +19,9 @@ def test_seeds_are_accepted() -> None:
 @given(hl7_messages(hl7_seeds("oru")))
 # an OBX-18 with no usable character made the device id '' (hl7_oru.device_id; fixed: no identity there)
 @example(ORU_SEEDS[0].replace("0012345678901234^EUI-64\r", "é\r"))
+# an NM value under a waveform code (MDC_PULS_OXIM_PLETH) became an observation of 'pleth' (hl7_oru; fixed: unmapped)
+@example(ORU_SEEDS[0].replace("147842^MDC_ECG_HEART_RATE^MDC|1.1.1.1|72|264864^MDC_DIM_BEAT_PER_MIN^MDC",
+                              "150452^MDC_PULS_OXIM_PLETH^MDC|1.1.1.1|50|"))
 def test_oru_always_answers_an_ack(text: str) -> None:
     check_oru(text)
 
