@@ -631,11 +631,12 @@ def check_profile(text: str) -> str | None:
             doc = yaml.safe_load(text)
         except yaml.YAMLError:
             doc = None
-        keys = set(doc) if isinstance(doc, dict) else set()
+        keys = {str(k) for k in doc} if isinstance(doc, dict) else set()  # str: a !!binary key is bytes
         for issue in exc.issues:
             _expect(issue.message.strip(), f"issue at {issue.where} without a message")
             head = re.split(r"[.\[]", issue.where, maxsplit=1)[0]
-            _expect(issue.where == "$" or head in keys or head in Profile.model_fields or head in text,
+            _expect(issue.where == "$" or head in Profile.model_fields or head in text
+                    or any(issue.where.startswith(k) for k in keys),
                     f"issue names {issue.where!r}, no key of the file or the format")
         return str(exc)
     except ProfileError as exc:
