@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,3 +64,15 @@ def test_api_bodies_get_4xx_with_detail_never_5xx(api: ApiHarness) -> None:
     run()
 
 
+
+
+@pytest.mark.xfail(strict=True, raises=(AssertionError, httpx.TransportError),
+                   reason="dashboard_api: a lone surrogate escape in a JSON string (\\udbde) is accepted by the JSON "
+                          "parser and then fails where the body is encoded or echoed: HTTP 500 on /adt/admit and "
+                          "/adt/transfer (found by the 100,000-input run); not fixed here")
+def test_lone_surrogate_in_a_json_string_is_a_4xx(api: ApiHarness) -> None:
+    routes = {r.template: r for r in body_routes(api.openapi)}
+    statuses = [api.client.post(routes[t].path, content=b'{"patient_id": "\\u00ed\\udbdee7"}',
+                                headers={**api.headers, "Content-Type": "application/json"}).status_code
+                for t in ("/api/v1/adt/admit", "/api/v1/adt/transfer")]
+    assert all(s < 500 for s in statuses), statuses
