@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian/Ubuntu machine for SmartWard: system packages, then a virtualenv in .venv.
 #   scripts/bootstrap.sh          # Python runtime only (enough for `smartward demo`)
-#   scripts/bootstrap.sh --test   # plus Mosquitto, InfluxDB 1.x and Chromium for the test suite
+#   scripts/bootstrap.sh --test   # plus Mosquitto, InfluxDB 1.x, Chromium and node + npm ci (tsc) for the test suite
 # Idempotent: re-running installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,8 @@ if command -v dpkg >/dev/null 2>&1; then
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need python3-venv
   if [ "$want_test" = 1 ]; then
     need mosquitto; need mosquitto-clients; need influxdb; need influxdb-client; need chromium; need fonts-dejavu-core
+    command -v node >/dev/null 2>&1 || need nodejs  # tsc type-checks the web pages (package.json)
+    command -v npm >/dev/null 2>&1 || need npm
   fi
   if [ ${#pkgs[@]} -gt 0 ]; then
     echo "bootstrap: installing system packages: ${pkgs[*]}"
@@ -38,4 +40,13 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -c requirements.lock -e '.[dev]'
   touch "$stamp"
+fi
+
+# the web pages' type-checker and axe-core (package-lock.json): reinstalled when the lock changes
+if [ "$want_test" = 1 ]; then
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    echo "bootstrap: installing node packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+    touch node_modules
+  fi
 fi

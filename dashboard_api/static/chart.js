@@ -1,210 +1,246 @@
+// @ts-check
 // Canvas trend charts (gaps shown as breaks and shaded) and a live waveform strip. No dependencies.
-"use strict";
+import { clock, serverNow } from "./common.js";
+import { label as signalLabel, unit as unitText } from "./catalogue.js";
 
-const SWChart = (() => {
-  const COLORS = { heart_rate: "#4ade80", pulse_rate: "#4ade80", spo2: "#38bdf8", resp_rate: "#facc15",
-                   nibp_sys: "#f87171", nibp_dia: "#fca5a5", temperature: "#fb923c", etco2: "#e2e8f0" };
+/** @typedef {import("./frames.js").WsFrame} WsFrame */
+/** @typedef {Extract<WsFrame, {type: "wave"}>} WaveFrame */
+/** @typedef {{text: string, x: number, y: number, w: number, h: number}} Box what was written where on a canvas */
+/** @typedef {{t: number, values: Record<string, number>, minimum?: Record<string, number>, maximum?: Record<string, number>}} Row */
+/**
+ * A canvas with what the last drawing left on it (tests read swLabels, swPanels, swRange).
+ * @typedef {HTMLCanvasElement & {swDrawn?: {w: number, h: number, dpr: number} | null, swRedraw?: () => void,
+ *   swObserved?: boolean, swDprQuery?: MediaQueryList, swLabels?: Box[],
+ *   swPanels?: {sig: string, lo: number, hi: number}[], swRange?: {from: number, to: number}}} Canvas
+ */
 
-  const INTERMITTENT = new Set(["nibp_sys", "nibp_dia", "nibp_mean", "temperature"]);
-  // what the body can show: an axis never runs past it (no "102 %" SpO2) nor below 0
-  const PHYSICAL = { spo2: [0, 100], perfusion_index: [0, 20], heart_rate: [0, 350], pulse_rate: [0, 350],
-                     resp_rate: [0, 150], nibp_sys: [0, 300], nibp_dia: [0, 300], nibp_mean: [0, 300],
-                     temperature: [25, 45], etco2: [0, 150] };
-  const GAP_FILL = "rgba(148,163,184,0.18)";
+/** @type {Record<string, string>} */
+const COLORS = { heart_rate: "#4ade80", pulse_rate: "#4ade80", spo2: "#38bdf8", resp_rate: "#facc15",
+                 nibp_sys: "#f87171", nibp_dia: "#fca5a5", temperature: "#fb923c", etco2: "#e2e8f0" };
 
-  function setup(canvas) {
-    const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
-    canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
-    canvas.swDrawn = { w, h, dpr };  // the size this drawing is for (see redrawOnResize)
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    return { ctx, w, h };
-  }
+const INTERMITTENT = new Set(["nibp_sys", "nibp_dia", "nibp_mean", "temperature"]);
+// what the body can show: an axis never runs past it (no "102 %" SpO2) nor below 0
+/** @type {Record<string, [number, number]>} */
+const PHYSICAL = { spo2: [0, 100], perfusion_index: [0, 20], heart_rate: [0, 350], pulse_rate: [0, 350],
+                   resp_rate: [0, 150], nibp_sys: [0, 300], nibp_dia: [0, 300], nibp_mean: [0, 300],
+                   temperature: [25, 45], etco2: [0, 150] };
+const GAP_FILL = "rgba(148,163,184,0.18)";
 
-  // Canvas pixels are fixed when drawn: when the canvas's box or the device pixel ratio changes (window
-  // resized, zoomed, moved to another screen), draw again at the new size, else the text is stretched.
-  function redrawOnResize(canvas, draw) {
-    canvas.swRedraw = draw;
-    if (canvas.swObserved) return;
-    canvas.swObserved = true;
-    const again = () => {
-      const d = canvas.swDrawn, dpr = window.devicePixelRatio || 1;
-      if (canvas.clientWidth && canvas.clientHeight
-          && (!d || d.w !== canvas.clientWidth || d.h !== canvas.clientHeight || d.dpr !== dpr)) canvas.swRedraw();
-      else if (!canvas.clientWidth) canvas.swDrawn = null;  // hidden: draw when shown again
-    };
-    new ResizeObserver(again).observe(canvas);
-    const watchDpr = () => {  // fires once per ratio change: listen again at the new ratio (kept referenced)
-      canvas.swDprQuery = matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`);
-      canvas.swDprQuery.addEventListener("change", () => { again(); watchDpr(); }, { once: true });
-    };
-    watchDpr();
-  }
+/** @param {Canvas} canvas */
+function setup(canvas) {
+  const dpr = window.devicePixelRatio || 1, w = canvas.clientWidth, h = canvas.clientHeight;
+  canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
+  canvas.swDrawn = { w, h, dpr };  // the size this drawing is for (see redrawOnResize)
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return { ctx, w, h };
+}
 
-  // A legend on the top line, right-aligned: what the shaded bands mean.
-  function legend(ctx, boxes, w, right, items) {
-    const width = list => list.reduce((sum, [, text]) => sum + ctx.measureText(text).width + 30, 0);
-    if (width(items) > w - right - 6) items = items.map(([fill, text]) => [fill, text.replace(/ (for|of) .*/, "")]);
-    let x = w - right;
-    for (const [fill, text] of items.reverse()) {
-      label(ctx, boxes, text, x, 13, "right");
-      x -= ctx.measureText(text).width + 4;
-      ctx.fillStyle = fill; ctx.fillRect(x - 12, 4, 12, 10);
-      ctx.strokeStyle = "#64748b"; ctx.lineWidth = 1; ctx.strokeRect(x - 11.5, 4.5, 11, 9);
-      boxes.push({ text: "swatch " + text, x: x - 12, y: 4, w: 12, h: 10 });
-      x -= 12 + 14;
-      ctx.fillStyle = "#9ca3af";
-    }
-  }
+// Canvas pixels are fixed when drawn: when the canvas's box or the device pixel ratio changes (window
+// resized, zoomed, moved to another screen), draw again at the new size, else the text is stretched.
+/** @param {Canvas} canvas @param {() => void} draw */
+function redrawOnResize(canvas, draw) {
+  canvas.swRedraw = draw;
+  if (canvas.swObserved) return;
+  canvas.swObserved = true;
+  const again = () => {
+    const d = canvas.swDrawn, dpr = window.devicePixelRatio || 1;
+    if (canvas.clientWidth && canvas.clientHeight
+        && (!d || d.w !== canvas.clientWidth || d.h !== canvas.clientHeight || d.dpr !== dpr)) canvas.swRedraw?.();
+    else if (!canvas.clientWidth) canvas.swDrawn = null;  // hidden: draw when shown again
+  };
+  new ResizeObserver(again).observe(canvas);
+  const watchDpr = () => {  // fires once per ratio change: listen again at the new ratio (kept referenced)
+    canvas.swDprQuery = matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`);
+    canvas.swDprQuery.addEventListener("change", () => { again(); watchDpr(); }, { once: true });
+  };
+  watchDpr();
+}
 
-  // Draw a text and remember its box (canvas.swLabels: what was written where, so labels can be
-  // checked for overlaps; canvas text has no DOM box of its own).
-  function label(ctx, boxes, text, x, y, align = "left") {
-    ctx.textAlign = align;
-    ctx.fillText(text, x, y);
-    const m = ctx.measureText(text);
-    const left = align === "right" ? x - m.width : align === "center" ? x - m.width / 2 : x;
-    boxes.push({ text, x: left, y: y - m.actualBoundingBoxAscent, w: m.width,
-                 h: m.actualBoundingBoxAscent + m.actualBoundingBoxDescent });
-    ctx.textAlign = "left";
-  }
-
-  // rows: [{t, values:{sig:v}, minimum?, maximum?}], one panel per signal.
-  function trend(canvas, rows, signals, from, to, units, stepMs) {
-    redrawOnResize(canvas, () => trend(canvas, rows, signals, from, to, units, stepMs));
-    const { ctx, w, h } = setup(canvas);
-    ctx.clearRect(0, 0, w, h);
-    const boxes = [];
-    canvas.swLabels = boxes;
-    const right = 12, top = 20, bottom = 22;
-    const panelH = (h - top - bottom) / signals.length;
-    const gapMs = Math.max(stepMs * 3, 90000);
-    ctx.font = "12px system-ui, sans-serif";
-    const panels = signals.map(sig => {
-      const pts = rows.filter(r => r.values[sig] !== undefined);
-      let lo = Infinity, hi = -Infinity;
-      for (const r of pts) {
-        lo = Math.min(lo, r.minimum ? r.minimum[sig] ?? r.values[sig] : r.values[sig]);
-        hi = Math.max(hi, r.maximum ? r.maximum[sig] ?? r.values[sig] : r.values[sig]);
-      }
-      if (!isFinite(lo)) { lo = 0; hi = 1; }
-      const pad = Math.max((hi - lo) * 0.15, 1), [min, max] = PHYSICAL[sig] || [-Infinity, Infinity];
-      lo = Math.max(lo - pad, min); hi = Math.min(hi + pad, max);
-      if (hi - lo < 1) { if (hi >= max) lo = hi - 1; else hi = lo + 1; }
-      return { sig, pts, lo, hi, name: SW.LABELS[sig] || sig, unit: SW.unit(units[sig] || "") };
-    });
-    canvas.swPanels = panels.map(({ sig, lo, hi }) => ({ sig, lo, hi }));
-    canvas.swRange = { from, to };
+// A legend on the top line, right-aligned: what the shaded bands mean.
+/**
+ * @param {CanvasRenderingContext2D} ctx @param {Box[]} boxes @param {number} w @param {number} right
+ * @param {[string, string][]} items
+ */
+function legend(ctx, boxes, w, right, items) {
+  /** @param {[string, string][]} list */
+  const width = list => list.reduce((sum, [, text]) => sum + ctx.measureText(text).width + 30, 0);
+  if (width(items) > w - right - 6) items = items.map(([fill, text]) => [fill, text.replace(/ (for|of) .*/, "")]);
+  let x = w - right;
+  for (const [fill, text] of items.reverse()) {
+    label(ctx, boxes, text, x, 13, "right");
+    x -= ctx.measureText(text).width + 4;
+    ctx.fillStyle = fill; ctx.fillRect(x - 12, 4, 12, 10);
+    ctx.strokeStyle = "#64748b"; ctx.lineWidth = 1; ctx.strokeRect(x - 11.5, 4.5, 11, 9);
+    boxes.push({ text: "swatch " + text, x: x - 12, y: 4, w: 12, h: 10 });
+    x -= 12 + 14;
     ctx.fillStyle = "#9ca3af";
-    const gapWords = gapMs >= 120000 ? `${Math.round(gapMs / 60000)} min` : `${Math.round(gapMs / 1000)} s`;
-    legend(ctx, boxes, w, right, [
-      ...(rows.some(r => r.minimum) ? [["rgba(226,232,240,0.2)", "band: min–max of each minute"]] : []),
-      [GAP_FILL, `grey: no data for over ${gapWords}`]]);
-    // two columns left of the plot, sized to their texts: signal name + unit, then the axis values
-    // (right-aligned), so a long name ("Temp", "NIBP") never runs into a value ("38", "120")
-    const width = t => ctx.measureText(t).width;
-    const nameW = Math.max(0, ...panels.flatMap(p => [width(p.name), width(p.unit)]));
-    const tickW = Math.max(0, ...panels.flatMap(p => [width(String(Math.round(p.hi))), width(String(Math.round(p.lo)))]));
-    const left = Math.ceil(6 + nameW + 10 + tickW + 6);
-    const x = t => left + (t - from) / (to - from) * (w - left - right);
-    panels.forEach(({ sig, pts, lo, hi, name, unit }, i) => {
-      const y0 = top + i * panelH, y1 = y0 + panelH - 6;
-      const y = v => y1 - (v - lo) / (hi - lo) * (y1 - y0);
-      ctx.fillStyle = "#111827"; ctx.fillRect(left, y0, w - left - right, y1 - y0);
+  }
+}
+
+// Draw a text and remember its box (canvas.swLabels: what was written where, so labels can be
+// checked for overlaps; canvas text has no DOM box of its own).
+/**
+ * @param {CanvasRenderingContext2D} ctx @param {Box[]} boxes @param {string} text @param {number} x @param {number} y
+ * @param {CanvasTextAlign} [align]
+ */
+function label(ctx, boxes, text, x, y, align = "left") {
+  ctx.textAlign = align;
+  ctx.fillText(text, x, y);
+  const m = ctx.measureText(text);
+  const left = align === "right" ? x - m.width : align === "center" ? x - m.width / 2 : x;
+  boxes.push({ text, x: left, y: y - m.actualBoundingBoxAscent, w: m.width,
+               h: m.actualBoundingBoxAscent + m.actualBoundingBoxDescent });
+  ctx.textAlign = "left";
+}
+
+// rows: [{t, values:{sig:v}, minimum?, maximum?}], one panel per signal.
+/**
+ * @param {Canvas} canvas @param {Row[]} rows @param {string[]} signals @param {number} from @param {number} to
+ * @param {Record<string, string>} units UCUM unit of each signal @param {number} stepMs
+ */
+export function trend(canvas, rows, signals, from, to, units, stepMs) {
+  redrawOnResize(canvas, () => trend(canvas, rows, signals, from, to, units, stepMs));
+  const { ctx, w, h } = setup(canvas);
+  ctx.clearRect(0, 0, w, h);
+  /** @type {Box[]} */
+  const boxes = [];
+  canvas.swLabels = boxes;
+  const right = 12, top = 20, bottom = 22;
+  const panelH = (h - top - bottom) / signals.length;
+  const gapMs = Math.max(stepMs * 3, 90000);
+  ctx.font = "12px system-ui, sans-serif";
+  const panels = signals.map(sig => {
+    const pts = rows.filter(r => r.values[sig] !== undefined);
+    let lo = Infinity, hi = -Infinity;
+    for (const r of pts) {
+      lo = Math.min(lo, r.minimum ? r.minimum[sig] ?? r.values[sig] : r.values[sig]);
+      hi = Math.max(hi, r.maximum ? r.maximum[sig] ?? r.values[sig] : r.values[sig]);
+    }
+    if (!isFinite(lo)) { lo = 0; hi = 1; }
+    const pad = Math.max((hi - lo) * 0.15, 1), [min, max] = PHYSICAL[sig] || [-Infinity, Infinity];
+    lo = Math.max(lo - pad, min); hi = Math.min(hi + pad, max);
+    if (hi - lo < 1) { if (hi >= max) lo = hi - 1; else hi = lo + 1; }
+    return { sig, pts, lo, hi, name: signalLabel(sig), unit: unitText(units[sig] || "") };
+  });
+  canvas.swPanels = panels.map(({ sig, lo, hi }) => ({ sig, lo, hi }));
+  canvas.swRange = { from, to };
+  ctx.fillStyle = "#9ca3af";
+  const gapWords = gapMs >= 120000 ? `${Math.round(gapMs / 60000)} min` : `${Math.round(gapMs / 1000)} s`;
+  legend(ctx, boxes, w, right, [
+    ...(rows.some(r => r.minimum) ? /** @type {[string, string][]} */ ([["rgba(226,232,240,0.2)", "band: min–max of each minute"]]) : []),
+    [GAP_FILL, `grey: no data for over ${gapWords}`]]);
+  // two columns left of the plot, sized to their texts: signal name + unit, then the axis values
+  // (right-aligned), so a long name ("Temp", "NIBP") never runs into a value ("38", "120")
+  /** @param {string} t */
+  const width = t => ctx.measureText(t).width;
+  const nameW = Math.max(0, ...panels.flatMap(p => [width(p.name), width(p.unit)]));
+  const tickW = Math.max(0, ...panels.flatMap(p => [width(String(Math.round(p.hi))), width(String(Math.round(p.lo)))]));
+  const left = Math.ceil(6 + nameW + 10 + tickW + 6);
+  /** @param {number} t */
+  const x = t => left + (t - from) / (to - from) * (w - left - right);
+  panels.forEach(({ sig, pts, lo, hi, name, unit }, i) => {
+    const y0 = top + i * panelH, y1 = y0 + panelH - 6;
+    /** @param {number} v */
+    const y = v => y1 - (v - lo) / (hi - lo) * (y1 - y0);
+    ctx.fillStyle = "#111827"; ctx.fillRect(left, y0, w - left - right, y1 - y0);
+    ctx.fillStyle = COLORS[sig] || "#e5e7eb";
+    label(ctx, boxes, name, 6, y0 + 14);
+    ctx.fillStyle = "#9ca3af";
+    if (y1 - y0 >= 34) label(ctx, boxes, unit, 6, y0 + 30);  // a very short panel: the name only
+    label(ctx, boxes, String(Math.round(hi)), left - 6, y0 + 12, "right");
+    if (y1 - y0 >= 28) label(ctx, boxes, String(Math.round(lo)), left - 6, y1, "right");
+    // gaps: no data for longer than gapMs -> shaded band (not for intermittent measurements)
+    let prev = from;
+    /** @type {[number, number][]} */
+    const gaps = [];
+    if (!INTERMITTENT.has(sig)) {
+      for (const r of pts) { if (r.t - prev > gapMs) gaps.push([prev, r.t]); prev = r.t; }
+      if (to - prev > gapMs && pts.length) gaps.push([prev, Math.min(to, serverNow())]);
+    }
+    ctx.fillStyle = GAP_FILL;
+    for (const [a, b] of gaps) ctx.fillRect(x(a), y0, Math.max(1, x(b) - x(a)), y1 - y0);
+    if (!pts.length) {
+      ctx.fillStyle = "#6b7280"; label(ctx, boxes, "no data in this range", left + 12, (y0 + y1) / 2);
+      return;
+    }
+    if (pts[0].minimum) { // min/max band of 1-minute aggregates
+      ctx.fillStyle = (COLORS[sig] || "#e5e7eb") + "33";
+      let last = null;
+      for (const r of pts) {
+        const mn = r.minimum?.[sig], mx = r.maximum?.[sig];
+        if (mn === undefined || mx === undefined) continue;
+        ctx.fillRect(x(r.t), y(mx), Math.max(1, x(r.t + stepMs) - x(r.t)), Math.max(1, y(mn) - y(mx)));
+        last = r;
+      }
+    }
+    ctx.strokeStyle = COLORS[sig] || "#e5e7eb"; ctx.lineWidth = 1.6;
+    if (INTERMITTENT.has(sig) && !pts[0].minimum) { // cuff / spot values: markers, not a line
       ctx.fillStyle = COLORS[sig] || "#e5e7eb";
-      label(ctx, boxes, name, 6, y0 + 14);
-      ctx.fillStyle = "#9ca3af";
-      if (y1 - y0 >= 34) label(ctx, boxes, unit, 6, y0 + 30);  // a very short panel: the name only
-      label(ctx, boxes, String(Math.round(hi)), left - 6, y0 + 12, "right");
-      if (y1 - y0 >= 28) label(ctx, boxes, String(Math.round(lo)), left - 6, y1, "right");
-      // gaps: no data for longer than gapMs -> shaded band (not for intermittent measurements)
-      let prev = from;
-      const gaps = [];
-      if (!INTERMITTENT.has(sig)) {
-        for (const r of pts) { if (r.t - prev > gapMs) gaps.push([prev, r.t]); prev = r.t; }
-        if (to - prev > gapMs && pts.length) gaps.push([prev, Math.min(to, SW.serverNow())]);
-      }
-      ctx.fillStyle = GAP_FILL;
-      for (const [a, b] of gaps) ctx.fillRect(x(a), y0, Math.max(1, x(b) - x(a)), y1 - y0);
-      if (!pts.length) {
-        ctx.fillStyle = "#6b7280"; label(ctx, boxes, "no data in this range", left + 12, (y0 + y1) / 2);
-        return;
-      }
-      if (pts[0].minimum) { // min/max band of 1-minute aggregates
-        ctx.fillStyle = (COLORS[sig] || "#e5e7eb") + "33";
-        let last = null;
-        for (const r of pts) {
-          const mn = r.minimum[sig], mx = r.maximum[sig];
-          if (mn === undefined) continue;
-          ctx.fillRect(x(r.t), y(mx), Math.max(1, x(r.t + stepMs) - x(r.t)), Math.max(1, y(mn) - y(mx)));
-          last = r;
-        }
-      }
-      ctx.strokeStyle = COLORS[sig] || "#e5e7eb"; ctx.lineWidth = 1.6;
-      if (INTERMITTENT.has(sig) && !pts[0].minimum) { // cuff / spot values: markers, not a line
-        ctx.fillStyle = COLORS[sig] || "#e5e7eb";
-        for (const r of pts) { ctx.beginPath(); ctx.arc(x(r.t), y(r.values[sig]), 3, 0, 7); ctx.fill(); }
-        return;
-      }
-      ctx.beginPath();
-      let lastT = null;
-      for (const r of pts) {
-        const px = x(r.t), py = y(r.values[sig]);
-        if (lastT === null || r.t - lastT > gapMs) ctx.moveTo(px, py); else ctx.lineTo(px, py);
-        lastT = r.t;
-      }
-      ctx.stroke();
+      for (const r of pts) { ctx.beginPath(); ctx.arc(x(r.t), y(r.values[sig]), 3, 0, 7); ctx.fill(); }
+      return;
+    }
+    ctx.beginPath();
+    let lastT = null;
+    for (const r of pts) {
+      const px = x(r.t), py = y(r.values[sig]);
+      if (lastT === null || r.t - lastT > gapMs) ctx.moveTo(px, py); else ctx.lineTo(px, py);
+      lastT = r.t;
+    }
+    ctx.stroke();
+  });
+  // time axis
+  ctx.fillStyle = "#9ca3af";
+  for (let k = 0; k <= 4; k++) {  // the first time starts at the plot's left edge, the last ends at its right
+    const t = from + (to - from) * k / 4;
+    label(ctx, boxes, clock(t, false), x(t), h - 6, k === 0 ? "left" : k === 4 ? "right" : "center");
+  }
+}
+
+// A scrolling waveform strip: push(chunk) appends samples; draws the last `seconds` seconds.
+/** @param {Canvas} canvas @param {number} [seconds] */
+export function strip(canvas, seconds = 6) {
+  /** @type {number[]} */
+  let buf = [];
+  let fs = 250, color = "#4ade80", signal = "";
+  redrawOnResize(canvas, () => draw());
+  function draw() {
+    const { ctx, w, h } = setup(canvas);
+    ctx.fillStyle = "#030712"; ctx.fillRect(0, 0, w, h);
+    ctx.strokeStyle = "#1f2937"; ctx.lineWidth = 1;
+    for (let gx = 0; gx < w; gx += 25) { ctx.beginPath(); ctx.moveTo(gx, 0); ctx.lineTo(gx, h); ctx.stroke(); }
+    if (!buf.length) {
+      ctx.fillStyle = "#6b7280"; ctx.font = "13px system-ui"; ctx.fillText("no waveform from this device", 12, h / 2);
+      return;
+    }
+    const n = Math.min(buf.length, Math.floor(seconds * fs));
+    const data = buf.slice(-n);
+    let lo = Math.min(...data), hi = Math.max(...data);
+    if (hi - lo < 1e-9) { hi += 1; lo -= 1; }
+    ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
+    data.forEach((v, i) => {
+      const px = i / (seconds * fs) * w, py = h - 6 - (v - lo) / (hi - lo) * (h - 12);
+      i ? ctx.lineTo(px, py) : ctx.moveTo(px, py);
     });
-    // time axis
-    ctx.fillStyle = "#9ca3af";
-    for (let k = 0; k <= 4; k++) {  // the first time starts at the plot's left edge, the last ends at its right
-      const t = from + (to - from) * k / 4;
-      label(ctx, boxes, SW.clock(t, false), x(t), h - 6, k === 0 ? "left" : k === 4 ? "right" : "center");
-    }
+    ctx.stroke();
+    ctx.fillStyle = "#9ca3af"; ctx.font = "12px system-ui"; ctx.fillText(signal, 8, 14);
   }
+  return {
+    /** @param {WaveFrame} frame */
+    push(frame) {
+      if (frame.signal !== signal) { buf = []; signal = frame.signal; }
+      fs = frame.fs; color = frame.signal === "pleth" ? "#38bdf8" : frame.signal === "resp_wave" ? "#facc15" : "#4ade80";
+      buf = buf.concat(frame.samples).slice(-Math.floor(seconds * fs * 2));
+      draw();
+    },
+    clear() { buf = []; signal = ""; draw(); },
+    draw,
+  };
+}
 
-  // A scrolling waveform strip: push(chunk) appends samples; draws the last `seconds` seconds.
-  function strip(canvas, seconds = 6) {
-    let buf = [], fs = 250, color = "#4ade80", signal = "";
-    redrawOnResize(canvas, () => draw());
-    function draw() {
-      const { ctx, w, h } = setup(canvas);
-      ctx.fillStyle = "#030712"; ctx.fillRect(0, 0, w, h);
-      ctx.strokeStyle = "#1f2937"; ctx.lineWidth = 1;
-      for (let gx = 0; gx < w; gx += 25) { ctx.beginPath(); ctx.moveTo(gx, 0); ctx.lineTo(gx, h); ctx.stroke(); }
-      if (!buf.length) {
-        ctx.fillStyle = "#6b7280"; ctx.font = "13px system-ui"; ctx.fillText("no waveform from this device", 12, h / 2);
-        return;
-      }
-      const n = Math.min(buf.length, Math.floor(seconds * fs));
-      const data = buf.slice(-n);
-      let lo = Math.min(...data), hi = Math.max(...data);
-      if (hi - lo < 1e-9) { hi += 1; lo -= 1; }
-      ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
-      data.forEach((v, i) => {
-        const px = i / (seconds * fs) * w, py = h - 6 - (v - lo) / (hi - lo) * (h - 12);
-        i ? ctx.lineTo(px, py) : ctx.moveTo(px, py);
-      });
-      ctx.stroke();
-      ctx.fillStyle = "#9ca3af"; ctx.font = "12px system-ui"; ctx.fillText(signal, 8, 14);
-    }
-    return {
-      push(frame) {
-        if (frame.signal !== signal) { buf = []; signal = frame.signal; }
-        fs = frame.fs; color = frame.signal === "pleth" ? "#38bdf8" : frame.signal === "resp_wave" ? "#facc15" : "#4ade80";
-        buf = buf.concat(frame.samples).slice(-Math.floor(seconds * fs * 2));
-        draw();
-      },
-      clear() { buf = []; signal = ""; draw(); },
-      draw,
-    };
-  }
-
-  // An empty chart (e.g. a bed without a patient), kept empty when resized.
-  function clear(canvas) {
-    redrawOnResize(canvas, () => { const { ctx, w, h } = setup(canvas); ctx.clearRect(0, 0, w, h); canvas.swLabels = []; });
-    canvas.swRedraw();
-  }
-
-  return { trend, strip, clear };
-})();
+// An empty chart (e.g. a bed without a patient), kept empty when resized.
+/** @param {Canvas} canvas */
+export function clear(canvas) {
+  redrawOnResize(canvas, () => { const { ctx, w, h } = setup(canvas); ctx.clearRect(0, 0, w, h); canvas.swLabels = []; });
+  canvas.swRedraw?.();
+}

@@ -1,389 +1,395 @@
+// @ts-check
 // Central station: ward grid, alarm list, bed view. Live over /api/v1/ws/wards/{ward}.
-"use strict";
+import { alarmCompare, alarmLabel } from "./alarms.js";
+import { fmt, label, signalRank, unit } from "./catalogue.js";
+import { age, byId, clock, el, isStale, serverNow, setServerNow } from "./common.js";
+import { loginFlow } from "./login.js";
+import { api, logout, stream } from "./session.js";
+import * as SWChart from "./chart.js";
 
-(() => {
-  const $ = id => document.getElementById(id);
-  const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
-  let ward = null, beds = new Map(), alarms = new Map(), conn = null, selected = 0, dirty = new Set(), wards = [];
-  let bedOpen = null, trendHours = 1, strip = null, trendTimer = null, drill = null, trendAsked = 0;
+const $ = byId;
+const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
+let ward = null, beds = new Map(), alarms = new Map(), conn = null, selected = 0, dirty = new Set(), wards = [];
+let bedOpen = null, trendHours = 1, strip = null, trendTimer = null, drill = null, trendAsked = 0;
 
-  const cmp = SW.alarmCompare;  // real alarms first, drill alarms after them; then priority, state, newest
-  function bedSort(a, b) { return a.bed.length - b.bed.length || a.bed.localeCompare(b.bed); }
+const cmp = alarmCompare;  // real alarms first, drill alarms after them; then priority, state, newest
+function bedSort(a, b) { return a.bed.length - b.bed.length || a.bed.localeCompare(b.bed); }
 
-  // ---- frames ------------------------------------------------------------------------------------
-  function onFrames(frames) {
-    for (const f of frames) {
-      if (f.type === "snapshot") {
-        SW.setServerNow(f.now);
-        beds = new Map(f.beds.map(b => [b.bed, b]));
-        alarms = new Map(f.alarms.map(a => [a.id, a]));
-        drill = f.drill || null; renderDrill();
-        $("grid").replaceChildren();
-        for (const b of [...beds.values()].sort(bedSort)) dirty.add(b.bed);
-        renderAlarms();
-      } else if (f.type === "tile") {
-        const old = beds.get(f.tile.bed);
-        beds.set(f.tile.bed, f.tile);
-        if (!old) { $("grid").replaceChildren(); for (const b of beds.keys()) dirty.add(b); }
-        dirty.add(f.tile.bed);
-        if (bedOpen === f.tile.bed) renderBedNow();
-      } else if (f.type === "alarm") {
-        const a = f.alarm;
-        if (a.state === "cleared") alarms.delete(a.id); else alarms.set(a.id, a);
-        renderAlarms();
-      } else if (f.type === "drill") {
-        drill = f.drill || null; renderDrill();
-      } else if (f.type === "wave") {
-        if (strip && f.bed === bedOpen) strip.push(f);
-      }
-    }
-    schedule();
-  }
-
-  let raf = 0;
-  function schedule() { if (!raf) raf = requestAnimationFrame(() => { raf = 0; flush(); }); }
-  function flush() {
-    const grid = $("grid");
-    if (!grid.children.length && beds.size) {
-      for (const b of [...beds.values()].sort(bedSort)) grid.append(SW.el("article", { id: "bed-" + b.bed }));
-      for (const b of beds.keys()) dirty.add(b);
-      sizeGrid();
-    }
-    const shown = [];
-    for (const name of dirty) { const b = beds.get(name); if (b) { renderTile(b); shown.push(name); } }
-    dirty.clear();
-    keepIdEnds(shown);
-    $("summary").textContent = summaryText();
-  }
-
-  function summaryText() {
-    const occ = [...beds.values()].filter(b => b.patient).length;
-    return `${beds.size} beds · ${occ} patients`;
-  }
-
-  // Fit every bed on one screen: pick the column count that makes the tiles largest.
-  function sizeGrid() {
-    const g = $("grid"), n = Math.max(beds.size, 12), W = g.clientWidth, H = g.clientHeight;
-    let best = 1, bestScale = 0;
-    for (let c = 1; c <= n; c++) {
-      const r = Math.ceil(n / c), w = W / c, h = H / r, scale = Math.min(w / 200, h / 232);
-      if (scale > bestScale) { bestScale = scale; best = c; }
-    }
-    g.style.gridTemplateColumns = `repeat(${best}, 1fr)`;
-    g.style.gridTemplateRows = `repeat(${Math.ceil(n / best)}, 1fr)`;
-    g.style.setProperty("--scale", Math.max(0.6, Math.min(bestScale, 1.6)).toFixed(2));
-  }
-  window.addEventListener("resize", () => { sizeGrid(); });
-
-  // Live drill (retained {root}/drill/{ward}): a DRILL banner while it runs; drill beds and alarms are marked.
-  function renderDrill() {
-    const on = !!(drill && drill.active && drill.ends > SW.serverNow());
-    const banner = $("drill-banner");
-    banner.hidden = !on;
-    document.body.classList.toggle("drilling", on);
-    if (on) {
-      const n = (drill.beds || []).length;
-      banner.textContent = `DRILL in progress · ${n} drill bed${n === 1 ? "" : "s"} · until ${SW.clock(drill.ends, false)}`;
-      banner.title = `Live drill ${drill.drill}: ${(drill.beds || []).join(", ")} are simulated; their alarms are marked DRILL`;
+// ---- frames ------------------------------------------------------------------------------------
+function onFrames(frames) {
+  for (const f of frames) {
+    if (f.type === "snapshot") {
+      setServerNow(f.now);
+      beds = new Map(f.beds.map(b => [b.bed, b]));
+      alarms = new Map(f.alarms.map(a => [a.id, a]));
+      drill = f.drill || null; renderDrill();
+      $("grid").replaceChildren();
+      for (const b of [...beds.values()].sort(bedSort)) dirty.add(b.bed);
+      renderAlarms();
+    } else if (f.type === "tile") {
+      const old = beds.get(f.tile.bed);
+      beds.set(f.tile.bed, f.tile);
+      if (!old) { $("grid").replaceChildren(); for (const b of beds.keys()) dirty.add(b); }
+      dirty.add(f.tile.bed);
+      if (bedOpen === f.tile.bed) renderBedNow();
+    } else if (f.type === "alarm") {
+      const a = f.alarm;
+      if (a.state === "cleared") alarms.delete(a.id); else alarms.set(a.id, a);
+      renderAlarms();
+    } else if (f.type === "drill") {
+      drill = f.drill || null; renderDrill();
+    } else if (f.type === "wave") {
+      if (strip && f.bed === bedOpen) strip.push(f);
     }
   }
-  const drillTag = () => SW.el("span", { class: "drill-tag", title: "Live drill: simulated, not a patient" }, "DRILL");
+  schedule();
+}
 
-  // ---- NEWS2 -------------------------------------------------------------------------------------
-  // An incomplete NEWS2 (a parameter not measured, e.g. no nurse observation of consciousness yet) is
-  // only a floor: shown as "≥ total · incomplete", never in the green of a normal score, and it names
-  // what is missing. Missing data is never scored as normal.
-  const NEWS2_PARAMS = { resp_rate: "respiratory rate", spo2: "SpO₂", supplemental_o2: "air or oxygen", sbp: "systolic BP",
-                         heart_rate: "pulse", consciousness: "consciousness (ACVPU)", temperature: "temperature" };
-  const missingText = n => (n.missing || []).map(p => NEWS2_PARAMS[p] || p.replaceAll("_", " ")).join(", ");
-  // the tile's short form of the same list ("no ACVPU, O₂"); the tooltip and bed view keep the words
-  const NEWS2_SHORT = { resp_rate: "RR", spo2: "SpO₂", supplemental_o2: "O₂", sbp: "BP", heart_rate: "HR",
-                        consciousness: "ACVPU", temperature: "Temp" };
-  const missingShort = n => "no " + (n.missing || []).map(p => NEWS2_SHORT[p] || p.replaceAll("_", " ")).join(", ");
-  function news2Words(n) {
-    if (!n) return "no NEWS2";
-    return n.complete ? `NEWS2 ${n.total}, ${n.risk} risk`
-      : `NEWS2 incomplete: at least ${n.total}${n.risk !== "low" ? ` (${n.risk} risk or higher)` : ""}; not scored: ${missingText(n)}`;
+let raf = 0;
+function schedule() { if (!raf) raf = requestAnimationFrame(() => { raf = 0; flush(); }); }
+function flush() {
+  const grid = $("grid");
+  if (!grid.children.length && beds.size) {
+    for (const b of [...beds.values()].sort(bedSort)) grid.append(el("article", { id: "bed-" + b.bed }));
+    for (const b of beds.keys()) dirty.add(b);
+    sizeGrid();
   }
-  function news2Badge(n) {
-    if (!n) return SW.el("span", { class: "news none", title: "No NEWS2: no current observations" }, "NEWS2 —");
-    if (n.complete) return SW.el("span", { class: `news r-${n.risk}`, title: news2Words(n) }, `NEWS2 ${n.total}`);
-    // a floor above low keeps its risk colour (the true score can only be higher); a low floor is neutral
-    return SW.el("span", { class: `news partial${n.risk !== "low" ? " r-" + n.risk : ""}`,
-                           title: news2Words(n) + ". The true score may be higher." },
-                 SW.el("span", { class: "n2-score" }, `NEWS2 ≥${n.total}`), " ", SW.el("span", { class: "n2-inc" }, "incomplete"));
-  }
+  const shown = [];
+  for (const name of dirty) { const b = beds.get(name); if (b) { renderTile(b); shown.push(name); } }
+  dirty.clear();
+  keepIdEnds(shown);
+  $("summary").textContent = summaryText();
+}
 
-  // ---- tiles -------------------------------------------------------------------------------------
-  function topAlarm(b) {
-    return (b.alarms || []).filter(a => a.state !== "cleared").sort(cmp)[0] || null;
-  }
+function summaryText() {
+  const occ = [...beds.values()].filter(b => b.patient).length;
+  return `${beds.size} beds · ${occ} patients`;
+}
 
-  function renderTile(b) {
-    const node = $("bed-" + b.bed);
-    if (!node) return;
-    const top = topAlarm(b);
-    const vitals = b.vitals || {};
-    const fresh = Object.values(vitals).filter(v => !SW.isStale(v));
-    const noData = (b.device && Object.keys(vitals).length > 0 && fresh.length === 0) || b.online === false;
-    const cls = ["tile"];
-    if (!b.patient && !b.device) cls.push("empty");
-    if (b.drill) cls.push("drill");
-    if (top) cls.push("prio-" + top.priority, top.state === "active" ? "flash" : "quiet");
-    if (noData) cls.push("nodata");
-    node.className = cls.join(" ");
-    node.tabIndex = 0;
-    node.dataset.bed = b.bed;
-    const n = b.news2;
-    const home = b.ward === "home";
-    const who = b.drill ? "" : home ? "at home" : b.patient || (b.device ? "no patient" : "empty");
-    node.setAttribute("aria-label", `Bed ${b.bed}${b.patient && !b.drill ? ", patient " + b.patient : ""}, ${news2Words(n)}`
-                                    + `${top ? ", " + top.priority + " priority alarm" : ""}`);
-    const news = news2Badge(n);
-    const head = SW.el("header", {}, SW.el("span", { class: "bed" }, b.bed), b.drill ? drillTag() : null, news);
-    // the patient id on its own line, never cut (a nurse identifies the patient by it); beside it, when
-    // the tile is wide enough (else on the next line), what an incomplete NEWS2 is missing
-    const hint = n && !n.complete && (n.missing || []).length
-      ? SW.el("span", { class: "n2-miss", title: "NEWS2 not scored: " + missingText(n) }, missingShort(n)) : null;
-    // a drill bed's DRILL tag says it all: no "patient" text
-    const ident = SW.el("div", { class: "ident" },
-                        SW.el("span", { class: "pid", title: b.drill ? "drill (simulated)" : who }, who), hint);
-    const grid = SW.el("div", { class: "vitals" });
-    for (const alts of TILE_SIGNALS) {
-      const sig = alts.find(s => vitals[s]) || alts[0];
-      grid.append(vitalCell(sig, vitals[sig], sig === "nibp_sys" ? vitals.nibp_dia : null, b));
-    }
-    const dev = b.device ? SW.el("span", { class: "dev " + (b.online === false ? "off" : "on") },
-                                 (b.online === false ? "○ " : "● ") + b.device) : SW.el("span", { class: "dev" }, "no device");
-    const batt = b.battery !== null && b.battery !== undefined
-      ? SW.el("span", { class: "batt" + (b.battery < 20 ? " low" : "") }, `⚡${Math.round(b.battery)}%`) : null;
-    const foot = SW.el("footer", {}, dev, batt);
-    const banner = top ? SW.el("div", { class: "alarm-text", title: top.reason },
-                               `${top.state !== "active" ? "✓ " : "▲ "}${SW.alarmLabel(top)}${top.escalation_level ? " · ↑" + top.escalation_level : ""}`)
-      : noData ? SW.el("div", { class: "alarm-text gap" }, b.online === false ? "DEVICE OFFLINE" : "NO CURRENT DATA") : null;
-    node.replaceChildren(head, ident, grid, banner || SW.el("div", { class: "alarm-text blank" }, ""), foot);
+// Fit every bed on one screen: pick the column count that makes the tiles largest.
+function sizeGrid() {
+  const g = $("grid"), n = Math.max(beds.size, 12), W = g.clientWidth, H = g.clientHeight;
+  let best = 1, bestScale = 0;
+  for (let c = 1; c <= n; c++) {
+    const r = Math.ceil(n / c), w = W / c, h = H / r, scale = Math.min(w / 200, h / 232);
+    if (scale > bestScale) { bestScale = scale; best = c; }
   }
+  g.style.gridTemplateColumns = `repeat(${best}, 1fr)`;
+  g.style.gridTemplateRows = `repeat(${Math.ceil(n / best)}, 1fr)`;
+  g.style.setProperty("--scale", Math.max(0.6, Math.min(bestScale, 1.6)).toFixed(2));
+}
+window.addEventListener("resize", () => { sizeGrid(); });
 
-  // A patient id too long for its tile keeps its distinguishing end ("…0032"; the whole id is in the
-  // title and the tile's accessible name). Measured after all tiles are written: one layout, and a
-  // couple more only for a tile whose id is cut.
-  function keepIdEnds(names) {
-    const cut = names.map(n => document.querySelector(`#bed-${CSS.escape(n)} .pid`)).filter(p => p && p.scrollWidth > p.clientWidth);
-    for (const p of cut) {
-      const id = p.title;
-      let k = Math.max(1, Math.floor(id.length * p.clientWidth / p.scrollWidth) - 1);
-      p.textContent = "…" + id.slice(-k);
-      while (k > 1 && p.scrollWidth > p.clientWidth) p.textContent = "…" + id.slice(-(--k));
-    }
+// Live drill (retained {root}/drill/{ward}): a DRILL banner while it runs; drill beds and alarms are marked.
+function renderDrill() {
+  const on = !!(drill && drill.active && drill.ends > serverNow());
+  const banner = $("drill-banner");
+  banner.hidden = !on;
+  document.body.classList.toggle("drilling", on);
+  if (on) {
+    const n = (drill.beds || []).length;
+    banner.textContent = `DRILL in progress · ${n} drill bed${n === 1 ? "" : "s"} · until ${clock(drill.ends, false)}`;
+    banner.title = `Live drill ${drill.drill}: ${(drill.beds || []).join(", ")} are simulated; their alarms are marked DRILL`;
   }
+}
+const drillTag = () => el("span", { class: "drill-tag", title: "Live drill: simulated, not a patient" }, "DRILL");
 
-  function vitalCell(sig, v, dia, b) {
-    const label = SW.LABELS[sig] || sig;
-    if (!v) {
-      return SW.el("div", { class: "v missing " + sig }, SW.el("span", { class: "lbl" }, label),
-                   SW.el("span", { class: "age" }, ""), SW.el("span", { class: "val" }, "---"));
-    }
-    const stale = SW.isStale(v);
-    // A reading the device flags, or an SpO2/pulse of 0 (probe off, no pulse signal), is not a
-    // measurement: shown as "?" / "---" and marked, never as a normal big number. (HR 0 stays visible.)
-    const noSignal = v.value === 0 && (sig === "spo2" || sig === "pulse_rate" || sig === "perfusion_index");
-    const doubtful = noSignal || (v.quality && v.quality !== "valid");
-    let text = noSignal ? "---" : SW.fmt(v.value, sig);
-    if (sig === "nibp_sys" && dia) text += "/" + SW.fmt(dia.value, "nibp_dia");
-    const why = noSignal ? " (no signal: check the probe)" : doubtful ? ` (quality: ${v.quality})` : "";
-    if (doubtful && !noSignal) text += "?";
-    const alarmed = (b.alarms || []).some(a => a.signal === sig && a.state === "active");
-    return SW.el("div", { class: `v ${sig}${stale ? " stale" : ""}${doubtful ? " doubtful" : ""}${alarmed ? " alarmed" : ""}`,
-                          title: `${label} ${text} ${SW.unit(v.unit)} · ${SW.age(v.t)} ago${stale ? " (stale)" : ""}${why}` },
-                 SW.el("span", { class: "lbl" }, label, " ", SW.el("span", { class: "unit" }, SW.unit(v.unit))),
-                 SW.el("span", { class: "age" }, (stale ? "⏱ " : "") + SW.age(v.t)),
-                 SW.el("span", { class: "val" }, text));
+// ---- NEWS2 -------------------------------------------------------------------------------------
+// An incomplete NEWS2 (a parameter not measured, e.g. no nurse observation of consciousness yet) is
+// only a floor: shown as "≥ total · incomplete", never in the green of a normal score, and it names
+// what is missing. Missing data is never scored as normal.
+const NEWS2_PARAMS = { resp_rate: "respiratory rate", spo2: "SpO₂", supplemental_o2: "air or oxygen", sbp: "systolic BP",
+                       heart_rate: "pulse", consciousness: "consciousness (ACVPU)", temperature: "temperature" };
+const missingText = n => (n.missing || []).map(p => NEWS2_PARAMS[p] || p.replaceAll("_", " ")).join(", ");
+// the tile's short form of the same list ("no ACVPU, O₂"); the tooltip and bed view keep the words
+const NEWS2_SHORT = { resp_rate: "RR", spo2: "SpO₂", supplemental_o2: "O₂", sbp: "BP", heart_rate: "HR",
+                      consciousness: "ACVPU", temperature: "Temp" };
+const missingShort = n => "no " + (n.missing || []).map(p => NEWS2_SHORT[p] || p.replaceAll("_", " ")).join(", ");
+function news2Words(n) {
+  if (!n) return "no NEWS2";
+  return n.complete ? `NEWS2 ${n.total}, ${n.risk} risk`
+    : `NEWS2 incomplete: at least ${n.total}${n.risk !== "low" ? ` (${n.risk} risk or higher)` : ""}; not scored: ${missingText(n)}`;
+}
+function news2Badge(n) {
+  if (!n) return el("span", { class: "news none", title: "No NEWS2: no current observations" }, "NEWS2 —");
+  if (n.complete) return el("span", { class: `news r-${n.risk}`, title: news2Words(n) }, `NEWS2 ${n.total}`);
+  // a floor above low keeps its risk colour (the true score can only be higher); a low floor is neutral
+  return el("span", { class: `news partial${n.risk !== "low" ? " r-" + n.risk : ""}`,
+                         title: news2Words(n) + ". The true score may be higher." },
+               el("span", { class: "n2-score" }, `NEWS2 ≥${n.total}`), " ", el("span", { class: "n2-inc" }, "incomplete"));
+}
+
+// ---- tiles -------------------------------------------------------------------------------------
+function topAlarm(b) {
+  return (b.alarms || []).filter(a => a.state !== "cleared").sort(cmp)[0] || null;
+}
+
+function renderTile(b) {
+  const node = $("bed-" + b.bed);
+  if (!node) return;
+  const top = topAlarm(b);
+  const vitals = b.vitals || {};
+  const fresh = Object.values(vitals).filter(v => !isStale(v));
+  const noData = (b.device && Object.keys(vitals).length > 0 && fresh.length === 0) || b.online === false;
+  const cls = ["tile"];
+  if (!b.patient && !b.device) cls.push("empty");
+  if (b.drill) cls.push("drill");
+  if (top) cls.push("prio-" + top.priority, top.state === "active" ? "flash" : "quiet");
+  if (noData) cls.push("nodata");
+  node.className = cls.join(" ");
+  node.tabIndex = 0;
+  node.dataset.bed = b.bed;
+  const n = b.news2;
+  const home = b.ward === "home";
+  const who = b.drill ? "" : home ? "at home" : b.patient || (b.device ? "no patient" : "empty");
+  node.setAttribute("aria-label", `Bed ${b.bed}${b.patient && !b.drill ? ", patient " + b.patient : ""}, ${news2Words(n)}`
+                                  + `${top ? ", " + top.priority + " priority alarm" : ""}`);
+  const news = news2Badge(n);
+  const head = el("header", {}, el("span", { class: "bed" }, b.bed), b.drill ? drillTag() : null, news);
+  // the patient id on its own line, never cut (a nurse identifies the patient by it); beside it, when
+  // the tile is wide enough (else on the next line), what an incomplete NEWS2 is missing
+  const hint = n && !n.complete && (n.missing || []).length
+    ? el("span", { class: "n2-miss", title: "NEWS2 not scored: " + missingText(n) }, missingShort(n)) : null;
+  // a drill bed's DRILL tag says it all: no "patient" text
+  const ident = el("div", { class: "ident" },
+                      el("span", { class: "pid", title: b.drill ? "drill (simulated)" : who }, who), hint);
+  const grid = el("div", { class: "vitals" });
+  for (const alts of TILE_SIGNALS) {
+    const sig = alts.find(s => vitals[s]) || alts[0];
+    grid.append(vitalCell(sig, vitals[sig], sig === "nibp_sys" ? vitals.nibp_dia : null, b));
   }
+  const dev = b.device ? el("span", { class: "dev " + (b.online === false ? "off" : "on") },
+                               (b.online === false ? "○ " : "● ") + b.device) : el("span", { class: "dev" }, "no device");
+  const batt = b.battery !== null && b.battery !== undefined
+    ? el("span", { class: "batt" + (b.battery < 20 ? " low" : "") }, `⚡${Math.round(b.battery)}%`) : null;
+  const foot = el("footer", {}, dev, batt);
+  const banner = top ? el("div", { class: "alarm-text", title: top.reason },
+                             `${top.state !== "active" ? "✓ " : "▲ "}${alarmLabel(top)}${top.escalation_level ? " · ↑" + top.escalation_level : ""}`)
+    : noData ? el("div", { class: "alarm-text gap" }, b.online === false ? "DEVICE OFFLINE" : "NO CURRENT DATA") : null;
+  node.replaceChildren(head, ident, grid, banner || el("div", { class: "alarm-text blank" }, ""), foot);
+}
 
-  // ---- alarm list --------------------------------------------------------------------------------
-  function renderAlarms() {
-    const list = $("alarm-list");
-    const items = [...alarms.values()].sort(cmp);
-    $("alarm-count").textContent = String(items.length);
-    $("alarm-count").className = "count" + (items.some(a => a.priority === "high" && a.state === "active") ? " high" : "");
-    selected = Math.min(selected, Math.max(items.length - 1, 0));
-    list.replaceChildren(...items.map((a, i) => {
-      const li = SW.el("li", { class: `alarm prio-${a.priority} st-${a.state}${a.drill ? " drill" : ""}${i === selected ? " sel" : ""}`,
-                              "data-id": a.id, "data-bed": a.bed || "" },
-        SW.el("span", { class: "chip" }, a.priority.toUpperCase()),
-        SW.el("span", { class: "where" }, a.bed ? "Bed " + a.bed : "Ward", a.drill ? drillTag() : null),
-        SW.el("span", { class: "when", "data-t": a.t }, SW.clock(a.t, false)),
-        SW.el("span", { class: "label" }, SW.alarmLabel(a) + (a.patient ? " · " + a.patient : "")),
-        SW.el("span", { class: "reason" }, a.reason),
-        SW.el("span", { class: "state" }, a.state === "active" ? "" : a.state + (a.by ? " · " + a.by : "")),
-        SW.el("span", { class: "actions" },
-          SW.el("button", { class: "ack", onclick: ev => { ev.stopPropagation(); act(a.id, "acknowledge"); } }, "Acknowledge"),
-          SW.el("button", { class: "sil", onclick: ev => { ev.stopPropagation(); act(a.id, "silence"); } }, "Silence 2 min")));
-      li.addEventListener("click", () => { selected = i; renderAlarms(); if (a.bed) openBed(a.bed); });
-      return li;
-    }));
-    for (const b of beds.values()) dirty.add(b.bed);
-    schedule();
+// A patient id too long for its tile keeps its distinguishing end ("…0032"; the whole id is in the
+// title and the tile's accessible name). Measured after all tiles are written: one layout, and a
+// couple more only for a tile whose id is cut.
+function keepIdEnds(names) {
+  const cut = names.map(n => document.querySelector(`#bed-${CSS.escape(n)} .pid`)).filter(p => p && p.scrollWidth > p.clientWidth);
+  for (const p of cut) {
+    const id = p.title;
+    let k = Math.max(1, Math.floor(id.length * p.clientWidth / p.scrollWidth) - 1);
+    p.textContent = "…" + id.slice(-k);
+    while (k > 1 && p.scrollWidth > p.clientWidth) p.textContent = "…" + id.slice(-(--k));
   }
+}
 
-  async function act(id, action) {
-    try {
-      await SW.api(`/api/v1/alarms/${encodeURIComponent(id)}/${action}`,
-                   { method: "POST", json: action === "silence" ? { minutes: 2 } : undefined });
-    } catch (e) { flash(`Could not ${action}: ${e.message}`); }
+function vitalCell(sig, v, dia, b) {
+  const name = label(sig);
+  if (!v) {
+    return el("div", { class: "v missing " + sig }, el("span", { class: "lbl" }, name),
+                 el("span", { class: "age" }, ""), el("span", { class: "val" }, "---"));
   }
+  const stale = isStale(v);
+  // A reading the device flags, or an SpO2/pulse of 0 (probe off, no pulse signal), is not a
+  // measurement: shown as "?" / "---" and marked, never as a normal big number. (HR 0 stays visible.)
+  const noSignal = v.value === 0 && (sig === "spo2" || sig === "pulse_rate" || sig === "perfusion_index");
+  const doubtful = noSignal || (v.quality && v.quality !== "valid");
+  let text = noSignal ? "---" : fmt(v.value, sig);
+  if (sig === "nibp_sys" && dia) text += "/" + fmt(dia.value, "nibp_dia");
+  const why = noSignal ? " (no signal: check the probe)" : doubtful ? ` (quality: ${v.quality})` : "";
+  if (doubtful && !noSignal) text += "?";
+  const alarmed = (b.alarms || []).some(a => a.signal === sig && a.state === "active");
+  return el("div", { class: `v ${sig}${stale ? " stale" : ""}${doubtful ? " doubtful" : ""}${alarmed ? " alarmed" : ""}`,
+                        title: `${name} ${text} ${unit(v.unit)} · ${age(v.t)} ago${stale ? " (stale)" : ""}${why}` },
+               el("span", { class: "lbl" }, name, " ", el("span", { class: "unit" }, unit(v.unit))),
+               el("span", { class: "age" }, (stale ? "⏱ " : "") + age(v.t)),
+               el("span", { class: "val" }, text));
+}
 
-  function flash(text) {
-    const n = SW.el("div", { class: "toast", role: "alert" }, text);
-    document.body.append(n); setTimeout(() => n.remove(), 4000);
-  }
-
-  // ---- bed view ----------------------------------------------------------------------------------
-  function openBed(name) {
-    const b = beds.get(name);
-    if (!b) return;
-    bedOpen = name;
-    $("bedview").hidden = false;
-    $("bv-title").textContent = `Bed ${b.bed} · ${b.patient || "no patient"}${b.device ? " · " + b.device : ""}`;
-    strip = strip || SWChart.strip($("bv-wave"));
-    strip.clear();
-    conn && conn.send({ watch: name });
-    renderBedNow();
-    SWChart.clear($("bv-trend"));  // never the previous bed's trend, not even redrawn on a resize before this one loads
-    loadTrend();
-    clearInterval(trendTimer);
-    trendTimer = setInterval(loadTrend, 30000);
-    $("bv-close").focus();
-  }
-
-  function closeBed() {
-    const was = bedOpen;
-    bedOpen = null;
-    $("bedview").hidden = true;
-    conn && conn.send({ watch: null });
-    clearInterval(trendTimer);
-    const t = was && $("bed-" + was); if (t) t.focus();
-  }
-
-  function renderBedNow() {
-    const b = beds.get(bedOpen);
-    if (!b) return;
-    const vit = b.vitals || {};
-    const rank = s => { const i = SW.SIGNAL_ORDER.indexOf(s); return i < 0 ? 99 : i; };
-    const cells = Object.entries(vit).filter(([sig]) => sig !== "nibp_dia" && sig !== "nibp_mean")
-      .sort((x, y) => rank(x[0]) - rank(y[0]))
-      .map(([sig, v]) => SW.el("div", { class: "big" + (SW.isStale(v) ? " stale" : "") },
-        SW.el("span", { class: "lbl" }, SW.LABELS[sig] || sig),
-        SW.el("span", { class: "val" }, SW.fmt(v.value, sig) + (sig === "nibp_sys" && vit.nibp_dia ? "/" + SW.fmt(vit.nibp_dia.value, "nibp_dia") : "")
-              + (sig === "nibp_sys" && vit.nibp_mean ? ` (${SW.fmt(vit.nibp_mean.value, "nibp_mean")})` : "")),
-        SW.el("span", { class: "unit" }, SW.unit(v.unit)),
-        SW.el("span", { class: "age" }, SW.age(v.t) + " ago")));
-    const n = b.news2;
-    if (n) cells.unshift(SW.el("div", { class: `big news${n.complete ? " r-" + n.risk : " partial" + (n.risk !== "low" ? " r-" + n.risk : "")}`,
-                                        title: news2Words(n) },
-                               SW.el("span", { class: "lbl" }, n.complete ? "NEWS2" : "NEWS2 · incomplete"),
-                               SW.el("span", { class: "val" }, `${n.complete ? "" : "≥"}${n.total}`),
-                               SW.el("span", { class: "unit" }, n.complete ? n.risk : n.risk === "low" ? "at least" : n.risk + " or higher"),
-                               SW.el("span", { class: "age" }, n.complete ? "complete" : "not scored: " + missingText(n))));
-    $("bv-now").replaceChildren(...cells);
-  }
-
-  async function loadTrend() {
-    const b = beds.get(bedOpen);
-    document.querySelectorAll(".bv-range button").forEach(x => x.classList.toggle("on", Number(x.dataset.range) === trendHours));
-    const canvas = $("bv-trend"), asked = ++trendAsked;
-    if (!b || !b.patient) { SWChart.clear(canvas); return; }
-    const to = SW.serverNow(), from = to - trendHours * 3600000;
-    const sigs = ["heart_rate", "spo2", "resp_rate", "nibp_sys", "temperature"];
-    const q = sigs.map(s => "signal=" + s).join("&");
-    try {
-      const r = await SW.api(`/api/v1/patients/${encodeURIComponent(b.patient)}/vitals?${q}&from=${from}&to=${to}`);
-      // an answer overtaken by a later request (another bed, another range) is dropped: it would draw
-      // another patient's or another range's trend
-      if (asked !== trendAsked || bedOpen !== b.bed) return;
-      const shown = sigs.filter(s => r.rows.some(x => x.values[s] !== undefined));
-      SWChart.trend(canvas, r.rows, shown.length ? shown : ["heart_rate"], from, to, r.units, r.every ? 60000 : 1000);
-    } catch (e) { flash("Trend: " + e.message); }
-  }
-
-  $("bv-close").addEventListener("click", closeBed);
-  document.querySelectorAll(".bv-range button").forEach(x => x.addEventListener("click", () => {
-    trendHours = Number(x.dataset.range); loadTrend();
+// ---- alarm list --------------------------------------------------------------------------------
+function renderAlarms() {
+  const list = $("alarm-list");
+  const items = [...alarms.values()].sort(cmp);
+  $("alarm-count").textContent = String(items.length);
+  $("alarm-count").className = "count" + (items.some(a => a.priority === "high" && a.state === "active") ? " high" : "");
+  selected = Math.min(selected, Math.max(items.length - 1, 0));
+  list.replaceChildren(...items.map((a, i) => {
+    const li = el("li", { class: `alarm prio-${a.priority} st-${a.state}${a.drill ? " drill" : ""}${i === selected ? " sel" : ""}`,
+                            "data-id": a.id, "data-bed": a.bed || "" },
+      el("span", { class: "chip" }, a.priority.toUpperCase()),
+      el("span", { class: "where" }, a.bed ? "Bed " + a.bed : "Ward", a.drill ? drillTag() : null),
+      el("span", { class: "when", "data-t": a.t }, clock(a.t, false)),
+      el("span", { class: "label" }, alarmLabel(a) + (a.patient ? " · " + a.patient : "")),
+      el("span", { class: "reason" }, a.reason),
+      el("span", { class: "state" }, a.state === "active" ? "" : a.state + (a.by ? " · " + a.by : "")),
+      el("span", { class: "actions" },
+        el("button", { class: "ack", onclick: ev => { ev.stopPropagation(); act(a.id, "acknowledge"); } }, "Acknowledge"),
+        el("button", { class: "sil", onclick: ev => { ev.stopPropagation(); act(a.id, "silence"); } }, "Silence 2 min")));
+    li.addEventListener("click", () => { selected = i; renderAlarms(); if (a.bed) openBed(a.bed); });
+    return li;
   }));
-  $("bv-spot").addEventListener("submit", async ev => {
-    ev.preventDefault();
-    const b = beds.get(bedOpen), f = ev.target, body = {};
-    if (f.consciousness.value) body.consciousness = f.consciousness.value;
-    if (f.supplemental_o2.value) body.supplemental_o2 = f.supplemental_o2.value === "true";
-    if (f.temperature.value) body.temperature = Number(f.temperature.value);
-    if (f.nibp_sys.value) body.nibp_sys = Number(f.nibp_sys.value);
-    const msg = f.querySelector(".spot-msg");
-    try {
-      await SW.api(`/api/v1/patients/${encodeURIComponent(b.patient)}/spot`, { method: "POST", json: body });
-      msg.textContent = "Recorded"; f.reset();
-    } catch (e) { msg.textContent = e.message; }
+  for (const b of beds.values()) dirty.add(b.bed);
+  schedule();
+}
+
+async function act(id, action) {
+  try {
+    await api(`/api/v1/alarms/${encodeURIComponent(id)}/${action}`,
+                 { method: "POST", json: action === "silence" ? { minutes: 2 } : undefined });
+  } catch (e) { flash(`Could not ${action}: ${e.message}`); }
+}
+
+function flash(text) {
+  const n = el("div", { class: "toast", role: "alert" }, text);
+  document.body.append(n); setTimeout(() => n.remove(), 4000);
+}
+
+// ---- bed view ----------------------------------------------------------------------------------
+function openBed(name) {
+  const b = beds.get(name);
+  if (!b) return;
+  bedOpen = name;
+  $("bedview").hidden = false;
+  $("bv-title").textContent = `Bed ${b.bed} · ${b.patient || "no patient"}${b.device ? " · " + b.device : ""}`;
+  strip = strip || SWChart.strip(/** @type {HTMLCanvasElement} */ ($("bv-wave")));
+  strip.clear();
+  conn && conn.send({ watch: name });
+  renderBedNow();
+  SWChart.clear(/** @type {HTMLCanvasElement} */ ($("bv-trend")));  // never the previous bed's trend, not even redrawn on a resize before this one loads
+  loadTrend();
+  clearInterval(trendTimer);
+  trendTimer = setInterval(loadTrend, 30000);
+  $("bv-close").focus();
+}
+
+function closeBed() {
+  const was = bedOpen;
+  bedOpen = null;
+  $("bedview").hidden = true;
+  conn && conn.send({ watch: null });
+  clearInterval(trendTimer);
+  const t = was && $("bed-" + was); if (t) t.focus();
+}
+
+function renderBedNow() {
+  const b = beds.get(bedOpen);
+  if (!b) return;
+  const vit = b.vitals || {};
+    const cells = Object.entries(vit).filter(([sig]) => sig !== "nibp_dia" && sig !== "nibp_mean")
+    .sort((x, y) => signalRank(x[0]) - signalRank(y[0]))
+    .map(([sig, v]) => el("div", { class: "big" + (isStale(v) ? " stale" : "") },
+      el("span", { class: "lbl" }, label(sig)),
+      el("span", { class: "val" }, fmt(v.value, sig) + (sig === "nibp_sys" && vit.nibp_dia ? "/" + fmt(vit.nibp_dia.value, "nibp_dia") : "")
+            + (sig === "nibp_sys" && vit.nibp_mean ? ` (${fmt(vit.nibp_mean.value, "nibp_mean")})` : "")),
+      el("span", { class: "unit" }, unit(v.unit)),
+      el("span", { class: "age" }, age(v.t) + " ago")));
+  const n = b.news2;
+  if (n) cells.unshift(el("div", { class: `big news${n.complete ? " r-" + n.risk : " partial" + (n.risk !== "low" ? " r-" + n.risk : "")}`,
+                                      title: news2Words(n) },
+                             el("span", { class: "lbl" }, n.complete ? "NEWS2" : "NEWS2 · incomplete"),
+                             el("span", { class: "val" }, `${n.complete ? "" : "≥"}${n.total}`),
+                             el("span", { class: "unit" }, n.complete ? n.risk : n.risk === "low" ? "at least" : n.risk + " or higher"),
+                             el("span", { class: "age" }, n.complete ? "complete" : "not scored: " + missingText(n))));
+  $("bv-now").replaceChildren(...cells);
+}
+
+async function loadTrend() {
+  const b = beds.get(bedOpen);
+  /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll(".bv-range button")).forEach(x => x.classList.toggle("on", Number(x.dataset.range) === trendHours));
+  const canvas = /** @type {HTMLCanvasElement} */ ($("bv-trend")), asked = ++trendAsked;
+  if (!b || !b.patient) { SWChart.clear(canvas); return; }
+  const to = serverNow(), from = to - trendHours * 3600000;
+  const sigs = ["heart_rate", "spo2", "resp_rate", "nibp_sys", "temperature"];
+  const q = sigs.map(s => "signal=" + s).join("&");
+  try {
+    const r = await api(`/api/v1/patients/${encodeURIComponent(b.patient)}/vitals?${q}&from=${from}&to=${to}`);
+    // an answer overtaken by a later request (another bed, another range) is dropped: it would draw
+    // another patient's or another range's trend
+    if (asked !== trendAsked || bedOpen !== b.bed) return;
+    const shown = sigs.filter(s => r.rows.some(x => x.values[s] !== undefined));
+    SWChart.trend(canvas, r.rows, shown.length ? shown : ["heart_rate"], from, to, r.units, r.every ? 60000 : 1000);
+  } catch (e) { flash("Trend: " + e.message); }
+}
+
+$("bv-close").addEventListener("click", closeBed);
+/** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll(".bv-range button")).forEach(x => x.addEventListener("click", () => {
+  trendHours = Number(x.dataset.range); loadTrend();
+}));
+$("bv-spot").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  /** @type {HTMLFormElement & {consciousness: HTMLSelectElement, supplemental_o2: HTMLSelectElement, temperature: HTMLInputElement, nibp_sys: HTMLInputElement}} */
+  const f = /** @type {any} */ (ev.target);
+  const b = beds.get(bedOpen), body = {};
+  if (f.consciousness.value) body.consciousness = f.consciousness.value;
+  if (f.supplemental_o2.value) body.supplemental_o2 = f.supplemental_o2.value === "true";
+  if (f.temperature.value) body.temperature = Number(f.temperature.value);
+  if (f.nibp_sys.value) body.nibp_sys = Number(f.nibp_sys.value);
+  const msg = f.querySelector(".spot-msg");
+  try {
+    await api(`/api/v1/patients/${encodeURIComponent(b.patient)}/spot`, { method: "POST", json: body });
+    msg.textContent = "Recorded"; f.reset();
+  } catch (e) { msg.textContent = e.message; }
+});
+
+// ---- keyboard ----------------------------------------------------------------------------------
+document.addEventListener("keydown", ev => {
+  const target = /** @type {HTMLElement} */ (ev.target);
+  if (target.matches("input, select, textarea")) return;
+  const items = [...alarms.values()].sort(cmp);
+  if (ev.key === "Escape" && bedOpen) { closeBed(); return; }
+  if (bedOpen) return;
+  if (ev.key === "ArrowDown" || ev.key === "j") { selected = Math.min(selected + 1, items.length - 1); renderAlarms(); ev.preventDefault(); }
+  else if (ev.key === "ArrowUp" || ev.key === "k") { selected = Math.max(selected - 1, 0); renderAlarms(); ev.preventDefault(); }
+  else if ((ev.key === "a" || ev.key === "A") && items[selected]) act(items[selected].id, "acknowledge");
+  else if ((ev.key === "s" || ev.key === "S") && items[selected]) act(items[selected].id, "silence");
+  else if ((ev.key === "e" || ev.key === "E") && items[selected]) act(items[selected].id, "escalate");
+  else if (ev.key === "Enter" && !(target.closest && target.closest("a, button"))) {
+    const t = target.closest && /** @type {HTMLElement | null} */ (target.closest(".tile"));
+    const bed = t ? t.dataset.bed : items[selected] && items[selected].bed;
+    if (bed) {
+      ev.preventDefault();  // the bed view focuses its close button: this Enter must not press it too
+      openBed(bed);
+    }
+  } else if (/^[1-9]$/.test(ev.key) && wards[Number(ev.key) - 1]) selectWard(wards[Number(ev.key) - 1].ward);
+});
+$("grid").addEventListener("click", ev => { const t = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (ev.target).closest(".tile")); if (t) openBed(t.dataset.bed); });
+
+// ---- wards -------------------------------------------------------------------------------------
+function selectWard(w) {
+  if (w === ward) return;
+  ward = w;
+  location.hash = "ward=" + encodeURIComponent(w);
+  /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll(".ward-tabs button")).forEach(x => x.classList.toggle("on", x.dataset.ward === w));
+  beds = new Map(); alarms = new Map(); drill = null; renderDrill(); $("grid").replaceChildren(); renderAlarms();
+  conn && conn.close();
+  conn = stream(`/api/v1/ws/wards/${encodeURIComponent(w)}`, onFrames, live => {
+    $("conn").className = "conn " + (live ? "on" : "off");
+    $("conn").textContent = live ? "● live" : "● reconnecting";
   });
+}
 
-  // ---- keyboard ----------------------------------------------------------------------------------
-  document.addEventListener("keydown", ev => {
-    if (ev.target.matches("input, select, textarea")) return;
-    const items = [...alarms.values()].sort(cmp);
-    if (ev.key === "Escape" && bedOpen) { closeBed(); return; }
-    if (bedOpen) return;
-    if (ev.key === "ArrowDown" || ev.key === "j") { selected = Math.min(selected + 1, items.length - 1); renderAlarms(); ev.preventDefault(); }
-    else if (ev.key === "ArrowUp" || ev.key === "k") { selected = Math.max(selected - 1, 0); renderAlarms(); ev.preventDefault(); }
-    else if ((ev.key === "a" || ev.key === "A") && items[selected]) act(items[selected].id, "acknowledge");
-    else if ((ev.key === "s" || ev.key === "S") && items[selected]) act(items[selected].id, "silence");
-    else if ((ev.key === "e" || ev.key === "E") && items[selected]) act(items[selected].id, "escalate");
-    else if (ev.key === "Enter" && !(ev.target.closest && ev.target.closest("a, button"))) {
-      const t = ev.target.closest && ev.target.closest(".tile");
-      const bed = t ? t.dataset.bed : items[selected] && items[selected].bed;
-      if (bed) {
-        ev.preventDefault();  // the bed view focuses its close button: this Enter must not press it too
-        openBed(bed);
-      }
-    } else if (/^[1-9]$/.test(ev.key) && wards[Number(ev.key) - 1]) selectWard(wards[Number(ev.key) - 1].ward);
-  });
-  $("grid").addEventListener("click", ev => { const t = ev.target.closest(".tile"); if (t) openBed(t.dataset.bed); });
-
-  // ---- wards -------------------------------------------------------------------------------------
-  function selectWard(w) {
-    if (w === ward) return;
-    ward = w;
-    location.hash = "ward=" + encodeURIComponent(w);
-    document.querySelectorAll(".ward-tabs button").forEach(x => x.classList.toggle("on", x.dataset.ward === w));
-    beds = new Map(); alarms = new Map(); drill = null; renderDrill(); $("grid").replaceChildren(); renderAlarms();
-    conn && conn.close();
-    conn = SW.stream(`/api/v1/ws/wards/${encodeURIComponent(w)}`, onFrames, live => {
-      $("conn").className = "conn " + (live ? "on" : "off");
-      $("conn").textContent = live ? "● live" : "● reconnecting";
-    });
-  }
-
-  async function start() {
-    const me = await swLoginFlow("Central station", u => u.role !== "patient");
-    if (me.role === "facility_manager") { location.replace("/facility"); return; }  // no patient data for them
-    $("facility-link").hidden = me.role !== "admin";
-    $("who").textContent = `${me.username} · ${me.role.replace("_", " ")}`;
-    $("logout").addEventListener("click", SW.logout);
-    wards = await SW.api("/api/v1/wards");
-    const scoped = me.wards && me.wards.length ? me.wards : [];
-    for (const w of scoped) if (!wards.some(x => x.ward === w)) wards.push({ ward: w, beds: 0, virtual: w === "home" });
-    wards.sort((a, b) => (a.virtual - b.virtual) || a.ward.localeCompare(b.ward));
-    $("wards").replaceChildren(...wards.map((w, i) => SW.el("button", {
-      "data-ward": w.ward, title: `Key ${i + 1}`, onclick: () => selectWard(w.ward) },
-      w.virtual ? "Virtual ward (home)" : "Ward " + w.ward)));
-    const fromHash = decodeURIComponent((location.hash.match(/ward=([^&]+)/) || [])[1] || "");
-    const first = wards.find(w => w.ward === fromHash) || wards[0];
-    if (first) selectWard(first.ward);
-    else $("grid").replaceChildren(SW.el("p", { class: "nothing" }, "No wards yet: admit a patient or assign a device."));
-    setInterval(() => {
-      $("clock").textContent = SW.clock(SW.serverNow());
-      if (drill) renderDrill();
-      for (const b of beds.keys()) dirty.add(b);
-      if (bedOpen) renderBedNow();
-      schedule();
-    }, 1000);
-  }
-  start();
-})();
+async function start() {
+  const me = await loginFlow("Central station", u => u.role !== "patient");
+  if (me.role === "facility_manager") { location.replace("/facility"); return; }  // no patient data for them
+  $("facility-link").hidden = me.role !== "admin";
+  $("who").textContent = `${me.username} · ${me.role.replace("_", " ")}`;
+  $("logout").addEventListener("click", logout);
+  wards = await api("/api/v1/wards");
+  const scoped = me.wards && me.wards.length ? me.wards : [];
+  for (const w of scoped) if (!wards.some(x => x.ward === w)) wards.push({ ward: w, beds: 0, virtual: w === "home" });
+  wards.sort((a, b) => (a.virtual - b.virtual) || a.ward.localeCompare(b.ward));
+  $("wards").replaceChildren(...wards.map((w, i) => el("button", {
+    "data-ward": w.ward, title: `Key ${i + 1}`, onclick: () => selectWard(w.ward) },
+    w.virtual ? "Virtual ward (home)" : "Ward " + w.ward)));
+  const fromHash = decodeURIComponent((location.hash.match(/ward=([^&]+)/) || [])[1] || "");
+  const first = wards.find(w => w.ward === fromHash) || wards[0];
+  if (first) selectWard(first.ward);
+  else $("grid").replaceChildren(el("p", { class: "nothing" }, "No wards yet: admit a patient or assign a device."));
+  setInterval(() => {
+    $("clock").textContent = clock(serverNow());
+    if (drill) renderDrill();
+    for (const b of beds.keys()) dirty.add(b);
+    if (bedOpen) renderBedNow();
+    schedule();
+  }, 1000);
+}
+start();

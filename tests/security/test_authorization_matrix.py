@@ -119,6 +119,7 @@ MATRIX: dict[str, tuple[frozenset[str], Build]] = {
     # -- any logged-in user -----------------------------------------------------------------------
     "GET /api/v1/auth/me": (LOGGED_IN, _get("/api/v1/auth/me")),
     "POST /api/v1/ws/ticket": (LOGGED_IN, _post("/api/v1/ws/ticket")),  # the websocket itself checks the ward
+    "GET /api/v1/catalogue": (LOGGED_IN, _get("/api/v1/catalogue")),
     # -- wards: clinical staff of the ward --------------------------------------------------------
     "GET /api/v1/wards": (CLINICAL, _get("/api/v1/wards")),
     "GET /api/v1/wards/{ward}/beds": (W1_CLINICAL, _get("/api/v1/wards/w1/beds")),
