@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from smartward.servers import InfluxDB, Mosquitto
+from devservers import InfluxDB, Mosquitto
 
 IN_CI = os.environ.get("CI") == "true"
 REPO = Path(__file__).resolve().parents[1]

@@ -59,7 +59,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from smartward.cli_errors import fail, usage_error
-    from smartward.servers import free_port
+    from smartward.ports import free_port
 
     if args.beds < 1 or args.rate <= 0 or args.obs_hours < 0:
         return usage_error("demo", "--beds must be >= 1, --rate > 0 and --obs-hours >= 0")

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from smartward.servers import free_port
+from devservers import free_port
 from tests.browser.conftest import CHROMIUM, FLAGS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 from tests.browser.conftest import CHROMIUM, FLAGS
 from tests.browser.scene import admit_ward, backfill, live_feed, make_ward, notify_adt
 from tests.integration.dashboard.conftest import PASSWORD, Running, running_platform, until

@@ -156,7 +156,7 @@ async def _main() -> None:  # pragma: no cover - manual look
     import tempfile
     from pathlib import Path
 
-    from smartward.servers import Mosquitto
+    from devservers import Mosquitto
     from tests.integration.dashboard.conftest import PASSWORD, running_platform
 
     os.environ.setdefault("SMARTWARD_ENVIRONMENT", "development")  # a look/screenshot run: throw-away keys

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import orjson
 
+from devservers import Mosquitto
 from gateway_agent.ward import Ward, WardOptions
-from smartward.servers import Mosquitto
 from tests.browser.conftest import CHROMIUM, FLAGS
 from tests.browser.scene import admit_ward, backfill, live_feed, make_ward, notify_adt, patient_id
 from tests.integration.dashboard.conftest import PASSWORD, Running, running_platform

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 from tests.integration.dashboard.conftest import Running, api_secret, running_platform
 
 from .conftest import login

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
+from devservers import Mosquitto
 from digital_twin.live_drill import LiveDrill, LiveDrillOptions
-from smartward.servers import Mosquitto
 from tests.integration.dashboard.conftest import PASSWORD, obs, until
 from tests.integration.twin.test_live_drill import api_secret, platform
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from devservers import InfluxDB
 from ingest.stores import VitalsStore, open_store
-from smartward.servers import InfluxDB
 
 
 @pytest.fixture(params=["influxdb", "sqlite"])

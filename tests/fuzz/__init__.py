@@ -1,4 +1,4 @@
-"""Fuzz targets in CI (issue 13): Hypothesis over the strategies of ``smartward.benches.fuzz_targets``.
+"""Fuzz targets in CI (issue 13): Hypothesis over the strategies of ``benchmarks.fuzz_targets``.
 
 The settings profile (registered in ``conftest.py``) is ``fuzz-ci`` under ``CI=true`` (200 inputs per
 target, fewer for the slow ones; derandomized: the same inputs every run) and ``fuzz-dev`` elsewhere

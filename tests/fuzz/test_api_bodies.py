@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartward.benches.fuzz_targets import ApiHarness, Route, api_bodies, body_routes
-from smartward.servers import Mosquitto
+from benchmarks.fuzz_targets import ApiHarness, Route, api_bodies, body_routes
+from devservers import Mosquitto
 from tests.fuzz import FUZZ_PROFILE
 
 pytestmark = pytest.mark.integration

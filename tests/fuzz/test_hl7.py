@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import example, given, settings
 
-from smartward.benches.fuzz_targets import ADT_SEEDS, ORU_SEEDS, check_adt, check_oru, hl7_messages, hl7_seeds
+from benchmarks.fuzz_targets import ADT_SEEDS, ORU_SEEDS, check_adt, check_oru, hl7_messages, hl7_seeds
 from tests.fuzz import FUZZ_PROFILE
 
 

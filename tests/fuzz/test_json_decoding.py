@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from smartward.benches.fuzz_targets import JsonTarget, check_json, json_inputs, json_targets
+from benchmarks.fuzz_targets import JsonTarget, check_json, json_inputs, json_targets
 from tests.fuzz import FUZZ_PROFILE
 
 TARGETS = json_targets()

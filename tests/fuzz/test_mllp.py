@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import example, given, settings
 
-from smartward.benches.fuzz_targets import END, MLLP_LIMIT, START, MllpHarness, mllp_streams
+from benchmarks.fuzz_targets import END, MLLP_LIMIT, START, MllpHarness, mllp_streams
 from tests.fuzz import FUZZ_PROFILE
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from smartward.benches.fuzz_targets import check_profile, profile_texts, shipped_profiles
+from benchmarks.fuzz_targets import check_profile, profile_texts, shipped_profiles
 from tests.fuzz import FUZZ_PROFILE
 
 

@@ -7,7 +7,7 @@ import subprocess
 import httpx
 import pytest
 
-from smartward.servers import InfluxDB, Mosquitto
+from devservers import InfluxDB, Mosquitto
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smartward.servers import InfluxDB, free_port
+from devservers import InfluxDB, free_port
 from tests.integration.gateway.test_mosquitto_acl import DEPLOY, ProdMosquitto, add
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from device_profiles.mqtt_client import Client as MqttClient
-from smartward.servers import free_port
+from devservers import free_port
 from tests.integration.dashboard.conftest import api_secret, obs, running_platform, until
 from tests.integration.gateway.test_mosquitto_acl import DEPLOY, ProdMosquitto, add
 

@@ -14,8 +14,8 @@ import pytest
 from fhir.resources.bundle import Bundle
 
 from device_profiles import AttributedObservation, Attribution, Observation, Sample
+from devservers import InfluxDB, Mosquitto
 from ingest import Batch
-from smartward.servers import InfluxDB, Mosquitto
 
 from .conftest import Running, running_platform
 

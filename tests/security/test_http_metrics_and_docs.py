@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from dashboard_api import create_app
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 from smartward.settings import load_api_config
 
 from .conftest import running_platform

@@ -28,12 +28,12 @@ from device_profiles import compile_profile_file, now_ms
 from device_profiles.hl7_oru import Hl7Decoder
 from device_profiles.registry import BUILTIN_DIR
 from device_profiles.synth import Hl7Synthesizer
+from devservers import Mosquitto, free_port
 from gateway_agent import AsyncOutbox
 from gateway_agent.errors import PeerListError
 from gateway_agent.hl7_gateway import Hl7Gateway
 from gateway_agent.mllp import END, START, MllpLimits, MllpServer, server_tls_context
 from gateway_agent.mllp_peers import PeerList, load_peers
-from smartward.servers import Mosquitto, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devservers import Mosquitto, free_port, make_test_pki
 from smartward.compose import PlatformConfig, run_platform
-from smartward.servers import Mosquitto, free_port
-from smartward.throwaway_pki import make_test_pki
 from tests.integration.dashboard.conftest import api_secret, until
 from tests.tasks import stop_task
 

@@ -19,7 +19,7 @@ import pytest
 
 from device_profiles import ProfileError, parse_mqtt_url
 from device_profiles.mqtt_factory import mqtt_client
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 from tests.integration.dashboard.conftest import api_secret, obs, running_platform, until
 
 pytestmark = pytest.mark.integration

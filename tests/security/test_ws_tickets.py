@@ -13,7 +13,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 
 from .conftest import Running, running_platform
 

@@ -15,7 +15,7 @@ import pytest
 
 from alerting import AlarmStore, AlertingService, build_config, command_topic, spot_topic
 from device_profiles import AttributedObservation, Attribution, Observation, Sample, now_ms, topics
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 
 pytestmark = pytest.mark.integration
 

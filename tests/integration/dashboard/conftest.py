@@ -18,9 +18,9 @@ import orjson
 import pytest
 
 from dashboard_api import UserStore
+from devservers import Mosquitto, free_port
 from ingest import make_engine
 from smartward.compose import Platform, PlatformConfig, run_platform
-from smartward.servers import Mosquitto, free_port
 from tests.tasks import stop_task
 
 PASSWORD = "correct horse battery"

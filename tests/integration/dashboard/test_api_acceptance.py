@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from fhir.resources.bundle import Bundle
 
+from devservers import InfluxDB, Mosquitto
 from smartward.cli import main
-from smartward.servers import InfluxDB, Mosquitto
 
 from .conftest import PASSWORD, Running, obs, running_platform, until
 

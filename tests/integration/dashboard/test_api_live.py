@@ -15,7 +15,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from dashboard_api import AuditLog, create_app
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 from smartward.settings import load_api_config
 
 from .conftest import Running, obs, running_platform, until

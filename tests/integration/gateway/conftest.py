@@ -12,7 +12,7 @@ import aiomqtt
 import orjson
 import pytest
 
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 
 # Mosquitto started as root drops to user "mosquitto" and then cannot write its persistence file in
 # the fixture's root-owned temp dir ("Error: Permission denied" at shutdown): sessions and queued

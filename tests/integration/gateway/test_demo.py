@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from smartward.servers import free_port
+from devservers import free_port
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from device_profiles.mqtt_factory import mqtt_client
+from devservers import Mosquitto, free_port, make_test_pki
 from gateway_agent import (
     AsyncOutbox,
     Message,
@@ -25,8 +26,6 @@ from gateway_agent import (
     SimulationOptions,
     WardOptions,
 )
-from smartward.servers import Mosquitto, free_port
-from smartward.throwaway_pki import make_test_pki
 
 from .conftest import STAY_ROOT, until
 
@@ -60,7 +59,7 @@ class ProdMosquitto(Mosquitto):
         (self.dir / "mosquitto.conf").write_text(STAY_ROOT + conf)
         self._spawn([self.exe(), "-c", str(self.dir / "mosquitto.conf")])
         assert self.proc is not None
-        from smartward.servers import _wait_port
+        from devservers.servers import _wait_port
 
         for port in (self.port, self.tls_port, self.mtls_port):
             _wait_port(port, self.proc, self.log)

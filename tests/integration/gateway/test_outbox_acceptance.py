@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from smartward.servers import InfluxDB, Mosquitto
+from devservers import InfluxDB, Mosquitto
 from tests.integration.ingest.conftest import REPO, Serve, serve_factory, wait_for
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from device_profiles.mqtt_client import Client as MqttClient
-from smartward.servers import free_port
+from devservers import free_port
 from tests.broker import retained
 from tests.integration.dashboard.conftest import Running, api_secret, obs, running_platform, until
 

@@ -14,8 +14,8 @@ import aiomqtt
 import orjson
 import pytest
 
+from devservers import Mosquitto
 from gateway_agent import PublisherOptions, Simulation, SimulationOptions, WardOptions
-from smartward.servers import Mosquitto
 
 from .conftest import collecting, until
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from devservers import Mosquitto, free_port
 from gateway_agent import AsyncOutbox, Message, Publisher, PublisherOptions
-from smartward.servers import Mosquitto, free_port
 
 from .conftest import until
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from smartward.servers import Mosquitto, free_port
+from devservers import Mosquitto, free_port
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -7,9 +7,9 @@ import time
 import pytest
 
 from device_profiles import NUMERIC_SIGNALS, AttributedObservation, Attribution, Observation, Sample
+from devservers import InfluxDB
 from ingest import Batch
 from ingest.stores import InfluxStore, open_store
-from smartward.servers import InfluxDB
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from smartward.servers import InfluxDB, Mosquitto
+from devservers import InfluxDB, Mosquitto
 
 from .conftest import Serve, finish, publish_lines, publish_one, wait_for
 

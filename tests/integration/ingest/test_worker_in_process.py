@@ -16,8 +16,8 @@ import aiomqtt
 import orjson
 import pytest
 
+from devservers import Mosquitto
 from ingest import Attributions, IngestConfig, IngestWorker, control_topic, make_engine
-from smartward.servers import Mosquitto
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 
 from device_profiles import now_ms
 from device_profiles.registry import BUILTIN_DIR
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 from tests.integration.dashboard.conftest import api_secret, running_platform, until
 
 from .test_vendor_onboarding import PROFILE, payload

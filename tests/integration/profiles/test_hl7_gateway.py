@@ -12,7 +12,7 @@ import aiomqtt
 import pytest
 
 from device_profiles import decode_observation, now_ms
-from smartward.servers import InfluxDB, Mosquitto, free_port
+from devservers import InfluxDB, Mosquitto, free_port
 
 from .polling import until
 

@@ -11,7 +11,7 @@ import pytest
 
 from device_profiles import ProfileRegistry, now_ms
 from device_profiles.registry import BUILTIN_DIR
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,8 @@ import orjson
 import pytest
 
 from device_profiles import now_ms
+from devservers import InfluxDB, Mosquitto
 from ingest import DeadLetterStore, IngestConfig, IngestWorker
-from smartward.servers import InfluxDB, Mosquitto
 
 from .polling import until
 

@@ -11,9 +11,9 @@ import httpx
 import orjson
 import pytest
 
+from devservers import Mosquitto, free_port
 from digital_twin.live_drill import LiveDrill, LiveDrillOptions
 from smartward.commands.demo import EmbeddedBroker
-from smartward.servers import Mosquitto, free_port
 from tests.integration.dashboard.conftest import PASSWORD, until
 from tests.integration.twin.test_facility_api import cli
 from tests.integration.twin.test_live_drill import api_secret, platform

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from dashboard_api import AuditLog, verify
-from smartward.servers import Mosquitto
+from devservers import Mosquitto
 from tests.integration.dashboard.conftest import PASSWORD, Running, api_secret, running_platform, until
 
 pytestmark = pytest.mark.integration

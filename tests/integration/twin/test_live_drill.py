@@ -20,9 +20,9 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
+from devservers import InfluxDB, Mosquitto, free_port
 from digital_twin.live_drill import LiveDrill, LiveDrillOptions, report_from_log, write_report
 from smartward.compose import Platform, PlatformConfig, run_platform
-from smartward.servers import InfluxDB, Mosquitto, free_port
 from tests.broker import retained
 from tests.integration.dashboard.conftest import PASSWORD, Running, obs, until
 from tests.integration.twin.test_facility_api import cli

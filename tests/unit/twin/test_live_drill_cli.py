@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from devservers import free_port
 from smartward.cli import main
 from smartward.commands.drill import duration
-from smartward.servers import free_port
 
 
 def test_durations() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from devservers import free_port
 from digital_twin import TwinError
 from digital_twin.live_drill import LiveDrill, LiveDrillError, LiveDrillOptions
-from smartward.servers import free_port
 
 
 async def test_an_unreachable_broker_is_a_clear_error_and_no_drill_is_started(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata"
+TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
 
 
 def register(sub: Any) -> None:

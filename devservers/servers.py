@@ -1,4 +1,4 @@
-"""Real Mosquitto and InfluxDB 1.x servers as subprocesses on free loopback ports (tests and `smartward bench`).
+"""Real Mosquitto and InfluxDB 1.x servers as subprocesses on free loopback ports (tests and benchmarks).
 
 Each server lives in its own temporary directory; ``stop()``/``start()`` keep that directory, so a
 restart finds the broker's persistence file and InfluxDB's data again (outage tests rely on it).
@@ -18,15 +18,13 @@ from pathlib import Path
 
 import httpx
 
+from smartward.ports import free_port
+
+__all__ = ["InfluxDB", "Mosquitto", "ServiceUnavailable", "free_port"]
+
 
 class ServiceUnavailable(RuntimeError):
     """The server binary is missing or did not become ready."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 15.0) -> None:
@@ -93,7 +91,7 @@ class Mosquitto(_Server):
     """A Mosquitto broker with persistence, anonymous access, and queue limits sized for bursts.
 
     ``tls=True``: its only listener speaks TLS, with a throw-away CA and server certificate generated in
-    its directory (:mod:`smartward.throwaway_pki`); ``url`` is then ``mqtts://127.0.0.1:PORT?ca=CA``."""
+    its directory (:mod:`devservers.pki`); ``url`` is then ``mqtts://127.0.0.1:PORT?ca=CA``."""
 
     binary = "mosquitto"
 
@@ -118,7 +116,7 @@ class Mosquitto(_Server):
     def _listener(self) -> str:
         if not self.tls:
             return f"listener {self.port} 127.0.0.1\n"
-        from smartward.throwaway_pki import make_test_pki
+        from .pki import make_test_pki
 
         pki = make_test_pki(self.dir / "pki")
         return (f"listener {self.port} 127.0.0.1\ncertfile {pki.server_cert}\nkeyfile {pki.server_key}\n"

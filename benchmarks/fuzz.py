@@ -1,6 +1,6 @@
 """``smartward bench fuzz``: the long fuzz run of issue 13 (≥ 100,000 inputs per target).
 
-The targets, strategies and checks are those of ``tests/fuzz`` (:mod:`smartward.benches.fuzz_targets`).
+The targets, strategies and checks are those of ``tests/fuzz`` (:mod:`benchmarks.fuzz_targets`).
 Hypothesis generates each input (about 5-15 ms apiece, mostly its own engine); ``--mutants K`` runs K
 cheap random byte/character mutations of each generated input as well (default 9: 100,000 inputs are
 10,000 Hypothesis inputs and their 90,000 mutants). Every exception other than the documented
@@ -143,7 +143,7 @@ def _run_target(ft: Any, name: str, examples: int, k: int) -> list[tuple[str, An
     elif name == "api":
         import os
 
-        from smartward.servers import Mosquitto
+        from devservers import Mosquitto
 
         os.environ.setdefault("SMARTWARD_SECRET_KEY", "fuzz-" + "k7Qx9Lm2Rt5Wz8Np3Vb6Yc1Hd4Jf0Gs" * 2)
         os.environ.setdefault("SMARTWARD_ENVIRONMENT", "development")

@@ -1,6 +1,6 @@
 """``smartward bench ingest``: MQTT -> InfluxDB throughput beside the ceilings measured in the same run.
 
-Method (all against real Mosquitto and InfluxDB started here, see smartward/servers.py):
+Method (all against real Mosquitto and InfluxDB started here, see devservers/servers.py):
 1. raw InfluxDB ``/write`` rate: our line format, 5,000-line batches, one connection; beside it our
    writer (line encoding + :class:`ingest.writer.BatchWriter`) on the same points;
 2. paho receive rate: one paho client (MQTT v5, QoS 1, auto-ack) draining a backlog of N messages;
@@ -257,7 +257,7 @@ def _count(influx: Any, db: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from smartward.servers import InfluxDB, Mosquitto, ServiceUnavailable
+    from devservers import InfluxDB, Mosquitto, ServiceUnavailable
 
     n, wmax = args.messages, args.workers
     if n < 1000 or wmax < 1:

@@ -89,7 +89,7 @@ async def _bench(args: argparse.Namespace, broker_url: str, port: int, work: str
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from smartward.servers import Mosquitto
+    from devservers import Mosquitto
 
     logging.getLogger("gateway_agent").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="sw-bench-gw-") as work:

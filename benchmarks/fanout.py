@@ -169,9 +169,9 @@ def _pct(xs: list[int], q: float) -> float:
 async def _bench(args: argparse.Namespace) -> int:
     from dashboard_api import ApiConfig, User, create_app
     from dashboard_api.tokens import Tokens
+    from devservers import Mosquitto, free_port
     from ingest import Attributions, make_engine, make_store
     from smartward.compose import HttpServer, Platform, PlatformConfig
-    from smartward.servers import Mosquitto, free_port
 
     broker = Mosquitto().start()
     tmp = Path(tempfile.mkdtemp(prefix="sw-fanout-"))

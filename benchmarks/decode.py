@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-HL7_EXAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "hl7" / \
+HL7_EXAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "testdata" / "hl7" / \
     "ihe_pcd01_E1_1_philips_physio_monitor.hl7"
 
 

@@ -10,7 +10,7 @@ exception, a hang, or an accepted result that breaks the contract (a NaN value, 
 :class:`FuzzFailure` or escapes, and is a crash.
 
 Targets: ``json`` (every shipped MQTT JSON profile), ``hl7-oru``, ``hl7-adt``, ``mllp``, ``profile-yaml``
-and ``api`` (every request-body route of the real app; see :mod:`smartward.benches.fuzz`).
+and ``api`` (every request-body route of the real app; see :mod:`benchmarks.fuzz`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from device_profiles.registry import BUILTIN_DIR
 from device_profiles.topics import ROOT
 
 NOW = 1_763_805_900_000  # 2025-11-22T10:05:00Z: every decode runs at this receive time
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SHARED_HL7 = REPO.parent / "shared" / "testdata" / "hl7"
 SAMPLES = REPO / "tests" / "unit" / "profiles" / "samples"
 TARGETS = ("json", "hl7-oru", "hl7-adt", "mllp", "profile-yaml", "api")
@@ -772,9 +772,9 @@ class ApiHarness:
         import httpx
 
         from dashboard_api import UserStore
+        from devservers import free_port
         from ingest import make_engine
         from smartward.compose import PlatformConfig, run_platform
-        from smartward.servers import free_port
 
         port = free_port()
         state = f"sqlite:///{self.workdir}/state.sqlite3"
