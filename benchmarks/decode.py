@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         if c.profile.transport == "hl7v2-mllp":
             import hl7
 
-            from device_profiles.hl7_oru import Hl7Decoder
+            from device_profiles.hl7 import Hl7Decoder
 
             path = Path(args.hl7)
             if not path.exists():

@@ -4,7 +4,7 @@ Shared by ``tests/fuzz`` (a few hundred inputs per target in CI) and ``smartward
 long run, ≥ 100,000 per target). Each ``check_*`` function takes one input and returns ``None``
 when it was accepted or the rejection message when it was refused the documented way
 (:class:`~device_profiles.PayloadError` → dead letter, :class:`~device_profiles.ProfileError`, an
-HL7 ``AR``/``AE`` ACK, :class:`~dashboard_api.hl7_adt.Hl7AdtError`, an MLLP reply); any other
+HL7 ``AR``/``AE`` ACK, :class:`~device_profiles.hl7.adt.Hl7AdtError`, an MLLP reply); any other
 exception, a hang, or an accepted result that breaks the contract (a NaN value, a time outside
 2000..now+5 min, an id that is not an id, something ``orjson`` cannot encode) raises
 :class:`FuzzFailure` or escapes, and is a crash.
@@ -363,7 +363,7 @@ def hl7_messages(draw: Any, seeds: tuple[str, ...]) -> str:
 
 def check_oru(text: str) -> str | None:
     """PCD-01/-04 through the ihe-pcd profile's decoder; the answer is always an ACK."""
-    from gateway_agent.hl7_ack import build_ack
+    from device_profiles.hl7 import build_ack
 
     res = _hl7_decoder().decode(text, NOW)
     ack = build_ack(res, now_s=NOW / 1000)
@@ -383,7 +383,7 @@ _HL7: list[Any] = []
 
 
 def _hl7_decoder() -> Any:
-    from device_profiles.hl7_oru import Hl7Decoder
+    from device_profiles.hl7 import Hl7Decoder
 
     if not _HL7:
         c = _registry().get("ihe-pcd-hl7-monitor")
@@ -394,18 +394,18 @@ def _hl7_decoder() -> Any:
 
 def check_adt(text: str) -> str | None:
     """ADT A01/A02/A03 as ``POST /adt/hl7`` parses it: an :class:`AdtMessage` or :class:`Hl7AdtError` (→ AR)."""
-    from dashboard_api.hl7_adt import Hl7AdtError, ack, parse_adt
+    from device_profiles.hl7 import Hl7AdtError, adt_ack, parse_adt
 
     try:
         m = parse_adt(text)
     except Hl7AdtError as exc:
         _expect(str(exc).strip() and exc.where, "Hl7AdtError without a location")
-        reply = ack("", "AR", str(exc))
+        reply = adt_ack("", "AR", str(exc))
         _expect(reply.startswith("MSH|") and "\rMSA|AR|" in reply, f"malformed AR {reply!r}")
         return str(exc)
     _expect(m.action in ("admit", "transfer", "discharge") and re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", m.patient),
             f"accepted {m!r}")
-    reply = ack(m.control_id, "AA", "", m.event)
+    reply = adt_ack(m.control_id, "AA", "", m.event)
     _expect("\rMSA|AA|" in reply and reply.count("\r") == 2, f"ACK breaks out of its segments: {reply!r}")
     return None
 

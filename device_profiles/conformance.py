@@ -67,7 +67,7 @@ def decode_sample(compiled: CompiledProfile, path: Path, received_ms: int) -> An
     """Decode one sample file the way production would; return the JSON-able result."""
     data = path.read_bytes()
     if compiled.profile.transport == "hl7v2-mllp":
-        from .hl7_oru import Hl7Decoder
+        from .hl7 import Hl7Decoder
 
         res = Hl7Decoder(compiled).decode(data.decode("latin-1"), received_ms)
         ack = "AR" if res.rejected else ("AE" if res.issues else "AA")

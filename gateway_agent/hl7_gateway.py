@@ -21,11 +21,10 @@ from typing import Protocol
 
 from device_profiles import topics
 from device_profiles.canonical import now_ms
-from device_profiles.hl7_oru import APPLICATION_ERROR, Hl7Decoder, Hl7Issue, Hl7Result
+from device_profiles.hl7 import APPLICATION_ERROR, Hl7Decoder, Hl7Issue, Hl7Result, build_ack, decode_text
 
 from . import metrics
 from .errors import GatewayError
-from .hl7_ack import build_ack
 from .mllp import UNKNOWN_PEER, Peer
 from .mllp_peers import Grant, PeerList
 
@@ -41,24 +40,6 @@ class Sink(Protocol):
     """Where decoded messages go: ``put`` returns once the message is durably accepted."""
 
     async def put(self, topic: str, payload: bytes, qos: int = 1) -> None: ...
-
-
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Bytes -> (text, codec) using MSH-18 (``UNICODE UTF-8`` / ``8859/1`` / empty: UTF-8 if valid, else Latin-1)."""
-    head = data[:1024].decode("latin-1")
-    msh = head.split("\r", 1)[0]
-    charset = ""
-    if msh.startswith("MSH") and len(msh) > 3:
-        parts = msh.split(msh[3])
-        charset = parts[17].upper() if len(parts) > 17 else ""
-    if "UTF" in charset:
-        return data.decode("utf-8", errors="replace"), "utf-8"
-    if charset.startswith("8859") or charset == "ASCII":
-        return data.decode("latin-1"), "latin-1"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
 
 
 class Hl7Gateway:

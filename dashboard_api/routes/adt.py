@@ -24,10 +24,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from device_profiles import now_ms
+from device_profiles.hl7 import Hl7AdtError, adt_ack, parse_adt
 from ingest import AttributionError, Attributions, control_topic
 
 from ..deps import CurrentUser, Services, ServicesDep, require_clinical
-from ..hl7_adt import Hl7AdtError, ack, parse_adt
 from ..users import User
 from ..wardstate import HOME_WARD
 
@@ -298,7 +298,7 @@ async def adt_hl7(services: ServicesDep, user: CurrentUser, request: Request) ->
     try:
         m = parse_adt(body)
     except Hl7AdtError as exc:
-        return Response(ack("", "AR", str(exc)), media_type=media, status_code=422)
+        return Response(adt_ack("", "AR", str(exc)), media_type=media, status_code=422)
     try:
         if m.action == "admit":
             await _admit(services, user, AdmitIn(patient_id=m.patient, ward=m.ward, bed=m.bed, at=m.at), True)
@@ -308,5 +308,5 @@ async def adt_hl7(services: ServicesDep, user: CurrentUser, request: Request) ->
             await _discharge(services, user, DischargeIn(patient_id=m.patient, at=m.at), True)
     except HTTPException as exc:
         code = exc.status_code if exc.status_code in (403, 422) else 409
-        return Response(ack(m.control_id, "AE", str(exc.detail), m.event), media_type=media, status_code=code)
-    return Response(ack(m.control_id, "AA", "", m.event), media_type=media)
+        return Response(adt_ack(m.control_id, "AE", str(exc.detail), m.event), media_type=media, status_code=code)
+    return Response(adt_ack(m.control_id, "AA", "", m.event), media_type=media)

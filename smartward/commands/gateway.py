@@ -155,7 +155,7 @@ async def _serve(args: argparse.Namespace, compiled: Any, host: str, port: int, 
     import asyncio
     import logging
 
-    from device_profiles.hl7_oru import Hl7Decoder
+    from device_profiles.hl7 import Hl7Decoder
     from gateway_agent import open_outbox
     from gateway_agent.hl7_gateway import Hl7Gateway
     from gateway_agent.mllp import MllpLimits, MllpServer

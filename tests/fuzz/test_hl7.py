@@ -17,9 +17,9 @@ def test_seeds_are_accepted() -> None:
 
 @settings(settings.get_profile(FUZZ_PROFILE))
 @given(hl7_messages(hl7_seeds("oru")))
-# an OBX-18 with no usable character made the device id '' (hl7_oru.device_id; fixed: no identity there)
+# an OBX-18 with no usable character made the device id '' (device_profiles/hl7/oru.py device_id; fixed: no identity there)
 @example(ORU_SEEDS[0].replace("0012345678901234^EUI-64\r", "é\r"))
-# an NM value under a waveform code (MDC_PULS_OXIM_PLETH) became an observation of 'pleth' (hl7_oru; fixed: unmapped)
+# an NM value under a waveform code (MDC_PULS_OXIM_PLETH) became an observation of 'pleth' (hl7/oru.py; fixed: unmapped)
 @example(ORU_SEEDS[0].replace("147842^MDC_ECG_HEART_RATE^MDC|1.1.1.1|72|264864^MDC_DIM_BEAT_PER_MIN^MDC",
                               "150452^MDC_PULS_OXIM_PLETH^MDC|1.1.1.1|50|"))
 def test_oru_always_answers_an_ack(text: str) -> None:
@@ -33,8 +33,8 @@ def test_adt_parses_or_refuses_with_the_field(text: str) -> None:
 
 
 @pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="device_profiles/hl7_fields.py parse_dtm raises ValueError (not DtmError) for a UTC offset "
-                          "of 24 h or more, and dashboard_api/hl7_adt.py parse_adt only catches DtmError: HTTP 500 on "
-                          "/adt/hl7 instead of an AR; fuzz finding, not fixed here (hl7_oru catches ValueError)")
+                   reason="device_profiles/hl7/fields.py parse_dtm raises ValueError (not DtmError) for a UTC offset "
+                          "of 24 h or more, and device_profiles/hl7/adt.py parse_adt only catches DtmError: HTTP 500 on "
+                          "/adt/hl7 instead of an AR; fuzz finding, not fixed here (hl7/oru.py catches ValueError)")
 def test_adt_time_with_an_impossible_offset_is_refused() -> None:
     assert check_adt(ADT_SEEDS[0].replace("20261122101000", "20251122100000+2500")) is not None

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard_api.hl7_adt import Hl7AdtError, parse_adt
+from device_profiles.hl7 import Hl7AdtError, parse_adt
 
 from .conftest import Running
 

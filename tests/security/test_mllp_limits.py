@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from device_profiles import compile_profile_file
-from device_profiles.hl7_oru import Hl7Decoder
+from device_profiles.hl7 import Hl7Decoder
 from device_profiles.registry import BUILTIN_DIR
 from gateway_agent.hl7_gateway import Hl7Gateway
 from gateway_agent.mllp import END, START, MllpLimits, MllpServer

@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 from prometheus_client import REGISTRY
 
 from device_profiles import compile_profile_file, now_ms
-from device_profiles.hl7_oru import Hl7Decoder
+from device_profiles.hl7 import Hl7Decoder
 from device_profiles.registry import BUILTIN_DIR
 from device_profiles.synth import Hl7Synthesizer
 from devservers import Mosquitto, free_port

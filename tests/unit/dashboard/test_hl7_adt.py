@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import hl7
 import pytest
 
-from dashboard_api.hl7_adt import Hl7AdtError, ack, parse_adt
+from device_profiles.hl7 import Hl7AdtError, adt_ack, parse_adt
 
 A01 = ("MSH|^~\\&|ADT|HOSP|SMARTWARD|HOSP|20261122101500||ADT^A01^ADT_A01|MSG0001|P|2.5\r"
        "EVN|A01|20261122101500|||nurse1|20261122101000\r"
@@ -43,7 +43,7 @@ def test_bad_messages_name_the_field(change: tuple[str, str], where: str) -> Non
 
 
 def test_ack_escapes_and_parses() -> None:
-    text = ack("MSG|1", "AE", "bed W1/B07 is occupied | by another^patient", "A01")
+    text = adt_ack("MSG|1", "AE", "bed W1/B07 is occupied | by another^patient", "A01")
     m = hl7.parse(text)
     msa = m.segment("MSA")
     assert str(msa[1]) == "AE" and "occupied" in str(m.segment("ERR"))

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hl7
 
-from device_profiles.hl7_result import DATA_TYPE_ERROR, Hl7Result
-from gateway_agent.hl7_ack import build_ack, escape
-from gateway_agent.hl7_gateway import decode_text
+from device_profiles.hl7 import DATA_TYPE_ERROR, Hl7Result, build_ack, decode_text, escape
 
 
 def test_escape_delimiters_in_free_text() -> None:

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from device_profiles import compile_profile_file
-from device_profiles.hl7_oru import Hl7Decoder, Hl7Result
+from device_profiles.hl7 import Hl7Decoder, Hl7Result, build_ack
 from device_profiles.registry import BUILTIN_DIR
-from gateway_agent.hl7_ack import build_ack
 
 NOW = 1_763_805_900_000
 T_OBR7 = 1421951216000  # 2015-01-22T18:26:56Z

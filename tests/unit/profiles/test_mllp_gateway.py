@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from device_profiles import compile_profile_file, decode_observation
-from device_profiles.hl7_oru import Hl7Decoder
+from device_profiles.hl7 import Hl7Decoder
 from device_profiles.registry import BUILTIN_DIR
 from gateway_agent.hl7_gateway import Hl7Gateway, Hl7GatewayError
 from gateway_agent.mllp import END, START, MllpLimits, MllpServer

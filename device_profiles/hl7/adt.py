@@ -1,4 +1,5 @@
-"""HL7 v2 ADT in: A01 (admit), A02 (transfer), A03 (discharge) -> the same ADT actions as the REST API.
+"""HL7 v2 ADT in: A01 (admit), A02 (transfer), A03 (discharge) -> the same ADT actions as the REST API
+(the route is ``dashboard_api/routes/adt.py``).
 
 Patient = PID-3.1 (the first identifier; must be a SmartWard id ``[A-Za-z0-9_.-]{1,64}``), location =
 PV1-3 (``point of care^room^bed``: ward = PV1-3.1, bed = PV1-3.3, else PV1-3.2), time = EVN-6
@@ -14,9 +15,8 @@ from datetime import UTC, datetime
 
 import hl7
 
-from device_profiles.hl7_fields import DtmError, field, parse_dtm
-
-from .errors import DashboardError
+from ..errors import ProfileError
+from .fields import DtmError, field, parse_dtm
 
 EVENTS = {"A01": "admit", "A02": "transfer", "A03": "discharge"}
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -24,7 +24,9 @@ _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 PARSER_ERRORS = (hl7.exceptions.HL7Exception, KeyError, IndexError, ValueError, TypeError, AssertionError)
 
 
-class Hl7AdtError(DashboardError):
+class Hl7AdtError(ProfileError):
+    """An ADT message that cannot be read or breaks an ADT rule; ``where`` locates it (``PID-3.1``)."""
+
     def __init__(self, where: str, message: str) -> None:
         super().__init__(f"{where}: {message}")
         self.where = where
@@ -87,7 +89,7 @@ def parse_adt(text: str) -> AdtMessage:
     return AdtMessage(event, EVENTS[event], patient, ward, bed, at, control)
 
 
-def ack(control_id: str, code: str, text: str = "", event: str = "A01") -> str:
+def adt_ack(control_id: str, code: str, text: str = "", event: str = "A01") -> str:
     """An HL7 v2.5 ACK (``AA``, ``AE`` or ``AR``); ``text`` is escaped into MSA-3 and ERR-8."""
     def esc(s: str) -> str:
         return (s.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\").replace("&", "\\T\\")

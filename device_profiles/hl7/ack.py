@@ -12,8 +12,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from device_profiles.hl7_fields import field
-from device_profiles.hl7_oru import Hl7Issue, Hl7Result
+from .fields import field
+from .result import Hl7Issue, Hl7Result
 
 _TABLE_0357 = {100: "Segment sequence error", 101: "Required field missing", 102: "Data type error",
                103: "Table value not found", 200: "Unsupported message type", 201: "Unsupported event code",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .device_alarm import Decoded
+from ..device_alarm import Decoded
 
 # HL7 table 0357 (message error condition codes)
 SEGMENT_SEQUENCE_ERROR = 100

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from .device_alarm import Decoded, DeviceAlarm
-from .hl7_fields import field as fld
-from .hl7_fields import repetitions
-from .hl7_result import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE_ERROR, Hl7Issue, Hl7Result
+from ..device_alarm import Decoded, DeviceAlarm
+from .fields import field as fld
+from .fields import repetitions
+from .result import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE_ERROR, Hl7Issue, Hl7Result
 
 if TYPE_CHECKING:
-    from .hl7_oru import Hl7Decoder
+    from .oru import Hl7Decoder
 
 EVT_PARTITION = range(3 << 16, 4 << 16)  # MDC partition 3: events (alarms)
 _PRIORITY = {"PH": "high", "PM": "medium", "PL": "low", "PN": "low"}

@@ -22,14 +22,15 @@ from typing import Any
 
 import hl7
 
-from .canonical import FUTURE_TOLERANCE_MS, T_MIN_MS, Observation, Sample
-from .catalogue import MDC_NAME_SYNONYMS, MDC_SYNONYMS, NUMERIC_SIGNALS, SIGNALS
-from .compiler import CompiledProfile, parse_zone
-from .device_alarm import Decoded
-from .hl7_alarms import decode_alarms
-from .hl7_fields import DtmError, parse_dtm, zone_of
-from .hl7_fields import field as fld
-from .hl7_result import (
+from ..canonical import FUTURE_TOLERANCE_MS, T_MIN_MS, Observation, Sample
+from ..catalogue import MDC_NAME_SYNONYMS, MDC_SYNONYMS, NUMERIC_SIGNALS, SIGNALS
+from ..compiler import CompiledProfile, parse_zone
+from ..device_alarm import Decoded
+from ..units import ALIASES, UnitError, conversion
+from .alarms import decode_alarms
+from .fields import DtmError, parse_dtm, zone_of
+from .fields import field as fld
+from .result import (
     APPLICATION_ERROR,
     DATA_TYPE_ERROR,
     REQUIRED_FIELD_MISSING,
@@ -41,7 +42,6 @@ from .hl7_result import (
     Hl7Issue,
     Hl7Result,
 )
-from .units import ALIASES, UnitError, conversion
 
 __all__ = ["APPLICATION_ERROR", "Hl7Decoder", "Hl7Issue", "Hl7Result", "device_id", "normalise"]
 
