@@ -27,7 +27,7 @@ from .news2 import News2Input, News2Result, Risk, round_half_up
 from .news2 import score as score_news2
 from .news2_input import parse_news2_input
 from .recordings import FORMATS, Record, Recording, read_recording
-from .replay import Summary, replay
+from .replay import ReplaySummary, replay
 from .service import AlertingService, command_topic, control_alarms, create_service, news2_topic, spot_topic
 from .spot import AlarmCommand, SpotObservation, parse_command, parse_spot
 from .store import AlarmStore
@@ -59,11 +59,11 @@ __all__ = [
     "Protected",
     "Record",
     "Recording",
+    "ReplaySummary",
     "Risk",
     "SadDetector",
     "SpotObservation",
     "StateError",
-    "Summary",
     "TechnicalConfig",
     "Verdict",
     "build_config",

@@ -1,6 +1,6 @@
 """What-if: the difference between two replays of the same recordings.
 
-``compare(a, b)`` takes two :meth:`Summary.to_json` results (configuration A and B over the same
+``compare(a, b)`` takes two :meth:`ReplaySummary.to_json` results (configuration A and B over the same
 recordings) and returns what changed: alarms per patient-day overall, by kind, by priority and by
 kind/priority (A, B, B - A and the relative change), and for labelled patients whether the first
 medium/high alarm moved and whether it is still in time. ``compare_text`` is that table for a

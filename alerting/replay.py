@@ -3,7 +3,7 @@
 ``replay(recording, config)`` feeds every record to a fresh :class:`~alerting.engine.Engine` with
 the recording's own time (so delays, staleness and escalation happen in recording time) and yields
 the alarm events as replay lines (``t`` in ms since the recording's first sample, ``patient``,
-``kind``, ``signal``, ``priority``, ``event``, ``reason``). :class:`Summary` counts alarms per
+``kind``, ``signal``, ``priority``, ``event``, ``reason``). :class:`ReplaySummary` counts alarms per
 patient-day by kind and priority, so two configurations can be compared on the same recording.
 """
 
@@ -48,7 +48,7 @@ def replay(records: Iterable[Record], config: AlarmConfig) -> Iterator[dict[str,
 
 
 @dataclass
-class Summary:
+class ReplaySummary:
     """Alarms raised per patient-day, by kind and by priority (escalations are not new alarms)."""
 
     by_kind: Counter[str] = field(default_factory=Counter)

@@ -44,9 +44,9 @@ def _fsync_ceiling(path: str, n: int) -> float:
 async def _bench(args: argparse.Namespace, broker_url: str, port: int, work: str) -> None:
     import orjson
 
-    from gateway_agent import AsyncOutbox, Publisher, PublisherOptions, Ward, WardOptions
+    from gateway_agent import AsyncOutbox, Publisher, PublisherOptions, SimulatedWard, WardOptions
 
-    ward = Ward(WardOptions(beds=args.beds, scenario="stable"))
+    ward = SimulatedWard(WardOptions(beds=args.beds, scenario="stable"))
     t0 = 1_795_000_000_000
     ticks = [ward.tick(t0 + k * 1000, 1.0).messages for k in range(2 * args.seconds)]
     ceiling = await asyncio.to_thread(_fsync_ceiling, os.path.join(work, "ceiling.sqlite3"), min(500, args.seconds))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from digital_twin.model import Ward
+    from digital_twin.model import WardModel
 
 log = logging.getLogger(__name__)
 DEFAULT_LAYOUTS = Path(__file__).resolve().parents[1] / "digital_twin" / "wards"
@@ -75,7 +75,7 @@ class Layouts:
     A file that does not load is logged with the loader's message and left out."""
 
     source: Path
-    wards: dict[str, Ward] = field(default_factory=dict)
+    wards: dict[str, WardModel] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
 
@@ -110,5 +110,5 @@ class Layouts:
             out.files[alias] = out.files[target]
         return out
 
-    def get(self, ward_id: str) -> Ward | None:
+    def get(self, ward_id: str) -> WardModel | None:
         return self.wards.get(ward_id)

@@ -42,11 +42,11 @@ def _exit_on_eof() -> None:
 
 def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one spec; returns the final line (``ok`` + optional ``report``) or raises ``TwinError``."""
-    from digital_twin.model import Ward
+    from digital_twin.model import WardModel
     from digital_twin.report_html import write_reports
     from digital_twin.runner import run
 
-    ward = Ward.model_validate_json(Path(spec["ward_file"]).read_bytes()).with_overrides()  # + reference checks
+    ward = WardModel.model_validate_json(Path(spec["ward_file"]).read_bytes()).with_overrides()  # + reference checks
     last = [0.0]
 
     def progress(done: int, total: int) -> None:

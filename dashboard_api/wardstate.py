@@ -2,7 +2,7 @@
 device status and battery, spot observations, NEWS2 and the active alarms. Pure and synchronous
 (messages in, changed beds out); time is passed in, so tests control it.
 
-Live drills (``drill`` set): drill devices sit on virtual drill beds (``Bed.drill``, tile marked
+Live drills (``drill`` set): drill devices sit on virtual drill beds (``BedState.drill``, tile marked
 DRILL) and drill alarms are listed with their ``drill`` tag; drill data never lands on a bed that
 holds a patient, and a drill bed disappears when its drill's bindings end.
 """
@@ -29,7 +29,7 @@ class Reading:
 
 
 @dataclass(slots=True)
-class Bed:
+class BedState:
     ward: str
     bed: str
     patient: str = ""
@@ -90,17 +90,17 @@ def alarm_sort_key(a: dict[str, Any]) -> tuple[int, int, int, int]:
 
 class WardState:
     def __init__(self) -> None:
-        self.wards: dict[str, dict[str, Bed]] = {}
+        self.wards: dict[str, dict[str, BedState]] = {}
         self.device_bed: dict[str, tuple[str, str]] = {}
         self.alarm_bed: dict[str, tuple[str, str]] = {}
         self.alarms: dict[str, dict[str, dict[str, Any]]] = {}  # ward -> id -> alarm event
         self.drills: dict[str, dict[str, Any]] = {}  # ward -> retained ``{root}/drill/{ward}`` state
 
-    def bed(self, ward: str, bed: str) -> Bed:
+    def bed(self, ward: str, bed: str) -> BedState:
         beds = self.wards.setdefault(ward, {})
         b = beds.get(bed)
         if b is None:
-            b = beds[bed] = Bed(ward, bed)
+            b = beds[bed] = BedState(ward, bed)
         return b
 
     def set_assignments(self, devices: dict[str, tuple[str, str]], patients: dict[tuple[str, str], str],
@@ -136,7 +136,7 @@ class WardState:
         self.device_bed = dict(devices)
         return changed
 
-    def observe(self, msg: dict[str, Any]) -> Bed | None:
+    def observe(self, msg: dict[str, Any]) -> BedState | None:
         """An attributed observation (``{root}/wards/{ward}/obs``); ``None`` when unassigned."""
         ward, bed = msg.get("ward") or "", msg.get("bed") or ""
         if not ward or not bed:
@@ -159,7 +159,7 @@ class WardState:
             b.updated = max(b.updated, t)
         return b
 
-    def _drill_bed(self, ward: str, bed: str, drill: Any) -> Bed | None:
+    def _drill_bed(self, ward: str, bed: str, drill: Any) -> BedState | None:
         """The drill bed for drill data, or ``None`` (a patient's bed, or not a bed of that drill)."""
         b = self.wards.get(ward, {}).get(bed)
         if b is None:
@@ -170,7 +170,7 @@ class WardState:
             b.drill = str(drill)
         return b if b.drill == drill and not b.patient else None
 
-    def status(self, msg: dict[str, Any]) -> Bed | None:
+    def status(self, msg: dict[str, Any]) -> BedState | None:
         ward, bed = msg.get("ward") or "", msg.get("bed") or ""
         if not ward or not bed:
             return None
@@ -183,7 +183,7 @@ class WardState:
             b.expire = {k: float(v) for k, v in exp.items() if k in SIGNALS and isinstance(v, int | float)}
         return b
 
-    def spot(self, ward: str, msg: dict[str, Any]) -> Bed | None:
+    def spot(self, ward: str, msg: dict[str, Any]) -> BedState | None:
         bed = msg.get("bed") or ""
         if not bed:
             return None
@@ -198,7 +198,7 @@ class WardState:
                 b.values[name] = Reading(float(msg[name]), t, "valid")
         return b
 
-    def news2(self, msg: dict[str, Any]) -> Bed | None:
+    def news2(self, msg: dict[str, Any]) -> BedState | None:
         """Alerting's NEWS2 of a patient (``{root}/news2/{ward}/{patient}``, retained): the same score the
         NEWS2 alarms use, including spot observations restored from the state DB."""
         ward, bed, patient = str(msg.get("ward") or ""), str(msg.get("bed") or ""), str(msg.get("patient") or "")
@@ -226,7 +226,7 @@ class WardState:
         kept: dict[str, Any] = {k: prev[k] for k in ("value", "worst") if k in prev}
         return {**event, **kept, "reason": prev["reason"], "action": event.get("reason")}
 
-    def alarm(self, event: dict[str, Any]) -> Bed | None:
+    def alarm(self, event: dict[str, Any]) -> BedState | None:
         """An alarm state change; cleared alarms leave the bed and the ward list."""
         aid, ward, bed = str(event.get("id")), str(event.get("ward") or ""), str(event.get("bed") or "")
         ward_alarms = self.alarms.setdefault(ward, {})

@@ -1,6 +1,6 @@
 """Digital twin of a ward: ward model, Monte Carlo drills (SimPy), reports.
 
-Public API: the ward model (:func:`load_ward`, :func:`parse_ward`, :class:`Ward`), the scenario
+Public API: the ward model (:func:`load_ward`, :func:`parse_ward`, :class:`WardModel`), the scenario
 interface (:class:`Scenario`, :class:`Metric`), the runner (:func:`run`, :class:`Report`,
 :func:`compare`), the report files (:func:`write_reports`, :func:`write_compare`; matplotlib is only
 imported when a page is rendered) and errors. Scenarios: ``digital_twin.scenarios.SCENARIOS``.
@@ -8,7 +8,7 @@ imported when a page is rendered) and errors. Scenarios: ``digital_twin.scenario
 
 from .errors import ParamError, ScenarioError, TwinError, WardError, WardIssue
 from .model import (
-    Bed,
+    BedModel,
     Device,
     Edge,
     Equipment,
@@ -17,7 +17,7 @@ from .model import (
     Graph,
     Room,
     StaffMember,
-    Ward,
+    WardModel,
     example_ward_path,
     load_ward,
     parse_ward,
@@ -35,12 +35,46 @@ from .scenario import (
     parse_params,
     prepare,
 )
-from .stats import Difference, Summary, summarize, welch
+from .stats import Difference, MetricSummary, summarize, welch
 
 __all__ = [
-    "Bed", "Device", "Difference", "Edge", "Equipment", "Exit", "Gateway", "Graph", "Metric", "ParamError", "ParamSpec",
-    "Report", "Room", "Scenario", "ScenarioError", "ScenarioParams", "StaffMember", "Summary", "TwinError",
-    "Ward", "WardError", "WardIssue", "compare", "describe_params", "example_ward_path", "get_scenario", "load_ward",
-    "parse_assignments", "parse_params", "parse_ward", "prepare", "render_compare_html", "render_html", "report_bytes",
-    "run", "summarize", "welch", "write_compare", "write_reports",
+    "BedModel",
+    "Device",
+    "Difference",
+    "Edge",
+    "Equipment",
+    "Exit",
+    "Gateway",
+    "Graph",
+    "Metric",
+    "MetricSummary",
+    "ParamError",
+    "ParamSpec",
+    "Report",
+    "Room",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioParams",
+    "StaffMember",
+    "TwinError",
+    "WardError",
+    "WardIssue",
+    "WardModel",
+    "compare",
+    "describe_params",
+    "example_ward_path",
+    "get_scenario",
+    "load_ward",
+    "parse_assignments",
+    "parse_params",
+    "parse_ward",
+    "prepare",
+    "render_compare_html",
+    "render_html",
+    "report_bytes",
+    "run",
+    "summarize",
+    "welch",
+    "write_compare",
+    "write_reports",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Device, Gateway, Ward
+from .model import Device, Gateway, WardModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class Link:
         return len(self.devices) * self.gateway.sample_rate_hz
 
 
-def links(ward: Ward) -> list[Link]:
+def links(ward: WardModel) -> list[Link]:
     """Each gateway with its sending devices: those listed in ``devices`` plus those at its ``beds``.
 
     Devices at empty beds are on standby and send nothing, so they are left out.
@@ -34,7 +34,7 @@ def links(ward: Ward) -> list[Link]:
     return out
 
 
-def gateway_of(ward: Ward) -> dict[str, str]:
+def gateway_of(ward: WardModel) -> dict[str, str]:
     """Device id -> the id of the (first) gateway that carries it."""
     out: dict[str, str] = {}
     for link in links(ward):

@@ -29,7 +29,7 @@ from .api_errors import api_error
 from .errors import TwinError
 
 if TYPE_CHECKING:
-    from .model import Ward
+    from .model import WardModel
 
 Risk = Literal["low", "low-medium", "medium", "high"]
 Acuity = Literal["low", "medium", "high"]
@@ -69,7 +69,7 @@ class Census(BaseModel):
 
 @dataclass
 class Overlay:
-    ward: Ward
+    ward: WardModel
     occupied: int = 0
     acuity: dict[str, int] = field(default_factory=dict)
     no_news2: int = 0
@@ -112,7 +112,7 @@ def match_beds(layout_beds: list[str], census_beds: list[str]) -> dict[str, str]
     return out
 
 
-def overlay_census(layout: Ward, census: Census) -> Overlay:
+def overlay_census(layout: WardModel, census: Census) -> Overlay:
     """The layout with the live census applied (see the module docstring for the rules)."""
     mapping = match_beds([b.id for b in layout.beds], [b.bed for b in census.beds])
     live = {mapping[c.bed]: c for c in census.beds if c.bed in mapping}
@@ -152,9 +152,9 @@ def parse_census(data: bytes | str, source: str = "census") -> Census:
         raise LiveError(f"{source}: {where}: {first['msg']}") from None
 
 
-def load_live_ward(base_url: str, *, ward_id: str, layout: Ward, token: str | None = None,
+def load_live_ward(base_url: str, *, ward_id: str, layout: WardModel, token: str | None = None,
                    username: str | None = None, password: str | None = None,
-                   timeout_s: float = 10.0) -> Ward:
+                   timeout_s: float = 10.0) -> WardModel:
     """The ward ``ward_id`` as it is now on the platform at ``base_url``, on ``layout``.
 
     Authenticates with an access ``token`` or ``username`` + ``password`` (OAuth2 password flow).
@@ -163,7 +163,7 @@ def load_live_ward(base_url: str, *, ward_id: str, layout: Ward, token: str | No
                       password=password, timeout_s=timeout_s).ward
 
 
-def fetch_live(base_url: str, *, ward_id: str, layout: Ward, token: str | None = None,
+def fetch_live(base_url: str, *, ward_id: str, layout: WardModel, token: str | None = None,
                username: str | None = None, password: str | None = None, timeout_s: float = 10.0) -> Overlay:
     """Like :func:`load_live_ward`, with the overlay's counts (occupied, acuity, unmapped beds)."""
     import httpx

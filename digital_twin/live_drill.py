@@ -37,7 +37,7 @@ import httpx
 import orjson
 
 from device_profiles import now_ms, parse_mqtt_url, topics
-from gateway_agent import AsyncOutbox, GatewayError, Publisher, PublisherOptions, Ward, WardOptions
+from gateway_agent import AsyncOutbox, GatewayError, Publisher, PublisherOptions, SimulatedWard, WardOptions
 from gateway_agent.scenarios import get as get_scenario
 
 from .api_errors import api_error
@@ -169,10 +169,10 @@ class LiveDrill:
         await self._call(http, "DELETE", f"/api/v1/drills/{self.drill['id']}?samples={self.samples}")
 
     # -- simulation --------------------------------------------------------------------------------
-    def _ward(self) -> Ward:
+    def _ward(self) -> SimulatedWard:
         o = self.options
         beds = self.drill["beds"]
-        ward = Ward(WardOptions(beds=len(beds), ward=o.ward, scenario="stable", seed=o.seed,
+        ward = SimulatedWard(WardOptions(beds=len(beds), ward=o.ward, scenario="stable", seed=o.seed,
                                 device_pattern=self.drill["id"] + "-{bed:02d}", root=topics.drill_root(o.root),
                                 speed=o.speed))
         for sim_bed, plan in zip(ward.beds, beds, strict=True):
@@ -228,7 +228,7 @@ class LiveDrill:
         if dropped:
             log.info("live drill %s ended on the platform: %d queued sample(s) not sent", self.drill["id"], dropped)
 
-    async def _produce(self, ward: Ward, outbox: AsyncOutbox, pub: Publisher) -> None:
+    async def _produce(self, ward: SimulatedWard, outbox: AsyncOutbox, pub: Publisher) -> None:
         loop = asyncio.get_running_loop()
         period = 1.0 / self.options.rate
         t0_wall, t0_ms = loop.time(), now_ms()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from .scenario import Metric
-from .stats import Summary
+from .stats import MetricSummary
 
 NOT_AVAILABLE = "n/a"
 
@@ -29,7 +29,7 @@ def figure(x: float | None, spec: str = "") -> str:
     return f"{x:,.0f}" if ax >= 1000 else f"{x:.1f}" if ax >= 10 else f"{x:.2f}"
 
 
-def absent_note(s: Summary, metric: Metric) -> str:
+def absent_note(s: MetricSummary, metric: Metric) -> str:
     """``"in 3 of 50 replications no device lost data"``; ``""`` when every replication has a value."""
     if not s.missing:
         return ""
@@ -38,7 +38,7 @@ def absent_note(s: Summary, metric: Metric) -> str:
     return f"in {share} replications {metric.absent}"
 
 
-def metric_line(s: Summary, metric: Metric, width: int = 58) -> str:
+def metric_line(s: MetricSummary, metric: Metric, width: int = 58) -> str:
     """One result line: mean, 95 % CI of the mean, p95 and unit, then what the missing replications mean.
     A yes/no metric: the share of replications and its (Wilson) 95 % CI, no p95."""
     note = absent_note(s, metric)

@@ -3,7 +3,7 @@
 A ward is written by people as YAML (``digital_twin/wards/example.yaml``) and read with
 :func:`load_ward` / :func:`parse_ward`: safe YAML only, unknown keys refused, and every error names
 the key and its line (``ward.yaml:42: beds[3].room: no room 'r99' …``). Shortest distances between
-graph nodes are computed once per ward (:meth:`Ward.distance`), never per replication.
+graph nodes are computed once per ward (:meth:`WardModel.distance`), never per replication.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Room(_Strict):
     kind: Literal["single", "double", "bay", "side", "other"] = "single"
 
 
-class Bed(_Strict):
+class BedModel(_Strict):
     id: str = Id
     room: str = Id
     occupied: bool = True
@@ -101,13 +101,13 @@ class Gateway(_Strict):
     ups_minutes: float = Field(default=0.0, ge=0)
 
 
-class Ward(_Strict):
+class WardModel(_Strict):
     name: str = Field(min_length=1, max_length=200)
     id: str = Id
     station: str = Id  # nurse station node: where staff and the central station are
     sources: list[str] = Field(default_factory=list)  # where the figures in this file come from
     rooms: list[Room] = Field(min_length=1)
-    beds: list[Bed] = Field(min_length=1)
+    beds: list[BedModel] = Field(min_length=1)
     graph: Graph
     exits: list[Exit] = Field(min_length=1)
     staff: list[StaffMember] = Field(default_factory=list)
@@ -127,11 +127,11 @@ class Ward(_Strict):
     def room_node(self, room_id: str) -> str:
         return next(r.node for r in self.rooms if r.id == room_id)
 
-    def bed_node(self, bed: Bed | str) -> str:
-        room = bed.room if isinstance(bed, Bed) else next(b.room for b in self.beds if b.id == bed)
+    def bed_node(self, bed: BedModel | str) -> str:
+        room = bed.room if isinstance(bed, BedModel) else next(b.room for b in self.beds if b.id == bed)
         return self.room_node(room)
 
-    def occupied_beds(self) -> list[Bed]:
+    def occupied_beds(self) -> list[BedModel]:
         return [b for b in self.beds if b.occupied]
 
     def staff_on(self, shift: Shift) -> list[StaffMember]:
@@ -162,13 +162,13 @@ class Ward(_Strict):
             copy._dist = None
         return copy
 
-    def as_ward(self, ward_id: str) -> Ward:
+    def as_ward(self, ward_id: str) -> WardModel:
         """This layout used for another (platform) ward: id ``ward_id``, name "<name> (layout <id>)"."""
         if ward_id == self.id:
             return self
         return self.with_overrides(id=ward_id, name=f"{self.name} (layout {self.id})")
 
-    def with_overrides(self, **changes: Any) -> Ward:
+    def with_overrides(self, **changes: Any) -> WardModel:
         """A validated copy with top-level fields replaced (``ward.with_overrides(staff=[…])``)."""
         data = self.model_dump()
         unknown = sorted(set(changes) - set(data))
@@ -178,12 +178,12 @@ class Ward(_Strict):
         return _validate(data, self.id, None)
 
 
-def _validate(data: Any, source: str, lines: LineMap | None) -> Ward:
+def _validate(data: Any, source: str, lines: LineMap | None) -> WardModel:
     def line(loc: tuple[str | int, ...]) -> int | None:
         return lines.line(loc) if lines is not None else None
 
     try:
-        ward = Ward.model_validate(data)
+        ward = WardModel.model_validate(data)
     except ValidationError as exc:
         issues = []
         for err in exc.errors(include_url=False):
@@ -197,7 +197,7 @@ def _validate(data: Any, source: str, lines: LineMap | None) -> Ward:
     return ward
 
 
-def parse_ward(text: str | bytes, source: str = "<ward>") -> Ward:
+def parse_ward(text: str | bytes, source: str = "<ward>") -> WardModel:
     """Parse and validate a ward from YAML text; errors name the key and line."""
     try:
         data, lines = read_yaml(text, source)
@@ -208,7 +208,7 @@ def parse_ward(text: str | bytes, source: str = "<ward>") -> Ward:
     return _validate(data, source, lines)
 
 
-def load_ward(path: str | Path) -> Ward:
+def load_ward(path: str | Path) -> WardModel:
     """Read a ward file; a missing or unreadable file is a :class:`WardError` naming the path."""
     p = Path(path)
     try:

@@ -36,7 +36,7 @@ import simpy
 from pydantic import Field
 
 from .errors import ScenarioError
-from .model import Shift, Ward
+from .model import Shift, WardModel
 from .scenario import ScenarioParams
 
 Acuity = Literal["low", "medium", "high"]
@@ -88,7 +88,7 @@ NO_ACTIONABLE = "no actionable alarm was answered"
 NO_ALARM = "no alarm was raised"
 
 
-def nurses_on(ward: Ward, shift: Shift, override: int | None = None) -> int:
+def nurses_on(ward: WardModel, shift: Shift, override: int | None = None) -> int:
     """Nurses (and the charge nurse) answering alarms on ``shift``, or ``override``; at least one."""
     n = override if override is not None else sum(1 for s in ward.staff_on(shift) if s.role in RESPONDERS)
     if n < 1:
@@ -96,7 +96,7 @@ def nurses_on(ward: Ward, shift: Shift, override: int | None = None) -> int:
     return n
 
 
-def walk_times(ward: Ward, speed_mps: float) -> dict[str, float]:
+def walk_times(ward: WardModel, speed_mps: float) -> dict[str, float]:
     """Seconds from the nurse station to each bed along the ward graph."""
     out: dict[str, float] = {}
     for b in ward.beds:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .scenario import Metric
-from .stats import Difference, Summary, _r, welch
+from .stats import Difference, MetricSummary, _r, welch
 
 
 def _num(x: float) -> float | None:
@@ -35,7 +35,7 @@ class Report:
     replications: int
     parameters: Mapping[str, Any]
     specs: Mapping[str, Metric]  # report order
-    metrics: Mapping[str, Summary]
+    metrics: Mapping[str, MetricSummary]
     summary: Sequence[str]
     references: Sequence[str]
     samples: Mapping[str, Sequence[float]] = field(repr=False)
@@ -68,13 +68,13 @@ class Report:
     def from_json(cls, data: Mapping[str, Any]) -> Report:
         """Read back a ``report.json`` (for pages that render stored reports)."""
         specs: dict[str, Metric] = {}
-        metrics: dict[str, Summary] = {}
+        metrics: dict[str, MetricSummary] = {}
         for name in data["metric_order"]:
             m = data["metrics"][name]
             specs[name] = Metric(m["unit"], m["label"], bool(m.get("lower_is_better", True)),
                                  **({"absent": str(m["absent"])} if m.get("absent") else {}),
                                  proportion=bool(m.get("proportion", False)))
-            metrics[name] = Summary(
+            metrics[name] = MetricSummary(
                 mean=_float(m["mean"]), p50=_float(m["p50"]), p95=_float(m["p95"]),
                 ci95=(_float(m["ci95"][0]), _float(m["ci95"][1])), sd=_float(m.get("sd")), n=int(m["n"]),
                 missing=int(m["missing"]), unit=m["unit"], label=m["label"])

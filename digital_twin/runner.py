@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from .errors import ScenarioError
-from .model import Ward
+from .model import WardModel
 from .report import Report, compare
 from .scenario import Scenario, params_dict, prepare
 from .stats import summarize
@@ -46,7 +46,7 @@ def get_scenario(name: str) -> type[Scenario]:
         raise ScenarioError(f"unknown scenario {name!r}; known: {known}") from None
 
 
-def run_chunk(name: str, ward: Ward, params: BaseModel, seeds: Sequence[np.random.SeedSequence]) -> list[list[float]]:
+def run_chunk(name: str, ward: WardModel, params: BaseModel, seeds: Sequence[np.random.SeedSequence]) -> list[list[float]]:
     """Run replications for ``seeds`` in order; one row of metric values (report order) per seed."""
     cls = get_scenario(name)
     scenario = cls()
@@ -76,7 +76,7 @@ def _default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run(scenario: str, ward: Ward, *, replications: int, seed: int, overrides: Mapping[str, Any] | None = None,
+def run(scenario: str, ward: WardModel, *, replications: int, seed: int, overrides: Mapping[str, Any] | None = None,
         workers: int | None = None, progress: Progress | None = None,
         census: Mapping[str, Any] | None = None) -> Report:
     """Run ``replications`` of ``scenario`` on ``ward``; errors in the setup are raised before any work.
@@ -122,7 +122,7 @@ def run(scenario: str, ward: Ward, *, replications: int, seed: int, overrides: M
     return _report(cls, ward, params, seed, rows, census)
 
 
-def _run_pool(scenario: str, ward: Ward, params: BaseModel, seeds: Sequence[np.random.SeedSequence],
+def _run_pool(scenario: str, ward: WardModel, params: BaseModel, seeds: Sequence[np.random.SeedSequence],
               starts: list[int], size: int, workers: int, done: dict[int, list[list[float]]],
               progress: Progress | None) -> None:
     replications = len(seeds)
@@ -140,7 +140,7 @@ def _run_pool(scenario: str, ward: Ward, params: BaseModel, seeds: Sequence[np.r
                 progress(count, replications)
 
 
-def _report(cls: type[Scenario], ward: Ward, params: BaseModel, seed: int, rows: list[list[float]],
+def _report(cls: type[Scenario], ward: WardModel, params: BaseModel, seed: int, rows: list[list[float]],
             census: Mapping[str, Any] | None) -> Report:
     names = list(cls.metrics)
     matrix = np.asarray(rows, dtype=float).reshape(len(rows), len(names))

@@ -24,8 +24,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ParamError
-from .model import Ward
-from .stats import Summary
+from .model import WardModel
+from .stats import MetricSummary
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,11 @@ class Scenario(Protocol):
     metrics: ClassVar[Mapping[str, Metric]]
     references: ClassVar[Sequence[str]]
 
-    def check(self, ward: Ward, params: Any) -> None: ...
+    def check(self, ward: WardModel, params: Any) -> None: ...
 
-    def run_once(self, ward: Ward, params: Any, rng: np.random.Generator) -> dict[str, float]: ...
+    def run_once(self, ward: WardModel, params: Any, rng: np.random.Generator) -> dict[str, float]: ...
 
-    def summarize(self, ward: Ward, params: Any, metrics: Mapping[str, Summary]) -> list[str]: ...
+    def summarize(self, ward: WardModel, params: Any, metrics: Mapping[str, MetricSummary]) -> list[str]: ...
 
 
 def parse_params(scenario: type[Scenario], overrides: Mapping[str, str | Any]) -> BaseModel:
@@ -86,7 +86,7 @@ def parse_params(scenario: type[Scenario], overrides: Mapping[str, str | Any]) -
         raise ParamError(scenario.name, key, f"{err['msg']} (got {got!r})") from None
 
 
-def prepare(scenario: type[Scenario], ward: Ward, overrides: Mapping[str, str | Any]) -> BaseModel:
+def prepare(scenario: type[Scenario], ward: WardModel, overrides: Mapping[str, str | Any]) -> BaseModel:
     """:func:`parse_params`, then the scenario's own ``check`` of the parameters against ``ward``.
 
     The one validation before a run (API and CLI): :class:`ParamError` names the key."""

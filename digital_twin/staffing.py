@@ -7,12 +7,12 @@ from collections import Counter
 from collections.abc import Mapping
 
 from .errors import ScenarioError
-from .model import Role, Shift, Ward
+from .model import Role, Shift, WardModel
 
 ROLES: tuple[Role, ...] = ("nurse", "charge_nurse", "hca", "physician", "rrt")
 
 
-def on_shift(ward: Ward, shift: Shift, *, overrides: Mapping[Role, int | None] | None = None,
+def on_shift(ward: WardModel, shift: Shift, *, overrides: Mapping[Role, int | None] | None = None,
              scale: float = 1.0) -> dict[Role, int]:
     """Head count per role on ``shift``.
 

@@ -32,7 +32,7 @@ def _r(x: float) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
+class MetricSummary:
     """One metric over all replications."""
 
     mean: float
@@ -65,7 +65,7 @@ def wilson(successes: int, n: int, z: float = Z975) -> tuple[float, float]:
 
 
 def summarize(values: Sequence[float] | np.ndarray, unit: str = "", label: str = "", *,
-              proportion: bool = False) -> Summary:
+              proportion: bool = False) -> MetricSummary:
     """Mean, median, 95th percentile and the 95 % CI of the mean; for a yes/no metric (``proportion``:
     values 0 or 100, "yes" = 100) the share of replications with "yes", its Wilson interval (in %) and
     no median or 95th percentile (NaN)."""
@@ -74,17 +74,17 @@ def summarize(values: Sequence[float] | np.ndarray, unit: str = "", label: str =
     n, missing = int(ok.size), int(arr.size - ok.size)
     nan = float("nan")
     if n == 0:
-        return Summary(nan, nan, nan, (nan, nan), nan, 0, missing, unit, label)
+        return MetricSummary(nan, nan, nan, (nan, nan), nan, 0, missing, unit, label)
     if proportion:
         yes = int(np.count_nonzero(ok >= 50.0))
         lo, hi = wilson(yes, n)
         sd = float(ok.std(ddof=1)) if n > 1 else 0.0
-        return Summary(mean=_r(100.0 * yes / n), p50=nan, p95=nan, ci95=(_r(100.0 * lo), _r(100.0 * hi)), sd=_r(sd),
+        return MetricSummary(mean=_r(100.0 * yes / n), p50=nan, p95=nan, ci95=(_r(100.0 * lo), _r(100.0 * hi)), sd=_r(sd),
                        n=n, missing=missing, unit=unit, label=label)
     mean = float(ok.mean())
     sd = float(ok.std(ddof=1)) if n > 1 else 0.0
     half = _t975(n - 1) * sd / math.sqrt(n) if n > 1 else float("nan")
-    return Summary(
+    return MetricSummary(
         mean=_r(mean), p50=_r(float(np.percentile(ok, 50))), p95=_r(float(np.percentile(ok, 95))),
         ci95=(_r(mean - half), _r(mean + half)), sd=_r(sd), n=n, missing=missing, unit=unit, label=label,
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .ward_graph import all_pairs
 
 if TYPE_CHECKING:
-    from .model import Ward
+    from .model import WardModel
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
@@ -28,7 +28,7 @@ def _unique(items: Iterable[str | None], section: str, key: str) -> list[Problem
     return out
 
 
-def check_references(ward: Ward) -> list[Problem]:
+def check_references(ward: WardModel) -> list[Problem]:
     """Problems with ids and references; empty when the ward is consistent."""
     nodes = set(ward.graph.nodes)
     rooms = {r.id for r in ward.rooms}

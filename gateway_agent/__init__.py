@@ -4,7 +4,7 @@ Public API (see docs/architecture.md, "gateway_agent"):
 - :class:`Outbox` / :class:`AsyncOutbox` — SQLite WAL store-and-forward with per-device ``seq``;
 - :class:`Publisher` + :class:`PublisherOptions` — QoS 1 MQTT v5 (or 3.1.1) publisher draining an outbox;
 - :func:`open_outbox` — outbox + gateway-identity publisher for adapters;
-- :class:`Ward` / :class:`WardOptions` (pure, deterministic) and :class:`Simulation` (runs a ward
+- :class:`SimulatedWard` / :class:`WardOptions` (pure, deterministic) and :class:`Simulation` (runs a ward
   through outbox and publishers).
 """
 
@@ -25,8 +25,8 @@ from .outbox import Entry, Message, Outbox, OutboxStats, resolve_path
 from .physiology import Baseline, Effect, Patient, Vitals
 from .publisher import Publisher, PublisherOptions, backoff_delay
 from .scenarios import NAMES as SCENARIOS
-from .simulator import Simulation, SimulationOptions, Summary
-from .ward import Tick, Ward, WardOptions
+from .simulator import Simulation, SimulationOptions, SimulationSummary
+from .ward import SimulatedWard, Tick, WardOptions
 
 __all__ = [
     "SCENARIOS",
@@ -49,12 +49,12 @@ __all__ = [
     "PublisherError",
     "PublisherOptions",
     "ScenarioError",
+    "SimulatedWard",
     "Simulation",
     "SimulationOptions",
-    "Summary",
+    "SimulationSummary",
     "Tick",
     "Vitals",
-    "Ward",
     "WardOptions",
     "backoff_delay",
     "coalesce",

@@ -1,4 +1,4 @@
-"""The running simulator: a :class:`~gateway_agent.ward.Ward` ticking at ``rate`` Hz, every tick
+"""The running simulator: a :class:`~gateway_agent.ward.SimulatedWard` ticking at ``rate`` Hz, every tick
 stored in the durable outbox (one fsync per tick) before publishers drain it to the broker.
 
 Sample times follow an exact schedule (``start + k / rate``); if the loop falls behind (slow disk,
@@ -26,7 +26,7 @@ from .async_outbox import AsyncOutbox
 from .errors import OutboxFull
 from .outbox import DEFAULT_MAX_ENTRIES, FullPolicy
 from .publisher import Publisher, PublisherOptions
-from .ward import Ward, WardOptions
+from .ward import SimulatedWard, WardOptions
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class SimulationOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class Summary:
+class SimulationSummary:
     samples: int  # vital-sign samples produced (one per bed per tick while online)
     messages: int  # messages stored in the outbox (samples + waveform chunks)
     refused: int  # messages refused because the outbox was full
@@ -66,7 +66,7 @@ class Simulation:
         if options.rate <= 0:
             raise ValueError("rate must be positive")
         self.options = options
-        self.ward = Ward(options.ward)
+        self.ward = SimulatedWard(options.ward)
         self.outbox = outbox or AsyncOutbox(options.outbox, max_entries=options.max_entries, on_full=options.on_full)
         self._own_outbox = outbox is None
         self.publishers: dict[str, Publisher] = {}
@@ -98,7 +98,7 @@ class Simulation:
     def delivered(self) -> int:
         return sum(p.delivered for p in {id(p): p for p in self.publishers.values()}.values())
 
-    async def run(self, duration: float | None = None) -> Summary:
+    async def run(self, duration: float | None = None) -> SimulationSummary:
         """Produce for ``duration`` seconds (forever if None), drain, close; return the summary."""
         started = time.monotonic()
         if self._own_outbox:
@@ -119,7 +119,7 @@ class Simulation:
                 for t in tasks:
                     t.cancel()
             st = self.outbox.stats()
-            return Summary(self.samples, self.messages, self.refused, self.delivered, st.pending,
+            return SimulationSummary(self.samples, self.messages, self.refused, self.delivered, st.pending,
                            time.monotonic() - started, st.fill)
         finally:
             if self._own_outbox:

@@ -1,6 +1,6 @@
 """A simulated ward: N bedside monitors, each a patient + scenario, producing canonical messages.
 
-Pure and deterministic: :meth:`Ward.tick` takes the sample time and returns the messages to store
+Pure and deterministic: :meth:`SimulatedWard.tick` takes the sample time and returns the messages to store
 (and status changes); the same ``seed`` gives the same values. No I/O here (see ``simulator.py``).
 """
 
@@ -36,7 +36,7 @@ class WardOptions:
 
 
 @dataclass
-class Bed:
+class SimulatedBed:
     bed: str
     device: str
     scenario_name: str
@@ -59,7 +59,7 @@ class Tick:
     samples: int
 
 
-class Ward:
+class SimulatedWard:
     def __init__(self, options: WardOptions) -> None:
         if options.beds < 1:
             raise ScenarioError("beds must be at least 1")
@@ -67,7 +67,7 @@ class Ward:
             raise ScenarioError("speed must be positive")
         self.options = options
         plan = ward_plan(options.scenario, options.beds)
-        self.beds: list[Bed] = []
+        self.beds: list[SimulatedBed] = []
         for i, name in enumerate(plan):
             rng = random.Random(f"{options.seed}:{i}")
             bed = f"{i + 1:02d}"
@@ -76,7 +76,7 @@ class Ward:
                 check_id(device, "device")
             except PayloadError as exc:
                 raise ScenarioError(f"device pattern {options.device_pattern!r} gives a bad id: {exc}") from exc
-            self.beds.append(Bed(bed, device, name, get(name), Patient(Baseline.random(rng), rng), rng,
+            self.beds.append(SimulatedBed(bed, device, name, get(name), Patient(Baseline.random(rng), rng), rng,
                                  battery=rng.uniform(60, 100), next_nibp=rng.uniform(0, 30)))
         self.elapsed = 0.0  # scenario seconds
 
@@ -111,7 +111,7 @@ class Ward:
                 msgs.extend(self._waves(b, v, eff.spo2_probe_off, eff.leads_off, t_ms, dt_s))
         return Tick(msgs, status, samples)
 
-    def _sample(self, b: Bed, v: Vitals, probe_off: bool, leads_off: bool, t_ms: int) -> dict[str, Any]:
+    def _sample(self, b: SimulatedBed, v: Vitals, probe_off: bool, leads_off: bool, t_ms: int) -> dict[str, Any]:
         s: dict[str, Any] = {"t": t_ms}
         q: dict[str, str] = {}
         if leads_off:
@@ -140,7 +140,7 @@ class Ward:
             s["q"] = q
         return s
 
-    def _waves(self, b: Bed, v: Vitals, probe_off: bool, leads_off: bool, t_ms: int, dt_s: float) -> list[Message]:
+    def _waves(self, b: SimulatedBed, v: Vitals, probe_off: bool, leads_off: bool, t_ms: int, dt_s: float) -> list[Message]:
         out = []
         secs = max(dt_s, 0.04)
         t0 = t_ms - round(secs * 1000)  # the chunk covers the interval that ends at this sample

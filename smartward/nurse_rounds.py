@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gateway_agent import AsyncOutbox, PublisherOptions, Ward
+    from gateway_agent import AsyncOutbox, PublisherOptions, SimulatedWard
     from ingest import Attributions
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Due:
 class RoundsPlan:
     """Pure schedule and content of the rounds (scenario time passed in)."""
 
-    def __init__(self, ward: Ward, options: RoundsOptions) -> None:
+    def __init__(self, ward: SimulatedWard, options: RoundsOptions) -> None:
         if options.interval_s <= 0 or options.bed_step_s < 0 or options.speed <= 0:
             raise ValueError("interval_s and speed must be positive, bed_step_s not negative")
         self.ward, self.options = ward, options
@@ -89,7 +89,7 @@ class NurseRounds:
 
     name = "nurse-rounds"
 
-    def __init__(self, ward: Ward, options: RoundsOptions, outbox_dir: str, publisher: PublisherOptions) -> None:
+    def __init__(self, ward: SimulatedWard, options: RoundsOptions, outbox_dir: str, publisher: PublisherOptions) -> None:
         self.plan = RoundsPlan(ward, options)
         self.outbox_dir, self.publisher = outbox_dir, publisher
         self.recorded = 0

@@ -16,7 +16,7 @@ import numpy as np
 import simpy
 from pydantic import BaseModel, Field
 
-from ..model import Shift, Ward
+from ..model import Shift, WardModel
 from ..nursing import (
     NO_ACTIONABLE,
     NO_ALARM,
@@ -28,7 +28,7 @@ from ..nursing import (
     walk_times,
 )
 from ..scenario import Metric, ScenarioParams
-from ..stats import Summary
+from ..stats import MetricSummary
 from .wording import interval, minutes, seconds
 
 REFERENCES: tuple[str, ...] = (
@@ -79,12 +79,12 @@ class AlarmLoad:
     }
     references: ClassVar[Sequence[str]] = REFERENCES
 
-    def check(self, ward: Ward, params: AlarmLoadParams) -> None:
+    def check(self, ward: WardModel, params: AlarmLoadParams) -> None:
         """Someone must answer alarms, and every bed must be reachable from the station."""
         nurses_on(ward, params.shift, params.nurses)
         walk_times(ward, params.walk_speed_mps)
 
-    def run_once(self, ward: Ward, params: AlarmLoadParams, rng: np.random.Generator) -> dict[str, float]:
+    def run_once(self, ward: WardModel, params: AlarmLoadParams, rng: np.random.Generator) -> dict[str, float]:
         nurses = nurses_on(ward, params.shift, params.nurses)
         env = simpy.Environment()
         station = NurseStation(env, rng, params, nurses, walk_times(ward, params.walk_speed_mps))
@@ -110,7 +110,7 @@ class AlarmLoad:
             "nurse_busy_pct": min(100.0, 100.0 * (alarm_busy + care) / (nurses * period)),
         }
 
-    def summarize(self, ward: Ward, params: AlarmLoadParams, metrics: Mapping[str, Summary]) -> list[str]:
+    def summarize(self, ward: WardModel, params: AlarmLoadParams, metrics: Mapping[str, MetricSummary]) -> list[str]:
         nurses = nurses_on(ward, params.shift, params.nurses)
         patients = len(ward.occupied_beds())
         roster = "the given staffing" if params.nurses is not None else f"the {params.shift} roster"

@@ -28,10 +28,10 @@ import simpy
 from pydantic import BaseModel, Field
 
 from ..errors import ParamError, ScenarioError
-from ..model import Shift, Ward
+from ..model import Shift, WardModel
 from ..scenario import Metric, ScenarioParams
 from ..staffing import on_shift
-from ..stats import Summary
+from ..stats import MetricSummary
 from .code_blue_text import REFERENCES, summary_sentences
 from .wording import listing
 
@@ -73,9 +73,9 @@ class CodeBlue:
     references: ClassVar[Sequence[str]] = REFERENCES
 
     def __init__(self) -> None:
-        self._plans: dict[tuple[int, CodeBlueParams], tuple[Ward, _Plan]] = {}
+        self._plans: dict[tuple[int, CodeBlueParams], tuple[WardModel, _Plan]] = {}
 
-    def plan(self, ward: Ward, params: CodeBlueParams) -> _Plan:
+    def plan(self, ward: WardModel, params: CodeBlueParams) -> _Plan:
         key = (id(ward), params)
         hit = self._plans.get(key)
         if hit is None or hit[0] is not ward:
@@ -83,11 +83,11 @@ class CodeBlue:
             self._plans[key] = hit
         return hit[1]
 
-    def check(self, ward: Ward, params: CodeBlueParams) -> None:
+    def check(self, ward: WardModel, params: CodeBlueParams) -> None:
         """``bed`` and ``crash_cart_node`` must exist in the ward; it needs a crash cart."""
         self.plan(ward, params)
 
-    def run_once(self, ward: Ward, params: CodeBlueParams, rng: np.random.Generator) -> dict[str, float]:
+    def run_once(self, ward: WardModel, params: CodeBlueParams, rng: np.random.Generator) -> dict[str, float]:
         plan = self.plan(ward, params)
         p = params
         b = int(rng.integers(len(plan.beds)))
@@ -136,14 +136,14 @@ class CodeBlue:
             "shock_within_3min": math.nan if not shockable else (100.0 if shock < 180.0 else 0.0),
         }
 
-    def summarize(self, ward: Ward, params: CodeBlueParams, metrics: Mapping[str, Summary]) -> list[str]:
+    def summarize(self, ward: WardModel, params: CodeBlueParams, metrics: Mapping[str, MetricSummary]) -> list[str]:
         return summary_sentences(ward, params, self.plan(ward, params).cart_nodes, metrics)
 
 
 class _Plan:
     """Per ward and parameters: candidate beds, whether monitored, cart fetch time, responder starts."""
 
-    def __init__(self, ward: Ward, p: CodeBlueParams) -> None:
+    def __init__(self, ward: WardModel, p: CodeBlueParams) -> None:
         carts = [e.node for e in ward.equipment if e.kind == "crash_cart"]
         if p.crash_cart_node is not None:
             if p.crash_cart_node not in ward.graph.nodes:

@@ -6,8 +6,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from ..model import Ward
-from ..stats import Summary
+from ..model import WardModel
+from ..stats import MetricSummary
 from .wording import interval
 
 if TYPE_CHECKING:
@@ -33,8 +33,8 @@ def _s(x: float) -> str:
     return f"{x:.0f} s" if x < 120 else f"{x / 60:.1f} min"
 
 
-def summary_sentences(ward: Ward, params: CodeBlueParams, carts: Sequence[str],
-                      metrics: Mapping[str, Summary]) -> list[str]:
+def summary_sentences(ward: WardModel, params: CodeBlueParams, carts: Sequence[str],
+                      metrics: Mapping[str, MetricSummary]) -> list[str]:
     shock, comp, cart = metrics["first_shock_s"], metrics["first_compression_s"], metrics["cart_at_bedside_s"]
     p2, p3 = metrics["shock_within_2min"], metrics["shock_within_3min"]
     where = f"bed {params.bed}" if params.bed else "a random occupied bed"

@@ -35,10 +35,10 @@ import simpy
 from pydantic import BaseModel, Field
 
 from ..errors import ParamError, ScenarioError
-from ..model import Acuity, Mobility, Shift, Ward
+from ..model import Acuity, Mobility, Shift, WardModel
 from ..scenario import Metric, ScenarioParams
 from ..staffing import on_shift
-from ..stats import Summary
+from ..stats import MetricSummary
 from .evacuation_text import REFERENCES, summary_sentences
 
 _DEPENDENCY: dict[Mobility, int] = {"ambulant": 0, "walker": 1, "wheelchair": 2, "bed": 3}
@@ -103,7 +103,7 @@ class _Plan:
     high: tuple[int, ...]  # indexes of high-acuity tasks
 
 
-def build_plan(ward: Ward, p: EvacuationParams) -> _Plan:
+def build_plan(ward: WardModel, p: EvacuationParams) -> _Plan:
     """Everything that does not change between replications (paths, order, staffing)."""
     counts = on_shift(ward, p.shift, overrides={"nurse": p.nurses, "charge_nurse": p.charge_nurses, "hca": p.hcas},
                       scale=p.staff_scale)
@@ -174,9 +174,9 @@ class Evacuation:
     references: ClassVar[Sequence[str]] = REFERENCES
 
     def __init__(self) -> None:
-        self._plans: dict[tuple[int, EvacuationParams], tuple[Ward, _Plan]] = {}
+        self._plans: dict[tuple[int, EvacuationParams], tuple[WardModel, _Plan]] = {}
 
-    def plan(self, ward: Ward, params: EvacuationParams) -> _Plan:
+    def plan(self, ward: WardModel, params: EvacuationParams) -> _Plan:
         key = (id(ward), params)
         hit = self._plans.get(key)
         if hit is None or hit[0] is not ward:
@@ -184,11 +184,11 @@ class Evacuation:
             self._plans[key] = hit
         return hit[1]
 
-    def check(self, ward: Ward, params: EvacuationParams) -> None:
+    def check(self, ward: WardModel, params: EvacuationParams) -> None:
         """The evacuation plan must be possible: census, exits, aids and staff for a bed move."""
         self.plan(ward, params)
 
-    def run_once(self, ward: Ward, params: EvacuationParams, rng: np.random.Generator) -> dict[str, float]:
+    def run_once(self, ward: WardModel, params: EvacuationParams, rng: np.random.Generator) -> dict[str, float]:
         plan = self.plan(ward, params)
         n = len(plan.tasks)
         if n == 0:
@@ -253,5 +253,5 @@ class Evacuation:
             "patients_per_staff": n / plan.staff,
         }
 
-    def summarize(self, ward: Ward, params: EvacuationParams, metrics: Mapping[str, Summary]) -> list[str]:
+    def summarize(self, ward: WardModel, params: EvacuationParams, metrics: Mapping[str, MetricSummary]) -> list[str]:
         return summary_sentences(ward, params, self.plan(ward, params).staff, metrics)

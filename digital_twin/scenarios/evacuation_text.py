@@ -6,8 +6,8 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from ..model import Ward
-from ..stats import Summary
+from ..model import WardModel
+from ..stats import MetricSummary
 from .wording import interval
 
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ def _fmt(x: float) -> str:
     return "n/a" if not math.isfinite(x) else (f"{x:.0f}" if abs(x) >= 100 else f"{x:.1f}")
 
 
-def summary_sentences(ward: Ward, params: EvacuationParams, staff: int,
-                      metrics: Mapping[str, Summary]) -> list[str]:
+def summary_sentences(ward: WardModel, params: EvacuationParams, staff: int,
+                      metrics: Mapping[str, MetricSummary]) -> list[str]:
     total = metrics["total_min"]
     pre = metrics["pre_movement_pct"]
     high = metrics["high_acuity_clear_min"]

@@ -23,10 +23,10 @@ from pydantic import BaseModel, Field
 from ..battery import draw_factor
 from ..errors import ParamError, ScenarioError
 from ..gateways import Link, links
-from ..model import Ward
+from ..model import WardModel
 from ..outbox_fill import fill, reconnect_at
 from ..scenario import Metric, ScenarioParams
-from ..stats import Summary
+from ..stats import MetricSummary
 from .wording import count, minutes
 
 
@@ -71,11 +71,11 @@ class NetworkOutage:
         "cyber attack and the NHS', 2018); plan for the outbox to outlast the longest outage you expect.",
     )
 
-    def check(self, ward: Ward, params: NetworkOutageParams) -> None:
+    def check(self, ward: WardModel, params: NetworkOutageParams) -> None:
         """The ward needs gateways; ``gateway`` must be one of them."""
         _affected(ward, params)
 
-    def run_once(self, ward: Ward, params: NetworkOutageParams, rng: np.random.Generator) -> dict[str, float]:
+    def run_once(self, ward: WardModel, params: NetworkOutageParams, rng: np.random.Generator) -> dict[str, float]:
         affected = _affected(ward, params)
         env = simpy.Environment()
         outage_s = params.outage_minutes * 60.0
@@ -120,7 +120,7 @@ class NetworkOutage:
                     "fill_pct": 100.0 * state.backlog / capacity, "reconnect_s": reconnect - outage_s,
                     "catch_up_s": state.catch_up_s})
 
-    def summarize(self, ward: Ward, params: NetworkOutageParams, metrics: Mapping[str, Summary]) -> list[str]:
+    def summarize(self, ward: WardModel, params: NetworkOutageParams, metrics: Mapping[str, MetricSummary]) -> list[str]:
         out: list[str] = []
         outage = params.outage_minutes
         lost = metrics["samples_lost"]
@@ -151,7 +151,7 @@ class NetworkOutage:
         return out
 
 
-def _affected(ward: Ward, params: NetworkOutageParams) -> list[Link]:
+def _affected(ward: WardModel, params: NetworkOutageParams) -> list[Link]:
     all_links = links(ward)
     if not all_links:
         raise ScenarioError(f"ward {ward.id} has no gateways: the network-outage drill needs at least one")

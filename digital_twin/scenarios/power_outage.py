@@ -29,9 +29,9 @@ from pydantic import BaseModel, Field
 
 from ..battery import LEAD_ACID, LITHIUM_ION, Battery, Chemistry, draw_factor, draw_health, runtime_min
 from ..gateways import gateway_of, links
-from ..model import Ward
+from ..model import WardModel
 from ..scenario import Metric, ScenarioParams
-from ..stats import Summary
+from ..stats import MetricSummary
 from .wording import count, listing, minutes
 
 Interval = tuple[float, float]
@@ -98,10 +98,10 @@ class PowerOutage:
         "for lead-acid (Doerffel & Sharkh 2006, J Power Sources 155:395).",
     )
 
-    def check(self, ward: Ward, params: PowerOutageParams) -> None:
+    def check(self, ward: WardModel, params: PowerOutageParams) -> None:
         """Nothing in the parameters refers to the ward: any ward can lose power."""
 
-    def run_once(self, ward: Ward, params: PowerOutageParams, rng: np.random.Generator) -> dict[str, float]:
+    def run_once(self, ward: WardModel, params: PowerOutageParams, rng: np.random.Generator) -> dict[str, float]:
         env = simpy.Environment()
         emergency, normal = _Supply(env), _Supply(env)
         end = params.outage_minutes
@@ -151,7 +151,7 @@ class PowerOutage:
             "generator_failed_pct": 0.0 if gen_carried else 100.0,
         }
 
-    def summarize(self, ward: Ward, params: PowerOutageParams, metrics: Mapping[str, Summary]) -> list[str]:
+    def summarize(self, ward: WardModel, params: PowerOutageParams, metrics: Mapping[str, MetricSummary]) -> list[str]:
         out: list[str] = []
         outage = params.outage_minutes
         occupied = {b.id for b in ward.occupied_beds()}

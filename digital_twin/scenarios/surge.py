@@ -25,7 +25,7 @@ import numpy as np
 import simpy
 from pydantic import BaseModel, Field, model_validator
 
-from ..model import Acuity, Shift, Ward
+from ..model import Acuity, Shift, WardModel
 from ..nursing import (
     NO_ACTIONABLE,
     NO_ALARM,
@@ -37,7 +37,7 @@ from ..nursing import (
     walk_times,
 )
 from ..scenario import Metric, ScenarioParams
-from ..stats import Summary
+from ..stats import MetricSummary
 from .alarm_load import REFERENCES as ALARM_REFERENCES
 from .wording import count, minutes, seconds
 
@@ -101,12 +101,12 @@ class Surge:
         *ALARM_REFERENCES,
     )
 
-    def check(self, ward: Ward, params: SurgeParams) -> None:
+    def check(self, ward: WardModel, params: SurgeParams) -> None:
         """Someone must answer alarms, and every bed must be reachable from the station."""
         nurses_on(ward, params.shift, params.nurses)
         walk_times(ward, params.walk_speed_mps)
 
-    def run_once(self, ward: Ward, params: SurgeParams, rng: np.random.Generator) -> dict[str, float]:
+    def run_once(self, ward: WardModel, params: SurgeParams, rng: np.random.Generator) -> dict[str, float]:
         env = simpy.Environment()
         horizon = params.hours * 3600.0
         on_duty = nurses_on(ward, params.shift, params.nurses)
@@ -162,7 +162,7 @@ class Surge:
             "unanswered_pct": st.unanswered_pct,
         }
 
-    def summarize(self, ward: Ward, params: SurgeParams, metrics: Mapping[str, Summary]) -> list[str]:
+    def summarize(self, ward: WardModel, params: SurgeParams, metrics: Mapping[str, MetricSummary]) -> list[str]:
         beds = len(ward.beds)
         free = beds - len(ward.occupied_beds())
         peak, full = metrics["peak_occupancy_pct"], metrics["hours_full"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from ..stats import Summary
+from ..stats import MetricSummary
 
 
 def minutes(m: float) -> str:
@@ -29,7 +29,7 @@ def seconds(s: float) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min"
 
 
-def interval(s: Summary, fmt: Callable[[float], str]) -> str:
+def interval(s: MetricSummary, fmt: Callable[[float], str]) -> str:
     """``"95 % CI of the mean 12-15"``; with fewer than two values there is none, and it says so."""
     lo, hi = s.ci95
     if not (math.isfinite(lo) and math.isfinite(hi)):

@@ -41,7 +41,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import orjson
 
-    from alerting import AlertingError, Summary
+    from alerting import AlertingError, ReplaySummary
     from alerting.compare import compare, compare_text
     from alerting.config import read_config_file
     from smartward.cli_errors import fail
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             return fail("alarms replay", f"--summary {args.summary}: directory {where} does not exist or is not writable")
     out = sys.stdout.buffer
     files = {"a": args.config} if args.compare is None else {"a": args.config, "b": args.compare}
-    summaries = {name: Summary() for name in files}
+    summaries = {name: ReplaySummary() for name in files}
     try:
         # read each file once, before any output: a bad one fails early, naming the file and the field
         layers = {name: read_config_file(path) if path else None for name, path in files.items()}

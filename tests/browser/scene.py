@@ -17,7 +17,7 @@ from typing import Any
 import aiomqtt
 import orjson
 
-from gateway_agent.ward import Ward, WardOptions
+from gateway_agent.ward import SimulatedWard, WardOptions
 from tests.integration.dashboard.conftest import Running, until
 
 
@@ -93,7 +93,7 @@ async def notify_adt(run: Running, devices: Sequence[str] = ()) -> None:
                     "ingest attributing the assigned devices")
 
 
-async def backfill(run: Running, ward: Ward, minutes: int, step_s: float = 5.0) -> None:
+async def backfill(run: Running, ward: SimulatedWard, minutes: int, step_s: float = 5.0) -> None:
     """Publish ``minutes`` of history (one sample per ``step_s``), 60 samples per message."""
     now = int(time.time() * 1000)
     start = now - minutes * 60_000
@@ -112,7 +112,7 @@ async def backfill(run: Running, ward: Ward, minutes: int, step_s: float = 5.0) 
 
 
 @contextlib.asynccontextmanager
-async def live_feed(run: Running, wards: list[Ward], hz: float = 1.0) -> AsyncIterator[None]:
+async def live_feed(run: Running, wards: list[SimulatedWard], hz: float = 1.0) -> AsyncIterator[None]:
     """Publish every simulated device at ``hz`` (and its status) until the block exits."""
     seq: dict[str, int] = {}
 
@@ -147,8 +147,8 @@ async def live_feed(run: Running, wards: list[Ward], hz: float = 1.0) -> AsyncIt
 
 
 def make_ward(root: str, ward: str = "w1", beds: int = 32, scenario: str = "mixed", waves: int = 0,
-              seed: int = 3) -> Ward:
-    return Ward(WardOptions(beds=beds, ward=ward, scenario=scenario, seed=seed, root=root, waves=waves))
+              seed: int = 3) -> SimulatedWard:
+    return SimulatedWard(WardOptions(beds=beds, ward=ward, scenario=scenario, seed=seed, root=root, waves=waves))
 
 
 async def _main() -> None:  # pragma: no cover - manual look

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 
 from devservers import Mosquitto
-from gateway_agent.ward import Ward, WardOptions
+from gateway_agent.ward import SimulatedWard, WardOptions
 from tests.browser.conftest import CHROMIUM, FLAGS
 from tests.browser.scene import admit_ward, backfill, live_feed, make_ward, notify_adt, patient_id
 from tests.integration.dashboard.conftest import PASSWORD, Running, running_platform
@@ -44,7 +44,7 @@ async def main() -> None:
     try:
         async with running_platform(m.url, m.port, f"sqlite:///{tmp}/v.sqlite3", root, tmp) as run:
             run.add_user("nina", "charge_nurse", ("w1", "home"))
-            home = Ward(WardOptions(beds=3, ward="home", scenario="mixed", seed=5, root=root,
+            home = SimulatedWard(WardOptions(beds=3, ward="home", scenario="mixed", seed=5, root=root,
                                     device_pattern="wear-{index}"))
             home_patients = ["P2207", "P2318", "P2429"]
             at = int(time.time() * 1000) - 3_600_000

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from alerting import Summary, load_config, naive_events, read_recording, replay
+from alerting import ReplaySummary, load_config, naive_events, read_recording, replay
 
 WFDB_RECORD = "wfdb/s25047-2704-05-04-10-44n"
 
@@ -29,7 +29,7 @@ def test_sepsis_patient_alarms_no_later_than_the_label(testdata: Path) -> None:
 
 
 def test_every_physionet2019_patient_replays_with_a_recorded_burden(testdata: Path) -> None:
-    summary = Summary()
+    summary = ReplaySummary()
     for path in sorted((testdata / "physionet2019").glob("*.psv")):
         rec = read_recording(path)
         summary.add_recording(rec)

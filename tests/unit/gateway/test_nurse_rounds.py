@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from gateway_agent import Ward, WardOptions
+from gateway_agent import SimulatedWard, WardOptions
 from smartward.nurse_rounds import RoundsOptions, RoundsPlan
 
 HOUR = 3600.0
 
 
 def plan(beds: int = 6, **kw: object) -> RoundsPlan:
-    return RoundsPlan(Ward(WardOptions(beds=beds, scenario="mixed", seed=1)), RoundsOptions(**kw))  # type: ignore[arg-type]
+    return RoundsPlan(SimulatedWard(WardOptions(beds=beds, scenario="mixed", seed=1)), RoundsOptions(**kw))  # type: ignore[arg-type]
 
 
 def test_first_round_records_every_bed_but_the_new_admission() -> None:

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from device_profiles import decode_observation, decode_waveform
-from gateway_agent import ScenarioError, Ward, WardOptions
+from gateway_agent import ScenarioError, SimulatedWard, WardOptions
 from gateway_agent.physionet import read_psv
 
 T0 = 1_763_805_600_000
@@ -17,7 +17,7 @@ T0 = 1_763_805_600_000
 
 def run(opts: WardOptions, seconds: int, rate: float = 1.0) -> list[tuple[int, Any]]:
     """Tick the ward; return (t, tick) per tick."""
-    ward = Ward(opts)
+    ward = SimulatedWard(opts)
     out = []
     for k in range(int(seconds * rate)):
         t = T0 + round(k * 1000 / rate)
@@ -123,7 +123,7 @@ def test_device_offline_stops_and_returns_with_status() -> None:
 
 
 def test_mixed_ward_mostly_stable() -> None:
-    ward = Ward(WardOptions(beds=24, scenario="mixed"))
+    ward = SimulatedWard(WardOptions(beds=24, scenario="mixed"))
     names = [b.scenario_name for b in ward.beds]
     assert names.count("stable") == 16
     assert {"sepsis", "desaturation", "bradycardia", "sensor-off", "device-offline"} <= set(names)
@@ -132,9 +132,9 @@ def test_mixed_ward_mostly_stable() -> None:
 
 def test_bad_options_are_refused() -> None:
     with pytest.raises(ScenarioError, match="unknown scenario 'septic'"):
-        Ward(WardOptions(scenario="septic"))
+        SimulatedWard(WardOptions(scenario="septic"))
     with pytest.raises(ScenarioError, match="bad id"):
-        Ward(WardOptions(device_pattern="bed {bed}"))
+        SimulatedWard(WardOptions(device_pattern="bed {bed}"))
 
 
 def test_replay_follows_the_physionet_recording(testdata: Path) -> None:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from digital_twin import Ward, example_ward_path, load_ward
+from digital_twin import WardModel, example_ward_path, load_ward
 
 
 @pytest.fixture(scope="session")
-def example_ward() -> Ward:
+def example_ward() -> WardModel:
     """The shipped 30-bed medical-surgical ward (full census)."""
     return load_ward(example_ward_path())
 

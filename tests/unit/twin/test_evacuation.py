@@ -5,17 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digital_twin import ScenarioError, Ward, parse_params
+from digital_twin import ScenarioError, WardModel, parse_params
 from digital_twin.runner import run
 from digital_twin.scenarios.evacuation import Evacuation, build_plan
 
 
-def _samples(ward: Ward, n: int, **overrides: str) -> dict[str, np.ndarray]:
+def _samples(ward: WardModel, n: int, **overrides: str) -> dict[str, np.ndarray]:
     r = run("evacuation", ward, replications=n, seed=21, overrides=overrides, workers=1)
     return {k: np.asarray(v, dtype=float) for k, v in r.samples.items()}
 
 
-def test_halving_night_nurses_lengthens_evacuation(example_ward: Ward) -> None:
+def test_halving_night_nurses_lengthens_evacuation(example_ward: WardModel) -> None:
     full = _samples(example_ward, 200, shift="night")
     half = _samples(example_ward, 200, shift="night", nurses="2")  # roster: 4 RN at night
     assert half["total_min"].mean() > full["total_min"].mean() * 1.15  # measured: ~37 -> ~50 min
@@ -24,14 +24,14 @@ def test_halving_night_nurses_lengthens_evacuation(example_ward: Ward) -> None:
     assert half["staff_load_min"].mean() > full["staff_load_min"].mean()
 
 
-def test_staff_scale_and_day_shift(example_ward: Ward) -> None:
+def test_staff_scale_and_day_shift(example_ward: WardModel) -> None:
     night = _samples(example_ward, 60, shift="night")["total_min"].mean()
     day = _samples(example_ward, 60, shift="day")["total_min"].mean()
     doubled = _samples(example_ward, 60, shift="night", staff_scale="2")["total_min"].mean()
     assert day < night and doubled < night
 
 
-def test_repeat_drills_shorten_pre_movement(example_ward: Ward) -> None:
+def test_repeat_drills_shorten_pre_movement(example_ward: WardModel) -> None:
     first = _samples(example_ward, 60)
     fourth = _samples(example_ward, 60, prior_drills="3")
     assert fourth["mean_pre_movement_min"].mean() < first["mean_pre_movement_min"].mean() * 0.9
@@ -43,7 +43,7 @@ def test_repeat_drills_shorten_pre_movement(example_ward: Ward) -> None:
     assert p99.learning == 0.6  # floor
 
 
-def test_metrics_are_consistent(example_ward: Ward) -> None:
+def test_metrics_are_consistent(example_ward: WardModel) -> None:
     s = _samples(example_ward, 30)
     assert np.all(s["high_acuity_clear_min"] <= s["total_min"] + 1e-9)
     assert np.all((s["pre_movement_pct"] > 0) & (s["pre_movement_pct"] < 100))
@@ -51,7 +51,7 @@ def test_metrics_are_consistent(example_ward: Ward) -> None:
     assert np.all(s["patients_per_staff"] == pytest.approx(30 / 7))
 
 
-def test_movement_speeds_follow_the_issue(example_ward: Ward) -> None:
+def test_movement_speeds_follow_the_issue(example_ward: WardModel) -> None:
     plan = build_plan(example_ward, parse_params(Evacuation, {}))  # type: ignore[arg-type]
     for task in plan.tasks:
         speed = {"bed": 0.7, "wheelchair": 1.1, "walker": 1.0, "ambulant": 1.2}[task.mobility]
@@ -60,7 +60,7 @@ def test_movement_speeds_follow_the_issue(example_ward: Ward) -> None:
     assert sum(t.staff for t in plan.tasks if t.mobility == "bed") == 2 * sum(1 for t in plan.tasks if t.mobility == "bed")
 
 
-def test_stairs_need_evac_aids(example_ward: Ward) -> None:
+def test_stairs_need_evac_aids(example_ward: WardModel) -> None:
     stairs = _samples(example_ward, 30, destination="stairs", floors_down="2")["total_min"].mean()
     horizontal = _samples(example_ward, 30)["total_min"].mean()
     assert stairs > horizontal
@@ -69,7 +69,7 @@ def test_stairs_need_evac_aids(example_ward: Ward) -> None:
         run("evacuation", no_aids, replications=1, seed=0, overrides={"destination": "stairs"})
 
 
-def test_nobody_on_shift_is_a_clear_error(example_ward: Ward) -> None:
+def test_nobody_on_shift_is_a_clear_error(example_ward: WardModel) -> None:
     with pytest.raises(ScenarioError, match="nobody on the night shift"):
         run("evacuation", example_ward, replications=1, seed=0,
             overrides={"nurses": "0", "charge_nurses": "0", "hcas": "0"})
@@ -77,14 +77,14 @@ def test_nobody_on_shift_is_a_clear_error(example_ward: Ward) -> None:
         run("evacuation", example_ward, replications=1, seed=0, overrides={"census": "31"})
 
 
-def test_validation_pre_movement_share_matches_published_drills(example_ward: Ward) -> None:
+def test_validation_pre_movement_share_matches_published_drills(example_ward: WardModel) -> None:
     """docs/digital-twin.md, Validation: drill conditions -> about 73 % of the time is pre-movement."""
     r = run("evacuation", example_ward, replications=400, seed=0, workers=1,
             overrides={"shift": "day", "census": "10", "beyond_exit_m": "100"})
     assert abs(r.metrics["pre_movement_pct"].mean - 73.0) <= 5.0
 
 
-def test_powered_bed_movers_free_a_pair_of_hands(example_ward: Ward) -> None:
+def test_powered_bed_movers_free_a_pair_of_hands(example_ward: WardModel) -> None:
     without = _samples(example_ward, 100, shift="night")
     movers = _samples(example_ward, 100, shift="night", use_bed_movers="true")
     assert movers["total_min"].mean() < without["total_min"].mean() - 1.0  # measured: ~37 -> ~33 min

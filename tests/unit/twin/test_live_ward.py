@@ -22,11 +22,11 @@ from digital_twin.live import (
     match_beds,
     overlay_census,
 )
-from digital_twin.model import Ward, example_ward_path, load_ward
+from digital_twin.model import WardModel, example_ward_path, load_ward
 
 
 @pytest.fixture(scope="module")
-def layout() -> Ward:
+def layout() -> WardModel:
     return load_ward(example_ward_path())
 
 
@@ -39,7 +39,7 @@ def test_acuity_follows_the_news2_band() -> None:
         ["low", "medium", "high", "high", None]
 
 
-def test_only_census_beds_are_occupied_with_acuity_from_news2(layout: Ward) -> None:
+def test_only_census_beds_are_occupied_with_acuity_from_news2(layout: WardModel) -> None:
     assert len(layout.occupied_beds()) == 30
     c = census(CensusBed(bed="02", occupied=True, patient="P1", news2_risk="high"),
                CensusBed(bed="05", occupied=True, patient="P2", news2_risk="low-medium"),
@@ -57,7 +57,7 @@ def test_only_census_beds_are_occupied_with_acuity_from_news2(layout: Ward) -> N
     assert o.ward.distance("r01", "x-west") == layout.distance("r01", "x-west")
 
 
-def test_battery_of_the_bed_device_and_unmapped_beds(layout: Ward) -> None:
+def test_battery_of_the_bed_device_and_unmapped_beds(layout: WardModel) -> None:
     c = census(CensusBed(bed="3", occupied=True, battery_pct=41.5),  # bed number matches "03"
                CensusBed(bed="31", occupied=True, news2_risk="low"),  # no such bed in the layout
                CensusBed(bed="09", occupied=False, battery_pct=12))
@@ -131,7 +131,7 @@ def platform(census_doc: dict[str, Any]) -> Iterator[str]:
         server.server_close()
 
 
-def test_load_live_ward_over_http(layout: Ward) -> None:
+def test_load_live_ward_over_http(layout: WardModel) -> None:
     doc = {"ward": "medsurg-4", "t": 1, "beds": [{"bed": "01", "occupied": True, "news2_risk": "medium",
                                                  "battery_pct": 33, "future_field": 1}]}
     with platform(doc) as url:
@@ -148,18 +148,18 @@ def test_load_live_ward_over_http(layout: Ward) -> None:
             load_live_ward(url, ward_id="medsurg-4", layout=layout)
 
 
-def test_a_bad_census_names_the_field(layout: Ward) -> None:
+def test_a_bad_census_names_the_field(layout: WardModel) -> None:
     doc = {"ward": "medsurg-4", "t": 1, "beds": [{"bed": "01", "occupied": True, "battery_pct": 140}]}
     with platform(doc) as url, pytest.raises(LiveError, match=r"beds\.0\.battery_pct: .*less than or equal to 100"):
         load_live_ward(url, ward_id="medsurg-4", layout=layout, token="tok-fm")
 
 
-def test_an_unreachable_platform_is_named(layout: Ward) -> None:
+def test_an_unreachable_platform_is_named(layout: WardModel) -> None:
     with pytest.raises(LiveError, match=r"127\.0\.0\.1:9"):
         load_live_ward("http://127.0.0.1:9", ward_id="medsurg-4", layout=layout, token="t", timeout_s=2)
 
 
-def test_census_from_the_dashboards_ward_state(layout: Ward) -> None:
+def test_census_from_the_dashboards_ward_state(layout: WardModel) -> None:
     from dashboard_api.twin_census import census_from_state
     from dashboard_api.wardstate import WardState
 
@@ -249,7 +249,7 @@ def test_when_time_to_evacuate_now_is_recomputed() -> None:
     assert not should_recompute(a, band, 19, s) and should_recompute(a, band, 20, s)  # acuity: not too often
 
 
-def test_an_empty_live_census_is_an_error_naming_the_wards_with_beds(layout: Ward) -> None:
+def test_an_empty_live_census_is_an_error_naming_the_wards_with_beds(layout: WardModel) -> None:
     """`twin run --live` without --ward-id against the demo (beds in ward "demo"): not an empty ward."""
     with platform({"ward": "medsurg-4", "t": 1, "beds": []}) as url, pytest.raises(
             LiveError, match=r"ward 'medsurg-4' has no beds on the platform; wards with beds: demo \(choose one with --ward-id\)"):

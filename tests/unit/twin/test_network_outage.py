@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digital_twin import ScenarioError, Ward, example_ward_path, load_ward
+from digital_twin import ScenarioError, WardModel, example_ward_path, load_ward
 from digital_twin.outbox_fill import BACKOFF_MAX_S, fill, reconnect_at
 from digital_twin.runner import run
 from digital_twin.scenarios.network_outage import NetworkOutage, NetworkOutageParams
@@ -18,11 +18,11 @@ from gateway_agent import Message, Outbox, OutboxFull
 
 
 @pytest.fixture(scope="module")
-def ward() -> Ward:
+def ward() -> WardModel:
     return load_ward(example_ward_path())
 
 
-def once(ward: Ward, seed: int = 0, **kw: object) -> dict[str, float]:
+def once(ward: WardModel, seed: int = 0, **kw: object) -> dict[str, float]:
     return NetworkOutage().run_once(ward, NetworkOutageParams.model_validate(kw), np.random.default_rng(seed))
 
 
@@ -65,7 +65,7 @@ def test_reconnect_follows_the_publisher_backoff() -> None:
     assert reconnect_at(600.0, random.Random(7)) == reconnect_at(600.0, random.Random(7))
 
 
-def test_outage_shorter_than_capacity_loses_nothing_longer_loses_excess_times_inflow(ward: Ward) -> None:
+def test_outage_shorter_than_capacity_loses_nothing_longer_loses_excess_times_inflow(ward: WardModel) -> None:
     # gw-west carries 10 monitors at 1 Hz: 36,000 samples last 60 min
     short = once(ward, outage_minutes=50, outbox_capacity=36_000, gateway="gw-west")
     assert short["samples_lost"] == 0 and math.isnan(short["first_loss_min"]) and short["gateways_losing"] == 0
@@ -77,7 +77,7 @@ def test_outage_shorter_than_capacity_loses_nothing_longer_loses_excess_times_in
     assert long["device_minutes_lost"] == pytest.approx((disconnected - 3_600) * 10 / 60)
 
 
-def test_more_outage_more_loss_and_bigger_outbox_later_loss(ward: Ward) -> None:
+def test_more_outage_more_loss_and_bigger_outbox_later_loss(ward: WardModel) -> None:
     lost = [once(ward, seed=3, outage_minutes=m, outbox_capacity=100_000)["samples_lost"] for m in (30, 200, 300)]
     assert lost[0] == 0 < lost[1] < lost[2]
     first = [once(ward, seed=3, outage_minutes=600, outbox_capacity=c)["first_loss_min"] for c in (50_000, 200_000)]
@@ -85,7 +85,7 @@ def test_more_outage_more_loss_and_bigger_outbox_later_loss(ward: Ward) -> None:
     assert first[0] == pytest.approx(50_000 / 10 / 60)
 
 
-def test_catch_up_uses_the_drain_rate(ward: Ward) -> None:
+def test_catch_up_uses_the_drain_rate(ward: WardModel) -> None:
     fast = once(ward, outage_minutes=120, drain_rate=20_000, drain_cv=0)
     slow = once(ward, outage_minutes=120, drain_rate=2_000, drain_cv=0)
     backlog = 10 * (120 * 60 + fast["reconnect_s"])  # per gateway (the slowest one is reported)
@@ -93,12 +93,12 @@ def test_catch_up_uses_the_drain_rate(ward: Ward) -> None:
     assert fast["catch_up_min"] == pytest.approx(backlog / (20_000 - 10) / 60, rel=0.01)
 
 
-def test_unknown_gateway_is_named(ward: Ward) -> None:
+def test_unknown_gateway_is_named(ward: WardModel) -> None:
     with pytest.raises(ScenarioError, match=r"no gateway 'gw-nope'.*gw-west"):
         once(ward, gateway="gw-nope")
 
 
-def test_summary_names_each_gateway_and_the_verdict(ward: Ward) -> None:
+def test_summary_names_each_gateway_and_the_verdict(ward: WardModel) -> None:
     sc = NetworkOutage()
     params = NetworkOutageParams(outage_minutes=90, outbox_capacity=36_000)
     rows = [sc.run_once(ward, params, np.random.default_rng(s)) for s in range(5)]
@@ -108,7 +108,7 @@ def test_summary_names_each_gateway_and_the_verdict(ward: Ward) -> None:
     assert "loses data" in text and "Data loss starts 60 min into the outage" in text
 
 
-def test_same_seed_same_report(ward: Ward) -> None:
+def test_same_seed_same_report(ward: WardModel) -> None:
     a = run("network-outage", ward, replications=20, seed=11, workers=1, overrides={"outage_minutes": "300"})
     b = run("network-outage", ward, replications=20, seed=11, workers=1, overrides={"outage_minutes": "300"})
     assert a.to_json() == b.to_json()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from digital_twin import Ward, example_ward_path, load_ward
+from digital_twin import WardModel, example_ward_path, load_ward
 from digital_twin.battery import LITHIUM_ION, Battery, Chemistry, full_runtime_h, runtime_min
 from digital_twin.runner import run
 from digital_twin.scenarios.power_outage import PowerOutage, PowerOutageParams
@@ -17,15 +17,15 @@ EXACT = {"battery_health_sd": 0, "ups_health_sd": 0, "draw_cv": 0}  # no per-run
 
 
 @pytest.fixture(scope="module")
-def ward() -> Ward:
+def ward() -> WardModel:
     return load_ward(example_ward_path())
 
 
-def with_ups(ward: Ward, minutes: float) -> Ward:
+def with_ups(ward: WardModel, minutes: float) -> WardModel:
     return ward.with_overrides(gateways=[g.model_copy(update={"ups_minutes": minutes}) for g in ward.gateways])
 
 
-def once(ward: Ward, seed: int = 0, **kw: object) -> dict[str, float]:
+def once(ward: WardModel, seed: int = 0, **kw: object) -> dict[str, float]:
     return PowerOutage().run_once(ward, PowerOutageParams.model_validate(kw), np.random.default_rng(seed))
 
 
@@ -46,13 +46,13 @@ def test_battery_runtime_peukert_and_partial_charge() -> None:
     assert pack.soc == pytest.approx(50.0 + linear.recharge_pct_per_hour)
 
 
-def test_generator_that_starts_loses_nothing(ward: Ward) -> None:
+def test_generator_that_starts_loses_nothing(ward: WardModel) -> None:
     r = once(ward, generator_fail_pct=0, generator_fail_per_hour=0, outage_minutes=600)
     assert r["devices_losing_data"] == 0 and r["data_lost_device_min"] == 0 and math.isnan(r["first_loss_min"])
     assert r["generator_failed_pct"] == 0 and r["gateways_down"] == 0
 
 
-def test_without_generator_the_ups_is_the_first_loss(ward: Ward) -> None:
+def test_without_generator_the_ups_is_the_first_loss(ward: WardModel) -> None:
     r = once(ward, generator_fail_pct=100, outage_minutes=120, **EXACT)
     ups = 30 * PowerOutageParams().ups_health_mean  # example gateways: 30 min UPS at 85 % health
     assert r["first_gateway_down_min"] == pytest.approx(ups) and r["first_loss_min"] == pytest.approx(ups)
@@ -61,7 +61,7 @@ def test_without_generator_the_ups_is_the_first_loss(ward: Ward) -> None:
     assert r["data_lost_device_min"] == pytest.approx(30 * (120 + 2 - ups))
 
 
-def test_with_big_ups_the_weakest_battery_is_the_first_loss(ward: Ward) -> None:
+def test_with_big_ups_the_weakest_battery_is_the_first_loss(ward: WardModel) -> None:
     big = with_ups(ward, 10_000)
     params = PowerOutageParams.model_validate({"generator_fail_pct": 100, "outage_minutes": 600, **EXACT})
     r = PowerOutage().run_once(big, params, np.random.default_rng(1))
@@ -71,14 +71,14 @@ def test_with_big_ups_the_weakest_battery_is_the_first_loss(ward: Ward) -> None:
     assert r["first_loss_min"] == pytest.approx(weakest) and r["gateways_down"] == 0
 
 
-def test_more_outage_more_loss(ward: Ward) -> None:
+def test_more_outage_more_loss(ward: WardModel) -> None:
     big = with_ups(ward, 10_000)
     lost = [PowerOutage().run_once(big, PowerOutageParams(generator_fail_pct=100, outage_minutes=m),
                                    np.random.default_rng(5))["data_lost_device_min"] for m in (60, 180, 360)]
     assert lost[0] == 0 < lost[1] < lost[2]
 
 
-def test_devices_without_battery_lose_the_transfer_and_reboot(ward: Ward) -> None:
+def test_devices_without_battery_lose_the_transfer_and_reboot(ward: WardModel) -> None:
     no_battery = ward.with_overrides(devices=[d.model_copy(update={"battery_wh": 0.0}) for d in ward.devices])
     r = once(no_battery, generator_fail_pct=0, generator_fail_per_hour=0, outage_minutes=60, transfer_s=10)
     assert r["devices_losing_data"] == 30
@@ -86,7 +86,7 @@ def test_devices_without_battery_lose_the_transfer_and_reboot(ward: Ward) -> Non
     assert 2 + 5 / 60 <= per_device <= 2 + 10 / 60  # transfer (5-10 s) + 2 min boot
 
 
-def test_summary_names_the_beds_to_charge_first(ward: Ward) -> None:
+def test_summary_names_the_beds_to_charge_first(ward: WardModel) -> None:
     sc = PowerOutage()
     params = PowerOutageParams(outage_minutes=150)
     rows = [sc.run_once(ward, params, np.random.default_rng(s)) for s in range(20)]
@@ -97,7 +97,7 @@ def test_summary_names_the_beds_to_charge_first(ward: Ward) -> None:
     assert "gw-west" in text and "UPS" in text
 
 
-def test_same_seed_same_report(ward: Ward) -> None:
+def test_same_seed_same_report(ward: WardModel) -> None:
     a = run("power-outage", ward, replications=30, seed=5, workers=1)
     b = run("power-outage", ward, replications=30, seed=5, workers=1)
     assert a.to_json() == b.to_json()

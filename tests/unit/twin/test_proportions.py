@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from digital_twin import Ward
+from digital_twin import WardModel
 from digital_twin.metric_text import metric_line
 from digital_twin.report import Report
 from digital_twin.report_html import render_html, write_reports
@@ -41,7 +41,7 @@ def test_a_proportion_near_100_percent_has_its_interval_within_100() -> None:
     assert t.ci95[1] > 100.0 and t.p50 == 100.0
 
 
-def test_code_blue_report_shows_shares_not_medians_and_no_internal_references(example_ward: Ward,
+def test_code_blue_report_shows_shares_not_medians_and_no_internal_references(example_ward: WardModel,
                                                                              tmp_path: Path) -> None:
     r = run("code-blue", example_ward, replications=200, seed=8, workers=1)
     j, h = write_reports(r, tmp_path)
@@ -66,13 +66,13 @@ def test_code_blue_report_shows_shares_not_medians_and_no_internal_references(ex
 
 
 @pytest.mark.parametrize("scenario", ["evacuation", "code-blue", "power-outage"])
-def test_references_and_labels_name_no_internal_issue(example_ward: Ward, scenario: str) -> None:
+def test_references_and_labels_name_no_internal_issue(example_ward: WardModel, scenario: str) -> None:
     r = run(scenario, example_ward, replications=20, seed=1, workers=1)
     text = json.dumps(r.to_json())
     assert "issue 6" not in text and "(issue" not in text
 
 
-def test_generator_failure_is_a_proportion(example_ward: Ward) -> None:
+def test_generator_failure_is_a_proportion(example_ward: WardModel) -> None:
     r = run("power-outage", example_ward, replications=50, seed=3, workers=1)
     spec: Metric = r.specs["generator_failed_pct"]
     s = r.metrics["generator_failed_pct"]
@@ -81,10 +81,10 @@ def test_generator_failure_is_a_proportion(example_ward: Ward) -> None:
 
 def test_terminal_figures_have_the_digits_their_size_warrants() -> None:
     from digital_twin.scenario import Metric
-    from digital_twin.stats import Summary
+    from digital_twin.stats import MetricSummary
 
-    big = Summary(432142.4, 432140.0, 432216.0, (432056.2, 432228.9), 10.0, 5, 0)
+    big = MetricSummary(432142.4, 432140.0, 432216.0, (432056.2, 432228.9), 10.0, 5, 0)
     line = metric_line(big, Metric("samples", "backlog waiting at reconnect"))
     assert "432,142 samples" in line and "[432,056, 432,229]" in line and "p95 432,216" in line, line
-    small = metric_line(Summary(0.42, 0.4, 0.5, (0.38, 0.46), 0.1, 5, 0), Metric("min", "wait"))
+    small = metric_line(MetricSummary(0.42, 0.4, 0.5, (0.38, 0.46), 0.1, 5, 0), Metric("min", "wait"))
     assert "0.42 min" in small and "[0.38, 0.46]" in small, small

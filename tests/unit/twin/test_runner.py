@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digital_twin import ParamError, ScenarioError, Ward, summarize, welch
+from digital_twin import ParamError, ScenarioError, WardModel, summarize, welch
 from digital_twin.report import Report, compare, report_bytes
 from digital_twin.report_html import write_compare, write_reports
 from digital_twin.runner import run
 
 
-def test_same_seed_same_report_bytes_other_seed_differs(example_ward: Ward, tmp_path: Path) -> None:
+def test_same_seed_same_report_bytes_other_seed_differs(example_ward: WardModel, tmp_path: Path) -> None:
     a = run("evacuation", example_ward, replications=40, seed=11, workers=1)
     b = run("evacuation", example_ward, replications=40, seed=11, workers=1)
     c = run("evacuation", example_ward, replications=40, seed=12, workers=1)
@@ -23,7 +23,7 @@ def test_same_seed_same_report_bytes_other_seed_differs(example_ward: Ward, tmp_
     assert ja.read_bytes() != report_bytes(c.to_json())
 
 
-def test_worker_processes_give_the_same_numbers_in_replication_order(example_ward: Ward) -> None:
+def test_worker_processes_give_the_same_numbers_in_replication_order(example_ward: WardModel) -> None:
     seen: list[tuple[int, int]] = []
     one = run("code-blue", example_ward, replications=300, seed=5, workers=1)
     two = run("code-blue", example_ward, replications=300, seed=5, workers=2, progress=lambda d, t: seen.append((d, t)))
@@ -32,7 +32,7 @@ def test_worker_processes_give_the_same_numbers_in_replication_order(example_war
     assert seen[0] == (0, 300) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
-def test_report_round_trips_through_json(example_ward: Ward) -> None:
+def test_report_round_trips_through_json(example_ward: WardModel) -> None:
     r = run("code-blue", example_ward, replications=20, seed=1, overrides={"p_shockable": "0.5"}, workers=1)
     data = r.to_json()
     assert report_bytes(Report.from_json(data).to_json()) == report_bytes(data)
@@ -40,7 +40,7 @@ def test_report_round_trips_through_json(example_ward: Ward) -> None:
     assert shock["missing"] > 0 and None in data["samples"]["first_shock_s"]  # NaN -> null, counted
 
 
-def test_bad_inputs_are_named(example_ward: Ward) -> None:
+def test_bad_inputs_are_named(example_ward: WardModel) -> None:
     with pytest.raises(ScenarioError, match=r"unknown scenario 'fire'; known: .*evacuation"):
         run("fire", example_ward, replications=1, seed=0)
     with pytest.raises(ParamError, match=r"parameter 'nurse': unknown parameter; evacuation takes: .*nurses"):
@@ -69,7 +69,7 @@ def test_statistics() -> None:
     assert empty.n == 0 and empty.missing == 3 and math.isnan(empty.mean)
 
 
-def test_compare_writes_both_reports_and_the_difference(example_ward: Ward, tmp_path: Path) -> None:
+def test_compare_writes_both_reports_and_the_difference(example_ward: WardModel, tmp_path: Path) -> None:
     a = run("evacuation", example_ward, replications=60, seed=2, overrides={"shift": "night"}, workers=1)
     b = run("evacuation", example_ward, replications=60, seed=2, overrides={"shift": "day"}, workers=1)
     cmp = write_compare(a, b, tmp_path)

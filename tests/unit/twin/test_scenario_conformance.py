@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from pydantic import BaseModel
 
-from digital_twin import ParamError, Ward, parse_params, prepare
+from digital_twin import ParamError, WardModel, parse_params, prepare
 from digital_twin.report_html import write_reports
 from digital_twin.runner import run
 from digital_twin.scenarios import SCENARIOS
@@ -32,7 +32,7 @@ def test_class_attributes(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_check_accepts_the_defaults_on_the_example_ward(name: str, example_ward: Ward) -> None:
+def test_check_accepts_the_defaults_on_the_example_ward(name: str, example_ward: WardModel) -> None:
     """``Scenario.check`` (run by the API before queueing and by the runner before any replication)."""
     cls = SCENARIOS[name]
     cls().check(example_ward, parse_params(cls, {}))
@@ -40,7 +40,7 @@ def test_check_accepts_the_defaults_on_the_example_ward(name: str, example_ward:
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_run_once_is_deterministic_and_returns_every_metric(name: str, example_ward: Ward) -> None:
+def test_run_once_is_deterministic_and_returns_every_metric(name: str, example_ward: WardModel) -> None:
     cls = SCENARIOS[name]
     params = parse_params(cls, {})
     a = cls().run_once(example_ward, params, np.random.default_rng(7))
@@ -51,7 +51,7 @@ def test_run_once_is_deterministic_and_returns_every_metric(name: str, example_w
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_runs_from_the_runner_and_writes_both_reports(name: str, example_ward: Ward, tmp_path: Path) -> None:
+def test_runs_from_the_runner_and_writes_both_reports(name: str, example_ward: WardModel, tmp_path: Path) -> None:
     report = run(name, example_ward, replications=8, seed=3, workers=1)
     js, page = write_reports(report, tmp_path)
     data = json.loads(js.read_text())

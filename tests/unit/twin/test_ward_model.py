@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from digital_twin import Ward, WardError, load_ward, parse_ward
+from digital_twin import WardError, WardModel, load_ward, parse_ward
 
 
 def _line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def test_example_ward_is_a_full_30_bed_ward_with_day_and_night_rosters(example_ward: Ward) -> None:
+def test_example_ward_is_a_full_30_bed_ward_with_day_and_night_rosters(example_ward: WardModel) -> None:
     w = example_ward
     assert len(w.beds) == 30 and len(w.occupied_beds()) == 30
     assert 13 <= len(w.rooms) <= 20
@@ -32,7 +32,7 @@ def test_example_ward_is_a_full_30_bed_ward_with_day_and_night_rosters(example_w
     assert w.gateways[0].outbox_capacity == DEFAULT_MAX_ENTRIES
 
 
-def test_distances_are_shortest_paths_along_the_graph(example_ward: Ward) -> None:
+def test_distances_are_shortest_paths_along_the_graph(example_ward: WardModel) -> None:
     w = example_ward
     assert w.distance("c00", "c11") == pytest.approx(66.0)
     assert w.distance("station", "x-west") == pytest.approx(3 + 30 + 4)
@@ -84,7 +84,7 @@ def test_missing_file_and_empty_file_are_named(tmp_path: Path) -> None:
         load_ward(tmp_path / "empty.yaml")
 
 
-def test_with_overrides_validates_and_keeps_the_layout(example_ward: Ward) -> None:
+def test_with_overrides_validates_and_keeps_the_layout(example_ward: WardModel) -> None:
     fewer = example_ward.with_overrides(staff=[{"role": "nurse", "shift": "night", "count": 2}])
     assert [s.role for s in fewer.staff_on("night")] == ["nurse", "nurse"]
     assert fewer.distance("c00", "c11") == example_ward.distance("c00", "c11")
@@ -94,7 +94,7 @@ def test_with_overrides_validates_and_keeps_the_layout(example_ward: Ward) -> No
         example_ward.with_overrides(colour="red")
 
 
-def test_a_copy_with_a_new_graph_recomputes_distances(example_ward: Ward) -> None:
+def test_a_copy_with_a_new_graph_recomputes_distances(example_ward: WardModel) -> None:
     longer = example_ward.graph.model_copy(update={"edges": [
         e.model_copy(update={"metres": e.metres * 2}) for e in example_ward.graph.edges]})
     copy = example_ward.model_copy(update={"graph": longer})
