@@ -45,6 +45,7 @@ def _import_path() -> bool:
 def register(sub: Any) -> None:
     p = sub.add_parser("bench", help="run a benchmark and print figures (ingest, decode, alerting, twin, fanout, fuzz)")
     if not _import_path():
+        p.description = NOT_INSTALLED
         p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         p.set_defaults(func=_not_installed)
         return
