@@ -44,7 +44,10 @@ def zone_of(text: str) -> tzinfo | None:
     if not m or not m.group(8):
         return None
     z = m.group(8)
-    delta = timedelta(hours=int(z[1:3]), minutes=int(z[3:5]))
+    hours, minutes = int(z[1:3]), int(z[3:5])
+    if hours > 23 or minutes > 59:
+        raise DtmError(f"{text!r}: UTC offset {z} is not a time zone (hours 00-23, minutes 00-59)")
+    delta = timedelta(hours=hours, minutes=minutes)
     return timezone(delta if z[0] == "+" else -delta)
 
 

@@ -115,7 +115,10 @@ class Hl7Decoder:
         version = fld(msh, 12)
         if version and not version.startswith("2."):
             return res.reject("MSH", 1, 12, UNSUPPORTED_VERSION, f"HL7 version {version!r} is not 2.x")
-        zone = zone_of(fld(msh, 7)) or self.zone
+        try:
+            zone = zone_of(fld(msh, 7)) or self.zone
+        except DtmError as exc:
+            return res.reject("MSH", 1, 7, DATA_TYPE_ERROR, str(exc))
         msh_t = self.parse_time(fld(msh, 7), zone, received_ms, res, ("MSH", 1, 7), required=False)
         if res.message_type == "ORU^R01":
             self._observations(msg, zone, msh_t, received_ms, res)
