@@ -11,8 +11,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel
 
 from alerting.store import alarms as alarms_table
-from device_profiles import NUMERIC_SIGNALS, SIGNALS, now_ms
-from ingest import StoreError
+from device_profiles import NUMERIC_SIGNALS, SIGNALS, Quality, now_ms
+from ingest import StoreError, VitalsRow
 
 from .. import fhir
 from ..deps import CurrentUser, ServicesDep, require_patient
@@ -61,6 +61,14 @@ def _signals(signal: list[str] | None) -> list[str]:
     return out
 
 
+def _usable(row: VitalsRow) -> dict[str, float]:
+    """A row's values without those its device flagged invalid (stored flagged; never charted nor
+    exported as a reading, issue 11). Aggregated rows never contain them (the store leaves them out)."""
+    if Quality.INVALID not in row.quality.values():
+        return row.values
+    return {s: v for s, v in row.values.items() if row.quality.get(s) != Quality.INVALID}
+
+
 @router.get("/{patient}/vitals", response_model=VitalsOut,
             summary="Vitals of a patient: raw for ranges up to 2 h, 1-minute aggregates for longer ones")
 async def vitals(services: ServicesDep, user: CurrentUser, patient: PatientId,
@@ -79,8 +87,8 @@ async def vitals(services: ServicesDep, user: CurrentUser, patient: PatientId,
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"vitals store: {exc}") from None
     return VitalsOut(patient=patient, every=every, from_ms=frm, to_ms=to_ms,
                      units={s: SIGNALS[s].unit for s in sigs},
-                     rows=[VitalsRowOut(t=r.t, device=r.device, values=r.values, minimum=r.minimum, maximum=r.maximum)
-                           for r in rows])
+                     rows=[VitalsRowOut(t=r.t, device=r.device, values=_usable(r), minimum=r.minimum,
+                                        maximum=r.maximum) for r in rows])
 
 
 @router.get("/{patient}/fhir/Observation", summary="FHIR R4 Bundle of vital-signs Observations (paged)",
@@ -113,7 +121,7 @@ async def fhir_observations(services: ServicesDep, user: CurrentUser, patient: P
                                                               to_ms=to_ms, limit=count + 1)
         except StoreError as exc:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"vitals store: {exc}") from None
-    entries, nxt = fhir.page([(r.t, r.device, r.values) for r in rows], after, count, more=len(rows) > count)
+    entries, nxt = fhir.page([(r.t, r.device, _usable(r)) for r in rows], after, count, more=len(rows) > count)
     links = {"self": str(request.url)}
     if nxt is not None:
         links["next"] = str(request.url.include_query_params(**{"from": frm, "to": to_ms, "_count": count,

@@ -4,6 +4,8 @@ InfluxQL over ``/query`` (served by 1.x, by 2.x through v1 compatibility and by 
 On open (v1 only) the database gets a ``raw`` retention policy (default, 7 days: full disclosure
 >= 96 h), a ``minute`` policy (400 days) and a continuous query ``vitals_1m`` writing 1-minute
 min/mean/max of every numeric signal into ``minute.vitals_1m`` (``{signal}_min|_mean|_max``).
+Values flagged ``invalid`` are written to ``{signal}_invalid`` (see :mod:`.influx_lines`), so neither
+the downsample nor :meth:`InfluxStore.latest` (``last()``) nor the 1-minute trend includes them.
 Drill points (tag ``drill``) go to their own ``drill`` policy (7 days; the continuous query and every
 read here only look at ``raw``), so clinical queries never see them; :meth:`InfluxStore.purge_drill`
 deletes them. On v2 they go to the bucket ``{bucket}_drill`` (``?drill_bucket=``), created by the operator. On v2, bucket retention and downsampling tasks are configured in InfluxDB itself.
@@ -36,7 +38,7 @@ from .base import (
     check_signals,
     safe_id,
 )
-from .influx_lines import LineEncoder, split_drill
+from .influx_lines import INVALID_SUFFIX, LineEncoder, split_drill
 from .influx_url import InfluxUrl
 
 log = logging.getLogger(__name__)
@@ -250,11 +252,14 @@ class InfluxStore:
         where = f"{_ident(key)} = {_lit(ident)} AND time >= {int(from_ms)}ms AND time < {int(to_ms)}ms"
         rows: list[VitalsRow] = []
         if every is None:
-            fields = ", ".join([_ident(s) for s in sigs] + [_ident(f"{s}_q") for s in sigs])
+            fields = ", ".join([_ident(s) for s in sigs] + [_ident(f"{s}_q") for s in sigs]
+                               + [_ident(s + INVALID_SUFFIX) for s in sigs])
             q = f"SELECT {fields} FROM {self._from('vitals')} WHERE {where} GROUP BY {', '.join(ATTR_TAGS)}{cap}"
             for tags, series in self._series(await self._query(q)):
                 for r in series:
-                    values = {s: float(r[s]) for s in sigs if r.get(s) is not None}
+                    # a value flagged invalid is read back (flagged) from its own field
+                    values = {s: float(r[s] if r.get(s) is not None else r[s + INVALID_SUFFIX]) for s in sigs
+                              if r.get(s) is not None or r.get(s + INVALID_SUFFIX) is not None}
                     quality = {s: str(r[f"{s}_q"]) for s in sigs if r.get(f"{s}_q") is not None}
                     if values or quality:
                         rows.append(VitalsRow(int(r["time"]), tags.get("device", ""), values, tags.get("ward", ""),

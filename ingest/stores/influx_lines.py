@@ -1,7 +1,10 @@
 """Batch -> InfluxDB line protocol per the storage contract (DESIGN.md).
 
 ``vitals``: one point per sample, one field per signal (plus ``{signal}_q`` string fields for
-non-valid quality), tags device, ward, bed, patient (+ drill). ``waveform``: one point per chunk.
+non-valid quality), tags device, ward, bed, patient (+ drill). A value its device flagged ``invalid``
+is stored flagged in ``{signal}_invalid`` (with ``{signal}_q="invalid"``), never in the signal's own
+field: the 1-minute downsample, ``last()`` and any aggregate over ``{signal}`` (ours, or an operator's
+own InfluxQL / Grafana panel) never see it (issue 11). ``waveform``: one point per chunk.
 ``alarms``: one point per alarm event, tagged with the alarm id and event so events never merge.
 
 Drill points (``drill`` tag set) come after a ``#drill`` line (:data:`DRILL_MARKER`): the store
@@ -12,12 +15,14 @@ from __future__ import annotations
 
 import orjson
 
-from device_profiles import Attribution
+from device_profiles import Attribution, Quality
 
 from ..line_protocol import escape_key, escape_string, line
 from ..records import Batch
 
 DRILL_MARKER = b"#drill\n"
+INVALID = Quality.INVALID.value
+INVALID_SUFFIX = "_invalid"  # field of a value flagged invalid: kept out of every aggregate
 
 
 def split_drill(data: bytes) -> tuple[bytes, bytes]:
@@ -55,7 +60,11 @@ class LineEncoder:
             for s in a.obs.samples:
                 # values were checked finite and in range at decode; signal names are catalogue
                 # names (no escaping needed); ints render as floats (no "i" suffix)
-                fields = ",".join([f"{k}={v}" for k, v in s.values.items()])
+                if s.quality and INVALID in s.quality.values():
+                    fields = ",".join([f"{k}{INVALID_SUFFIX}={v}" if s.quality.get(k) == INVALID else f"{k}={v}"
+                                       for k, v in s.values.items()])
+                else:
+                    fields = ",".join([f"{k}={v}" for k, v in s.values.items()])
                 if s.quality:
                     q = ",".join(f"{k}_q={escape_string(v)}" for k, v in s.quality.items() if v != "valid")
                     fields = f"{fields},{q}" if fields and q else (fields or q)

@@ -2,7 +2,8 @@
 
 Same schema idea as InfluxDB: ``vitals`` keyed by (device, signal, t) — an upsert, so redelivery
 never creates a second row; ``vitals_1m`` holds the 1-minute min/mean/max, recomputed from raw for
-every minute a batch touches (exact, idempotent); ``waveform`` one row per chunk; ``alarms`` one row
+every minute a batch touches (exact, idempotent), leaving out values flagged ``invalid`` (stored
+flagged, never in an aggregate nor :meth:`SQLiteStore.latest`); ``waveform`` one row per chunk; ``alarms`` one row
 per (alarm id, event, t). Raw rows older than the raw retention (7 days) and minutes older than 400
 days are deleted at most once an hour. Several processes may share the file (WAL + busy timeout).
 Live-drill data (``drill`` set) goes to ``drill_vitals``, ``drill_waveform`` and ``drill_alarms``,
@@ -72,7 +73,7 @@ DOWNSAMPLE = """INSERT OR REPLACE INTO vitals_1m
 SELECT v.device, v.signal, (v.t / 60000) * 60000 AS m, min(v.value), avg(v.value), max(v.value), count(v.value),
        max(v.patient)
 FROM vitals v JOIN touched k ON v.device = k.device AND v.t >= k.m AND v.t < k.m + 60000
-WHERE v.value IS NOT NULL GROUP BY v.device, v.signal, m"""
+WHERE v.value IS NOT NULL AND v.quality IS NOT 'invalid' GROUP BY v.device, v.signal, m"""
 
 
 def sqlite_path(url: str) -> Path:
@@ -260,7 +261,8 @@ class SQLiteStore:
                 conds.append(f"{k} = ?")
                 args.append(safe_id(v, k))
         since = since_ms if since_ms is not None else int(time.time() * 1000) - 24 * 3600 * 1000
-        where = " AND ".join([*conds, "t >= ?", f"signal IN ({','.join('?' * len(sigs))})", "value IS NOT NULL"])
+        where = " AND ".join([*conds, "t >= ?", f"signal IN ({','.join('?' * len(sigs))})", "value IS NOT NULL",
+                                  "quality IS NOT 'invalid'"])
         rows = await self._fetch(
             "SELECT device, signal, max(t), value, ward, bed, patient FROM vitals "
             f"WHERE {where} GROUP BY device, signal ORDER BY device, signal", *args, since, *sigs)

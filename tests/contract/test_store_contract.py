@@ -149,3 +149,29 @@ async def test_limit_returns_the_first_rows_in_time_order(store: VitalsStore) ->
     assert [(r.t, r.device) for r in minutes] == [(NOW, "mon-1")]
     with pytest.raises(ConfigError):
         await store.query_vitals(patient="p-1", from_ms=NOW, to_ms=NOW + 60_000, limit=0)
+
+
+async def test_a_value_flagged_invalid_is_stored_flagged_but_never_aggregated(store: VitalsStore) -> None:
+    """Issue 11: a quality-3 (invalid) SpO2 is neither the minute's minimum nor the latest value."""
+    await write(store, batch(obs("mon-1", 1, W1,
+                                 Sample(NOW, {"spo2": 97, "heart_rate": 70}),
+                                 Sample(NOW + 10_000, {"spo2": 95}),
+                                 Sample(NOW + 20_000, {"spo2": 41, "heart_rate": 71}, {"spo2": "invalid"}))))
+    raw = await store.query_vitals(device="mon-1", signals=["spo2"], from_ms=NOW, to_ms=NOW + 60_000)
+    assert [(r.t, r.values, r.quality) for r in raw] == [
+        (NOW, {"spo2": 97.0}, {}), (NOW + 10_000, {"spo2": 95.0}, {}),
+        (NOW + 20_000, {"spo2": 41.0}, {"spo2": "invalid"})]  # kept, flagged
+    (minute,) = await store.query_vitals(patient="p-1", signals=["spo2"], from_ms=NOW, to_ms=NOW + 60_000,
+                                         every="1m")
+    assert (minute.minimum, minute.values, minute.maximum) == ({"spo2": 95.0}, {"spo2": 96.0}, {"spo2": 97.0})
+    latest = await store.latest(device="mon-1", signals=["spo2", "heart_rate"], since_ms=NOW - 60_000)
+    assert [(v.signal, v.t, v.value) for v in latest] == [("heart_rate", NOW + 20_000, 71.0),
+                                                          ("spo2", NOW + 10_000, 95.0)]
+
+
+async def test_a_minute_of_only_invalid_values_has_no_aggregate(store: VitalsStore) -> None:
+    await write(store, batch(obs("mon-1", 1, W1, Sample(NOW, {"spo2": 40}, {"spo2": "invalid"}),
+                                 Sample(NOW + 1000, {"heart_rate": 80}))))
+    rows = await store.query_vitals(device="mon-1", signals=["spo2"], from_ms=NOW, to_ms=NOW + 60_000, every="1m")
+    assert rows == []
+    assert await store.latest(device="mon-1", signals=["spo2"], since_ms=NOW - 60_000) == []

@@ -56,3 +56,25 @@ async def test_a_missing_database_is_created_at_write_time(influxdb: InfluxDB, i
     assert await store.count("vitals", "heart_rate") == 1
     assert "raw" in {r["name"] for r in influxdb.query(f'SHOW RETENTION POLICIES ON "{influx_db}"', influx_db)}
     await store.close()
+
+
+async def test_the_downsample_leaves_out_values_flagged_invalid(influxdb: InfluxDB, influx_db: str) -> None:
+    """Issue 11: a quality-3 SpO2 (decoded ``invalid``) is stored flagged, but is not the minimum the
+    400-day ``minute.vitals_1m`` keeps (the backfill runs the continuous query's own SELECT)."""
+    store = await open_store(influxdb.store_url(influx_db))
+    assert isinstance(store, InfluxStore)
+    m = (int(time.time() * 1000) // 60_000 - 180) * 60_000
+    b = Batch()
+    b.add_obs(AttributedObservation(Observation("mon-1", 1, [
+        Sample(m, {"spo2": 97}), Sample(m + 10_000, {"spo2": 41}, {"spo2": "invalid"}),
+        Sample(m + 20_000, {"spo2": 95})]), Attribution("w1", "07", "p-1")))
+    await store.write(store.encode(b))
+    await store.backfill_downsample(m, m + 60_000)
+    rows = influxdb.query('SELECT "spo2_min", "spo2_mean", "spo2_max" FROM "minute"."vitals_1m"', influx_db)
+    assert [(r["time"], r["spo2_min"], r["spo2_mean"], r["spo2_max"]) for r in rows] == [(m, 95, 96, 97)]
+    raw = influxdb.query('SELECT "spo2", "spo2_invalid", "spo2_q" FROM "vitals" WHERE "spo2_q" = \'invalid\'',
+                         influx_db)
+    assert [(r["time"], r["spo2"], r["spo2_invalid"]) for r in raw] == [(m + 10_000, None, 41)]
+    trend = await store.query_vitals(patient="p-1", signals=["spo2"], from_ms=m, to_ms=m + 60_000, every="1m")
+    assert [(r.minimum, r.maximum) for r in trend] == [({"spo2": 95.0}, {"spo2": 97.0})]
+    await store.close()

@@ -47,3 +47,12 @@ def test_vitals_encoding_one_line_per_sample_fields_per_signal() -> None:
         'vitals,bed=07,device=mon-1,ward=w1 heart_rate=72,spo2=97.5,spo2_q="artifact" 1000',
         "vitals,bed=07,device=mon-1,ward=w1 heart_rate=73 2000",
     ]
+
+
+def test_a_value_flagged_invalid_goes_to_its_own_field() -> None:
+    """Issue 11: aggregates over ``spo2`` (downsample, last(), Grafana) never see an invalid value."""
+    b = Batch()
+    b.add_obs(AttributedObservation(Observation("mon-1", 1, [
+        Sample(1000, {"heart_rate": 72, "spo2": 41}, {"spo2": "invalid"})]), Attribution("w1", "07", "", "")))
+    assert LineEncoder().encode(b).decode().splitlines() == [
+        'vitals,bed=07,device=mon-1,ward=w1 heart_rate=72,spo2_invalid=41,spo2_q="invalid" 1000']
