@@ -102,6 +102,18 @@ class Platform:
         return checks
 
 
+def worker_state(line: bytes, ready: bool) -> bool:
+    """A worker's readiness after one line of its stdout: ``ready`` / ``not-ready`` set it; any other
+    line (``receiving <t>``, the time of its first device message) leaves it as it was (issue 14: it
+    turned ``/readyz`` 503 for good at the first message)."""
+    word = line.strip()
+    if word == b"ready":
+        return True
+    if word == b"not-ready":
+        return False
+    return ready
+
+
 class IngestProcesses:
     """N ingest worker processes (``python -m ingest.worker_main``), restarted if one dies."""
 
@@ -119,7 +131,7 @@ class IngestProcesses:
     async def _follow(self, index: int, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
         async for line in proc.stdout:
-            self._ready[index] = line.strip() == b"ready"
+            self._ready[index] = worker_state(line, self._ready.get(index, False))
 
     async def _supervise(self, index: int) -> None:
         from ingest.metrics import mark_dead

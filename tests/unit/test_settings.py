@@ -98,3 +98,12 @@ def test_commands_without_an_api_need_no_secret(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("SMARTWARD_ENVIRONMENT", raising=False)
     settings = Settings()
     assert settings.environment == "production" and settings.deadletter_policy().max_rows == 100_000
+
+
+def test_a_worker_receiving_line_does_not_change_readiness() -> None:
+    from smartward.compose import worker_state
+
+    assert worker_state(b"ready\n", False) is True
+    assert worker_state(b"receiving 1764781234.5\n", True) is True  # issue 14: it made /readyz 503
+    assert worker_state(b"receiving 1764781234.5\n", False) is False
+    assert worker_state(b"not-ready\n", True) is False

@@ -241,3 +241,19 @@ def test_workers_stop_when_serve_itself_is_killed(mosquitto: Mosquitto, influxdb
     os.kill(serve.proc.pid, signal.SIGKILL)  # the parent only: its workers see stdin close
     serve.proc.wait()
     wait_for(lambda: not any(Path(f"/proc/{w}").exists() for w in workers), 20, "orphaned workers to exit")
+
+
+def test_ready_stays_ready_after_device_traffic(mosquitto: Mosquitto, influxdb: InfluxDB, topic_root: str,
+                                                influx_db: str, serve_factory: Callable[..., Serve]) -> None:
+    """Issue 14: each worker prints ``receiving <t>`` at its first message; /readyz turned 503 for good."""
+    serve = serve_factory(mosquitto.url, influxdb.store_url(influx_db), topic_root, 2)
+    t0 = int(time.time() * 1000) - 60_000
+    finish([publish_lines(mosquitto.port, f"{topic_root}/devices/rdy-{d}/obs",
+                          [canonical(f"rdy-{d}", k, t0 + k * 1000) for k in range(20)]) for d in range(8)])
+    wait_for(lambda: serve.messages("stored") == 160, 20, "160 messages stored")
+    time.sleep(0.5)  # the workers' "receiving" lines have reached the parent
+    assert serve.ready(), "/readyz after device traffic"
+    for _ in range(5):
+        time.sleep(0.2)
+        assert serve.ready()
+    assert serve.stop() == 0
