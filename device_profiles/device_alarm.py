@@ -88,6 +88,7 @@ class Decoded:
     alarms: list[DeviceAlarm] = field(default_factory=list)
     status: dict[str, Any] | None = None
     dropped: list[str] = field(default_factory=list)
+    empty_batch: bool = False  # the profile's samples list was there but empty (status only)
 
     def to_json(self) -> dict[str, Any]:
         """The form the conformance kit prints and compares with ``*.expected.json``."""

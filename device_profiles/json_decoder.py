@@ -5,6 +5,9 @@ pre-parsed paths. Device payloads are read tolerantly in shape (numbers may arri
 strings, a batch may be one object) but every value is checked: a payload that does not fit the
 profile raises :class:`PayloadError` naming the place (it becomes a dead letter that can be replayed
 after the profile is fixed). Values outside the profile's plausible range are kept but flagged.
+A declared ``samples.path`` that is absent from the payload is such an error (the vitals would
+otherwise vanish while the device's status looks fine); an empty list (or ``null``) there is an
+empty batch: status only, marked ``Decoded.empty_batch`` and counted by ingest.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from .errors import PayloadError, ProfileError
 from .json_paths import MISSING, JsonPath, describe
 from .json_readers import AlarmReader, FieldReader, TechnicalReader, TimeReader, number, text_of
 from .topic_pattern import DeviceIdTemplate, TopicPattern
+
+
+_NO_SAMPLES = ("the profile's samples path is not in the payload (a misspelled or missing key?); an empty "
+               "batch is sent as an empty list")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +68,9 @@ class JsonDecoder:
             items = self._rows(msg)
         else:
             found = self.samples_path.get(msg, msg)
-            if found is MISSING or found is None:
+            if found is MISSING:  # a misspelled key must not make the vitals vanish as "status only"
+                raise PayloadError(describe(self.samples_path, None), _NO_SAMPLES)
+            if found is None:
                 items = []
             elif type(found) is list:
                 items = found
@@ -72,6 +81,7 @@ class JsonDecoder:
         if len(items) > self.max_samples:
             raise PayloadError(describe(self.samples_path or JsonPath.parse("$"), None),
                                f"{len(items)} samples, more than the profile's samples.max {self.max_samples}")
+        out.empty_batch = self.samples_path is not None and not items
         samples: list[Sample] = []
         for i, item in enumerate(items):
             sample = self._sample(item, msg, i, received_ms, out.dropped)
@@ -98,7 +108,7 @@ class JsonDecoder:
             out.status = {"online": True, **(out.status or {}), "expire_after": self.expire_after}
         if self.alarms is not None:
             self._device_alarms(msg, msg_t, received_ms, out)
-        if out.observation is None and not out.alarms and out.status is None:
+        if out.observation is None and not out.alarms and out.status is None and not out.empty_batch:
             raise PayloadError("$", "nothing in the payload matches the profile (no sample values, alarms or status)")
         return out
 
@@ -124,7 +134,9 @@ class JsonDecoder:
     def _rows(self, msg: Any) -> list[dict[str, Any]]:
         assert self.samples_path is not None and self.columns is not None
         container = self.samples_path.get(msg, msg)
-        if container is MISSING or container is None:
+        if container is MISSING:
+            raise PayloadError(describe(self.samples_path, None), _NO_SAMPLES)
+        if container is None:
             return []
         if type(container) is not dict:
             raise PayloadError(describe(self.samples_path, None), "columnar samples must be an object of arrays")

@@ -25,6 +25,8 @@ RESULTS = ("stored", "rejected", "duplicate")
 
 MESSAGES = Counter("smartward_ingest_messages", "Device messages by outcome (stored, rejected, duplicate)", ["result"])
 POINTS = Counter("smartward_ingest_points", "Points (samples, waveform chunks, alarm events) written to the store")
+EMPTY_BATCHES = Counter("smartward_ingest_empty_batches",
+                        "Vendor messages whose samples list was empty: status only, nothing to store")
 REPUBLISHED = Counter("smartward_ingest_republished", "Attributed messages republished on ward topics")
 BATCH_LINES = Histogram("smartward_ingest_batch_lines", "Points per store write",
                         buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000))

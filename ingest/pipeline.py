@@ -85,6 +85,7 @@ class Pipeline:
         self._devices = f"{root}/devices/"
         self._drill_devices = f"{topics.drill_root(root)}/devices/"
         self._alarms = f"{root}/alarms/"
+        self.empty_batches = 0  # vendor messages whose samples list was empty (status only); the worker reports them
 
     def filters(self) -> list[str]:
         """Every MQTT filter the pipeline handles (without the shared-subscription prefix)."""
@@ -192,6 +193,10 @@ class Pipeline:
             self._status(d.device, d.status, received_ms)
         if d.observation is not None and d.observation.samples:
             return self._observation(d.observation, batch)
+        if d.empty_batch:
+            self.empty_batches += 1
+            log.debug("device %s (%s): empty batch (status only)", d.device, d.profile)
+            return STORED
         if d.observation is None and not d.alarms and not d.status:
             raise PayloadError("$", f"profile {d.profile} found nothing to store in the message")
         return STORED

@@ -189,6 +189,7 @@ class IngestWorker:
             return
         self._counts["republished"] = self._republished
         self._republished = 0
+        self._counts["empty_batch"], self.pipeline.empty_batches = self.pipeline.empty_batches, 0
         unit = Unit(self._batch, self._dead, self._acks, self._counts)
         if unit.batch:
             try:
@@ -235,6 +236,8 @@ class IngestWorker:
         for result, n in unit.counts.items():
             if n and result == "republished":
                 metrics.REPUBLISHED.inc(n)
+            elif n and result == "empty_batch":
+                metrics.EMPTY_BATCHES.inc(n)
             elif n:
                 metrics.MESSAGES.labels(result=result).inc(n)
         unit.acks, unit.counts = [], {}

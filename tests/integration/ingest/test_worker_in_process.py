@@ -82,3 +82,30 @@ async def test_republish_alarm_storage_and_assignment_reload(worker: IngestWorke
     assert [(r.t, r.values) for r in rows] == [(now, {"heart_rate": 74.0, "spo2": 96.0})]
     await until(lambda: store.query_vitals(device="bm-BM-9", from_ms=now - 10_000, to_ms=now), "vendor sample")
     adt.engine.dispose()
+
+
+async def test_a_missing_samples_path_is_a_dead_letter_and_an_empty_batch_is_counted(
+        worker: IngestWorker, mosquitto: Mosquitto, topic_root: str) -> None:
+    """Issue 14, the home wearable (samples at ``batch.readings``): a misspelled key is a dead letter
+    naming the path, not battery status; an empty batch is status only and counted."""
+    from ingest import metrics
+
+    serial = f"T{topic_root[1:11]}"
+    now = int(time.time() * 1000)
+    empty_before = metrics.EMPTY_BATCHES._value.get()
+    await until(worker.store.ping, "store open")
+    topic = f"wearables/homecare/{serial}/batch"
+    misspelled = {"device": {"sn": serial, "battery": 50}, "batch": {"raedings": [{"ts": now - 2000, "hr": 71}]}}
+    empty = {"device": {"sn": serial, "battery": 49}, "batch": {"readings": []}}
+    good = {"device": {"sn": serial, "battery": 48}, "batch": {"readings": [{"ts": now - 1000, "hr": 72}]}}
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier=f"w-{topic_root[:12]}") as client:
+        for body in (misspelled, empty, good):
+            await client.publish(topic, orjson.dumps(body), qos=1)
+    device = f"hw7-{serial}"
+    await until(lambda: worker.store.query_vitals(device=device, from_ms=now - 10_000, to_ms=now + 1), "good batch")
+    await until(lambda: list(worker.deadletters.list(reason_contains="samples path")), "dead letter")
+    (letter,) = [d for d in worker.deadletters.list(reason_contains="samples path") if d.topic == topic]
+    assert letter.field == "$.batch.readings" and orjson.loads(letter.payload) == misspelled
+    rows = await worker.store.query_vitals(device=device, from_ms=now - 10_000, to_ms=now + 1)
+    assert [r.values for r in rows] == [{"heart_rate": 72.0}]  # the misspelled batch's 71 is not lost: dead letter
+    await until(lambda: metrics.EMPTY_BATCHES._value.get() == empty_before + 1, "empty batch counted")

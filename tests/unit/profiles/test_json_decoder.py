@@ -273,3 +273,33 @@ fields:
     assert samples(out) == [{"t": 1763805600000, "temperature": 37.0}]
     with pytest.raises(PayloadError, match=r"\$\.metrics\[\?name=skin\]\.data\[0\]\.f: 'hot' is not a number"):
         decode(d2, {"metrics": [{"name": "skin", "data": [{"at": 1763805600000, "f": "hot"}]}]})
+
+
+WRISTBAND = """samples: {path: samples}
+time: {source: receive}
+fields: [{signal: heart_rate, path: hr}]
+technical_alarms:
+  - {code: battery_low, path: $.meta.batt, when: {below: 15}, text: low battery, status: battery}"""
+
+
+def test_a_missing_samples_path_is_an_error_naming_it_not_battery_status() -> None:
+    """Issue 14: ``sampels`` (misspelled) made the vitals vanish while the battery said online."""
+    d = decoder(WRISTBAND)
+    with pytest.raises(PayloadError) as err:
+        decode(d, {"meta": {"batt": 50}, "sampels": [{"hr": 70}, {"hr": 71}]})
+    assert err.value.field == "$.samples" and "samples path is not in the payload" in str(err.value)
+    nested = decoder(WRISTBAND.replace("{path: samples}", "{path: data.items}"))
+    with pytest.raises(PayloadError) as err:
+        decode(nested, {"meta": {"batt": 50}, "data": {"itmes": []}})
+    assert err.value.field == "$.data.items"
+
+
+def test_an_empty_batch_is_status_only_and_marked() -> None:
+    d = decoder(WRISTBAND)
+    out = d.decode("dev1", orjson.dumps({"meta": {"batt": 50}, "samples": []}), NOW)
+    assert out.empty_batch and out.observation is None and out.status is not None
+    assert out.status["battery"] == 50
+    bare = d.decode("dev1", orjson.dumps({"samples": []}), NOW)  # a heartbeat with nothing else: accepted
+    assert bare.empty_batch and bare.observation is None
+    full = d.decode("dev1", orjson.dumps({"meta": {"batt": 50}, "samples": [{"hr": 70}]}), NOW)
+    assert not full.empty_batch and full.observation is not None
