@@ -23,7 +23,6 @@ from .json_paths import MISSING, JsonPath, describe
 from .json_readers import AlarmReader, FieldReader, TechnicalReader, TimeReader, number, text_of
 from .topic_pattern import DeviceIdTemplate, TopicPattern
 
-
 _NO_SAMPLES = ("the profile's samples path is not in the payload (a misspelled or missing key?); an empty "
                "batch is sent as an empty list")
 
