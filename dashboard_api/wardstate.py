@@ -81,11 +81,21 @@ class BedState:
                 "spot": dict(self.spot), "alarms": alarms, "updated": self.updated, "drill": self.drill}
 
 
-def alarm_sort_key(a: dict[str, Any]) -> tuple[int, int, int, int]:
-    """Real patients' alarms first, live-drill alarms after them; within each: priority (high, medium,
-    low), then unacknowledged before acknowledged, newest first (``SW.alarmCompare`` in common.js)."""
-    return (1 if a.get("drill") else 0, PRIORITY_RANK.get(str(a.get("priority")), 3),
-            0 if a.get("state") == "active" else 1, -int(a.get("t") or 0))
+def alarm_ended(a: dict[str, Any]) -> bool:
+    """Whether the alarm's condition is over (a latched alarm waiting for its acknowledgement, or an
+    escalated one whose condition ended): such an alarm is listed quietly, below every active one.
+    Reads alerting's ``condition``/``ended_t`` and, when alerting sends them, ``ended``/``latched``."""
+    return (a.get("condition") is False or a.get("ended") is True or a.get("ended_t") is not None
+            or a.get("state") == "cleared")
+
+
+def alarm_sort_key(a: dict[str, Any]) -> tuple[int, int, int, int, int, str]:
+    """Real patients' alarms first, live-drill alarms after them; within each: alarms whose condition
+    still holds before ended (latched) ones, then priority (high, medium, low), unacknowledged before
+    acknowledged, newest *raised* first (``raised_t``: an update of an alarm never moves it; the
+    ``alarmCompare`` of alarms.js is the same order)."""
+    return (1 if a.get("drill") else 0, 1 if alarm_ended(a) else 0, PRIORITY_RANK.get(str(a.get("priority")), 3),
+            0 if a.get("state") == "active" else 1, -int(a.get("raised_t") or a.get("t") or 0), str(a.get("id")))
 
 
 class WardState:
@@ -227,7 +237,8 @@ class WardState:
         return {**event, **kept, "reason": prev["reason"], "action": event.get("reason")}
 
     def alarm(self, event: dict[str, Any]) -> BedState | None:
-        """An alarm state change; cleared alarms leave the bed and the ward list."""
+        """An alarm state change; cleared alarms leave the bed and the ward list. Sets ``raised_t`` on
+        ``event`` (in place, so the frame sent on carries it) when alerting did not."""
         aid, ward, bed = str(event.get("id")), str(event.get("ward") or ""), str(event.get("bed") or "")
         ward_alarms = self.alarms.setdefault(ward, {})
         if event.get("drill"):  # listed (marked by its drill tag) and shown on its drill bed only
@@ -235,6 +246,9 @@ class WardState:
             b = b if b is not None and b.drill == event.get("drill") else None
         else:
             b = self.bed(ward, bed) if ward and bed else None
+        if not event.get("raised_t"):  # when it was raised: the list's order, which updates never change
+            prev = ward_alarms.get(aid)
+            event["raised_t"] = prev.get("raised_t") if prev is not None and prev.get("raised_t") else event.get("t")
         if event.get("state") == "cleared":
             ward_alarms.pop(aid, None)
             if b is not None:

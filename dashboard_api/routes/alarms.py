@@ -1,6 +1,10 @@
 """Alarm actions (acknowledge, silence, escalate) and nurse spot observations. Both go to alerting
 over MQTT (``{root}/commands/alarms/{ward}``, ``{root}/wards/{ward}/spot``); alerting's resulting
-alarm events come back through the hub to every open screen. Every action is audited."""
+alarm events come back through the hub to every open screen. Every action is audited.
+
+An action names the alarm it was aimed at (its id, and optionally the ``bed`` the nurse saw it on) and
+is refused with 409 when that target is stale: the alarm already ended (cleared), or it is not the
+alarm of that bed. A screen never acts on "whatever is at the top of the list" (issue 12)."""
 
 from __future__ import annotations
 
@@ -22,8 +26,14 @@ AlarmId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="al
 PatientId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="pseudonymous patient id")]
 
 
-class SilenceIn(BaseModel):
+class ActionIn(BaseModel):
+    """What the nurse saw when acting: the action is refused (409) when the alarm is not that bed's."""
+
     model_config = ConfigDict(extra="forbid")
+    bed: str | None = Field(None, max_length=64, description="the bed the alarm was shown for (checked)")
+
+
+class SilenceIn(ActionIn):
     minutes: float = Field(2.0, gt=0, le=120, description="silence (audio paused) for this long")
 
 
@@ -31,6 +41,8 @@ class ActionOut(BaseModel):
     id: str
     action: str
     ward: str
+    bed: str = ""
+    patient: str = ""
     accepted: bool = True
 
 
@@ -48,14 +60,26 @@ class SpotIn(BaseModel):
     heart_rate: float | None = None
 
 
-async def _alarm_ward(services: Services, alarm_id: str) -> str:
+async def _alarm_ward(services: Services, alarm_id: str) -> tuple[str, dict[str, Any] | None]:
+    """The alarm's ward and its open event (``None``: the alarm exists but is no longer open)."""
     for ward, alarms in services.hub.state.alarms.items():
         if alarm_id in alarms:
-            return ward
+            return ward, alarms[alarm_id]
     alarm = await asyncio.to_thread(services.hub.alarm_store.alarm, alarm_id)
     if alarm is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alarm {alarm_id}")
-    return alarm.ward
+    return alarm.ward, None
+
+
+def _stale(alarm_id: str, action: str, event: dict[str, Any] | None, bed: str | None) -> str | None:
+    """Why an action on this alarm is aimed at a stale target, or ``None``."""
+    if event is None:
+        return f"alarm {alarm_id} has already ended: nothing to {action}"
+    shown = str(event.get("bed") or "")
+    if bed is not None and bed != shown:
+        return (f"alarm {alarm_id} is {'bed ' + shown if shown else 'a ward alarm'}'s, not bed {bed}'s: "
+                f"not {action}d; check the alarm list")
+    return None
 
 
 async def _publish(services: Services, topic: str, body: dict[str, Any]) -> None:
@@ -65,31 +89,44 @@ async def _publish(services: Services, topic: str, body: dict[str, Any]) -> None
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"broker unavailable: {exc}") from None
 
 
-async def _act(services: Services, user: Any, alarm_id: str, action: str, minutes: float | None = None) -> ActionOut:
-    ward = await _alarm_ward(services, alarm_id)
+async def _act(services: Services, user: Any, alarm_id: str, action: str, target: ActionIn | None,
+               minutes: float | None = None) -> ActionOut:
+    ward, event = await _alarm_ward(services, alarm_id)
     require_clinical(user, ward)
+    why = _stale(alarm_id, action, event, target.bed if target is not None else None)
+    if why is not None or event is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, why)
     body: dict[str, Any] = {"id": alarm_id, "action": action, "by": user.username, "t": now_ms()}
     if minutes is not None:
         body["minutes"] = minutes
     await services.record(user, f"alarm.{action}", f"alarm/{alarm_id}", {"ward": ward, "minutes": minutes})
     await _publish(services, command_topic(ward, services.root), body)
-    return ActionOut(id=alarm_id, action=action, ward=ward)
+    return ActionOut(id=alarm_id, action=action, ward=ward, bed=str(event.get("bed") or ""),
+                     patient=str(event.get("patient") or ""))
 
 
-@router.post("/alarms/{alarm_id}/acknowledge", response_model=ActionOut, status_code=202, tags=["alarms"])
-async def acknowledge(services: ServicesDep, user: CurrentUser, alarm_id: AlarmId) -> ActionOut:
-    return await _act(services, user, alarm_id, "acknowledge")
+STALE: dict[int | str, dict[str, Any]] = {409: {"description": "the alarm already ended, or it is not the alarm of the bed named in the body"}}
 
 
-@router.post("/alarms/{alarm_id}/silence", response_model=ActionOut, status_code=202, tags=["alarms"])
+@router.post("/alarms/{alarm_id}/acknowledge", response_model=ActionOut, status_code=202, tags=["alarms"],
+             responses=STALE)
+async def acknowledge(services: ServicesDep, user: CurrentUser, alarm_id: AlarmId,
+                      body: ActionIn | None = None) -> ActionOut:
+    return await _act(services, user, alarm_id, "acknowledge", body)
+
+
+@router.post("/alarms/{alarm_id}/silence", response_model=ActionOut, status_code=202, tags=["alarms"],
+             responses=STALE)
 async def silence(services: ServicesDep, user: CurrentUser, alarm_id: AlarmId,
                   body: SilenceIn | None = None) -> ActionOut:
-    return await _act(services, user, alarm_id, "silence", body.minutes if body is not None else 2.0)
+    return await _act(services, user, alarm_id, "silence", body, body.minutes if body is not None else 2.0)
 
 
-@router.post("/alarms/{alarm_id}/escalate", response_model=ActionOut, status_code=202, tags=["alarms"])
-async def escalate(services: ServicesDep, user: CurrentUser, alarm_id: AlarmId) -> ActionOut:
-    return await _act(services, user, alarm_id, "escalate")
+@router.post("/alarms/{alarm_id}/escalate", response_model=ActionOut, status_code=202, tags=["alarms"],
+             responses=STALE)
+async def escalate(services: ServicesDep, user: CurrentUser, alarm_id: AlarmId,
+                   body: ActionIn | None = None) -> ActionOut:
+    return await _act(services, user, alarm_id, "escalate", body)
 
 
 @router.post("/patients/{patient}/spot", status_code=202, tags=["patients"],

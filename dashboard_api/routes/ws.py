@@ -7,7 +7,11 @@ may send ``Authorization: Bearer`` instead. A page of another site is refused by
 the access token behind the ticket expires: the page refreshes it, takes a new ticket and
 reconnects), 4403 = no access.
 
-Server → client: JSON arrays of frames ``{"type": "snapshot"|"tile"|"alarm"|"wave"|"resync", …}``.
+Server → client: JSON arrays of frames ``{"type": "snapshot"|"tile"|"alarm"|"wave"|"resync"|"heartbeat", …}``.
+A ``heartbeat`` frame (``{"type": "heartbeat", "now": ms, "feed": bool}``) goes out whenever nothing else
+was sent for ``HEARTBEAT_S`` (1 s): a screen that hears nothing for a few seconds knows the link is dead
+(a half-open TCP connection never closes by itself) and says COMMUNICATION LOST; ``feed`` is false while
+the server itself is cut off from the monitors (broker connection lost).
 Client → server: ``{"watch": "<bed>"}`` to receive that bed's live waveforms, ``{"watch": null}`` to stop.
 """
 
@@ -59,6 +63,7 @@ def _token(ws: WebSocket) -> str | None:
     return tickets.redeem(ticket) if ticket else None
 
 
+HEARTBEAT_S = 1.0  # at least one message per second on every stream (screens call 3 s of silence lost)
 SESSION_RECHECK_S = 5.0  # a disabled user, a logout or a role change closes an open stream within this
 
 
@@ -75,8 +80,10 @@ async def _serve(ws: WebSocket, services: Services, screen: Screen, token: str, 
         return orjson.dumps(snap)
 
     screen.push(snapshot())
+    last_sent = time.monotonic()
 
     async def sender() -> None:
+        nonlocal last_sent
         while True:
             text = await screen.next_message()
             if text is None:
@@ -85,6 +92,16 @@ async def _serve(ws: WebSocket, services: Services, screen: Screen, token: str, 
             if '{"type":"resync"}' in text:
                 screen.push(snapshot())
             await ws.send_text(text)
+            last_sent = time.monotonic()
+
+    async def heartbeat() -> None:
+        """A frame at least every HEARTBEAT_S, so the screen can tell a quiet ward from a dead link."""
+        nonlocal last_sent
+        while True:
+            await asyncio.sleep(max(0.05, last_sent + HEARTBEAT_S - time.monotonic()))
+            if time.monotonic() - last_sent >= HEARTBEAT_S:
+                screen.push(orjson.dumps({"type": "heartbeat", "now": now_ms(), "feed": hub.ready()}))
+                last_sent = time.monotonic()  # pushed: the next one a second later, sent or not
 
     async def receiver() -> None:
         while True:
@@ -112,6 +129,7 @@ async def _serve(ws: WebSocket, services: Services, screen: Screen, token: str, 
     try:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(sender())
+            tg.create_task(heartbeat())
             tg.create_task(receiver())
             tg.create_task(expiry())
     except* (WebSocketDisconnect, RuntimeError, OSError):

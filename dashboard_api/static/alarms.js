@@ -55,13 +55,29 @@ export function alarmLabel(a) {
   return (a.reason || "").split(":")[0] + ended;
 }
 
+/**
+ * Whether the alarm's condition is over: a latched alarm waiting for its acknowledgement, or one that
+ * escalated and then ended. Shown quietly and below every active alarm, never as a flashing active one
+ * (= wardstate.alarm_ended). Reads `condition` / `ended_t` and, when alerting sends them, `ended` / `latched`.
+ * @param {Alarm} a
+ */
+export function alarmEnded(a) {
+  /** @type {any} */
+  const x = a;
+  return a.condition === false || x.ended === true || (a.ended_t !== null && a.ended_t !== undefined) || a.state === "cleared";
+}
+
 // Alarm order for every list: real patients' alarms first, live-drill alarms after them; within each,
-// priority (the server's ranks), unacknowledged before acknowledged, newest first (= wardstate.alarm_sort_key).
+// alarms whose condition holds before ended (latched) ones, then priority (the server's ranks),
+// unacknowledged before acknowledged, newest raised first (an update never moves an alarm), then id
+// (= wardstate.alarm_sort_key).
 /** @param {Alarm} a @returns {number[]} */
-function alarmKey(a) { return [a.drill ? 1 : 0, priorityRank(a.priority), a.state === "active" ? 0 : 1, -(a.t || 0)]; }
+function alarmKey(a) {
+  return [a.drill ? 1 : 0, alarmEnded(a) ? 1 : 0, priorityRank(a.priority), a.state === "active" ? 0 : 1, -(a.raised_t || a.t || 0)];
+}
 /** @param {Alarm} a @param {Alarm} b */
 export function alarmCompare(a, b) {
   const x = alarmKey(a), y = alarmKey(b);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return 0;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

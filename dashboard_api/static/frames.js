@@ -4,7 +4,7 @@
 // /** @typedef {import("./frames.js").WsFrame} WsFrame */. Nothing here runs.
 
 /**
- * @typedef {SnapshotFrame | TileFrame | AlarmFrame | DrillFrame | WaveFrame | ResyncFrame} WsFrame
+ * @typedef {SnapshotFrame | TileFrame | AlarmFrame | DrillFrame | WaveFrame | ResyncFrame | HeartbeatFrame} WsFrame
  */
 
 /**
@@ -32,6 +32,10 @@
  * @property {number | null} [ended_t]
  * @property {string} [condition_reason]
  * @property {string | null} [action]
+ * @property {number} [raised_t]
+ * @property {boolean} [ended]
+ * @property {boolean} [latched]
+ * @property {"high" | "medium" | "low"} [peak_priority]
  */
 
 /**
@@ -54,6 +58,13 @@
  * @property {number} ends
  * @property {Array<string>} beds
  * @property {Record<string, string> | null} [scenarios]
+ */
+
+/**
+ * @typedef {object} HeartbeatFrame
+ * @property {"heartbeat"} type
+ * @property {number} now
+ * @property {boolean} [feed]
  */
 
 /**

@@ -7,6 +7,7 @@
 /** @typedef {{access_token: string, refresh_token: string, expires_in: number}} Tokens */
 
 const store = window.sessionStorage;
+export const STALL_MS = 3000;  // no frame for this long on an open websocket: the link is dead (heartbeat 1 s)
 
 /** An HTTP error from the API, with its status. */
 export class ApiError extends Error {
@@ -96,7 +97,10 @@ export async function api(path, opts = {}) {
  * A websocket that reconnects with capped backoff; onFrames gets each frame of each message. Each
  * connection opens with a one-time ticket (valid 30 s), never the access token: URLs end up in logs.
  * A 4401 close (the access token behind the ticket expired) takes a new ticket, which refreshes the
- * token through api(); a refused refresh logs out.
+ * token through api(); a refused refresh logs out. The server sends at least one frame a second (a
+ * heartbeat when nothing else): a socket silent for STALL_MS is dead even if TCP has not noticed (a
+ * half-open connection never closes by itself), so it is closed and opened anew. `onState(true)` comes
+ * with the first frame of a connection, not when the socket opens.
  * @param {string} path
  * @param {(frames: WsFrame[]) => void} onFrames
  * @param {(live: boolean) => void} [onState]
@@ -104,11 +108,22 @@ export async function api(path, opts = {}) {
 export function stream(path, onFrames, onState) {
   /** @type {WebSocket | null} */
   let ws = null;
-  let backoff = 500, closed = false;
+  let backoff = 500, closed = false, lastMessage = 0;
   function retry() {
     setTimeout(open, backoff);
     backoff = Math.min(backoff * 2, 15000);
   }
+  const watchdog = setInterval(() => {
+    if (ws && ws.readyState === 1 && Date.now() - lastMessage > STALL_MS) {
+      const dead = ws;
+      ws = null;
+      dead.onmessage = null;
+      dead.onclose = null;
+      dead.close();
+      onState && onState(false);
+      if (!closed) retry();
+    }
+  }, 500);
   async function open() {
     let ticket;
     try {
@@ -120,13 +135,17 @@ export function stream(path, onFrames, onState) {
     if (closed) return;
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const socket = ws = new WebSocket(`${proto}://${location.host}${path}?ticket=${encodeURIComponent(ticket)}`);
-    socket.onopen = () => { backoff = 500; onState && onState(true); };
+    let first = true;
+    socket.onopen = () => { lastMessage = Date.now(); };
     socket.onmessage = ev => {
+      lastMessage = Date.now();
+      if (first) { first = false; backoff = 500; onState && onState(true); }
       /** @type {WsFrame | WsFrame[]} */
       const data = JSON.parse(ev.data);
       onFrames(Array.isArray(data) ? data : [data]);
     };
     socket.onclose = () => {
+      if (ws === socket) ws = null;
       onState && onState(false);
       if (!closed) retry();
     };
@@ -135,6 +154,6 @@ export function stream(path, onFrames, onState) {
   return {
     /** @param {unknown} obj */
     send(obj) { if (ws && ws.readyState === 1) ws.send(JSON.stringify(obj)); },
-    close() { closed = true; ws && ws.close(); },
+    close() { closed = true; clearInterval(watchdog); ws && ws.close(); },
   };
 }

@@ -1,6 +1,7 @@
 // @ts-check
 // Central station: ward grid, alarm list, bed view. Live over /api/v1/ws/wards/{ward}.
-import { alarmCompare, alarmLabel } from "./alarms.js";
+import { alarmCompare, alarmEnded, alarmLabel } from "./alarms.js";
+import * as audio from "./audio.js";
 import { fmt, label, signalRank, unit } from "./catalogue.js";
 import { age, byId, clock, el, isStale, serverNow, setServerNow } from "./common.js";
 import { loginFlow } from "./login.js";
@@ -9,7 +10,7 @@ import * as SWChart from "./chart.js";
 
 const $ = byId;
 const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
-let ward = null, beds = new Map(), alarms = new Map(), conn = null, selected = 0, dirty = new Set(), wards = [];
+let ward = null, beds = new Map(), alarms = new Map(), conn = null, dirty = new Set(), wards = [];
 let bedOpen = null, trendHours = 1, strip = null, trendTimer = null, drill = null, trendAsked = 0;
 
 const cmp = alarmCompare;  // real alarms first, drill alarms after them; then priority, state, newest
@@ -17,11 +18,19 @@ function bedSort(a, b) { return a.bed.length - b.bed.length || a.bed.localeCompa
 
 // ---- frames ------------------------------------------------------------------------------------
 function onFrames(frames) {
+  lastFrameAt = Date.now();
+  let newAlarm = false;
   for (const f of frames) {
-    if (f.type === "snapshot") {
+    if (f.type === "heartbeat") {
       setServerNow(f.now);
+      feedOk = f.feed !== false;
+    } else if (f.type === "snapshot") {
+      setServerNow(f.now);
+      feedOk = true;
       beds = new Map(f.beds.map(b => [b.bed, b]));
+      for (const [id, a] of alarms) if (!f.alarms.some(x => x.id === id)) keepGone(a);
       alarms = new Map(f.alarms.map(a => [a.id, a]));
+      for (const a of f.alarms) newAlarm = seen(a) || newAlarm;
       drill = f.drill || null; renderDrill();
       $("grid").replaceChildren();
       for (const b of [...beds.values()].sort(bedSort)) dirty.add(b.bed);
@@ -34,7 +43,8 @@ function onFrames(frames) {
       if (bedOpen === f.tile.bed) renderBedNow();
     } else if (f.type === "alarm") {
       const a = f.alarm;
-      if (a.state === "cleared") alarms.delete(a.id); else alarms.set(a.id, a);
+      if (a.state === "cleared") { const was = alarms.get(a.id); if (was) keepGone(was); alarms.delete(a.id); }
+      else { alarms.set(a.id, a); newAlarm = seen(a) || newAlarm; }
       renderAlarms();
     } else if (f.type === "drill") {
       drill = f.drill || null; renderDrill();
@@ -42,6 +52,8 @@ function onFrames(frames) {
       if (strip && f.bed === bedOpen) strip.push(f);
     }
   }
+  soundAlarms(newAlarm);
+  checkLink();
   schedule();
 }
 
@@ -124,17 +136,28 @@ function topAlarm(b) {
   return (b.alarms || []).filter(a => a.state !== "cleared").sort(cmp)[0] || null;
 }
 
+// A bed whose device stopped sending: every continuously measured signal (short staleness horizon:
+// HR, SpO₂, RR, not a 4-hourly NIBP or temperature) is stale, or every value is.
+function deviceSilent(b) {
+  const vs = Object.values(b.vitals || {});
+  if (!b.device || !vs.length) return false;
+  const continuous = vs.filter(v => v.expire_after_s <= 120);
+  return (continuous.length ? continuous : vs).every(v => isStale(v));
+}
+
 function renderTile(b) {
   const node = $("bed-" + b.bed);
   if (!node) return;
   const top = topAlarm(b);
   const vitals = b.vitals || {};
-  const fresh = Object.values(vitals).filter(v => !isStale(v));
-  const noData = (b.device && Object.keys(vitals).length > 0 && fresh.length === 0) || b.online === false;
+  const noData = deviceSilent(b) || b.online === false;
+  const ended = !!top && alarmEnded(top);
   const cls = ["tile"];
   if (!b.patient && !b.device) cls.push("empty");
   if (b.drill) cls.push("drill");
-  if (top) cls.push("prio-" + top.priority, top.state === "active" ? "flash" : "quiet");
+  // an ended (latched) alarm is shown quietly, never as a flashing active alarm
+  if (top) cls.push("prio-" + top.priority, top.state === "active" && !ended ? "flash" : "quiet");
+  if (ended) cls.push("ended");
   if (noData) cls.push("nodata");
   node.className = cls.join(" ");
   node.tabIndex = 0;
@@ -143,7 +166,8 @@ function renderTile(b) {
   const home = b.ward === "home";
   const who = b.drill ? "" : home ? "at home" : b.patient || (b.device ? "no patient" : "empty");
   node.setAttribute("aria-label", `Bed ${b.bed}${b.patient && !b.drill ? ", patient " + b.patient : ""}, ${news2Words(n)}`
-                                  + `${top ? ", " + top.priority + " priority alarm" : ""}`);
+                                  + `${top ? `, ${ended ? "ended " : ""}${top.priority} priority alarm` : ""}`
+                                  + `${noData ? ", no current data from its device" : ""}`);
   const news = news2Badge(n);
   const head = el("header", {}, el("span", { class: "bed" }, b.bed), b.drill ? drillTag() : null, news);
   // the patient id on its own line, never cut (a nurse identifies the patient by it); beside it, when
@@ -164,10 +188,13 @@ function renderTile(b) {
     ? el("span", { class: "batt" + (b.battery < 20 ? " low" : "") }, `⚡${Math.round(b.battery)}%`) : null;
   const foot = el("footer", {}, dev, batt);
   const banner = top ? el("div", { class: "alarm-text", title: top.reason },
-                             `${top.state !== "active" ? "✓ " : "▲ "}${alarmLabel(top)}${top.escalation_level ? " · ↑" + top.escalation_level : ""}`)
-    : noData ? el("div", { class: "alarm-text gap" }, b.online === false ? "DEVICE OFFLINE" : "NO CURRENT DATA") : null;
+                             `${ended ? "○ " : top.state !== "active" ? "✓ " : "▲ "}${alarmLabel(top)}${top.escalation_level ? " · ↑" + top.escalation_level : ""}`)
+    : noData ? el("div", { class: "alarm-text gap" }, b.online === false ? "DEVICE OFFLINE" : `NO CURRENT DATA · ${age(lastT(b))}`) : null;
   node.replaceChildren(head, ident, grid, banner || el("div", { class: "alarm-text blank" }, ""), foot);
 }
+
+/** the newest reading of a bed @param {any} b @returns {number} */
+function lastT(b) { return Math.max(0, ...Object.values(b.vitals || {}).map(v => v.t)); }
 
 // A patient id too long for its tile keeps its distinguishing end ("…0032"; the whole id is in the
 // title and the tile's accessible name). Measured after all tiles are written: one layout, and a
@@ -205,43 +232,214 @@ function vitalCell(sig, v, dia, b) {
                el("span", { class: "val" }, text));
 }
 
-// ---- alarm list --------------------------------------------------------------------------------
+// ---- alarm list ----------------------------------------------------------------------------------
+// The list never moves under the nurse's pointer or keyboard selection: each alarm has its own row
+// (updated in place, so a focused button keeps its focus), the order is stable (an update of an alarm
+// never moves it: alarmCompare sorts by when it was raised), and while the pointer is on the list, focus
+// is in it or the keyboard selected an alarm in the last HOLD_MS, rows keep their places: new alarms
+// join at the end and an alarm that ended stays, marked ended, until the list is let go. Every action
+// names the alarm id it was aimed at (and its bed: the server refuses a stale target with 409), and
+// says which alarm it acted on.
+const HOLD_MS = 8000;
+/** @type {string[]} */
+let order = [];                 // alarm ids as shown
+const rows = new Map();         // id -> <li>
+const gone = new Map();         // id -> alarm that ended while the list was held (still shown, marked)
+/** @type {string | null} */
+let selectedId = null;
+let hover = false, holdUntil = 0, resortPending = false;
+const known = new Set();        // alarm ids this screen has seen (a new one re-announces the sound)
+
+function held() {
+  const list = $("alarm-list");
+  return hover || list.contains(document.activeElement) || Date.now() < holdUntil;
+}
+/** @param {any} a */
+function keepGone(a) { if (rows.has(a.id)) gone.set(a.id, a); }
+/** An alarm that should sound now. @param {any} a */
+function audible(a) { return a.state === "active" && !alarmEnded(a); }
+/** Whether `a` is an alarm that sounds and this screen did not know. @param {any} a */
+function seen(a) {
+  const isNew = !known.has(a.id) && audible(a);
+  known.add(a.id);
+  return isNew;
+}
+
+/** What the alarm sounds now (a new alarm re-announces: it ends an audio pause). @param {boolean} newAlarm */
+function soundAlarms(newAlarm) {
+  /** @type {any[]} */
+  const ps = [...alarms.values()].filter(audible).map(a => a.priority);
+  if (linkLost) ps.push("medium");  // a station that cannot see its alarms is itself a technical alarm
+  audio.want(audio.highest(ps), newAlarm);
+}
+
+/** "NEWS2 9, bed 4": the alarm as the confirmation names it. @param {any} a */
+function alarmName(a) { return `${alarmLabel(a)}, ${a.bed ? "bed " + a.bed : "ward"}`; }
+
 function renderAlarms() {
   const list = $("alarm-list");
-  const items = [...alarms.values()].sort(cmp);
-  $("alarm-count").textContent = String(items.length);
-  $("alarm-count").className = "count" + (items.some(a => a.priority === "high" && a.state === "active") ? " high" : "");
-  selected = Math.min(selected, Math.max(items.length - 1, 0));
-  list.replaceChildren(...items.map((a, i) => {
-    const li = el("li", { class: `alarm prio-${a.priority} st-${a.state}${a.drill ? " drill" : ""}${i === selected ? " sel" : ""}`,
-                            "data-id": a.id, "data-bed": a.bed || "" },
-      el("span", { class: "chip" }, a.priority.toUpperCase()),
-      el("span", { class: "where" }, a.bed ? "Bed " + a.bed : "Ward", a.drill ? drillTag() : null),
-      el("span", { class: "when", "data-t": a.t }, clock(a.t, false)),
-      el("span", { class: "label" }, alarmLabel(a) + (a.patient ? " · " + a.patient : "")),
-      el("span", { class: "reason" }, a.reason),
-      el("span", { class: "state" }, a.state === "active" ? "" : a.state + (a.by ? " · " + a.by : "")),
-      el("span", { class: "actions" },
-        el("button", { class: "ack", onclick: ev => { ev.stopPropagation(); act(a.id, "acknowledge"); } }, "Acknowledge"),
-        el("button", { class: "sil", onclick: ev => { ev.stopPropagation(); act(a.id, "silence"); } }, "Silence 2 min")));
-    li.addEventListener("click", () => { selected = i; renderAlarms(); if (a.bed) openBed(a.bed); });
-    return li;
-  }));
+  const sorted = [...alarms.values()].sort(cmp).map(a => a.id);
+  let ids;
+  if (held()) {
+    const kept = order.filter(id => alarms.has(id) || gone.has(id));
+    ids = [...kept, ...sorted.filter(id => !kept.includes(id))];
+    resortPending = ids.join() !== sorted.join();
+  } else {
+    resortPending = false;
+    gone.clear();
+    ids = sorted;
+  }
+  const index = selectedId ? order.indexOf(selectedId) : -1;
+  order = ids;
+  for (const [id, li] of rows) if (!ids.includes(id)) { li.remove(); rows.delete(id); }
+  ids.forEach((id, i) => {
+    let li = rows.get(id);
+    if (!li) { li = alarmRow(id); rows.set(id, li); }
+    fillRow(li, alarms.get(id) || gone.get(id), !alarms.has(id));
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+  });
+  if (selectedId && !ids.includes(selectedId)) selectedId = ids.length ? ids[Math.min(Math.max(index, 0), ids.length - 1)] : null;
+  for (const [id, li] of rows) { li.classList.toggle("sel", id === selectedId); if (id === selectedId) li.setAttribute("aria-current", "true"); else li.removeAttribute("aria-current"); }
+  const open = [...alarms.values()];
+  const active = open.filter(a => !alarmEnded(a));
+  $("alarm-count").textContent = String(active.length);
+  $("alarm-count").title = `${active.length} active, ${open.length - active.length} ended awaiting acknowledgement`;
+  $("alarm-count").className = "count" + (active.some(a => a.priority === "high" && a.state === "active") ? " high" : "");
+  const late = ids.filter((id, i) => i > 0 && sorted.indexOf(id) < sorted.indexOf(ids[i - 1]) && alarms.has(id)).length;
+  $("alarm-held").textContent = held() && late ? `list held · ${late} new below` : "";
   for (const b of beds.values()) dirty.add(b.bed);
   schedule();
 }
 
+/** @param {string} id */
+function alarmRow(id) {
+  /** @param {string} cls @param {string} text @param {"acknowledge" | "silence" | "escalate"} action */
+  const button = (cls, text, action) => el("button", { class: cls, type: "button",
+    onclick: ev => { ev.stopPropagation(); act(id, action); } }, text);
+  const li = el("li", { "data-id": id },
+    el("span", { class: "chip" }), el("span", { class: "where" }), el("span", { class: "when" }),
+    el("span", { class: "label" }), el("span", { class: "reason" }), el("span", { class: "state" }),
+    el("span", { class: "actions" }, button("ack", "Acknowledge", "acknowledge"), button("sil", "Silence 2 min", "silence"),
+       button("esc", "Escalate", "escalate")));
+  li.addEventListener("click", () => {
+    selectedId = id; renderAlarms();
+    const a = alarms.get(id);
+    if (a && a.bed) openBed(a.bed);
+  });
+  return li;
+}
+
+/** Write an alarm into its row (the row's buttons stay the same elements). @param {HTMLElement} li @param {any} a @param {boolean} isGone */
+function fillRow(li, a, isGone) {
+  const ended = isGone || alarmEnded(a);
+  li.className = `alarm prio-${a.priority} st-${isGone ? "cleared" : a.state}${a.drill ? " drill" : ""}${ended ? " ended" : ""}`
+    + `${isGone ? " gone" : ""}`;
+  li.dataset.bed = a.bed || "";
+  const q = sel => /** @type {HTMLElement} */ (li.querySelector(sel));
+  q(".chip").textContent = a.priority.toUpperCase();
+  q(".where").replaceChildren(a.bed ? "Bed " + a.bed : "Ward", ...(a.drill ? [drillTag()] : []));
+  q(".when").textContent = clock(a.raised_t || a.t, false);
+  q(".when").dataset.t = String(a.raised_t || a.t);
+  q(".label").textContent = alarmLabel(a) + (a.patient ? " · " + a.patient : "");
+  q(".reason").textContent = a.reason;
+  const peak = a.peak_priority && a.peak_priority !== a.priority ? ` · peak ${a.peak_priority}` : "";
+  const endedAt = a.ended_t ? " " + clock(a.ended_t, false) : "";
+  q(".state").textContent = isGone ? "ended · cleared" + peak
+    : ended ? `ended${endedAt}${a.state === "active" ? " · latched: acknowledge to clear" : " · " + a.state}${peak}`
+    : a.state === "active" ? peak.slice(3) : a.state + (a.by ? " · " + a.by : "") + peak;
+  const name = alarmName(a);
+  for (const [cls, verb] of [[".ack", "Acknowledge"], [".sil", "Silence 2 minutes"], [".esc", "Escalate"]]) {
+    const b = /** @type {HTMLButtonElement} */ (q(cls));
+    b.disabled = isGone;
+    b.setAttribute("aria-label", `${verb}: ${name}`);
+  }
+}
+
+const DONE = { acknowledge: "Acknowledged", silence: "Silenced 2 min", escalate: "Escalated" };
+
+/** @param {string} id @param {"acknowledge" | "silence" | "escalate"} action */
 async function act(id, action) {
+  const a = alarms.get(id) || gone.get(id);
+  if (!a || !alarms.has(id)) {
+    confirmText(`Not ${DONE[action].toLowerCase()}: ${a ? alarmName(a) : "that alarm"} has already ended`, true);
+    return;
+  }
+  const name = alarmName(a);
   try {
-    await api(`/api/v1/alarms/${encodeURIComponent(id)}/${action}`,
-                 { method: "POST", json: action === "silence" ? { minutes: 2 } : undefined });
-  } catch (e) { flash(`Could not ${action}: ${e.message}`); }
+    const body = action === "silence" ? { minutes: 2, bed: a.bed || "" } : { bed: a.bed || "" };
+    await api(`/api/v1/alarms/${encodeURIComponent(id)}/${action}`, { method: "POST", json: body });
+    if (action === "silence") audio.pause(2 * 60000);
+    confirmText(`${DONE[action]}: ${name}`, false);
+  } catch (e) { confirmText(`Not ${DONE[action].toLowerCase()}: ${name}: ${e.message}`, true); }
+}
+
+/** The last action's confirmation under the list heading (a refusal also as an alert). @param {string} text @param {boolean} bad */
+function confirmText(text, bad) {
+  const c = $("alarm-confirm");
+  c.textContent = text;
+  c.className = "confirm" + (bad ? " bad" : "");
+  if (bad) flash(text);
 }
 
 function flash(text) {
   const n = el("div", { class: "toast", role: "alert" }, text);
   document.body.append(n); setTimeout(() => n.remove(), 4000);
 }
+
+// ---- sound and link ------------------------------------------------------------------------------
+const LINK_LOST_MS = 3000;  // 3 heartbeats missed: COMMUNICATION LOST (the heartbeat is 1 s; shown within 3.5 s)
+let lastFrameAt = 0, streamSince = 0, feedOk = true, linkLost = false;
+
+function checkLink() {
+  const now = Date.now();
+  const silentMs = now - (lastFrameAt || streamSince || now);
+  const lost = !!ward && (silentMs > LINK_LOST_MS || !feedOk);
+  const box = $("comm-lost");
+  if (lost) {
+    $("comm-lost-why").textContent = !feedOk
+      ? "The server has lost the monitors' data feed. Values and alarms on this screen are not current."
+      : `No data from the server for ${Math.round(silentMs / 1000)} s. Values and alarms on this screen are not current. Reconnecting…`;
+  }
+  if (lost === linkLost) return;
+  linkLost = lost;
+  box.hidden = !lost;
+  document.body.classList.toggle("comm-lost", lost);
+  $("conn").className = "conn " + (lost ? "lost" : "on");
+  $("conn").textContent = lost ? "● COMMUNICATION LOST" : "● live";
+  soundAlarms(false);
+}
+setInterval(checkLink, 500);
+
+function renderAudio() {
+  const st = audio.state(), btn = /** @type {HTMLButtonElement} */ ($("audio-state"));
+  const paused = st.pausedLeftMs > 0;
+  const left = Math.ceil(st.pausedLeftMs / 1000);
+  btn.className = "audio-state " + (!st.available ? "unavailable" : paused ? "paused" : st.playing ? "sounding" : "ready");
+  btn.textContent = !st.available ? "🔇 Audio unavailable — click to enable"
+    : paused ? `🔕 AUDIO PAUSED ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`
+    : st.playing ? `🔔 ${st.playing.toUpperCase()} alarm sounding · pause 2 min` : "🔔 Audio on";
+  btn.title = !st.available ? "The browser blocks sound until you click: click to enable alarm sound"
+    : paused ? "Alarm sound paused; a new alarm sounds at once. Click to resume now" : "Alarm sound of this station";
+  btn.setAttribute("aria-pressed", String(paused));
+}
+$("audio-state").addEventListener("click", () => {
+  const st = audio.state();
+  if (!st.available) audio.enable();
+  else if (st.pausedLeftMs > 0) audio.resume();
+  else if (st.playing) audio.pause(2 * 60000);
+});
+const vol = /** @type {HTMLInputElement} */ ($("audio-volume"));
+vol.min = String(Math.round(audio.VOLUME_FLOOR * 100));
+vol.value = String(Math.round(audio.state().volume * 100));
+vol.addEventListener("input", () => audio.setVolume(Number(vol.value) / 100));
+audio.onChange(renderAudio);
+setInterval(renderAudio, 1000);
+renderAudio();
+
+const alarmList = $("alarm-list");
+alarmList.addEventListener("pointerenter", () => { hover = true; });
+alarmList.addEventListener("pointerleave", () => { hover = false; setTimeout(() => { if (!held()) renderAlarms(); }, 0); });
+alarmList.addEventListener("focusout", () => setTimeout(() => { if (!held()) renderAlarms(); }, 0));
 
 // ---- bed view ----------------------------------------------------------------------------------
 function openBed(name) {
@@ -334,17 +532,28 @@ $("bv-spot").addEventListener("submit", async ev => {
 document.addEventListener("keydown", ev => {
   const target = /** @type {HTMLElement} */ (ev.target);
   if (target.matches("input, select, textarea")) return;
-  const items = [...alarms.values()].sort(cmp);
   if (ev.key === "Escape" && bedOpen) { closeBed(); return; }
   if (bedOpen) return;
-  if (ev.key === "ArrowDown" || ev.key === "j") { selected = Math.min(selected + 1, items.length - 1); renderAlarms(); ev.preventDefault(); }
-  else if (ev.key === "ArrowUp" || ev.key === "k") { selected = Math.max(selected - 1, 0); renderAlarms(); ev.preventDefault(); }
-  else if ((ev.key === "a" || ev.key === "A") && items[selected]) act(items[selected].id, "acknowledge");
-  else if ((ev.key === "s" || ev.key === "S") && items[selected]) act(items[selected].id, "silence");
-  else if ((ev.key === "e" || ev.key === "E") && items[selected]) act(items[selected].id, "escalate");
+  /** @param {number} step */
+  const move = step => {
+    holdUntil = Date.now() + HOLD_MS;  // the list holds still while the keyboard walks it
+    const i = selectedId ? order.indexOf(selectedId) : -1;
+    const next = order[Math.min(Math.max(i + step, 0), order.length - 1)];
+    if (next) selectedId = next;
+    renderAlarms();
+    const li = rows.get(selectedId);
+    if (li) li.scrollIntoView({ block: "nearest" });
+    ev.preventDefault();
+  };
+  const sel = selectedId && alarms.has(selectedId) ? alarms.get(selectedId) : null;
+  if (ev.key === "ArrowDown" || ev.key === "j") move(1);
+  else if (ev.key === "ArrowUp" || ev.key === "k") move(-1);
+  else if ((ev.key === "a" || ev.key === "A") && selectedId) act(selectedId, "acknowledge");
+  else if ((ev.key === "s" || ev.key === "S") && selectedId) act(selectedId, "silence");
+  else if ((ev.key === "e" || ev.key === "E") && selectedId) act(selectedId, "escalate");
   else if (ev.key === "Enter" && !(target.closest && target.closest("a, button"))) {
     const t = target.closest && /** @type {HTMLElement | null} */ (target.closest(".tile"));
-    const bed = t ? t.dataset.bed : items[selected] && items[selected].bed;
+    const bed = t ? t.dataset.bed : sel && sel.bed;
     if (bed) {
       ev.preventDefault();  // the bed view focuses its close button: this Enter must not press it too
       openBed(bed);
@@ -361,7 +570,9 @@ function selectWard(w) {
   /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll(".ward-tabs button")).forEach(x => x.classList.toggle("on", x.dataset.ward === w));
   beds = new Map(); alarms = new Map(); drill = null; renderDrill(); $("grid").replaceChildren(); renderAlarms();
   conn && conn.close();
+  lastFrameAt = 0; streamSince = Date.now(); feedOk = true;
   conn = stream(`/api/v1/ws/wards/${encodeURIComponent(w)}`, onFrames, live => {
+    if (linkLost) return;  // the COMMUNICATION LOST state stays until data flows again
     $("conn").className = "conn " + (live ? "on" : "off");
     $("conn").textContent = live ? "● live" : "● reconnecting";
   });
@@ -387,6 +598,7 @@ async function start() {
   setInterval(() => {
     $("clock").textContent = clock(serverNow());
     if (drill) renderDrill();
+    if (resortPending && !held()) renderAlarms();  // the list was let go: now in its order
     for (const b of beds.keys()) dirty.add(b);
     if (bedOpen) renderBedNow();
     schedule();
