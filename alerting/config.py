@@ -109,22 +109,56 @@ class EscalationLevel(_Strict):
     after_s: Annotated[float, Field(ge=0, description="seconds after raising, unacknowledged, to reach this level")]
 
 
+News2Band = Literal["low-medium", "medium", "high"]
+
+
+class BandRoute(_Strict):
+    """Where a NEWS2 alarm of one response band goes (RCP 2017): its priority, and the highest role of
+    the ward's ``levels`` it is escalated to while nobody acknowledges it."""
+
+    priority: Priority
+    up_to: str = Field(description="the last role of `levels` this band escalates to")
+
+
+def _default_bands() -> dict[News2Band, BandRoute]:
+    return {"low-medium": BandRoute(priority="medium", up_to="charge_nurse"),  # urgent ward-based response
+            "medium": BandRoute(priority="medium", up_to="clinician"),  # urgent clinician review
+            "high": BandRoute(priority="high", up_to="rapid_response")}  # emergency response
+
+
 class EscalationPolicy(_Strict):
     levels: list[EscalationLevel] = Field(default_factory=lambda: [
         EscalationLevel(role="primary_nurse", after_s=0),
         EscalationLevel(role="charge_nurse", after_s=120),
+        EscalationLevel(role="clinician", after_s=180),
         EscalationLevel(role="rapid_response", after_s=300),
     ], min_length=1)
     applies_to: list[Priority] = Field(default_factory=lambda: list[Priority](["high", "medium"]))
     step_up_severity: bool = True
     latching: list[Priority] = Field(default_factory=lambda: list[Priority](["high"]))
+    # NEWS2 response bands drive NEWS2 alarms: priority from the band (never stepped up), escalation
+    # only up to the band's role. A role missing from ``levels`` (a ward ladder of its own with the
+    # default bands) sets no ceiling; bands that differ from the defaults must name roles of ``levels``.
+    news2_bands: dict[News2Band, BandRoute] = Field(default_factory=_default_bands)
 
     @model_validator(mode="after")
     def _increasing(self) -> EscalationPolicy:
         times = [lv.after_s for lv in self.levels]
         if times != sorted(times) or times[0] != 0:
             raise ValueError("levels must start at after_s 0 and be in increasing order")
+        roles = [lv.role for lv in self.levels]
+        if self.news2_bands != _default_bands():
+            for band, route in self.news2_bands.items():
+                if route.up_to not in roles:
+                    raise ValueError(f"news2_bands.{band}.up_to: {route.up_to!r} is not a role of levels "
+                                     f"({', '.join(roles)})")
         return self
+
+    def ceiling(self, band: str | None) -> int:
+        """The last level index an alarm of NEWS2 ``band`` (None: any other alarm) escalates to."""
+        route = self.news2_bands.get(band) if band else None  # type: ignore[call-overload]
+        roles = [lv.role for lv in self.levels]
+        return roles.index(route.up_to) if route is not None and route.up_to in roles else len(roles) - 1
 
 
 def _default_limits() -> dict[str, LimitRule]:

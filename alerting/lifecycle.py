@@ -3,9 +3,15 @@
 * High priority latches (per the ward's policy): when its condition ends unacknowledged it stays
   active until someone acknowledges it.
 * Unacknowledged alarms of the policy's priorities escalate level by level (primary nurse ->
-  charge nurse -> rapid response after configurable seconds), each step one priority louder for
-  physiological alarms (technical alarms keep their priority; anomaly advisories never escalate).
-  This is also the re-alarm: an alarm nobody acknowledged is announced again to the next level.
+  charge nurse -> clinician -> rapid response after configurable seconds), each step one priority
+  louder for limit and device alarms (technical alarms keep their priority; anomaly advisories never
+  escalate). This is also the re-alarm: an alarm nobody acknowledged is announced again to the next level.
+* NEWS2 alarms follow the RCP 2017 response band of their score (``news2_bands`` of the ward's
+  policy): the band sets the priority (never stepped up) and the last role reached (low-medium: ward
+  nurses, urgent ward-based response; medium: urgent clinician review; high: emergency response team).
+* Escalation stops when the condition has ended (a latched alarm, or a NEWS2 score below its band
+  waiting ``clear_after_s``): such an alarm is published with ``condition`` False and is never
+  announced again as an active alarm to the next level.
 * A silence expires after N minutes: if the condition still holds the alarm sounds again.
 
 Pure and synchronous: time is passed in (ms); every call returns the events it caused.
@@ -70,6 +76,14 @@ def _louder(priority: str) -> str:
     return RANK_PRIORITY[min(2, PRIORITY_RANK[priority] + 1)]
 
 
+def news2_band(total: float | None) -> str | None:
+    """The RCP 2017 response band of an alarming NEWS2 score: >= 7 high, 5-6 medium, else (a single
+    parameter scoring 3) low-medium."""
+    if total is None:
+        return None
+    return "high" if total >= 7 else "medium" if total >= 5 else "low-medium"
+
+
 class Lifecycle:
     """The open (not cleared) alarms of an engine and their transitions."""
 
@@ -86,6 +100,10 @@ class Lifecycle:
         for a in alarms:
             if a.state != "cleared":
                 a.published_value = a.value
+                levels = self.config.policy(a.ward).levels
+                a.role = levels[min(a.escalation_level, len(levels) - 1)].role
+                if a.kind == "news2":
+                    a.band = news2_band(a.value)
                 self.by_id[a.id] = a
                 self.by_key[a.key] = a
 
@@ -106,8 +124,17 @@ class Lifecycle:
     def assert_condition(self, proto: Alarm, t: int) -> list[AlarmEvent]:
         """The condition of ``proto`` holds (after its delay): raise, or update the open alarm."""
         a = self.by_key.get(proto.key)
+        if proto.kind == "news2":  # the ward's route of the score's response band sets the priority
+            band = news2_band(proto.value)
+            route = self.config.policy(proto.ward).news2_bands.get(band)  # type: ignore[call-overload]
+            if route is not None:
+                proto.priority = route.priority
+            if a is not None and band is not None:
+                a.band = band
+            proto.band = band
         if a is None:
             proto.id = self.new_id()
+            proto.role = self.config.policy(proto.ward).levels[0].role
             proto.condition_priority = proto.priority
             proto.updated_t = proto.escalated_t = t
             self.by_id[proto.id] = proto
@@ -135,7 +162,9 @@ class Lifecycle:
         a = self.by_key.get(key)
         if a is None or not a.condition:
             return []
-        material = material_change(a, value)
+        material = material_change(a, value) or a.ended_t is None  # the first note says: condition over
+        if a.ended_t is None:
+            a.ended_t = t
         a.value, a.reason, a.worst = value, reason, worse(a, value)
         if material:
             a.updated_t = t
@@ -153,9 +182,9 @@ class Lifecycle:
         a.updated_t = t
         latching = a.kind in PHYSIOLOGICAL and (a.condition_priority or a.priority) in self.config.policy(a.ward).latching
         if latching and a.state in ("active", "silenced"):  # acknowledged: nothing left to wait for
-            a.ended_t = t
+            a.ended_t = a.ended_t if a.ended_t is not None else t  # a NEWS2 score ended below its band earlier
             a.value = value
-            a.reason = f"{reason}; condition ended at {clock(t)}, latched until acknowledged"
+            a.reason = f"{reason}; condition ended at {clock(a.ended_t)}, latched until acknowledged"
             return [a.event("updated", t)]
         return self._clear(a, t, None, reason)
 
@@ -206,13 +235,13 @@ class Lifecycle:
                 a.silenced_until = None
                 a.state, a.escalated_t, a.updated_t = "active", t, t
                 events.append(a.event("raised", t, reason=f"silence expired: {a.reason}"))
-            if a.state != "active" or a.kind == "anomaly":
-                continue
+            if a.state != "active" or a.kind == "anomaly" or not a.condition or a.ended_t is not None:
+                continue  # escalation stops when the condition has ended (latched, or a NEWS2 score fading)
             policy = self.config.policy(a.ward)
             if a.priority not in policy.applies_to:
                 continue
             nxt = a.escalation_level + 1
-            if nxt >= len(policy.levels):
+            if nxt > policy.ceiling(a.band):  # the NEWS2 band's role is the last one (else the ladder's)
                 continue
             wait = policy.levels[nxt].after_s - policy.levels[a.escalation_level].after_s
             if t - a.escalated_t >= wait * 1000:
@@ -228,7 +257,7 @@ class Lifecycle:
         a.escalated_t = a.updated_t = t
         if a.state == "acknowledged":
             a.state = "active"
-        if policy.step_up_severity and a.kind in PHYSIOLOGICAL:
+        if policy.step_up_severity and a.kind in PHYSIOLOGICAL and a.kind != "news2":  # NEWS2: the band's
             a.priority = _louder(a.priority)
-        role = policy.levels[a.escalation_level].role
+        role = a.role = policy.levels[a.escalation_level].role
         return [a.event("escalated", t, by=by, reason=f"{why}: escalated to {role} ({a.reason})")]

@@ -94,11 +94,14 @@ def test_latched_alarm_says_its_condition_ended_and_escalation_repeats_that() ->
     for s in range(19, 200, 5):
         f.at(s, spo2=99)
         f.tick(s)
-    esc = [e for e in f.events if e.event == "escalated" and e.t > T0 + 18_000]
-    assert esc, "the latched alarm still escalates"
-    for e in esc:
+    # issue 11: escalation stops when the condition has ended; the latched alarm waits quietly
+    assert not [e for e in f.events if e.event == "escalated" and e.t > T0 + 18_000]
+    assert j["latched"] is True and j["peak_priority"] == "high"
+    manual = f.engine.command(AlarmCommand(id=ended.id, action="escalate", by="cn", t=T0 + 199_000), T0)
+    assert manual
+    for e in manual:  # a person may still escalate it: it says the condition ended and stays latched
         assert "condition ended at" in e.reason and "not yet" not in e.reason and "99 %" in e.reason
-        assert e.to_json()["condition"] is False
+        assert e.to_json()["condition"] is False and e.to_json()["latched"] is True
     [ack, cleared] = f.engine.command(_ack(ended.id, 200), T0)
     assert (ack.event, cleared.event) == ("acknowledged", "cleared")
 
