@@ -251,8 +251,20 @@ class IngestWorker:
             self._sealed.clear()
 
     async def _keep_rejected_batch(self, data: bytes, reason: str) -> None:
+        """Keep a batch the store refused (4xx, e.g. a field-type conflict) as a dead letter with the
+        store's reason. Returns only once the letter is durable: the batch's messages are acked after
+        this returns, so while the dead-letter store fails (locked, disk full) it retries with capped
+        backoff and nothing is acked; ``smartward deadletter replay`` stores it once the cause is fixed."""
         letter = NewDeadLetter(now_ms(), STORE_REJECTED_TOPIC, data, "$", reason)
-        await asyncio.to_thread(self.deadletters.add_many, [letter])
+        backoff = 0.2
+        while True:
+            try:
+                await asyncio.to_thread(self.deadletters.add_many, [letter])
+                return
+            except IngestError as exc:
+                log.error("refused batch not yet kept as a dead letter (%s); retry in %.1fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
 
     def _check_decoders(self) -> None:
         versions = [d.version for d in self.decoders]
