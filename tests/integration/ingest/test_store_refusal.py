@@ -53,8 +53,9 @@ async def test_a_refused_batch_is_a_durable_dead_letter_before_the_ack_and_repla
         await until(lambda: "raw" in {r["name"] for r in influxdb.query(f'SHOW RETENTION POLICIES ON "{influx_db}"',
                                                                          influx_db)}, "retention policies")
         # another writer put heart_rate into this shard as a string: our float heart_rate now conflicts
-        r = httpx.post(f"{influxdb.url}/write", params={"db": influx_db, "rp": "raw", "precision": "ms"},
-                       content=f'vitals,device=intruder heart_rate="n/a" {t0}\n'.encode())
+        async with httpx.AsyncClient() as http:
+            r = await http.post(f"{influxdb.url}/write", params={"db": influx_db, "rp": "raw", "precision": "ms"},
+                                content=f'vitals,device=intruder heart_rate="n/a" {t0}\n'.encode())
         assert r.status_code == 204, r.text
         unacked0 = metrics.UNACKED._value.get()
         stored0 = metrics.MESSAGES.labels(result="stored")._value.get()
