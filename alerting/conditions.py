@@ -41,6 +41,9 @@ class Patient:
     normal_windows: int = 0
     # expired signals whose "no data" alarm waits: (last value's time, last time a cause explained it)
     stale_since: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # sampling: the last gap between two samples of a signal and the staleness horizon it gives (ms)
+    gaps: dict[str, int] = field(default_factory=dict)
+    horizon: dict[str, int] = field(default_factory=dict)
 
 
 class Conditions:

@@ -24,7 +24,7 @@ from .lifecycle import Key, Lifecycle, worse
 from .limits import describe, describe_end, effective_rule, evaluate, implausible
 from .news2_watch import SPOT_PARAMETERS, News2Watch
 from .spot import AlarmCommand, SpotObservation
-from .technical import BAD_QUALITY, Reading, cross_check
+from .technical import BAD_QUALITY, Reading, cross_check, horizon
 
 LABELS = {name: s.display or name for name, s in SIGNALS.items()}
 
@@ -43,6 +43,7 @@ class Engine:
             (p, s): o for p, sigs in config.patients.items() for s, o in sigs.items()}
         self._rules: dict[tuple[str, str], LimitRule | None] = {}
         self._expire_ms = {s: int(config.expire_after(s) * 1000) for s in SIGNALS}
+        self._device_expire: dict[str, dict[str, int]] = {}  # device profile expire_after (from its status)
         self.news2 = News2Watch(config, self.conditions, self._expire_ms)
         self.anomaly = AnomalyWatch(config, self.conditions)
         self._ignore_unassigned = config.unassigned == "ignore"
@@ -106,6 +107,7 @@ class Engine:
         for code in checks.ended:
             sig = "spo2" if code == "probe_off" else "heart_rate"
             events += cond.set(p, "technical", sig, code, False, t, 0, end_reason="signal back")
+        dev_expire = self._device_expire.get(device)
         for name, value in values.items():
             q = quality.get(name, "valid") if quality else "valid"
             rule = self._rule(p.key, name)
@@ -125,7 +127,15 @@ class Engine:
                                    f"{LABELS[name]} {value:g} is implausible: artefact suspected")
             elif usable and watched:
                 events += cond.end_if_open(p, "technical", name, "artefact", t, "plausible again")
-            p.last[name] = Reading(t, value, usable)
+            prev = p.last.get(name)
+            gap = t - prev.t if prev is not None else 0
+            h = p.horizon.get(name)
+            if h is None or (gap > 0 and gap != p.gaps.get(name)):  # the sampling interval shows or changed
+                base = dev_expire.get(name, 0) if dev_expire else 0
+                h = p.horizon[name] = horizon(base or self._expire_ms[name], gap or None, p.gaps.get(name))
+                if gap > 0:
+                    p.gaps[name] = gap
+            p.last[name] = Reading(t, value, usable, h)
             self.news2.value(p, name, value, usable)
             if usable and rule is not None:
                 events += self._limit(p, name, value, rule, t)
@@ -168,7 +178,7 @@ class Engine:
         cond = self.conditions
         for p in list(self.patients.values()):
             for name, r in list(p.last.items()):
-                if t - r.t <= self._expire_ms[name]:
+                if t - r.t <= (r.horizon or self._expire_ms[name]):
                     continue
                 del p.last[name]
                 self.news2.expired(p, name)
@@ -181,7 +191,7 @@ class Engine:
                     del p.stale_since[name]
                 elif self._explained(p, name):  # one cause, one alarm: not while offline / probe off / lead off
                     p.stale_since[name] = (since, t)
-                elif t - cause_seen > self._expire_ms[name]:  # no data for a whole expiry after the cause ended
+                elif t - cause_seen > p.horizon.get(name, self._expire_ms[name]):  # a whole expiry after the cause
                     del p.stale_since[name]
                     events += cond.set(p, "technical", name, "stale", True, t, 0, tech.stale_priority,
                                        f"no {LABELS[name]} data for {(t - since) / 1000:.0f} s "
@@ -215,6 +225,16 @@ class Engine:
         tech = self.config.technical
         cond = self.conditions
         events: list[AlarmEvent] = []
+        expire = msg.get("expire_after")  # the device profile's per-signal horizon (alarms.yaml wins)
+        if isinstance(expire, dict):
+            explicit = self.config.technical.expire_after_s
+            new = {str(k): int(float(v) * 1000) for k, v in expire.items()
+                   if k in self._expire_ms and k not in explicit and isinstance(v, int | float) and v > 0}
+            if new != self._device_expire.get(device, {}):
+                self._device_expire[device] = new
+                for q in self.patients.values():
+                    if q.device == device:
+                        q.horizon.clear()
         online = msg.get("online")
         if online is False:
             events += cond.set(p, "technical", None, "offline", True, t, 0, tech.offline_priority,

@@ -19,6 +19,19 @@ class Reading:
     t: int
     value: float
     usable: bool  # may be judged against limits, NEWS2 and the anomaly detector
+    horizon: int = 0  # ms after which it is stale (0: the configured ``expire_after``); see :func:`horizon`
+
+
+def horizon(base_ms: int, gap_ms: int | None, last_gap_ms: int | None) -> int:
+    """How long a value stays current, following the device's sampling interval: ``base_ms`` (alarms.yaml
+    ``expire_after_s``, else the device profile's ``expire_after``, else the catalogue), stretched to
+    2.5 sample intervals when the device samples more slowly (a once-a-minute stream is not "no data"
+    between two samples). The interval is the shorter of the last two gaps, so one dropout does not
+    stretch it; before a second sample shows the interval, the base horizon counts as the interval."""
+    if gap_ms is None:
+        return 5 * base_ms // 2
+    interval = gap_ms if last_gap_ms is None else min(gap_ms, last_gap_ms)
+    return max(base_ms, 5 * interval // 2)
 
 
 @dataclass(slots=True)
