@@ -26,8 +26,9 @@ from .naive import naive_events
 from .news2 import News2Input, News2Result, Risk, round_half_up
 from .news2 import score as score_news2
 from .news2_input import parse_news2_input
+from .outcomes import Outcomes, read_outcomes
 from .recordings import FORMATS, Record, Recording, read_recording
-from .replay import ReplaySummary, replay
+from .replay import Replayer, ReplaySummary, replay
 from .service import AlertingService, command_topic, control_alarms, create_service, news2_topic, spot_topic
 from .spot import AlarmCommand, SpotObservation, parse_command, parse_spot
 from .store import AlarmStore
@@ -55,11 +56,13 @@ __all__ = [
     "News2Config",
     "News2Input",
     "News2Result",
+    "Outcomes",
     "PatientOverride",
     "Protected",
     "Record",
     "Recording",
     "ReplaySummary",
+    "Replayer",
     "Risk",
     "SadDetector",
     "SpotObservation",
@@ -78,6 +81,7 @@ __all__ = [
     "parse_news2_input",
     "parse_spot",
     "preset",
+    "read_outcomes",
     "read_recording",
     "replay",
     "round_half_up",

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Iterator
 from .config import AlarmConfig
 from .recordings import Record
 
-REPLAY_KEYS = ("t", "patient", "kind", "signal", "priority", "event", "reason")
+REPLAY_KEYS = ("t", "patient", "id", "kind", "signal", "priority", "level", "event", "reason")
 
 
 def naive_events(records: Iterable[Record], config: AlarmConfig) -> Iterator[dict[str, object]]:
-    active: set[tuple[str, str]] = set()
+    active: dict[tuple[str, str], str] = {}  # (patient, signal) -> id of its open alarm
+    n = 0
     for r in records:
         for name, v in r.values.items():
             rule = config.limit(name)
@@ -28,11 +29,11 @@ def naive_events(records: Iterable[Record], config: AlarmConfig) -> Iterator[dic
             out = crit or (rule.low is not None and v < rule.low) or (rule.high is not None and v > rule.high)
             key = (r.patient, name)
             if out and key not in active:
-                active.add(key)
-                yield {"t": r.t, "patient": r.patient, "kind": "limit", "signal": name,
-                       "priority": rule.critical_priority if crit else rule.priority, "event": "raised",
+                n += 1
+                active[key] = f"n{n:06d}"
+                yield {"t": r.t, "patient": r.patient, "id": active[key], "kind": "limit", "signal": name,
+                       "priority": rule.critical_priority if crit else rule.priority, "level": 0, "event": "raised",
                        "reason": f"{name} {v:g} outside limits (naive per-sample threshold)"}
             elif not out and key in active:
-                active.discard(key)
-                yield {"t": r.t, "patient": r.patient, "kind": "limit", "signal": name,
-                       "priority": rule.priority, "event": "cleared", "reason": f"{name} {v:g} within limits"}
+                yield {"t": r.t, "patient": r.patient, "id": active.pop(key), "kind": "limit", "signal": name,
+                       "priority": rule.priority, "level": 0, "event": "cleared", "reason": f"{name} {v:g} within limits"}

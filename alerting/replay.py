@@ -3,12 +3,21 @@
 ``replay(recording, config)`` feeds every record to a fresh :class:`~alerting.engine.Engine` with
 the recording's own time (so delays, staleness and escalation happen in recording time) and yields
 the alarm events as replay lines (``t`` in ms since the recording's first sample, ``patient``,
-``kind``, ``signal``, ``priority``, ``event``, ``reason``). :class:`ReplaySummary` counts alarms per
-patient-day by kind and priority, so two configurations can be compared on the same recording.
+``id``, ``kind``, ``signal``, ``priority``, ``level`` (escalation level), ``event``, ``reason``).
+
+``ack_after_s`` simulates a nurse: every alarm that sounds (raised, or made active again by a worse
+condition) is acknowledged that many seconds later with a real ``acknowledge`` command, unless it
+cleared before; while an alarm waits for its nurse the engine ticks every ``tick_s`` as a live
+ward's does, so escalation happens on time. Without it nobody acknowledges (latched alarms stay).
+
+:class:`ReplaySummary` counts alarms per patient-day by kind and by *peak* priority (the highest an
+alarm reached, escalation included), and for labelled patients whether a medium/high alarm came in
+the lead window before the label (:mod:`alerting.lead_window`).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,43 +28,99 @@ from device_profiles import Attribution
 from .config import AlarmConfig
 from .engine import Engine
 from .events import AlarmEvent
+from .lead_window import AlarmTrace, in_lead_window, is_urgent_condition, peak
 from .recordings import Record, Recording
-from .spot import SpotObservation
+from .spot import AlarmCommand, SpotObservation
 
 REPLAY_EVENTS = frozenset({"raised", "escalated", "acknowledged", "cleared"})
 DAY_MS = 86_400_000
 T_BASE = 946_684_800_000  # recordings start at 2000-01-01 for the engine (spot observations need a real t)
+ACK_BY = "replay-nurse"
 
 
 def replay_line(e: AlarmEvent, patient: str) -> dict[str, Any]:
-    return {"t": e.t - T_BASE, "patient": patient, "kind": e.kind, "signal": e.signal, "priority": e.priority,
-            "event": e.event, "reason": e.reason}
+    return {"t": e.t - T_BASE, "patient": patient, "id": e.id, "kind": e.kind, "signal": e.signal,
+            "priority": e.priority, "level": e.escalation_level, "event": e.event, "reason": e.reason}
 
 
-def replay(records: Iterable[Record], config: AlarmConfig) -> Iterator[dict[str, Any]]:
-    engine = Engine(config)
-    for r in records:
-        t = r.t + T_BASE
-        who = Attribution(ward="replay", bed="", patient=r.patient)
-        events: list[AlarmEvent] = []
-        if r.spot:
-            events += engine.spot(SpotObservation(patient=r.patient, t=t, by="recording", **r.spot))
-        if r.values:
-            events += engine.observe_sample(who, r.patient, t, r.values, r.quality)
+class Replayer:
+    """One engine over a recording's records, with an optional simulated nurse (``ack_after_s``).
+    ``max_news2`` holds the highest NEWS2 total the engine computed per patient (a floor when
+    incomplete), for score discrimination."""
+
+    def __init__(self, config: AlarmConfig, ack_after_s: float | None = None, tick_s: float = 10.0) -> None:
+        self.engine = Engine(config)
+        self.ack_ms = None if ack_after_s is None else round(ack_after_s * 1000)
+        self.tick_ms = max(1, round(tick_s * 1000))
+        self.now = 0
+        self._due: list[tuple[int, str]] = []  # (acknowledge at, alarm id)
+        self._waiting: set[str] = set()
+        self.max_news2: dict[str, int] = {}
+
+    def run(self, records: Iterable[Record]) -> Iterator[dict[str, Any]]:
+        engine = self.engine
+        for r in records:
+            t = r.t + T_BASE
+            if self._due:
+                yield from self._until(t)
+            self.now = t
+            who = Attribution(ward="replay", bed="", patient=r.patient)
+            events: list[AlarmEvent] = []
+            if r.spot:
+                events += engine.spot(SpotObservation(patient=r.patient, t=t, by="recording", **r.spot))
+            if r.values:
+                events += engine.observe_sample(who, r.patient, t, r.values, r.quality)
+            if events:
+                yield from self._emit(events)
+            p = engine.patients.get(r.patient)
+            if p is not None and p.news2 is not None and p.news2.total > self.max_news2.get(r.patient, -1):
+                self.max_news2[r.patient] = p.news2.total
+
+    def _emit(self, events: list[AlarmEvent]) -> Iterator[dict[str, Any]]:
         for e in events:
+            if self.ack_ms is not None and e.state == "active" and e.id not in self._waiting:
+                self._waiting.add(e.id)
+                heapq.heappush(self._due, (e.t + self.ack_ms, e.id))
             if e.event in REPLAY_EVENTS:
                 yield replay_line(e, e.patient or e.device)
+
+    def _until(self, t: int) -> Iterator[dict[str, Any]]:
+        """Time passes up to ``t``: while an alarm waits for its acknowledgement the engine ticks every
+        ``tick_ms`` (escalation on time); each due acknowledgement is sent (before a tick or record
+        of the same instant: the nurse answered within ``ack_after``)."""
+        engine = self.engine
+        while self._due:
+            ack_t, alarm_id = self._due[0]
+            nxt = (self.now // self.tick_ms + 1) * self.tick_ms
+            if nxt < min(ack_t, t):
+                self.now = nxt
+                yield from self._emit(engine.tick(nxt))
+                continue
+            if ack_t > t:
+                return
+            heapq.heappop(self._due)
+            self._waiting.discard(alarm_id)
+            self.now = max(self.now, ack_t)
+            a = engine.lifecycle.by_id.get(alarm_id)
+            if a is not None and a.state == "active":
+                yield from self._emit(engine.command(
+                    AlarmCommand(id=alarm_id, action="acknowledge", by=ACK_BY, minutes=None, t=ack_t), ack_t))
+
+
+def replay(records: Iterable[Record], config: AlarmConfig, ack_after_s: float | None = None,
+           tick_s: float = 10.0) -> Iterator[dict[str, Any]]:
+    return Replayer(config, ack_after_s, tick_s).run(records)
 
 
 @dataclass
 class ReplaySummary:
-    """Alarms raised per patient-day, by kind and by priority (escalations are not new alarms)."""
+    """Alarms raised per patient-day, by kind and by peak priority (escalations are not new alarms)."""
 
-    by_kind: Counter[str] = field(default_factory=Counter)
-    by_priority: Counter[str] = field(default_factory=Counter)
-    by_kind_priority: Counter[tuple[str, str]] = field(default_factory=Counter)
+    open_alarms: dict[str, AlarmTrace] = field(default_factory=dict)  # "patient/alarm id" -> its trace so far
+    closed: list[AlarmTrace] = field(default_factory=list)
     span_ms: dict[str, list[int]] = field(default_factory=dict)
     first_urgent: dict[str, int] = field(default_factory=dict)
+    urgent: dict[str, list[int]] = field(default_factory=dict)  # patient -> times alarms became medium/high
     labels: dict[str, int] = field(default_factory=dict)
     patient_alarms: Counter[str] = field(default_factory=Counter)
 
@@ -68,14 +133,23 @@ class ReplaySummary:
         self.labels.update(rec.labels)
 
     def add(self, line: dict[str, Any]) -> None:
-        if line["event"] == "raised":
-            self.by_kind[line["kind"]] += 1
-            self.by_priority[line["priority"]] += 1
-            self.by_kind_priority[(line["kind"], line["priority"])] += 1
-            self.patient_alarms[line["patient"]] += 1
-        if line["event"] in ("raised", "escalated") and line["priority"] in ("medium", "high") \
-                and line["kind"] != "anomaly":
-            self.first_urgent.setdefault(line["patient"], line["t"])
+        patient = line["patient"]
+        key = f"{patient}/{line['id']}"
+        tr = self.open_alarms.get(key)
+        if tr is None:
+            if line["event"] != "raised":
+                return
+            tr = self.open_alarms[key] = AlarmTrace(line["kind"], line["t"], line["priority"], line.get("level", 0))
+            self.patient_alarms[patient] += 1
+        became = tr.see(line["event"], line["t"], line["priority"], line.get("level", 0))
+        if became is not None and is_urgent_condition(tr.kind):
+            self.urgent.setdefault(patient, []).append(became)
+            self.first_urgent[patient] = min(became, self.first_urgent.get(patient, became))
+        if line["event"] == "cleared":
+            self.closed.append(self.open_alarms.pop(key))
+
+    def _done(self) -> list[AlarmTrace]:
+        return self.closed + list(self.open_alarms.values())
 
     @property
     def patient_days(self) -> float:
@@ -83,28 +157,38 @@ class ReplaySummary:
 
     def to_json(self) -> dict[str, Any]:
         days = self.patient_days or float("nan")
+        done = self._done()
+        by_kind = Counter(tr.kind for tr in done)
+        by_priority = Counter(tr.peak for tr in done)
+        by_kind_priority = Counter((tr.kind, tr.peak) for tr in done)
+        label_onset: dict[str, Any] = {}
+        for p, t in sorted(self.labels.items()):
+            hit = in_lead_window(self.urgent.get(p, []), t)
+            label_onset[p] = {"onset_t": t, "first_medium_or_high_t": self.first_urgent.get(p),
+                              "lead_window_t": hit, "in_time": hit is not None}
         return {
             "patients": len(self.span_ms), "patient_days": round(self.patient_days, 4),
-            "alarms": sum(self.by_kind.values()),
-            "per_patient_day": round(sum(self.by_kind.values()) / days, 2),
-            "by_kind": {k: round(n / days, 2) for k, n in sorted(self.by_kind.items())},
-            "by_priority": {k: round(n / days, 2) for k, n in sorted(self.by_priority.items())},
-            "by_kind_priority": {f"{k}/{p}": round(n / days, 2) for (k, p), n in sorted(self.by_kind_priority.items())},
-            "label_onset": {p: {"onset_t": t, "first_medium_or_high_t": self.first_urgent.get(p),
-                                "in_time": self.first_urgent.get(p, t + 1) <= t}
-                            for p, t in sorted(self.labels.items())},
+            "alarms": len(done), "priority": "peak",
+            "per_patient_day": round(len(done) / days, 2),
+            "by_kind": {k: round(n / days, 2) for k, n in sorted(by_kind.items())},
+            "by_priority": {k: round(n / days, 2) for k, n in sorted(by_priority.items())},
+            "by_kind_priority": {f"{k}/{p}": round(n / days, 2) for (k, p), n in sorted(by_kind_priority.items())},
+            "label_onset": label_onset,
         }
 
     def text(self) -> str:
         j = self.to_json()
         lines = [f"{j['patients']} patient(s), {j['patient_days']:.2f} patient-days, {j['alarms']} alarms raised "
                  f"= {j['per_patient_day']} per patient-day"]
-        lines.append("  by kind:     " + ", ".join(f"{k} {v}" for k, v in j["by_kind"].items()))
-        lines.append("  by priority: " + ", ".join(f"{k} {v}" for k, v in j["by_priority"].items()))
+        lines.append("  by kind:          " + ", ".join(f"{k} {v}" for k, v in j["by_kind"].items()))
+        lines.append("  by peak priority: " + ", ".join(f"{k} {v}" for k, v in j["by_priority"].items()))
         for p, o in j["label_onset"].items():
-            first = o["first_medium_or_high_t"]
+            first = o["lead_window_t"] if o["lead_window_t"] is not None else o["first_medium_or_high_t"]
             lines.append(f"  {p}: label on at {o['onset_t'] / 3.6e6:.1f} h, "
-                         + (f"first medium/high alarm at {first / 3.6e6:.1f} h" if first is not None
+                         + (f"medium/high alarm at {first / 3.6e6:.1f} h" if first is not None
                             else "no medium/high alarm")
-                         + (" (in time)" if o["in_time"] else " (LATE)"))
+                         + (" (in time: 1-12 h before)" if o["in_time"] else " (not in the 1-12 h lead window)"))
         return "\n".join(lines)
+
+
+__all__ = ["ACK_BY", "T_BASE", "ReplaySummary", "Replayer", "peak", "replay", "replay_line"]

@@ -8,7 +8,12 @@ defaults; ``--compare B.yaml`` replays the same recordings a second time under c
 prints what changes (alarms per patient-day by kind and priority, and whether labelled patients are
 still alarmed in time); events then carry ``run`` ``a`` or ``b`` and the JSON summary is
 ``{"a", "b", "difference"}``. ``--monitor naive`` runs a per-sample threshold monitor instead of the
-engine (the baseline of docs/alarm-quality.md).
+engine (the baseline of docs/alarm-quality.md). A simulated nurse acknowledges every alarm that
+sounds ``--ack-after`` minutes later (default 5; ``--no-ack``: nobody does, latched alarms stay).
+Priorities in the summary are peak priorities (escalation included).
+
+``smartward alarms evaluate`` (:mod:`smartward.commands.alarms_evaluate`) replays a cohort under the
+engine and the naive monitor against outcomes.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("alarms", help="alarm tools: replay a recording through the engine")
+    p = sub.add_parser("alarms", help="alarm tools: replay a recording through the engine, evaluate on a cohort")
     asub = p.add_subparsers(dest="alarms_command", required=True, metavar="COMMAND")
     r = asub.add_parser("replay", help="replay a recording (or a directory of them) through the alarm engine")
     r.add_argument("--input", required=True, metavar="PATH",
@@ -33,9 +38,23 @@ def register(sub: Any) -> None:
     r.add_argument("--summary", default=None, metavar="FILE", help="also write the summary as JSON ('-' = stdout)")
     r.add_argument("--monitor", default="engine", choices=["engine", "naive"],
                    help="engine (default) or a naive per-sample threshold monitor for comparison")
+    add_ack_options(r)
     r.add_argument("--quiet", action="store_true", help="no summary text on stderr")
     r.set_defaults(func=run)
+    from . import alarms_evaluate
+
+    alarms_evaluate.register(asub)
     p.set_defaults(func=lambda a: p.print_help() or 2)
+
+
+def add_ack_options(r: argparse.ArgumentParser) -> None:
+    r.add_argument("--ack-after", type=float, default=5.0, metavar="MIN",
+                   help="a simulated nurse acknowledges every alarm that sounds MIN minutes later (default 5)")
+    r.add_argument("--no-ack", action="store_true", help="nobody acknowledges (latched alarms stay until replay ends)")
+
+
+def ack_after_s(args: argparse.Namespace) -> float | None:
+    return None if args.no_ack else max(0.0, args.ack_after) * 60
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,7 +123,8 @@ def _replay_into(args: argparse.Namespace, layer: dict[str, Any] | None, summary
         rec = read_recording(path, args.format)
         config = build_config(preset(rec.format, rec.interval_s), *([layer] if layer is not None else []))
         summary.add_recording(rec)
-        lines = naive_events(rec.records, config) if args.monitor == "naive" else replay(rec.records, config)
+        lines = naive_events(rec.records, config) if args.monitor == "naive" else replay(
+            rec.records, config, ack_after_s(args))
         for line in lines:
             summary.add(line)
             if run_name is not None:

@@ -34,7 +34,7 @@ def test_every_physionet2019_patient_replays_with_a_recorded_burden(testdata: Pa
         rec = read_recording(path)
         summary.add_recording(rec)
         for line in replay(rec.records, load_config(None, rec.format, rec.interval_s)):
-            assert set(line) == {"t", "patient", "kind", "signal", "priority", "event", "reason"}
+            assert set(line) == {"t", "patient", "id", "kind", "signal", "priority", "level", "event", "reason"}
             summary.add(line)
         for label_patient, onset in rec.labels.items():
             assert summary.first_urgent.get(label_patient, onset + 1) <= onset, label_patient
