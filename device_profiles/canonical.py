@@ -26,6 +26,10 @@ DEVICE_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 ID_RE = DEVICE_ID_RE
 T_MIN_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 FUTURE_TOLERANCE_MS = 5 * 60 * 1000
+# raw vitals are kept 7 days (DESIGN: >= 96 h full disclosure): an older sample would be dropped by
+# the store, so it is refused where it enters (HL7 AE, a dead letter) with this reason
+RAW_RETENTION_MS = 7 * 24 * 3600 * 1000
+RETENTION_REASON = "older than the 7-day raw retention"
 SUPPORTED_VERSIONS = frozenset({1})
 _RESERVED = frozenset({"t", "q"})
 

@@ -62,6 +62,7 @@ MDC_SYNONYMS.update(
     {
         147842: "heart_rate",  # MDC_ECG_CARD_BEAT_RATE shares the code of MDC_ECG_HEART_RATE
         150456: "spo2",
+        149546: "pulse_rate",  # MDC_PULS_RATE_NON_INV: the pulse rate of an NIBP cycle (IHE TF E.1.2)
         # 150324 MDC_SAT_O2_ART is arterial SaO2, deliberately NOT mapped to spo2
     }
 )
@@ -70,6 +71,7 @@ MDC_NAME_SYNONYMS.update(
     {
         "MDC_ECG_CARD_BEAT_RATE": "heart_rate",
         "MDC_PULS_RATE": "pulse_rate",
+        "MDC_PULS_RATE_NON_INV": "pulse_rate",
         "MDC_BLD_PULS_RATE_NONINV": "pulse_rate",
         "MDC_TEMP": "temperature",
         "MDC_RESP_RATE": "resp_rate",
@@ -95,3 +97,22 @@ def signal(name: str) -> Signal:
         return SIGNALS[name]
     except KeyError:
         raise KeyError(f"unknown signal {name!r}; known: {', '.join(sorted(SIGNALS))}") from None
+
+
+# Adult reference intervals (resting, the NEWS2 0-score bands where NEWS2 has one). Not alarm limits
+# (those live in alerting): used where the data path must choose between two readings of one signal
+# at one time (two HL7 OBX with the same code and time): the one farther outside is kept.
+REFERENCE_RANGES: dict[str, tuple[float, float]] = {
+    "heart_rate": (51, 90), "pulse_rate": (51, 90), "spo2": (96, 100), "resp_rate": (12, 20),
+    "nibp_sys": (111, 219), "nibp_dia": (60, 90), "nibp_mean": (70, 105), "temperature": (36.1, 38.0),
+    "etco2": (35, 45),
+}
+
+
+def abnormality(name: str, value: float) -> float:
+    """How far ``value`` lies outside the reference interval of ``name``, in interval widths (0 inside)."""
+    ref = REFERENCE_RANGES.get(name)
+    if ref is None:
+        return 0.0
+    lo, hi = ref
+    return max(lo - value, value - hi, 0.0) / (hi - lo)

@@ -9,11 +9,18 @@ With a peer list (``--mllp-peers``) a message is stored only when its sender is 
 for every device the message names; otherwise it is answered ``AR`` naming why, nothing of it is
 stored, and the refusal is counted (``smartward_gateway_mllp_refused_total``) and logged with the
 sender's address, the control id and device ids only (no patient data).
+
+Values whose code is not in the signal catalogue (nor the profile's ``hl7.codes``) are not stored and
+do not make the ACK an error; they are counted per code (``Hl7Gateway.unmapped``,
+``smartward_gateway_hl7_unmapped_total{code}``), logged at INFO the first time a code is seen, and
+summarised when the gateway stops. Warnings (e.g. two OBX for one signal at one time, the more
+abnormal kept) are named in the ACK's ERR segments under ``AA``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Callable
@@ -30,6 +37,7 @@ from .mllp_peers import Grant, PeerList
 
 log = logging.getLogger(__name__)
 OFF_LOOP_BYTES = 32 * 1024
+MAX_UNMAPPED_CODES = 200  # distinct codes counted by name (metric label cardinality); the rest are "other"
 
 
 class Hl7GatewayError(GatewayError):
@@ -55,6 +63,7 @@ class Hl7Gateway:
         self.peers = peers
         self.counts = {"AA": 0, "AE": 0, "AR": 0, "observations": 0, "alarms": 0, "unknown_peer": 0,
                        "device_not_allowed": 0}
+        self.unmapped: collections.Counter[str] = collections.Counter()  # code^name -> OBX values not stored
 
     async def handle(self, data: bytes, peer: Peer = UNKNOWN_PEER) -> bytes:
         text, codec = decode_text(data)
@@ -83,15 +92,31 @@ class Hl7Gateway:
             except (OSError, GatewayError) as exc:
                 log.error("HL7 %s from %s: could not store (%s); answering AE", res.control_id, peer, exc)
                 extra.append(Hl7Issue("MSH", 1, None, APPLICATION_ERROR, f"could not store the message, resend ({exc})"))
-        code = "AR" if res.rejected else ("AE" if res.issues or extra else "AA")
+        code = "AR" if res.rejected else ("AE" if res.errors or extra else "AA")
         self.counts[code] += 1
         if code != "AA":
             log.warning("HL7 %s %s from %s: %s: %s", res.message_type or "?", res.control_id or "?", peer, code,
                         "; ".join(str(i) for i in [*res.issues, *extra][:5]))
-        if res.unmapped:
-            log.debug("HL7 %s: not in the catalogue: %s", res.control_id, ", ".join(res.unmapped))
+        if res.unmapped and not res.rejected:
+            self._count_unmapped(res)
         ack = build_ack(res, code, extra, now_s=received / 1000)
         return ack.encode(codec, errors="replace")
+
+    def _count_unmapped(self, res: Hl7Result) -> None:
+        """Count each unmapped code; the first time a code is seen, say so (INFO) with the fix."""
+        for code in res.unmapped_codes():
+            key = code if code in self.unmapped or len(self.unmapped) < MAX_UNMAPPED_CODES else "other"
+            if key not in self.unmapped:
+                log.info("HL7: code %s is not in the signal catalogue (nor the profile's hl7.codes): its values are "
+                         "not stored; counted in smartward_gateway_hl7_unmapped_total (first seen in %s)", key,
+                         res.control_id or "?")
+            self.unmapped[key] += 1
+            metrics.HL7_UNMAPPED.labels(key).inc()
+        log.debug("HL7 %s: not in the catalogue: %s", res.control_id, ", ".join(res.unmapped))
+
+    def unmapped_summary(self) -> str:
+        """``code^name xN, …`` (most frequent first), for the gateway's log."""
+        return ", ".join(f"{code} x{n}" for code, n in self.unmapped.most_common())
 
     def _refuse(self, res: Hl7Result, reason: str, peer: Peer, codec: str, received: int, why: str) -> bytes:
         res.decoded.clear()

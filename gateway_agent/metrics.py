@@ -2,7 +2,8 @@
 e.g. ``smartward demo``; a gateway without HTTP reports the same figures in its logs/summary).
 
 The MLLP listener counts what it refuses (``smartward_gateway_mllp_refused_total{reason}``) and the
-connections it holds, so an unlisted sender or a flood shows up beside the outbox figures.
+connections it holds, so an unlisted sender or a flood shows up beside the outbox figures. The HL7
+adapter counts values it cannot map, per code (``smartward_gateway_hl7_unmapped_total{code}``).
 
 Fill level is what the digital twin's network-outage drill models: ``pending / capacity``.
 """
@@ -31,6 +32,11 @@ MLLP_REFUSED = Counter(
     "smartward_gateway_mllp_refused",
     "MLLP messages or connections refused, by reason: unknown_peer, device_not_allowed (answered AR), oversize "
     "(AR, then closed), frame_timeout (closed), connection_cap (closed before reading)", ["reason"])
+
+HL7_UNMAPPED = Counter(
+    "smartward_gateway_hl7_unmapped",
+    "HL7 OBX values not stored because their code is not in the signal catalogue (nor in the profile's "
+    "hl7.codes), by code^name (after 200 distinct codes, the rest are counted as 'other')", ["code"])
 
 
 def update(stats: OutboxStats, delivered: int, connected: int) -> None:

@@ -1,13 +1,16 @@
 """Per-message work, MQTT-free (the worker and dead-letter replay share it): route by topic, decode,
 validate, attribute by sample time, add to the batch, republish the attributed form.
 
-Raises :class:`device_profiles.PayloadError` (naming the field) to reject a message whole.
+Raises :class:`device_profiles.PayloadError` (naming the field) to reject a message whole; an
+observation with a sample older than the 7-day raw retention is rejected so (the store would drop
+it silently), and becomes a dead letter "older than the 7-day raw retention".
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 import orjson
@@ -26,7 +29,7 @@ from device_profiles import (
     decode_waveform,
     topics,
 )
-from device_profiles.canonical import MAX_PAYLOAD_BYTES
+from device_profiles.canonical import MAX_PAYLOAD_BYTES, RAW_RETENTION_MS, RETENTION_REASON
 
 from .decoding import Decoder
 from .dedup import SeqWindow
@@ -118,8 +121,8 @@ class Pipeline:
             prefix = self._drill_devices if drill_tree else self._devices
             device, _, kind = topic[len(prefix):].partition("/")
             if kind == "obs":
-                return self._observation(decode_observation(payload, device, now=received_ms), batch, payload,
-                                         drill_tree)
+                return self._observation(decode_observation(payload, device, now=received_ms), batch, received_ms,
+                                         payload, drill_tree)
             check_id(device, "topic")
             if kind == "wave":
                 chunk = decode_waveform(payload, device, now=received_ms)
@@ -145,9 +148,15 @@ class Pipeline:
                 return self._decoded(decoded, received_ms, batch)
         raise PayloadError("topic", f"no decoder claims topic {topic!r}")
 
-    def _observation(self, obs: Observation, batch: Batch, raw: bytes | None = None, drill_tree: bool = False) -> str:
+    def _observation(self, obs: Observation, batch: Batch, received_ms: int, raw: bytes | None = None,
+                     drill_tree: bool = False) -> str:
         device = obs.device
         samples = obs.samples
+        cut = received_ms - RAW_RETENTION_MS
+        for i, s in enumerate(samples):
+            if s.t < cut:  # the store would drop it ("beyond retention policy"): a dead letter says why
+                when = datetime.fromtimestamp(s.t / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                raise PayloadError(f"samples[{i}].t", f"{s.t} ({when}) is {RETENTION_REASON}: not stored")
         who = self._who(device, samples[0].t, drill_tree)
         parts = [AttributedObservation(obs, who)]
         if len(samples) > 1 and any(self.attributions.lookup(device, s.t) != who for s in samples[1:]):
@@ -192,7 +201,7 @@ class Pipeline:
         if d.status:
             self._status(d.device, d.status, received_ms)
         if d.observation is not None and d.observation.samples:
-            return self._observation(d.observation, batch)
+            return self._observation(d.observation, batch, received_ms)
         if d.empty_batch:
             self.empty_batches += 1
             log.debug("device %s (%s): empty batch (status only)", d.device, d.profile)

@@ -1,7 +1,8 @@
 """HL7 v2 acknowledgements (original mode): ``MSA|AA``, or ``AE``/``AR`` with one ERR segment per problem.
 
 ERR follows v2.5+: ERR-2 location (segment^sequence^field), ERR-3 the table 0357 code, ERR-4
-severity, ERR-8 a message for the sender's operators. MSA-3 repeats the first problem for senders
+severity (``E``; ``W`` for a warning under ``AA``, e.g. a conflict resolved), ERR-8 a message for
+the sender's operators. MSA-3 repeats the first problem for senders
 that only log MSA.
 """
 
@@ -17,7 +18,7 @@ from .result import Hl7Issue, Hl7Result
 
 _TABLE_0357 = {100: "Segment sequence error", 101: "Required field missing", 102: "Data type error",
                103: "Table value not found", 200: "Unsupported message type", 201: "Unsupported event code",
-               203: "Unsupported version id", 207: "Application internal error"}
+               203: "Unsupported version id", 205: "Duplicate key identifier", 207: "Application internal error"}
 _counter = itertools.count(1)
 APPLICATION = "SMARTWARD"
 
@@ -35,7 +36,7 @@ def escape(text: str) -> str:
 def ack_code(result: Hl7Result) -> str:
     if result.rejected:
         return "AR"
-    return "AE" if result.issues else "AA"
+    return "AE" if result.errors else "AA"
 
 
 def _ts(now_s: float) -> str:
@@ -68,6 +69,6 @@ def build_ack(result: Hl7Result, code: str | None = None, extra: Sequence[Hl7Iss
     for issue in issues[:50]:
         location = "^".join([issue.segment, str(issue.sequence), str(issue.field) if issue.field else ""]).rstrip("^")
         label = _TABLE_0357.get(issue.code, "Error")
-        segments.append("|".join(["ERR", "", location, f"{issue.code}^{label}^HL70357", "E", "", "", "",
+        segments.append("|".join(["ERR", "", location, f"{issue.code}^{label}^HL70357", issue.severity, "", "", "",
                                   escape(str(issue))]))
     return "\r".join(segments) + "\r"

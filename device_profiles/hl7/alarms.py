@@ -3,7 +3,11 @@
 Per OBR group: the event OBX (OBX-3 ``MDC_EVT_…`` or a partition-3 code; OBX-8 carries the
 priority ``PH``/``PM``/``PL``/``PN`` and the kind ``SP``/``ST``/``SA``), the source parameter OBX
 (signal and value), and phase / state OBX (``end``, ``inactive`` … mean the alarm cleared).
-The alarm id is OBR-3 (the device's alert id), the time OBX-14, else OBR-7, else MSH-7.
+The alarm id is OBR-3 (the device's alert id), the time OBX-14, else OBR-7, else MSH-7. When the
+event OBX-5 is a coded element (``CWE``: ``196940^MDC_EVT_FLUID_LINE_OCCL^MDC^^^^^^Occlusion``), the
+alarm's code is its identifier (CWE-2, else CWE-1) and its text the original text (CWE-9), else the
+alternate text (CWE-5), else CWE-2; otherwise the code is OBX-3 and the text OBX-5. An alarm older
+than the 7-day raw retention is refused (AE).
 """
 
 from __future__ import annotations
@@ -11,16 +15,18 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from ..canonical import RETENTION_REASON
 from ..device_alarm import Decoded, DeviceAlarm
 from .fields import field as fld
-from .fields import repetitions
-from .result import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE_ERROR, Hl7Issue, Hl7Result
+from .fields import repetitions, too_old, when
+from .result import APPLICATION_ERROR, REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE_ERROR, Hl7Issue, Hl7Result
 
 if TYPE_CHECKING:
     from .oru import Hl7Decoder
 
 EVT_PARTITION = range(3 << 16, 4 << 16)  # MDC partition 3: events (alarms)
 _PRIORITY = {"PH": "high", "PM": "medium", "PL": "low", "PN": "low"}
+_CODED = frozenset({"CWE", "CE", "CNE", "CF"})  # OBX-2 value types whose OBX-5 is a coded element
 _ENDED = frozenset({"end", "stop", "reset", "inactivate", "inactive", "cleared"})
 
 
@@ -91,9 +97,22 @@ def _one_alarm(dec: Hl7Decoder, obr: Any, obr_seq: int, obxs: list[tuple[int, An
     t = t if t is not None else obr_t if obr_t is not None else msh_t
     if t is None:
         t = received_ms
+    if too_old(t, received_ms, dec.max_age_ms):
+        res.issues.append(Hl7Issue("OBX", n, 14, APPLICATION_ERROR,
+                                   f"alarm at {when(t)}, {RETENTION_REASON}: not stored"))
+        return None
     mds = fld(obx, 4).split(".")[0]
     code, name = fld(obx, 3, 1), fld(obx, 3, 2)
-    text = fld(obx, 5) or name or code
+    if fld(obx, 2) in _CODED or fld(obx, 5, 2) or fld(obx, 5, 9):
+        # OBX-5 names the event as a CWE (OBX-3 is then often the generic MDC_EVT_ALARM):
+        # 196940^MDC_EVT_FLUID_LINE_OCCL^MDC^^^^^^Occlusion -> code CWE-2 (else -1), text CWE-9 (original
+        # text), else CWE-5 (alternate text), else CWE-2
+        ev_id, ev_name = fld(obx, 5, 1), fld(obx, 5, 2)
+        if ev_id or ev_name:
+            code, name = ev_id, ev_name
+        text = fld(obx, 5, 9) or fld(obx, 5, 5) or name or code
+    else:
+        text = fld(obx, 5) or name or code
     alarm_id = fld(obr, 3) or res.control_id or None
     return DeviceAlarm(per_mds.get(mds, default_dev), t, (name or code)[:128], priority, text[:512], kind, state,
                        sig, value, alarm_id[:128] if alarm_id else None, dec.profile_id)

@@ -7,8 +7,10 @@ so that decoding code reads like the standard (``field(obx, 14)`` is OBX-14).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
+
+from ..canonical import RAW_RETENTION_MS
 
 _DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,4}))?([+-]\d{4})?$")
 
@@ -66,3 +68,14 @@ def parse_dtm(text: str, default_zone: tzinfo) -> int:
         raise DtmError(f"{text!r}: {exc}") from None
     ms = int((frac or "0").ljust(4, "0")[:3])
     return int(dt.timestamp()) * 1000 + ms
+
+
+def too_old(t: int, received_ms: int, max_age_ms: int | None = RAW_RETENTION_MS) -> bool:
+    """Older than the raw retention (``max_age_ms``; ``None``: no limit): the store would drop it, so
+    it is refused (AE) instead."""
+    return max_age_ms is not None and t < received_ms - max_age_ms
+
+
+def when(t: int) -> str:
+    """``t`` (ms) as ISO 8601 UTC, for ACK texts."""
+    return datetime.fromtimestamp(t / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

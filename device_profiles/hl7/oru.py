@@ -11,7 +11,12 @@ Parsing is python-hl7's; this module maps what it finds. Real-world quirks handl
 - units by MDC code, MDC name or UCUM (MDC_DIM_MMHG, kPa converted to mmHg); a perfusion index
   sent as MDC_DIM_DIMLESS is the displayed value, not a fraction.
 Problems are collected per OBX (HL7 error codes of table 0357) so the ACK can name each one; the
-good observations of a message are kept.
+good observations of a message are kept. An ``ORU^R01`` without any OBX is refused (AR). An
+observation older than the 7-day raw retention is refused (AE naming the OBX) rather than dropped by
+the store later. Two OBX giving one signal at one time with different values: the more abnormal
+(farther outside :data:`~device_profiles.catalogue.REFERENCE_RANGES`) is kept and the ACK carries a
+warning ERR (205, severity W) naming both; the message is still ``AA``. Codes not in the catalogue
+are listed in ``Hl7Result.unmapped`` (the gateway counts them per code).
 """
 
 from __future__ import annotations
@@ -22,17 +27,18 @@ from typing import Any
 
 import hl7
 
-from ..canonical import FUTURE_TOLERANCE_MS, T_MIN_MS, Observation, Sample
-from ..catalogue import MDC_NAME_SYNONYMS, MDC_SYNONYMS, NUMERIC_SIGNALS, SIGNALS
+from ..canonical import FUTURE_TOLERANCE_MS, RAW_RETENTION_MS, RETENTION_REASON, T_MIN_MS, Observation, Sample
+from ..catalogue import MDC_NAME_SYNONYMS, MDC_SYNONYMS, NUMERIC_SIGNALS, SIGNALS, abnormality
 from ..compiler import CompiledProfile, parse_zone
 from ..device_alarm import Decoded
 from ..units import ALIASES, UnitError, conversion
 from .alarms import decode_alarms
-from .fields import DtmError, parse_dtm, zone_of
+from .fields import DtmError, parse_dtm, too_old, when, zone_of
 from .fields import field as fld
 from .result import (
     APPLICATION_ERROR,
     DATA_TYPE_ERROR,
+    DUPLICATE_KEY,
     REQUIRED_FIELD_MISSING,
     SEGMENT_SEQUENCE_ERROR,
     TABLE_VALUE_NOT_FOUND,
@@ -65,7 +71,9 @@ def device_id(text: str, prefix: str) -> str:
 class Hl7Decoder:
     """Decodes HL7 v2 text with one ``hl7v2-mllp`` profile."""
 
-    def __init__(self, compiled: CompiledProfile) -> None:
+    def __init__(self, compiled: CompiledProfile, max_age_ms: int | None = RAW_RETENTION_MS) -> None:
+        """``max_age_ms``: observations and alarms older than this (relative to the receive time)
+        are refused, AE (the raw retention; ``None``: no limit, e.g. the conformance kit's old samples)."""
         spec = compiled.profile.hl7
         if spec is None:
             raise ValueError(f"profile {compiled.id!r} is not an hl7v2-mllp profile")
@@ -75,6 +83,7 @@ class Hl7Decoder:
         self.units = {**ALIASES, **compiled.hl7_units}
         self.zone = parse_zone(spec.default_zone)
         self.types = frozenset(spec.messages)
+        self.max_age_ms = max_age_ms
 
     # -- entry point -------------------------------------------------------------------------
     def decode(self, raw: str, received_ms: int) -> Hl7Result:
@@ -198,12 +207,16 @@ class Hl7Decoder:
         return "", per_mds
 
     def _observations(self, msg: Any, zone: tzinfo, msh_t: int | None, received_ms: int, res: Hl7Result) -> None:
+        if not _has(msg, "OBX"):  # e.g. a bare MSH: nothing to acknowledge as accepted
+            res.reject("OBX", 1, None, SEGMENT_SEQUENCE_ERROR, "ORU^R01 without any OBX segment: no observation")
+            return
         default_dev, per_mds = self.device_ids(msg)
         if not default_dev:
             res.issues.append(Hl7Issue("OBX", 1, 18, REQUIRED_FIELD_MISSING,
                                        f"no device identity (tried {', '.join(self.spec.device_id)})"))
             return
         samples: dict[str, dict[int, Sample]] = {}
+        first: dict[tuple[str, int, str], int] = {}  # (device, t, signal) -> the OBX that gave it first
         obr_t: int | None = None
         obx_n = obr_n = 0
         for seg in msg:
@@ -216,14 +229,15 @@ class Hl7Decoder:
                 continue
             obx_n += 1
             self._one_obx(seg, obx_n, default_dev, per_mds, obr_t if obr_t is not None else msh_t, zone,
-                          received_ms, samples, res)
+                          received_ms, samples, first, res)
         for dev, by_t in samples.items():
             # seq: the newest sample time; monotonic per device and unchanged when the sender resends
             obs = Observation(dev, max(by_t), [by_t[t] for t in sorted(by_t)])
             res.decoded.append(Decoded(self.profile_id, dev, obs))
 
     def _one_obx(self, obx: Any, n: int, default_dev: str, per_mds: dict[str, str], fallback_t: int | None,
-                 zone: tzinfo, received_ms: int, samples: dict[str, dict[int, Sample]], res: Hl7Result) -> None:
+                 zone: tzinfo, received_ms: int, samples: dict[str, dict[int, Sample]],
+                 first: dict[tuple[str, int, str], int], res: Hl7Result) -> None:
         value_type, value = fld(obx, 2), fld(obx, 5)
         code, name = fld(obx, 3, 1), fld(obx, 3, 2)
         if not value or value_type not in ("NM", "SN", ""):
@@ -272,12 +286,33 @@ class Hl7Decoder:
                 res.issues.append(Hl7Issue("OBX", n, 14, REQUIRED_FIELD_MISSING,
                                            f"{name or code}: no observation time (OBX-14, OBR-7 and MSH-7 all empty)"))
             return
+        if too_old(t, received_ms, self.max_age_ms):
+            res.issues.append(Hl7Issue("OBX", n, 14, APPLICATION_ERROR,
+                                       f"{name or code}: observed {when(t)}, {RETENTION_REASON}: not stored"))
+            return
         mds = fld(obx, 4).split(".")[0]
         dev = per_mds.get(mds, default_dev)
         sample = samples.setdefault(dev, {}).setdefault(t, Sample(t, {}))
+        prev = sample.values.get(sig)
+        if prev is not None:  # two OBX, one signal, one time: keep the more abnormal, say so in the ACK
+            other = first[(dev, t, sig)]
+            if prev == v:
+                return
+            keep_new = abnormality(sig, v) > abnormality(sig, prev)
+            kept, dropped = (v, prev) if keep_new else (prev, v)
+            res.issues.append(Hl7Issue(
+                "OBX", n, 5, DUPLICATE_KEY,
+                f"{name or code}: OBX[{other}] and OBX[{n}] give {sig} at {when(t)} as {prev:g} and {v:g}; "
+                f"kept {kept:g} (the more abnormal), not {dropped:g}", severity="W"))
+            if not keep_new:
+                return
+        else:
+            first[(dev, t, sig)] = n
         sample.values[sig] = v
         if quality != "valid":
             sample.quality[sig] = quality
+        else:
+            sample.quality.pop(sig, None)
 
 def _has(msg: Any, name: str) -> bool:
     return any(str(seg[0]) == name for seg in msg)

@@ -15,6 +15,7 @@ TABLE_VALUE_NOT_FOUND = 103
 UNSUPPORTED_MESSAGE_TYPE = 200
 UNSUPPORTED_EVENT_CODE = 201
 UNSUPPORTED_VERSION = 203
+DUPLICATE_KEY = 205  # "Duplicate key identifier": two OBX for one signal at one time
 APPLICATION_ERROR = 207
 
 
@@ -27,6 +28,7 @@ class Hl7Issue:
     field: int | None
     code: int
     text: str
+    severity: str = "E"  # ERR-4: E error (the ACK is AE), W warning (accepted: AA, the ERR still names it)
 
     def __str__(self) -> str:
         at = f"{self.segment}[{self.sequence}]" + (f"-{self.field}" if self.field else "")
@@ -40,8 +42,17 @@ class Hl7Result:
     decoded: list[Decoded] = field(default_factory=list)
     issues: list[Hl7Issue] = field(default_factory=list)
     rejected: bool = False  # AR: the message as a whole is not acceptable
-    unmapped: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)  # "OBX[n] code^name" of values not in the catalogue
     message: Any = None  # the parsed python-hl7 message, for the ACK
+
+    @property
+    def errors(self) -> list[Hl7Issue]:
+        """The issues that make the ACK ``AE`` (warnings are reported under ``AA``)."""
+        return [i for i in self.issues if i.severity == "E"]
+
+    def unmapped_codes(self) -> list[str]:
+        """The ``code^name`` of each unmapped value (for per-code counts)."""
+        return [u.split(" ", 1)[1] if " " in u else u for u in self.unmapped]
 
     def reject(self, segment: str, seq: int, fnum: int | None, code: int, text: str) -> Hl7Result:
         self.rejected = True

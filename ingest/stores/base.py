@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from device_profiles import NUMERIC_SIGNALS, PayloadError, check_id
+from device_profiles.canonical import RAW_RETENTION_MS as RAW_RETENTION_MS  # >= 96 h; the edge refuses older
 
 from ..errors import ConfigError
 from ..records import Batch
 
 Every = Literal["1m"] | None
-RAW_RETENTION_MS = 7 * 24 * 3600 * 1000  # raw vitals: >= 96 h (full disclosure)
 DOWNSAMPLE_RETENTION_MS = 400 * 24 * 3600 * 1000  # 1-minute min/mean/max: >= 1 year
 DRILL_RETENTION_MS = 7 * 24 * 3600 * 1000  # live-drill data (kept apart from clinical data)
 

@@ -174,3 +174,18 @@ async def _serve(args: argparse.Namespace, compiled: Any, host: str, port: int, 
             print(f"MLLP listening on {host}:{server.port}", flush=True)
             tg.create_task(_run(drain))
             tg.create_task(server.serve_forever())
+            tg.create_task(_report_unmapped(gateway, log))
+
+
+async def _report_unmapped(gateway: Any, log: Any, every_s: float = 3600.0) -> None:
+    """Hourly, and when the gateway stops: the HL7 codes whose values were not stored, with counts."""
+    import asyncio
+
+    try:
+        while True:
+            await asyncio.sleep(every_s)
+            if gateway.unmapped:
+                log.info("gateway: HL7 values not stored, code not in the catalogue: %s", gateway.unmapped_summary())
+    finally:
+        if gateway.unmapped:
+            log.info("gateway: HL7 values not stored, code not in the catalogue: %s", gateway.unmapped_summary())

@@ -172,3 +172,17 @@ def test_a_device_cannot_choose_its_own_ward_in_the_republished_stream() -> None
     assert topic == f"{ROOT}/wards/w1/obs"
     who = decode_attributed(body).who
     assert (who.ward, who.bed, who.patient) == ("w1", "07", "p-1")
+
+
+def test_a_sample_older_than_the_raw_retention_is_refused_naming_why(pipe: Pipeline,
+                                                                     published: list[tuple[str, bytes]]) -> None:
+    """Issue 14: InfluxDB dropped such points with a log line only; now the message is a dead letter."""
+    week = 7 * 86_400_000
+    old = payload(samples=[{"t": NOW - 60_000, "heart_rate": 72}, {"t": NOW - week - 1, "heart_rate": 73}])
+    with pytest.raises(PayloadError) as err:
+        pipe.handle(obs_topic(), old, NOW, Batch())
+    assert err.value.field == "samples[1].t" and "older than the 7-day raw retention" in str(err.value)
+    assert published == []
+    b = Batch()
+    assert pipe.handle(obs_topic(), payload(samples=[{"t": NOW - week + 1000, "heart_rate": 73}]), NOW, b) == "stored"
+    assert b.lines == 1

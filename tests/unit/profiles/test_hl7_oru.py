@@ -18,7 +18,8 @@ T_NIBP = 1421927400000  # 2015-01-22T11:50:00Z
 
 @pytest.fixture(scope="module")
 def dec() -> Hl7Decoder:
-    return Hl7Decoder(compile_profile_file(BUILTIN_DIR / "ihe-pcd-hl7-monitor.yaml"))
+    # the examples are years old: no retention limit here (test_observations_older_than_the_retention…)
+    return Hl7Decoder(compile_profile_file(BUILTIN_DIR / "ihe-pcd-hl7-monitor.yaml"), max_age_ms=None)
 
 
 @pytest.fixture
