@@ -4,6 +4,14 @@ A condition is keyed ``(patient, kind, signal, family)``; it must hold ``delay_s
 seen, or since a nurse cleared its alarm) before :class:`~alerting.lifecycle.Lifecycle` raises it,
 and ending it ends (or un-latches) the alarm. ``watch`` remembers which (patient, signal) pairs have
 technical conditions pending or open, so the hot path skips the end checks for everyone else.
+
+One cause, one alarm: a limit condition that would raise while an alarm of the same cause holds joins
+that alarm instead (its text appears in the alarm's reason and ``grouped``): systolic, mean and
+diastolic NIBP of one cycle; heart rate and pulse rate on the same side; a NEWS2 alarm takes the limit
+conditions of the parameters its score counts (a raised NEWS2 alarm also takes over such open limit
+alarms nobody has acted on yet). Critical limit conditions are never grouped. When the alarm they
+joined ends (or a NEWS2 score falls below its band) the conditions that still hold are raised on
+their own.
 """
 
 from __future__ import annotations
@@ -20,6 +28,14 @@ from .news2 import News2Result
 from .technical import Reading
 
 TECHNICAL_SIGNAL_CODES = ("quality", "artefact", "stale")
+# Limit conditions of one measurement or one physiological event (same side): they join one alarm.
+PARTNERS: dict[str, tuple[str, ...]] = {
+    "heart_rate": ("pulse_rate",), "pulse_rate": ("heart_rate",),
+    "nibp_sys": ("nibp_mean", "nibp_dia"), "nibp_mean": ("nibp_sys", "nibp_dia"), "nibp_dia": ("nibp_sys", "nibp_mean"),
+}
+# The NEWS2 parameter (News2Result.scores key) a limit signal contributes to.
+NEWS2_PARAMETER = {"resp_rate": "resp_rate", "spo2": "spo2", "nibp_sys": "sbp", "heart_rate": "heart_rate",
+                   "pulse_rate": "heart_rate", "temperature": "temperature"}
 
 
 @dataclass(slots=True)
@@ -51,6 +67,9 @@ class Conditions:
         self.lifecycle = lifecycle
         self.pending: dict[Key, int] = {}
         self.watch: set[tuple[str, str]] = set()
+        self.members: dict[Key, tuple[Key, Alarm]] = {}  # grouped condition -> (its alarm's key, its proto)
+        self.orphans: dict[Key, Alarm] = {}  # grouped conditions whose alarm ended: raised by flush()
+        lifecycle.on_end = self._promote
 
     def active(self, key: Key) -> bool:
         """Pending or open."""
@@ -64,6 +83,10 @@ class Conditions:
         key: Key = (p.key, kind, signal, code.split(":")[0])
         if not on:
             self.pending.pop(key, None)
+            if self.orphans:
+                self.orphans.pop(key, None)
+            if key in self.members:
+                return self._leave(key, t)
             return self.lifecycle.end_condition(key, t, end_reason, value) if key in self.lifecycle.by_key else []
         if kind == "technical" and signal is not None:
             self.watch.add((p.key, signal))
@@ -78,7 +101,106 @@ class Conditions:
             reason = reason.replace("{held}", f" for {held / 1000:.0f} s" if held >= 1000 else "")
         proto = Alarm("", p.who.ward, p.who.bed, p.who.patient, p.device, kind, signal, code, priority, t,
                       reason, value, drill=p.who.drill)
-        return self.lifecycle.assert_condition(proto, t)
+        if self.orphans:
+            self.orphans.pop(key, None)  # judged again now: joins another alarm or stands alone
+        if kind == "limit" and key not in self.lifecycle.by_key and not code.endswith(":critical"):
+            leader = self._leader(p, key)
+            if leader is not None:
+                return self._join(leader, key, proto, t)
+        # critical now, or its alarm is gone: on its own
+        events = self._leave(key, t) if key in self.members else []
+        events += self.lifecycle.assert_condition(proto, t)
+        if kind == "news2" and events and events[-1].event == "raised":
+            events += self._absorb(p, self.lifecycle.by_key[key], t)
+        return events
+
+    # -- one cause, one alarm ---------------------------------------------------------------------
+    def _leader(self, p: Patient, key: Key) -> Alarm | None:
+        """The open alarm (its condition holding) whose cause explains the limit condition ``key``."""
+        by_key = self.lifecycle.by_key
+        _, _, signal, side = key
+        n = by_key.get((p.key, "news2", None, "news2"))
+        param = NEWS2_PARAMETER.get(signal or "")
+        if n is not None and n.condition and n.ended_t is None and param is not None and (
+                (p.param_scores.get(signal or "") or 0) > 0 or (p.news2 is not None and p.news2.scores.get(param, 0) > 0)):
+            return n
+        for other in PARTNERS.get(signal or "", ()):
+            a = by_key.get((p.key, "limit", other, side))
+            if a is not None and a.condition and a.ended_t is None:
+                return a
+        return None
+
+    def _join(self, leader: Alarm, key: Key, proto: Alarm, t: int) -> list[AlarmEvent]:
+        old = self.members.get(key)
+        self.members[key] = (leader.key, proto)
+        new = key not in leader.grouped
+        leader.grouped[key] = proto.reason
+        if old is not None and old[0] != leader.key:
+            self._leave_alarm(old[0], key)
+        if new:
+            leader.updated_t = t
+            return [leader.event("updated", t)]
+        return []
+
+    def _leave_alarm(self, leader_key: Key, key: Key) -> Alarm | None:
+        a = self.lifecycle.by_key.get(leader_key)
+        if a is not None and a.grouped.pop(key, None) is not None:
+            return a
+        return None
+
+    def _leave(self, key: Key, t: int) -> list[AlarmEvent]:
+        """The grouped condition ``key`` ended (or goes on its own): its alarm no longer shows it."""
+        leader_key, _ = self.members.pop(key)
+        a = self._leave_alarm(leader_key, key)
+        if a is None or a.state == "cleared":
+            return []
+        a.updated_t = t
+        return [a.event("updated", t)]
+
+    def _promote(self, leader: Alarm, t: int) -> list[AlarmEvent]:
+        """``leader``'s condition ended or it was cleared: its grouped conditions are on their own. Those
+        that still hold at the next :meth:`flush` (after the rest of this sample was judged: the next
+        NIBP values of the same cycle may end them) are raised then - they held their delay already."""
+        for key in list(leader.grouped):
+            del leader.grouped[key]
+            entry = self.members.pop(key, None)
+            if entry is not None:
+                self.orphans[key] = entry[1]
+        return []
+
+    def flush(self, t: int) -> list[AlarmEvent]:
+        """Raise the grouped conditions whose alarm ended and that still hold (see :meth:`_promote`)."""
+        events: list[AlarmEvent] = []
+        orphans, self.orphans = self.orphans, {}
+        for key, proto in orphans.items():
+            if key in self.pending and key not in self.lifecycle.by_key:
+                proto.raised_t = t
+                events += self.lifecycle.assert_condition(proto, t)
+        return events
+
+    def _absorb(self, p: Patient, news2: Alarm, t: int) -> list[AlarmEvent]:
+        """A NEWS2 alarm was raised: it takes over the open limit alarms its score explains that nobody
+        has acted on yet (active, not escalated, not critical), and the conditions grouped into them."""
+        events: list[AlarmEvent] = []
+        for a in [a for k, a in self.lifecycle.by_key.items() if k[0] == p.key and k[1] == "limit"]:
+            if (a.state != "active" or a.escalation_level or not a.condition or a.code.endswith(":critical")
+                    or self._leader(p, a.key) is not news2):
+                continue
+            proto = Alarm("", a.ward, a.bed, a.patient, a.device, a.kind, a.signal, a.code,
+                          a.condition_priority or a.priority, t, a.reason, a.value, drill=a.drill)
+            moved = dict(a.grouped)
+            a.grouped.clear()
+            events += self.lifecycle.clear(a, t, f"now part of the NEWS2 alarm ({news2.reason})")
+            self.members[a.key] = (news2.key, proto)
+            news2.grouped[a.key] = a.reason
+            for k, text in moved.items():
+                if k in self.members:
+                    self.members[k] = (news2.key, self.members[k][1])
+                    news2.grouped[k] = text
+        if events:
+            news2.updated_t = t
+            events.append(news2.event("updated", t))
+        return events
 
     def end_if_open(self, p: Patient, kind: str, signal: str | None, code: str, t: int,
                     reason: str, value: float | None = None) -> list[AlarmEvent]:

@@ -22,7 +22,7 @@ from .config import AlarmConfig, EscalationPolicy, LimitRule, PatientOverride
 from .events import Alarm, AlarmEvent
 from .lifecycle import Key, Lifecycle, worse
 from .limits import describe, describe_end, effective_rule, evaluate, implausible
-from .news2_watch import SPOT_PARAMETERS, News2Watch
+from .news2_watch import SPOT_PARAMETERS, News2Watch, scale2_spo2_rule
 from .spot import AlarmCommand, SpotObservation
 from .technical import BAD_QUALITY, Reading, cross_check, horizon
 
@@ -72,6 +72,9 @@ class Engine:
             return self._rules[k]
         except KeyError:
             rule = effective_rule(self.config, signal, self.overrides.get(k))
+            q = self.patients.get(patient) if signal == "spo2" else None
+            if rule is not None and q is not None and q.spot.get("spo2_scale", (0, 1))[1] == 2:
+                rule = scale2_spo2_rule(rule, self.overrides.get(k), self.config.news2.scale2_spo2_shift)
             self._rules[k] = rule = rule if rule is not None and rule.enabled else None
             return rule
 
@@ -136,7 +139,7 @@ class Engine:
                 if gap > 0:
                     p.gaps[name] = gap
             p.last[name] = Reading(t, value, usable, h)
-            self.news2.value(p, name, value, usable)
+            self.news2.value(p, name, value, usable, t)
             if usable and rule is not None:
                 events += self._limit(p, name, value, rule, t)
             if watched:
@@ -151,7 +154,9 @@ class Engine:
     def _limit(self, p: Patient, name: str, value: float, rule: LimitRule, t: int) -> list[AlarmEvent]:
         cond = self.conditions
         by_key = self.lifecycle.by_key
-        hit = evaluate(rule, value, ((p.key, "limit", name, "low") in by_key, (p.key, "limit", name, "high") in by_key))
+        low, high = (p.key, "limit", name, "low"), (p.key, "limit", name, "high")
+        members = cond.members  # grouped into another alarm of the same cause: hysteresis as if open
+        hit = evaluate(rule, value, (low in by_key or low in members, high in by_key or high in members))
         events: list[AlarmEvent] = []
         for side in ("low", "high"):
             if hit is None or hit.side != side:
@@ -159,6 +164,8 @@ class Engine:
                 if a is not None:
                     events += cond.end_if_open(p, "limit", name, side, t,
                                                describe_end(name, value, side, worse(a, a.value)), value)
+                elif (p.key, "limit", name, side) in members:
+                    events += cond.end_if_open(p, "limit", name, side, t, describe_end(name, value, side, None), value)
                 else:
                     cond.pending.pop((p.key, "limit", name, side), None)
         if hit is not None:
@@ -199,6 +206,8 @@ class Engine:
             self.news2.spot_expiring(p, t)
             if self.news2.due(p):
                 events += self.news2.update(p, t)
+        if cond.orphans:  # one cause, one alarm: grouped conditions whose alarm ended stand alone now
+            events += cond.flush(t)
         return events
 
     def _explained(self, p: Patient, name: str) -> bool:
@@ -283,10 +292,11 @@ class Engine:
             p.news2_dirty = True
             if name in SPOT_PARAMETERS:
                 p.spot[name] = (obs.t, value)
+                if name == "spo2_scale":  # scale 2 moves the SpO2 limits with it
+                    self._rules.pop((p.key, "spo2"), None)
                 continue
             p.last[name] = Reading(obs.t, float(value), True)
-            self.news2.value(p, name, float(value), True)
-            p.news2_dirty = True
+            self.news2.measured(p, name, float(value), obs.t)
             rule = self._rule(p.key, name)
             if rule is not None:
                 events += self._limit(p, name, float(value), rule, obs.t)
@@ -301,8 +311,10 @@ class Engine:
         for name, value in obs.values().items():
             if name in SPOT_PARAMETERS:
                 p.spot[name] = (obs.t, value)
+                self._rules.pop((p.key, "spo2"), None)
             else:
                 p.last[name] = Reading(obs.t, float(value), True)
+                self.news2.measured(p, name, float(value), obs.t)
         p.news2_dirty = True
 
     def end_drill(self, drill: str, t: int) -> list[AlarmEvent]:
@@ -315,9 +327,11 @@ class Engine:
         gone = {k for k, p in self.patients.items() if p.who.drill == drill}
         for k in gone:
             del self.patients[k]
+            self.news2.forget(k)
         for key in [k for k in self.conditions.pending if k[0] in gone]:
             del self.conditions.pending[key]
         self.conditions.watch = {w for w in self.conditions.watch if w[0] not in gone}
+        self.conditions.members = {k: m for k, m in self.conditions.members.items() if k[0] not in gone}
         return events
 
     def command(self, cmd: AlarmCommand, t: int) -> list[AlarmEvent]:

@@ -94,6 +94,9 @@ class Lifecycle:
         self.by_key: dict[Key, Alarm] = {}
         self.cleared_at: dict[Key, int] = {}  # manual clears: the condition must persist anew
         self.just_cleared: dict[str, Alarm] = {}  # cleared since the caller last drained it (to store)
+        # called when an alarm's condition ends or it is cleared: the conditions grouped into it that
+        # still hold are raised on their own (one cause, one alarm - never a cause lost)
+        self.on_end: Callable[[Alarm, int], list[AlarmEvent]] | None = None
 
     def restore(self, alarms: Iterable[Alarm]) -> None:
         """Take over open alarms from the state store after a restart."""
@@ -162,13 +165,15 @@ class Lifecycle:
         a = self.by_key.get(key)
         if a is None or not a.condition:
             return []
-        material = material_change(a, value) or a.ended_t is None  # the first note says: condition over
-        if a.ended_t is None:
+        first = a.ended_t is None  # the first note says: the condition is over
+        if first:
             a.ended_t = t
+        material = material_change(a, value) or first
         a.value, a.reason, a.worst = value, reason, worse(a, value)
         if material:
             a.updated_t = t
-            return [a.event("updated", t)]
+            events = [a.event("updated", t)]
+            return events + self.on_end(a, t) if first and self.on_end is not None else events
         return []
 
     def end_condition(self, key: Key, t: int, reason: str, value: float | None = None) -> list[AlarmEvent]:
@@ -185,21 +190,24 @@ class Lifecycle:
             a.ended_t = a.ended_t if a.ended_t is not None else t  # a NEWS2 score ended below its band earlier
             a.value = value
             a.reason = f"{reason}; condition ended at {clock(a.ended_t)}, latched until acknowledged"
-            return [a.event("updated", t)]
+            events = [a.event("updated", t)]
+            return events + self.on_end(a, t) if self.on_end is not None else events
         return self._clear(a, t, None, reason)
 
     def clear(self, a: Alarm, t: int, reason: str) -> list[AlarmEvent]:
-        """Clear an open alarm whatever its condition (a live drill ended)."""
-        return self._clear(a, t, None, reason)
+        """Clear an open alarm whatever its condition: a live drill ended, or the alarm becomes part of
+        another alarm of the same cause (its grouped conditions are then the caller's)."""
+        return self._clear(a, t, None, reason, promote=False)
 
-    def _clear(self, a: Alarm, t: int, by: str | None, reason: str) -> list[AlarmEvent]:
+    def _clear(self, a: Alarm, t: int, by: str | None, reason: str, promote: bool = True) -> list[AlarmEvent]:
         a.state = "cleared"
         a.updated_t = t
         self.just_cleared[a.id] = a
         self.by_id.pop(a.id, None)
         if self.by_key.get(a.key) is a:
             del self.by_key[a.key]
-        return [a.event("cleared", t, by=by, reason=reason)]
+        events = [a.event("cleared", t, by=by, reason=reason)]
+        return events + self.on_end(a, t) if promote and a.grouped and self.on_end is not None else events
 
     # -- commands ---------------------------------------------------------------------------------
     def command(self, alarm_id: str, action: str, by: str, t: int, minutes: float | None = None) -> list[AlarmEvent]:
