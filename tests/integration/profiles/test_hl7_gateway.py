@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 
 import aiomqtt
@@ -20,6 +21,15 @@ pytestmark = pytest.mark.integration
 
 MLLP_SEND = Path(sys.executable).parent / "mllp_send"
 DEVICE = "e86c094f-f751-4acf-92b2-38f11c1f6f57-Device"
+
+
+def recent(ihe: Path, tmp_path: Path) -> Path:
+    """The IHE example (2015) moved to yesterday: the gateway refuses observations older than the
+    7-day raw retention (issue 14), which InfluxDB would drop."""
+    day = time.strftime("%Y%m%d", time.gmtime(time.time() - 86_400))
+    out = tmp_path / "ihe-recent.hl7"
+    out.write_bytes(ihe.read_bytes().replace(b"20150122", day.encode()))
+    return out
 
 
 async def mllp_send(port: int, file: Path) -> str:
@@ -52,7 +62,9 @@ async def test_ihe_example_through_gateway_to_mosquitto(mosquitto: Mosquitto, to
             garbage = tmp_path / "garbage.hl7"
             garbage.write_bytes(b"MSH|^~\\&|\x00\x01\x02||||20250101000000||ADT^A01|G1|P|2.5\r")
             assert "MSA|AR|G1|" in await mllp_send(port, garbage)
-            out = await mllp_send(port, ihe)
+            out = await mllp_send(port, ihe)  # as published, from 2015: refused, not dropped later by the store
+            assert "MSA|AE|HP0122182658686QQ000CND119C0WS61|" in out and "older than the 7-day raw retention" in out
+            out = await mllp_send(port, recent(ihe, tmp_path))
             assert "MSA|AA|HP0122182658686QQ000CND119C0WS61" in out
             got: dict[str, float] = {}
             async with asyncio.timeout(30):
@@ -90,7 +102,7 @@ async def test_aa_means_on_disk_across_broker_outage_and_gateway_kill(
     broker.stop()
     gw = await start_gateway(broker, port, outbox, topic_root)
     try:
-        assert "MSA|AA|HP0122182658686QQ000CND119C0WS61" in await mllp_send(port, ihe)
+        assert "MSA|AA|HP0122182658686QQ000CND119C0WS61" in await mllp_send(port, recent(ihe, tmp_path))
     finally:
         gw.kill()  # no clean shutdown: only what is on disk survives
         await asyncio.wait_for(gw.wait(), 30)
