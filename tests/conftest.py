@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
 from devservers import InfluxDB, Mosquitto
+from tests.prereq import IN_CI, missing
 
-IN_CI = os.environ.get("CI") == "true"
 REPO = Path(__file__).resolve().parents[1]
 # Real recordings (PhysioNet, MIMIC-III, IHE HL7) live in ../shared/testdata beside the clone.
 TESTDATA = Path(os.environ.get("SMARTWARD_TESTDATA", REPO.parent / "shared" / "testdata"))
@@ -21,17 +21,13 @@ TESTDATA = Path(os.environ.get("SMARTWARD_TESTDATA", REPO.parent / "shared" / "t
 def testdata() -> Path:
     """``../shared/testdata`` (override with SMARTWARD_TESTDATA)."""
     if not TESTDATA.is_dir():
-        if IN_CI:
-            pytest.fail(f"shared test data missing at {TESTDATA}")
-        pytest.skip(f"shared test data not found at {TESTDATA}")
+        missing(f"shared test data at {TESTDATA}", "clone ../shared beside the repo or set SMARTWARD_TESTDATA")
     return TESTDATA
 
 
 def _need(cls: type[Mosquitto] | type[InfluxDB]) -> None:
-    if not cls.available():
-        if IN_CI:  # CI installs everything: a missing server is a failure, not a skip
-            pytest.fail(f"{cls.binary} missing in CI")
-        pytest.skip(f"{cls.binary} not installed; run scripts/bootstrap.sh")
+    if not cls.available():  # CI installs everything: a missing server is a failure there, not a skip
+        missing(cls.binary)
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +80,15 @@ def topic_root(uid: str) -> str:
 @pytest.fixture
 def influx_db(uid: str) -> str:
     return f"sw_{uid}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, object, None]:
+    """In CI (``CI=true``) a skip is a failure naming its reason: the suite never ends green having
+    silently not run something (a missing server, tool, generated file or ``../shared/testdata``)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI (CI=true), which is a failure: {reason}"

@@ -21,6 +21,7 @@ from device_profiles import ProfileError, parse_mqtt_url
 from device_profiles.mqtt_factory import mqtt_client
 from devservers import Mosquitto
 from tests.integration.dashboard.conftest import api_secret, obs, running_platform, until
+from tests.prereq import missing
 
 pytestmark = pytest.mark.integration
 __all__ = ["api_secret"]
@@ -29,7 +30,7 @@ __all__ = ["api_secret"]
 @pytest.fixture
 def tls_mosquitto() -> Iterator[Mosquitto]:
     if not Mosquitto.available():
-        pytest.skip("mosquitto not installed")
+        missing("mosquitto")
     m = Mosquitto(tls=True).start()
     yield m
     m.close()

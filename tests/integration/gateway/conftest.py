@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from devservers import Mosquitto
+from tests.prereq import missing
 
 # Mosquitto started as root drops to user "mosquitto" and then cannot write its persistence file in
 # the fixture's root-owned temp dir ("Error: Permission denied" at shutdown): sessions and queued
@@ -24,7 +25,7 @@ STAY_ROOT = "user root\n" if os.geteuid() == 0 else ""
 def restartable_mosquitto() -> Iterator[Mosquitto]:
     """Like ``private_mosquitto``, but its persistence works when the tests run as root."""
     if not Mosquitto.available():
-        pytest.skip("mosquitto not installed")
+        missing("mosquitto")
     m = Mosquitto().start()
     yield m
     m.close()

@@ -26,6 +26,7 @@ from gateway_agent import (
     SimulationOptions,
     WardOptions,
 )
+from tests.prereq import missing
 
 from .conftest import STAY_ROOT, until
 
@@ -76,7 +77,7 @@ def add(broker_dir: Path, *args: str) -> str:
 @pytest.fixture
 def prod() -> Iterator[tuple[ProdMosquitto, dict[str, str]]]:
     if not Mosquitto.available():
-        pytest.skip("mosquitto not installed")
+        missing("mosquitto")
     m = ProdMosquitto(port=free_port())
     (m.dir / "acl").write_text((DEPLOY / "acl").read_text())
     pw = {name: add(m.dir, name) for name in ("sim-a", "sim-b", "sim-w1-01", "sim-w1-02")}

@@ -14,6 +14,7 @@ import pytest
 
 from devservers import Mosquitto, free_port
 from gateway_agent import AsyncOutbox, Message, Publisher, PublisherOptions
+from tests.prereq import missing
 
 from .conftest import until
 
@@ -35,7 +36,7 @@ def make_pki(d: Path) -> None:
 @pytest.fixture
 def tls_broker(tmp_path: Path) -> Iterator[tuple[Mosquitto, int, Path]]:
     if not Mosquitto.available() or shutil.which("openssl") is None:
-        pytest.skip("mosquitto or openssl not installed")
+        missing("mosquitto or openssl")
     pki = tmp_path / "pki"
     pki.mkdir()
     make_pki(pki)

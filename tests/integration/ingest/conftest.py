@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from devservers import Mosquitto, free_port
+from tests.prereq import missing
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -104,7 +105,7 @@ def persistent_mosquitto() -> Iterator[Mosquitto]:
     survive a restart. ``user root`` keeps it able to save.
     """
     if not Mosquitto.available():
-        pytest.skip("mosquitto not installed")
+        missing("mosquitto")
     m = Mosquitto().start()  # servers.Mosquitto adds "user root" when run as root
     yield m
     m.close()
