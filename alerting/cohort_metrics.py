@@ -42,6 +42,11 @@ def ratio(num: FloatArray, den: FloatArray) -> float:
     return float(num.sum()) / d if d else float("nan")
 
 
+def quotient(a: float, b: float) -> float:
+    """``a / b``, NaN when ``b`` is 0 (a resample without any naive alarm has no ratio)."""
+    return a / b if b else float("nan")
+
+
 @dataclass(frozen=True, slots=True)
 class Estimate:
     value: float

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from .cohort_metrics import BoolArray, Estimate, FloatArray, IntArray, auroc, bootstrap, ratio
+from .cohort_metrics import BoolArray, Estimate, FloatArray, IntArray, auroc, bootstrap, quotient, ratio
 from .config import AlarmConfig, build_config, preset
 from .lead_window import HOUR, LEAD_MAX, LEAD_MIN, AlarmTrace, in_lead_window, is_urgent_condition
 from .naive import naive_events
@@ -156,10 +156,10 @@ def evaluate(patients: list[PatientRun], outcomes: Outcomes | None, resamples: i
                     detected[i], lead[i] = True, (onset[i] - hit) / HOUR
         arrays[m] = {"total": total, "phys": phys, "detected": detected, "score": score}
         stats |= _monitor_stats(m, days, total, phys, urgent_n, known, event, detected, lead, score)
-    stats["ratio/alarms"] = lambda idx: (ratio(arrays["engine"]["total"][idx], days[idx])
-                                         / ratio(arrays["naive"]["total"][idx], days[idx]))
-    stats["ratio/physiological"] = lambda idx: (ratio(arrays["engine"]["phys"][idx], days[idx])
-                                                / ratio(arrays["naive"]["phys"][idx], days[idx]))
+    stats["ratio/alarms"] = lambda idx: quotient(float(arrays["engine"]["total"][idx].sum()),
+                                                 float(arrays["naive"]["total"][idx].sum()))
+    stats["ratio/physiological"] = lambda idx: quotient(float(arrays["engine"]["phys"][idx].sum()),
+                                                        float(arrays["naive"]["phys"][idx].sum()))
     if outcomes is not None and outcomes.reference_name:
         stats["reference/auroc"] = lambda idx: auroc(np.where(known[idx], reference[idx], np.nan), event[idx])
     est = bootstrap(stats, n, resamples, seed) if n else {}

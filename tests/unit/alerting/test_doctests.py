@@ -6,11 +6,13 @@ import doctest
 
 import pytest
 
+import alerting.cohort_metrics
 import alerting.compare
+import alerting.lead_window
 import alerting.news2
 
 
-@pytest.mark.parametrize("module", [alerting.news2, alerting.compare])
+@pytest.mark.parametrize("module", [alerting.news2, alerting.compare, alerting.lead_window, alerting.cohort_metrics])
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
