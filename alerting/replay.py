@@ -7,8 +7,8 @@ the alarm events as replay lines (``t`` in ms since the recording's first sample
 
 ``ack_after_s`` simulates a nurse: every alarm that sounds (raised, or made active again by a worse
 condition) is acknowledged that many seconds later with a real ``acknowledge`` command, unless it
-cleared before; while an alarm waits for its nurse the engine ticks every ``tick_s`` as a live
-ward's does, so escalation happens on time. Without it nobody acknowledges (latched alarms stay).
+cleared before; while an alarm waits for its nurse the engine also ticks when an escalation step
+falls due, as a live ward's does, so escalation happens on time between sparse (hourly) records. Without it nobody acknowledges (latched alarms stay).
 
 :class:`ReplaySummary` counts alarms per patient-day by kind and by *peak* priority (the highest an
 alarm reached, escalation included), and for labelled patients whether a medium/high alarm came in
@@ -48,10 +48,9 @@ class Replayer:
     ``max_news2`` holds the highest NEWS2 total the engine computed per patient (a floor when
     incomplete), for score discrimination."""
 
-    def __init__(self, config: AlarmConfig, ack_after_s: float | None = None, tick_s: float = 10.0) -> None:
+    def __init__(self, config: AlarmConfig, ack_after_s: float | None = None) -> None:
         self.engine = Engine(config)
         self.ack_ms = None if ack_after_s is None else round(ack_after_s * 1000)
-        self.tick_ms = max(1, round(tick_s * 1000))
         self.now = 0
         self._due: list[tuple[int, str]] = []  # (acknowledge at, alarm id)
         self._waiting: set[str] = set()
@@ -85,16 +84,17 @@ class Replayer:
                 yield replay_line(e, e.patient or e.device)
 
     def _until(self, t: int) -> Iterator[dict[str, Any]]:
-        """Time passes up to ``t``: while an alarm waits for its acknowledgement the engine ticks every
-        ``tick_ms`` (escalation on time); each due acknowledgement is sent (before a tick or record
-        of the same instant: the nurse answered within ``ack_after``)."""
+        """Time passes up to ``t``: while an alarm waits for its acknowledgement the engine ticks when
+        an escalation step falls due (as a live ward's engine, which ticks every second, would see
+        it); each due acknowledgement is sent (before a tick or record of the same instant: the nurse
+        answered within ``ack_after``)."""
         engine = self.engine
         while self._due:
             ack_t, alarm_id = self._due[0]
-            nxt = (self.now // self.tick_ms + 1) * self.tick_ms
-            if nxt < min(ack_t, t):
-                self.now = nxt
-                yield from self._emit(engine.tick(nxt))
+            step = self._next_step()
+            if step is not None and step < min(ack_t, t):
+                self.now = step
+                yield from self._emit(engine.tick(step))
                 continue
             if ack_t > t:
                 return
@@ -106,10 +106,29 @@ class Replayer:
                 yield from self._emit(engine.command(
                     AlarmCommand(id=alarm_id, action="acknowledge", by=ACK_BY, minutes=None, t=ack_t), ack_t))
 
+    def _next_step(self) -> int | None:
+        """The next time after ``now`` an open alarm may escalate or a silence ends (a superset:
+        :meth:`Lifecycle.tick` decides; a tick that changes nothing is harmless)."""
+        lc = self.engine.lifecycle
+        best: int | None = None
+        for a in lc.by_id.values():
+            if a.state == "silenced" and a.silenced_until is not None:
+                due = a.silenced_until
+            elif a.state == "active" and a.condition and a.kind != "anomaly":
+                levels = lc.config.policy(a.ward).levels
+                if a.escalation_level + 1 >= len(levels):
+                    continue
+                wait = levels[a.escalation_level + 1].after_s - levels[a.escalation_level].after_s
+                due = a.escalated_t + round(wait * 1000)
+            else:
+                continue
+            if due > self.now and (best is None or due < best):
+                best = due
+        return best
 
-def replay(records: Iterable[Record], config: AlarmConfig, ack_after_s: float | None = None,
-           tick_s: float = 10.0) -> Iterator[dict[str, Any]]:
-    return Replayer(config, ack_after_s, tick_s).run(records)
+
+def replay(records: Iterable[Record], config: AlarmConfig, ack_after_s: float | None = None) -> Iterator[dict[str, Any]]:
+    return Replayer(config, ack_after_s).run(records)
 
 
 @dataclass
