@@ -84,8 +84,8 @@ class BedState:
 def alarm_ended(a: dict[str, Any]) -> bool:
     """Whether the alarm's condition is over (a latched alarm waiting for its acknowledgement, or an
     escalated one whose condition ended): such an alarm is listed quietly, below every active one.
-    Reads alerting's ``condition``/``ended_t`` and, when alerting sends them, ``ended``/``latched``."""
-    return (a.get("condition") is False or a.get("ended") is True or a.get("ended_t") is not None
+    Reads alerting's ``condition``, ``ended_t``, ``latched`` and, if alerting sends it, ``ended``."""
+    return (a.get("condition") is False or a.get("ended") is True or a.get("latched") is True or a.get("ended_t") is not None
             or a.get("state") == "cleared")
 
 

@@ -58,13 +58,13 @@ export function alarmLabel(a) {
 /**
  * Whether the alarm's condition is over: a latched alarm waiting for its acknowledgement, or one that
  * escalated and then ended. Shown quietly and below every active alarm, never as a flashing active one
- * (= wardstate.alarm_ended). Reads `condition` / `ended_t` and, when alerting sends them, `ended` / `latched`.
+ * (= wardstate.alarm_ended). Reads `condition`, `ended_t`, `latched` and, if alerting sends it, `ended`.
  * @param {Alarm} a
  */
 export function alarmEnded(a) {
   /** @type {any} */
   const x = a;
-  return a.condition === false || x.ended === true || (a.ended_t !== null && a.ended_t !== undefined) || a.state === "cleared";
+  return a.condition === false || x.ended === true || a.latched === true || (a.ended_t !== null && a.ended_t !== undefined) || a.state === "cleared";
 }
 
 // Alarm order for every list: real patients' alarms first, live-drill alarms after them; within each,

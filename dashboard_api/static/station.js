@@ -136,13 +136,16 @@ function topAlarm(b) {
   return (b.alarms || []).filter(a => a.state !== "cleared").sort(cmp)[0] || null;
 }
 
-// A bed whose device stopped sending: every continuously measured signal (short staleness horizon:
-// HR, SpO₂, RR, not a 4-hourly NIBP or temperature) is stale, or every value is.
+// A bed whose device stopped sending: no continuously measured signal (short staleness horizon: HR,
+// SpO₂, RR; not a 4-hourly NIBP or temperature) came within the shortest of their horizons, or every
+// value is stale.
 function deviceSilent(b) {
   const vs = Object.values(b.vitals || {});
   if (!b.device || !vs.length) return false;
   const continuous = vs.filter(v => v.expire_after_s <= 120);
-  return (continuous.length ? continuous : vs).every(v => isStale(v));
+  if (!continuous.length) return vs.every(v => isStale(v));
+  const newest = Math.max(...continuous.map(v => v.t)), horizon = Math.min(...continuous.map(v => v.expire_after_s));
+  return isStale({ t: newest, expire_after_s: horizon });
 }
 
 function renderTile(b) {
@@ -235,25 +238,23 @@ function vitalCell(sig, v, dia, b) {
 // ---- alarm list ----------------------------------------------------------------------------------
 // The list never moves under the nurse's pointer or keyboard selection: each alarm has its own row
 // (updated in place, so a focused button keeps its focus), the order is stable (an update of an alarm
-// never moves it: alarmCompare sorts by when it was raised), and while the pointer is on the list, focus
-// is in it or the keyboard selected an alarm in the last HOLD_MS, rows keep their places: new alarms
-// join at the end and an alarm that ended stays, marked ended, until the list is let go. Every action
-// names the alarm id it was aimed at (and its bed: the server refuses a stale target with 409), and
-// says which alarm it acted on.
-const HOLD_MS = 8000;
+// never moves it: alarmCompare sorts by when it was raised), and while the nurse is working the list
+// (the pointer moved or pressed on it in the last POINTER_HOLD_MS, or the keyboard selected or focused
+// in it in the last HOLD_MS) rows keep their places: new alarms join at the end and an alarm that ended
+// stays, marked ended, until the hold lapses (the pointer leaves the list, or time). Every action names
+// the alarm id it was aimed at (and its bed: the server refuses a stale target with 409), and says
+// which alarm it acted on.
+const HOLD_MS = 8000, POINTER_HOLD_MS = 5000;
 /** @type {string[]} */
 let order = [];                 // alarm ids as shown
 const rows = new Map();         // id -> <li>
 const gone = new Map();         // id -> alarm that ended while the list was held (still shown, marked)
 /** @type {string | null} */
 let selectedId = null;
-let hover = false, holdUntil = 0, resortPending = false;
+let pointerHoldUntil = 0, holdUntil = 0, resortPending = false;
 const known = new Set();        // alarm ids this screen has seen (a new one re-announces the sound)
 
-function held() {
-  const list = $("alarm-list");
-  return hover || list.contains(document.activeElement) || Date.now() < holdUntil;
-}
+function held() { const now = Date.now(); return now < pointerHoldUntil || now < holdUntil; }
 /** @param {any} a */
 function keepGone(a) { if (rows.has(a.id)) gone.set(a.id, a); }
 /** An alarm that should sound now. @param {any} a */
@@ -348,7 +349,7 @@ function fillRow(li, a, isGone) {
     : ended ? `ended${endedAt}${a.state === "active" ? " · latched: acknowledge to clear" : " · " + a.state}${peak}`
     : a.state === "active" ? peak.slice(3) : a.state + (a.by ? " · " + a.by : "") + peak;
   const name = alarmName(a);
-  for (const [cls, verb] of [[".ack", "Acknowledge"], [".sil", "Silence 2 minutes"], [".esc", "Escalate"]]) {
+  for (const [cls, verb] of [[".ack", "Acknowledge"], [".sil", "Silence 2 min"], [".esc", "Escalate"]]) {
     const b = /** @type {HTMLButtonElement} */ (q(cls));
     b.disabled = isGone;
     b.setAttribute("aria-label", `${verb}: ${name}`);
@@ -437,9 +438,11 @@ setInterval(renderAudio, 1000);
 renderAudio();
 
 const alarmList = $("alarm-list");
-alarmList.addEventListener("pointerenter", () => { hover = true; });
-alarmList.addEventListener("pointerleave", () => { hover = false; setTimeout(() => { if (!held()) renderAlarms(); }, 0); });
-alarmList.addEventListener("focusout", () => setTimeout(() => { if (!held()) renderAlarms(); }, 0));
+for (const ev of ["pointerenter", "pointermove", "pointerdown"]) alarmList.addEventListener(ev, () => { pointerHoldUntil = Date.now() + POINTER_HOLD_MS; });
+alarmList.addEventListener("pointerleave", () => { pointerHoldUntil = 0; if (resortPending && !held()) renderAlarms(); });
+// keyboard focus in the list (a clicked button is not :focus-visible) holds it like the arrow keys
+alarmList.addEventListener("focusin", ev => { if (/** @type {HTMLElement} */ (ev.target).matches(":focus-visible")) holdUntil = Date.now() + HOLD_MS; });
+alarmList.addEventListener("keydown", () => { holdUntil = Date.now() + HOLD_MS; });
 
 // ---- bed view ----------------------------------------------------------------------------------
 function openBed(name) {
