@@ -3,7 +3,12 @@
 A samples directory holds payloads exactly as the device sends them: ``NAME.json`` (or any other
 non-``.expected.json`` file) for MQTT profiles, ``NAME.hl7`` for HL7 profiles. ``NAME.topic``
 optionally gives the MQTT topic (default: the profile's pattern with every capture ``SAMPLE``).
-``NAME.expected.json``, when present, is what decoding must produce; any difference is a failure.
+``NAME.expected.json``, when present, is what decoding must produce: the *full* decode output as
+``--write-expected`` writes it (``ack``/``message_type``/``decoded`` for HL7; ``device``,
+``observation``, ``alarms``, ``status`` for MQTT), or ``{"error": "TEXT"}`` for a payload that must be
+refused with a reason containing TEXT. Any difference is a failure; numbers compare within 1e-6, or
+within an absolute per-signal ``tolerance`` (``--tolerance spo2=0.5``) for values under that
+signal's key.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ def default_topic(compiled: CompiledProfile) -> str:
     return compiled.decoder.topic.example({}, SAMPLE_CAPTURE, "x")
 
 
-def _diff(expected: Any, got: Any, where: str, out: list[str]) -> None:
+def _diff(expected: Any, got: Any, where: str, out: list[str], tolerance: dict[str, float] | None = None,
+          key: str = "") -> None:
     if isinstance(expected, dict) and isinstance(got, dict):
         for k in sorted(set(expected) | set(got), key=str):
             if k not in got:
@@ -49,16 +55,18 @@ def _diff(expected: Any, got: Any, where: str, out: list[str]) -> None:
             elif k not in expected:
                 out.append(f"{where}.{k}: unexpected {got[k]!r}")
             else:
-                _diff(expected[k], got[k], f"{where}.{k}", out)
+                _diff(expected[k], got[k], f"{where}.{k}", out, tolerance, str(k))
     elif isinstance(expected, list) and isinstance(got, list):
         if len(expected) != len(got):
             out.append(f"{where}: expected {len(expected)} items, got {len(got)}")
         for i, (e, g) in enumerate(zip(expected, got, strict=False)):
-            _diff(e, g, f"{where}[{i}]", out)
+            _diff(e, g, f"{where}[{i}]", out, tolerance, key)
     elif isinstance(expected, (int, float)) and isinstance(got, (int, float)) and not isinstance(expected, bool) \
             and not isinstance(got, bool):
-        if not math.isclose(expected, got, rel_tol=1e-9, abs_tol=1e-6):
-            out.append(f"{where}: expected {expected!r}, got {got!r}")
+        tol = max((tolerance or {}).get(key, 0.0), 1e-6)
+        if not math.isclose(expected, got, rel_tol=1e-9, abs_tol=tol):
+            within = f" (tolerance {tol:g})" if tol > 1e-6 else ""
+            out.append(f"{where}: expected {expected!r}, got {got!r}{within}")
     elif expected != got:
         out.append(f"{where}: expected {expected!r}, got {got!r}")
 
@@ -99,8 +107,10 @@ def sample_files(directory: Path) -> list[Path]:
                   and not p.name.startswith("."))
 
 
-def run(compiled: CompiledProfile, directory: Path, received_ms: int) -> list[SampleResult]:
-    """Decode every sample in ``directory`` and compare with its ``*.expected.json``."""
+def run(compiled: CompiledProfile, directory: Path, received_ms: int,
+        tolerance: dict[str, float] | None = None) -> list[SampleResult]:
+    """Decode every sample in ``directory`` and compare with its ``*.expected.json``
+    (``tolerance``: absolute, per signal name)."""
     results = []
     for path in sample_files(directory):
         r = SampleResult(path.name)
@@ -123,6 +133,6 @@ def run(compiled: CompiledProfile, directory: Path, received_ms: int) -> list[Sa
                 elif r.error is not None:
                     r.differences.append(f"refused: {r.error}")
                 else:
-                    _diff(r.expected, r.output, "$", r.differences)
+                    _diff(r.expected, r.output, "$", r.differences, tolerance)
         results.append(r)
     return results

@@ -29,6 +29,9 @@ def register(sub: Any) -> None:
     t.add_argument("--received-at", type=int, default=None, metavar="MS",
                    help="receive time in ms since the epoch (default now; set it for profiles using receive time)")
     t.add_argument("--write-expected", action="store_true", help="write NAME.expected.json where missing")
+    t.add_argument("--tolerance", action="append", default=[], metavar="SIGNAL=ABS",
+                   help="compare this signal's values within an absolute tolerance in its canonical unit, "
+                        "e.g. temperature=0.05 (repeatable; default exact to 1e-6)")
     t.add_argument("--quiet", action="store_true", help="print only the verdicts")
     t.set_defaults(func=run_test)
 
@@ -125,7 +128,7 @@ def _builtin_clash(c: Any) -> str | None:
 def run_test(args: argparse.Namespace) -> int:
     import orjson
 
-    from device_profiles import ProfileValidationError, compile_profile_file, now_ms
+    from device_profiles import NUMERIC_SIGNALS, ProfileValidationError, compile_profile_file, now_ms
     from device_profiles.conformance import run
 
     try:
@@ -136,7 +139,18 @@ def run_test(args: argparse.Namespace) -> int:
     samples = Path(args.samples)
     if not samples.is_dir():
         return usage_error("profile test", f"--samples {samples}: not a directory")
-    results = run(compiled, samples, args.received_at if args.received_at is not None else now_ms())
+    tolerance: dict[str, float] = {}
+    for item in args.tolerance:
+        name, _, value = item.partition("=")
+        try:
+            tol = float(value)
+        except ValueError:
+            tol = -1.0
+        if name not in NUMERIC_SIGNALS or not tol >= 0:
+            return usage_error("profile test", f"--tolerance {item!r}: expected SIGNAL=ABS with a catalogue signal "
+                                               f"({', '.join(sorted(NUMERIC_SIGNALS))}) and a number >= 0")
+        tolerance[name] = tol
+    results = run(compiled, samples, args.received_at if args.received_at is not None else now_ms(), tolerance)
     if not results:
         print(f"no sample payloads in {samples}", file=sys.stderr)
         return 1

@@ -82,3 +82,25 @@ def test_list_includes_directory_and_stored_profiles(tmp_path: Path, capsys: pyt
     captured = capsys.readouterr()
     assert "uploaded-one" in captured.out and "db:uploaded-one@v1" in captured.out
     assert f"REFUSED {d / 'broken.yaml'}" in captured.err
+
+
+def test_tolerance_is_absolute_and_per_signal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 14: a vendor's expected file from its own rounding passes within a stated tolerance."""
+    d = tmp_path / "s"
+    shutil.copytree(SAMPLES / "home-wearable", d)
+    exp = d / "batch-fever.expected.json"
+    doc = orjson.loads(exp.read_bytes())
+    doc["observation"]["samples"][0]["temperature"] = 38.54  # the vendor rounds its own way
+    exp.write_bytes(orjson.dumps(doc))
+    args = ["profile", "test", str(BUILTIN_DIR / "home-wearable.yaml"), "--samples", str(d), "--received-at", RECEIVED]
+    assert main(args) == 1
+    assert "expected 38.54, got 38.5" in capsys.readouterr().out
+    assert main([*args, "--tolerance", "temperature=0.05"]) == 0
+    assert "3/3 samples pass" in capsys.readouterr().out
+    assert main([*args, "--tolerance", "spo2=0.05"]) == 1  # per signal: another signal's tolerance does not apply
+    assert "expected 38.54, got 38.5" in capsys.readouterr().out
+    assert main([*args, "--tolerance", "temperature=0.01"]) == 1
+    assert "(tolerance 0.01)" in capsys.readouterr().out
+    for bad in ("temp=0.1", "temperature=-1", "temperature=x"):
+        assert main([*args, "--tolerance", bad]) == 2, bad
+        capsys.readouterr()
