@@ -30,7 +30,10 @@ def register(sub: Any) -> None:
     p.add_argument("--profile", default=None, metavar="FILE",
                    help="hl7v2-mllp profile (default: built-in ihe-pcd-hl7-monitor)")
     p.add_argument("--topic-root", default=None, help="topic root (default SMARTWARD_TOPIC_ROOT or smartward/v1)")
-    p.add_argument("--max-message-bytes", type=int, default=1024 * 1024)
+    p.add_argument("--max-message-bytes", type=int, default=1024 * 1024, metavar="N",
+                   help="largest MLLP frame accepted (default 1 MiB): a larger one is answered AR and the "
+                        "connection closed. A frame must be complete 30 s after its first byte; a connection "
+                        "idle between frames is closed after 10 minutes")
     p.add_argument("--mllp-peers", default=None, metavar="FILE",
                    help="YAML allow-list: which sender (IP/CIDR, client certificate) may send for which devices; "
                         "required unless --hl7-mllp is a loopback address")
