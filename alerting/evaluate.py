@@ -195,6 +195,14 @@ def _monitor_stats(m: str, days: FloatArray, total: FloatArray, phys: FloatArray
     }
 
 
+def _unreplayed(patients: list[PatientRun], outcomes: Outcomes | None) -> dict[str, int] | None:
+    """Patients of an outcomes file with no recorded vital sign (never replayed): how many, how many events."""
+    if outcomes is None or outcomes.known is None:
+        return None
+    missing = outcomes.known - {p.patient for p in patients}
+    return {"patients": len(missing), "events": sum(1 for p in missing if p in outcomes.events)}
+
+
 def _report(patients: list[PatientRun], outcomes: Outcomes | None, est: dict[str, Estimate],
             arrays: dict[str, dict[str, Any]], days: FloatArray, known: BoolArray, event: BoolArray,
             reference: FloatArray, not_evaluable: int, resamples: int, seed: int) -> dict[str, Any]:
@@ -205,6 +213,7 @@ def _report(patients: list[PatientRun], outcomes: Outcomes | None, est: dict[str
                    "outcome": outcomes.name if outcomes else None,
                    "with_outcome": int(known.sum()), "events": int(event.sum()),
                    "events_not_evaluable": not_evaluable,
+                   "outcomes_without_recording": _unreplayed(patients, outcomes),
                    "reference_score": outcomes.reference_name if outcomes else None},
         "method": {"lead_window_h": [LEAD_MIN / HOUR, LEAD_MAX / HOUR] if has_onsets else "any time during the stay",
                    "priority": "peak (highest reached, escalation included)",

@@ -28,6 +28,10 @@ def evaluation_text(report: dict[str, Any], ack_after_min: float | None) -> str:
         lines.append(f"outcome: {c['outcome']}, {c['events']} of {c['with_outcome']} patients with a known outcome"
                      + (f" ({c['events_not_evaluable']} onsets < 1 h into the recording not evaluable)"
                         if c["events_not_evaluable"] else "") + f"; alarmed in time = {when}")
+        gone = c.get("outcomes_without_recording")
+        if gone and gone["patients"]:
+            lines.append(f"({gone['patients']} stays of the outcomes file, {gone['events']} with an event, have no vital "
+                         "sign to replay and are left out)")
     boot = report["method"]["bootstrap"]
     lines.append(("nurse acknowledges each alarm " + (f"{ack_after_min:g} min after it sounds"
                                                      if ack_after_min is not None else "never"))

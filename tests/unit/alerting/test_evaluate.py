@@ -192,6 +192,9 @@ def test_in_hospital_death_counts_an_alarm_any_time_in_the_stay_beside_the_refer
     assert r["reference_auroc"]["score"] == "SAPS-I" and r["reference_auroc"]["patients"] == 4
     assert r["reference_auroc"]["value"] == pytest.approx(0.75)
     assert r["cohort"]["with_outcome"] == 4  # "late" is not in the outcomes file
+    outcomes = Outcomes("in-hospital death", {"gone": None}, frozenset({"early", "gone"}))
+    assert evaluate(_cohort(), outcomes, resamples=10)["cohort"]["outcomes_without_recording"] == {
+        "patients": 1, "events": 1}  # a stay without vital signs is named, not silently dropped
 
 
 def test_outcomes_files(tmp_path: Path) -> None:
