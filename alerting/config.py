@@ -84,13 +84,24 @@ class News2Config(_Strict):
     enabled: bool = True
     hold_s: dict[str, float] = Field(
         default_factory=lambda: {"consciousness": 12 * 3600.0, "supplemental_o2": 12 * 3600.0,
-                                 "temperature": 6 * 3600.0},
+                                 "temperature": 6 * 3600.0, "sedated": 12 * 3600.0, "ventilated": 12 * 3600.0},
         description="how long a nurse spot value counts for NEWS2",
     )
     # Incomplete sets alarm on the score the given parameters already guarantee (a floor).
     alarm_on_incomplete: bool = True
     clear_after_s: Annotated[float, Field(ge=0, description="the score must stay low this long to clear")] = 900.0
     delay_s: Annotated[float, Field(ge=0, description="a band must hold this long before it alarms")] = 60.0
+    # Streamed monitor values count as the median of their valid samples in the last window_s, once it
+    # holds min_samples of them; intermittent measurements count alone (alerting.news2_window).
+    window_s: Annotated[float, Field(gt=0, description="streamed values: median over this window")] = 300.0
+    min_samples: Annotated[int, Field(ge=1, description="streamed values: fresh valid samples needed")] = 3
+    # "C" counts as new confusion (3) when the nurse confirms it is new (spot new_confusion: true);
+    # unconfirmed it is "missing" (incomplete: confirm it) or, as RCP 2017 advises, "new".
+    unconfirmed_confusion: Literal["missing", "new"] = "missing"
+    suspend_sedated: list[str] = Field(default_factory=list, description=(
+        "wards ('*': all) where NEWS2 is suspended for a patient marked ventilated or sedated"))
+    scale2_spo2_shift: Annotated[float, Field(ge=0, description=(
+        "on SpO2 scale 2 the SpO2 limits move down by this (target 94-98 % -> 88-92 %)"))] = 6.0
 
 
 class AnomalyConfig(_Strict):

@@ -22,7 +22,7 @@ from .config import AlarmConfig, EscalationPolicy, LimitRule, PatientOverride
 from .events import Alarm, AlarmEvent
 from .lifecycle import Key, Lifecycle, worse
 from .limits import describe, describe_end, effective_rule, evaluate, implausible
-from .news2_watch import SPOT_PARAMETERS, News2Watch
+from .news2_watch import SPOT_PARAMETERS, News2Watch, scale2_spo2_rule
 from .spot import AlarmCommand, SpotObservation
 from .technical import BAD_QUALITY, Reading, cross_check, horizon
 
@@ -72,6 +72,9 @@ class Engine:
             return self._rules[k]
         except KeyError:
             rule = effective_rule(self.config, signal, self.overrides.get(k))
+            q = self.patients.get(patient) if signal == "spo2" else None
+            if rule is not None and q is not None and q.spot.get("spo2_scale", (0, 1))[1] == 2:
+                rule = scale2_spo2_rule(rule, self.overrides.get(k), self.config.news2.scale2_spo2_shift)
             self._rules[k] = rule = rule if rule is not None and rule.enabled else None
             return rule
 
@@ -136,7 +139,7 @@ class Engine:
                 if gap > 0:
                     p.gaps[name] = gap
             p.last[name] = Reading(t, value, usable, h)
-            self.news2.value(p, name, value, usable)
+            self.news2.value(p, name, value, usable, t)
             if usable and rule is not None:
                 events += self._limit(p, name, value, rule, t)
             if watched:
@@ -289,10 +292,11 @@ class Engine:
             p.news2_dirty = True
             if name in SPOT_PARAMETERS:
                 p.spot[name] = (obs.t, value)
+                if name == "spo2_scale":  # scale 2 moves the SpO2 limits with it
+                    self._rules.pop((p.key, "spo2"), None)
                 continue
             p.last[name] = Reading(obs.t, float(value), True)
-            self.news2.value(p, name, float(value), True)
-            p.news2_dirty = True
+            self.news2.measured(p, name, float(value), obs.t)
             rule = self._rule(p.key, name)
             if rule is not None:
                 events += self._limit(p, name, float(value), rule, obs.t)
@@ -307,8 +311,10 @@ class Engine:
         for name, value in obs.values().items():
             if name in SPOT_PARAMETERS:
                 p.spot[name] = (obs.t, value)
+                self._rules.pop((p.key, "spo2"), None)
             else:
                 p.last[name] = Reading(obs.t, float(value), True)
+                self.news2.measured(p, name, float(value), obs.t)
         p.news2_dirty = True
 
     def end_drill(self, drill: str, t: int) -> list[AlarmEvent]:
@@ -321,6 +327,7 @@ class Engine:
         gone = {k for k, p in self.patients.items() if p.who.drill == drill}
         for k in gone:
             del self.patients[k]
+            self.news2.forget(k)
         for key in [k for k in self.conditions.pending if k[0] in gone]:
             del self.conditions.pending[key]
         self.conditions.watch = {w for w in self.conditions.watch if w[0] not in gone}

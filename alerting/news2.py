@@ -3,7 +3,12 @@
 Values are rounded half up to the chart's precision (whole numbers; temperature 0.1 °C) before
 banding. A parameter that is not given is *missing*: the result says so (``complete`` false,
 ``missing`` names them) and the total is the sum of the given parameters only, i.e. a floor of
-the true score, never a reassurance. ``risk`` is the band that floor already guarantees.
+the true score, never a reassurance. ``risk`` is the band that floor already guarantees; an
+incomplete result never recommends a routine observation frequency: it asks for the missing
+observations (and keeps the urgency its floor already reaches).
+
+``consciousness`` ``C`` is the chart's *new* confusion (3); whether a nurse's "C" is new is decided
+before scoring (:mod:`alerting.news2_watch`).
 
 >>> r = score(News2Input(resp_rate=22, spo2=95, supplemental_o2=False, sbp=115,
 ...                      heart_rate=95, consciousness="A", temperature=38.2))
@@ -11,6 +16,8 @@ the true score, never a reassurance. ``risk`` is the band that floor already gua
 (5, 'medium', True)
 >>> score(News2Input(resp_rate=7)).missing[:2]
 ['spo2', 'supplemental_o2']
+>>> score(News2Input(resp_rate=16)).frequency
+'obtain the missing observations (spo2, supplemental_o2, sbp, heart_rate, consciousness, temperature) now'
 """
 
 from __future__ import annotations
@@ -78,14 +85,28 @@ class News2Result:
     risk: Risk
     complete: bool
     missing: list[str] = field(default_factory=list)
+    suspended: str = ""  # why NEWS2 is suspended for this patient (a ward setting), or ""
+
+    def _obtain(self) -> str:
+        return f"obtain the missing observations ({', '.join(self.missing)})"
 
     @property
     def frequency(self) -> str:
-        """Recommended minimum observation frequency for this result."""
+        """Recommended minimum observation frequency; never a routine one for an incomplete low floor."""
+        if self.suspended:
+            return "as the unit's assessment for this patient sets (NEWS2 suspended)"
+        if not self.complete and self.risk is Risk.LOW:
+            return f"{self._obtain()} now"
         return OBSERVATION_FREQUENCY["zero" if self.total == 0 and self.risk is Risk.LOW else self.risk]
 
     @property
     def response(self) -> str:
+        if self.suspended:
+            return f"NEWS2 suspended: {self.suspended}"
+        if not self.complete:
+            if self.risk is Risk.LOW:
+                return f"{self._obtain()}: an incomplete score is not a low score"
+            return f"{RESPONSE[self.risk]}; {self._obtain()}"
         return RESPONSE["zero" if self.total == 0 and self.risk is Risk.LOW else self.risk]
 
     @property
@@ -93,8 +114,11 @@ class News2Result:
         return ALARM_PRIORITY[self.risk]
 
     def to_json(self) -> dict[str, object]:
-        return {"total": self.total, "scores": dict(self.scores), "risk": self.risk.value,
-                "complete": self.complete, "missing": list(self.missing)}
+        out: dict[str, object] = {"total": self.total, "scores": dict(self.scores), "risk": self.risk.value,
+                                  "complete": self.complete, "missing": list(self.missing)}
+        if self.suspended:
+            out["suspended"] = self.suspended
+        return out
 
 
 def round_half_up(value: float, decimals: int = 0) -> Decimal:

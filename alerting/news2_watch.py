@@ -1,19 +1,30 @@
 """NEWS2 kept current for every patient from monitor data plus nurse spot values.
 
-A parameter's value counts while it is fresh (``expire_after``; spot values for ``news2.hold_s``);
-the score is recomputed only when a parameter's band changed, a spot value arrived, a value expired,
-or a condition is waiting (delay before raising, ``clear_after_s`` before clearing). Heart rate falls
-back to the pulse rate while the ECG is off. The response band drives the alarm (low-medium and
-medium -> medium priority, high -> high); an incomplete set alarms on the score it already
+Monitor values enter through :class:`~alerting.news2_window.ScoreWindow`: a streamed signal counts
+as the median of its valid samples in the last ``news2.window_s`` once there are ``min_samples`` of
+them, an intermittent measurement (NIBP cycle, charted or spot value) counts alone while current.
+Samples the artefact guards refused (quality, implausible, cross-checks) never enter. Heart rate
+falls back to the pulse rate while the ECG gives no robust value. The score is recomputed only when
+a parameter's band changed, a spot value arrived, a value expired, or a condition is waiting (delay
+before raising, ``clear_after_s`` before clearing). The response band drives the alarm (low-medium
+and medium -> medium priority, high -> high); an incomplete set alarms on the score it already
 guarantees (``alarm_on_incomplete``) and says what is missing.
+
+Consciousness ``C`` scores 3 (new confusion) when the nurse confirmed it is new (spot
+``new_confusion: true``); confirmed not new (the patient's known baseline) it scores as alert; not
+confirmed, it is missing (``unconfirmed_confusion: missing``, the default: the result asks for it)
+or counted as new (``new``, the RCP's "considered new until confirmed otherwise"). In the wards of
+``news2.suspend_sedated`` a patient marked ventilated or sedated has NEWS2 suspended: the result says
+so and no NEWS2 alarm stands (limit and technical alarms go on).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .conditions import Conditions, Patient
-from .config import AlarmConfig
+from .config import AlarmConfig, LimitRule, PatientOverride
 from .events import AlarmEvent
 from .lifecycle import Key
 from .news2 import (
@@ -26,18 +37,21 @@ from .news2 import (
     score_spo2,
     score_temperature,
 )
+from .news2_window import ScoreWindow
 
 PARAM_SCORES = {"resp_rate": score_resp_rate, "nibp_sys": score_sbp, "heart_rate": score_pulse,
                 "pulse_rate": score_pulse, "temperature": score_temperature}
 NEWS2_SIGNALS = frozenset({"resp_rate", "spo2", "nibp_sys", "heart_rate", "pulse_rate", "temperature"})
-SPOT_PARAMETERS = frozenset({"consciousness", "supplemental_o2", "spo2_scale"})
+SPOT_PARAMETERS = frozenset({"consciousness", "new_confusion", "supplemental_o2", "spo2_scale", "sedated",
+                             "ventilated"})
 
 
-def _score_text(r: News2Result) -> str:
+def _score_text(r: News2Result, unconfirmed_c: bool = False) -> str:
     """"NEWS2 7", or "NEWS2 at least 5 (incomplete, missing ...)": the start of every NEWS2 alarm reason."""
     if r.complete:
         return f"NEWS2 {r.total}"
-    return f"NEWS2 at least {r.total} (incomplete, missing {', '.join(r.missing)})"
+    note = " (confusion not confirmed as new)" if unconfirmed_c and "consciousness" in r.missing else ""
+    return f"NEWS2 at least {r.total} (incomplete, missing {', '.join(r.missing)}{note})"
 
 
 class News2Watch:
@@ -46,6 +60,10 @@ class News2Watch:
         self.enabled = config.news2.enabled
         self.conditions = conditions
         self.expire_ms = expire_ms
+        self.window_ms = int(config.news2.window_s * 1000)
+        self.min_samples = config.news2.min_samples
+        self.windows: dict[str, dict[str, ScoreWindow]] = {}  # patient key -> signal -> recent valid samples
+        self.duplicates = 0  # samples of one signal at one time (the worse one counted)
         self.changed: list[tuple[Patient, int]] = []  # patients whose NEWS2 result changed (drain())
         self.track_changes = False
 
@@ -54,25 +72,65 @@ class News2Watch:
         out, self.changed = self.changed, []
         return out
 
-    def value(self, p: Patient, name: str, value: float, usable: bool) -> None:
-        """A new monitor value: mark the patient for rescoring if its band changed."""
-        if name not in NEWS2_SIGNALS:
-            return
-        if not usable:
+    def _window(self, p: Patient, name: str) -> ScoreWindow:
+        ws = self.windows.get(p.key)
+        if ws is None:
+            ws = self.windows[p.key] = {}
+        w = ws.get(name)
+        if w is None:
+            w = ws[name] = ScoreWindow(name)
+        return w
+
+    def _horizon(self, p: Patient, name: str) -> int:
+        return p.horizon.get(name) or self.expire_ms[name]
+
+    def _robust(self, p: Patient, name: str, t: int) -> float | None:
+        ws = self.windows.get(p.key)
+        w = ws.get(name) if ws is not None else None
+        return None if w is None else w.robust(t, self.window_ms, self.min_samples, self._horizon(p, name))
+
+    def _rescore_param(self, p: Patient, name: str, t: int) -> None:
+        v = self._robust(p, name, t)
+        if v is None:
             sc: int | None = None
         elif name == "spo2":
-            sc = score_spo2(value, int(p.spot.get("spo2_scale", (0, 1))[1]),
+            sc = score_spo2(v, int(p.spot.get("spo2_scale", (0, 1))[1]),
                             bool(p.spot.get("supplemental_o2", (0, False))[1]))
         else:
-            sc = PARAM_SCORES[name](value)
+            sc = PARAM_SCORES[name](v)
         if p.param_scores.get(name, -1) != sc:
             p.param_scores[name] = sc
             p.news2_dirty = True
 
+    def value(self, p: Patient, name: str, value: float, usable: bool, t: int) -> None:
+        """A new monitor value (``usable``: passed the artefact guards): rescore if the band changed."""
+        if name not in NEWS2_SIGNALS:
+            return
+        w = self._window(p, name)
+        if usable:
+            if not w.add(t, value, self.window_ms):
+                self.duplicates += 1
+        else:
+            w.evict(t, self.window_ms)
+        self._rescore_param(p, name, t)
+
+    def measured(self, p: Patient, name: str, value: float, t: int) -> None:
+        """A nurse's manual value: an observation that counts alone."""
+        if name in NEWS2_SIGNALS:
+            self._window(p, name).measured(t, value, self.window_ms)
+            self._rescore_param(p, name, t)
+            p.news2_dirty = True
+
     def expired(self, p: Patient, name: str) -> None:
         if name in NEWS2_SIGNALS:
+            ws = self.windows.get(p.key)
+            if ws is not None and name in ws:
+                ws[name].stale = True
             p.param_scores.pop(name, None)
             p.news2_dirty = True
+
+    def forget(self, patient_key: str) -> None:
+        self.windows.pop(patient_key, None)
 
     def spot_expiring(self, p: Patient, t: int) -> None:
         for name, (ts, _) in p.spot.items():
@@ -84,12 +142,6 @@ class News2Watch:
         key: Key = (p.key, "news2", None, "news2")
         return self.enabled and (p.news2_dirty or key in self.conditions.pending or p.news2_low_since >= 0)
 
-    def _fresh(self, p: Patient, name: str, t: int) -> float | None:
-        r = p.last.get(name)
-        if r is None or not r.usable or t - r.t > self.expire_ms[name]:
-            return None
-        return r.value
-
     def _held(self, p: Patient, name: str, t: int) -> Any:
         v = p.spot.get(name)
         if v is None:
@@ -97,24 +149,51 @@ class News2Watch:
         hold = self.config.hold_s.get(name)
         return v[1] if hold is None or t - v[0] <= hold * 1000 else None
 
+    def _consciousness(self, p: Patient, t: int) -> str | None:
+        level = self._held(p, "consciousness", t)
+        if level != "C":
+            return level  # type: ignore[no-any-return]
+        new = p.spot.get("new_confusion")
+        confirmed = new[1] if new is not None and new[0] == p.spot["consciousness"][0] else None
+        if confirmed is None:
+            return "C" if self.config.unconfirmed_confusion == "new" else None
+        return "C" if confirmed else "A"  # confusion known not to be new: the patient's baseline
+
+    def suspended(self, p: Patient, t: int) -> str:
+        """Why NEWS2 is suspended for this patient (ward setting and spot values), or ""."""
+        wards = self.config.suspend_sedated
+        if not wards or not ("*" in wards or p.who.ward in wards):
+            return ""
+        why = [name for name in ("ventilated", "sedated") if self._held(p, name, t)]
+        return f"patient {' and '.join(why)} (ward setting news2.suspend_sedated)" if why else ""
+
     def inputs(self, p: Patient, t: int) -> News2Input:
-        hr = self._fresh(p, "heart_rate", t)
+        hr = self._robust(p, "heart_rate", t)
         return News2Input(
-            resp_rate=self._fresh(p, "resp_rate", t), spo2=self._fresh(p, "spo2", t),
+            resp_rate=self._robust(p, "resp_rate", t), spo2=self._robust(p, "spo2", t),
             spo2_scale=int(p.spot.get("spo2_scale", (0, 1))[1]),
-            supplemental_o2=self._held(p, "supplemental_o2", t), sbp=self._fresh(p, "nibp_sys", t),
-            heart_rate=hr if hr is not None else self._fresh(p, "pulse_rate", t),
-            consciousness=self._held(p, "consciousness", t), temperature=self._fresh(p, "temperature", t),
+            supplemental_o2=self._held(p, "supplemental_o2", t), sbp=self._robust(p, "nibp_sys", t),
+            heart_rate=hr if hr is not None else self._robust(p, "pulse_rate", t),
+            consciousness=self._consciousness(p, t), temperature=self._robust(p, "temperature", t),
         )
 
     def update(self, p: Patient, t: int) -> list[AlarmEvent]:
         p.news2_dirty = False
-        r = score(self.inputs(p, t))
+        obs = self.inputs(p, t)
+        r = score(obs)
+        unconfirmed = obs.consciousness is None and self._held(p, "consciousness", t) == "C"
+        suspended = self.suspended(p, t)
+        if suspended:
+            r = replace(r, suspended=suspended)
         if self.track_changes and r != p.news2:
             self.changed.append((p, t))
         p.news2 = r
         cond = self.conditions
         key: Key = (p.key, "news2", None, "news2")
+        if suspended:
+            cond.pending.pop(key, None)
+            p.news2_low_since = -1
+            return cond.end_if_open(p, "news2", None, "news2", t, f"NEWS2 suspended: {suspended}", float(r.total))
         priority = r.alarm_priority if (r.complete or self.config.alarm_on_incomplete) else None
         if priority is None:
             cond.pending.pop(key, None)
@@ -125,11 +204,22 @@ class News2Watch:
                 p.news2_low_since = t
             if t - p.news2_low_since < self.config.clear_after_s * 1000:
                 # due() keeps looking until the clearing time has passed; meanwhile the alarm shows the score
-                return cond.lifecycle.note(key, t, float(r.total), f"{_score_text(r)}: {r.risk.value} risk, below "
+                text = _score_text(r, unconfirmed)
+                return cond.lifecycle.note(key, t, float(r.total), f"{text}: {r.risk.value} risk, below "
                                            f"the alarm band (clears after {self.config.clear_after_s:g} s below it)")
-            return cond.end_if_open(p, "news2", None, "news2", t, f"{_score_text(r)}: {r.risk.value} risk",
+            return cond.end_if_open(p, "news2", None, "news2", t, f"{_score_text(r, unconfirmed)}: {r.risk.value} risk",
                                     float(r.total))
         p.news2_low_since = -1
         band = f"{r.risk.value} risk, {r.response}; observations {r.frequency}"
-        reason = f"{_score_text(r)}: {band}"
+        reason = f"{_score_text(r, unconfirmed)}: {band}"
         return cond.set(p, "news2", None, "news2", True, t, self.config.delay_s, priority, reason, float(r.total))
+
+
+
+def scale2_spo2_rule(rule: LimitRule, override: PatientOverride | None, shift: float) -> LimitRule:
+    """The SpO2 limit rule of a patient on NEWS2 SpO2 scale 2 (target 88-92 % instead of 94-98 %): the
+    ward's low and critical-low limits move down by ``news2.scale2_spo2_shift``; a limit the patient's
+    own override sets stays as the clinician set it."""
+    fixed = override.model_dump(exclude_none=True) if override is not None else {}
+    moved = {f: v - shift for f in ("low", "critical_low") if (v := getattr(rule, f)) is not None and f not in fixed}
+    return rule.model_copy(update=moved) if moved else rule

@@ -1,7 +1,9 @@
 """Nurse spot observations and alarm commands: the two payloads the dashboard sends to alerting.
 
 Spot observations (``{root}/wards/{ward}/spot``) carry what a monitor cannot measure: ACVPU
-consciousness, air or oxygen, the SpO2 scale for hypercapnic patients, and manual values.
+consciousness (``C`` with ``new_confusion`` true when the nurse confirms the confusion is new, false
+when it is the patient's known baseline), air or oxygen, the SpO2 scale for hypercapnic patients,
+whether the patient is ventilated or sedated on purpose, and manual values.
 Commands (``{root}/commands/alarms/{ward}``) act on one alarm. Both are validated strictly.
 """
 
@@ -9,14 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from device_profiles import SIGNALS
 
 from .errors import InputError
 
 _ID = r"^[A-Za-z0-9_.-]{1,64}$"
-
 
 
 class SpotObservation(BaseModel):
@@ -28,6 +29,9 @@ class SpotObservation(BaseModel):
     t: int = Field(ge=946_684_800_000)
     by: str = Field(min_length=1, max_length=128)
     consciousness: Literal["A", "C", "V", "P", "U"] | None = None
+    new_confusion: bool | None = None  # with consciousness "C": confirmed new (true) or known baseline (false)
+    sedated: bool | None = None  # sedated on purpose (e.g. to a RASS target) or ventilated: see news2.suspend_sedated
+    ventilated: bool | None = None
     supplemental_o2: bool | None = None
     spo2_scale: Literal[1, 2] | None = None
     temperature: float | None = Field(None, ge=SIGNALS["temperature"].low, le=SIGNALS["temperature"].high)
@@ -35,6 +39,12 @@ class SpotObservation(BaseModel):
     spo2: float | None = Field(None, ge=SIGNALS["spo2"].low, le=SIGNALS["spo2"].high)
     nibp_sys: float | None = Field(None, ge=SIGNALS["nibp_sys"].low, le=SIGNALS["nibp_sys"].high)
     heart_rate: float | None = Field(None, ge=SIGNALS["heart_rate"].low, le=SIGNALS["heart_rate"].high)
+
+    @model_validator(mode="after")
+    def _confusion_with_c(self) -> SpotObservation:
+        if self.new_confusion is not None and self.consciousness != "C":
+            raise ValueError("new_confusion goes with consciousness 'C' (is the confusion new?)")
+        return self
 
     def values(self) -> dict[str, Any]:
         """The observed values (everything but who/when)."""

@@ -42,7 +42,8 @@ def _agree(e: AlarmEvent) -> None:
 
 
 def test_news2_alarm_follows_the_score_and_value_and_text_agree() -> None:
-    engine = make_engine(news2={"enabled": True, "delay_s": 0}, limits={"resp_rate": {"enabled": False}})
+    engine = make_engine(news2={"enabled": True, "delay_s": 0, "window_s": 1, "min_samples": 1},  # each sample counts
+                         limits={"resp_rate": {"enabled": False}})
     f = Feed(engine)
     engine.spot(_spot(0, consciousness="A", supplemental_o2=True))
     f.at(1, resp_rate=25, **VITALS)  # RR 3 + O2 2 + HR 1 = 6: medium

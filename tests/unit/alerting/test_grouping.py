@@ -72,7 +72,8 @@ def test_a_critical_heart_rate_is_never_absorbed_by_the_pulse_rate_alarm() -> No
 
 
 def _news2_engine() -> Feed:
-    f = Feed(make_engine(news2={"enabled": True}))
+    # every sample an observation (no robust window): the limit and the score see the same value
+    f = Feed(make_engine(news2={"enabled": True, "window_s": 1, "min_samples": 1}))
     f.engine.spot(SpotObservation(patient="p1", ward="w1", bed="07", t=T0, by="rn", consciousness="A",
                                   supplemental_o2=False))
     return f

@@ -6,13 +6,16 @@ from alerting import SpotObservation
 
 from .conftest import T0, WHO, Feed, make_engine
 
+# every sample an observation, as charted (no robust window): these tests are about the score's inputs
+LATEST = {"window_s": 1, "min_samples": 1}
+
 
 def _spot(s: float, **values: object) -> SpotObservation:
     return SpotObservation(patient="p1", ward="w1", bed="07", t=T0 + int(s * 1000), by="nurse.kim", **values)
 
 
 def test_spot_values_complete_the_score_and_the_band_drives_the_alarm() -> None:
-    engine = make_engine(news2={"enabled": True, "delay_s": 0}, limits={})
+    engine = make_engine(news2={"enabled": True, "delay_s": 0, **LATEST}, limits={})
     f = Feed(engine)
     f.at(0, resp_rate=22, spo2=95, nibp_sys=115, heart_rate=95, temperature=38.2)
     p = engine.patients["p1"]
@@ -26,7 +29,7 @@ def test_spot_values_complete_the_score_and_the_band_drives_the_alarm() -> None:
 
 
 def test_single_red_parameter_is_an_urgent_medium_alarm() -> None:
-    engine = make_engine(news2={"enabled": True, "delay_s": 0}, limits={"resp_rate": {"enabled": False}})
+    engine = make_engine(news2={"enabled": True, "delay_s": 0, **LATEST}, limits={"resp_rate": {"enabled": False}})
     f = Feed(engine)
     engine.spot(_spot(0, consciousness="A", supplemental_o2=False))
     f.at(1, resp_rate=7, spo2=97, nibp_sys=120, heart_rate=70, temperature=37.0)
@@ -35,18 +38,18 @@ def test_single_red_parameter_is_an_urgent_medium_alarm() -> None:
 
 
 def test_stale_values_drop_out_and_the_set_is_incomplete_not_normal() -> None:
-    engine = make_engine(news2={"enabled": True})
+    engine = make_engine(news2={"enabled": True, **LATEST})
     f = Feed(engine)
     engine.spot(_spot(0, consciousness="A", supplemental_o2=False))
     f.at(1, resp_rate=16, spo2=97, nibp_sys=120, heart_rate=70, temperature=37.0)
     assert engine.patients["p1"].news2.complete  # type: ignore[union-attr]
-    f.tick(100)  # heart rate and SpO2 expire after 30 s, resp rate after 60 s
+    f.tick(200)  # one sample: heart rate and SpO2 expire after 2.5 x 30 s, resp rate after 2.5 x 60 s
     r = engine.patients["p1"].news2
     assert r is not None and not r.complete and {"heart_rate", "spo2", "resp_rate"} <= set(r.missing)
 
 
 def test_news2_alarm_clears_only_after_the_score_stays_low() -> None:
-    engine = make_engine(news2={"enabled": True, "clear_after_s": 60, "delay_s": 0})
+    engine = make_engine(news2={"enabled": True, "clear_after_s": 60, "delay_s": 0, **LATEST})
     f = Feed(engine)
     engine.spot(_spot(0, consciousness="A", supplemental_o2=True))
     f.at(1, resp_rate=22, spo2=97, nibp_sys=120, heart_rate=95, temperature=37.0)  # 2 + 2 + 1 = 5

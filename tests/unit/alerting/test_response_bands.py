@@ -17,7 +17,9 @@ NORMAL = {"resp_rate": 16, "spo2": 97, "nibp_sys": 120, "heart_rate": 70, "tempe
 
 
 def _engine(**layers: Any) -> Feed:
-    cfg: dict[str, Any] = {"news2": {"enabled": True, "delay_s": 0, "clear_after_s": 300}, "limits": NO_LIMITS}
+    # every sample an observation (no robust window): these tests are about routing, not artefacts
+    cfg: dict[str, Any] = {"news2": {"enabled": True, "delay_s": 0, "clear_after_s": 300, "window_s": 1,
+                                     "min_samples": 1}, "limits": NO_LIMITS}
     cfg.update(layers)
     f = Feed(make_engine(**cfg))
     f.engine.spot(SpotObservation(patient="p1", ward="w1", bed="07", t=T0, by="nurse.kim", consciousness="A",
