@@ -2,8 +2,9 @@
 
 ``compare(a, b)`` takes two :meth:`ReplaySummary.to_json` results (configuration A and B over the same
 recordings) and returns what changed: alarms per patient-day overall, by kind, by priority and by
-kind/priority (A, B, B - A and the relative change), and for labelled patients whether the first
-medium/high alarm moved and whether it is still in time. ``compare_text`` is that table for a
+kind/priority (A, B, B - A and the relative change; priorities are peak priorities), and for labelled
+patients whether the first medium/high alarm moved and whether one still comes in time (1-12 h before
+the label, :mod:`alerting.lead_window`). ``compare_text`` is that table for a
 clinical engineer reading a terminal.
 
 >>> a = {"patient_days": 2.0, "alarms": 10, "per_patient_day": 5.0, "by_kind": {"limit": 5.0},
@@ -44,6 +45,7 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             continue
         fa, fb = oa["first_medium_or_high_t"], ob["first_medium_or_high_t"]
         onset[patient] = {"onset_t": oa["onset_t"], "a_first_t": fa, "b_first_t": fb,
+                          "a_window_t": oa.get("lead_window_t"), "b_window_t": ob.get("lead_window_t"),
                           "a_in_time": oa["in_time"], "b_in_time": ob["in_time"],
                           "later_by_ms": (fb - fa) if fa is not None and fb is not None else None}
     out["label_onset"] = onset
@@ -74,13 +76,14 @@ def compare_text(diff: dict[str, Any], name_a: str, name_b: str) -> str:
         lines.append(f"  by {title}:")
         lines += [row("  " + k, r) for k, r in diff[group].items()]
     if diff["label_onset"]:
-        lines.append("labelled patients (first medium/high alarm vs label onset):")
+        lines.append("labelled patients (in time = a medium/high alarm 1-12 h before the label onset):")
         for p, o in diff["label_onset"].items():
             verdict = ("in time under both" if o["a_in_time"] and o["b_in_time"] else
                        "LATE under B only" if o["a_in_time"] else
                        "in time under B only" if o["b_in_time"] else "LATE under both")
-            lines.append(f"  {p}: onset {_hours(o['onset_t'])}; A {_hours(o['a_first_t'])}, "
-                         f"B {_hours(o['b_first_t'])}: {verdict}")
+            a_t = o.get("a_window_t") if o.get("a_window_t") is not None else o["a_first_t"]
+            b_t = o.get("b_window_t") if o.get("b_window_t") is not None else o["b_first_t"]
+            lines.append(f"  {p}: onset {_hours(o['onset_t'])}; A {_hours(a_t)}, B {_hours(b_t)}: {verdict}")
     if diff["lost_in_time_detections"]:
         lines.append("WARNING: B detects later than the label for: " + ", ".join(diff["lost_in_time_detections"]))
     return "\n".join(lines)
