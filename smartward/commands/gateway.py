@@ -41,6 +41,10 @@ def register(sub: Any) -> None:
     p.add_argument("--mllp-tls-key", default=None, metavar="PEM", help="the certificate's private key")
     p.add_argument("--mllp-tls-client-ca", default=None, metavar="PEM",
                    help="CA of client certificates: mutual TLS, the certificate's CN/DNS name identifies the sender")
+    p.add_argument("--metrics", default=None, metavar="HOST:PORT",
+                   help="serve Prometheus GET /metrics here (loopback only: no authentication), e.g. "
+                        "127.0.0.1:9102: outbox, MLLP refusals, HL7 codes not stored "
+                        "(smartward_gateway_hl7_unmapped_total{code})")
     p.add_argument("--mllp-max-per-peer", type=int, default=8, metavar="N",
                    help="connections one address may hold open (default 8; the listener holds at most 256)")
     p.set_defaults(func=run)
@@ -123,6 +127,14 @@ def run(args: argparse.Namespace) -> int:
     if compiled.profile.transport != "hl7v2-mllp":
         return usage_error("gateway", f"profile {compiled.id!r} is {compiled.profile.transport}, not hl7v2-mllp")
     root = args.topic_root or load_settings().topic_root
+    if args.metrics is not None:
+        try:
+            m_host, _ = parse_hostport(args.metrics)
+        except ValueError as exc:
+            return usage_error("gateway", f"--metrics: {exc}")
+        if not is_loopback(m_host):
+            return usage_error("gateway", f"--metrics {args.metrics}: the metrics endpoint has no authentication; "
+                               "bind it to 127.0.0.1 or ::1 and scrape through the host")
     security = _mllp_security(args, host)
     if isinstance(security, int):
         return security
@@ -156,6 +168,7 @@ async def _main(args: argparse.Namespace, compiled: Any, host: str, port: int, r
 async def _serve(args: argparse.Namespace, compiled: Any, host: str, port: int, root: str,
                  security: tuple[Any, Any]) -> None:
     import asyncio
+    import contextlib
     import logging
 
     from device_profiles.hl7 import Hl7Decoder
@@ -170,7 +183,14 @@ async def _serve(args: argparse.Namespace, compiled: Any, host: str, port: int, 
         server = MllpServer(gateway.handle, gateway.oversize, host, port,
                             MllpLimits(max_message_bytes=args.max_message_bytes,
                                        max_connections_per_peer=args.mllp_max_per_peer), tls=tls)
-        async with server, asyncio.TaskGroup() as tg:
+        metrics_server = None
+        if args.metrics is not None:
+            from gateway_agent.metrics_server import start_metrics_server
+
+            m_host, m_port = parse_hostport(args.metrics)
+            metrics_server = await start_metrics_server(m_host, m_port)
+            log.info("gateway: Prometheus metrics on http://%s:%s/metrics", m_host, m_port)
+        async with server, metrics_server or contextlib.nullcontext(), asyncio.TaskGroup() as tg:
             log.info("gateway: MLLP%s %s:%s (%s) -> outbox %s -> %s (profile %s, root %s)", "+TLS" if tls else "",
                      host, server.port, f"{len(peers.rules)} listed peers" if peers else "loopback only, no peer list",
                      args.outbox, args.broker, compiled.id, root)

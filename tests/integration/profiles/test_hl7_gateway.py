@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import aiomqtt
+import httpx
 import pytest
 
 from device_profiles import decode_observation, now_ms
@@ -43,12 +44,12 @@ async def mllp_send(port: int, file: Path) -> str:
 async def test_ihe_example_through_gateway_to_mosquitto(mosquitto: Mosquitto, topic_root: str, uid: str,
                                                          tmp_path: Path, testdata: Path) -> None:
     ihe = testdata / "hl7" / "ihe_pcd01_E1_1_philips_physio_monitor.hl7"
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier=f"sub-{uid}") as sub:
         await sub.subscribe(f"{topic_root}/devices/+/obs", qos=1)
         gw = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "smartward", "gateway", "--broker", mosquitto.url, "--hl7-mllp", f"127.0.0.1:{port}",
-            "--outbox", str(tmp_path / "outbox"), "--topic-root", topic_root,
+            "--outbox", str(tmp_path / "outbox"), "--topic-root", topic_root, "--metrics", f"127.0.0.1:{metrics_port}",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         try:
             assert gw.stdout is not None
@@ -66,6 +67,12 @@ async def test_ihe_example_through_gateway_to_mosquitto(mosquitto: Mosquitto, to
             assert "MSA|AE|HP0122182658686QQ000CND119C0WS61|" in out and "older than the 7-day raw retention" in out
             out = await mllp_send(port, recent(ihe, tmp_path))
             assert "MSA|AA|HP0122182658686QQ000CND119C0WS61" in out
+            # the QT codes of the example are not in the catalogue: counted per code, not silently dropped
+            async with httpx.AsyncClient() as http:
+                text = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)).text
+            for code in ("147232^MDC_ECG_TIME_PD_QT_GL", "147236^MDC_ECG_TIME_PD_QTc"):
+                # the 2015 original counted too: its codes were read before its times were refused
+                assert f'smartward_gateway_hl7_unmapped_total{{code="{code}"}} 2.0' in text, text[-2000:]
             got: dict[str, float] = {}
             async with asyncio.timeout(30):
                 async for msg in sub.messages:

@@ -123,3 +123,13 @@ async def test_unmapped_codes_are_counted_per_code_and_logged(caplog: pytest.Log
     first_seen = [r.getMessage() for r in caplog.records if "not in the signal catalogue" in r.getMessage()]
     assert len(first_seen) == 2 and qt in first_seen[0]  # once per code, not per message
     assert gw.unmapped_summary() == f"{qt} x3, 147236^MDC_ECG_TIME_PD_QTc x3"
+
+
+def test_gateway_metrics_endpoint_is_loopback_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from smartward.cli import main
+
+    args = ["gateway", "--broker", "mqtt://127.0.0.1:1", "--hl7-mllp", "127.0.0.1:0", "--outbox", str(tmp_path / "o")]
+    assert main([*args, "--metrics", "0.0.0.0:9102"]) == 2
+    assert "no authentication" in capsys.readouterr().err
+    assert main([*args, "--metrics", "nope"]) == 2
+    capsys.readouterr()
