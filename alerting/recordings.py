@@ -4,7 +4,9 @@
 Each reader yields :class:`Record` s in time order with ``t`` in ms since the recording's start;
 missing values (``NaN``) are absent, never zero. Values outside the catalogue's physical range are
 dropped and counted (as ingest would reject them). Spot-type values a chart carries (FiO2 -> air or
-oxygen, GCS -> ACVPU) become nurse spot values.
+oxygen, GCS -> ACVPU, MechVent -> ventilated) become nurse spot values. Two values of one signal at
+one time keep the worse (:func:`alerting.severity.worse`) and are counted (``duplicates``), never
+silently the first.
 """
 
 from __future__ import annotations
@@ -22,13 +24,16 @@ import orjson
 from device_profiles import NUMERIC_SIGNALS, QUALITIES, SIGNALS
 
 from .errors import InputError
+from .severity import worse
 
 FORMATS = ("physionet2019", "physionet2012", "wfdb", "jsonl")
-SPOT_KEYS = frozenset({"consciousness", "supplemental_o2", "spo2_scale"})
+SPOT_KEYS = frozenset({"consciousness", "new_confusion", "supplemental_o2", "spo2_scale", "sedated", "ventilated"})
 
 PHYSIONET2019 = {"HR": "heart_rate", "O2Sat": "spo2", "Temp": "temperature", "SBP": "nibp_sys",
                  "MAP": "nibp_mean", "DBP": "nibp_dia", "Resp": "resp_rate", "EtCO2": "etco2"}
-# Invasive arterial pressures have no catalogue signal of their own: they count as blood pressure.
+# Invasive arterial pressures have no catalogue signal of their own: they count as blood pressure
+# (a non-invasive value at the same time wins).
+NI_PREFERRED = frozenset({"nibp_sys", "nibp_dia", "nibp_mean"})
 PHYSIONET2012 = {"HR": "heart_rate", "Temp": "temperature", "RespRate": "resp_rate",
                  "NISysABP": "nibp_sys", "NIDiasABP": "nibp_dia", "NIMAP": "nibp_mean",
                  "SysABP": "nibp_sys", "DiasABP": "nibp_dia", "MAP": "nibp_mean"}
@@ -57,6 +62,7 @@ class Recording:
     records: list[Record]
     interval_s: float | None = None
     dropped: int = 0
+    duplicates: int = 0  # values of one signal at one time beyond the first (the worse one is kept)
     labels: dict[str, int] = field(default_factory=dict)  # patient -> t of a label onset (SepsisLabel)
 
 
@@ -149,6 +155,7 @@ def read_physionet2012(path: Path) -> Recording:
     rec = Recording(path, "physionet2012", [], interval_s=3600.0)
     patient = path.stem
     by_t: dict[int, Record] = {}
+    invasive: set[tuple[int, str]] = set()  # (t, signal) whose value is an invasive pressure
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.reader(f)
         for i, row in enumerate(reader, start=1):
@@ -171,15 +178,26 @@ def read_physionet2012(path: Path) -> Recording:
                 r = by_t[t] = Record(patient, t, {})
             name = PHYSIONET2012.get(param)
             if name is not None:
-                if param.startswith("NI") or name not in r.values:
-                    if _physical(name, v):
-                        r.values[name] = v
+                if not _physical(name, v):
+                    rec.dropped += 1
+                    continue
+                ni = param.startswith("NI") or name not in NI_PREFERRED
+                inv = (t, name) in invasive
+                prev = r.values.get(name)
+                if prev is None or (ni and inv):  # a non-invasive pressure wins over an invasive one
+                    r.values[name] = v
+                    if ni:
+                        invasive.discard((t, name))
                     else:
-                        rec.dropped += 1
+                        invasive.add((t, name))
+                elif ni != inv:  # the same signal from the same kind of source twice at one time
+                    rec.duplicates += 1
+                    r.values[name] = worse(name, prev, v)
             elif param == "FiO2" and v > 0:
                 r.spot["supplemental_o2"] = _fio2_on_oxygen(v)
             elif param == "MechVent" and v > 0:
                 r.spot["supplemental_o2"] = True
+                r.spot["ventilated"] = True
             elif param == "GCS" and 3 <= v <= 15:
                 r.spot["consciousness"] = _gcs_to_acvpu(v)
     for r in by_t.values():
