@@ -114,3 +114,20 @@ def test_limit_alarms_the_score_does_not_explain_or_critical_ones_stand_beside_n
     assert ("limit", "nibp_sys") in _open(f)
     spo2 = [e for e in f.events if e.signal == "spo2" and e.event in ("raised", "escalated")]
     assert spo2 and spo2[-1].priority == "high" and ("limit", "spo2") in _open(f)
+
+
+def test_a_grouped_condition_of_a_rare_signal_stands_alone_as_soon_as_news2_falls_below_its_band() -> None:
+    f = _news2_engine()
+    vitals = {"resp_rate": 26, "spo2": 88, "heart_rate": 125, "nibp_sys": 120}
+    f.at(1, **vitals, temperature=38.7)  # charted once: above 38.5 (a low-priority limit), scores 1 in NEWS2
+    for s in range(3, 200, 2):
+        f.at(s, **vitals)
+        f.tick(s)
+    assert _open(f) == [("news2", None)]  # the temperature alarm raised at 1 s is part of the NEWS2 alarm
+    assert "Temp 38.7" in [e for e in f.events if e.kind == "news2"][-1].to_json()["condition_reason"]
+    for s in range(200, 260, 2):  # recovered but for the temperature, which nobody measures again yet
+        f.at(s, resp_rate=16, spo2=97, heart_rate=80, nibp_sys=120)
+        f.tick(s)
+    temp = [e for e in f.raised("limit") if e.signal == "temperature" and e.t >= T0 + 200_000]
+    assert temp and temp[0].t <= T0 + 203_000 and temp[0].priority == "low", [(e.signal, e.t - T0) for e in f.raised()]
+    assert ("limit", "temperature") in _open(f)
