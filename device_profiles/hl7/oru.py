@@ -22,6 +22,7 @@ are listed in ``Hl7Result.unmapped`` (the gateway counts them per code).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import tzinfo
 from typing import Any
 
@@ -35,6 +36,7 @@ from ..units import ALIASES, UnitError, conversion
 from .alarms import decode_alarms
 from .fields import DtmError, parse_dtm, too_old, when, zone_of
 from .fields import field as fld
+from .lazy import LazyMessage, ObxFields
 from .result import (
     APPLICATION_ERROR,
     DATA_TYPE_ERROR,
@@ -106,7 +108,7 @@ class Hl7Decoder:
         if len(set(enc + "|")) != 5 or any(ch.isalnum() or ch.isspace() for ch in enc):
             return res.reject("MSH", 1, 2, DATA_TYPE_ERROR, f"MSH-2 encoding characters {enc!r} are not four distinct delimiters")
         try:
-            msg = hl7.parse(text)
+            msg = LazyMessage(text)  # segments parsed one at a time: bounded memory for big messages
         except (hl7.exceptions.HL7Exception, IndexError, KeyError, ValueError, TypeError) as exc:
             return res.reject("MSH", 1, None, SEGMENT_SEQUENCE_ERROR, f"cannot parse the message ({exc})")
         res.message = msg
@@ -175,11 +177,12 @@ class Hl7Decoder:
                     return text
         return None if (fld(obx, 6, 1) or fld(obx, 6, 2)) else SIGNALS[sig].unit
 
-    def device_ids(self, msg: Any) -> tuple[str, dict[str, str]]:
-        """(default device id, MDS number -> device id from that MDS's OBX-18)."""
+    def device_ids(self, msg: LazyMessage, obxs: Iterable[Any] | None = None) -> tuple[str, dict[str, str]]:
+        """(default device id, MDS number -> device id from that MDS's OBX-18); ``obxs``: the OBX
+        already read (else the message's OBX segments are read)."""
         per_mds: dict[str, str] = {}
         first_obx18 = ""
-        for obx in msg.segments("OBX") if _has(msg, "OBX") else []:
+        for obx in obxs if obxs is not None else msg.segments("OBX"):
             inst = fld(obx, 18)
             if not device_id(inst, ""):  # empty, or no usable character (an MDS without an id)
                 continue
@@ -199,18 +202,30 @@ class Hl7Decoder:
                 value = fld(msh, 3, 1) or fld(msh, 3, 2)
             elif source == "msh4":
                 value = fld(msh, 4, 1) or fld(msh, 4, 2)
-            elif source == "pv1_3" and _has(msg, "PV1"):
+            elif source == "pv1_3" and msg.has("PV1"):
                 pv1 = msg.segment("PV1")
                 value = "-".join(x for x in (fld(pv1, 3, 1), fld(pv1, 3, 2), fld(pv1, 3, 3)) if x)
             if value:
                 return device_id(value, self.spec.device_id_prefix), per_mds
         return "", per_mds
 
-    def _observations(self, msg: Any, zone: tzinfo, msh_t: int | None, received_ms: int, res: Hl7Result) -> None:
-        if not _has(msg, "OBX"):  # e.g. a bare MSH: nothing to acknowledge as accepted
+    def _observations(self, msg: LazyMessage, zone: tzinfo, msh_t: int | None, received_ms: int,
+                      res: Hl7Result) -> None:
+        if not msg.has("OBX"):  # e.g. a bare MSH: nothing to acknowledge as accepted
             res.reject("OBX", 1, None, SEGMENT_SEQUENCE_ERROR, "ORU^R01 without any OBX segment: no observation")
             return
-        default_dev, per_mds = self.device_ids(msg)
+        # one pass over the segments, keeping only the fields read later (not the segments' trees)
+        items: list[tuple[str, int, Any]] = []
+        obx_n = obr_n = 0
+        for seg in msg:
+            name = str(seg[0])
+            if name == "OBR":
+                obr_n += 1
+                items.append(("OBR", obr_n, fld(seg, 7)))
+            elif name == "OBX":
+                obx_n += 1
+                items.append(("OBX", obx_n, ObxFields(seg)))
+        default_dev, per_mds = self.device_ids(msg, [x for kind, _, x in items if kind == "OBX"])
         if not default_dev:
             res.issues.append(Hl7Issue("OBX", 1, 18, REQUIRED_FIELD_MISSING,
                                        f"no device identity (tried {', '.join(self.spec.device_id)})"))
@@ -218,17 +233,11 @@ class Hl7Decoder:
         samples: dict[str, dict[int, Sample]] = {}
         first: dict[tuple[str, int, str], int] = {}  # (device, t, signal) -> the OBX that gave it first
         obr_t: int | None = None
-        obx_n = obr_n = 0
-        for seg in msg:
-            name = str(seg[0])
-            if name == "OBR":
-                obr_n += 1
-                obr_t = self.parse_time(fld(seg, 7), zone, received_ms, res, ("OBR", obr_n, 7))
+        for kind, n, x in items:
+            if kind == "OBR":
+                obr_t = self.parse_time(x, zone, received_ms, res, ("OBR", n, 7))
                 continue
-            if name != "OBX":
-                continue
-            obx_n += 1
-            self._one_obx(seg, obx_n, default_dev, per_mds, obr_t if obr_t is not None else msh_t, zone,
+            self._one_obx(x, n, default_dev, per_mds, obr_t if obr_t is not None else msh_t, zone,
                           received_ms, samples, first, res)
         for dev, by_t in samples.items():
             # seq: the newest sample time; monotonic per device and unchanged when the sender resends
@@ -313,6 +322,3 @@ class Hl7Decoder:
             sample.quality[sig] = quality
         else:
             sample.quality.pop(sig, None)
-
-def _has(msg: Any, name: str) -> bool:
-    return any(str(seg[0]) == name for seg in msg)
