@@ -89,15 +89,22 @@ class News2Watch:
         w = ws.get(name) if ws is not None else None
         return None if w is None else w.robust(t, self.window_ms, self.min_samples, self._horizon(p, name))
 
-    def _rescore_param(self, p: Patient, name: str, t: int) -> None:
-        v = self._robust(p, name, t)
-        if v is None:
+    def _rescore_param(self, p: Patient, name: str, w: ScoreWindow, t: int) -> None:
+        m = w.middle(t, self.window_ms, self.min_samples, p.horizon.get(name) or self.expire_ms[name])
+        if m is None:
             sc: int | None = None
-        elif name == "spo2":
-            sc = score_spo2(v, int(p.spot.get("spo2_scale", (0, 1))[1]),
-                            bool(p.spot.get("supplemental_o2", (0, False))[1]))
         else:
-            sc = PARAM_SCORES[name](v)
+            lo, hi = m
+            if name == "spo2":
+                spot = p.spot
+                scale = int(spot["spo2_scale"][1]) if "spo2_scale" in spot else 1
+                o2 = bool(spot["supplemental_o2"][1]) if "supplemental_o2" in spot else False
+                sc = score_spo2(lo, scale, o2)
+                if hi != lo:
+                    sc = max(sc, score_spo2(hi, scale, o2))
+            else:
+                f = PARAM_SCORES[name]
+                sc = f(lo) if hi == lo else max(f(lo), f(hi))  # the worse of the two middle values
         if p.param_scores.get(name, -1) != sc:
             p.param_scores[name] = sc
             p.news2_dirty = True
@@ -106,19 +113,23 @@ class News2Watch:
         """A new monitor value (``usable``: passed the artefact guards): rescore if the band changed."""
         if name not in NEWS2_SIGNALS:
             return
-        w = self._window(p, name)
+        ws = self.windows.get(p.key)
+        w = ws.get(name) if ws is not None else None
+        if w is None:
+            w = self._window(p, name)
         if usable:
             if not w.add(t, value, self.window_ms):
                 self.duplicates += 1
         else:
             w.evict(t, self.window_ms)
-        self._rescore_param(p, name, t)
+        self._rescore_param(p, name, w, t)
 
     def measured(self, p: Patient, name: str, value: float, t: int) -> None:
         """A nurse's manual value: an observation that counts alone."""
         if name in NEWS2_SIGNALS:
-            self._window(p, name).measured(t, value, self.window_ms)
-            self._rescore_param(p, name, t)
+            w = self._window(p, name)
+            w.measured(t, value, self.window_ms)
+            self._rescore_param(p, name, w, t)
             p.news2_dirty = True
 
     def expired(self, p: Patient, name: str) -> None:

@@ -72,10 +72,14 @@ class ScoreWindow:
         if t < self.last_t:  # late sample of this signal: older than what the window already judged
             return True
         self.last_t, self.last_v = t, value
-        self.times.append(t)
-        self.values.append(value)
-        insort(self.ordered, value)
-        self.evict(t, window_ms)
+        times, values, ordered = self.times, self.values, self.ordered
+        times.append(t)
+        values.append(value)
+        insort(ordered, value)
+        start = t - window_ms
+        while times[0] <= start:
+            times.popleft()
+            del ordered[bisect_left(ordered, values.popleft())]
         return True
 
     def measured(self, t: int, value: float, window_ms: int) -> None:
@@ -95,19 +99,27 @@ class ScoreWindow:
         """The value NEWS2 scores at ``t``, or None (not enough fresh valid samples: missing). The window
         is the one that ended with the latest sample (or refused sample, :meth:`evict`) of the signal;
         ``horizon_ms`` is the signal's staleness horizon (2.5 expected sampling intervals)."""
+        m = self.middle(t, window_ms, min_samples, horizon_ms)
+        if m is None:
+            return None
+        lo, hi = m
+        return lo if lo == hi else worse(self.signal, lo, hi)
+
+    def middle(self, t: int, window_ms: int, min_samples: int, horizon_ms: int) -> tuple[float, float] | None:
+        """The two middle values of :meth:`robust` (equal unless the window holds an even count)."""
         if self.stale or self.last_t < 0:
             return None
         fresh = t - self.last_t <= horizon_ms
         if fresh and horizon_ms * 2 // 5 * min_samples > window_ms:
-            return self.last_v  # an intermittent measurement counts alone while it is current
+            return self.last_v, self.last_v  # an intermittent measurement counts alone while it is current
         ordered = self.ordered
         n = len(ordered)
         if n >= min_samples and fresh:
             if n % 2:
-                return ordered[n // 2]
-            return worse(self.signal, ordered[n // 2 - 1], ordered[n // 2])
+                return ordered[n // 2], ordered[n // 2]
+            return ordered[n // 2 - 1], ordered[n // 2]
         if self.measured_t >= 0 and t - self.measured_t <= horizon_ms:
-            return self.measured_v  # a nurse's value counts until the window holds enough samples
+            return self.measured_v, self.measured_v  # a nurse's value counts until the window holds enough
         return None
 
     def count(self) -> int:

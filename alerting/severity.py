@@ -43,4 +43,13 @@ def severity(signal: str, value: float) -> tuple[int, float]:
 
 def worse(signal: str, a: float, b: float) -> float:
     """The worse of two readings of ``signal`` (``a`` when they are equally bad)."""
-    return b if severity(signal, b) > severity(signal, a) else a
+    sub = SUBSCORE.get(signal)
+    if sub is not None:
+        sa, sb = sub(a), sub(b)
+        if sa != sb:
+            return b if sb > sa else a
+    band = NORMAL.get(signal)
+    if band is None:
+        return a
+    mid = (band[0] + band[1]) / 2
+    return b if abs(b - mid) > abs(a - mid) else a
