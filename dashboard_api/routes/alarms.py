@@ -51,6 +51,9 @@ class SpotIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     consciousness: Literal["A", "C", "V", "P", "U"] | None = None
+    new_confusion: bool | None = None  # with C: confirmed new (scores 3) or the patient's known baseline
+    sedated: bool | None = None  # sedated on purpose / ventilated: NEWS2 suspended where the ward says so
+    ventilated: bool | None = None
     supplemental_o2: bool | None = None
     spo2_scale: Literal[1, 2] | None = None
     temperature: float | None = None
