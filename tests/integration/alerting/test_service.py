@@ -180,8 +180,9 @@ async def test_spot_values_are_stored_and_bad_commands_do_not_stop_the_service(
         assert store.latest_spots(0)[0].consciousness == "V" and store.latest_spots(0)[0].ward == "w1"
         raised = await raise_spo2(bus, 80)  # still working
         assert raised["kind"] == "limit"
+        await bus.obs(now_ms() + 2400, spo2=80)  # a third sample: NEWS2 takes the median of >= 3 (issue 11)
         topic = f"{topic_root}/news2/w1/p-123"
-        await until(lambda: topic in bus.news2, what="NEWS2 published")
+        await until(lambda: "spo2" in bus.news2.get(topic, {}).get("scores", {}), what="NEWS2 published")
         n = bus.news2[topic]
         assert n["scores"]["consciousness"] == 3 and n["scores"]["spo2"] == 3 and n["complete"] is False
         assert n["risk"] == "medium" and n["frequency"] == "minimum 1-hourly" and n["bed"] == "07"
@@ -192,9 +193,12 @@ async def test_the_first_observation_after_start_publishes_its_news2(
     """It was dropped: changes were tracked only from the first publish on, so a stable patient's
     NEWS2 never appeared until it changed."""
     async with running(service(mosquitto, tmp_path, topic_root, WITH_NEWS2)):
-        await bus.obs(now_ms(), heart_rate=72, spo2=97, resp_rate=16, temperature=37.0, nibp_sys=120)
+        t = now_ms()
+        for i in range(3):  # a monitor's stream: NEWS2 takes the median of at least 3 samples (issue 11)
+            await bus.obs(t + i * 1000, heart_rate=72, spo2=97, resp_rate=16, temperature=37.0, nibp_sys=120)
         topic = f"{topic_root}/news2/w1/p-123"
-        await until(lambda: topic in bus.news2, what="the first NEWS2 published")
+        await until(lambda: topic in bus.news2 and len(bus.news2[topic]["missing"]) == 2,
+                    what="the first complete-but-spot NEWS2 published")
         assert bus.news2[topic]["total"] == 0 and bus.news2[topic]["missing"] == ["supplemental_o2", "consciousness"]
 
 
