@@ -95,9 +95,10 @@ class News2Config(_Strict):
     # holds min_samples of them; intermittent measurements count alone (alerting.news2_window).
     window_s: Annotated[float, Field(gt=0, description="streamed values: median over this window")] = 300.0
     min_samples: Annotated[int, Field(ge=1, description="streamed values: fresh valid samples needed")] = 3
-    # "C" counts as new confusion (3) when the nurse confirms it is new (spot new_confusion: true);
-    # unconfirmed it is "missing" (incomplete: confirm it) or, as RCP 2017 advises, "new".
-    unconfirmed_confusion: Literal["missing", "new"] = "missing"
+    # "C" is new confusion (3) unless the nurse says it is the patient's baseline (spot new_confusion:
+    # false); unconfirmed it is "new" (RCP 2017: "considered to be 'new' until confirmed to be
+    # otherwise") or, for wards that want it confirmed first, "missing" (incomplete: confirm it).
+    unconfirmed_confusion: Literal["missing", "new"] = "new"
     suspend_sedated: list[str] = Field(default_factory=list, description=(
         "wards ('*': all) where NEWS2 is suspended for a patient marked ventilated or sedated"))
     scale2_spo2_shift: Annotated[float, Field(ge=0, description=(

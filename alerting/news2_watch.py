@@ -12,8 +12,9 @@ guarantees (``alarm_on_incomplete``) and says what is missing.
 
 Consciousness ``C`` scores 3 (new confusion) when the nurse confirmed it is new (spot
 ``new_confusion: true``); confirmed not new (the patient's known baseline) it scores as alert; not
-confirmed, it is missing (``unconfirmed_confusion: missing``, the default: the result asks for it)
-or counted as new (``new``, the RCP's "considered new until confirmed otherwise"). In the wards of
+confirmed, it counts as new (``unconfirmed_confusion: new``, the default: the RCP's "considered new
+until confirmed otherwise") or, where the ward wants confirmation first, as missing (``missing``:
+the result asks for it). In the wards of
 ``news2.suspend_sedated`` a patient marked ventilated or sedated has NEWS2 suspended: the result says
 so and no NEWS2 alarm stands (limit and technical alarms go on).
 """

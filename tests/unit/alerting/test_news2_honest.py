@@ -53,8 +53,8 @@ def test_an_incomplete_score_keeps_the_urgency_its_floor_reaches() -> None:
 
 
 # -- new confusion --------------------------------------------------------------------------------
-def test_c_scores_3_only_when_the_nurse_confirms_it_is_new() -> None:
-    f = _feed()
+def test_where_the_ward_asks_for_it_c_scores_3_only_when_the_nurse_confirms_it_is_new() -> None:
+    f = _feed(news2={"unconfirmed_confusion": "missing"})
     p_key = "p1"
     f.events += f.engine.spot(_spot(0, consciousness="C", supplemental_o2=False))
     _steady(f, 1, 30)
@@ -76,19 +76,22 @@ def test_c_scores_3_only_when_the_nurse_confirms_it_is_new() -> None:
 
 
 def test_an_unconfirmed_c_alarm_says_what_to_confirm() -> None:
-    f = _feed()
+    f = _feed(news2={"unconfirmed_confusion": "missing"})
     f.events += f.engine.spot(_spot(0, consciousness="C", supplemental_o2=True))
     _steady(f, 1, 30, resp_rate=25)  # RR 3 + O2 2: at least 5
     [e] = [e for e in f.raised() if e.kind == "news2"]
     assert "missing consciousness (confusion not confirmed as new)" in e.reason
 
 
-def test_a_ward_may_count_unconfirmed_confusion_as_new_as_rcp_advises() -> None:
-    f = _feed(news2={"unconfirmed_confusion": "new"})
+def test_by_default_unconfirmed_confusion_counts_as_new_as_rcp_advises_and_a_baseline_does_not() -> None:
+    f = _feed()
     f.events += f.engine.spot(_spot(0, consciousness="C", supplemental_o2=False))
     _steady(f, 1, 30)
     r = f.engine.patients["p1"].news2
     assert r is not None and r.complete and r.scores["consciousness"] == 3
+    f.events += f.engine.spot(_spot(40, consciousness="C", new_confusion=False))
+    r = f.engine.patients["p1"].news2
+    assert r is not None and r.complete and r.scores["consciousness"] == 0
 
 
 def test_new_confusion_goes_with_c_only() -> None:
