@@ -38,7 +38,7 @@ from .news2 import (
     score_spo2,
     score_temperature,
 )
-from .news2_window import ScoreWindow
+from .news2_window import DUPLICATE, SKIPPED, ScoreWindow
 
 PARAM_SCORES = {"resp_rate": score_resp_rate, "nibp_sys": score_sbp, "heart_rate": score_pulse,
                 "pulse_rate": score_pulse, "temperature": score_temperature}
@@ -119,7 +119,10 @@ class News2Watch:
         if w is None:
             w = self._window(p, name)
         if usable:
-            if not w.add(t, value, self.window_ms):
+            added = w.add(t, value, self.window_ms)
+            if added == SKIPPED:
+                return  # the window is as it was
+            if added == DUPLICATE:
                 self.duplicates += 1
         else:
             w.evict(t, self.window_ms)

@@ -14,7 +14,8 @@ or device profile's ``expire_after``, stretched to 2.5 observed sampling interva
 ``min_samples`` expected intervals in the window: a 1 Hz or once-a-minute heart rate is streamed, an
 NIBP cycle (4 h horizon), hourly charted data or a once-every-5-minutes wearable are intermittent.
 Only usable samples enter (valid quality, plausible, not contradicted by a cross-check: the artefact
-guards of the limit alarms). When the median falls between two samples the worse of them counts;
+guards of the limit alarms), at most one per ``window_s / POINTS`` (a 1 Hz stream gives 60 evenly
+spaced samples of a 5-minute window: as robust as 300, at a fifth of the work and memory). When the median falls between two samples the worse of them counts;
 two samples at one time resolve to the worse (:func:`alerting.severity.worse`) and are counted.
 
 >>> w = ScoreWindow("resp_rate")
@@ -31,11 +32,15 @@ from collections import deque
 
 from .severity import worse
 
+ADDED, DUPLICATE, SKIPPED = 0, 1, 2
+POINTS = 60  # a window keeps at most one sample per window_s / POINTS (1 Hz: one per 5 s of a 5-min window)
+
 
 class ScoreWindow:
     """The recent valid samples of one signal of one patient."""
 
     __slots__ = (
+        "kept_t",
         "last_t",
         "last_v",
         "measured_t",
@@ -52,26 +57,34 @@ class ScoreWindow:
         self.times: deque[int] = deque()
         self.values: deque[float] = deque()
         self.ordered: list[float] = []  # the window's values, sorted
-        self.last_t = -1  # the latest valid sample (it may have left the window)
+        self.last_t = -1  # the latest valid sample (it may have left the window, or not been kept)
+        self.kept_t = -(1 << 62)  # the latest sample the window kept
         self.last_v = 0.0
         self.measured_t = -1  # the latest nurse measurement (a spot value counts alone)
         self.measured_v = 0.0
         self.stale = False  # the engine found no data for a whole staleness horizon
 
-    def add(self, t: int, value: float, window_ms: int) -> bool:
-        """A usable sample; False when it was a duplicate of the latest (the worse one is kept)."""
-        self.stale = False
-        if t == self.last_t and self.values and self.times[-1] == t:
-            old = self.values[-1]
-            keep = worse(self.signal, old, value)
-            if keep != old:
-                self.values[-1] = self.last_v = keep
-                del self.ordered[bisect_left(self.ordered, old)]
-                insort(self.ordered, keep)
-            return False
+    def add(self, t: int, value: float, window_ms: int) -> int:
+        """A usable sample: :data:`ADDED`, :data:`DUPLICATE` (a second value at the latest sample's time:
+        the worse one is kept) or :data:`SKIPPED` (within ``window_ms / POINTS`` of the last sample the
+        window kept, or late): a skipped sample changes nothing but the latest value."""
+        was_stale, self.stale = self.stale, False
+        if t == self.last_t:
+            keep = worse(self.signal, self.last_v, value)
+            if keep != self.last_v:
+                if self.times and self.times[-1] == t:  # the window holds it: replace it
+                    old = self.values[-1]
+                    self.values[-1] = keep
+                    del self.ordered[bisect_left(self.ordered, old)]
+                    insort(self.ordered, keep)
+                self.last_v = keep
+            return DUPLICATE
         if t < self.last_t:  # late sample of this signal: older than what the window already judged
-            return True
+            return SKIPPED
         self.last_t, self.last_v = t, value
+        if t - self.kept_t < window_ms // POINTS and not was_stale:
+            return SKIPPED
+        self.kept_t = t
         times, values, ordered = self.times, self.values, self.ordered
         times.append(t)
         values.append(value)
@@ -80,7 +93,7 @@ class ScoreWindow:
         while times[0] <= start:
             times.popleft()
             del ordered[bisect_left(ordered, values.popleft())]
-        return True
+        return ADDED
 
     def measured(self, t: int, value: float, window_ms: int) -> None:
         """A nurse's measurement: it counts alone until the window holds enough monitor samples."""

@@ -27,9 +27,9 @@ async def test_complete_and_incomplete_news2(platform_sqlite: Running, browser: 
     at = int(time.time() * 1000) - 60_000
     await monitored_beds(run, [(bed, f"mon-{bed}", f"P10{bed}") for bed in ("01", "02", "03")], at)
     t = int(time.time() * 1000)
-    for bed in ("01", "02"):  # a monitor's stream: NEWS2 takes the median of at least 3 samples (issue 11)
+    for bed in ("01", "02"):  # a monitor's stream: NEWS2 takes the median of >= 3 samples, 5 s apart (issue 11)
         for i in range(3):
-            await run.publish(f"devices/mon-{bed}/obs", obs(f"mon-{bed}", 1 + i, t - 2000 + i * 1000, **VITALS))
+            await run.publish(f"devices/mon-{bed}/obs", obs(f"mon-{bed}", 1 + i, t - 10_000 + i * 5000, **VITALS))
     # bed 03 has breathed 26 /min at SpO2 92 % (3 + 2 points) for the last 70 s (a gateway delivers them at
     # once; NEWS2 alarms after a band held 60 s): even incomplete, at least medium risk
     samples = [{"t": t - 70_000 + 5000 * k, **VITALS, "resp_rate": 26, "spo2": 92} for k in range(15)]

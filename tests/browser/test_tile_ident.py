@@ -56,7 +56,7 @@ async def test_patient_id_and_news2_hint_readable_at_12_24_32_beds(platform_sqli
     await notify_adt(run, devices)
     t = int(time.time() * 1000)
     for k, device in enumerate(devices):  # measured vitals, but no nurse observations: NEWS2 incomplete
-        stream = [{"t": t - 2000 + 1000 * i, **VITALS} for i in range(3)]  # NEWS2 needs >= 3 samples (issue 11)
+        stream = [{"t": t - 10_000 + 5000 * i, **VITALS} for i in range(3)]  # NEWS2: >= 3 samples 5 s apart
         await run.publish(f"devices/{device}/obs", {"v": 1, "device": device, "seq": k + 1, "samples": stream})
     page: Page = await login(browser, run.base, "nina", "/", 1920, 1080)  # type: ignore[assignment]
     for ward, beds in WARDS.items():

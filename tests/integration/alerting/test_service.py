@@ -180,7 +180,8 @@ async def test_spot_values_are_stored_and_bad_commands_do_not_stop_the_service(
         assert store.latest_spots(0)[0].consciousness == "V" and store.latest_spots(0)[0].ward == "w1"
         raised = await raise_spo2(bus, 80)  # still working
         assert raised["kind"] == "limit"
-        await bus.obs(now_ms() + 2400, spo2=80)  # a third sample: NEWS2 takes the median of >= 3 (issue 11)
+        for dt in (5000, 10_000):  # NEWS2 takes the median of >= 3 samples kept >= 5 s apart (issue 11)
+            await bus.obs(now_ms() + dt, spo2=80)
         topic = f"{topic_root}/news2/w1/p-123"
         await until(lambda: "spo2" in bus.news2.get(topic, {}).get("scores", {}), what="NEWS2 published")
         n = bus.news2[topic]
@@ -194,8 +195,8 @@ async def test_the_first_observation_after_start_publishes_its_news2(
     NEWS2 never appeared until it changed."""
     async with running(service(mosquitto, tmp_path, topic_root, WITH_NEWS2)):
         t = now_ms()
-        for i in range(3):  # a monitor's stream: NEWS2 takes the median of at least 3 samples (issue 11)
-            await bus.obs(t + i * 1000, heart_rate=72, spo2=97, resp_rate=16, temperature=37.0, nibp_sys=120)
+        for i in range(3):  # a monitor's stream: NEWS2 takes the median of >= 3 samples, 5 s apart (issue 11)
+            await bus.obs(t + i * 5000, heart_rate=72, spo2=97, resp_rate=16, temperature=37.0, nibp_sys=120)
         topic = f"{topic_root}/news2/w1/p-123"
         await until(lambda: topic in bus.news2 and len(bus.news2[topic]["missing"]) == 2,
                     what="the first complete-but-spot NEWS2 published")

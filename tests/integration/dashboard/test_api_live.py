@@ -118,8 +118,8 @@ async def test_spot_observation_feeds_news2_and_home_wearable_joins_virtual_ward
         await run.ingest_knows("mon-5", "w1")
         await run.ingest_knows("wear-9", "home")
         t = int(time.time() * 1000)
-        for i in range(3):  # a monitor's stream: NEWS2 takes the median of at least 3 samples (issue 11)
-            await run.publish("devices/mon-5/obs", obs("mon-5", 1 + i, t + i * 1000, heart_rate=95, spo2=95,
+        for i in range(3):  # a monitor's stream: NEWS2 takes the median of >= 3 samples, 5 s apart (issue 11)
+            await run.publish("devices/mon-5/obs", obs("mon-5", 1 + i, t + i * 5000, heart_rate=95, spo2=95,
                                                        resp_rate=22, nibp_sys=115, temperature=38.2))
         await run.publish("devices/wear-9/obs", obs("wear-9", 1, t, heart_rate=70))
         r = await c.post("/api/v1/patients/p-5/spot", headers=h, json={"consciousness": "A", "supplemental_o2": False})
