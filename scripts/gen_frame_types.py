@@ -1,10 +1,10 @@
 """Turn the websocket frame schema into JSDoc typedefs for the web pages.
 
-    python scripts/gen_frame_types.py           # write dashboard_api/static/frames.js
-    python scripts/gen_frame_types.py --check   # exit 1 if the checked-in file is not what the schema gives
+    python scripts/gen_frame_types.py           # write the schema from dashboard_api/frames.py, then frames.js
+    python scripts/gen_frame_types.py --check   # exit 1 if either checked-in file is not what the types give
 
 The schema (``dashboard_api/static/schema/ws-frames.schema.json``) is generated from the typed frames in
-Python; this writes one ``@typedef`` per schema definition and ``WsFrame`` for the schema's root (the
+Python (``dashboard_api/frames.py``, pydantic's JSON Schema of ``WsFrame``); this writes one ``@typedef`` per schema definition and ``WsFrame`` for the schema's root (the
 union of every frame), so ``// @ts-check`` modules type what arrives on the websocket as
 ``import("./frames.js").WsFrame``. ``tests/contract/test_frame_typedefs.py`` fails when the checked-in
 file and the schema disagree.
@@ -146,18 +146,32 @@ def render(schema: Schema, source: str = "schema/ws-frames.schema.json") -> str:
     return head + "\n" + "\n\n".join(blocks) + "\n\nexport {};\n"
 
 
+def schema_json(schema: Schema) -> str:
+    """The schema file's text (pydantic's order, which follows the TypedDicts), one trailing newline."""
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="compare with the checked-in file instead of writing it")
     ap.add_argument("--schema", type=Path, default=SCHEMA)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    text = render(json.loads(args.schema.read_text(encoding="utf-8")))
+    sys.path.insert(0, str(ROOT))
+    from dashboard_api.frames import schema as frame_schema
+
+    schema_text = schema_json(frame_schema())
+    text = render(json.loads(schema_text))
     if args.check:
-        if not args.out.exists() or args.out.read_text(encoding="utf-8") != text:
-            print(f"{args.out} is not what {args.schema} gives: run python scripts/gen_frame_types.py", file=sys.stderr)
+        stale = [str(p) for p, want in ((args.schema, schema_text), (args.out, text))
+                 if not p.exists() or p.read_text(encoding="utf-8") != want]
+        if stale:
+            print(f"{', '.join(stale)}: not what dashboard_api/frames.py gives: run python scripts/gen_frame_types.py",
+                  file=sys.stderr)
             return 1
         return 0
+    args.schema.parent.mkdir(parents=True, exist_ok=True)
+    args.schema.write_text(schema_text, encoding="utf-8")
     args.out.write_text(text, encoding="utf-8")
     return 0
 

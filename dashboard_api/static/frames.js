@@ -8,7 +8,7 @@
  */
 
 /**
- * An alarm event as the screens get it.
+ * An alarm event as the screens get it (alerting's event, ``reason`` kept to the condition).
  * @typedef {object} Alarm
  * @property {string} id
  * @property {string} ward
@@ -24,6 +24,7 @@
  * @property {number | null} [value]
  * @property {string} reason
  * @property {string | null} [by]
+ * @property {number} [v]
  * @property {number} [escalation_level]
  * @property {string} [drill]
  * @property {string} [code]
@@ -36,31 +37,46 @@
  * @property {boolean} [ended]
  * @property {boolean} [latched]
  * @property {"high" | "medium" | "low"} [peak_priority]
+ * @property {string | null} [band]
+ * @property {string} [role]
+ * @property {Array<GroupedCondition>} [grouped]
  */
 
 /**
+ * An alarm changed.
  * @typedef {object} AlarmFrame
  * @property {"alarm"} type
  * @property {Alarm} alarm
  */
 
 /**
+ * A ward's drill started, changed or ended (``None``).
  * @typedef {object} DrillFrame
  * @property {"drill"} type
  * @property {DrillState | null} drill
  */
 
 /**
+ * A ward's live drill (retained ``{root}/drill/{ward}``).
  * @typedef {object} DrillState
  * @property {string} drill
  * @property {boolean} active
  * @property {number} started
  * @property {number} ends
  * @property {Array<string>} beds
- * @property {Record<string, string> | null} [scenarios]
+ * @property {Array<string> | null} [scenarios]
  */
 
 /**
+ * A condition of the same cause shown inside another alarm (one cause, one alarm).
+ * @typedef {object} GroupedCondition
+ * @property {string | null} signal
+ * @property {string} code
+ * @property {string} reason
+ */
+
+/**
+ * Sent when nothing else was: ``feed`` False means the server itself gets no data from the broker.
  * @typedef {object} HeartbeatFrame
  * @property {"heartbeat"} type
  * @property {number} now
@@ -68,6 +84,7 @@
  */
 
 /**
+ * A bed's NEWS2: ``complete`` False means parameters are missing and the score cannot reassure.
  * @typedef {object} News2
  * @property {number} total
  * @property {string} risk
@@ -76,11 +93,13 @@
  */
 
 /**
+ * The screen fell behind: frames were dropped, a snapshot follows.
  * @typedef {object} ResyncFrame
  * @property {"resync"} type
  */
 
 /**
+ * The whole ward: sent on connect and after every resync.
  * @typedef {object} SnapshotFrame
  * @property {"snapshot"} type
  * @property {string} ward
@@ -91,6 +110,7 @@
  */
 
 /**
+ * One bed on the central station.
  * @typedef {object} Tile
  * @property {string} ward
  * @property {string} bed
@@ -108,12 +128,14 @@
  */
 
 /**
+ * A bed changed.
  * @typedef {object} TileFrame
  * @property {"tile"} type
  * @property {Tile} tile
  */
 
 /**
+ * The latest reading of one signal at a bed.
  * @typedef {object} Vital
  * @property {number} value
  * @property {number} t
@@ -126,6 +148,7 @@
  */
 
 /**
+ * A chunk of one waveform of one bed: ``samples`` at ``fs`` Hz from ``t0`` (ms).
  * @typedef {object} WaveFrame
  * @property {"wave"} type
  * @property {string} bed
