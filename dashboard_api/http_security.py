@@ -30,13 +30,12 @@ HSTS = "max-age=31536000"  # one year; no includeSubDomains: other hospital host
 # style= does not run. connect-src 'self' covers the same-origin ws:/wss: websockets.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-# Swagger UI and ReDoc (opt-in in production) load their bundles from jsDelivr and style themselves
-# inline; their one inline boot script is allowed by its hash (added by :func:`csp_of`).
-DOCS_CDN = "https://cdn.jsdelivr.net"
-DOCS_CSP = (f"default-src 'none'; script-src 'self' {DOCS_CDN}{{hashes}}; style-src 'self' {DOCS_CDN} "
-            "https://fonts.googleapis.com 'unsafe-inline'; font-src https://fonts.gstatic.com; "
-            f"img-src 'self' data: https://fastapi.tiangolo.com {DOCS_CDN}; connect-src 'self'; "
-            "worker-src blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# Swagger UI and ReDoc (opt-in in production) load their bundles from /static/vendor (nothing from the
+# internet) and style themselves inline; their one inline boot script is allowed by its hash (added by
+# :func:`csp_of`).
+DOCS_CSP = ("default-src 'none'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src blob:; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'")
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 
 
