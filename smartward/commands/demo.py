@@ -51,6 +51,9 @@ def register(sub: Any) -> None:
                    help="scenario time compression, so scripted events show within minutes (default 5)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="simulator seed (default 0)")
     p.add_argument("--waves", type=int, default=2, metavar="N", help="beds that also send ECG/pleth (default 2)")
+    p.add_argument("--history-hours", type=float, default=6.0, metavar="H",
+                   help="hours of simulated history written for each bed on first start, so trends are not "
+                        "empty (default 6; 0: none)")
     p.add_argument("--obs-hours", type=float, default=4.0, metavar="H",
                    help="nurse observation rounds every H hours of scenario time (default 4; 0: none)")
     add_alarms_option(p)
@@ -61,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     from smartward.cli_errors import fail, usage_error
     from smartward.ports import free_port
 
-    if args.beds < 1 or args.rate <= 0 or args.obs_hours < 0:
-        return usage_error("demo", "--beds must be >= 1, --rate > 0 and --obs-hours >= 0")
+    if args.beds < 1 or args.rate <= 0 or args.obs_hours < 0 or not 0 <= args.history_hours <= 48:
+        return usage_error("demo", "--beds must be >= 1, --rate > 0, --obs-hours >= 0 and --history-hours 0..48")
     if not args.http.rpartition(":")[2].isdigit():
         return usage_error("demo", f"--http {args.http!r} is not HOST:PORT")
     args.platform_extra = alarm_extra("demo", args.alarms)
@@ -149,6 +152,8 @@ async def _main(args: argparse.Namespace, data_dir: str, mqtt_port: int) -> int:
 
         return usage_error("demo", str(exc))
     demo_patient = _seed_ward(config.state, args.ward, sim)
+    if args.history_hours > 0:
+        await _history(config.store, args.ward, sim, args.history_hours, args.seed)
     extra: list[Any] = [sim]
     rounds = None
     if args.obs_hours > 0:
@@ -189,6 +194,23 @@ def _seed_ward(state_url: str, ward: str, sim: SimulatorComponent) -> str:
     finally:
         engine.dispose()
     return f"DEMO-{ward}-{sim.sim.ward.beds[0].bed}"
+
+
+async def _history(store_url: str, ward: str, sim: SimulatorComponent, hours: float, seed: int) -> None:
+    """A few hours of baseline history per bed (:mod:`smartward.demo_history`) so trends are not empty."""
+    from device_profiles import now_ms
+    from ingest.stores import open_store
+    from smartward.demo_history import HistoryBed, backfill
+
+    store = await open_store(store_url)
+    try:
+        beds = [HistoryBed(b.device, ward, b.bed, f"DEMO-{ward}-{b.bed}", b.patient) for b in sim.sim.ward.beds]
+        n = await backfill(store, beds, now_ms(), hours, seed)
+    finally:
+        await store.close()
+    if n:
+        print(f"smartward demo: wrote {hours:g} h of simulated history ({n} samples) so trends start filled",
+              flush=True)
 
 
 class _ProbeNoise(logging.Filter):

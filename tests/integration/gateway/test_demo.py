@@ -73,6 +73,13 @@ def test_demo_alone_serves_and_keeps_storing(tmp_path: Path) -> None:
                          timeout=5).status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/patients/DEMO-w1-02/summary", headers=h,
                          timeout=5).status_code == 403
+        # the 8 h trend starts filled: the demo wrote hours of simulated history on first start
+        now = int(time.time() * 1000)
+        trend = httpx.get(f"http://127.0.0.1:{port}/api/v1/patients/{m.group(1)}/vitals", headers=h, timeout=10,
+                          params={"from": now - 8 * 3_600_000, "to": now, "signal": ["heart_rate", "spo2"]}).json()
+        assert trend["every"] == "1m" and len(trend["rows"]) >= 5 * 60, len(trend["rows"])
+        assert min(r["t"] for r in trend["rows"]) <= now - 5 * 3_600_000
+        assert "of simulated history" in log.read_text()
         # NEWS2: beds 01-03 complete (monitor + nurse rounds: alert, on air); bed 04, a new admission
         # without nurse observations yet, incomplete and naming what is missing
         m = re.search(r"open http://\S+  and log in as (\S+) / (\S+)", log.read_text())
