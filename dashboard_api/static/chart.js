@@ -1,10 +1,8 @@
 // @ts-check
-// Canvas trend charts (gaps shown as breaks and shaded) and a live waveform strip. No dependencies.
+// Canvas trend charts (gaps shown as breaks and shaded). No dependencies. (Live waveforms: waves.js.)
 import { clock, serverNow } from "./common.js";
 import { label as signalLabel, unit as unitText } from "./catalogue.js";
 
-/** @typedef {import("./frames.js").WsFrame} WsFrame */
-/** @typedef {Extract<WsFrame, {type: "wave"}>} WaveFrame */
 /** @typedef {{text: string, x: number, y: number, w: number, h: number}} Box what was written where on a canvas */
 /** @typedef {{t: number, values: Record<string, number>, minimum?: Record<string, number>, maximum?: Record<string, number>}} Row */
 /**
@@ -195,47 +193,6 @@ export function trend(canvas, rows, signals, from, to, units, stepMs) {
     const t = from + (to - from) * k / 4;
     label(ctx, boxes, clock(t, false), x(t), h - 6, k === 0 ? "left" : k === 4 ? "right" : "center");
   }
-}
-
-// A scrolling waveform strip: push(chunk) appends samples; draws the last `seconds` seconds.
-/** @param {Canvas} canvas @param {number} [seconds] */
-export function strip(canvas, seconds = 6) {
-  /** @type {number[]} */
-  let buf = [];
-  let fs = 250, color = "#4ade80", signal = "";
-  redrawOnResize(canvas, () => draw());
-  function draw() {
-    const { ctx, w, h } = setup(canvas);
-    ctx.fillStyle = "#030712"; ctx.fillRect(0, 0, w, h);
-    ctx.strokeStyle = "#1f2937"; ctx.lineWidth = 1;
-    for (let gx = 0; gx < w; gx += 25) { ctx.beginPath(); ctx.moveTo(gx, 0); ctx.lineTo(gx, h); ctx.stroke(); }
-    if (!buf.length) {
-      ctx.fillStyle = "#6b7280"; ctx.font = "13px system-ui"; ctx.fillText("no waveform from this device", 12, h / 2);
-      return;
-    }
-    const n = Math.min(buf.length, Math.floor(seconds * fs));
-    const data = buf.slice(-n);
-    let lo = Math.min(...data), hi = Math.max(...data);
-    if (hi - lo < 1e-9) { hi += 1; lo -= 1; }
-    ctx.strokeStyle = color; ctx.lineWidth = 1.5; ctx.beginPath();
-    data.forEach((v, i) => {
-      const px = i / (seconds * fs) * w, py = h - 6 - (v - lo) / (hi - lo) * (h - 12);
-      i ? ctx.lineTo(px, py) : ctx.moveTo(px, py);
-    });
-    ctx.stroke();
-    ctx.fillStyle = "#9ca3af"; ctx.font = "12px system-ui"; ctx.fillText(signal, 8, 14);
-  }
-  return {
-    /** @param {WaveFrame} frame */
-    push(frame) {
-      if (frame.signal !== signal) { buf = []; signal = frame.signal; }
-      fs = frame.fs; color = frame.signal === "pleth" ? "#38bdf8" : frame.signal === "resp_wave" ? "#facc15" : "#4ade80";
-      buf = buf.concat(frame.samples).slice(-Math.floor(seconds * fs * 2));
-      draw();
-    },
-    clear() { buf = []; signal = ""; draw(); },
-    draw,
-  };
 }
 
 // An empty chart (e.g. a bed without a patient), kept empty when resized.

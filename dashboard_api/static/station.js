@@ -7,6 +7,7 @@ import { age, byId, clock, el, isStale, serverNow, setServerNow } from "./common
 import { loginFlow } from "./login.js";
 import { api, logout, stream } from "./session.js";
 import * as SWChart from "./chart.js";
+import { waveStrip } from "./waves.js";
 
 const $ = byId;
 const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
@@ -451,8 +452,9 @@ function openBed(name) {
   bedOpen = name;
   $("bedview").hidden = false;
   $("bv-title").textContent = `Bed ${b.bed} · ${b.patient || "no patient"}${b.device ? " · " + b.device : ""}`;
-  strip = strip || SWChart.strip(/** @type {HTMLCanvasElement} */ ($("bv-wave")));
-  strip.clear();
+  strip = strip || waveStrip(/** @type {HTMLCanvasElement} */ ($("bv-wave")));
+  strip.clear();  // never the previous bed's waveforms
+  closeFrozen();
   conn && conn.send({ watch: name });
   renderBedNow();
   SWChart.clear(/** @type {HTMLCanvasElement} */ ($("bv-trend")));  // never the previous bed's trend, not even redrawn on a resize before this one loads
@@ -467,6 +469,8 @@ function closeBed() {
   bedOpen = null;
   $("bedview").hidden = true;
   conn && conn.send({ watch: null });
+  if (strip) { strip.stop(); strip.clear(); }
+  closeFrozen();
   clearInterval(trendTimer);
   const t = was && $("bed-" + was); if (t) t.focus();
 }
@@ -512,6 +516,40 @@ async function loadTrend() {
 }
 
 $("bv-close").addEventListener("click", closeBed);
+
+// A frozen 10 s strip of every waveform channel (25 mm/s, ECG 10 mm/mV), captioned with the bed, patient
+// and time; saved as PNG, or printed (the browser's print dialog saves PDF).
+function freezeStrip() {
+  const b = beds.get(bedOpen);
+  if (!strip || !b) return;
+  const caption = `Bed ${b.bed} · ${b.patient || "no patient"}${b.device ? " · " + b.device : ""}`;
+  const f = strip.freeze(caption, 10);
+  const img = /** @type {HTMLImageElement} */ ($("bv-frozen-img"));
+  img.src = f.png;
+  img.width = f.width;
+  img.height = f.height;
+  const what = f.shown.length ? f.shown.map(c => `${c.label} (${c.gain})`).join(", ") : "no waveform";
+  img.alt = `Frozen 10 s strip, ${caption}, ${clock(f.from)} to ${clock(f.to)}: ${what}, 25 mm/s`;
+  $("bv-frozen-title").textContent = `Frozen strip · ${clock(f.from)}–${clock(f.to)}`;
+  const stamp = new Date(f.to).toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
+  const save = /** @type {HTMLAnchorElement} */ ($("bv-frozen-save"));
+  save.href = f.png;
+  save.download = `strip-bed-${b.bed}-${stamp}.png`;
+  $("bv-frozen").hidden = false;
+  save.focus();
+}
+function closeFrozen() {
+  $("bv-frozen").hidden = true;
+  /** @type {HTMLImageElement} */ ($("bv-frozen-img")).removeAttribute("src");
+  /** @type {HTMLAnchorElement} */ ($("bv-frozen-save")).href = "#";
+}
+$("bv-freeze").addEventListener("click", freezeStrip);
+$("bv-frozen-close").addEventListener("click", () => { closeFrozen(); $("bv-freeze").focus(); });
+$("bv-frozen-print").addEventListener("click", () => {
+  document.body.classList.add("printing-strip");  // only the strip is printed
+  window.print();
+  document.body.classList.remove("printing-strip");
+});
 /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll(".bv-range button")).forEach(x => x.addEventListener("click", () => {
   trendHours = Number(x.dataset.range); loadTrend();
 }));
