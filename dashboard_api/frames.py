@@ -29,7 +29,7 @@ class GroupedCondition(TypedDict):
     reason: str
 
 
-class Alarm(TypedDict):
+class ScreenAlarm(TypedDict):
     """An alarm event as the screens get it (alerting's event, ``reason`` kept to the condition)."""
 
     id: str
@@ -99,7 +99,7 @@ class Tile(TypedDict):
     vitals: dict[str, Vital]
     news2: News2 | None
     spot: dict[str, Any]
-    alarms: list[Alarm]
+    alarms: list[ScreenAlarm]
     updated: int
     drill: str
 
@@ -122,7 +122,7 @@ class SnapshotFrame(TypedDict):
     ward: str
     now: int
     beds: list[Tile]
-    alarms: list[Alarm]
+    alarms: list[ScreenAlarm]
     drill: DrillState | None
 
 
@@ -137,7 +137,7 @@ class AlarmFrame(TypedDict):
     """An alarm changed."""
 
     type: Literal["alarm"]
-    alarm: Alarm
+    alarm: ScreenAlarm
 
 
 class DrillFrame(TypedDict):

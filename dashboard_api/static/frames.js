@@ -8,45 +8,10 @@
  */
 
 /**
- * An alarm event as the screens get it (alerting's event, ``reason`` kept to the condition).
- * @typedef {object} Alarm
- * @property {string} id
- * @property {string} ward
- * @property {string} bed
- * @property {string} patient
- * @property {string} device
- * @property {"limit" | "technical" | "news2" | "anomaly" | "device"} kind
- * @property {string | null} [signal]
- * @property {"high" | "medium" | "low"} priority
- * @property {string} event
- * @property {"active" | "acknowledged" | "silenced" | "cleared"} state
- * @property {number} t
- * @property {number | null} [value]
- * @property {string} reason
- * @property {string | null} [by]
- * @property {number} [v]
- * @property {number} [escalation_level]
- * @property {string} [drill]
- * @property {string} [code]
- * @property {number | null} [worst]
- * @property {boolean} [condition]
- * @property {number | null} [ended_t]
- * @property {string} [condition_reason]
- * @property {string | null} [action]
- * @property {number} [raised_t]
- * @property {boolean} [ended]
- * @property {boolean} [latched]
- * @property {"high" | "medium" | "low"} [peak_priority]
- * @property {string | null} [band]
- * @property {string} [role]
- * @property {Array<GroupedCondition>} [grouped]
- */
-
-/**
  * An alarm changed.
  * @typedef {object} AlarmFrame
  * @property {"alarm"} type
- * @property {Alarm} alarm
+ * @property {ScreenAlarm} alarm
  */
 
 /**
@@ -99,13 +64,48 @@
  */
 
 /**
+ * An alarm event as the screens get it (alerting's event, ``reason`` kept to the condition).
+ * @typedef {object} ScreenAlarm
+ * @property {string} id
+ * @property {string} ward
+ * @property {string} bed
+ * @property {string} patient
+ * @property {string} device
+ * @property {"limit" | "technical" | "news2" | "anomaly" | "device"} kind
+ * @property {string | null} [signal]
+ * @property {"high" | "medium" | "low"} priority
+ * @property {string} event
+ * @property {"active" | "acknowledged" | "silenced" | "cleared"} state
+ * @property {number} t
+ * @property {number | null} [value]
+ * @property {string} reason
+ * @property {string | null} [by]
+ * @property {number} [v]
+ * @property {number} [escalation_level]
+ * @property {string} [drill]
+ * @property {string} [code]
+ * @property {number | null} [worst]
+ * @property {boolean} [condition]
+ * @property {number | null} [ended_t]
+ * @property {string} [condition_reason]
+ * @property {string | null} [action]
+ * @property {number} [raised_t]
+ * @property {boolean} [ended]
+ * @property {boolean} [latched]
+ * @property {"high" | "medium" | "low"} [peak_priority]
+ * @property {string | null} [band]
+ * @property {string} [role]
+ * @property {Array<GroupedCondition>} [grouped]
+ */
+
+/**
  * The whole ward: sent on connect and after every resync.
  * @typedef {object} SnapshotFrame
  * @property {"snapshot"} type
  * @property {string} ward
  * @property {number} now
  * @property {Array<Tile>} beds
- * @property {Array<Alarm>} alarms
+ * @property {Array<ScreenAlarm>} alarms
  * @property {DrillState | null} drill
  */
 
@@ -122,7 +122,7 @@
  * @property {Record<string, Vital>} vitals
  * @property {News2 | null} news2
  * @property {Record<string, unknown>} spot
- * @property {Array<Alarm>} alarms
+ * @property {Array<ScreenAlarm>} alarms
  * @property {number} updated
  * @property {string} drill
  */
