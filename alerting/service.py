@@ -50,20 +50,11 @@ SPOT_RESTORE_MS = 12 * 3600 * 1000
 BACKOFF_MAX_S = 30.0
 
 
-def control_alarms(root: str) -> str:
-    return f"{root}/control/alarms"
-
-
-def command_topic(ward: str, root: str) -> str:
-    return f"{root}/commands/alarms/{ward}"
-
-
-def news2_topic(ward: str, patient: str, root: str) -> str:
-    return f"{root}/news2/{ward}/{patient}"
-
-
-def spot_topic(ward: str, root: str) -> str:
-    return f"{root}/wards/{ward}/spot"
+# the topics alerting listens and speaks on (built in device_profiles.topics; these names stay for callers)
+control_alarms = topics.control_alarms
+command_topic = topics.alarm_commands
+news2_topic = topics.news2
+spot_topic = topics.ward_spot
 
 
 class AlertingService:
@@ -124,10 +115,9 @@ class AlertingService:
     # -- MQTT -------------------------------------------------------------------------------------
     async def _mqtt_loop(self) -> None:
         backoff = 0.5
-        filters = [f"{self.root}/wards/{w}/{kind}" for w in self.wards
-                   for kind in ("obs", "status", "spot", "device_alarms")]
-        filters += [command_topic(w, self.root) for w in self.wards] + [control_alarms(self.root)]
-        filters += [f"{self.root}/drill/{w}" for w in self.wards]  # live drill on/off (retained)
+        filters = [topics.ward_filter(kind, w, self.root) for w in self.wards for kind in topics.WARD_KINDS]
+        filters += [topics.alarm_commands(w, self.root) for w in self.wards] + [topics.control_alarms(self.root)]
+        filters += [topics.drill_state(w, self.root) for w in self.wards]  # live drill on/off (retained)
         while True:
             try:
                 async with mqtt_client(self.url, identifier=self.client_id, mqtt_v5=False, clean_session=False,
@@ -152,34 +142,33 @@ class AlertingService:
 
     def _handle(self, topic: str, payload: Any) -> None:
         data = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
-        rest = topic[len(self.root) + 1:] if topic.startswith(self.root + "/") else ""
-        parts = rest.split("/")
+        where = topics.parse(topic, self.root)
         try:
-            if parts[0] == "wards" and len(parts) == 3:
-                ward = "" if parts[1] == "_unassigned" else parts[1]
-                if parts[2] == "obs":
+            if where is not None and where.kind == "ward":
+                ward = where.ward
+                if where.name == "obs":
                     self.counts["obs"] += 1
                     self._emit(self.engine.observe(decode_attributed(bytes(data))))
-                elif parts[2] == "status":
+                elif where.name == "status":
                     self.counts["status"] += 1
                     self._emit(self.engine.status(_status(data)))
-                elif parts[2] == "device_alarms":
+                elif where.name == "device_alarms":
                     self.counts["device_alarm"] += 1
                     alarm, who = _device_alarm(data)
                     self._emit(self.engine.device_alarm(alarm, who))
-                elif parts[2] == "spot":
+                elif where.name == "spot":
                     self.counts["spot"] += 1
                     spot = parse_spot(orjson.loads(data))
                     if not spot.ward and ward:
                         spot = spot.model_copy(update={"ward": ward})
                     self._emit(self.engine.spot(spot), [spot])
-            elif parts[:2] == ["commands", "alarms"] and len(parts) == 3:
+            elif where is not None and where.kind == "alarm_commands":
                 self.counts["command"] += 1
                 cmd = parse_command(orjson.loads(data))
                 self._emit(self.engine.command(cmd, now_ms()))
-            elif rest == "control/alarms":
+            elif where == topics.Topic("control", name="alarms"):
                 asyncio.get_running_loop().create_task(self._reload())
-            elif parts[0] == "drill" and len(parts) == 2 and data:
+            elif where is not None and where.kind == "drill" and data:
                 msg = orjson.loads(data)
                 if isinstance(msg, dict) and not msg.get("active") and isinstance(msg.get("drill"), str):
                     self._emit(self.engine.end_drill(msg["drill"], now_ms()))
@@ -201,7 +190,7 @@ class AlertingService:
                 continue
             body = {**r.to_json(), "frequency": r.frequency, "response": r.response, "t": t, "ward": p.who.ward,
                     "bed": p.who.bed, "patient": p.who.patient, "device": p.device}
-            self._news2_pending[news2_topic(p.who.ward, p.who.patient or p.device, self.root)] = orjson.dumps(body)
+            self._news2_pending[topics.news2(p.who.ward, p.who.patient or p.device, self.root)] = orjson.dumps(body)
         if not self._news2_pending or self._client is None:
             return
         client, pending, self._news2_pending = self._client, self._news2_pending, {}

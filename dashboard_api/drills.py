@@ -165,7 +165,7 @@ class DrillStore:
 
 
 def drill_topic(root: str, ward: str) -> str:
-    return f"{root}/drill/{ward}"
+    return topics.drill_state(ward, root)
 
 
 async def publish_retained(hub: Hub, topic: str, body: bytes) -> None:
@@ -201,9 +201,9 @@ async def end_drill(hub: Hub, attributions: Attributions, store: DrillStore, dri
     state = {**drill.topic_state(now), "active": False, "stopped": drill.stopped}
     await publish_retained(hub, drill_topic(hub.root, drill.ward), orjson.dumps(state))
     for b in drill.beds:  # alerting's retained NEWS2 and the driver's retained status of the simulated devices
-        await publish_retained(hub, f"{hub.root}/news2/{drill.ward}/{b.device}", b"")
+        await publish_retained(hub, topics.news2(drill.ward, b.device, hub.root), b"")
         await publish_retained(hub, topics.device_status(b.device, topics.drill_root(hub.root)), b"")
-    await publish_retained(hub, f"{topics.drill_root(hub.root)}/gateways/sw-{drill.id}/status", b"")  # a dead driver's will
+    await publish_retained(hub, topics.gateway_status(f"sw-{drill.id}", topics.drill_root(hub.root)), b"")  # a dead driver's will
     return drill
 
 

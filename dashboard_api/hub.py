@@ -18,7 +18,7 @@ import orjson
 import sqlalchemy as sa
 
 from alerting import AlarmStore, StateError
-from device_profiles import PayloadError, decode_waveform, now_ms, parse_mqtt_url
+from device_profiles import PayloadError, decode_waveform, now_ms, parse_mqtt_url, topics
 from device_profiles.mqtt_factory import mqtt_client
 from ingest import StoreError
 from ingest.attribution import bindings, occupancy
@@ -131,10 +131,11 @@ class Hub:
 
     async def _mqtt_loop(self) -> None:
         backoff = 0.5
-        filters = [(f"{self.root}/wards/+/obs", 0), (f"{self.root}/wards/+/status", 0),
-                   (f"{self.root}/wards/+/spot", 0), (f"{self.root}/alarms/+/+", 1), (f"{self.root}/news2/+/+", 0),
-                   (f"{self.root}/devices/+/wave", 0), (f"{self.root}/control/assignments", 0),
-                   (f"{self.root}/drill/+", 1)]
+        r = self.root
+        filters = [(topics.ward_filter("obs", root=r), 0), (topics.ward_filter("status", root=r), 0),
+                   (topics.ward_filter("spot", root=r), 0), (topics.alarm_filter(r), 1), (topics.news2_filter(r), 0),
+                   (topics.device_filter("wave", r), 0), (topics.control_assignments(r), 0),
+                   (topics.drill_state("+", r), 1)]
         while True:
             try:
                 async with mqtt_client(self.url, identifier=self.client_id, mqtt_v5=False) as client:
@@ -159,12 +160,12 @@ class Hub:
             backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def handle(self, topic: str, payload: bytes) -> None:
-        rest = topic[len(self.root) + 1:] if topic.startswith(self.root + "/") else ""
-        parts = rest.split("/")
+        where = topics.parse(topic, self.root)
+        kind = where.kind if where is not None else ""
         try:
-            if parts[0] == "wards" and len(parts) == 3:
-                self._ward_message(parts[1], parts[2], payload)
-            elif parts[0] == "alarms" and len(parts) == 3:
+            if where is not None and kind == "ward":
+                self._ward_message(where.ward, where.name, payload)
+            elif kind == "alarm":
                 self.counts["alarm"] += 1
                 self._alarm_events.set()
                 ev = self.state.keep_condition(orjson.loads(payload))
@@ -174,26 +175,26 @@ class Hub:
                                 urgent=True)
                 if b is not None:
                     self.fanout.send(ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
-            elif parts[0] == "news2" and len(parts) == 3 and payload:  # empty: a retained NEWS2 cleared
+            elif kind == "news2" and payload:  # empty: a retained NEWS2 cleared
                 self.counts["news2"] += 1
                 msg = orjson.loads(payload)
                 b = self.state.news2(msg) if isinstance(msg, dict) else None
                 if b is not None:
                     self.fanout.send(b.ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
-            elif parts[0] == "devices" and len(parts) == 3 and parts[2] == "wave":
-                self._wave(parts[1], payload)
-            elif rest == "control/assignments":
+            elif where is not None and kind == "device" and where.name == "wave":
+                self._wave(where.device, payload)
+            elif where == topics.Topic("control", name="assignments"):
                 asyncio.get_running_loop().create_task(self.refresh_assignments())
-            elif parts[0] == "drill" and len(parts) == 2:  # live drill on/off (retained): the DRILL banner
+            elif where is not None and kind == "drill":  # live drill on/off (retained): the DRILL banner
                 msg = orjson.loads(payload) if payload else None
-                drill = self.state.set_drill(parts[1], msg if isinstance(msg, dict) else None)
-                self.fanout.send(parts[1], orjson.dumps({"type": "drill", "drill": drill}), urgent=True)
+                drill = self.state.set_drill(where.ward, msg if isinstance(msg, dict) else None)
+                self.fanout.send(where.ward, orjson.dumps({"type": "drill", "drill": drill}), urgent=True)
         except (PayloadError, orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError) as exc:
             self.counts["bad"] += 1
             log.warning("dashboard hub: ignored message on %s: %s", topic, exc)
 
     def _ward_message(self, ward: str, kind: str, payload: bytes) -> None:
-        if ward == "_unassigned":
+        if not ward:  # data of a device bound to no ward (topics.UNASSIGNED) never reaches a screen
             return
         msg = orjson.loads(payload)
         if not isinstance(msg, dict):

@@ -267,7 +267,7 @@ class LiveDrill:
             try:
                 async with mqtt_client(url, mqtt_v5=o.mqtt_v5) as mqtt:
                     await mqtt.subscribe([(topics.drill_alarm(o.ward, "+", o.root), 1),
-                                          (f"{topics.drill_root(o.root)}/{o.ward}", 1)])
+                                          (topics.drill_state(o.ward, o.root), 1)])
                     self._subscribed.set()
                     backoff = 0.5
                     async for message in mqtt.messages:
@@ -286,7 +286,7 @@ class LiveDrill:
             return
         if not isinstance(ev, dict):
             return
-        if topic == f"{self.options.root}/drill/{self.options.ward}":
+        if topic == topics.drill_state(self.options.ward, self.options.root):
             if ev.get("drill") == self.log.drill and ev.get("active") is False:
                 self._ended_elsewhere = True  # stopped from elsewhere (API, central station, `drill stop`)
                 self._stop.set()

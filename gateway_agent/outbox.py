@@ -29,6 +29,8 @@ from typing import Any, Literal
 
 import orjson
 
+from device_profiles import topics
+
 from .errors import OutboxError, OutboxFull, OutboxLocked
 
 log = logging.getLogger(__name__)
@@ -272,6 +274,4 @@ class _Tx:
 
 
 def _device_of(topic: str) -> str:
-    """``…/devices/{id}/{kind}`` -> id (the level before the last), else the topic itself."""
-    parts = topic.split("/")
-    return parts[-2] if len(parts) >= 2 else topic
+    return topics.device_level(topic)

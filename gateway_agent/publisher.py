@@ -62,7 +62,7 @@ class PublisherOptions:
     def will_topic(self) -> str:
         if self.devices is not None and len(self.devices) == 1:
             return topics.device_status(next(iter(self.devices)), self.root)
-        return f"{self.root}/gateways/{self.client_id}/status"
+        return topics.gateway_status(self.client_id, self.root)
 
 
 class _Client(MqttClient):

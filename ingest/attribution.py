@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from device_profiles import Attribution, PayloadError, check_id
+from device_profiles import Attribution, PayloadError, check_id, topics
 from device_profiles.canonical import T_MIN_MS
 
 from .errors import AttributionError, ConfigError
@@ -59,7 +59,7 @@ UNASSIGNED = Attribution()
 
 def control_topic(root: str) -> str:
     """``{root}/control/assignments``: publish ``{"changed": t}`` here after an ADT change."""
-    return f"{root}/control/assignments"
+    return topics.control_assignments(root)
 
 
 def _id(value: str, what: str) -> str:

@@ -52,7 +52,7 @@ class Attributor(Protocol):
 
 def ward_topic(root: str, ward: str, kind: str) -> str:
     """``{root}/wards/{ward}/{kind}`` (``_unassigned`` for devices without a bed)."""
-    return f"{root}/wards/{ward or '_unassigned'}/{kind}"
+    return topics.ward_topic(ward, kind, root)
 
 
 def device_filters(root: str) -> list[str]:
@@ -60,7 +60,7 @@ def device_filters(root: str) -> list[str]:
     kinds = ("obs", "wave", "status", "alarm")
     drill = topics.drill_root(root)
     return ([topics.device_filter(k, root) for k in kinds] + [topics.device_filter(k, drill) for k in kinds]
-            + [f"{root}/alarms/+/+"])
+            + [topics.alarm_filter(root)])
 
 
 def splice(raw: bytes, who: Attribution) -> bytes:
@@ -85,9 +85,9 @@ class Pipeline:
         self.publish = publish
         self.auto_assign = auto_assign
         self.dedup = dedup or SeqWindow()
-        self._devices = f"{root}/devices/"
-        self._drill_devices = f"{topics.drill_root(root)}/devices/"
-        self._alarms = f"{root}/alarms/"
+        self._devices = topics.device_prefix(root)
+        self._drill_devices = topics.device_prefix(topics.drill_root(root))
+        self._alarms = topics.alarm_prefix(root)
         self.empty_batches = 0  # vendor messages whose samples list was empty (status only); the worker reports them
 
     def filters(self) -> list[str]:

@@ -45,7 +45,7 @@ class _Drained(Exception):
 
 
 def profiles_topic(root: str) -> str:
-    return f"{root}/control/profiles"
+    return topics.control_profiles(root)
 
 
 @dataclass(slots=True)
@@ -122,7 +122,7 @@ class IngestWorker:
     def _filters(self) -> list[str]:
         if self.cfg.drain:
             return []
-        own = [f"{self.root}/control/assignments", f"{self.root}/control/profiles"]
+        own = [topics.control_assignments(self.root), topics.control_profiles(self.root)]
         return own + (self._shared_filters() if self._shared else self.pipeline.filters())
 
     def _connected(self) -> None:
