@@ -36,7 +36,9 @@ from device_profiles import (
     parse_mqtt_url,
     topics,
 )
-from device_profiles.mqtt_factory import mqtt_client
+from device_profiles.mqtt_client import Client
+from device_profiles.mqtt_factory import stay_subscribed
+from device_profiles.retry import Backoff
 
 from .config import AlarmConfig
 from .engine import Engine
@@ -114,31 +116,26 @@ class AlertingService:
 
     # -- MQTT -------------------------------------------------------------------------------------
     async def _mqtt_loop(self) -> None:
-        backoff = 0.5
         filters = [topics.ward_filter(kind, w, self.root) for w in self.wards for kind in topics.WARD_KINDS]
         filters += [topics.alarm_commands(w, self.root) for w in self.wards] + [topics.control_alarms(self.root)]
         filters += [topics.drill_state(w, self.root) for w in self.wards]  # live drill on/off (retained)
-        while True:
-            try:
-                async with mqtt_client(self.url, identifier=self.client_id, mqtt_v5=False, clean_session=False,
-                                       max_queued_outgoing_messages=100_000) as client:
-                    for f in filters:
-                        await client.subscribe(f, qos=1)
-                    self._client = client
-                    self._subscribed = True
-                    backoff = 0.5
-                    log.info("alerting: connected to %s, subscribed under %s", self.url, self.root)
-                    await self._flush_unpublished()
-                    self._publish_news2()  # scores that changed while disconnected
-                    async for message in client.messages:
-                        self._handle(message.topic.value, message.payload)
-            except aiomqtt.MqttError as exc:
-                log.warning("alerting: broker %s: %s; reconnecting in %.1f s", self.url, exc, backoff)
-            finally:
-                self._client = None
-                self._subscribed = False
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+        async def session(client: Client) -> None:
+            self._client = client
+            self._subscribed = True
+            log.info("alerting: connected to %s, subscribed under %s", self.url, self.root)
+            await self._flush_unpublished()
+            self._publish_news2()  # scores that changed while disconnected
+            async for message in client.messages:
+                self._handle(message.topic.value, message.payload)
+
+        def disconnected() -> None:
+            self._client = None
+            self._subscribed = False
+
+        await stay_subscribed(self.url, [(f, 1) for f in filters], session, name="alerting",
+                              identifier=self.client_id, mqtt_v5=False, backoff=Backoff(0.5, BACKOFF_MAX_S),
+                              on_disconnect=disconnected, clean_session=False, max_queued_outgoing_messages=100_000)
 
     def _handle(self, topic: str, payload: Any) -> None:
         data = payload if isinstance(payload, bytes | bytearray) else str(payload).encode()
@@ -247,7 +244,7 @@ class AlertingService:
                 batch_events += more_e
                 batch_spots += more_s
             store = self.store
-            backoff = 0.5
+            backoff = Backoff(0.5, BACKOFF_MAX_S)
             while True:  # stored before published; a state DB outage delays alarms, never drops them
                 try:
                     await asyncio.to_thread(self._save, store, list(batch_alarms.values()), batch_events,
@@ -255,9 +252,8 @@ class AlertingService:
                     break
                 except StateError as exc:
                     log.error("alerting: storing %d alarm event(s) failed (%s); retrying in %.1f s",
-                              len(batch_events), exc, backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, BACKOFF_MAX_S)
+                              len(batch_events), exc, backoff.delay)
+                    await backoff.wait()
             self._unpublished.extend(batch_events)
             await self._flush_unpublished()
 

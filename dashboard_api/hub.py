@@ -19,7 +19,9 @@ import sqlalchemy as sa
 
 from alerting import AlarmStore, StateError
 from device_profiles import PayloadError, decode_waveform, now_ms, parse_mqtt_url, topics
-from device_profiles.mqtt_factory import mqtt_client
+from device_profiles.mqtt_client import Client
+from device_profiles.mqtt_factory import stay_subscribed
+from device_profiles.retry import Backoff
 from ingest import StoreError
 from ingest.attribution import bindings, occupancy
 from ingest.platform import PlatformServices
@@ -130,34 +132,30 @@ class Hub:
                 log.warning("dashboard: alarm events not yet in the audit log (%s); retrying on the next event", exc)
 
     async def _mqtt_loop(self) -> None:
-        backoff = 0.5
         r = self.root
         filters = [(topics.ward_filter("obs", root=r), 0), (topics.ward_filter("status", root=r), 0),
                    (topics.ward_filter("spot", root=r), 0), (topics.alarm_filter(r), 1), (topics.news2_filter(r), 0),
                    (topics.device_filter("wave", r), 0), (topics.control_assignments(r), 0),
                    (topics.drill_state("+", r), 1)]
-        while True:
+
+        async def session(client: Client) -> None:
+            self.client = client
             try:
-                async with mqtt_client(self.url, identifier=self.client_id, mqtt_v5=False) as client:
-                    await client.subscribe([(f, q) for f, q in filters])
-                    self.client = client
-                    try:
-                        await self.reload()
-                    except (sa.exc.SQLAlchemyError, OSError) as exc:
-                        log.warning("dashboard: state reload failed: %s", exc)
-                    self._subscribed = True
-                    backoff = 0.5
-                    log.info("dashboard hub: connected to %s under %s", self.url, self.root)
-                    async for message in client.messages:
-                        payload = message.payload
-                        self.handle(message.topic.value, bytes(payload) if isinstance(payload, bytes | bytearray) else b"")
-            except aiomqtt.MqttError as exc:
-                log.warning("dashboard hub: broker %s: %s; reconnecting in %.1f s", self.url, exc, backoff)
-            finally:
-                self.client = None
-                self._subscribed = False
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
+                await self.reload()
+            except (sa.exc.SQLAlchemyError, OSError) as exc:
+                log.warning("dashboard: state reload failed: %s", exc)
+            self._subscribed = True
+            log.info("dashboard hub: connected to %s under %s", self.url, self.root)
+            async for message in client.messages:
+                payload = message.payload
+                self.handle(message.topic.value, bytes(payload) if isinstance(payload, bytes | bytearray) else b"")
+
+        def disconnected() -> None:
+            self.client = None
+            self._subscribed = False
+
+        await stay_subscribed(self.url, filters, session, name="dashboard hub", identifier=self.client_id,
+                              mqtt_v5=False, backoff=Backoff(0.5, BACKOFF_MAX_S), on_disconnect=disconnected)
 
     def handle(self, topic: str, payload: bytes) -> None:
         where = topics.parse(topic, self.root)

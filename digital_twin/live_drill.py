@@ -32,16 +32,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
 import httpx
 import orjson
 
 from device_profiles import now_ms, parse_mqtt_url, topics
+from device_profiles.mqtt_client import Client
+from device_profiles.mqtt_factory import stay_subscribed
+from device_profiles.retry import Backoff
 from gateway_agent import AsyncOutbox, GatewayError, Publisher, PublisherOptions, SimulatedWard, WardOptions
 from gateway_agent.scenarios import get as get_scenario
 
 from .api_errors import api_error
-from .broker_probe import BrokerRefused, mqtt_client, probe_broker, protocol_name
+from .broker_probe import PROBE_TIMEOUT_S, BrokerRefused, probe_broker, protocol_name
 from .drill_report import AlarmLog, build_report, render_html
 from .errors import TwinError
 
@@ -261,21 +263,16 @@ class LiveDrill:
         """Alarm events and the drill state, over a reconnecting subscription (capped backoff); what
         it misses while away is merged from the alarm log at the end."""
         o = self.options
-        url = parse_mqtt_url(o.broker)
-        backoff = 0.5
-        while True:
-            try:
-                async with mqtt_client(url, mqtt_v5=o.mqtt_v5) as mqtt:
-                    await mqtt.subscribe([(topics.drill_alarm(o.ward, "+", o.root), 1),
-                                          (topics.drill_state(o.ward, o.root), 1)])
-                    self._subscribed.set()
-                    backoff = 0.5
-                    async for message in mqtt.messages:
-                        self._message(message.topic.value, message.payload)
-            except aiomqtt.MqttError as exc:
-                log.warning("live drill: broker %s: %s; reconnecting in %.1f s", url, exc, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+        async def session(mqtt: Client) -> None:
+            self._subscribed.set()
+            async for message in mqtt.messages:
+                self._message(message.topic.value, message.payload)
+
+        await stay_subscribed(parse_mqtt_url(o.broker), [(topics.drill_alarm(o.ward, "+", o.root), 1),
+                                                         (topics.drill_state(o.ward, o.root), 1)],
+                              session, name="live drill", identifier=None, mqtt_v5=o.mqtt_v5,
+                              backoff=Backoff(0.5, BACKOFF_MAX_S), timeout=PROBE_TIMEOUT_S)
 
     def _message(self, topic: str, payload: Any) -> None:
         if self.log is None or not isinstance(payload, bytes | bytearray) or not payload:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from device_profiles import parse_mqtt_url, topics
+from device_profiles.retry import Backoff
 from smartward.settings import Settings, load_settings
 
 if TYPE_CHECKING:  # ingest is imported at run time only after prepare_metrics_dir (prometheus_client)
@@ -137,7 +138,7 @@ class IngestProcesses:
         from ingest.metrics import mark_dead
 
         cfg = orjson.dumps(self.config.ingest_config(index).to_json())
-        backoff = 0.5
+        backoff = Backoff(0.5, 10.0)
         while True:
             proc = await _spawn_worker(cfg, stdout=asyncio.subprocess.PIPE)
             self._procs[index] = proc
@@ -151,9 +152,9 @@ class IngestProcesses:
                 self._ready[index] = False
                 follow.cancel()
             mark_dead(proc.pid)
-            log.error("ingest worker %d (pid %d) exited with %s; restarting in %.1fs", index, proc.pid, rc, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
+            log.error("ingest worker %d (pid %d) exited with %s; restarting in %.1fs", index, proc.pid, rc,
+                      backoff.delay)
+            await backoff.wait()
 
     @staticmethod
     async def _stop(proc: asyncio.subprocess.Process) -> None:
