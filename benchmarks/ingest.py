@@ -2,7 +2,9 @@
 
 Method (all against real Mosquitto and InfluxDB started here, see devservers/servers.py):
 1. raw InfluxDB ``/write`` rate: our line format, 5,000-line batches, one connection; beside it our
-   writer (line encoding + :class:`ingest.writer.BatchWriter`) on the same points;
+   writer (line encoding + :class:`ingest.writer.BatchWriter`) on the same points, and the official
+   ``influxdb-client``'s encoding and (where the store has the v2 API) write path
+   (:mod:`benchmarks.influx_client`);
 2. paho receive rate: one paho client (MQTT v5, QoS 1, auto-ack) draining a backlog of N messages;
 3. our ingest with 1..W worker processes on one shared subscription, draining a backlog of N
    canonical messages into InfluxDB: N / (time from the first worker's first message until InfluxDB
@@ -279,6 +281,10 @@ def run(args: argparse.Namespace) -> int:
         ours = _our_writer(influx, n)
         print(f"our InfluxDB writer (encode + write, 5,000-point batches): {ours:9,.0f} points/s"
               f"   = {ours / raw:4.2f}x raw /write")
+        from benchmarks.influx_client import compare
+
+        for line in compare(influx, n):  # the official client's encoding and write path (issue 14)
+            print(line)
         paho, paho_cpu = _paho_receive(mosq.port, n, f"p{os.getpid()}/smartward/v1")
         print(f"paho receive (1 client, QoS 1, auto-ack):               {paho:12,.0f} msg/s"
               f"   ({paho_cpu:,.0f} msg per CPU-second)")
