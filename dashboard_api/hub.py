@@ -23,7 +23,6 @@ from device_profiles.mqtt_client import Client
 from device_profiles.mqtt_factory import stay_subscribed
 from device_profiles.retry import Backoff
 from ingest import StoreError
-from ingest.attribution import bindings, occupancy
 from ingest.platform import PlatformServices
 
 from .audit import AuditLog
@@ -63,16 +62,8 @@ class Hub:
     # -- state loading ----------------------------------------------------------------------------
     def _read_assignments(self) -> tuple[dict[str, tuple[str, str]], dict[tuple[str, str], str],
                                          dict[tuple[str, str], str]]:
-        now = now_ms()
-        engine: sa.Engine = self.platform.attributions.engine
-        with engine.connect() as conn:
-            rows = list(conn.execute(sa.select(bindings).where(
-                bindings.c.valid_from <= now, sa.or_(bindings.c.valid_to.is_(None), bindings.c.valid_to > now))))
-            pats = {(r.ward, r.bed): r.patient for r in conn.execute(sa.select(occupancy).where(
-                occupancy.c.valid_from <= now, sa.or_(occupancy.c.valid_to.is_(None), occupancy.c.valid_to > now)))}
-        devs = {r.device: (r.ward, r.bed) for r in rows}
-        drill_beds = {(r.ward, r.bed): r.drill for r in rows if r.drill}
-        return devs, pats, drill_beds
+        now = self.platform.attributions.current(now_ms())
+        return now.devices, now.patients, now.drill_beds
 
     async def refresh_assignments(self) -> None:
         """Re-read the ADT tables (after an ADT change) and push the beds that changed."""

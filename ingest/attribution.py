@@ -74,6 +74,16 @@ def _now() -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class CurrentPlacements:
+    """Bindings and occupancy at one moment: device -> (ward, bed), (ward, bed) -> patient, and the
+    drill of each (ward, bed) a live-drill device is bound to."""
+
+    devices: dict[str, tuple[str, str]]
+    patients: dict[tuple[str, str], str]
+    drill_beds: dict[tuple[str, str], str]
+
+
+@dataclass(frozen=True, slots=True)
 class Placement:
     """Where a patient stayed or a device was bound: ``ward``/``bed`` over ``[start, end)`` (ms;
     ``end`` is :data:`FOREVER` while it lasts)."""
@@ -205,6 +215,18 @@ class Attributions:
         out = [Placement(ward, bed, iv.start, iv.end) for (ward, bed), (ivs, _s) in self._by_bed.items()
                for iv in ivs if iv.value[0] == patient and iv.end > since_ms]
         return sorted(out, key=lambda p: p.start)
+
+    def current(self, t_ms: int | None = None) -> CurrentPlacements:
+        """Who is where at ``t_ms`` (default now), read from the tables (another process may have
+        changed them since this one's index was loaded): the repository read the dashboard's hub uses."""
+        now = _now() if t_ms is None else t_ms
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(sa.select(bindings).where(
+                bindings.c.valid_from <= now, sa.or_(bindings.c.valid_to.is_(None), bindings.c.valid_to > now))))
+            pats = {(r.ward, r.bed): r.patient for r in conn.execute(sa.select(occupancy).where(
+                occupancy.c.valid_from <= now, sa.or_(occupancy.c.valid_to.is_(None), occupancy.c.valid_to > now)))}
+        return CurrentPlacements(devices={r.device: (r.ward, r.bed) for r in rows}, patients=pats,
+                                 drill_beds={(r.ward, r.bed): r.drill for r in rows if r.drill})
 
     # -- ADT writes -------------------------------------------------------------------------------
     def assign_device(self, device: str, ward: str, bed: str, at_ms: int | None = None, drill: str = "") -> None:

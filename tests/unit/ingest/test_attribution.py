@@ -111,3 +111,16 @@ def test_the_drill_tree_takes_only_devices_of_a_running_drill(adt: Attributions)
             pipe.handle(topic, body, T0 + 2000, batch)
     assert [a.who.drill for a in batch.obs] == ["drill-7"]
     assert not adt.known("sim-9")
+
+
+def test_current_placements_read_the_tables_another_process_wrote(adt: Attributions, tmp_path: Path) -> None:
+    other = Attributions(make_engine(f"sqlite:///{tmp_path}/state.sqlite3"))
+    other.assign_device("mon-1", "w1", "01", at_ms=1000)
+    other.admit("p1", "w1", "01", at_ms=1000)
+    other.assign_device("drill-mon-1", "w1", "DRILL-01", at_ms=1000, drill="drill-x")
+    other.assign_device("mon-2", "w1", "02", at_ms=1000)
+    other.unassign_device("mon-2", at_ms=3000)
+    now = adt.current(2000)  # no reload: read from the tables
+    assert now.devices == {"mon-1": ("w1", "01"), "drill-mon-1": ("w1", "DRILL-01"), "mon-2": ("w1", "02")}
+    assert now.patients == {("w1", "01"): "p1"} and now.drill_beds == {("w1", "DRILL-01"): "drill-x"}
+    assert "mon-2" not in adt.current(3000).devices and adt.current(500).devices == {}
