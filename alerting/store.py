@@ -19,6 +19,8 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from device_profiles import state_db
+
 from .config import EscalationPolicy, PatientOverride
 from .errors import StateError
 from .events import Alarm, AlarmEvent
@@ -71,18 +73,11 @@ _ALARM_COLUMNS = [c.name for c in alarms.columns]
 
 
 def make_engine(url: str) -> sa.Engine:
+    """The state DB engine (:func:`device_profiles.state_db.make_engine`); :class:`StateError` for a bad URL."""
     try:
-        engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
-        raise StateError(f"state URL: {exc}") from None
-    if engine.dialect.name == "sqlite":
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(conn: Any, _rec: object) -> None:
-            cur = conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-    return engine
+        return state_db.make_engine(url)
+    except state_db.StateUrlError as exc:
+        raise StateError(str(exc)) from None
 
 
 class AlarmStore:

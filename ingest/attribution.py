@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from device_profiles import Attribution, PayloadError, check_id, topics
+from device_profiles import Attribution, PayloadError, check_id, state_db, topics
 from device_profiles.canonical import T_MIN_MS
 
 from .errors import AttributionError, ConfigError
@@ -110,18 +110,11 @@ def _find(intervals: list[_Interval], starts: list[int], t: int) -> tuple[str, .
 
 
 def make_engine(url: str) -> sa.Engine:
+    """The state DB engine (:func:`device_profiles.state_db.make_engine`); :class:`ConfigError` for a bad URL."""
     try:
-        engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
-        raise ConfigError(f"state URL: {exc}") from None
-    if engine.dialect.name == "sqlite":
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(conn: object, _rec: object) -> None:
-            cur = conn.cursor()  # type: ignore[attr-defined]
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-    return engine
+        return state_db.make_engine(url)
+    except state_db.StateUrlError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 class Attributions:
