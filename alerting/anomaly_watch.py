@@ -1,13 +1,28 @@
 """Anomaly advisories per patient: window means of the valid values go through the patient's own
-protected detector; an anomalous window raises a low-priority advisory explaining which signals
-deviate from the patient's baseline, ``anomaly.clear_after`` normal windows clear it."""
+protected detector; an anomalous window that moves some signal away from the normal range
+(:func:`worsening`) raises a low-priority advisory explaining which signals deviate from the
+patient's baseline, ``anomaly.clear_after`` other windows clear it. An advisory about signals an open
+alarm already reports joins that alarm (one cause, one alarm)."""
 
 from __future__ import annotations
 
-from .anomaly import make_detector
+from .anomaly import Verdict, make_detector
 from .conditions import Conditions, Patient
 from .config import AlarmConfig
 from .events import AlarmEvent
+from .severity import severity
+
+
+def worsening(verdict: Verdict, threshold: float) -> bool:
+    """Whether an anomalous window is a deterioration worth an advisory: some signal deviates *away*
+    from the normal range (:func:`alerting.severity.severity`: a higher NEWS2 sub-score, or farther
+    from the middle of the normal range, than the patient's baseline). A patient moving back towards
+    normal (a fever settling, a tachycardia easing) is unusual for them but no advisory. A deviation
+    the baseline explainer cannot name (a multivariate pattern) is kept."""
+    if not verdict.deviations:
+        return True
+    unusual = [d for d in verdict.deviations if abs(d.z) >= threshold] or verdict.deviations
+    return any(severity(d.signal, d.value) > severity(d.signal, d.baseline) for d in unusual)
 
 
 class AnomalyWatch:
@@ -43,10 +58,11 @@ class AnomalyWatch:
         if p.detector is None:
             p.detector = make_detector(cfg.detector, cfg.threshold, cfg.warmup)
         verdict = p.detector.process_one(x)
-        if verdict.anomalous:
+        if verdict.anomalous and worsening(verdict, cfg.threshold):
             p.normal_windows = 0
             return self.conditions.set(p, "anomaly", None, "anomaly", True, t, 0, "low",
-                                       f"unusual for this patient: {verdict.explain()}", round(verdict.score, 2))
+                                       f"unusual for this patient: {verdict.explain()}", round(verdict.score, 2),
+                                       explains=tuple(d.signal for d in verdict.deviations))
         p.normal_windows += 1
         if p.normal_windows >= cfg.clear_after:
             return self.conditions.end_if_open(p, "anomaly", None, "anomaly", t, "back to this patient's baseline")

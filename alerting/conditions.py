@@ -50,6 +50,10 @@ class Patient:
     news2: News2Result | None = None
     news2_dirty: bool = False
     news2_low_since: int = -1
+    news2_obs: int = 0  # new observations of NEWS2 parameters that score (confirm a band: confirm_samples)
+    news2_obs_seen: int = 0  # news2_obs at the last scoring
+    news2_inputs: int = 0  # new observations of any NEWS2 parameter (confirm that a band has ended)
+    news2_low_inputs: int = 0  # news2_inputs when the score fell below the band of its open alarm
     param_scores: dict[str, int | None] = field(default_factory=dict)  # NEWS2 score of each latest value
     window_start: int = -1
     window: dict[str, list[float]] = field(default_factory=dict)
@@ -69,6 +73,8 @@ class Conditions:
         self.watch: set[tuple[str, str]] = set()
         self.members: dict[Key, tuple[Key, Alarm]] = {}  # grouped condition -> (its alarm's key, its proto)
         self.orphans: dict[Key, Alarm] = {}  # grouped conditions whose alarm ended: raised by flush()
+        self.seen: dict[Key, int] = {}  # pending conditions that need confirming samples: samples seen
+        self.ending: dict[Key, int] = {}  # open limit conditions seen back inside: samples (confirm_samples)
         lifecycle.on_end = self._promote
 
     def active(self, key: Key) -> bool:
@@ -77,9 +83,13 @@ class Conditions:
 
     def set(self, p: Patient, kind: str, signal: str | None, code: str, on: bool, t: int, delay_s: float,
             priority: str = "low", reason: str = "", value: float | None = None,
-            end_reason: str = "condition ended") -> list[AlarmEvent]:
+            end_reason: str = "condition ended", samples: int = 1, fresh: bool = True,
+            explains: tuple[str, ...] = ()) -> list[AlarmEvent]:
         """The condition holds (``on``) or not at ``t``; ``{held}`` in ``reason`` becomes " for N s".
-        ``value`` is the alarm's current value (when ``on``) or the value that ended the condition."""
+        ``value`` is the alarm's current value (when ``on``) or the value that ended the condition.
+        Persistence: the condition must hold ``delay_s`` *and* be seen at ``samples`` consecutive calls
+        that bring a new observation (``fresh``) since it began (the first call counts as one).
+        ``explains``: the signals an anomaly advisory is about (it joins an open alarm explaining them)."""
         key: Key = (p.key, kind, signal, code.split(":")[0])
         if not on:
             self.pending.pop(key, None)
@@ -90,11 +100,17 @@ class Conditions:
             return self.lifecycle.end_condition(key, t, end_reason, value) if key in self.lifecycle.by_key else []
         if kind == "technical" and signal is not None:
             self.watch.add((p.key, signal))
+        new = key not in self.pending
         since = self.pending.setdefault(key, t)
         cleared = self.lifecycle.cleared_at.get(key)
         if cleared is not None and since < cleared:
             since = self.pending[key] = cleared
+            new = True
         held = t - since
+        if samples > 1 or key in self.seen:
+            n = self.seen[key] = 1 if new else self.seen.get(key, 1) + (1 if fresh else 0)
+            if n < samples and key not in self.lifecycle.by_key and key not in self.members:
+                return []  # not yet confirmed by the next sample: one sample is not a condition
         if held < delay_s * 1000:
             return []
         if "{held}" in reason:
@@ -105,6 +121,10 @@ class Conditions:
             self.orphans.pop(key, None)  # judged again now: joins another alarm or stands alone
         if kind == "limit" and key not in self.lifecycle.by_key and not code.endswith(":critical"):
             leader = self._leader(p, key)
+            if leader is not None:
+                return self._join(leader, key, proto, t)
+        elif kind == "anomaly" and explains and key not in self.lifecycle.by_key:
+            leader = self._explaining(p, explains)
             if leader is not None:
                 return self._join(leader, key, proto, t)
         # critical now, or its alarm is gone: on its own
@@ -125,10 +145,45 @@ class Conditions:
                 (p.param_scores.get(signal or "") or 0) > 0 or (p.news2 is not None and p.news2.scores.get(param, 0) > 0)):
             return n
         for other in PARTNERS.get(signal or "", ()):
-            a = by_key.get((p.key, "limit", other, side))
+            k: Key = (p.key, "limit", other, side)
+            a = by_key.get(k)
+            if a is None and k in self.members:  # the partner of one measurement is grouped: join its alarm
+                a = by_key.get(self.members[k][0])
             if a is not None and a.condition and a.ended_t is None:
                 return a
         return None
+
+    def _explaining(self, p: Patient, signals: tuple[str, ...]) -> Alarm | None:
+        """The open physiological alarm that already tells the nurse about every signal an anomaly
+        advisory is about (a limit alarm of the signal or its partner, a condition grouped into an
+        alarm, or a NEWS2 alarm whose score counts the signal), or None. NEWS2 first."""
+        by_key = self.lifecycle.by_key
+        n = by_key.get((p.key, "news2", None, "news2"))
+        if n is not None and (not n.condition or n.ended_t is not None):
+            n = None
+        found: Alarm | None = None
+        for s in signals:
+            param = NEWS2_PARAMETER.get(s)
+            if n is not None and param is not None and (
+                    (p.param_scores.get(s) or 0) > 0 or (p.news2 is not None and p.news2.scores.get(param, 0) > 0)):
+                found = found or n
+                continue
+            hit: Alarm | None = None
+            for sig in (s, *PARTNERS.get(s, ())):
+                for side in ("low", "high"):
+                    k: Key = (p.key, "limit", sig, side)
+                    a = by_key.get(k)
+                    if a is None and k in self.members:
+                        a = by_key.get(self.members[k][0])
+                    if a is not None and a.condition and a.ended_t is None:
+                        hit = a
+                        break
+                if hit is not None:
+                    break
+            if hit is None:
+                return None
+            found = found or hit
+        return found
 
     def _join(self, leader: Alarm, key: Key, proto: Alarm, t: int) -> list[AlarmEvent]:
         old = self.members.get(key)

@@ -41,6 +41,10 @@ class LimitRule(_Strict):
     priority: Priority = "medium"
     critical_priority: Priority = "high"
     delay_s: Annotated[float, Field(ge=0)] = 10.0
+    # Persistence counted in samples: a (non-critical) condition must be seen in this many consecutive
+    # samples of its signal, besides holding delay_s. Charted data (samples an hour apart, where a delay
+    # in seconds cannot work) sets 2: one charted value outside a limit is confirmed by the next.
+    confirm_samples: Annotated[int, Field(ge=1)] = 1
     hysteresis: Annotated[float, Field(ge=0)] = 0.0
     # Values outside this range are artefacts (e.g. a pulse of 277/min from a moving probe): they raise
     # a technical alarm and are never evaluated against the limits.
@@ -91,6 +95,12 @@ class News2Config(_Strict):
     alarm_on_incomplete: bool = True
     clear_after_s: Annotated[float, Field(ge=0, description="the score must stay low this long to clear")] = 900.0
     delay_s: Annotated[float, Field(ge=0, description="a band must hold this long before it alarms")] = 60.0
+    hysteresis: Annotated[int, Field(ge=0, description=(
+        "an open NEWS2 alarm holds while the total stays within this many points of 5, or a parameter "
+        "within this many points of 3"))] = 1
+    confirm_samples: Annotated[int, Field(ge=1, description=(
+        "a low-medium or medium band must be seen at this many consecutive scorings with a new observation "
+        "of a scoring parameter (charted data: 2); the high band alarms on its delay alone"))] = 1
     # Streamed monitor values count as the median of their valid samples in the last window_s, once it
     # holds min_samples of them; intermittent measurements count alone (alerting.news2_window).
     window_s: Annotated[float, Field(gt=0, description="streamed values: median over this window")] = 300.0
@@ -182,9 +192,11 @@ def _default_limits() -> dict[str, LimitRule]:
                         plausible_high=250),
         "spo2": L(low=90, critical_low=85, delay_s=15, hysteresis=2),
         "resp_rate": L(low=8, high=30, critical_low=5, critical_high=40, delay_s=30, hysteresis=2),
-        "nibp_sys": L(low=90, high=180, critical_low=70, critical_high=220, delay_s=0, hysteresis=5),
-        "nibp_dia": L(high=110, critical_high=130, delay_s=0, hysteresis=5),
-        "nibp_mean": L(low=60, high=130, critical_low=50, delay_s=0, hysteresis=5),
+        # a blood pressure of 0 is no measurement (an arterial line flushed or zeroed, a cuff that measured
+        # nothing), never hypotension: an artefact, as an HR above 250
+        "nibp_sys": L(low=90, high=180, critical_low=70, critical_high=220, delay_s=0, hysteresis=5, plausible_low=1),
+        "nibp_dia": L(high=110, critical_high=130, delay_s=0, hysteresis=5, plausible_low=1),
+        "nibp_mean": L(low=60, high=130, critical_low=50, delay_s=0, hysteresis=5, plausible_low=1),
         "temperature": L(low=35.5, high=38.5, critical_low=35.0, critical_high=40.0, priority="low",
                          critical_priority="medium", delay_s=0, hysteresis=0.2),
         "etco2": L(low=25, high=50, critical_low=15, critical_high=60, delay_s=30, hysteresis=2),
@@ -229,15 +241,17 @@ _HOURLY_EXPIRE = {"heart_rate": 4 * 3600.0, "pulse_rate": 4 * 3600.0, "spo2": 4 
                   "nibp_sys": 4 * 3600.0, "nibp_dia": 4 * 3600.0, "nibp_mean": 4 * 3600.0,
                   "temperature": 8 * 3600.0, "etco2": 4 * 3600.0}
 # Built-in defaults per recording format. Hourly charted ICU data: a value counts for 4 h (8 h for
-# temperature), charted values need no alarm-condition delay, "no data" is not a technical alarm
-# (gaps are charting, not a sensor falling off) and the anomaly window is one chart row.
+# temperature), "no data" is not a technical alarm (gaps are charting, not a sensor falling off) and
+# the anomaly window is one chart row. Persistence is counted in charted values, not seconds (a delay
+# of seconds cannot work between values an hour apart): a value outside a (non-critical) limit, or a
+# NEWS2 band below high, alarms when the next charted value confirms it (confirm_samples 2).
 FORMAT_PRESETS: dict[str, dict[str, Any]] = {
     "physionet2019": {"technical": {"stale_alarm": False, "delay_s": 0, "expire_after_s": _HOURLY_EXPIRE},
-                      "limits_delay_s": 0, "anomaly": {"window_s": 3600, "warmup": 8},
-                      "news2": {"clear_after_s": 0, "delay_s": 0}},
+                      "limits_delay_s": 0, "limits_confirm_samples": 2, "anomaly": {"window_s": 3600, "warmup": 8},
+                      "news2": {"clear_after_s": 0, "delay_s": 0, "confirm_samples": 2}},
     "physionet2012": {"technical": {"stale_alarm": False, "delay_s": 0, "expire_after_s": _HOURLY_EXPIRE},
-                      "limits_delay_s": 0, "anomaly": {"window_s": 3600, "warmup": 8},
-                      "news2": {"clear_after_s": 0, "delay_s": 0}},
+                      "limits_delay_s": 0, "limits_confirm_samples": 2, "anomaly": {"window_s": 3600, "warmup": 8},
+                      "news2": {"clear_after_s": 0, "delay_s": 0, "confirm_samples": 2}},
 }
 
 
@@ -246,7 +260,8 @@ def preset(fmt: str, sample_interval_s: float | None = None) -> dict[str, Any]:
     horizons of 2.5 sample intervals so every gap between two samples is not 'no data'."""
     if fmt in FORMAT_PRESETS:
         p = FORMAT_PRESETS[fmt]
-        limits = {name: {"delay_s": p["limits_delay_s"]} for name in _default_limits()}
+        limits = {name: {"delay_s": p["limits_delay_s"], "confirm_samples": p["limits_confirm_samples"]}
+                  for name in _default_limits()}
         return {"technical": p["technical"], "anomaly": p["anomaly"], "news2": p["news2"], "limits": limits}
     if sample_interval_s and sample_interval_s > 1:
         horizon = 2.5 * sample_interval_s

@@ -111,6 +111,7 @@ class Engine:
             sig = "spo2" if code == "probe_off" else "heart_rate"
             events += cond.set(p, "technical", sig, code, False, t, 0, end_reason="signal back")
         dev_expire = self._device_expire.get(device)
+        judge: list[tuple[str, float, LimitRule]] = []  # usable values with a limit rule, judged after NEWS2
         for name, value in values.items():
             q = quality.get(name, "valid") if quality else "valid"
             rule = self._rule(p.key, name)
@@ -141,12 +142,16 @@ class Engine:
             p.last[name] = Reading(t, value, usable, h)
             self.news2.value(p, name, value, usable, t)
             if usable and rule is not None:
-                events += self._limit(p, name, value, rule, t)
+                judge.append((name, value, rule))
             if watched:
                 events += cond.end_if_open(p, "technical", name, "stale", t, "data again")
                 cond.unwatch_if_idle(p, name)
+        # NEWS2 first, then the limits: a limit condition its NEWS2 alarm explains joins that alarm at
+        # once, instead of being raised and taken over by it in the same instant (one cause, one alarm)
         if self.news2.due(p):
             events += self.news2.update(p, t)
+        for name, value, rule in judge:
+            events += self._limit(p, name, value, rule, t)
         if self.anomaly.enabled:
             events += self.anomaly.add(p, t, values, checks.unusable, quality)
         return events
@@ -160,7 +165,14 @@ class Engine:
         events: list[AlarmEvent] = []
         for side in ("low", "high"):
             if hit is None or hit.side != side:
-                a = by_key.get((p.key, "limit", name, side))
+                k: Key = (p.key, "limit", name, side)
+                a = by_key.get(k)
+                if rule.confirm_samples > 1 and ((a is not None and a.condition) or k in members):
+                    # ending is confirmed like onset: one value back inside among values outside is not the end
+                    n = cond.ending[k] = cond.ending.get(k, 0) + 1
+                    if n < rule.confirm_samples:
+                        continue
+                    del cond.ending[k]
                 if a is not None:
                     events += cond.end_if_open(p, "limit", name, side, t,
                                                describe_end(name, value, side, worse(a, a.value)), value)
@@ -170,10 +182,13 @@ class Engine:
                     cond.pending.pop((p.key, "limit", name, side), None)
         if hit is not None:
             key: Key = (p.key, "limit", name, hit.side)
+            if cond.ending:
+                cond.ending.pop(key, None)
             a = by_key.get(key)
             reason = describe(name, value, hit, (t - cond.pending.get(key, t)) / 1000,
                               worse(a, value) if a is not None else None)
-            events += cond.set(p, "limit", name, hit.code, True, t, rule.delay_s, hit.priority, reason, value)
+            events += cond.set(p, "limit", name, hit.code, True, t, rule.delay_s, hit.priority, reason, value,
+                               samples=1 if hit.critical else rule.confirm_samples)
         return events
 
     # -- time -------------------------------------------------------------------------------------
@@ -292,6 +307,10 @@ class Engine:
             p.news2_dirty = True
             if name in SPOT_PARAMETERS:
                 p.spot[name] = (obs.t, value)
+                if name in ("consciousness", "supplemental_o2"):
+                    p.news2_inputs += 1
+                    if value and value != "A":
+                        p.news2_obs += 1  # a charted observation that scores confirms a NEWS2 band
                 if name == "spo2_scale":  # scale 2 moves the SpO2 limits with it
                     self._rules.pop((p.key, "spo2"), None)
                 continue

@@ -43,6 +43,9 @@ from .news2_window import DUPLICATE, SKIPPED, ScoreWindow
 PARAM_SCORES = {"resp_rate": score_resp_rate, "nibp_sys": score_sbp, "heart_rate": score_pulse,
                 "pulse_rate": score_pulse, "temperature": score_temperature}
 NEWS2_SIGNALS = frozenset({"resp_rate", "spo2", "nibp_sys", "heart_rate", "pulse_rate", "temperature"})
+# Parameters whose NEWS2 score rises step by step to 3 (the hysteresis of a single red parameter applies
+# to them; supplemental O2 (2) and consciousness (3) are yes/no)
+GRADED = frozenset({"resp_rate", "spo2", "sbp", "heart_rate", "temperature"})
 SPOT_PARAMETERS = frozenset({"consciousness", "new_confusion", "supplemental_o2", "spo2_scale", "sedated",
                              "ventilated"})
 
@@ -127,6 +130,10 @@ class News2Watch:
         else:
             w.evict(t, self.window_ms)
         self._rescore_param(p, name, w, t)
+        if usable:
+            p.news2_inputs += 1
+            if p.param_scores.get(name):
+                p.news2_obs += 1  # a new observation of a parameter that scores: confirms a band
 
     def measured(self, p: Patient, name: str, value: float, t: int) -> None:
         """A nurse's manual value: an observation that counts alone."""
@@ -135,6 +142,9 @@ class News2Watch:
             w.measured(t, value, self.window_ms)
             self._rescore_param(p, name, w, t)
             p.news2_dirty = True
+            p.news2_inputs += 1
+            if p.param_scores.get(name):
+                p.news2_obs += 1
 
     def expired(self, p: Patient, name: str) -> None:
         if name in NEWS2_SIGNALS:
@@ -192,6 +202,25 @@ class News2Watch:
             consciousness=self._consciousness(p, t), temperature=self._robust(p, "temperature", t),
         )
 
+    def _within_hysteresis(self, p: Patient, r: News2Result) -> bool:
+        """Whether a score below the alarm bands still holds the open NEWS2 alarm (``news2.hysteresis``):
+        the total within that many points of 5, or a graded parameter within that many points of 3 (RR 22
+        after RR 26 holds it; supplemental O2, a fixed 2, does not), as a limit alarm's hysteresis."""
+        h = self.config.hysteresis
+        if not h or not (r.complete or self.config.alarm_on_incomplete):
+            return False
+        a = self.conditions.lifecycle.by_key.get((p.key, "news2", None, "news2"))
+        if a is None or not a.condition or a.ended_t is not None:
+            return False  # no alarm, latched after its end, or already fading below the band
+        return r.total >= 5 - h or max((v for k, v in r.scores.items() if k in GRADED), default=0) >= 3 - h
+
+    def _clears_after(self) -> str:
+        n = self.config.confirm_samples
+        if n <= 1:
+            return f"{self.config.clear_after_s:g} s"
+        time = f"{self.config.clear_after_s:g} s and " if self.config.clear_after_s else ""
+        return f"{time}{n} observations"
+
     def update(self, p: Patient, t: int) -> list[AlarmEvent]:
         p.news2_dirty = False
         obs = self.inputs(p, t)
@@ -210,6 +239,9 @@ class News2Watch:
             p.news2_low_since = -1
             return cond.end_if_open(p, "news2", None, "news2", t, f"NEWS2 suspended: {suspended}", float(r.total))
         priority = r.alarm_priority if (r.complete or self.config.alarm_on_incomplete) else None
+        held = priority is None and self._within_hysteresis(p, r)
+        if held:
+            priority = cond.lifecycle.by_key[key].condition_priority  # still the alarm's
         if priority is None:
             cond.pending.pop(key, None)
             if key not in cond.lifecycle.by_key:
@@ -217,17 +249,29 @@ class News2Watch:
                 return []
             if p.news2_low_since < 0:
                 p.news2_low_since = t
-            if t - p.news2_low_since < self.config.clear_after_s * 1000:
+                p.news2_low_inputs = p.news2_inputs
+            if t - p.news2_low_since < self.config.clear_after_s * 1000 or (
+                    p.news2_inputs - p.news2_low_inputs < self.config.confirm_samples - 1):
                 # due() keeps looking until the clearing time has passed; meanwhile the alarm shows the score
                 text = _score_text(r, unconfirmed)
                 return cond.lifecycle.note(key, t, float(r.total), f"{text}: {r.risk.value} risk, below "
-                                           f"the alarm band (clears after {self.config.clear_after_s:g} s below it)")
+                                           f"the alarm band (clears after {self._clears_after()} below it)")
             return cond.end_if_open(p, "news2", None, "news2", t, f"{_score_text(r, unconfirmed)}: {r.risk.value} risk",
                                     float(r.total))
         p.news2_low_since = -1
         band = f"{r.risk.value} risk, {r.response}; observations {r.frequency}"
+        if held:
+            h = self.config.hysteresis
+            band = (f"{r.risk.value} risk, within {h} point{'s' if h > 1 else ''} of the alarm band: the alarm holds "
+                    "(hysteresis)")
         reason = f"{_score_text(r, unconfirmed)}: {band}"
-        return cond.set(p, "news2", None, "news2", True, t, self.config.delay_s, priority, reason, float(r.total))
+        fresh = p.news2_obs != p.news2_obs_seen
+        p.news2_obs_seen = p.news2_obs
+        # persistence in observations (charted data): a band seen once is confirmed by the next scoring
+        # observation; the high band (emergency) is never held back, as a critical limit is not
+        samples = 1 if r.total >= 7 else self.config.confirm_samples
+        return cond.set(p, "news2", None, "news2", True, t, self.config.delay_s, priority, reason, float(r.total),
+                        samples=samples, fresh=fresh)
 
 
 
