@@ -163,3 +163,84 @@ async def test_backoff_is_capped(no_sleep: list[float], tmp_path: Path) -> None:
     w = BatchWriter(store, None, Rejected())  # type: ignore[arg-type]
     await w.write(line(1), 1)
     assert no_sleep == [0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0, 10.0, 10.0] and store.stored == [line(1)]
+
+
+async def _drain_until(w: BatchWriter, spool: DiskSpool) -> None:
+    drain = asyncio.create_task(w.drain())
+    try:
+        for _ in range(200):
+            if not len(spool):
+                break
+            await _pause(0.01)
+    finally:
+        drain.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await drain
+
+
+async def test_the_backfill_covers_every_drained_sample_time(no_sleep: list[float], tmp_path: Path) -> None:
+    spool = DiskSpool(tmp_path)
+    spool.append(line(11) + line(31))  # one batch, two samples
+    spool.append(line(21))  # a later batch with a sample inside that range
+    store = ScriptedStore(spools=True)
+    w = BatchWriter(store, spool, Rejected())  # type: ignore[arg-type]
+    await _drain_until(w, spool)
+    assert store.backfilled == [(11, 32)]
+
+
+async def test_the_drain_backoff_starts_again_after_each_success(no_sleep: list[float], tmp_path: Path) -> None:
+    spool = DiskSpool(tmp_path)
+    spool.append(line(1))
+    spool.append(line(2))
+    store = ScriptedStore(spools=True, outcomes=["down", "ok", "down", "ok"])
+    w = BatchWriter(store, spool, Rejected())  # type: ignore[arg-type]
+    await _drain_until(w, spool)
+    assert store.stored == [line(1), line(2)] and no_sleep[:2] == [0.5, 0.5]
+
+
+class NoBackfillStore(ScriptedStore):
+    backfill_downsample = None  # type: ignore[assignment]  # a store keeping no downsample (nothing to backfill)
+
+
+class FailingBackfillStore(ScriptedStore):
+    async def backfill_downsample(self, lo: int, hi: int) -> None:
+        raise StoreUnavailable("query endpoint down")
+
+
+@pytest.mark.parametrize("store_cls", [NoBackfillStore, FailingBackfillStore])
+async def test_a_store_without_or_failing_its_backfill_keeps_draining(
+        store_cls: type[ScriptedStore], no_sleep: list[float], tmp_path: Path) -> None:
+    spool = DiskSpool(tmp_path)
+    spool.append(line(1))
+    store = store_cls(spools=True)
+    w = BatchWriter(store, spool, Rejected())  # type: ignore[arg-type]
+    drain = asyncio.create_task(w.drain())
+    await _drain_until(w, spool)
+    await _pause(0.01)
+    assert store.stored == [line(1)] and not drain.done()  # still draining, not crashed
+    await w.write(line(2), 1)
+    assert store.stored == [line(1), line(2)]
+    drain.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await drain
+
+
+async def test_spool_gauges_and_write_time_metrics(no_sleep: list[float], tmp_path: Path) -> None:
+    from ingest import metrics
+
+    def gauge(g: object) -> float:
+        return float(g._value.get())  # type: ignore[attr-defined]
+
+    w0 = BatchWriter(ScriptedStore(spools=False), None, Rejected())  # type: ignore[arg-type]
+    assert gauge(metrics.SPOOL_BATCHES) == 0 and gauge(metrics.SPOOL_BYTES) == 0
+    before = float(metrics.WRITE_SECONDS._sum.get())
+    await w0.write(line(1), 1)
+    took = float(metrics.WRITE_SECONDS._sum.get()) - before
+    assert 0 <= took < 5
+    spool = DiskSpool(tmp_path)
+    w = BatchWriter(ScriptedStore(spools=True, outcomes=["down"]), spool, Rejected())  # type: ignore[arg-type]
+    await w.write(line(1), 1)
+    await w.write(line(2), 1)
+    assert gauge(metrics.SPOOL_BATCHES) == 2 and gauge(metrics.SPOOL_BYTES) == spool.bytes > 0
+    await _drain_until(w, spool)
+    assert gauge(metrics.SPOOL_BATCHES) == 0 and gauge(metrics.SPOOL_BYTES) == 0
