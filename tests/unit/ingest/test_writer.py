@@ -236,7 +236,7 @@ async def test_spool_gauges_and_write_time_metrics(no_sleep: list[float], tmp_pa
     before = float(metrics.WRITE_SECONDS._sum.get())
     await w0.write(line(1), 1)
     took = float(metrics.WRITE_SECONDS._sum.get()) - before
-    assert 0 <= took < 5
+    assert 0 <= took < 0.5  # one write to an in-memory store, not the clock's value
     spool = DiskSpool(tmp_path)
     w = BatchWriter(ScriptedStore(spools=True, outcomes=["down"]), spool, Rejected())  # type: ignore[arg-type]
     await w.write(line(1), 1)
