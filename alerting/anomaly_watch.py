@@ -1,6 +1,6 @@
 """Anomaly advisories per patient: window means of the valid values go through the patient's own
 protected detector; an anomalous window that moves some signal away from the normal range
-(:func:`worsening`) raises a low-priority advisory explaining which signals deviate from the
+(:func:`worsening`) in ``anomaly.confirm_windows`` consecutive windows raises a low-priority advisory explaining which signals deviate from the
 patient's baseline, ``anomaly.clear_after`` other windows clear it. An advisory about signals an open
 alarm already reports joins that alarm (one cause, one alarm)."""
 
@@ -62,8 +62,12 @@ class AnomalyWatch:
             p.normal_windows = 0
             return self.conditions.set(p, "anomaly", None, "anomaly", True, t, 0, "low",
                                        f"unusual for this patient: {verdict.explain()}", round(verdict.score, 2),
-                                       explains=tuple(d.signal for d in verdict.deviations))
+                                       samples=cfg.confirm_windows, explains=tuple(d.signal for d in verdict.deviations))
         p.normal_windows += 1
+        key = (p.key, "anomaly", None, "anomaly")
+        cond = self.conditions
+        if key in cond.pending and key not in cond.lifecycle.by_key and key not in cond.members:
+            del cond.pending[key]  # not confirmed by the next window: no advisory
         if p.normal_windows >= cfg.clear_after:
             return self.conditions.end_if_open(p, "anomaly", None, "anomaly", t, "back to this patient's baseline")
         return []

@@ -124,6 +124,8 @@ class AnomalyConfig(_Strict):
     warmup: Annotated[int, Field(ge=1, description="windows learnt before the detector may alert")] = 30
     threshold: Annotated[float, Field(gt=0, description="deviation (robust z) that makes a window anomalous")] = 6.0
     clear_after: Annotated[int, Field(ge=1, description="normal windows before an advisory clears")] = 3
+    confirm_windows: Annotated[int, Field(ge=1, description=(
+        "consecutive anomalous windows before an advisory (one outlying minute is not a change)"))] = 2
 
 
 class EscalationLevel(_Strict):

@@ -237,3 +237,32 @@ def _fever_then(temperature: float) -> Feed:
 def test_a_fever_settling_raises_no_advisory_a_fever_rising_does() -> None:
     assert _fever_then(36.9).raised("anomaly") == []
     assert [e.kind for e in _fever_then(40.5).raised("anomaly")] == ["anomaly"]
+
+
+# -- per-minute numerics (acceptance, issue 11): one outlying minute is no alarm of any physiological kind
+def _minutes(f: Feed, special: dict[int, dict[str, float]]) -> None:
+    for m in range(0, 120):
+        v = {"heart_rate": 75.0 + (m % 3), "pulse_rate": 74.0 + (m % 3), "spo2": 97.0 - (m % 2), "resp_rate": 16.0}
+        v.update(special.get(m, {}))
+        f.at(m * 60, **v)
+        f.tick(m * 60 + 30)
+
+
+def test_one_outlying_minute_raises_no_limit_news2_or_anomaly_alarm() -> None:
+    special = {60: {"heart_rate": 142.0, "pulse_rate": 141.0, "spo2": 83.0, "resp_rate": 36.0}}  # past critical
+    f = Feed(make_engine(news2={"enabled": True}, anomaly={"enabled": True, "window_s": 60, "warmup": 10}))
+    f.engine.spot(_spot(0, consciousness="A", supplemental_o2=False))
+    _minutes(f, special)
+    assert [(e.kind, e.reason) for e in f.raised()] == []
+
+
+def test_two_consecutive_unusual_minutes_raise_the_advisory_one_does_not() -> None:
+    def run(special: dict[int, dict[str, float]]) -> list[str]:
+        f = Feed(make_engine(anomaly={"enabled": True, "window_s": 60, "warmup": 10}, limits={
+            "heart_rate": {"enabled": False}, "pulse_rate": {"enabled": False}}))
+        _minutes(f, special)
+        return [e.kind for e in f.raised()]
+
+    assert run({60: {"heart_rate": 112.0}}) == []
+    assert run({60: {"heart_rate": 112.0}, 61: {"heart_rate": 112.0}}) == ["anomaly"]
+    assert run({60: {"heart_rate": 112.0}, 62: {"heart_rate": 112.0}}) == []  # not consecutive
