@@ -349,6 +349,9 @@ class Engine:
             self.news2.forget(k)
         for key in [k for k in self.conditions.pending if k[0] in gone]:
             del self.conditions.pending[key]
+        for counts in (self.conditions.seen, self.conditions.ending):
+            for key in [k for k in counts if k[0] in gone]:
+                del counts[key]
         self.conditions.watch = {w for w in self.conditions.watch if w[0] not in gone}
         self.conditions.members = {k: m for k, m in self.conditions.members.items() if k[0] not in gone}
         return events

@@ -266,3 +266,18 @@ def test_two_consecutive_unusual_minutes_raise_the_advisory_one_does_not() -> No
     assert run({60: {"heart_rate": 112.0}}) == []
     assert run({60: {"heart_rate": 112.0}, 61: {"heart_rate": 112.0}}) == ["anomaly"]
     assert run({60: {"heart_rate": 112.0}, 62: {"heart_rate": 112.0}}) == []  # not consecutive
+
+
+def test_an_ended_drill_leaves_no_confirmation_counts_behind() -> None:
+    from device_profiles import Attribution
+
+    engine = make_engine(limits={"nibp_mean": CHARTED}, technical=QUIET)
+    f = Feed(engine)
+    drill = Attribution(ward="w1", bed="09", patient="sim-1", drill="d1")
+    f.at(0, who=drill, nibp_mean=55)  # one value: waiting for confirmation
+    f.at(HOUR, nibp_mean=55)
+    f.at(2 * HOUR, nibp_mean=55)  # p1: an alarm
+    f.at(3 * HOUR, nibp_mean=75)  # p1: back inside once, the end waits for confirmation
+    assert {k[0] for k in engine.conditions.seen} == {"sim-1", "p1"} and engine.conditions.ending
+    engine.end_drill("d1", T0 + int(4 * HOUR * 1000))
+    assert {k[0] for k in engine.conditions.seen} == {"p1"} and {k[0] for k in engine.conditions.ending} == {"p1"}
