@@ -31,12 +31,16 @@ echo "mutation: mutating ${modules[*]} of $rev against tests/unit in $work" >&2
 start=$(date +%s)
 "$py" -m mutmut run "${names[@]}" >"$work/run.log" 2>&1 || { tail -40 "$work/run.log" >&2; exit 1; }
 "$py" -m mutmut export-cicd-stats >/dev/null
-echo "surviving mutants (mutmut show NAME in a copy to see the diff):"
-"$py" -m mutmut results | sed 's/^/  /'
+echo "surviving mutants and their diffs:"
+"$py" -m mutmut results | grep -v ': not checked$' | sed 's/^/  /'
+for name in $("$py" -m mutmut results | awk -F': ' '$2 == "survived" {print $1}'); do
+  "$py" -m mutmut show "$name" | grep -E '^[-+][^-+]' | sed "s|^|    $name |"
+done
 "$py" - "$start" "${modules[@]}" <<'PY'
 import json, sys, time
 s = json.load(open("mutants/mutmut-cicd-stats.json"))
-tested = s.get("total", 0) - s.get("skipped", 0)
+# "total" counts the mutants of every module mutmut generated; only those of the selected modules ran
+tested = sum(s.get(k, 0) for k in ("killed", "timeout", "survived", "suspicious", "no_tests", "segfault"))
 caught = s.get("killed", 0) + s.get("timeout", 0)
 print(f"mutation score ({', '.join(sys.argv[2:])}): {caught}/{tested} = {100 * caught / max(1, tested):.1f} % "
       f"(killed {s.get('killed', 0)}, timeout {s.get('timeout', 0)}, survived {s.get('survived', 0)}, "
