@@ -22,6 +22,7 @@ BENCH_MODULES: list[str] = [
     "benchmarks.gateway",
     "benchmarks.twin",
     "benchmarks.fuzz",
+    "benchmarks.api_load",
     "benchmarks.waves",
 ]
 NOT_INSTALLED = "benchmarks are not installed with the package; run from a source checkout"
