@@ -69,6 +69,9 @@ STEADY_KINDS = ("trend 1h", "trend 8h", "portal summary", "fhir page")
 RAMP_KINDS = ("login", "ws ticket", "ws snapshot", "refresh")
 WS_SILENCE_S = 3.0  # the station's COMMUNICATION LOST threshold (docs/api.md)
 REQUEST_TIMEOUT_S = 30.0
+# A login verifies an argon2id hash (~0.3 s of CPU here): a whole shift logging in at once queues on
+# the server's CPUs. The login page waits (no browser timeout); the wait is the ramp's login figure.
+LOGIN_TIMEOUT_S = 180.0
 
 
 def register(sub: Any) -> None:
@@ -316,7 +319,7 @@ class Driver:
         return r
 
     async def login(self, s: Session, username: str) -> bool:
-        r = await self.request(s, "login", "POST", "/api/v1/auth/token", auth=False,
+        r = await self.request(s, "login", "POST", "/api/v1/auth/token", auth=False, timeout=LOGIN_TIMEOUT_S,
                                data={"username": username, "password": self.password})
         if r is None:
             return False
@@ -460,7 +463,7 @@ async def drive(driver: Driver, users: list[UserPlan], ramp: float, duration: fl
     lag_task = asyncio.create_task(driver.monitor_lag())
     n = len(users)
     tasks = [asyncio.create_task(driver.user(u, ramp * i / max(n, 1), i)) for i, u in enumerate(users)]
-    deadline = t0 + ramp + 180.0
+    deadline = t0 + ramp + LOGIN_TIMEOUT_S + 2 * REQUEST_TIMEOUT_S
     while driver.ready + driver.failed < n and time.monotonic() < deadline:
         driver.changed.clear()
         with contextlib.suppress(TimeoutError):
