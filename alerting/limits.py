@@ -58,10 +58,13 @@ def implausible(rule: LimitRule, value: float) -> bool:
         rule.plausible_high is not None and value > rule.plausible_high)
 
 
+UNIT_TEXT = {"Cel": "°C", "mm[Hg]": "mmHg"}  # UCUM codes the catalogue uses -> as a nurse reads them
+
+
 def _fmt(signal: str) -> tuple[str, str, str]:
     """(label, unit, number format) of ``signal`` for alarm texts."""
     s = SIGNALS[signal]
-    unit = "%" if s.unit == "%" else ("°C" if s.unit == "Cel" else ("mmHg" if s.unit == "mm[Hg]" else s.unit))
+    unit = UNIT_TEXT.get(s.unit, s.unit)
     return s.display or signal, unit, f"{{:.{s.precision}f}}"
 
 
