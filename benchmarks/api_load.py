@@ -134,21 +134,22 @@ def parse_mix(text: str) -> dict[str, float]:
 
 
 def split_users(total: int, mix: dict[str, float]) -> dict[str, int]:
-    """``total`` users by the mix's shares (largest remainder); every kind with a share gets at least
-    one when there are enough users."""
+    """``total`` users by the mix's shares (largest remainder); then every kind with a share gets at
+    least one, taken from the largest group, when there are enough users."""
     kinds = [k for k in KINDS if mix.get(k, 0) > 0]
-    counts = dict.fromkeys(KINDS, 0)
-    base = 1 if total >= len(kinds) else 0
-    for k in kinds:
-        counts[k] = base
-    rest = total - base * len(kinds)
     share = sum(mix[k] for k in kinds)
-    exact = {k: rest * mix[k] / share for k in kinds}
+    exact = {k: total * mix[k] / share for k in kinds}
+    counts = dict.fromkeys(KINDS, 0)
     for k in kinds:
-        counts[k] += int(exact[k])
+        counts[k] = int(exact[k])
     left = total - sum(counts.values())
     for k in sorted(kinds, key=lambda k: exact[k] - int(exact[k]), reverse=True)[:left]:
         counts[k] += 1
+    if total >= len(kinds):
+        for k in kinds:
+            if counts[k] == 0:
+                counts[max(kinds, key=lambda j: counts[j])] -= 1
+                counts[k] = 1
     return counts
 
 
