@@ -94,6 +94,9 @@ def register(sub: Any) -> None:
     p.add_argument("--serve-env", action="append", default=[], metavar="SMARTWARD_X=V",
                    help="a setting for serve's environment (repeatable), e.g. SMARTWARD_ACCESS_TOKEN_MINUTES=1 "
                         "to exercise token refresh and websocket reconnects in a short run")
+    p.add_argument("--one-address", action="store_true",
+                   help="all users from 127.0.0.1 (default: each user from a loopback address of its own, like "
+                        "workstations; the login limit counts logins in flight per address)")
     p.add_argument("--seed", type=int, default=14, help="random seed of the users' choices and think times")
     p.set_defaults(func=run)
 
@@ -237,6 +240,7 @@ class Sample:
 @dataclass
 class Session:
     http: Any  # httpx.AsyncClient
+    address: str = ""  # the workstation's own source address ("" = the default)
     access: str = ""
     refresh: str = ""
     renew_at: float = 0.0
@@ -265,6 +269,7 @@ class Driver:
     all_patients: list[str]
     seed: int
     think_scale: float = 1.0
+    own_addresses: bool = True
     samples: list[Sample] = field(default_factory=list)
     errors_seen: dict[tuple[str, str], str] = field(default_factory=dict)
     screens: list[ScreenStats] = field(default_factory=list)
@@ -275,6 +280,11 @@ class Driver:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     lag: list[float] = field(default_factory=list)
+
+    @staticmethod
+    def address(index: int) -> str:
+        """User ``index``'s workstation: its own loopback address (127.1.x.y; Linux answers all of 127/8)."""
+        return f"127.{1 + index // 62_500}.{index // 250 % 250}.{index % 250 + 1}"
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def record(self, kind: str, start: float, error: str | None = None, detail: str = "") -> None:
@@ -352,8 +362,9 @@ class Driver:
 
         await asyncio.sleep(delay)
         rng = random.Random(self.seed * 100_003 + index)
-        async with httpx.AsyncClient(base_url=self.base, timeout=REQUEST_TIMEOUT_S) as http:
-            s = Session(http)
+        transport = httpx.AsyncHTTPTransport(local_address=self.address(index)) if self.own_addresses else None
+        async with httpx.AsyncClient(base_url=self.base, timeout=REQUEST_TIMEOUT_S, transport=transport) as http:
+            s = Session(http, self.address(index) if self.own_addresses else "")
             if not await self.login(s, u.username):
                 self._ready(False)
                 return
@@ -401,6 +412,7 @@ class Driver:
         self.screens.append(st)
         first = True
         ws_base = "ws" + self.base.removeprefix("http")
+        local: dict[str, Any] = {"local_addr": (s.address, 0)} if s.address else {}  # to create_connection
         while not self.stop.is_set():
             if not await self.fresh(s, u.username):
                 await self.think(rng, 1, 2)
@@ -415,7 +427,8 @@ class Driver:
             t0 = time.monotonic()
             try:
                 async with connect(f"{ws_base}/api/v1/ws/wards/{u.ward}?ticket={r.json()['ticket']}",
-                                   origin=self.base, max_size=2**26, open_timeout=REQUEST_TIMEOUT_S) as ws:  # type: ignore[arg-type]
+                                   origin=self.base, max_size=2**26, open_timeout=REQUEST_TIMEOUT_S,  # type: ignore[arg-type]
+                                   **local) as ws:
                     raw = await asyncio.wait_for(ws.recv(), REQUEST_TIMEOUT_S)
                     head = raw[:200] if isinstance(raw, bytes) else raw[:200].encode()
                     if b'"snapshot"' not in head:
@@ -758,7 +771,8 @@ def _run(args: argparse.Namespace, mix: dict[str, float], mosq: Any, influx: Any
         by_ward[b.ward].append(b.patient)
 
     async def go() -> tuple[Driver, float]:
-        d = Driver(base, password, dict(by_ward), [b.patient for b in beds], args.seed, args.think_scale)
+        d = Driver(base, password, dict(by_ward), [b.patient for b in beds], args.seed, args.think_scale,
+                   not args.one_address)
         ramp_s = await drive(d, users, args.ramp, args.duration, on_steady, on_end)
         return d, ramp_s
 
