@@ -209,8 +209,8 @@ def _publisher_main(port: int, root: str, beds: list[tuple[int, str]], rate: flo
     per_sec: dict[int, int] = defaultdict(int)
     period, n = 1.0 / rate, len(beds)
     out.put("connected")
-    start, tick, behind = time.monotonic(), 0, 0.0
-    while ctl.empty():
+    start, tick, behind, parent = time.monotonic(), 0, 0.0, os.getppid()
+    while ctl.empty() and os.getppid() == parent:  # stops when told, or when the benchmark is gone
         t_tick = start + tick * period
         seq = seq0 + tick
         for j, (index, device) in enumerate(beds):
@@ -632,9 +632,15 @@ def run(args: argparse.Namespace) -> int:
         return 1
     tmp = Path(tempfile.mkdtemp(prefix="sw-bench-api-"))
     started: list[Any] = []
+
+    def terminated(_sig: int, _frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM: clean up as for Ctrl-C (the finally below)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     try:
         return _run(args, mix, mosq, influx, tmp, started)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         _stop_all(started)
         mosq.close()
         influx.close()
@@ -724,7 +730,7 @@ def _run(args: argparse.Namespace, mix: dict[str, float], mosq: Any, influx: Any
     t = time.perf_counter()
     with open(log_path, "wb") as log:
         serve = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp,
-                                 start_new_session=True)
+                                 start_new_session=True, preexec_fn=_die_with_parent)
     started.append(serve)
     while True:
         if serve.poll() is not None:
@@ -806,6 +812,14 @@ def _run(args: argparse.Namespace, mix: dict[str, float], mosq: Any, influx: Any
     print(f"load average at the end of the steady phase: {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} on {ncpu} CPUs "
           "(shared machine: other processes' load moves every figure)")
     return 0
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the benchmark process dies, even by SIGKILL (Linux)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _count(influx: Any, db: str, from_ms: int, to_ms: int) -> int:
