@@ -18,7 +18,9 @@ Method (real parts only):
   on ``{root}/devices/{device}/obs`` (QoS 1, one MQTT connection, like a gateway), spread evenly over
   each period. Stored rate = InfluxDB's count of samples stamped inside the steady phase, against what
   the publisher sent for those seconds.
-- Users (one asyncio process: httpx + websockets), the ``--mix`` scaled to ``--users``:
+- Users (one asyncio process: httpx + websockets), the ``--mix`` scaled to ``--users``, each with its
+  own account and its own loopback source address (127.1.x.y: workstations; ``--one-address`` for all
+  on 127.0.0.1, where the login limit's count of logins in flight per address applies to all of them):
   * station: charge nurse of one ward; ``POST /ws/ticket`` then ``WS /ws/wards/{w}?ticket=`` with the
     platform's Origin; time to the first snapshot, frames per second, and the longest silence (a
     screen that hears nothing for 3 s shows COMMUNICATION LOST: counted as an error);
