@@ -1,16 +1,22 @@
 """``GET /api/v1/wards``, ``/wards/{ward}/beds``, ``/wards/{ward}/alarms``: served from the hub's
-in-memory ward state (latest value + age + staleness per signal, NEWS2, alarms, device status)."""
+in-memory ward state (latest value + age + staleness per signal, NEWS2, alarms, device status);
+``/wards/{ward}/layout``: the central station's fixed bed layout (:mod:`dashboard_api.bed_layout`)."""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel
 
 from device_profiles import now_ms
 
-from ..deps import CurrentUser, ServicesDep, require_clinical
+from ..bed_layout import BedLayout, BedLayoutIn, BedLayouts
+from ..deps import CurrentUser, Services, ServicesDep, require_clinical, require_ward
+from ..users import User
 from ..wardstate import HOME_WARD
 
 router = APIRouter(prefix="/api/v1/wards", tags=["wards"])
@@ -59,6 +65,15 @@ class BedOut(BaseModel):
     drill: str = ""  # a live drill's virtual bed (drill id): not a patient
 
 
+class LayoutOut(BaseModel):
+    ward: str
+    beds: list[str]  # screen order; a configured layout's beds keep their places, occupied or not
+    columns: int | None
+    configured: bool  # False: no stored layout, ``beds`` are the ward's beds in name order
+    updated_t: int | None = None
+    updated_by: str = ""
+
+
 class BedsOut(BaseModel):
     ward: str
     now: int
@@ -71,12 +86,69 @@ class BedsOut(BaseModel):
 async def wards(services: ServicesDep, user: CurrentUser) -> list[WardOut]:
     require_clinical(user)
     state = services.hub.state
+    configured = await asyncio.to_thread(_layouts(services).wards)  # a laid-out ward has a tab before its first bed
     out = []
-    for ward, beds in sorted(state.wards.items()):
+    for ward in sorted(set(state.wards) | set(configured)):
+        beds = state.wards.get(ward, {})
         if user.can_see_ward(ward):
             out.append(WardOut(ward=ward, beds=len(beds), occupied=sum(1 for b in beds.values() if b.patient),
                                active_alarms=len(state.alarms.get(ward, {})), virtual=ward == HOME_WARD))
     return out
+
+
+_stores: weakref.WeakKeyDictionary[sa.Engine, BedLayouts] = weakref.WeakKeyDictionary()
+LAYOUT_ROLES = frozenset({"admin", "charge_nurse"})
+
+
+def _layouts(services: Services) -> BedLayouts:
+    engine: sa.Engine = services.platform.attributions.engine
+    store = _stores.get(engine)
+    if store is None:
+        store = _stores[engine] = BedLayouts(engine)
+    return store
+
+
+def _layout_out(services: Services, ward: str, layout: BedLayout | None) -> LayoutOut:
+    if layout is None:
+        real = [b for b in services.hub.state.wards.get(ward, {}).values() if not b.drill]
+        return LayoutOut(ward=ward, beds=[b.bed for b in sorted(real, key=lambda b: (len(b.bed), b.bed))],
+                         columns=None, configured=False)
+    return LayoutOut(ward=ward, beds=list(layout.beds), columns=layout.columns, configured=True,
+                     updated_t=layout.updated_t, updated_by=layout.updated_by)
+
+
+def _may_lay_out(user: User, ward: str) -> None:
+    if user.role not in LAYOUT_ROLES:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role} may not change a ward's bed layout "
+                                                       "(charge_nurse of the ward or admin)")
+    require_ward(user, ward)
+
+
+@router.get("/{ward}/layout", response_model=LayoutOut,
+            summary="The central station's bed layout of a ward (fixed positions; empty beds keep theirs)")
+async def get_layout(services: ServicesDep, user: CurrentUser, ward: WardId) -> LayoutOut:
+    require_clinical(user, ward)
+    return _layout_out(services, ward, await asyncio.to_thread(_layouts(services).get, ward))
+
+
+@router.put("/{ward}/layout", response_model=LayoutOut,
+            summary="Store a ward's bed layout: 8-64 beds in screen order (charge nurse of the ward, admin; audited)")
+async def put_layout(services: ServicesDep, user: CurrentUser, ward: WardId, body: BedLayoutIn) -> LayoutOut:
+    _may_lay_out(user, ward)
+    layout = BedLayout(ward, tuple(body.beds), body.columns, now_ms(), user.username)
+    await services.record(user, "ward.layout", f"ward/{ward}/layout", {"beds": list(body.beds), "columns": body.columns})
+    await asyncio.to_thread(_layouts(services).put, layout)
+    return _layout_out(services, ward, layout)
+
+
+@router.delete("/{ward}/layout", status_code=status.HTTP_204_NO_CONTENT,
+               summary="Forget a ward's bed layout: beds in name order again (charge nurse of the ward, admin; audited)")
+async def delete_layout(services: ServicesDep, user: CurrentUser, ward: WardId) -> Response:
+    _may_lay_out(user, ward)
+    await services.record(user, "ward.layout.delete", f"ward/{ward}/layout")
+    if not await asyncio.to_thread(_layouts(services).delete, ward):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"ward {ward} has no stored bed layout")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{ward}/beds", response_model=BedsOut,

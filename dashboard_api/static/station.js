@@ -8,11 +8,17 @@ import { loginFlow } from "./login.js";
 import { api, logout, stream } from "./session.js";
 import * as SWChart from "./chart.js";
 import { waveStrip } from "./waves.js";
+import { gridSize, place } from "./bedgrid.js";
 
 const $ = byId;
 const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
 let ward = null, beds = new Map(), alarms = new Map(), conn = null, dirty = new Set(), wards = [];
 let bedOpen = null, trendHours = 1, strip = null, trendTimer = null, drill = null, trendAsked = 0;
+/** @type {import("./bedgrid.js").Layout} */
+let layout = { ward: "", beds: [], columns: null, configured: false };
+/** @type {import("./bedgrid.js").Slots} */
+let slots = [];                 // the grid's positions (bedgrid.js): a bed never moves once placed
+let capacity = 0, gridDirty = false;
 
 const cmp = alarmCompare;  // real alarms first, drill alarms after them; then priority, state, newest
 function bedSort(a, b) { return a.bed.length - b.bed.length || a.bed.localeCompare(b.bed); }
@@ -33,13 +39,13 @@ function onFrames(frames) {
       alarms = new Map(f.alarms.map(a => [a.id, a]));
       for (const a of f.alarms) newAlarm = seen(a) || newAlarm;
       drill = f.drill || null; renderDrill();
-      $("grid").replaceChildren();
+      gridDirty = true;
       for (const b of [...beds.values()].sort(bedSort)) dirty.add(b.bed);
       renderAlarms();
     } else if (f.type === "tile") {
       const old = beds.get(f.tile.bed);
       beds.set(f.tile.bed, f.tile);
-      if (!old) { $("grid").replaceChildren(); for (const b of beds.keys()) dirty.add(b); }
+      if (!old) gridDirty = true;  // a new bed takes a free slot: no other bed moves
       dirty.add(f.tile.bed);
       if (bedOpen === f.tile.bed) renderBedNow();
     } else if (f.type === "alarm") {
@@ -61,14 +67,12 @@ function onFrames(frames) {
 let raf = 0;
 function schedule() { if (!raf) raf = requestAnimationFrame(() => { raf = 0; flush(); }); }
 function flush() {
-  const grid = $("grid");
-  if (!grid.children.length && beds.size) {
-    for (const b of [...beds.values()].sort(bedSort)) grid.append(el("article", { id: "bed-" + b.bed }));
-    for (const b of beds.keys()) dirty.add(b);
-    sizeGrid();
-  }
+  if (gridDirty) syncGrid();
   const shown = [];
-  for (const name of dirty) { const b = beds.get(name); if (b) { renderTile(b); shown.push(name); } }
+  for (const name of dirty) {
+    const b = beds.get(name);
+    if (b) { renderTile(b); shown.push(name); } else if (slots.includes(name)) renderEmptyBed(name);
+  }
   dirty.clear();
   keepIdEnds(shown);
   $("summary").textContent = summaryText();
@@ -76,22 +80,61 @@ function flush() {
 
 function summaryText() {
   const occ = [...beds.values()].filter(b => b.patient).length;
-  return `${beds.size} beds · ${occ} patients`;
+  return `${new Set([...slots.filter(Boolean), ...beds.keys()]).size} beds · ${occ} patients`;
 }
 
-// Fit every bed on one screen: pick the column count that makes the tiles largest.
-function sizeGrid() {
-  const g = $("grid"), n = Math.max(beds.size, 12), W = g.clientWidth, H = g.clientHeight;
-  let best = 1, bestScale = 0;
-  for (let c = 1; c <= n; c++) {
-    const r = Math.ceil(n / c), w = W / c, h = H / r, scale = Math.min(w / 200, h / 232);
-    if (scale > bestScale) { bestScale = scale; best = c; }
+// The grid's slots (bedgrid.js): the ward's stored layout first (its empty beds keep their places),
+// then other beds in the order they appear; a new bed never moves one already shown.
+function syncGrid() {
+  gridDirty = false;
+  if (!ward) return;
+  const g = $("grid");
+  const first = !slots.length;
+  slots = place(slots, layout.configured ? layout.beds : [], [...beds.values()].sort(bedSort).map(b => b.bed));
+  if (!slots.length) return;
+  for (const c of [...g.children]) if (!c.matches(".tile, .slot-gap")) c.remove();  // e.g. "No wards yet"
+  slots.forEach((name, i) => {
+    const at = g.children[i];
+    let node;
+    if (name === null) {
+      if (at && at.classList.contains("slot-gap")) return;
+      node = el("div", { class: "slot-gap", "aria-hidden": "true" });
+    } else {
+      node = document.getElementById("bed-" + name);
+      if (!node) { node = el("article", { id: "bed-" + name, class: "tile" }); dirty.add(name); }
+    }
+    if (at !== node) g.insertBefore(node, at || null);
+  });
+  while (g.children.length > slots.length) /** @type {Element} */ (g.lastElementChild).remove();
+  if (first || !capacity) {
+    // the tile size is set for the layout (or the beds first shown, at least 12): later beds add rows below
+    capacity = Math.max(layout.configured ? layout.beds.length : 12, slots.length);
+    sizeGrid();
   }
-  g.style.gridTemplateColumns = `repeat(${best}, 1fr)`;
-  g.style.gridTemplateRows = `repeat(${Math.ceil(n / best)}, 1fr)`;
-  g.style.setProperty("--scale", Math.max(0.6, Math.min(bestScale, 1.6)).toFixed(2));
+}
+
+// Fit the layout on one screen: the layout's columns, or the column count that makes the tiles largest.
+// Rows have a fixed height, so a bed added later never shrinks the others (more beds scroll).
+function sizeGrid() {
+  const g = $("grid");
+  const s = gridSize(Math.max(capacity, 1), g.clientWidth, g.clientHeight, layout.configured ? layout.columns : null);
+  g.style.gridTemplateColumns = `repeat(${s.columns}, minmax(0, 1fr))`;
+  g.style.gridTemplateRows = "";
+  g.style.gridAutoRows = `${s.rowHeight}px`;
+  g.style.setProperty("--scale", s.scale.toFixed(2));
 }
 window.addEventListener("resize", () => { sizeGrid(); });
+
+/** A bed of the ward's layout with no patient and no device: an empty tile in its place. @param {string} name */
+function renderEmptyBed(name) {
+  const node = $("bed-" + name);
+  if (!node) return;
+  node.className = "tile empty placeholder";
+  node.removeAttribute("tabindex");
+  delete node.dataset.bed;
+  node.setAttribute("aria-label", `Bed ${name}, empty: no patient, no device`);
+  node.replaceChildren(el("header", {}, el("span", { class: "bed" }, name)), el("div", { class: "empty-text" }, "empty bed"));
+}
 
 // Live drill (retained {root}/drill/{ward}): a DRILL banner while it runs; drill beds and alarms are marked.
 function renderDrill() {
@@ -604,14 +647,27 @@ document.addEventListener("keydown", ev => {
 $("grid").addEventListener("click", ev => { const t = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (ev.target).closest(".tile")); if (t) openBed(t.dataset.bed); });
 
 // ---- wards -------------------------------------------------------------------------------------
-function selectWard(w) {
+// Each screen shows one ward (#ward=… in the address: a second screen can show another ward), its beds
+// in the ward's stored layout, fetched before the ward's stream opens.
+async function selectWard(w) {
   if (w === ward) return;
   ward = w;
   location.hash = "ward=" + encodeURIComponent(w);
   /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll(".ward-tabs button")).forEach(x => x.classList.toggle("on", x.dataset.ward === w));
   beds = new Map(); alarms = new Map(); drill = null; renderDrill(); $("grid").replaceChildren(); renderAlarms();
+  slots = []; capacity = 0; layout = { ward: w, beds: [], columns: null, configured: false };
   conn && conn.close();
+  conn = null;
   lastFrameAt = 0; streamSince = Date.now(); feedOk = true;
+  try {
+    const got = await api(`/api/v1/wards/${encodeURIComponent(w)}/layout`);
+    if (ward !== w) return;  // another ward was chosen meanwhile
+    layout = got;
+  } catch (e) {
+    if (ward !== w) return;
+    flash(`Bed layout of ward ${w}: ${e.message} (beds shown in name order)`);
+  }
+  streamSince = Date.now();
   conn = stream(`/api/v1/ws/wards/${encodeURIComponent(w)}`, onFrames, live => {
     if (linkLost) return;  // the COMMUNICATION LOST state stays until data flows again
     $("conn").className = "conn " + (live ? "on" : "off");
