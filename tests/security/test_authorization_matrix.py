@@ -124,6 +124,11 @@ MATRIX: dict[str, tuple[frozenset[str], Build]] = {
     "GET /api/v1/wards": (CLINICAL, _get("/api/v1/wards")),
     "GET /api/v1/wards/{ward}/beds": (W1_CLINICAL, _get("/api/v1/wards/w1/beds")),
     "GET /api/v1/wards/{ward}/alarms": (W1_CLINICAL, _get("/api/v1/wards/w1/alarms")),
+    # the station's bed layout: read by the ward's clinical staff, set by its charge nurse or an admin
+    "GET /api/v1/wards/{ward}/layout": (W1_CLINICAL, _get("/api/v1/wards/w1/layout")),
+    "PUT /api/v1/wards/{ward}/layout": (ADT, lambda s, r: ("PUT", "/api/v1/wards/w1/layout", {
+        "json": {"beds": [f"{i:02d}" for i in range(1, 9)]}})),
+    "DELETE /api/v1/wards/{ward}/layout": (ADT, lambda s, r: ("DELETE", "/api/v1/wards/w1/layout", {})),
     # -- patient data: clinical staff of the patient's ward, and the patient --------------------
     "GET /api/v1/patients/{patient}/vitals": (PATIENT_READERS, _get("/api/v1/patients/MX-1/vitals")),
     "GET /api/v1/patients/{patient}/fhir/Observation": (PATIENT_READERS,
