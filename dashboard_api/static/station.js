@@ -40,6 +40,7 @@ function onFrames(frames) {
       for (const a of f.alarms) newAlarm = seen(a) || newAlarm;
       drill = f.drill || null; renderDrill();
       gridDirty = true;
+      if (bedOpen && conn) conn.send({ watch: bedOpen });  // a new connection watches nothing: the open bed's waveforms again
       for (const b of [...beds.values()].sort(bedSort)) dirty.add(b.bed);
       renderAlarms();
     } else if (f.type === "tile") {
