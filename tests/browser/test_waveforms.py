@@ -146,7 +146,7 @@ async def test_ecg_and_pleth_each_on_its_channel_frozen_strip_saved(platform_sql
     # the old trace moves out of the window: what is left of it shrinks, nothing new is drawn
     for s, c in after.items():
         assert c["continuous_s"] <= before[s] + 0.1, (s, before[s], c)
-        assert c["silent_s"] >= 3, c
+        assert c["silent_s"] >= 2.5, c  # it counts on
 
     # closing the bed view stops the strip; another bed opens with empty channels
     await page.locator("#bv-close").click()
