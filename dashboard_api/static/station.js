@@ -76,6 +76,7 @@ function flush() {
   }
   dirty.clear();
   keepIdEnds(shown);
+  showHiddenBeds();
   $("summary").textContent = summaryText();
 }
 
@@ -125,6 +126,28 @@ function sizeGrid() {
   g.style.setProperty("--scale", s.scale.toFixed(2));
 }
 window.addEventListener("resize", () => { sizeGrid(); });
+
+// Beds below the grid's visible part (more beds than the layout's screen: the grid scrolls rather than
+// shrink the others) are named on a button that scrolls to them; red when one of them has an active alarm.
+function showHiddenBeds() {
+  const g = $("grid"), more = /** @type {HTMLButtonElement} */ ($("grid-more"));
+  const bottom = g.scrollTop + g.clientHeight;
+  const hidden = [...g.querySelectorAll(".tile[id^='bed-']")].filter(t => {
+    const e = /** @type {HTMLElement} */ (t);
+    return e.offsetTop - g.offsetTop + e.offsetHeight > bottom + 1 && !e.classList.contains("placeholder");
+  }).map(t => t.id.slice(4));
+  more.hidden = !hidden.length;
+  if (!hidden.length) return;
+  const alarmed = hidden.some(n => { const b = beds.get(n); return !!b && !!topAlarm(b) && topAlarm(b).state === "active"; });
+  more.classList.toggle("alarmed", alarmed);
+  more.textContent = `▼ ${hidden.length} more bed${hidden.length === 1 ? "" : "s"} below: ${hidden.join(", ")}${alarmed ? " · ALARM" : ""}`;
+  more.dataset.first = hidden[0];
+}
+$("grid").addEventListener("scroll", showHiddenBeds);
+$("grid-more").addEventListener("click", () => {
+  const t = $("bed-" + ($("grid-more").dataset.first || ""));
+  if (t) { t.scrollIntoView({ block: "nearest" }); t.focus(); }
+});
 
 /** A bed of the ward's layout with no patient and no device: an empty tile in its place. @param {string} name */
 function renderEmptyBed(name) {

@@ -4,7 +4,8 @@
 * a charge nurse stores ward w1's bed layout (12 beds) through the API (8-64 beds, each once; a nurse
   may not; audited); the station shows every bed of it in its place, an empty bed as an empty tile;
 * an admission to an empty bed of the layout, an admission to a bed the layout does not list and a
-  live drill's bed each appear without moving any bed already shown (bounding boxes compared);
+  live drill's bed each appear without moving any bed already shown (bounding boxes compared); the
+  two beds beyond the layout's screen are named on a button that scrolls to them;
 * after a reload every bed is in the same cell (row, column) and in sight; a second screen shows another ward (w2, no
   stored layout), where a new bed is appended and moves nothing either;
 * axe-core: no serious or critical violation on ``/`` with empty beds shown.
@@ -102,6 +103,10 @@ async def test_new_beds_do_not_move_the_beds_shown(platform_sqlite: Running, bro
     await notify_adt(run, ["drill-t-01"])
     await expect(page.locator("#bed-DRILL-01")).to_have_class(re.compile(r"\bdrill\b"), timeout=10_000)
     assert same(after, await boxes(page)) == []
+    # they are below the layout's three rows (the grid scrolls rather than shrink the beds): a button
+    # names them and scrolls to them
+    more = page.locator("#grid-more")
+    await expect(more).to_have_text("▼ 2 more beds below: 14, DRILL-01", timeout=5_000)
 
     # empty beds shown: no serious or critical accessibility violation on /
     assert AXE.exists(), f"{AXE} missing: npm ci installs axe-core"
@@ -113,6 +118,9 @@ async def test_new_beds_do_not_move_the_beds_shown(platform_sqlite: Running, bro
             .map(v => v.id + ': ' + v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' ' + n.failureSummary).join(' | '));
     }""")
     assert bad == [], bad
+    await more.click()
+    await expect(page.locator("#bed-14")).to_be_in_viewport()
+    await expect(page.locator("#bed-14")).to_be_focused()
 
     # after a reload the layout's beds are where they were (the layout is the server's)
     await page.reload()
@@ -128,6 +136,7 @@ async def test_new_beds_do_not_move_the_beds_shown(platform_sqlite: Running, bro
     for i, b in enumerate(LAYOUT):
         assert cols.index(round(reloaded[f"bed-{b}"]["x"])) == i % 4, (b, reloaded)
     assert all(b["y"] + b["h"] <= 1080 for b in reloaded.values()), reloaded  # every bed in sight
+    await expect(more).to_be_hidden()
 
     # a second screen shows ward w2 (no stored layout: its beds in name order, new ones appended)
     ctx2 = await browser.new_context(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
