@@ -146,3 +146,79 @@ def test_worse_of_an_alarm_keeps_the_extreme_and_never_loses_a_value_to_none() -
     no_value = _alarm("heart_rate", "high", 130)
     no_value.value = None
     assert worse(no_value, 125) == 125
+
+
+def test_restore_takes_over_open_alarms_with_their_role_band_and_published_value() -> None:
+    engine = make_engine()
+    spo2 = Alarm("a7", "w1", "07", "p1", "mon-1", "limit", "spo2", "low", "high", T0, "SpO2 84 % below 85 %", 84.0,
+                 escalation_level=2)
+    news2 = Alarm("a8", "w1", "07", "p1", "mon-1", "news2", None, "news2", "medium", T0, "NEWS2 6", 6.0)
+    gone = Alarm("a9", "w1", "07", "p1", "mon-1", "limit", "heart_rate", "high", "medium", T0, "HR 130", 130.0,
+                 state="cleared")
+    engine.restore([spo2, news2, gone])
+    lc = engine.lifecycle
+    assert set(lc.by_id) == {"a7", "a8"} and lc.by_key[spo2.key] is spo2 and lc.by_key[news2.key] is news2
+    assert (spo2.role, spo2.published_value, spo2.band) == ("clinician", 84.0, None)
+    assert (news2.role, news2.published_value, news2.band) == ("primary_nurse", 6.0, "medium")
+    assert lc.get(spo2.key) is spo2 and lc.get(gone.key) is None
+    # beyond the last level the role stays the last one
+    far = Alarm("b1", "w1", "08", "p2", "mon-2", "limit", "spo2", "low", "high", T0, "", 80.0, escalation_level=9)
+    engine.restore([far])
+    assert far.role == "rapid_response"
+
+
+def test_an_unknown_action_is_named() -> None:
+    f, aid = _open_spo2()
+    with pytest.raises(InputError) as err:
+        f.engine.lifecycle.command(aid, "snooze", "rn.kim", _ms(1))
+    assert str(err.value) == "action: 'snooze' is not one of acknowledge, silence, escalate, clear"
+
+
+def test_an_expired_silence_sounds_again_at_its_end() -> None:
+    f, aid = _open_spo2()
+    _cmd(f, aid, "silence", 5, minutes=1)
+    [e] = [x for x in f.tick(65) if x.event == "raised"]
+    assert (e.t, e.state, e.reason) == (_ms(65), "active", "silence expired: SpO2 88 % below 90 %")
+    assert f.engine.lifecycle.by_id[aid].silenced_until is None
+
+
+def test_escalation_goes_on_for_the_next_alarm_after_one_that_does_not_escalate() -> None:
+    f = Feed(make_engine(limits={"spo2": {"delay_s": 0}, "temperature": {"delay_s": 0}}))
+    f.at(0, temperature=38.8, spo2=97)  # low priority: not escalated by the default policy (high, medium)
+    f.at(1, spo2=80)  # high, latches
+    f.at(2, spo2=97)  # its condition ended: latched, never escalated
+    f.at(4, heart_rate=130)  # a heart-rate alarm after them (raised after its 10 s delay, at 15 s)
+    f.at(15, heart_rate=131)
+    ups = [e for e in f.tick(136) if e.event == "escalated"]
+    assert [e.signal for e in ups] == ["heart_rate"]
+    assert ups[0].reason.startswith("unacknowledged for 121 s: escalated to charge_nurse (HR 131 /min above 120 /min")
+
+
+def test_an_anomaly_advisory_is_never_escalated_even_if_the_policy_covers_low() -> None:
+    engine = make_engine(anomaly={"enabled": True, "window_s": 60, "warmup": 5}, escalation={
+        "applies_to": ["high", "medium", "low"]}, limits={"heart_rate": {"enabled": False}})
+    f = Feed(engine)
+    for m in range(12):
+        f.at(m * 60, heart_rate=80 + (m % 3))
+    for m in range(12, 16):
+        f.at(m * 60, heart_rate=112)
+    assert [e.kind for e in f.raised()] == ["anomaly"]
+    f.tick(16 * 60 + 400)
+    assert not [e for e in f.events if e.event == "escalated"]
+
+
+def test_a_ward_policy_sets_the_escalation_of_its_alarms() -> None:
+    engine = make_engine(limits={"spo2": {"delay_s": 0}}, wards={"w1": {"levels": [
+        {"role": "primary_nurse", "after_s": 0}, {"role": "intensivist", "after_s": 60}]}})
+    f = Feed(engine)
+    [e] = f.at(0, spo2=88)
+    ups = [x for x in f.tick(61) if x.event == "escalated"]
+    assert [(x.role, x.escalation_level) for x in ups] == [("intensivist", 1)]
+    assert _cmd(f, e.id, "escalate", 70) == []  # the ward's last level: nobody further up
+
+
+def test_a_person_escalating_an_acknowledged_alarm_makes_it_active_again() -> None:
+    f, aid = _open_spo2()
+    _cmd(f, aid, "acknowledge", 5)
+    [e] = _cmd(f, aid, "escalate", 6)
+    assert (e.state, e.escalation_level) == ("active", 1)
