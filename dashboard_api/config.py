@@ -52,6 +52,8 @@ class ApiConfig:
     http: HttpPolicy = field(default_factory=HttpPolicy)
     audit_key: AuditKey | None = field(default=None, repr=False)  # None: production refuses, development makes one
     twin: TwinSettings = field(default_factory=TwinSettings)
+    # the telephone number the patient portal tells patients to call, per ward ("*": any other ward)
+    call_numbers: tuple[tuple[str, str], ...] = (("*", "112"),)
     proxies: tuple[Network, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -61,7 +63,14 @@ class ApiConfig:
         if problem:
             raise ConfigError(f"SMARTWARD_SECRET_KEY {problem}: it needs at least {MIN_SECRET_BYTES} random bytes "
                               f"{HOW_TO}")
+        if any(not n.strip() or not all(c.isdigit() or c in "+ -" for c in n) for _, n in self.call_numbers):
+            raise ConfigError("SMARTWARD_CALL_NUMBERS: each number is digits, spaces, '+' or '-'")
         try:
             object.__setattr__(self, "proxies", parse_networks(self.trusted_proxies))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
+
+    def call_number(self, ward: str | None) -> str:
+        """The number a patient of ``ward`` is told to call (the ward's own, else the ``*`` default)."""
+        numbers = dict(self.call_numbers)
+        return numbers.get(ward or "", numbers.get("*", "112"))

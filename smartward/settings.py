@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     access_token_minutes: float = 15.0
     refresh_token_hours: float = 12.0
     session_hours: float = 12.0  # absolute: no refresh extends a session beyond this from the login
+    call_numbers: str = "*=112"  # ward=number pairs the portal tells patients to call, e.g. "w1=120,*=999"
     trusted_proxies: str = ""  # comma-separated addresses/CIDRs whose X-Forwarded-For is believed
 
     # the HTTP surface (dashboard_api.http_security)
@@ -130,7 +131,9 @@ class Settings(BaseSettings):
                          refresh_ttl_s=self.refresh_token_hours * 3600, session_s=self.session_hours * 3600,
                          trusted_proxies=tuple(p for p in self.trusted_proxies.split(",") if p.strip()),
                          http=self.http_policy(environment), audit_key=self.configured_audit_key(),
-                         twin=self.twin_settings())
+                         twin=self.twin_settings(),
+                         call_numbers=tuple((w.strip(), n.strip()) for w, _, n in
+                                            (p.partition("=") for p in self.call_numbers.split(",") if p.strip())))
 
     def http_policy(self, environment: str | None = None) -> HttpPolicy:
         """``dashboard_api.ConfigError`` for a scrape token too short to be secret or a tiny body limit."""

@@ -141,14 +141,15 @@ async def summary(services: ServicesDep, user: CurrentUser, patient: PatientId) 
     require_patient(services, user, patient)
     await services.record(user, "read", f"patient/{patient}/summary")
     now = now_ms()
-    tile = None
-    for beds in services.hub.state.wards.values():
+    tile, ward = None, None
+    for ward_id, beds in services.hub.state.wards.items():
         for b in beds.values():
             if b.patient == patient:
-                tile = b.tile(now)
+                tile, ward = b.tile(now), ward_id
+    number = services.config.call_number(ward)
     try:
         history = await asyncio.to_thread(_alarm_history, services.platform.attributions.engine, patient)
     except sa.exc.SQLAlchemyError:
         history = []
-    return {"patient": patient, "now": now, "tile": tile,
-            "messages": [plain_message(a) for a in history if a["kind"] != "anomaly"]}
+    return {"patient": patient, "now": now, "tile": tile, "call_number": number,
+            "messages": [plain_message(a, number) for a in history if a["kind"] != "anomaly"]}

@@ -44,3 +44,13 @@ def test_patient_messages_are_plain() -> None:
     seen = plain_message({"kind": "news2", "signal": None, "code": "news2", "priority": "medium", "raised_t": T,
                           "state": "acknowledged", "acknowledged_by": "nina"})
     assert "has seen this" in seen["status"] and "nina" not in seen["status"]
+
+
+def test_patient_messages_say_what_to_do_with_the_wards_number() -> None:
+    high = plain_message({"kind": "limit", "signal": "spo2", "code": "critical_low", "priority": "high",
+                          "raised_t": T, "state": "active"}, "120")
+    assert high["action"] == "call_now" and high["urgent"] and "Call 120 now" in high["what_next"]
+    assert high["key"] == "limit" and high["params"] == {"number": "120", "signal": "spo2", "direction": "lower"}
+    low = plain_message({"kind": "device", "signal": None, "code": "battery_low", "priority": "low",
+                         "raised_t": T, "state": "active"}, "999")
+    assert low["action"] == "nurse_will_call" and not low["urgent"] and "call 999" in low["what_next"]
