@@ -23,6 +23,17 @@ const PHYSICAL = { spo2: [0, 100], perfusion_index: [0, 20], heart_rate: [0, 350
                    resp_rate: [0, 150], nibp_sys: [0, 300], nibp_dia: [0, 300], nibp_mean: [0, 300],
                    temperature: [25, 45], etco2: [0, 150] };
 const GAP_FILL = "rgba(148,163,184,0.18)";
+// the light theme (patient portal): darker lines and text that keep >= 4.5:1 on white
+/** @type {Record<string, string>} */
+const LIGHT_COLORS = { heart_rate: "#15803d", pulse_rate: "#15803d", spo2: "#0369a1", resp_rate: "#a16207",
+                       nibp_sys: "#b91c1c", nibp_dia: "#b91c1c", temperature: "#c2410c", etco2: "#334155" };
+/**
+ * Options of a trend: plain names and words in the reader's language, normal ranges drawn as a green
+ * band, a light theme and a larger font (patient portal). The bed view passes none.
+ * @typedef {{names?: Record<string, string>, normal?: Record<string, [number, number]>, light?: boolean,
+ *   font?: number, words?: {band?: string, gap?: (w: string) => string, noData?: string, normal?: string},
+ *   time?: (t: number) => string, number?: (v: number) => string, unitText?: (u: string) => string}} TrendOptions
+ */
 
 /** @param {Canvas} canvas */
 function setup(canvas) {
@@ -58,12 +69,15 @@ function redrawOnResize(canvas, draw) {
 // A legend on the top line, right-aligned: what the shaded bands mean.
 /**
  * @param {CanvasRenderingContext2D} ctx @param {Box[]} boxes @param {number} w @param {number} right
- * @param {[string, string][]} items
+ * @param {[string, string][]} items @param {string} [textColor]
  */
-function legend(ctx, boxes, w, right, items) {
+function legend(ctx, boxes, w, right, items, textColor = "#9ca3af") {
   /** @param {[string, string][]} list */
   const width = list => list.reduce((sum, [, text]) => sum + ctx.measureText(text).width + 30, 0);
+  // too wide: shorter words ("grey: no data"), then the colour only ("grey"), then fewer items
   if (width(items) > w - right - 6) items = items.map(([fill, text]) => [fill, text.replace(/ (for|of) .*/, "")]);
+  if (width(items) > w - right - 6) items = items.map(([fill, text]) => [fill, text.replace(/[:：].*/, "")]);
+  while (items.length > 1 && width(items) > w - right - 6) items = items.slice(1);
   let x = w - right;
   for (const [fill, text] of items.reverse()) {
     label(ctx, boxes, text, x, 13, "right");
@@ -72,7 +86,7 @@ function legend(ctx, boxes, w, right, items) {
     ctx.strokeStyle = "#64748b"; ctx.lineWidth = 1; ctx.strokeRect(x - 11.5, 4.5, 11, 9);
     boxes.push({ text: "swatch " + text, x: x - 12, y: 4, w: 12, h: 10 });
     x -= 12 + 14;
-    ctx.fillStyle = "#9ca3af";
+    ctx.fillStyle = textColor;
   }
 }
 
@@ -96,18 +110,22 @@ function label(ctx, boxes, text, x, y, align = "left") {
 /**
  * @param {Canvas} canvas @param {Row[]} rows @param {string[]} signals @param {number} from @param {number} to
  * @param {Record<string, string>} units UCUM unit of each signal @param {number} stepMs
+ * @param {TrendOptions} [opts]
  */
-export function trend(canvas, rows, signals, from, to, units, stepMs) {
-  redrawOnResize(canvas, () => trend(canvas, rows, signals, from, to, units, stepMs));
+export function trend(canvas, rows, signals, from, to, units, stepMs, opts = {}) {
+  redrawOnResize(canvas, () => trend(canvas, rows, signals, from, to, units, stepMs, opts));
+  const light = !!opts.light, colors = light ? LIGHT_COLORS : COLORS, textColor = light ? "#334155" : "#9ca3af";
+  const words = opts.words || {}, num = opts.number || (/** @param {number} v */ v => String(Math.round(v)));
+  const font = opts.font || 12;
   const { ctx, w, h } = setup(canvas);
   ctx.clearRect(0, 0, w, h);
   /** @type {Box[]} */
   const boxes = [];
   canvas.swLabels = boxes;
-  const right = 12, top = 20, bottom = 22;
+  const right = 12, top = 8 + font, bottom = 10 + font;
   const panelH = (h - top - bottom) / signals.length;
   const gapMs = Math.max(stepMs * 3, 90000);
-  ctx.font = "12px system-ui, sans-serif";
+  ctx.font = `${font}px system-ui, sans-serif`;
   const panels = signals.map(sig => {
     const pts = rows.filter(r => r.values[sig] !== undefined);
     let lo = Infinity, hi = -Infinity;
@@ -116,24 +134,28 @@ export function trend(canvas, rows, signals, from, to, units, stepMs) {
       hi = Math.max(hi, r.maximum ? r.maximum[sig] ?? r.values[sig] : r.values[sig]);
     }
     if (!isFinite(lo)) { lo = 0; hi = 1; }
+    const band = opts.normal?.[sig];
+    if (band && pts.length) { lo = Math.min(lo, band[0]); hi = Math.max(hi, band[1]); }
     const pad = Math.max((hi - lo) * 0.15, 1), [min, max] = PHYSICAL[sig] || [-Infinity, Infinity];
     lo = Math.max(lo - pad, min); hi = Math.min(hi + pad, max);
     if (hi - lo < 1) { if (hi >= max) lo = hi - 1; else hi = lo + 1; }
-    return { sig, pts, lo, hi, name: signalLabel(sig), unit: unitText(units[sig] || "") };
+    return { sig, pts, lo, hi, name: opts.names?.[sig] || signalLabel(sig),
+             unit: (opts.unitText || unitText)(units[sig] || "") };
   });
   canvas.swPanels = panels.map(({ sig, lo, hi }) => ({ sig, lo, hi }));
   canvas.swRange = { from, to };
-  ctx.fillStyle = "#9ca3af";
+  ctx.fillStyle = textColor;
   const gapWords = gapMs >= 120000 ? `${Math.round(gapMs / 60000)} min` : `${Math.round(gapMs / 1000)} s`;
   legend(ctx, boxes, w, right, [
-    ...(rows.some(r => r.minimum) ? /** @type {[string, string][]} */ ([["rgba(226,232,240,0.2)", "band: min–max of each minute"]]) : []),
-    [GAP_FILL, `grey: no data for over ${gapWords}`]]);
+    ...(opts.normal ? /** @type {[string, string][]} */ ([["rgba(34,197,94,0.18)", words.normal || "green: normal range"]]) : []),
+    ...(rows.some(r => r.minimum) ? /** @type {[string, string][]} */ ([["rgba(226,232,240,0.2)", words.band || "band: min–max of each minute"]]) : []),
+    [GAP_FILL, words.gap ? words.gap(gapWords) : `grey: no data for over ${gapWords}`]], textColor);
   // two columns left of the plot, sized to their texts: signal name + unit, then the axis values
   // (right-aligned), so a long name ("Temp", "NIBP") never runs into a value ("38", "120")
   /** @param {string} t */
   const width = t => ctx.measureText(t).width;
   const nameW = Math.max(0, ...panels.flatMap(p => [width(p.name), width(p.unit)]));
-  const tickW = Math.max(0, ...panels.flatMap(p => [width(String(Math.round(p.hi))), width(String(Math.round(p.lo)))]));
+  const tickW = Math.max(0, ...panels.flatMap(p => [width(num(p.hi)), width(num(p.lo))]));
   const left = Math.ceil(6 + nameW + 10 + tickW + 6);
   /** @param {number} t */
   const x = t => left + (t - from) / (to - from) * (w - left - right);
@@ -141,13 +163,18 @@ export function trend(canvas, rows, signals, from, to, units, stepMs) {
     const y0 = top + i * panelH, y1 = y0 + panelH - 6;
     /** @param {number} v */
     const y = v => y1 - (v - lo) / (hi - lo) * (y1 - y0);
-    ctx.fillStyle = "#111827"; ctx.fillRect(left, y0, w - left - right, y1 - y0);
-    ctx.fillStyle = COLORS[sig] || "#e5e7eb";
-    label(ctx, boxes, name, 6, y0 + 14);
-    ctx.fillStyle = "#9ca3af";
-    if (y1 - y0 >= 34) label(ctx, boxes, unit, 6, y0 + 30);  // a very short panel: the name only
-    label(ctx, boxes, String(Math.round(hi)), left - 6, y0 + 12, "right");
-    if (y1 - y0 >= 28) label(ctx, boxes, String(Math.round(lo)), left - 6, y1, "right");
+    ctx.fillStyle = light ? "#f8fafc" : "#111827"; ctx.fillRect(left, y0, w - left - right, y1 - y0);
+    const band = opts.normal?.[sig];
+    if (band && pts.length) {  // the normal range: a green band behind the line
+      ctx.fillStyle = "rgba(34,197,94,0.18)";
+      ctx.fillRect(left, y(band[1]), w - left - right, y(band[0]) - y(band[1]));
+    }
+    ctx.fillStyle = light ? textColor : colors[sig] || "#e5e7eb";
+    label(ctx, boxes, name, 6, y0 + font + 2);
+    ctx.fillStyle = textColor;
+    if (y1 - y0 >= Math.max(34, 2.8 * font)) label(ctx, boxes, unit, 6, y0 + 2.5 * font);  // a very short panel: the name only
+    label(ctx, boxes, num(hi), left - 6, y0 + font, "right");
+    if (y1 - y0 >= Math.max(28, 2.3 * font)) label(ctx, boxes, num(lo), left - 6, y1, "right");
     // gaps: no data for longer than gapMs -> shaded band (not for intermittent measurements)
     let prev = from;
     /** @type {[number, number][]} */
@@ -159,11 +186,11 @@ export function trend(canvas, rows, signals, from, to, units, stepMs) {
     ctx.fillStyle = GAP_FILL;
     for (const [a, b] of gaps) ctx.fillRect(x(a), y0, Math.max(1, x(b) - x(a)), y1 - y0);
     if (!pts.length) {
-      ctx.fillStyle = "#6b7280"; label(ctx, boxes, "no data in this range", left + 12, (y0 + y1) / 2);
+      ctx.fillStyle = light ? textColor : "#6b7280"; label(ctx, boxes, words.noData || "no data in this range", left + 12, (y0 + y1) / 2);
       return;
     }
     if (pts[0].minimum) { // min/max band of 1-minute aggregates
-      ctx.fillStyle = (COLORS[sig] || "#e5e7eb") + "33";
+      ctx.fillStyle = (colors[sig] || "#e5e7eb") + "33";
       let last = null;
       for (const r of pts) {
         const mn = r.minimum?.[sig], mx = r.maximum?.[sig];
@@ -172,9 +199,9 @@ export function trend(canvas, rows, signals, from, to, units, stepMs) {
         last = r;
       }
     }
-    ctx.strokeStyle = COLORS[sig] || "#e5e7eb"; ctx.lineWidth = 1.6;
+    ctx.strokeStyle = colors[sig] || "#e5e7eb"; ctx.lineWidth = light ? 2.4 : 1.6;
     if (INTERMITTENT.has(sig) && !pts[0].minimum) { // cuff / spot values: markers, not a line
-      ctx.fillStyle = COLORS[sig] || "#e5e7eb";
+      ctx.fillStyle = colors[sig] || "#e5e7eb";
       for (const r of pts) { ctx.beginPath(); ctx.arc(x(r.t), y(r.values[sig]), 3, 0, 7); ctx.fill(); }
       return;
     }
@@ -188,10 +215,13 @@ export function trend(canvas, rows, signals, from, to, units, stepMs) {
     ctx.stroke();
   });
   // time axis
-  ctx.fillStyle = "#9ca3af";
-  for (let k = 0; k <= 4; k++) {  // the first time starts at the plot's left edge, the last ends at its right
-    const t = from + (to - from) * k / 4;
-    label(ctx, boxes, clock(t, false), x(t), h - 6, k === 0 ? "left" : k === 4 ? "right" : "center");
+  ctx.fillStyle = textColor;
+  const timeText = opts.time || (/** @param {number} t */ t => clock(t, false));
+  // as many times as fit with a gap between them (4 intervals on a wide chart, fewer on a phone)
+  const n = Math.max(1, Math.min(4, Math.floor((w - left - right) / (width(timeText(from)) * 1.6 + 16))));
+  for (let k = 0; k <= n; k++) {  // the first time starts at the plot's left edge, the last ends at its right
+    const t = from + (to - from) * k / n;
+    label(ctx, boxes, timeText(t), x(t), h - 6, k === 0 ? "left" : k === n ? "right" : "center");
   }
 }
 

@@ -2,6 +2,7 @@
 // The login overlay, the same on every page: built here (no copy of the form in any HTML file).
 import { el } from "./common.js";
 import { loadCatalogue } from "./catalogue.js";
+import * as I18n from "./i18n.js";
 import { login, scheduleRefresh, token, user } from "./session.js";
 
 /** @typedef {import("./session.js").User} User */
@@ -11,15 +12,17 @@ import { login, scheduleRefresh, token, user } from "./session.js";
  * @param {string} title the page's name, shown under the brand
  */
 function loginBox(title) {
+  /** @param {string} key @param {string} english */
+  const tr = (key, english) => (I18n.has(key) ? I18n.t(key) : english);
   const username = el("input", { name: "username", autocomplete: "username", required: "" });
   const password = el("input", { name: "password", type: "password", autocomplete: "current-password", required: "" });
   const error = el("p", { class: "error", role: "alert" });
   const form = el("form", { class: "login-box", autocomplete: "on" },
     el("div", { class: "brand big" }, el("span", { class: "logo" }, "◉"), " SmartWard"),
     el("h1", {}, title),
-    el("label", {}, "Username ", username),
-    el("label", {}, "Password ", password),
-    el("button", { type: "submit" }, "Log in"),
+    el("label", {}, tr("login.username", "Username") + " ", username),
+    el("label", {}, tr("login.password", "Password") + " ", password),
+    el("button", { type: "submit" }, tr("login.submit", "Log in")),
     error);
   const box = el("div", { id: "login", class: "login" }, form);
   box.hidden = true;
@@ -34,6 +37,8 @@ function loginBox(title) {
  * @returns {Promise<User>}
  */
 export async function loginFlow(title, allowed) {
+  // the page's language (i18n.js): a page that did not load its catalogue yet gets it here; English if it fails
+  if (!I18n.loaded()) await I18n.ready().catch(() => "en");
   const { box, form, username, password, error } = loginBox(title);
   document.body.prepend(box);
   const me = await new Promise(resolve => {
@@ -46,7 +51,7 @@ export async function loginFlow(title, allowed) {
       error.textContent = "";
       try {
         const me = await login(username.value, password.value);
-        if (allowed && !allowed(me)) { error.textContent = "This account cannot use this screen."; return; }
+        if (allowed && !allowed(me)) { error.textContent = I18n.has("login.refused") ? I18n.t("login.refused") : "This account cannot use this screen."; return; }
         box.hidden = true;
         resolve(me);
       } catch (e) { error.textContent = e instanceof Error ? e.message : String(e); }

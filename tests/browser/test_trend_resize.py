@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 # the canvas's pixels match its box at the ratio, and the drawing (swDrawn) is for the box as it is now
 FITS = """c => c.clientWidth > 0 && c.width === Math.round(c.clientWidth * devicePixelRatio)
   && c.height === Math.round(c.clientHeight * devicePixelRatio) && c.swDrawn && c.swDrawn.w === c.clientWidth
-  && c.swDrawn.h === c.clientHeight && (c.swLabels || []).some(b => b.text === 'HR')"""
+  && c.swDrawn.h === c.clientHeight && (c.swLabels || []).some(b => b.text === 'HR' || b.text === 'Heart rate')"""
 STATE = "c => ({boxes: c.swLabels, panels: c.swPanels, w: c.clientWidth, h: c.clientHeight, px: c.width})"
 
 
