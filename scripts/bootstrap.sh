@@ -19,6 +19,7 @@ if command -v dpkg >/dev/null 2>&1; then
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need python3-venv
   if [ "$want_test" = 1 ]; then
     need mosquitto; need mosquitto-clients; need influxdb; need influxdb-client; need chromium; need fonts-dejavu-core
+    need fonts-wqy-microhei  # Chinese text in the portal screenshots and browser tests (not tofu boxes)
     command -v node >/dev/null 2>&1 || need nodejs  # tsc type-checks the web pages (package.json)
     command -v npm >/dev/null 2>&1 || need npm
   fi
