@@ -115,6 +115,7 @@ async def backfill(run: Running, ward: SimulatedWard, minutes: int, step_s: floa
 async def live_feed(run: Running, wards: list[SimulatedWard], hz: float = 1.0) -> AsyncIterator[None]:
     """Publish every simulated device at ``hz`` (and its status) until the block exits."""
     seq: dict[str, int] = {}
+    stop = asyncio.Event()
 
     async def loop() -> None:
         async with aiomqtt.Client("127.0.0.1", run.broker_port) as c:
@@ -123,7 +124,7 @@ async def live_feed(run: Running, wards: list[SimulatedWard], hz: float = 1.0) -
                     st = {"online": True, "battery": round(b.battery)}
                     await c.publish(f"{run.root}/devices/{b.device}/status", orjson.dumps(st), qos=1, retain=True)
             last = time.monotonic()
-            while True:
+            while not stop.is_set():
                 now = time.monotonic()
                 t_ms = int(time.time() * 1000)
                 for w in wards:
@@ -135,15 +136,22 @@ async def live_feed(run: Running, wards: list[SimulatedWard], hz: float = 1.0) -
                         body = {"online": True, **fields}
                         await c.publish(f"{run.root}/devices/{device}/status", orjson.dumps(body), qos=1, retain=True)
                 last = now
-                await asyncio.sleep(1 / hz)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 1 / hz)
 
     task = asyncio.create_task(loop())
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Stop by a flag, not only by cancelling: on Python 3.11 ``asyncio.wait_for`` (inside every
+        # aiomqtt publish) can swallow a cancellation that races its result, and a ``while True`` loop
+        # then publishes forever (a browser test once hung 300 s here).
+        stop.set()
+        done, _ = await asyncio.wait([task], timeout=15)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def make_ward(root: str, ward: str = "w1", beds: int = 32, scenario: str = "mixed", waves: int = 0,
