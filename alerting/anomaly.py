@@ -17,10 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from river import anomaly as river_anomaly
 from river import stats
+
+if TYPE_CHECKING:  # river.anomaly pulls in scipy (about 1 s of start-up); loaded when a SAD detector is made
+    from river import anomaly as river_anomaly
 
 # Smallest spread assumed per signal (units of the catalogue), so a very steady patient's baseline
 # does not turn a 1/min change into a "20 SD" alert.
@@ -117,7 +119,9 @@ class SadDetector:
     def learn_one(self, x: dict[str, float]) -> None:
         for k, v in x.items():
             if k not in self._sad:
-                self._sad[k] = river_anomaly.StandardAbsoluteDeviation()
+                from river.anomaly import StandardAbsoluteDeviation  # lazily: see the imports above
+
+                self._sad[k] = StandardAbsoluteDeviation()
             self._sad[k].learn_one(None, v)  # type: ignore[no-untyped-call]
 
     def score_one(self, x: dict[str, float]) -> float:
