@@ -92,3 +92,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped in CI (CI=true), which is a failure: {reason}"
+
+
+# The files that take longest (mostly waiting on real servers: a 60 s broker outage, serve restarts,
+# drills). With two workers handing out one file at a time they start first, so neither worker is left
+# running one of them alone at the end. Order only: every test still runs, and a file missing from the
+# list just keeps its place.
+SLOW_FIRST = (
+    "tests/integration/gateway/test_outbox_acceptance.py",
+    "tests/integration/ingest/test_serve_acceptance.py",
+    "tests/integration/twin/test_facility_api.py",
+    "tests/integration/twin/test_drill_broker.py",
+    "tests/integration/test_bench_api.py",
+    "tests/browser/test_alarm_safety.py",
+    "tests/integration/dashboard/test_api_acceptance.py",
+    "tests/integration/twin/test_live_drill.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {f: i for i, f in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda it: rank.get(it.nodeid.split("::", 1)[0], len(SLOW_FIRST)))  # stable sort
