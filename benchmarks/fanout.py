@@ -167,8 +167,9 @@ def _pct(xs: list[int], q: float) -> float:
 
 
 async def _bench(args: argparse.Namespace) -> int:
-    from dashboard_api import ApiConfig, User, create_app
-    from dashboard_api.tokens import Tokens
+    import httpx
+
+    from dashboard_api import ApiConfig, UserStore, create_app
     from devservers import Mosquitto, free_port
     from ingest import Attributions, make_engine, make_store
     from smartward.compose import HttpServer, Platform, PlatformConfig
@@ -180,24 +181,34 @@ async def _bench(args: argparse.Namespace) -> int:
     cfg = PlatformConfig(broker=broker.url, store=f"sqlite:///{tmp}/v.sqlite3", state=f"sqlite:///{tmp}/s.sqlite3",
                          data_dir=str(tmp), http=None, topic_root=root, ingest_workers=0)
     platform = Platform(cfg, make_store(cfg.store), Attributions(make_engine(cfg.state)))
+    from dashboard_api.audit import write_key_file
     from smartward.settings import load_settings
 
-    # SMARTWARD_AUDIT_KEY(_FILE) as before (production needs one); the rest of the API's settings default
-    api = ApiConfig(secret_key=secrets.token_urlsafe(32), audit_key=load_settings().configured_audit_key())
+    # SMARTWARD_AUDIT_KEY(_FILE) when set; otherwise a fresh key for this run's throwaway audit log (in its
+    # temporary directory, like the store), so the bench runs as production without a configured key
+    audit_key = load_settings().configured_audit_key() or write_key_file(tmp / "audit.key")
+    api = ApiConfig(secret_key=secrets.token_urlsafe(32), audit_key=audit_key)
     app = create_app(platform, api, own_hub=True)
     hub = app.state.services.hub
     server = HttpServer(app, f"127.0.0.1:{port}")
-    token = Tokens(api).issue(User("bench", "admin"))
     ctx = mp.get_context("spawn")
     ctl, out, pctl, pout = ctx.Queue(), ctx.Queue(), ctx.Queue(), ctx.Queue()
-    proc = ctx.Process(target=_screens_main, args=(f"ws://127.0.0.1:{port}/api/v1/ws/wards/w1", token,
-                                                  args.screens, ctl, out), daemon=True)
     pproc = ctx.Process(target=_publisher_main, args=(broker.port, root, args.beds, args.rate, args.duration,
                                                       args.burst, pctl, pout), daemon=True)
+    proc: Any = None
     serve = asyncio.create_task(server.run())
     try:
         while not (server.ready() and hub.ready()):  # noqa: ASYNC110 - neither exposes an event; start-up only
             await asyncio.sleep(0.05)
+        # a real user and a real login: tokens are checked against the user's record on every request
+        password = secrets.token_urlsafe(18)
+        UserStore(platform.attributions.engine).add("bench", "nurse", password, ("w1",), "")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+            r = await c.post("/api/v1/auth/token", data={"username": "bench", "password": password})
+            r.raise_for_status()
+            token = r.json()["access_token"]
+        proc = ctx.Process(target=_screens_main, args=(f"ws://127.0.0.1:{port}/api/v1/ws/wards/w1", token,
+                                                      args.screens, ctl, out), daemon=True)
         proc.start()
         pproc.start()
         await asyncio.to_thread(out.get, True, 60)
@@ -237,7 +248,7 @@ async def _bench(args: argparse.Namespace) -> int:
         pproc.join(10)
     finally:
         for p in (proc, pproc):
-            if p.is_alive():
+            if p is not None and p.is_alive():
                 p.terminate()
         server.server.should_exit = True
         serve.cancel()
