@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -167,15 +168,25 @@ def _pct(xs: list[int], q: float) -> float:
 
 
 async def _bench(args: argparse.Namespace) -> int:
+    from devservers import Mosquitto
+
+    broker = Mosquitto().start()
+    tmp = Path(tempfile.mkdtemp(prefix="sw-fanout-"))  # store, state, audit key and log: this run's only
+    try:
+        return await _bench_on(args, broker, tmp)
+    finally:
+        broker.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _bench_on(args: argparse.Namespace, broker: Any, tmp: Path) -> int:
     import httpx
 
     from dashboard_api import ApiConfig, UserStore, create_app
-    from devservers import Mosquitto, free_port
+    from devservers import free_port
     from ingest import Attributions, make_engine, make_store
     from smartward.compose import HttpServer, Platform, PlatformConfig
 
-    broker = Mosquitto().start()
-    tmp = Path(tempfile.mkdtemp(prefix="sw-fanout-"))
     port = free_port()
     root = "bench/smartward/v1"
     cfg = PlatformConfig(broker=broker.url, store=f"sqlite:///{tmp}/v.sqlite3", state=f"sqlite:///{tmp}/s.sqlite3",
@@ -254,7 +265,6 @@ async def _bench(args: argparse.Namespace) -> int:
         serve.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await serve
-        broker.close()
     return 0
 
 

@@ -38,8 +38,13 @@ fi
 stamp=.venv/.smartward-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
   echo "bootstrap: installing Python packages into .venv"
-  # uv installs the same locked versions as pip about three times faster (27 s instead of 80 s for the
-  # test set on the reference machine); pip remains the fallback (e.g. an index only pip is set up for).
+  # uv installs the same locked versions as pip about three times faster (27 s instead of ~80 s for the
+  # test set on the reference machine); pip remains the fallback. uv does not read pip.conf: an index
+  # given to pip by environment is passed on, the system's certificates are used, and a machine whose
+  # index is only in pip.conf can set UV_INDEX_URL (or rely on the pip fallback when uv fails).
+  [ -n "${PIP_INDEX_URL:-}" ] && export UV_INDEX_URL="${UV_INDEX_URL:-$PIP_INDEX_URL}"
+  [ -n "${PIP_EXTRA_INDEX_URL:-}" ] && export UV_EXTRA_INDEX_URL="${UV_EXTRA_INDEX_URL:-$PIP_EXTRA_INDEX_URL}"
+  export UV_NATIVE_TLS="${UV_NATIVE_TLS:-1}"
   # Bytecode is compiled at install, as pip does: with PYTHONDONTWRITEBYTECODE set (as on some CI
   # machines) every process would otherwise compile every imported module again.
   if .venv/bin/python -m pip install -q uv==0.13.9 >/dev/null 2>&1 &&

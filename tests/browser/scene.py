@@ -148,7 +148,9 @@ async def live_feed(run: Running, wards: list[SimulatedWard], hz: float = 1.0) -
         # then publishes forever (a browser test once hung 300 s here).
         stop.set()
         done, _ = await asyncio.wait([task], timeout=15)
-        if not done:
+        if done:
+            task.result()  # a feed that failed (e.g. lost its broker) fails the test
+        else:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
