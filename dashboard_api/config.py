@@ -35,6 +35,9 @@ def secret_problem(key: str) -> str:
     return ""
 
 
+DEFAULT_CALL_NUMBER = "112"  # the portal's number when the ward set none and no "*" default is configured
+
+
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
     """What the HTTP app needs beyond the platform (``Settings.api_config()``, or directly in tests)."""
@@ -53,7 +56,7 @@ class ApiConfig:
     audit_key: AuditKey | None = field(default=None, repr=False)  # None: production refuses, development makes one
     twin: TwinSettings = field(default_factory=TwinSettings)
     # the telephone number the patient portal tells patients to call, per ward ("*": any other ward)
-    call_numbers: tuple[tuple[str, str], ...] = (("*", "112"),)
+    call_numbers: tuple[tuple[str, str], ...] = (("*", DEFAULT_CALL_NUMBER),)
     proxies: tuple[Network, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -73,4 +76,4 @@ class ApiConfig:
     def call_number(self, ward: str | None) -> str:
         """The number a patient of ``ward`` is told to call (the ward's own, else the ``*`` default)."""
         numbers = dict(self.call_numbers)
-        return numbers.get(ward or "", numbers.get("*", "112"))
+        return numbers.get(ward or "", numbers.get("*", DEFAULT_CALL_NUMBER))
