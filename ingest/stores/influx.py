@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -63,6 +63,32 @@ def _aggregates(signals: Sequence[str], suffix: bool) -> str:
             src = _ident(f"{s}_{fn}" if suffix else s)
             parts.append(f"{fn}({src}) AS {_ident(f'{s}_{fn}')}")
     return ", ".join(parts)
+
+
+def _raw_rows(tags: dict[str, str], cols: list[str], values_list: list[list[Any]],
+              sigs: Sequence[str]) -> Iterator[VitalsRow]:
+    """Raw rows of one series. A value flagged invalid is read back (flagged) from its own field."""
+    at = {c: i for i, c in enumerate(cols)}
+    ti = at["time"]
+    none = len(cols)  # a column InfluxDB left out reads as null: one None appended to every row
+    idx = [(s, at.get(s, none), at.get(s + INVALID_SUFFIX, none), at.get(f"{s}_q", none)) for s in sigs]
+    if any(none in t[1:] for t in idx):
+        values_list = [[*r, None] for r in values_list]
+    device, ward, bed, patient = (tags.get(k, "") for k in ("device", "ward", "bed", "patient"))
+    for r in values_list:
+        values: dict[str, float] = {}
+        quality: dict[str, str] = {}
+        for s, vi, ii, qi in idx:
+            v = r[vi]
+            if v is None:
+                v = r[ii]
+            if v is not None:
+                values[s] = float(v)
+            q = r[qi]
+            if q is not None:
+                quality[s] = str(q)
+        if values or quality:
+            yield VitalsRow(int(r[ti]), device, values, ward, bed, patient, quality)
 
 
 class InfluxStore:
@@ -240,6 +266,12 @@ class InfluxStore:
                 out.append((series.get("tags") or {}, rows))
         return out
 
+    @staticmethod
+    def _columns(results: list[dict[str, Any]]) -> list[tuple[dict[str, str], list[str], list[list[Any]]]]:
+        """Each series as (tags, column names, rows as lists): no dict per row (a 1 h trend is 3,600 rows)."""
+        return [(series.get("tags") or {}, series["columns"], series.get("values", []))
+                for res in results for series in res.get("series", [])]
+
     async def query_vitals(self, *, patient: str | None = None, device: str | None = None,
                            signals: Sequence[str] | None = None, from_ms: int, to_ms: int,
                            every: Every = None, limit: int | None = None) -> list[VitalsRow]:
@@ -255,15 +287,8 @@ class InfluxStore:
             fields = ", ".join([_ident(s) for s in sigs] + [_ident(f"{s}_q") for s in sigs]
                                + [_ident(s + INVALID_SUFFIX) for s in sigs])
             q = f"SELECT {fields} FROM {self._from('vitals')} WHERE {where} GROUP BY {', '.join(ATTR_TAGS)}{cap}"
-            for tags, series in self._series(await self._query(q)):
-                for r in series:
-                    # a value flagged invalid is read back (flagged) from its own field
-                    values = {s: float(r[s] if r.get(s) is not None else r[s + INVALID_SUFFIX]) for s in sigs
-                              if r.get(s) is not None or r.get(s + INVALID_SUFFIX) is not None}
-                    quality = {s: str(r[f"{s}_q"]) for s in sigs if r.get(f"{s}_q") is not None}
-                    if values or quality:
-                        rows.append(VitalsRow(int(r["time"]), tags.get("device", ""), values, tags.get("ward", ""),
-                                              tags.get("bed", ""), tags.get("patient", ""), quality))
+            for tags, cols, values_list in self._columns(await self._query(q)):
+                rows.extend(_raw_rows(tags, cols, values_list, sigs))
         else:
             old = from_ms < int(time.time() * 1000) - self.raw_retention_ms + 3_600_000
             src = self._from("vitals_1m", MINUTE_RP) if old and self.cfg.version == 1 else self._from("vitals")

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from fhir.resources.bundle import Bundle
 
+from dashboard_api.routes.patients import VitalsOut
 from devservers import InfluxDB, Mosquitto
 from smartward.cli import main
 
@@ -85,6 +86,7 @@ async def test_users_adt_vitals_scoping_fhir_and_audit(platform_influx: Running,
         async def stored() -> list[object]:
             r = await c.get("/api/v1/patients/p-1/vitals", headers=pat, params={"signal": "heart_rate"})
             assert r.status_code == 200, r.text
+            VitalsOut.model_validate_json(r.content, strict=True)  # the route writes its JSON itself
             return list(r.json()["rows"])
 
         rows = await until(stored, "vitals in InfluxDB")
