@@ -90,6 +90,7 @@ export async function api(path, opts = {}) {
     const detail = (await r.json().catch(() => ({}))).detail;
     throw new ApiError(typeof detail === "string" ? detail : r.statusText, r.status);
   }
+  if (r.status === 204) return null;  // e.g. a DELETE: no body
   return r.json();
 }
 

@@ -9,6 +9,7 @@ import { api, logout, stream } from "./session.js";
 import * as SWChart from "./chart.js";
 import { waveStrip } from "./waves.js";
 import { gridSize, place } from "./bedgrid.js";
+import { initLayoutEditor } from "./layout_edit.js";
 
 const $ = byId;
 const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
@@ -703,6 +704,13 @@ async function start() {
   const me = await loginFlow("Central station", u => u.role !== "patient");
   if (me.role === "facility_manager") { location.replace("/facility"); return; }  // no patient data for them
   $("facility-link").hidden = me.role !== "admin";
+  if (me.role === "charge_nurse" || me.role === "admin") {
+    initLayoutEditor(/** @type {HTMLButtonElement} */ ($("layout-edit")), {
+      ward: () => ward, layout: () => layout,
+      present: () => /** @type {string[]} */ (slots.filter(b => b !== null)),
+      onSaved: saved => { layout = saved; slots = []; capacity = 0; $("grid").replaceChildren(); syncGrid(); schedule(); },
+    });
+  }
   $("who").textContent = `${me.username} · ${me.role.replace("_", " ")}`;
   $("logout").addEventListener("click", logout);
   wards = await api("/api/v1/wards");

@@ -9,6 +9,9 @@
 * after a reload every bed is in the same cell (row, column) and in sight; a second screen shows another ward (w2, no
   stored layout), where a new bed is appended and moves nothing either;
 * axe-core: no serious or critical violation on ``/`` with empty beds shown.
+* the ward's charge nurse edits the layout on the station ("Bed layout…"; a nurse has no button): too
+  few beds is said in the dialog and nothing is sent; remove, add, reorder and columns are stored
+  (audited) and the grid is laid out anew; "Back to name order" forgets it; axe-core on the dialog.
 """
 
 from __future__ import annotations
@@ -153,3 +156,66 @@ async def test_new_beds_do_not_move_the_beds_shown(platform_sqlite: Running, bro
     assert same(w2, await boxes(second)) == []  # bed 01 came after 04, it did not push 02 and 04 along
     await expect(page.locator("#bed-01 .pid")).to_have_text("P3001")  # the first screen still shows w1
     await ctx2.close()
+
+    # the layout is edited on the station by the ward's charge nurse (a nurse has no button for it)
+    await expect(page.locator("#layout-edit")).to_be_hidden()
+    ctx3 = await browser.new_context(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+    cn: Page = await ctx3.new_page()
+    await cn.goto(run.base + "/#ward=w1")
+    await cn.fill("input[name=username]", "carl")
+    await cn.fill("input[name=password]", "correct horse battery")
+    await cn.click("button[type=submit]")
+    await expect(cn.locator("#bed-03 .pid")).to_have_text("P3003", timeout=15_000)
+    await cn.click("#layout-edit")
+    dlg = cn.locator("#layout-dialog")
+    await expect(dlg).to_be_visible()
+    await expect(cn.locator("#layout-add-name")).to_be_focused()
+    await expect(dlg.locator("#layout-beds li")).to_have_count(12)
+    await expect(cn.locator("#layout-columns")).to_have_value("4")
+    # too few beds is said in the dialog, and nothing is sent
+    for b in LAYOUT[:5]:
+        await dlg.get_by_role("button", name=f"Remove bed {b} from the layout").click()
+    await cn.click("#layout-save")
+    await expect(cn.locator("#layout-problem")).to_have_text("A layout has 8–64 beds; this one has 7.")
+    await cn.click("#layout-cancel")
+    await expect(dlg).to_be_hidden()
+    await expect(cn.locator("#layout-edit")).to_be_focused()  # focus back where it was
+    # the dialog opens on the stored layout again: bed 12 removed, bed 14 added and moved first, 6 columns
+    await cn.click("#layout-edit")
+    await expect(dlg.locator("#layout-beds li")).to_have_count(12)
+    await dlg.get_by_role("button", name="Remove bed 12 from the layout").click()
+    await cn.fill("#layout-add-name", "14")
+    await cn.keyboard.press("Enter")
+    for _ in range(11):
+        await dlg.get_by_role("button", name="Move bed 14 earlier").click()
+    await cn.fill("#layout-columns", "6")
+    await cn.evaluate(AXE.read_text(encoding="utf-8"))
+    bad = await cn.evaluate("""async () => {
+        const r = await axe.run(document.querySelector('#layout-dialog'), {resultTypes: ['violations']});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => v.id + ': ' + v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' ' + n.failureSummary).join(' | '));
+    }""")
+    assert bad == [], bad
+    await cn.click("#layout-save")
+    await expect(dlg).to_be_hidden()
+    edited = ["14", *LAYOUT[:11]]
+    want = [f"bed-{b}" for b in edited]
+    await expect(cn.locator("#grid .tile").first).to_have_id("bed-14", timeout=5_000)
+    got = [await t.get_attribute("id") for t in await cn.locator("#grid .tile").all()]
+    assert got[:12] == want, got  # bed 12 (empty, no longer in the layout) is gone, the drill bed follows
+    placed = await boxes(cn)
+    assert len(sorted({round(b["x"]) for b in placed.values()})) == 6, placed
+    async with httpx.AsyncClient() as c:
+        r = await c.get(f"{run.base}/api/v1/wards/w1/layout", headers=await run.login(c, "nina"))
+        assert (r.json()["beds"], r.json()["columns"], r.json()["updated_by"]) == (edited, 6, "carl"), r.text
+    entries = [e for e in AuditLog(run.platform.attributions.engine).entries() if e["action"] == "ward.layout"]
+    assert [e["actor"] for e in entries] == ["carl", "carl"], entries
+    # back to name order: the stored layout is forgotten (audited)
+    await cn.click("#layout-edit")
+    cn.once("dialog", lambda d: d.accept())
+    await cn.click("#layout-reset")
+    await expect(dlg).to_be_hidden()
+    await expect(cn.locator("#grid .tile").first).to_have_id("bed-01", timeout=5_000)
+    assert [e["action"] for e in AuditLog(run.platform.attributions.engine).entries()
+            if e["action"].startswith("ward.layout")][-1] == "ward.layout.delete"
+    await ctx3.close()
