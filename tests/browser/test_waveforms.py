@@ -5,7 +5,8 @@ each, 1 s pleth chunks (125 Hz) — the interleaving that used to empty the old 
 * each signal has its own channel, with at least 5 s of continuous trace, its lead / signal label, the
   ECG's gain (10 mm/mV) and the sweep speed (25 mm/s);
 * "Freeze 10 s" keeps a 10 s strip that is saved as a PNG download (checked byte for byte: a PNG of
-  10 s at 25 mm/s);
+  10 s at 25 mm/s) and printed alone ("Print / PDF": the print stylesheet hides the rest; rendered to
+  a PDF);
 * when the chunks stop, each channel says NO SIGNAL and its trace moves off the screen: stale samples
   never look live;
 * axe-core: no serious or critical violation on the bed view with a frozen strip open.
@@ -116,6 +117,23 @@ async def test_ecg_and_pleth_each_on_its_channel_frozen_strip_saved(platform_sql
         width, height = struct.unpack(">II", png[16:24])
         assert width == 2 * (round(10 * 25 * PX_PER_MM) + 36), width  # 10 s at 25 mm/s and the 1 mV mark
         assert height >= 2 * (26 + 2 * 120), height  # a caption line and two channels
+
+        # "Print / PDF" prints the strip alone: the page is marked while window.print() runs, and the
+        # print stylesheet then hides all but the strip (rendered to a PDF here, as "Save as PDF" does)
+        await page.evaluate("""() => { window.swPrinted = [];
+            window.print = () => window.swPrinted.push(document.body.classList.contains('printing-strip')); }""")
+        await page.locator("#bv-frozen-print").click()
+        assert await page.evaluate("window.swPrinted") == [True]
+        assert not await page.evaluate("document.body.classList.contains('printing-strip')")
+        await page.evaluate("document.body.classList.add('printing-strip')")
+        await page.emulate_media(media="print")
+        seen = await page.evaluate("""() => ['grid', 'bv-trend', 'bv-frozen-img', 'bv-frozen-print']
+            .map(id => getComputedStyle(document.getElementById(id)).visibility)""")
+        assert seen[:3] == ["hidden", "hidden", "visible"], seen
+        pdf = await page.pdf(format="A4", landscape=True)
+        assert pdf[:5] == b"%PDF-" and len(pdf) > 20_000, len(pdf)  # the strip is an image: a page with it
+        await page.emulate_media(media="screen")
+        await page.evaluate("document.body.classList.remove('printing-strip')")
 
         if AXE.exists():
             await page.evaluate(AXE.read_text(encoding="utf-8"))
