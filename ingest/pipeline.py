@@ -37,6 +37,7 @@ from .records import AlarmEvent, Batch
 
 log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes], None]
+PublishObs = Callable[[str, AttributedObservation, bytes], None]  # topic, observation, its encoded form
 STORED, DUPLICATE = "stored", "duplicate"
 
 
@@ -78,11 +79,13 @@ def splice(raw: bytes, who: Attribution) -> bytes:
 
 class Pipeline:
     def __init__(self, root: str, attributions: Attributor, decoders: Sequence[Decoder] = (),
-                 publish: Publish | None = None, auto_assign: str | None = None, dedup: SeqWindow | None = None) -> None:
+                 publish: Publish | None = None, auto_assign: str | None = None, dedup: SeqWindow | None = None,
+                 publish_obs: PublishObs | None = None) -> None:
         self.root = root
         self.attributions = attributions
         self.decoders = list(decoders)
         self.publish = publish
+        self.publish_obs = publish_obs  # attributed observations (e.g. ingest.republish.Republisher.obs)
         self.auto_assign = auto_assign
         self.dedup = dedup or SeqWindow()
         self._devices = topics.device_prefix(root)
@@ -169,9 +172,12 @@ class Pipeline:
                     parts.append(AttributedObservation(Observation(device, obs.seq, [s]), w))
         for a in parts:
             batch.add_obs(a)
-            if self.publish is not None:
+            if self.publish_obs is not None or self.publish is not None:
                 body = splice(raw, a.who) if raw is not None and len(parts) == 1 else a.encode()
-                self.publish(ward_topic(self.root, a.who.ward, "obs"), body)
+                if self.publish_obs is not None:
+                    self.publish_obs(ward_topic(self.root, a.who.ward, "obs"), a, body)
+                else:
+                    self.publish(ward_topic(self.root, a.who.ward, "obs"), body)  # type: ignore[misc]
         return DUPLICATE if self.dedup.seen(device, obs.seq) else STORED
 
     def _status(self, device: str, status: dict[str, object], received_ms: int, drill_tree: bool = False) -> None:

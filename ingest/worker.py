@@ -30,6 +30,7 @@ from .errors import IngestError, StoreError
 from .mqtt_link import MqttLink
 from .pipeline import Pipeline
 from .records import Batch
+from .republish import Republisher
 from .spool import DiskSpool
 from .stores import VitalsStore, make_store
 from .writer import BatchWriter
@@ -82,7 +83,10 @@ class IngestWorker:
         # republishing goes over a second, MQTT 3.1.1 session: its PUBACKs cost a fraction of v5's
         self.out = MqttLink(parse_mqtt_url(cfg.broker), cfg.client_id + "-out", lambda *_a: None, list,
                             cfg.session_expiry_s, v5=False)
-        self.pipeline = Pipeline(self.root, self.attributions, self.decoders, self._publish, cfg.auto_assign)
+        # observations taken in one socket read leave as one message per device (ingest/republish.py)
+        self.republisher = Republisher(self._publish)
+        self.pipeline = Pipeline(self.root, self.attributions, self.decoders, self._publish, cfg.auto_assign,
+                                 publish_obs=self.republisher.obs)
         self.writer = BatchWriter(self.store, self.spool, self._keep_rejected_batch)
         self._control = {control_topic(self.root), profiles_topic(self.root)}
         self._batch = Batch()
@@ -340,6 +344,7 @@ class IngestWorker:
                 while self._units:
                     await self._commit(self._units[0])
                     self._units.popleft()
+                self.republisher.flush()
                 await self.link.flush_out()
                 await self.out.flush_out()
         except TimeoutError:
