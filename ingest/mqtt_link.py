@@ -29,6 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from device_profiles import MqttUrl
+from device_profiles.retry import Backoff
 
 from .errors import IngestError
 
@@ -283,7 +284,7 @@ class MqttLink:
         """Connect, keep the session alive, reconnect with capped exponential backoff; until cancelled."""
         self._loop = asyncio.get_running_loop()
         self._thread_id = threading.get_ident()
-        backoff = 0.2
+        backoff = Backoff(0.2, RECONNECT_MAX_S)
         props: Properties | None = None
         if self.v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -300,9 +301,8 @@ class MqttLink:
                     else:
                         await asyncio.to_thread(self._client.connect, self.url.host, self.url.port, KEEPALIVE_S)
                 except (OSError, mqtt.WebsocketConnectionError) as exc:
-                    log.warning("broker %s unreachable (%s); retry in %.1fs", self.url, exc, backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, RECONNECT_MAX_S)
+                    log.warning("broker %s unreachable (%s); retry in %.1fs", self.url, exc, backoff.delay)
+                    await backoff.wait()
                     continue
                 misc = asyncio.create_task(self._misc_loop())
                 try:
@@ -314,9 +314,8 @@ class MqttLink:
                 if self._connect_error is not None and "not authorized" in self._connect_error.lower():
                     raise IngestError(f"broker {self.url} refused {self.client_id}: {self._connect_error}")
                 if self.connected.is_set() or self._connect_error is None:
-                    backoff = 0.2
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, RECONNECT_MAX_S)
+                    backoff.reset()
+                await backoff.wait()
         finally:
             self.connected.clear()
             with contextlib.suppress(Exception):

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from device_profiles import PayloadError, ProfileRegistry, now_ms, parse_mqtt_url, topics
+from device_profiles.retry import Backoff
 
 from . import metrics
 from .attribution import Attributions, control_topic, make_engine
@@ -223,15 +224,14 @@ class IngestWorker:
                 self._seal()
 
     async def _commit(self, unit: Unit) -> None:
-        backoff = 0.2
+        backoff = Backoff(0.2, 10.0)
         while unit.dead:
             try:
                 await asyncio.to_thread(self.deadletters.add_many, unit.dead)
                 unit.dead = []
             except IngestError as exc:
-                log.error("dead letters not stored (%s); retry in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.error("dead letters not stored (%s); retry in %.1fs", exc, backoff.delay)
+                await backoff.wait()
         if unit.batch:
             await self.writer.write(unit.data, unit.batch.lines)
             unit.batch, unit.data = Batch(), b""
@@ -260,15 +260,14 @@ class IngestWorker:
         this returns, so while the dead-letter store fails (locked, disk full) it retries with capped
         backoff and nothing is acked; ``smartward deadletter replay`` stores it once the cause is fixed."""
         letter = NewDeadLetter(now_ms(), STORE_REJECTED_TOPIC, data, "$", reason)
-        backoff = 0.2
+        backoff = Backoff(0.2, 10.0)
         while True:
             try:
                 await asyncio.to_thread(self.deadletters.add_many, [letter])
                 return
             except IngestError as exc:
-                log.error("refused batch not yet kept as a dead letter (%s); retry in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.error("refused batch not yet kept as a dead letter (%s); retry in %.1fs", exc, backoff.delay)
+                await backoff.wait()
 
     def _check_decoders(self) -> None:
         versions = [d.version for d in self.decoders]
@@ -287,16 +286,16 @@ class IngestWorker:
         await self.registry.watch(lambda _r: self._check_decoders())
 
     async def _open_store(self) -> None:
-        backoff = 0.5
+        backoff = Backoff(0.5, 10.0)
         while True:
             try:
                 await self.store.open()
                 self._store_ready = True
                 return
             except StoreError as exc:
-                log.warning("store %s not ready (%s); writes are spooled; retry in %.1fs", self.store.url, exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                log.warning("store %s not ready (%s); writes are spooled; retry in %.1fs", self.store.url, exc,
+                            backoff.delay)
+                await backoff.wait()
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:

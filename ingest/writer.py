@@ -14,6 +14,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from device_profiles.retry import Backoff
+
 from . import metrics
 from .errors import StoreError, StoreRejected, StoreUnavailable
 from .spool import DiskSpool
@@ -60,7 +62,7 @@ class BatchWriter:
         if self.spool is not None and len(self.spool):
             await self._to_spool(data)
             return
-        backoff = 0.2
+        backoff = Backoff(0.2, MAX_BACKOFF_S)
         while True:
             try:
                 await self._send(data, lines)
@@ -71,9 +73,8 @@ class BatchWriter:
                     log.warning("store unavailable (%s): spooling %d points to %s", exc, lines, self.spool.dir)
                     await self._to_spool(data)
                     return
-                log.warning("store unavailable (%s): retry in %.1fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                log.warning("store unavailable (%s): retry in %.1fs", exc, backoff.delay)
+                await backoff.wait()
             except StoreRejected as exc:
                 metrics.WRITE_ERRORS.labels(kind="rejected").inc()
                 log.error("store refused a batch of %d points: %s (kept as a dead letter)", lines, exc)
@@ -105,7 +106,7 @@ class BatchWriter:
         """Forever: send spooled batches in order once the store answers (capped backoff)."""
         if self.spool is None:
             return
-        backoff = 0.5
+        backoff = Backoff(0.5, MAX_BACKOFF_S)
         while True:
             await self._wake.wait()
             while (data := self.spool.peek()) is not None:
@@ -113,15 +114,14 @@ class BatchWriter:
                     await self._send(data, data.count(b"\n"))
                 except StoreUnavailable as exc:
                     log.info("spool %s: %d batches waiting, store still unavailable (%s); retry in %.1fs",
-                             self.spool.dir, len(self.spool), exc, backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+                             self.spool.dir, len(self.spool), exc, backoff.delay)
+                    await backoff.wait()
                     continue
                 except StoreRejected as exc:
                     await self.on_rejected(data, str(exc))
                 self.spool.pop()
                 self._gauge()
-                backoff = 0.5
+                backoff.reset()
                 self._note_range(data)
                 if not len(self.spool):
                     log.info("spool %s drained", self.spool.dir)
