@@ -80,6 +80,7 @@ class AlertingService:
         self._queue: asyncio.Queue[tuple[list[Alarm], list[AlarmEvent], list[SpotObservation]]] = asyncio.Queue()
         self._unpublished: deque[AlarmEvent] = deque()
         self._bg: set[asyncio.Task[None]] = set()
+        self._reloads: set[asyncio.Task[None]] = set()
         self.engine.news2.drain()  # track NEWS2 changes from the first observation on
         self._news2_pending: dict[str, bytes] = {}  # topic -> latest NEWS2 payload not yet sent
         self._news2_inflight: dict[str, bytes] = {}  # topic -> the latest payload being published
@@ -126,6 +127,8 @@ class AlertingService:
             log.info("alerting: connected to %s, subscribed under %s", self.url, self.root)
             await self._flush_unpublished()
             self._publish_news2()  # scores that changed while disconnected
+            if self.store is not None:  # limits or policies changed while the control message could not reach us
+                self._reload_soon()
             async for message in client.messages:
                 self._handle(message.topic.value, message.payload)
 
@@ -164,7 +167,7 @@ class AlertingService:
                 cmd = parse_command(orjson.loads(data))
                 self._emit(self.engine.command(cmd, now_ms()))
             elif where == topics.Topic("control", name="alarms"):
-                asyncio.get_running_loop().create_task(self._reload())
+                self._reload_soon()
             elif where is not None and where.kind == "drill" and data:
                 msg = orjson.loads(data)
                 if isinstance(msg, dict) and not msg.get("active") and isinstance(msg.get("drill"), str):
@@ -213,12 +216,25 @@ class AlertingService:
             self.counts["events"] += len(events)
             self._queue.put_nowait((self.engine.lifecycle.alarms_of(events), events, spots or []))
 
+    def _reload_soon(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._reload_logged())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def _reload_logged(self) -> None:
+        try:
+            await self._reload()
+        except StateError as exc:
+            log.error("alerting: limit overrides and policies not reloaded (%s); kept the previous ones", exc)
+
     async def _reload(self) -> None:
         assert self.store is not None
         ov, pol = await asyncio.gather(asyncio.to_thread(self.store.overrides), asyncio.to_thread(self.store.policies))
+        # an override the state DB no longer holds goes back to the alarm file's (``patients:``), or to none
+        in_file = {(p, s): o for p, sigs in self.engine.config.patients.items() for s, o in sigs.items()}
         for (patient, signal) in list(self.engine.overrides):
             if (patient, signal) not in ov:
-                self.engine.set_override(patient, signal, None)
+                self.engine.set_override(patient, signal, in_file.get((patient, signal)))
         for (patient, signal), o in ov.items():
             self.engine.set_override(patient, signal, o)
         for ward, p in pol.items():

@@ -6,15 +6,21 @@
 * ``alerting_limit_overrides``: per-patient limits; ``alerting_escalation_policies``: per ward;
 * ``alerting_spot_observations``: nurse spot values (ACVPU, air/oxygen, manual vitals).
 
+Readers outside alerting ask this repository, never the tables: :meth:`AlarmStore.history` (a ward's
+alarm events joined with their alarm, newest first, paged by a ``(t, seq)`` cursor: the station's
+history dialog), :meth:`AlarmStore.alarms_between` and :meth:`AlarmStore.spots_between` (the shift
+report), :meth:`AlarmStore.patient_alarms` (the patient portal's messages).
+
 Synchronous: call from async code with ``asyncio.to_thread``. SQLAlchemy errors become
 :class:`~alerting.errors.StateError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import orjson
 import sqlalchemy as sa
@@ -72,6 +78,43 @@ spots = sa.Table(
 _ALARM_COLUMNS = [c.name for c in alarms.columns]
 
 
+@dataclass(frozen=True, slots=True)
+class OverrideRecord:
+    """One row of ``alerting_limit_overrides``: a patient's own limits of one signal, who set them, when (ms)."""
+
+    patient: str
+    signal: str
+    override: PatientOverride
+    by: str
+    t: int
+
+
+# the history's and the shift report's reads (a database created before them gets them on open)
+INDEXES = (sa.Index("ix_alerting_alarms_ward_raised", alarms.c.ward, alarms.c.raised_t),
+           sa.Index("ix_alerting_alarm_events_t", alarm_events.c.t),
+           sa.Index("ix_alerting_spots_ward_t", spots.c.ward, spots.c.t))
+Drill = Literal["include", "exclude", "only"]  # live-drill alarms (tagged ``drill``) in a read
+# what a history entry takes from its event's published payload (the values of that moment)
+_PAYLOAD_FIELDS = ("value", "worst", "condition", "condition_reason", "escalation_level", "peak_priority", "latched")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """One page of a ward's alarm history, newest first. ``next`` is the ``(t, seq)`` of the last
+    entry when more may follow (ask again with ``before=next``), else ``None``."""
+
+    entries: list[dict[str, Any]]
+    next: tuple[int, int] | None
+
+
+def _drill_filter(drill: Drill) -> list[sa.ColumnElement[bool]]:
+    if drill == "exclude":
+        return [alarms.c.drill == ""]
+    if drill == "only":
+        return [alarms.c.drill != ""]
+    return []
+
+
 def make_engine(url: str) -> sa.Engine:
     """The state DB engine (:func:`device_profiles.state_db.make_engine`); :class:`StateError` for a bad URL."""
     try:
@@ -85,6 +128,9 @@ class AlarmStore:
         self.engine = engine
         with self._errors():
             metadata.create_all(engine)
+            with engine.begin() as conn:  # IF NOT EXISTS: several processes open the store at once
+                for ix in INDEXES:
+                    conn.execute(sa.schema.CreateIndex(ix, if_not_exists=True))
 
     @classmethod
     def open(cls, url: str) -> AlarmStore:
@@ -147,6 +193,17 @@ class AlarmStore:
             rows = conn.execute(sa.select(overrides)).mappings().all()
         return {(r["patient"], r["signal"]): PatientOverride.model_validate_json(r["override"]) for r in rows}
 
+    def override_records(self, patients: Iterable[str] | None = None) -> list[OverrideRecord]:
+        """The stored overrides with who set them and when (of ``patients`` only, if given), by patient
+        and signal: what the bedside view and the station's tiles show."""
+        q = sa.select(overrides).order_by(overrides.c.patient, overrides.c.signal)
+        if patients is not None:
+            q = q.where(overrides.c.patient.in_(list(patients)))
+        with self._errors(), self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        return [OverrideRecord(r["patient"], r["signal"], PatientOverride.model_validate_json(r["override"]), r["by"],
+                               r["t"]) for r in rows]
+
     def set_policy(self, ward: str, policy: EscalationPolicy, by: str, t: int) -> None:
         with self._errors(), self.engine.begin() as conn:
             conn.execute(policies.delete().where(policies.c.ward == ward))
@@ -167,3 +224,72 @@ class AlarmStore:
         with self._errors(), self.engine.connect() as conn:
             rows = conn.execute(sa.select(spots.c.payload).where(spots.c.t >= since_t).order_by(spots.c.t)).all()
         return [SpotObservation.model_validate(orjson.loads(r[0])) for r in rows]
+
+    # -- history reads (the station's history dialog, the shift report, the portal) --------------------
+    def history(self, ward: str, *, since_ms: int, until_ms: int, bed: str | None = None,
+                priorities: Collection[str] | None = None, limit: int = 100,
+                before: tuple[int, int] | None = None, drill: Drill = "exclude") -> HistoryPage:
+        """Alarm events of ``ward`` with ``since_ms <= t < until_ms``, each joined with its alarm (bed,
+        patient, kind, signal, code) and the values its payload carried then; newest first (``t``,
+        then ``seq``), at most ``limit``, older than ``before`` (a previous page's ``next``).
+        ``priorities`` filters on the priority the event was published with."""
+        e, a = alarm_events, alarms
+        conds = [a.c.ward == ward, e.c.t >= since_ms, e.c.t < until_ms, *_drill_filter(drill)]
+        if bed is not None:
+            conds.append(a.c.bed == bed)
+        if priorities is not None:
+            conds.append(e.c.priority.in_(sorted(set(priorities))))
+        if before is not None:
+            conds.append(sa.or_(e.c.t < before[0], sa.and_(e.c.t == before[0], e.c.seq < before[1])))
+        q = (sa.select(e.c.seq, e.c.alarm_id, e.c.t, e.c.event, e.c.state, e.c.priority, e.c.by, e.c.reason,
+                       e.c.payload, a.c.ward, a.c.bed, a.c.patient, a.c.device, a.c.kind, a.c.signal, a.c.code,
+                       a.c.drill, a.c.raised_t)
+             .join(a, a.c.id == e.c.alarm_id).where(*conds)
+             .order_by(e.c.t.desc(), e.c.seq.desc()).limit(limit + 1))
+        with self._errors(), self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(q).mappings()]
+        more = len(rows) > limit
+        entries = [_history_entry(r) for r in rows[:limit]]
+        last = entries[-1] if more and entries else None
+        return HistoryPage(entries, (last["t"], last["seq"]) if last is not None else None)
+
+    def alarms_between(self, ward: str, since_ms: int, until_ms: int, drill: Drill = "exclude") -> list[dict[str, Any]]:
+        """The alarms of ``ward`` open at some time in ``[since_ms, until_ms)``: raised before its end
+        and not cleared before its start; oldest raised first. Each carries its lifecycle columns
+        (``acknowledged_by``/``_t``, ``state``) and ``cleared_t`` (its clearing event's time, or ``None``)."""
+        cleared = (sa.select(sa.func.max(alarm_events.c.t)).where(alarm_events.c.alarm_id == alarms.c.id,
+                                                                  alarm_events.c.event == "cleared")
+                   .scalar_subquery().label("cleared_t"))
+        q = (sa.select(alarms, cleared)
+             .where(alarms.c.ward == ward, alarms.c.raised_t < until_ms, *_drill_filter(drill),
+                    sa.or_(alarms.c.state != "cleared", alarms.c.updated_t >= since_ms))
+             .order_by(alarms.c.raised_t, alarms.c.id))
+        with self._errors(), self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def patient_alarms(self, patient: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The ``limit`` newest alarms of ``patient`` (live-drill alarms never), newest raised first."""
+        q = (sa.select(alarms).where(alarms.c.patient == patient, alarms.c.drill == "")
+             .order_by(alarms.c.raised_t.desc()).limit(limit))
+        with self._errors(), self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def spots_between(self, ward: str, since_ms: int, until_ms: int) -> list[SpotObservation]:
+        """Spot observations entered in ``ward`` with ``since_ms <= t < until_ms``, oldest first."""
+        q = (sa.select(spots.c.payload).where(spots.c.ward == ward, spots.c.t >= since_ms, spots.c.t < until_ms)
+             .order_by(spots.c.t, spots.c.seq))
+        with self._errors(), self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return [SpotObservation.model_validate(orjson.loads(r[0])) for r in rows]
+
+
+def _history_entry(r: dict[str, Any]) -> dict[str, Any]:
+    """A history row: the event (who, when, what), its alarm, and its payload's values of that moment."""
+    try:
+        payload = orjson.loads(r.pop("payload"))
+    except orjson.JSONDecodeError:
+        payload = {}
+    out = {"alarm_id": r.pop("alarm_id"), **r}
+    for f in _PAYLOAD_FIELDS:
+        out[f] = payload.get(f) if isinstance(payload, dict) else None
+    return out

@@ -30,7 +30,21 @@ from .http_security import SecurityHeaders
 from .hub import Hub
 from .invalid_input import install as install_invalid_input
 from .lockout import Lockout
-from .routes import adt, alarms, auth, catalogue, device_profiles, drills, ops, patients, twin, wards, ws
+from .routes import (
+    adt,
+    alarms,
+    auth,
+    catalogue,
+    device_profiles,
+    drills,
+    history,
+    limits,
+    ops,
+    patients,
+    twin,
+    wards,
+    ws,
+)
 from .sessions import Sessions
 from .tokens import Tokens
 from .users import UserStore
@@ -81,7 +95,8 @@ def create_app(platform: PlatformServices, config: ApiConfig, own_hub: bool = Fa
     app.add_middleware(SecurityHeaders, policy=policy)
     install_invalid_input(app)
     for r in (auth.router, wards.router, patients.router, alarms.router, adt.router, ws.router, ops.router,
-              twin.router, drills.router, catalogue.router):
+              twin.router, drills.router, catalogue.router, history.router,
+              limits.router):
         app.include_router(r)
     app.include_router(device_profiles.router, max_body_size=MAX_PROFILE_BYTES)
     if policy.api_docs:

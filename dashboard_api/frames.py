@@ -86,6 +86,15 @@ class News2(TypedDict):
     missing: list[str]
 
 
+class OwnLimits(TypedDict):
+    """A patient's own alarm limits of one signal (the fields that replace the ward's)."""
+
+    critical_low: NotRequired[float]
+    low: NotRequired[float]
+    high: NotRequired[float]
+    critical_high: NotRequired[float]
+
+
 class Tile(TypedDict):
     """One bed on the central station."""
 
@@ -102,6 +111,7 @@ class Tile(TypedDict):
     alarms: list[ScreenAlarm]
     updated: int
     drill: str
+    limits: NotRequired[dict[str, OwnLimits]]  # the patient's own alarm limits per signal (custom-limits marker)
 
 
 class DrillState(TypedDict):

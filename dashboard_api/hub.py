@@ -3,8 +3,9 @@ events and canonical waveforms (aiomqtt, one loop, reconnect with capped backoff
 :class:`WardState` and fans tile/alarm/wave frames out to the ward's websockets.
 
 On start and after every reconnect the state is reloaded from the ADT tables, the vitals store
-(latest values of the last 24 h) and alerting's open alarms, so a screen never misses what happened
-while the hub was away.
+(latest values of the last 24 h), alerting's open alarms and the patients' own alarm limits (again on
+every ``{root}/control/alarms``: the tiles' custom-limits marker), so a screen never misses what
+happened while the hub was away.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .audit import AuditLog
 from .drills import expire_drills
 from .errors import AuditError
 from .fanout import Fanout
+from .patient_limits import tile_limits
 from .wardstate import WardState
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,23 @@ class Hub:
             b = self.state.bed(ward, bed)
             self.fanout.send(ward, orjson.dumps({"type": "tile", "tile": b.tile(now)}), patient=b.patient)
 
+    async def refresh_limits(self) -> None:
+        """Re-read the patients' own alarm limits (after ``{root}/control/alarms``) and push the beds whose
+        custom-limits marker changed."""
+        try:
+            records = await asyncio.to_thread(self.alarm_store.override_records)
+        except StateError as exc:
+            log.warning("dashboard: patients' alarm limits not loaded: %s", exc)
+            return
+        limits: dict[str, dict[str, dict[str, float]]] = {}
+        for r in records:
+            limits.setdefault(r.patient, {})[r.signal] = tile_limits(r.override)
+        now = now_ms()
+        for b in self.state.set_limits(limits):
+            self.fanout.send(b.ward, orjson.dumps({"type": "tile", "tile": b.tile(now)}), patient=b.patient)
+
     async def reload(self) -> None:
+        await self.refresh_limits()
         await self.refresh_assignments()
         now = now_ms()
         alarms = await asyncio.to_thread(self.alarm_store.open_alarms)
@@ -127,6 +145,7 @@ class Hub:
         filters = [(topics.ward_filter("obs", root=r), 0), (topics.ward_filter("status", root=r), 0),
                    (topics.ward_filter("spot", root=r), 0), (topics.alarm_filter(r), 1), (topics.news2_filter(r), 0),
                    (topics.device_filter("wave", r), 0), (topics.control_assignments(r), 0),
+                   (topics.control_alarms(r), 1),
                    (topics.drill_state("+", r), 1)]
 
         async def session(client: Client) -> None:
@@ -174,6 +193,8 @@ class Hub:
                 self._wave(where.device, payload)
             elif where == topics.Topic("control", name="assignments"):
                 asyncio.get_running_loop().create_task(self.refresh_assignments())
+            elif where == topics.Topic("control", name="alarms"):  # a patient's own limits changed
+                asyncio.get_running_loop().create_task(self.refresh_limits())
             elif where is not None and kind == "drill":  # live drill on/off (retained): the DRILL banner
                 msg = orjson.loads(payload) if payload else None
                 drill = self.state.set_drill(where.ward, msg if isinstance(msg, dict) else None)

@@ -42,6 +42,7 @@ class BedState:
     updated: int = 0
     news2_published: dict[str, Any] | None = None  # alerting's retained NEWS2 of this bed's patient
     drill: str = ""  # live-drill id: a virtual drill bed, never a patient's
+    limits: dict[str, dict[str, float]] = field(default_factory=dict)  # the patient's own alarm limits per signal
 
     def expire_after(self, signal: str) -> float:
         return self.expire.get(signal, SIGNALS[signal].expire_after_s)
@@ -78,7 +79,8 @@ class BedState:
                 "online": self.status.get("online"), "battery": self.status.get("battery"),
                 "status_t": self.status.get("t"), "vitals": vitals,
                 "news2": self.news2_published if self.news2_published is not None else self.news2(now),
-                "spot": dict(self.spot), "alarms": alarms, "updated": self.updated, "drill": self.drill}
+                "spot": dict(self.spot), "alarms": alarms, "updated": self.updated, "drill": self.drill,
+                "limits": self.limits}
 
 
 def alarm_ended(a: dict[str, Any]) -> bool:
@@ -105,6 +107,7 @@ class WardState:
         self.alarm_bed: dict[str, tuple[str, str]] = {}
         self.alarms: dict[str, dict[str, dict[str, Any]]] = {}  # ward -> id -> alarm event
         self.drills: dict[str, dict[str, Any]] = {}  # ward -> retained ``{root}/drill/{ward}`` state
+        self.limits: dict[str, dict[str, dict[str, float]]] = {}  # patient -> signal -> own limits (tile marker)
 
     def bed(self, ward: str, bed: str) -> BedState:
         beds = self.wards.setdefault(ward, {})
@@ -142,6 +145,7 @@ class WardState:
                         b.spot.clear()
                         b.news2_published = None
                     b.patient, b.device = patient, device
+                    b.limits = self.limits.get(patient, {}) if patient else {}
                     changed.add((ward, name))
         self.device_bed = dict(devices)
         return changed
@@ -154,8 +158,9 @@ class WardState:
         b = self._drill_bed(ward, bed, msg.get("drill")) if msg.get("drill") else self.bed(ward, bed)
         if b is None:
             return None
-        if msg.get("patient") is not None:
+        if msg.get("patient") is not None and str(msg.get("patient") or "") != b.patient:
             b.patient = str(msg.get("patient") or "")
+            b.limits = self.limits.get(b.patient, {}) if b.patient else {}
         b.device = str(msg.get("device") or b.device)
         self.device_bed[b.device] = (ward, bed)
         for s in msg.get("samples") or ():
@@ -258,6 +263,19 @@ class WardState:
             if b is not None:
                 b.alarms[aid] = event
         return b
+
+    def set_limits(self, limits: dict[str, dict[str, dict[str, float]]]) -> list[BedState]:
+        """Every patient's own alarm limits (patient -> signal -> fields; from alerting's overrides), so a
+        tile marks custom limits; returns the beds whose marker changed."""
+        self.limits = limits
+        changed = []
+        for beds in self.wards.values():
+            for b in beds.values():
+                now = limits.get(b.patient, {}) if b.patient and not b.drill else {}
+                if now != b.limits:
+                    b.limits = now
+                    changed.append(b)
+        return changed
 
     def live_beds(self, ward: str) -> int:
         """The ward's real beds on the platform (a live drill's virtual beds do not count)."""

@@ -8,31 +8,39 @@ interface account (``adt_feed``: every ward, ``POST /adt/hl7`` only). A change n
 target ward *and* on every ward whose records it alters from ``at`` on (the patient's stays, the
 device's bindings); an admitted patient is moved by transfer, never by a second admit. ``at`` lies
 within 24 h of now (an admin may back-date up to 400 days; the audit entry says so). Refusals are
-audited as ``adt.refused``."""
+audited as ``adt.refused``.
+
+Identity: an admission (or a transfer) may carry the patient's ``name`` and ``mrn`` (HL7: PID-5 and the
+PID-3 identifier typed ``MR``); they go to :mod:`dashboard_api.identities` only. Audit entries say which
+were given (``identity: ["name", "mrn"]``), never their values."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import aiomqtt
+import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from device_profiles import now_ms
-from device_profiles.hl7 import Hl7AdtError, adt_ack, parse_adt
+from device_profiles.hl7 import AdtMessage, Hl7AdtError, adt_ack, parse_adt
 from ingest import AttributionError, Attributions, control_topic
 
 from ..deps import CurrentUser, Services, ServicesDep, require_clinical
+from ..identities import RETENTION_MS, Mrn, PatientName, identities
 from ..users import User
 from ..wardstate import HOME_WARD
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["adt"])
 ID = r"^[A-Za-z0-9_.-]{1,64}$"
 
@@ -43,6 +51,8 @@ class AdmitIn(BaseModel):
     ward: str = Field(pattern=ID)
     bed: str = Field(pattern=ID)
     at: int | None = Field(None, description="ms since epoch (default now); data after it is attributed")
+    name: PatientName | None = None
+    mrn: Mrn | None = None
 
 
 class DischargeIn(BaseModel):
@@ -152,11 +162,39 @@ async def _changed(services: Services, user: User, action: str, resource: str, d
     with contextlib.suppress(aiomqtt.MqttError):  # workers also reload every minute; the change is stored
         await services.hub.publish(control_topic(services.root), {"changed": now_ms()}, qos=1)
     await services.hub.refresh_assignments()
+    await _purge_identities(services)
+
+
+async def _purge_identities(services: Services) -> None:
+    """Delete the identities past retention (audited first, ids only). Best effort: the ADT change is
+    done; what cannot be audited or deleted now is tried again at the next change."""
+    attr: Attributions = services.platform.attributions
+    store, now = identities(attr.engine), now_ms()
+    try:
+        gone = await asyncio.to_thread(store.expired, lambda p, t: bool(attr.patient_stays(p, t)), now)
+        if gone:
+            await services.record_event("system", "system", "patient.identity.purge", "patients",
+                                        {"patients": gone, "retention_days": RETENTION_MS // 86_400_000})
+            await asyncio.to_thread(store.delete, gone, now)
+    except (HTTPException, sa.exc.SQLAlchemyError) as exc:
+        log.warning("patient identities past retention not purged yet: %s", getattr(exc, "detail", type(exc).__name__))
+
+
+def _detail(body: AdmitIn) -> dict[str, Any]:
+    """The audit detail of an admission or transfer: which identity fields came, never their values."""
+    detail = body.model_dump(exclude={"name", "mrn"})
+    given = [k for k in ("name", "mrn") if getattr(body, k) is not None]
+    return detail | {"identity": given} if given else detail
+
+
+def _keep_identity(attr: Attributions, user: User, body: AdmitIn) -> None:
+    """Store the name and MRN that came with an admission or transfer (inside its write)."""
+    identities(attr.engine).record(body.patient_id, body.name, body.mrn, now_ms(), user.username)
 
 
 async def _admit(services: Services, user: User, body: AdmitIn, via_hl7: bool = False) -> AdtOut:
     attr: Attributions = services.platform.attributions
-    patient, resource, detail = body.patient_id, f"patient/{body.patient_id}", body.model_dump()
+    patient, resource, detail = body.patient_id, f"patient/{body.patient_id}", _detail(body)
     async with _refusals(services, user, "adt.admit", resource, detail):
         require_adt(user, via_hl7)
         at, outside = _at(user, body.at)
@@ -169,6 +207,7 @@ async def _admit(services: Services, user: User, body: AdmitIn, via_hl7: bool = 
                 raise AttributionError(f"patient {patient} is admitted in ward {stays[0].ward} (bed {stays[0].bed}): "
                                        "use transfer to move an admitted patient (it needs rights on both wards)")
             attr.admit(patient, body.ward, body.bed, at, new_stay=True)
+            _keep_identity(attr, user, body)
 
         await _checked_write(services, write)
     await _changed(services, user, "adt.admit", resource, detail)
@@ -177,7 +216,7 @@ async def _admit(services: Services, user: User, body: AdmitIn, via_hl7: bool = 
 
 async def _transfer(services: Services, user: User, body: AdmitIn, via_hl7: bool = False) -> AdtOut:
     attr: Attributions = services.platform.attributions
-    patient, resource, detail = body.patient_id, f"patient/{body.patient_id}", body.model_dump()
+    patient, resource, detail = body.patient_id, f"patient/{body.patient_id}", _detail(body)
     async with _refusals(services, user, "adt.transfer", resource, detail):
         require_adt(user, via_hl7)
         at, outside = _at(user, body.at)
@@ -191,6 +230,7 @@ async def _transfer(services: Services, user: User, body: AdmitIn, via_hl7: bool
             for stay in attr.patient_stays(patient, at):
                 _need(user, stay.ward, f"patient {patient} is admitted in ward {stay.ward}; transfer needs rights there")
             attr.transfer(patient, body.ward, body.bed, at)
+            _keep_identity(attr, user, body)  # none given: the stored identity stays as it is
             return current[0]
 
         detail["from_ward"] = await _checked_write(services, write)
@@ -281,6 +321,20 @@ async def assign(services: ServicesDep, user: CurrentUser, body: AssignIn,
     return AdtOut(action="assign", device=device_id, patient_id=body.patient_id, ward=ward, bed=bed, at=at)
 
 
+class _Hl7FieldError(ValueError):
+    """A PID-5 name or PID-3 MRN the platform cannot keep (names the field; never echoes the value)."""
+
+
+def _hl7_body(m: AdtMessage) -> AdmitIn:
+    try:
+        return AdmitIn(patient_id=m.patient, ward=m.ward, bed=m.bed, at=m.at, name=m.name or None, mrn=m.mrn or None)
+    except ValidationError as exc:
+        where = {"name": "PID-5", "mrn": "PID-3 (type MR)"}
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        raise _Hl7FieldError(f"{where.get(field, field)}: {first['msg']}") from None
+
+
 HL7_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "x-application/hl7-v2+er7": {"schema": {"type": "string"}}, "text/plain": {"schema": {"type": "string"}}}}}
 
@@ -301,11 +355,13 @@ async def adt_hl7(services: ServicesDep, user: CurrentUser, request: Request) ->
         return Response(adt_ack("", "AR", str(exc)), media_type=media, status_code=422)
     try:
         if m.action == "admit":
-            await _admit(services, user, AdmitIn(patient_id=m.patient, ward=m.ward, bed=m.bed, at=m.at), True)
+            await _admit(services, user, _hl7_body(m), True)
         elif m.action == "transfer":
-            await _transfer(services, user, AdmitIn(patient_id=m.patient, ward=m.ward, bed=m.bed, at=m.at), True)
+            await _transfer(services, user, _hl7_body(m), True)
         else:
             await _discharge(services, user, DischargeIn(patient_id=m.patient, at=m.at), True)
+    except _Hl7FieldError as exc:
+        return Response(adt_ack(m.control_id, "AR", str(exc), m.event), media_type=media, status_code=422)
     except HTTPException as exc:
         code = exc.status_code if exc.status_code in (403, 422) else 409
         return Response(adt_ack(m.control_id, "AE", str(exc.detail), m.event), media_type=media, status_code=code)

@@ -7,16 +7,16 @@ import asyncio
 from typing import Annotated, Any, Literal
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
-from alerting.store import alarms as alarms_table
+from alerting import AlarmStore, StateError
 from device_profiles import NUMERIC_SIGNALS, SIGNALS, Quality, now_ms
 from ingest import StoreError, VitalsRow
 
 from .. import fhir
 from ..deps import CurrentUser, ServicesDep, require_patient
+from ..identities import identities
 from ..messages import plain_message
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
@@ -133,11 +133,9 @@ async def fhir_observations(services: ServicesDep, user: CurrentUser, patient: P
     return fhir.bundle(patient, entries, links=links, paged=after is not None or nxt is not None)
 
 
-def _alarm_history(engine: sa.Engine, patient: str, limit: int = 20) -> list[dict[str, Any]]:
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(alarms_table).where(alarms_table.c.patient == patient, alarms_table.c.drill == "")
-                            .order_by(alarms_table.c.raised_t.desc()).limit(limit)).mappings().all()
-    return [dict(r) for r in rows]
+def _alarm_history(store: AlarmStore, patient: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The patient's newest alarms (never a drill's), from alerting's repository."""
+    return store.patient_alarms(patient, limit)
 
 
 @router.get("/{patient}/summary", summary="Portal view: latest readings, device state, care-team messages")
@@ -152,8 +150,12 @@ async def summary(services: ServicesDep, user: CurrentUser, patient: PatientId) 
                 tile, ward = b.tile(now), ward_id
     number = services.config.call_number(ward)
     try:
-        history = await asyncio.to_thread(_alarm_history, services.platform.attributions.engine, patient)
-    except sa.exc.SQLAlchemyError:
-        history = []
-    return {"patient": patient, "now": now, "tile": tile, "call_number": number,
-            "messages": [plain_message(a, number) for a in history if a["kind"] != "anomaly"]}
+        history: list[dict[str, Any]] | None = await asyncio.to_thread(_alarm_history, services.hub.alarm_store,
+                                                                      patient)
+    except StateError:
+        history = None  # unknown is not "no alerts": the portal says the messages cannot be shown now
+    own = await asyncio.to_thread(identities(services.platform.attributions.engine).get, patient)
+    return {"patient": patient, "name": own.name if own is not None and own.name else None,  # portal: "Signed in as"
+            "now": now, "tile": tile, "call_number": number,
+            "messages": None if history is None else [plain_message(a, number) for a in history
+                                                      if a["kind"] != "anomaly"]}

@@ -1,6 +1,7 @@
 """``GET /api/v1/wards``, ``/wards/{ward}/beds``, ``/wards/{ward}/alarms``: served from the hub's
 in-memory ward state (latest value + age + staleness per signal, NEWS2, alarms, device status);
-``/wards/{ward}/layout``: the central station's fixed bed layout (:mod:`dashboard_api.bed_layout`)."""
+``/wards/{ward}/layout``: the central station's fixed bed layout (:mod:`dashboard_api.bed_layout`);
+``/wards/{ward}/identities``: name and MRN of the ward's patients (:mod:`dashboard_api.identities`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from device_profiles import now_ms
 
 from ..bed_layout import BedLayout, BedLayoutIn, BedLayouts
 from ..deps import CurrentUser, Services, ServicesDep, require_clinical, require_ward
+from ..identities import identities
 from ..users import User
 from ..wardstate import HOME_WARD
 
@@ -63,6 +65,7 @@ class BedOut(BaseModel):
     alarms: list[dict[str, Any]]
     updated: int
     drill: str = ""  # a live drill's virtual bed (drill id): not a patient
+    limits: dict[str, dict[str, float]] = {}  # the patient's own alarm limits per signal (custom-limits marker)
 
 
 class LayoutOut(BaseModel):
@@ -171,3 +174,34 @@ async def ward_alarms(services: ServicesDep, user: CurrentUser, ward: WardId,
     if drill != "include":
         alarms = [a for a in alarms if bool(a.get("drill")) == (drill == "only")]
     return alarms
+
+
+class IdentityOut(BaseModel):
+    bed: str
+    patient: str  # the pseudonymous id the tiles show
+    name: str  # "" when not recorded
+    mrn: str  # "" when not recorded
+
+
+class IdentitiesOut(BaseModel):
+    ward: str
+    identities: list[IdentityOut]
+
+
+@router.get("/{ward}/identities", response_model=IdentitiesOut,
+            summary="Name and MRN of the ward's patients where recorded (clinical users of the ward; audited)")
+async def ward_identities(services: ServicesDep, user: CurrentUser, ward: WardId) -> IdentitiesOut:
+    """The patients in the ward's beds now whose admission carried a name or MRN (:mod:`dashboard_api.identities`).
+    Never in the websocket frames, which every screen of the ward shares: a screen asks here."""
+    require_clinical(user, ward)
+
+    def read() -> list[IdentityOut]:
+        placed = services.platform.attributions.current(now_ms())
+        in_ward = {p: bed for (w, bed), p in placed.patients.items() if w == ward and (w, bed) not in placed.drill_beds}
+        found = identities(services.platform.attributions.engine).get_many(list(in_ward))
+        return [IdentityOut(bed=in_ward[p], patient=p, name=i.name, mrn=i.mrn)
+                for p, i in sorted(found.items(), key=lambda kv: in_ward[kv[0]])]
+
+    out = await asyncio.to_thread(read)
+    await services.record(user, "read", f"ward/{ward}/identities", {"patients": [i.patient for i in out]})
+    return IdentitiesOut(ward=ward, identities=out)

@@ -1,18 +1,18 @@
 // @ts-check
-// Alarm labels for tiles and lists, and the one alarm order of every list (the server's: wardstate.alarm_sort_key).
+// Alarm labels for tiles and lists (in the reader's language, i18n.js), and the one alarm order of every
+// list (the server's: wardstate.alarm_sort_key).
 import { fmt, label, priorityRank } from "./catalogue.js";
+import { t } from "./i18n.js";
 
 /** @typedef {Extract<import("./frames.js").WsFrame, {type: "alarm"}>["alarm"]} Alarm */
 
 // A short alarm label for tiles and lists, that agrees with the alarm's text (its reason starts with the
 // same current value): "SpO₂ 89 (min 84)", "NEWS2 9", "NEWS2 ≥5"; "· ended" once a latched alarm's
 // condition ended. Technical alarms are named by their condition, never by a value ("SpO2 0 %" reads as
-// a desaturation): "SpO₂ probe off", "ECG lead off", "Device offline".
-/** @type {Record<string, string>} */
-const TECH = { probe_off: "SpO₂ probe off", lead_off: "ECG lead off", unconfirmed_zero: "No cardiac signal: check patient",
-               offline: "Device offline", battery: "Device battery low" };
-/** @type {Record<string, string>} */
-const TECH_SIGNAL = { stale: "no data", quality: "signal quality", artefact: "artefact suspected" };
+// a desaturation): "SpO₂ probe off", "ECG lead off", "Device offline" (keys alarm.tech.<code>).
+const TECH = ["probe_off", "lead_off", "unconfirmed_zero", "offline", "battery"];
+// technical conditions of one signal, named with the signal ("SpO₂ no data"; keys alarm.techSignal.<code>)
+const TECH_SIGNAL = ["stale", "quality", "artefact"];
 
 /** @param {Alarm} a */
 function technicalLabel(a) {
@@ -22,25 +22,25 @@ function technicalLabel(a) {
     code = /probe off|no pulse signal/.test(reason) ? "probe_off" : /lead off/.test(reason) ? "lead_off"
       : /offline/.test(reason) ? "offline" : /battery/.test(reason) ? "battery" : "";
   }
-  if (code === "probe_off" && /ECG leads off/.test(reason)) return "SpO₂ probe and ECG leads off";
-  if (TECH[code]) return TECH[code];
-  const sig = a.signal ? label(a.signal) + " " : "";
-  if (TECH_SIGNAL[code]) return sig + TECH_SIGNAL[code];
-  if (code.startsWith("device-")) return "Device: " + code.slice(7).replace(/_/g, " ");
+  if (code === "probe_off" && /ECG leads off/.test(reason)) return t("alarm.tech.probe_and_leads_off");
+  if (TECH.includes(code)) return t("alarm.tech." + code);
+  if (TECH_SIGNAL.includes(code)) return t("alarm.techSignal." + code, { signal: a.signal ? label(a.signal) : "" }).trim();
+  // a device's own condition: its code as the device names it (not translated: the device's vocabulary)
+  if (code.startsWith("device-")) return t("alarm.device", { what: code.slice(7).replace(/_/g, " ") });
   const m = /^device [^:]+: (.*)$/.exec(reason);  // a device's own technical alarm: its text
-  return (m ? m[1] : reason.split(":")[0]).replace(/\s*\d+(\.\d+)?\s*%?$/, "").trim() || "Technical alarm";
+  return (m ? m[1] : reason.split(":")[0]).replace(/\s*\d+(\.\d+)?\s*%?$/, "").trim() || t("alarm.technical");
 }
 
 /** @param {Alarm} a */
 export function alarmLabel(a) {
-  const ended = a.condition === false ? " · ended" : "";
+  const ended = a.condition === false ? " · " + t("alarm.ended") : "";
   /** @param {number | null | undefined} v @returns {v is number} */
   const has = v => v !== null && v !== undefined;
   if (a.kind === "technical") return technicalLabel(a);
   if (a.kind === "news2") {
     // alerting's reason of an incomplete score starts "NEWS2 at least N (incomplete, …)": a floor, not the score
     const floor = /^NEWS2 at least /.test(a.condition_reason || a.reason || "") ? "≥" : "";
-    const peak = has(a.worst) && has(a.value) && a.worst > a.value ? ` (max ${a.worst})` : "";
+    const peak = has(a.worst) && has(a.value) && a.worst > a.value ? " " + t("alarm.news2Peak", { worst: a.worst }) : "";
     return `NEWS2 ${floor}${a.value ?? ""}`.trim() + peak + ended;
   }
   const signal = a.signal;
@@ -48,8 +48,8 @@ export function alarmLabel(a) {
     /** @param {number} v */
     const f = v => fmt(v, signal);
     const low = (a.code || "").startsWith("low");
-    const worst = has(a.worst) && (!has(a.value) || f(a.worst) !== f(a.value))
-      ? `${has(a.value) ? " (" : " "}${low ? "min" : "max"} ${f(a.worst)}${has(a.value) ? ")" : ""}` : "";
+    const w = has(a.worst) ? t(low ? "alarm.worst.low" : "alarm.worst.high", { v: f(a.worst) }) : "";
+    const worst = has(a.worst) && (!has(a.value) || f(a.worst) !== f(a.value)) ? (has(a.value) ? ` (${w})` : " " + w) : "";
     return `${label(signal)}${has(a.value) ? " " + f(a.value) : ""}${worst}${ended}`;
   }
   return (a.reason || "").split(":")[0] + ended;

@@ -1,6 +1,9 @@
 // @ts-check
 // What the server says about signals and alarms (GET /api/v1/catalogue, fetched once after login): screen
 // labels, units and decimals of the signal catalogue, the bed view's order, the alarm priority ranks.
+// A language may write a screen label its own way (i18n.js key sig.<signal>: "体温" for "Temp"); the
+// clinical abbreviations nurses read in every language (HR, SpO₂, NIBP) stay the server's.
+import * as I18n from "./i18n.js";
 import { api } from "./session.js";
 
 /** @typedef {{label: string, unit: string, decimals: number}} SignalInfo */
@@ -22,7 +25,7 @@ export async function loadCatalogue() {
 }
 
 /** A signal's screen label ("HR", "SpO₂"); an unknown signal by its name. @param {string} signal */
-export function label(signal) { return cat.signals[signal]?.label || signal; }
+export function label(signal) { return I18n.has("sig." + signal) ? I18n.t("sig." + signal) : cat.signals[signal]?.label || signal; }
 /** How a screen writes a UCUM unit ("mm[Hg]" → "mmHg"); an unknown unit as it is. @param {string} u */
 export function unit(u) { return Object.hasOwn(cat.units, u) ? cat.units[u] : u; }
 /** A value with its signal's decimals; "---" for none. @param {number | null | undefined} v @param {string} signal */

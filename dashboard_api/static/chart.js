@@ -1,7 +1,9 @@
 // @ts-check
 // Canvas trend charts (gaps shown as breaks and shaded). No dependencies. (Live waveforms: waves.js.)
+// The legend's default words are in the reader's language (i18n.js); a page may pass its own.
 import { clock, serverNow } from "./common.js";
 import { label as signalLabel, unit as unitText } from "./catalogue.js";
+import * as I18n from "./i18n.js";
 
 /** @typedef {{text: string, x: number, y: number, w: number, h: number}} Box what was written where on a canvas */
 /** @typedef {{t: number, values: Record<string, number>, minimum?: Record<string, number>, maximum?: Record<string, number>}} Row */
@@ -145,11 +147,12 @@ export function trend(canvas, rows, signals, from, to, units, stepMs, opts = {})
   canvas.swPanels = panels.map(({ sig, lo, hi }) => ({ sig, lo, hi }));
   canvas.swRange = { from, to };
   ctx.fillStyle = textColor;
-  const gapWords = gapMs >= 120000 ? `${Math.round(gapMs / 60000)} min` : `${Math.round(gapMs / 1000)} s`;
+  const gapWords = gapMs >= 120000 ? I18n.t("chart.min", { n: Math.round(gapMs / 60000) })
+    : I18n.t("chart.s", { n: Math.round(gapMs / 1000) });
   legend(ctx, boxes, w, right, [
-    ...(opts.normal ? /** @type {[string, string][]} */ ([["rgba(34,197,94,0.18)", words.normal || "green: normal range"]]) : []),
-    ...(rows.some(r => r.minimum) ? /** @type {[string, string][]} */ ([["rgba(226,232,240,0.2)", words.band || "band: min–max of each minute"]]) : []),
-    [GAP_FILL, words.gap ? words.gap(gapWords) : `grey: no data for over ${gapWords}`]], textColor);
+    ...(opts.normal ? /** @type {[string, string][]} */ ([["rgba(34,197,94,0.18)", words.normal || I18n.t("chart.normal")]]) : []),
+    ...(rows.some(r => r.minimum) ? /** @type {[string, string][]} */ ([["rgba(226,232,240,0.2)", words.band || I18n.t("chart.band")]]) : []),
+    [GAP_FILL, words.gap ? words.gap(gapWords) : I18n.t("chart.gap", { gap: gapWords })]], textColor);
   // two columns left of the plot, sized to their texts: signal name + unit, then the axis values
   // (right-aligned), so a long name ("Temp", "NIBP") never runs into a value ("38", "120")
   /** @param {string} t */
@@ -186,7 +189,7 @@ export function trend(canvas, rows, signals, from, to, units, stepMs, opts = {})
     ctx.fillStyle = GAP_FILL;
     for (const [a, b] of gaps) ctx.fillRect(x(a), y0, Math.max(1, x(b) - x(a)), y1 - y0);
     if (!pts.length) {
-      ctx.fillStyle = light ? textColor : "#6b7280"; label(ctx, boxes, words.noData || "no data in this range", left + 12, (y0 + y1) / 2);
+      ctx.fillStyle = light ? textColor : "#6b7280"; label(ctx, boxes, words.noData || I18n.t("chart.noData"), left + 12, (y0 + y1) / 2);
       return;
     }
     if (pts[0].minimum) { // min/max band of 1-minute aggregates

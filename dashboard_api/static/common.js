@@ -1,6 +1,8 @@
 // @ts-check
-// SmartWard web UI: small shared helpers (DOM building, the server's clock, formatting times). ES modules,
-// no build step; `tsc -p tsconfig.json` type-checks every page module (see package.json).
+// SmartWard web UI: small shared helpers (DOM building, the server's clock, formatting times in the
+// reader's language, i18n.js). ES modules, no build step; `tsc -p tsconfig.json` type-checks every page
+// module (see package.json).
+import * as I18n from "./i18n.js";
 
 let clockOffset = 0; // server now - browser now (ms)
 
@@ -9,22 +11,22 @@ export function setServerNow(now) { clockOffset = now - Date.now(); }
 /** @returns {number} the server's time now (ms) */
 export function serverNow() { return Date.now() + clockOffset; }
 
-/** How long ago `t` was, in the largest whole unit ("12s", "3m", "2h", "1d"). @param {number} t */
+/** How long ago `t` was, in the largest whole unit ("12s", "3m", "2h", "1d"; "12秒", "3分"). @param {number} t */
 export function age(t) {
   const s = Math.max(0, (serverNow() - t) / 1000);
-  if (s < 60) return `${Math.floor(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
+  if (s < 60) return I18n.t("age.s", { n: Math.floor(s) });
+  if (s < 3600) return I18n.t("age.m", { n: Math.floor(s / 60) });
+  if (s < 86400) return I18n.t("age.h", { n: Math.floor(s / 3600) });
+  return I18n.t("age.d", { n: Math.floor(s / 86400) });
 }
 /** A reading older than its signal's staleness horizon. @param {{t: number, expire_after_s: number}} v */
 export function isStale(v) { return (serverNow() - v.t) / 1000 > v.expire_after_s; }
-/** @param {number} t @param {boolean} [seconds] */
+/** A 24-hour clock time ("14:05:09") in the reader's language (English as en-GB writes it). @param {number} t @param {boolean} [seconds] */
 export function clock(t, seconds = true) {
   /** @type {Intl.DateTimeFormatOptions} */
   const o = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
   if (seconds) o.second = "2-digit";
-  return new Date(t).toLocaleTimeString("en-GB", o);
+  return new Date(t).toLocaleTimeString(I18n.lang() === "en" ? "en-GB" : I18n.lang(), o);
 }
 
 /** The element with this id (the pages' own markup: it exists). @param {string} id @returns {HTMLElement} */

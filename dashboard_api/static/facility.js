@@ -1,10 +1,14 @@
 // @ts-check
 // Facility manager page: time to evacuate now, start twin runs, watch progress, read and download reports.
+// Texts in the reader's language (i18n.js, switch on the top bar); scenario titles, parameter names and
+// the reports are the twin's own (English).
 import { byId, clock, el } from "./common.js";
+import * as I18n from "./i18n.js";
 import { loginFlow } from "./login.js";
 import { api, logout, token } from "./session.js";
 
 const $ = byId;
+const { t } = I18n;
 /** @param {string} id */
 const select = id => /** @type {HTMLSelectElement} */ (byId(id));
 const ALLOWED = ["facility_manager", "admin"];
@@ -24,7 +28,9 @@ function minutes(v, unit) {
   const s = unit === "min" ? v * 60 : v;
   return (s / 60).toFixed(s < 6000 ? 1 : 0);
 }
-function when(t) { return t ? new Date(t).toLocaleString("en-GB", { hourCycle: "h23" }) : ""; }
+function when(ms) { return ms ? new Date(ms).toLocaleString(I18n.lang() === "en" ? "en-GB" : I18n.lang(), { hourCycle: "h23" }) : ""; }
+/** A word of the twin's vocabulary (a shift, an acuity, a run's status) in the chosen language. @param {string} prefix @param {string} w */
+const word = (prefix, w) => (I18n.has(prefix + w) ? t(prefix + w) : w);
 
 // ---- time to evacuate now ----------------------------------------------------------------------
 async function loadNow(wait = 0) {
@@ -34,7 +40,8 @@ async function loadNow(wait = 0) {
   const q = `ward=${encodeURIComponent(ward)}${shift ? "&shift=" + shift : ""}${wait ? "&wait=" + wait : ""}`;
   let n;
   try { n = await api(`/api/v1/twin/evacuation-now?${q}`); }
-  catch (e) { $("now-state").textContent = "Estimate unavailable: " + e.message; nowTimer = setTimeout(loadNow, 15000); return; }
+  catch (e) { $("now-state").textContent = t("facility.unavailable", { error: e.message }); nowTimer = setTimeout(loadNow, 15000); return; }
+  lastNow = n;
   renderNow(n);
   nowTimer = setTimeout(loadNow, n.status === "computing" ? 2000 : n.stale ? 10000 : 30000);
 }
@@ -44,35 +51,39 @@ function renderNow(n) {
   card.classList.toggle("stale", !!n.stale);
   card.dataset.status = n.status;
   $("now-mean").textContent = n.mean !== undefined ? minutes(n.mean, n.unit) : "—";
-  $("now-unit").textContent = n.mean !== undefined ? "min" : "";
+  $("now-unit").textContent = n.mean !== undefined ? t("facility.min") : "";
   const stats = $("now-stats");
   stats.replaceChildren();
   if (n.mean !== undefined) {
     const row = (k, v) => stats.append(el("dt", {}, k), el("dd", {}, v));
-    row("median", `${minutes(n.p50, n.unit)} min`);
-    row("95th percentile", `${minutes(n.p95, n.unit)} min`);
-    row("95 % CI of the mean", n.ci95 ? `${minutes(n.ci95[0], n.unit)}–${minutes(n.ci95[1], n.unit)} min` : "—");
-    row("replications", String(n.replications));
+    const mins = (/** @type {string} */ v) => t("facility.minutes", { v });
+    row(t("facility.median"), mins(minutes(n.p50, n.unit)));
+    row(t("facility.p95"), mins(minutes(n.p95, n.unit)));
+    row(t("facility.ci95"), n.ci95 ? mins(`${minutes(n.ci95[0], n.unit)}–${minutes(n.ci95[1], n.unit)}`) : "—");
+    row(t("facility.replicationsStat"), String(n.replications));
     const c = n.census;
-    const acu = Object.entries(c.acuity || {}).map(([k, v]) => `${v} ${k}`).join(", ") || "none";
-    $("now-census").textContent = `Census used: ${c.occupied} of ${c.beds} beds occupied (acuity ${acu}` +
-      `${c.no_news2 ? `; ${c.no_news2} without NEWS2, layout acuity` : ""}), ${c.staff_on_shift} staff on the ${n.shift} shift` +
-      `${c.unmapped_beds && c.unmapped_beds.length ? ` · not in the layout: beds ${c.unmapped_beds.join(", ")}` : ""} · computed ${clock(n.computed_at)}`;
+    const acu = Object.entries(c.acuity || {}).map(([k, v]) => `${v} ${word("facility.acuity.", k)}`).join(t("facility.listSep"))
+      || t("facility.none");
+    $("now-census").textContent = t("facility.censusUsed", {
+      occupied: c.occupied, beds: c.beds, acuity: acu, staff: c.staff_on_shift, shift: word("facility.shift.", n.shift),
+      noNews2: c.no_news2 ? t("facility.noNews2", { n: c.no_news2 }) : "",
+      unmapped: c.unmapped_beds && c.unmapped_beds.length ? t("facility.unmapped", { beds: c.unmapped_beds.join(", ") }) : "",
+      computed: clock(n.computed_at) });
     $("now-summary").replaceChildren(...(n.summary || []).map(s => el("li", {}, s)));
   } else {
     $("now-census").textContent = "";
     $("now-summary").replaceChildren();
   }
-  $("now-state").textContent = n.status === "computing" ? (n.mean !== undefined ? "The census changed: recomputing…" : "Computing from the live census…")
-    : n.status === "failed" ? "Not computed: " + n.error : n.stale ? "Beds were occupied or freed since this estimate: updating…"
-    : n.census_changed ? "A patient's acuity changed since this estimate; it is updated within a minute." : "";
+  $("now-state").textContent = n.status === "computing" ? t(n.mean !== undefined ? "facility.recomputing" : "facility.computing")
+    : n.status === "failed" ? t("facility.notComputed", { error: n.error }) : n.stale ? t("facility.staleEstimate")
+    : n.census_changed ? t("facility.acuityChanged") : "";
 }
 
 // ---- start a run -------------------------------------------------------------------------------
 function renderParams() {
   const s = scenarios.find(x => x.name === select("scenario").value);
   const box = $("params");
-  box.replaceChildren(el("legend", {}, "Parameters"));
+  box.replaceChildren(el("legend", { "data-i18n": "facility.params" }, t("facility.params")));
   $("scenario-refs").replaceChildren(...(s ? s.references : []).map(r => el("li", {}, r)));
   if (!s) return;
   for (const p of s.params) {
@@ -82,7 +93,8 @@ function renderParams() {
       for (const v of p.enum) input.append(el("option", { value: String(v) }, String(v).replaceAll("_", " ")));
       input.value = String(p.default);
     } else if (p.type === "boolean") {
-      input = el("select", { name: "p." + p.name }, el("option", { value: "true" }, "yes"), el("option", { value: "false" }, "no"));
+      input = el("select", { name: "p." + p.name }, el("option", { value: "true", "data-i18n": "facility.yes" }, t("facility.yes")),
+                 el("option", { value: "false", "data-i18n": "facility.no" }, t("facility.no")));
       input.value = p.default ? "true" : "false";
     } else {
       const num = p.type === "integer" || p.type === "number";
@@ -93,8 +105,8 @@ function renderParams() {
       const lo = num && p.exclusive_minimum ? p.minimum : null, hi = num && p.exclusive_maximum ? p.maximum : null;
       const check = () => {  // HTML has no exclusive bounds: say what the server will say, before sending
         const v = Number(input.value);
-        input.setCustomValidity(input.value === "" ? "" : lo !== null && v <= lo ? `must be greater than ${lo}`
-          : hi !== null && v >= hi ? `must be less than ${hi}` : "");
+        input.setCustomValidity(input.value === "" ? "" : lo !== null && v <= lo ? t("facility.greaterThan", { v: lo })
+          : hi !== null && v >= hi ? t("facility.lessThan", { v: hi }) : "");
       };
       if (lo !== null || hi !== null) { input.addEventListener("input", check); check(); }
     }
@@ -139,31 +151,32 @@ function renderRuns() {
   $("runs").replaceChildren(...runs.map(r => {
     const pct = r.total ? Math.round(100 * r.done / r.total) : 0;
     const status = r.status === "running"
-      ? el("span", {}, el("progress", { max: String(r.total), value: String(r.done), "aria-label": `progress ${pct} %` }), ` ${r.done}/${r.total}`)
-      : r.status === "failed" ? el("span", { class: "err", title: r.error || "" }, "failed: " + (r.error || "")) : r.status;
+      ? el("span", {}, el("progress", { max: String(r.total), value: String(r.done), "aria-label": t("facility.progress", { pct }) }), ` ${r.done}/${r.total}`)
+      : r.status === "failed" ? el("span", { class: "err", title: r.error || "" }, t("facility.failed", { error: r.error || "" }))
+      : word("facility.status.", r.status);
     const params = Object.entries(r.parameters).map(([k, v]) => `${k}=${v}`).join(", ");
     const actions = r.status === "done" ? el("span", { class: "acts" },
-      el("button", { class: "open", onclick: () => showReport(r) }, "Open"),
+      el("button", { class: "open", onclick: () => showReport(r) }, t("facility.open")),
       el("button", { class: "dl", onclick: () => download(r, "html") }, "HTML"),
       el("button", { class: "dl", onclick: () => download(r, "json") }, "JSON"))
       : r.status === "queued" || r.status === "running" ? el("span", { class: "acts" },
-        el("button", { class: "cancel", onclick: () => cancelRun(r) }, "Cancel")) : "";
+        el("button", { class: "cancel", onclick: () => cancelRun(r) }, t("facility.cancel"))) : "";
     return el("tr", { class: "run st-" + r.status, "data-id": r.id },
       el("td", {}, when(r.created_t)), el("td", { title: params }, r.title || r.scenario, params ? el("small", {}, " " + params) : null),
-      el("td", {}, r.ward), el("td", {}, r.census), el("td", {}, String(r.replications)), el("td", {}, String(r.seed)),
+      el("td", {}, r.ward), el("td", {}, word("facility.censusKind.", r.census)), el("td", {}, String(r.replications)), el("td", {}, String(r.seed)),
       el("td", { class: "status" }, status), el("td", {}, r.by), el("td", {}, actions));
   }));
 }
 
 async function cancelRun(r) {
-  if (!confirm(`Cancel the ${r.title || r.scenario} run (${r.replications} replications)?`)) return;
+  if (!confirm(t("facility.cancelConfirm", { title: r.title || r.scenario, n: r.replications }))) return;
   try { await api(`/api/v1/twin/runs/${r.id}`, { method: "DELETE" }); } catch (e) { $("start-msg").textContent = e.message; }
   loadRuns();
 }
 
 async function showReport(r) {
   openRun = r;
-  $("report-title").textContent = `${r.title || r.scenario} · ward ${r.ward} · ${r.replications} replications · seed ${r.seed}`;
+  $("report-title").textContent = t("facility.reportTitle", { title: r.title || r.scenario, ward: r.ward, n: r.replications, seed: r.seed });
   const html = await (await authFetch(`/api/v1/twin/runs/${r.id}/report.html`)).text();
   /** @type {HTMLIFrameElement} */ ($("report-frame")).srcdoc = html;
   $("report").hidden = false;
@@ -184,9 +197,30 @@ async function download(r, kind) {
 }
 
 // ---- start -------------------------------------------------------------------------------------
+// ---- language ----------------------------------------------------------------------------------
+/** @type {any} */
+let me = null, lastNow = null;
+function renderWho() { if (me) $("who").textContent = `${me.username} · ${word("role.", me.role)}`; }
+/** Every text again in the chosen language (markup, estimate, runs, open report's title). */
+function renderAll() {
+  I18n.translate(document);
+  /** @type {HTMLSelectElement} */ ($("lang")).value = I18n.lang();
+  renderWho();
+  if (lastNow) renderNow(lastNow);
+  renderRuns();
+  if (openRun) $("report-title").textContent = t("facility.reportTitle", { title: openRun.title || openRun.scenario, ward: openRun.ward,
+                                                                           n: openRun.replications, seed: openRun.seed });
+}
+
 async function start() {
-  const me = await loginFlow("Facility", u => ALLOWED.includes(u.role));
-  $("who").textContent = `${me.username} · ${me.role.replace("_", " ")}`;
+  while (!I18n.loaded()) await I18n.ready().catch(() => new Promise(ok => setTimeout(ok, 2000)));  // words, never keys
+  renderAll();
+  $("lang").addEventListener("change", async ev => {
+    await I18n.choose(/** @type {I18n.Lang} */ (/** @type {HTMLSelectElement} */ (ev.target).value));
+    renderAll();
+  });
+  me = await loginFlow(t("facility.loginTitle"), u => ALLOWED.includes(u.role));
+  renderWho();
   $("station-link").hidden = me.role !== "admin";
   $("logout").addEventListener("click", logout);
   const [wards, sc] = await Promise.all([api("/api/v1/twin/wards"), api("/api/v1/twin/scenarios")]);

@@ -58,6 +58,15 @@
  */
 
 /**
+ * A patient's own alarm limits of one signal (the fields that replace the ward's).
+ * @typedef {object} OwnLimits
+ * @property {number} [critical_low]
+ * @property {number} [low]
+ * @property {number} [high]
+ * @property {number} [critical_high]
+ */
+
+/**
  * The screen fell behind: frames were dropped, a snapshot follows.
  * @typedef {object} ResyncFrame
  * @property {"resync"} type
@@ -125,6 +134,7 @@
  * @property {Array<ScreenAlarm>} alarms
  * @property {number} updated
  * @property {string} drill
+ * @property {Record<string, OwnLimits>} [limits]
  */
 
 /**

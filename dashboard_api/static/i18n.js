@@ -55,10 +55,16 @@ export function loaded() { return Object.keys(english).length > 0; }
 /** The language in use. @returns {Lang} */
 export function lang() { return chosen; }
 
-/** Choose and remember a language (the page then renders again). @param {Lang} l */
+/**
+ * Choose and remember a language (the page then renders again). Modules that draw texts of their own
+ * (e.g. a dialog of the central station) hear of it: a "sw-lang" event on document, detail = the language.
+ * @param {Lang} l
+ */
 export async function choose(l) {
   try { localStorage.setItem(KEY, l); } catch { /* not remembered */ }
-  return ready(l);
+  const got = await ready(l);
+  document.dispatchEvent(new CustomEvent("sw-lang", { detail: got }));
+  return got;
 }
 
 /**
@@ -74,6 +80,26 @@ export function t(key, params = {}) {
 /** Whether the catalogue has `key` (e.g. an optional sub-message). @param {string} key */
 export function has(key) { return key in current || key in english; }
 
+/**
+ * The key under `prefix` whose English text is `text` (to recognise a word the server wrote in English,
+ * e.g. "Temp" -> "reason.sig.temperature"), or null.
+ * @param {string} prefix @param {string} text @returns {string | null}
+ */
+export function keyOf(prefix, text) {
+  for (const [k, v] of Object.entries(english)) if (v === text && k.startsWith(prefix)) return k;
+  return null;
+}
+
+/**
+ * The text of `key.one` or `key.other`, as the chosen language's plural rule picks for `n` (Chinese
+ * has one form: always `.other`), with `{n}` the number written in that language.
+ * @param {string} key @param {number} n @param {Record<string, string | number>} [params]
+ */
+export function plural(key, n, params = {}) {
+  const form = `${key}.${new Intl.PluralRules(chosen).select(n)}`;
+  return t(has(form) ? form : `${key}.other`, { n: number(n), ...params });
+}
+
 /** A number in the chosen language. @param {number} v @param {Intl.NumberFormatOptions} [o] */
 export function number(v, o = { maximumFractionDigits: 1 }) { return new Intl.NumberFormat(chosen, o).format(v); }
 
@@ -85,11 +111,14 @@ export function dateTime(ms, o = { dateStyle: "medium", timeStyle: "short", hour
 /** A clock time (hours:minutes) in the chosen language. @param {number} ms */
 export function time(ms) { return dateTime(ms, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }); }
 
-/** Fill the texts of `root`'s elements marked data-i18n (text) and data-i18n-aria-label. @param {ParentNode} root */
+/** Fill the texts of `root`'s elements marked data-i18n (text), data-i18n-aria-label and data-i18n-title. @param {ParentNode} root */
 export function translate(root) {
   root.querySelectorAll("[data-i18n]").forEach(e => { e.textContent = t(/** @type {string} */ (/** @type {HTMLElement} */ (e).dataset.i18n)); });
   root.querySelectorAll("[data-i18n-aria-label]").forEach(e => {
     e.setAttribute("aria-label", t(/** @type {string} */ (/** @type {HTMLElement} */ (e).dataset.i18nAriaLabel)));
+  });
+  root.querySelectorAll("[data-i18n-title]").forEach(e => {
+    e.setAttribute("title", t(/** @type {string} */ (/** @type {HTMLElement} */ (e).dataset.i18nTitle)));
   });
   const title = document.querySelector("title[data-i18n]");
   if (title) document.title = title.textContent || "";

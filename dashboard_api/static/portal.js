@@ -20,7 +20,8 @@ const DECIMALS = { temperature: 1 };
 const LARGE = "sw.large";
 /** @type {any} */ let me = null;
 /** @type {any} */ let tile = null;
-/** @type {any[]} */ let messages = [];
+/** @type {any[] | null} */ let messages = [];  // null: the care-team messages could not be read
+let callNumber = "";
 /** @type {any} */ let trendData = null;
 let hours = 8, trendAsked = 0;
 
@@ -82,6 +83,10 @@ function messageText(m) {
 
 function renderMessages() {
   const list = $("messages");
+  if (messages === null) {  // the server could not read them: never shown as "no alerts"
+    list.replaceChildren(el("li", { class: "unavailable" }, t("portal.messagesUnavailable", { number: callNumber })));
+    return;
+  }
   if (!messages.length) { list.replaceChildren(el("li", {}, t("portal.noMessages"))); return; }
   list.replaceChildren(...messages.map(m => {
     const now = m.action === "call_now", number = m.call_number;
@@ -129,7 +134,9 @@ function drawTrend() {
 async function loadSummary() {
   const s = await api(`/api/v1/patients/${encodeURIComponent(me.patient)}/summary`);
   setServerNow(s.now);
-  tile = s.tile; messages = s.messages;
+  tile = s.tile; messages = s.messages; callNumber = s.call_number;
+  // the patient's own name where their admission recorded it (never in the live frames)
+  $("who").textContent = s.name ? t("portal.whoNamed", { name: s.name, username: me.username }) : me.username;
   renderReadings(); renderDevice(); renderMessages();
 }
 

@@ -1,6 +1,7 @@
 // @ts-check
 // The login session (tokens in session storage, refreshed before they expire), the REST API with the
 // bearer token, and the live websocket with its one-time ticket.
+import * as I18n from "./i18n.js";
 
 /** @typedef {import("./frames.js").WsFrame} WsFrame */
 /** @typedef {{username: string, role: string, wards?: string[], patient?: string | null}} User */
@@ -36,7 +37,7 @@ export async function login(username, password) {
   const r = await fetch("/api/v1/auth/token", { method: "POST", body });
   if (!r.ok) {
     const detail = (await r.json().catch(() => ({}))).detail;
-    throw new Error(r.status === 429 ? "Too many failed attempts. Try again later." : (detail || "Login failed"));
+    throw new Error(r.status === 429 ? I18n.t("login.tooMany") : (detail || I18n.t("login.failed")));
   }
   keep(await r.json());
   /** @type {User} */
@@ -74,6 +75,20 @@ export function scheduleRefresh() {
 
 /** @typedef {RequestInit & {json?: unknown, headers?: Record<string, string>}} ApiOptions */
 /**
+ * The server's reason for a refusal: its text, or for a validation error (422) each wrong field with
+ * what is wrong ("body.patient_id: String should match pattern …").
+ * @param {any} detail @returns {string}
+ */
+export function detailText(detail) {
+  if (typeof detail === "string") return detail;
+  if (!Array.isArray(detail)) return "";
+  return detail.map(d => {
+    const loc = Array.isArray(d && d.loc) ? d.loc.filter(/** @param {any} p */ p => p !== "body").join(".") : "";
+    return (loc ? loc + ": " : "") + String((d && d.msg) || "");
+  }).join("; ");
+}
+
+/**
  * A JSON API call with the access token; a 401 refreshes the token once and retries.
  * @param {string} path @param {ApiOptions} [opts] @returns {Promise<any>}
  */
@@ -87,8 +102,7 @@ export async function api(path, opts = {}) {
     r = await fetch(path, Object.assign({}, opts, { headers }));
   }
   if (!r.ok) {
-    const detail = (await r.json().catch(() => ({}))).detail;
-    throw new ApiError(typeof detail === "string" ? detail : r.statusText, r.status);
+    throw new ApiError(detailText((await r.json().catch(() => ({}))).detail) || r.statusText, r.status);
   }
   if (r.status === 204) return null;  // e.g. a DELETE: no body
   return r.json();

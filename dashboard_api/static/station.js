@@ -1,6 +1,8 @@
 // @ts-check
-// Central station: ward grid, alarm list, bed view. Live over /api/v1/ws/wards/{ward}.
+// Central station: ward grid, alarm list, bed view. Live over /api/v1/ws/wards/{ward}. Every text in the
+// reader's language (i18n.js: the browser's, or the one chosen on the top bar, remembered).
 import { alarmCompare, alarmEnded, alarmLabel } from "./alarms.js";
+import { reasonText } from "./alarmtext.js";
 import * as audio from "./audio.js";
 import { fmt, label, signalRank, unit } from "./catalogue.js";
 import { age, byId, clock, el, isStale, serverNow, setServerNow } from "./common.js";
@@ -8,10 +10,16 @@ import { loginFlow } from "./login.js";
 import { api, logout, stream } from "./session.js";
 import * as SWChart from "./chart.js";
 import { waveStrip } from "./waves.js";
+import { closeLimits, limitsBadge, limitsWords, syncLimits } from "./limits.js";
 import { gridSize, place } from "./bedgrid.js";
+import * as Adt from "./adt.js";
+import * as Ident from "./identities.js";
 import { initLayoutEditor } from "./layout_edit.js";
+import * as I18n from "./i18n.js";
+import { initHistory } from "./history.js";
 
 const $ = byId;
+const { t } = I18n;
 const TILE_SIGNALS = [["heart_rate", "pulse_rate"], ["spo2"], ["resp_rate"], ["nibp_sys"], ["temperature"]];
 let ward = null, beds = new Map(), alarms = new Map(), conn = null, dirty = new Set(), wards = [];
 let bedOpen = null, trendHours = 1, strip = null, trendTimer = null, drill = null, trendAsked = 0;
@@ -43,11 +51,13 @@ function onFrames(frames) {
       gridDirty = true;
       if (bedOpen && conn) conn.send({ watch: bedOpen });  // a new connection watches nothing: the open bed's waveforms again
       for (const b of [...beds.values()].sort(bedSort)) dirty.add(b.bed);
+      Ident.refresh();  // who is in which bed may have changed while the link was down
       renderAlarms();
     } else if (f.type === "tile") {
       const old = beds.get(f.tile.bed);
       beds.set(f.tile.bed, f.tile);
       if (!old) gridDirty = true;  // a new bed takes a free slot: no other bed moves
+      if (f.tile.patient && (!old || old.patient !== f.tile.patient)) Ident.refresh();  // name and MRN of the new patient
       dirty.add(f.tile.bed);
       if (bedOpen === f.tile.bed) renderBedNow();
     } else if (f.type === "alarm") {
@@ -83,7 +93,7 @@ function flush() {
 
 function summaryText() {
   const occ = [...beds.values()].filter(b => b.patient).length;
-  return `${new Set([...slots.filter(Boolean), ...beds.keys()]).size} beds · ${occ} patients`;
+  return t("station.summary", { beds: new Set([...slots.filter(Boolean), ...beds.keys()]).size, patients: occ });
 }
 
 // The grid's slots (bedgrid.js): the ward's stored layout first (its empty beds keep their places),
@@ -141,7 +151,8 @@ function showHiddenBeds() {
   if (!hidden.length) return;
   const alarmed = hidden.some(n => { const b = beds.get(n); return !!b && !!topAlarm(b) && topAlarm(b).state === "active"; });
   more.classList.toggle("alarmed", alarmed);
-  more.textContent = `▼ ${hidden.length} more bed${hidden.length === 1 ? "" : "s"} below: ${hidden.join(", ")}${alarmed ? " · ALARM" : ""}`;
+  more.textContent = "▼ " + I18n.plural("station.moreBelow", hidden.length, { beds: hidden.join(", ") })
+    + (alarmed ? " · " + t("station.moreBelowAlarm") : "");
   more.dataset.first = hidden[0];
 }
 $("grid").addEventListener("scroll", showHiddenBeds);
@@ -157,8 +168,17 @@ function renderEmptyBed(name) {
   node.className = "tile empty placeholder";
   node.removeAttribute("tabindex");
   delete node.dataset.bed;
-  node.setAttribute("aria-label", `Bed ${name}, empty: no patient, no device`);
-  node.replaceChildren(el("header", {}, el("span", { class: "bed" }, name)), el("div", { class: "empty-text" }, "empty bed"));
+  node.setAttribute("aria-label", t("station.emptyBedAria", { bed: name }));
+  refill(node, el("header", {}, el("span", { class: "bed" }, name)), el("div", { class: "empty-text" }, t("station.emptyBed")),
+         Adt.admitButton(ward, name));
+}
+
+/** Replace `node`'s content; an element in it that had the focus keeps it (adt.js reuses its buttons),
+ * else the tile takes it (e.g. after an admission from its "Admit…" button). @param {HTMLElement} node @param {...(Node | null)} children */
+function refill(node, ...children) {
+  const had = node.contains(document.activeElement) ? /** @type {HTMLElement} */ (document.activeElement) : null;
+  node.replaceChildren(...children.filter(c => c !== null));
+  if (had && had !== node) (node.contains(had) ? had : node).focus();
 }
 
 // Live drill (retained {root}/drill/{ward}): a DRILL banner while it runs; drill beds and alarms are marked.
@@ -169,35 +189,37 @@ function renderDrill() {
   document.body.classList.toggle("drilling", on);
   if (on) {
     const n = (drill.beds || []).length;
-    banner.textContent = `DRILL in progress · ${n} drill bed${n === 1 ? "" : "s"} · until ${clock(drill.ends, false)}`;
-    banner.title = `Live drill ${drill.drill}: ${(drill.beds || []).join(", ")} are simulated; their alarms are marked DRILL`;
+    banner.textContent = I18n.plural("station.drillBanner", n, { until: clock(drill.ends, false) });
+    banner.title = t("station.drillTitle", { drill: drill.drill, beds: (drill.beds || []).join(", ") });
   }
 }
-const drillTag = () => el("span", { class: "drill-tag", title: "Live drill: simulated, not a patient" }, "DRILL");
+const drillTag = () => el("span", { class: "drill-tag", title: t("station.drillTagTitle") }, t("station.drillTag"));
 
 // ---- NEWS2 -------------------------------------------------------------------------------------
 // An incomplete NEWS2 (a parameter not measured, e.g. no nurse observation of consciousness yet) is
 // only a floor: shown as "≥ total · incomplete", never in the green of a normal score, and it names
 // what is missing. Missing data is never scored as normal.
-const NEWS2_PARAMS = { resp_rate: "respiratory rate", spo2: "SpO₂", supplemental_o2: "air or oxygen", sbp: "systolic BP",
-                       heart_rate: "pulse", consciousness: "consciousness (ACVPU)", temperature: "temperature" };
-const missingText = n => (n.missing || []).map(p => NEWS2_PARAMS[p] || p.replaceAll("_", " ")).join(", ");
-// the tile's short form of the same list ("no ACVPU, O₂"); the tooltip and bed view keep the words
-const NEWS2_SHORT = { resp_rate: "RR", spo2: "SpO₂", supplemental_o2: "O₂", sbp: "BP", heart_rate: "HR",
-                      consciousness: "ACVPU", temperature: "Temp" };
-const missingShort = n => "no " + (n.missing || []).map(p => NEWS2_SHORT[p] || p.replaceAll("_", " ")).join(", ");
+// The parameters (alerting.news2.PARAMETERS) in words (keys news2.param.<p>), and the tile's short form
+// of the same list (news2.short.<p>: "no ACVPU, O₂"); the tooltip and bed view keep the words.
+const NEWS2_PARAMS = ["resp_rate", "spo2", "supplemental_o2", "sbp", "heart_rate", "consciousness", "temperature"];
+const missingText = n => (n.missing || []).map(p => (NEWS2_PARAMS.includes(p) ? t("news2.param." + p) : p.replaceAll("_", " ")))
+  .join(t("station.listSep"));
+const missingShort = n => t("news2.missingShort", {
+  list: (n.missing || []).map(p => (NEWS2_PARAMS.includes(p) ? t("news2.short." + p) : p.replaceAll("_", " "))).join(t("station.listSep")) });
+/** A NEWS2 risk band in words ("medium"). @param {string} r */
+const riskWord = r => (I18n.has("news2.risk." + r) ? t("news2.risk." + r) : r);
 function news2Words(n) {
-  if (!n) return "no NEWS2";
-  return n.complete ? `NEWS2 ${n.total}, ${n.risk} risk`
-    : `NEWS2 incomplete: at least ${n.total}${n.risk !== "low" ? ` (${n.risk} risk or higher)` : ""}; not scored: ${missingText(n)}`;
+  if (!n) return t("news2.none");
+  if (n.complete) return t("news2.words", { total: n.total, risk: riskWord(n.risk) });
+  return t(n.risk !== "low" ? "news2.incompleteRisk" : "news2.incomplete", { total: n.total, risk: riskWord(n.risk), missing: missingText(n) });
 }
 function news2Badge(n) {
-  if (!n) return el("span", { class: "news none", title: "No NEWS2: no current observations" }, "NEWS2 —");
+  if (!n) return el("span", { class: "news none", title: t("news2.noneTitle") }, "NEWS2 —");
   if (n.complete) return el("span", { class: `news r-${n.risk}`, title: news2Words(n) }, `NEWS2 ${n.total}`);
   // a floor above low keeps its risk colour (the true score can only be higher); a low floor is neutral
   return el("span", { class: `news partial${n.risk !== "low" ? " r-" + n.risk : ""}`,
-                         title: news2Words(n) + ". The true score may be higher." },
-               el("span", { class: "n2-score" }, `NEWS2 ≥${n.total}`), " ", el("span", { class: "n2-inc" }, "incomplete"));
+                         title: t("news2.mayBeHigher", { words: news2Words(n) }) },
+               el("span", { class: "n2-score" }, `NEWS2 ≥${n.total}`), " ", el("span", { class: "n2-inc" }, t("news2.incompleteTag")));
 }
 
 // ---- tiles -------------------------------------------------------------------------------------
@@ -236,33 +258,42 @@ function renderTile(b) {
   node.dataset.bed = b.bed;
   const n = b.news2;
   const home = b.ward === "home";
-  const who = b.drill ? "" : home ? "at home" : b.patient || (b.device ? "no patient" : "empty");
-  node.setAttribute("aria-label", `Bed ${b.bed}${b.patient && !b.drill ? ", patient " + b.patient : ""}, ${news2Words(n)}`
-                                  + `${top ? `, ${ended ? "ended " : ""}${top.priority} priority alarm` : ""}`
-                                  + `${noData ? ", no current data from its device" : ""}`);
+  const who = b.drill ? "" : home ? t("station.atHome") : b.patient || (b.device ? t("station.noPatient") : t("station.empty"));
+  node.setAttribute("aria-label", [t("station.bed", { bed: b.bed }),
+    b.patient && !b.drill ? t("station.tilePatient", { patient: Ident.full(b.patient) }) : "", news2Words(n),
+    top ? t(ended ? "station.tileEndedAlarm" : "station.tileAlarm", { priority: priorityWord(top.priority) }) : "",
+    noData ? t("station.tileNoData") : ""].filter(Boolean).join(t("station.clauseSep")) + limitsWords(b));
   const news = news2Badge(n);
-  const head = el("header", {}, el("span", { class: "bed" }, b.bed), b.drill ? drillTag() : null, news);
+  const head = el("header", {}, el("span", { class: "bed" }, b.bed), b.drill ? drillTag() : null, limitsBadge(b), news);
   // the patient id on its own line, never cut (a nurse identifies the patient by it); beside it, when
   // the tile is wide enough (else on the next line), what an incomplete NEWS2 is missing
   const hint = n && !n.complete && (n.missing || []).length
-    ? el("span", { class: "n2-miss", title: "NEWS2 not scored: " + missingText(n) }, missingShort(n)) : null;
+    ? el("span", { class: "n2-miss", title: t("news2.notScored", { missing: missingText(n) }) }, missingShort(n)) : null;
   // a drill bed's DRILL tag says it all: no "patient" text
   const ident = el("div", { class: "ident" },
-                      el("span", { class: "pid", title: b.drill ? "drill (simulated)" : who }, who), hint);
+                      el("span", { class: "pid", title: b.drill ? t("station.drillPid") : who }, who), hint,
+                      identLine(b), b.patient ? null : Adt.admitButton(b.ward, b.bed, b.drill));
   const grid = el("div", { class: "vitals" });
   for (const alts of TILE_SIGNALS) {
     const sig = alts.find(s => vitals[s]) || alts[0];
     grid.append(vitalCell(sig, vitals[sig], sig === "nibp_sys" ? vitals.nibp_dia : null, b));
   }
   const dev = b.device ? el("span", { class: "dev " + (b.online === false ? "off" : "on") },
-                               (b.online === false ? "○ " : "● ") + b.device) : el("span", { class: "dev" }, "no device");
+                               (b.online === false ? "○ " : "● ") + b.device) : el("span", { class: "dev" }, t("station.noDevice"));
   const batt = b.battery !== null && b.battery !== undefined
     ? el("span", { class: "batt" + (b.battery < 20 ? " low" : "") }, `⚡${Math.round(b.battery)}%`) : null;
   const foot = el("footer", {}, dev, batt);
-  const banner = top ? el("div", { class: "alarm-text", title: top.reason },
+  const banner = top ? el("div", { class: "alarm-text", title: reasonText(top.reason).text },
                              `${ended ? "○ " : top.state !== "active" ? "✓ " : "▲ "}${alarmLabel(top)}${top.escalation_level ? " · ↑" + top.escalation_level : ""}`)
-    : noData ? el("div", { class: "alarm-text gap" }, b.online === false ? "DEVICE OFFLINE" : `NO CURRENT DATA · ${age(lastT(b))}`) : null;
-  node.replaceChildren(head, ident, grid, banner || el("div", { class: "alarm-text blank" }, ""), foot);
+    : noData ? el("div", { class: "alarm-text gap" }, b.online === false ? t("station.deviceOffline")
+      : t("station.noCurrentData", { age: age(lastT(b)) })) : null;
+  refill(node, head, ident, grid, banner || el("div", { class: "alarm-text blank" }, ""), foot);
+}
+
+/** Name and MRN beside the pseudonym, where the admission recorded them (identities.js). @param {any} b */
+function identLine(b) {
+  const named = b.drill ? "" : Ident.label(b.patient);
+  return named ? el("span", { class: "pname", title: named }, named) : null;
 }
 
 /** the newest reading of a bed @param {any} b @returns {number} */
@@ -294,15 +325,19 @@ function vitalCell(sig, v, dia, b) {
   const doubtful = noSignal || (v.quality && v.quality !== "valid");
   let text = noSignal ? "---" : fmt(v.value, sig);
   if (sig === "nibp_sys" && dia) text += "/" + fmt(dia.value, "nibp_dia");
-  const why = noSignal ? " (no signal: check the probe)" : doubtful ? ` (quality: ${v.quality})` : "";
+  const why = noSignal ? " " + t("station.vitalNoSignal")
+    : doubtful ? " " + t("station.vitalQuality", { quality: I18n.has("quality." + v.quality) ? t("quality." + v.quality) : v.quality }) : "";
   if (doubtful && !noSignal) text += "?";
   const alarmed = (b.alarms || []).some(a => a.signal === sig && a.state === "active");
   return el("div", { class: `v ${sig}${stale ? " stale" : ""}${doubtful ? " doubtful" : ""}${alarmed ? " alarmed" : ""}`,
-                        title: `${name} ${text} ${unit(v.unit)} · ${age(v.t)} ago${stale ? " (stale)" : ""}${why}` },
+                        title: `${name} ${text} ${unit(v.unit)} · ${t("station.ago", { age: age(v.t) })}${stale ? " " + t("station.stale") : ""}${why}` },
                el("span", { class: "lbl" }, name, " ", el("span", { class: "unit" }, unit(v.unit))),
                el("span", { class: "age" }, (stale ? "⏱ " : "") + age(v.t)),
                el("span", { class: "val" }, text));
 }
+
+/** An alarm priority in words ("high"; the chip writes it in capitals). @param {string} p */
+function priorityWord(p) { return I18n.has("alarm.priority." + p) ? t("alarm.priority." + p) : p; }
 
 // ---- alarm list ----------------------------------------------------------------------------------
 // The list never moves under the nurse's pointer or keyboard selection: each alarm has its own row
@@ -344,7 +379,9 @@ function soundAlarms(newAlarm) {
 }
 
 /** "NEWS2 9, bed 4": the alarm as the confirmation names it. @param {any} a */
-function alarmName(a) { return `${alarmLabel(a)}, ${a.bed ? "bed " + a.bed : "ward"}`; }
+function alarmName(a) { return t(a.bed ? "station.alarmNameBed" : "station.alarmNameWard", { label: alarmLabel(a), bed: a.bed }); }
+/** An alarm state in words ("acknowledged"). @param {string} s */
+function stateWord(s) { return I18n.has("alarm.state." + s) ? t("alarm.state." + s) : s; }
 
 function renderAlarms() {
   const list = $("alarm-list");
@@ -373,10 +410,10 @@ function renderAlarms() {
   const open = [...alarms.values()];
   const active = open.filter(a => !alarmEnded(a));
   $("alarm-count").textContent = String(active.length);
-  $("alarm-count").title = `${active.length} active, ${open.length - active.length} ended awaiting acknowledgement`;
+  $("alarm-count").title = t("station.alarmCountTitle", { active: active.length, ended: open.length - active.length });
   $("alarm-count").className = "count" + (active.some(a => a.priority === "high" && a.state === "active") ? " high" : "");
   const late = ids.filter((id, i) => i > 0 && sorted.indexOf(id) < sorted.indexOf(ids[i - 1]) && alarms.has(id)).length;
-  $("alarm-held").textContent = held() && late ? `list held · ${late} new below` : "";
+  $("alarm-held").textContent = held() && late ? t("station.listHeld", { n: late }) : "";
   for (const b of beds.values()) dirty.add(b.bed);
   schedule();
 }
@@ -389,8 +426,8 @@ function alarmRow(id) {
   const li = el("li", { "data-id": id },
     el("span", { class: "chip" }), el("span", { class: "where" }), el("span", { class: "when" }),
     el("span", { class: "label" }), el("span", { class: "reason" }), el("span", { class: "state" }),
-    el("span", { class: "actions" }, button("ack", "Acknowledge", "acknowledge"), button("sil", "Silence 2 min", "silence"),
-       button("esc", "Escalate", "escalate")));
+    el("span", { class: "actions" }, button("ack", t("station.act.acknowledge"), "acknowledge"),
+       button("sil", t("station.act.silence"), "silence"), button("esc", t("station.act.escalate"), "escalate")));
   li.addEventListener("click", () => {
     selectedId = id; renderAlarms();
     const a = alarms.get(id);
@@ -406,32 +443,33 @@ function fillRow(li, a, isGone) {
     + `${isGone ? " gone" : ""}`;
   li.dataset.bed = a.bed || "";
   const q = sel => /** @type {HTMLElement} */ (li.querySelector(sel));
-  q(".chip").textContent = a.priority.toUpperCase();
-  q(".where").replaceChildren(a.bed ? "Bed " + a.bed : "Ward", ...(a.drill ? [drillTag()] : []));
+  q(".chip").textContent = priorityWord(a.priority).toUpperCase();
+  q(".where").replaceChildren(a.bed ? t("station.bed", { bed: a.bed }) : t("station.ward"), ...(a.drill ? [drillTag()] : []));
   q(".when").textContent = clock(a.raised_t || a.t, false);
   q(".when").dataset.t = String(a.raised_t || a.t);
   q(".label").textContent = alarmLabel(a) + (a.patient ? " · " + a.patient : "");
-  q(".reason").textContent = a.reason;
-  const peak = a.peak_priority && a.peak_priority !== a.priority ? ` · peak ${a.peak_priority}` : "";
-  const endedAt = a.ended_t ? " " + clock(a.ended_t, false) : "";
-  q(".state").textContent = isGone ? "ended · cleared" + peak
-    : ended ? `ended${endedAt}${a.state === "active" ? " · latched: acknowledge to clear" : " · " + a.state}${peak}`
-    : a.state === "active" ? peak.slice(3) : a.state + (a.by ? " · " + a.by : "") + peak;
+  const why = reasonText(a.reason);  // alerting's text in the reader's language; a form it cannot read stays English
+  q(".reason").textContent = why.text;
+  if (why.english) q(".reason").setAttribute("lang", "en"); else q(".reason").removeAttribute("lang");
+  const peak = a.peak_priority && a.peak_priority !== a.priority ? " · " + t("station.peak", { priority: priorityWord(a.peak_priority) }) : "";
+  const endedAt = a.ended_t ? t("station.endedAt", { at: clock(a.ended_t, false) }) : t("alarm.ended");
+  q(".state").textContent = isGone ? t("station.endedCleared") + peak
+    : ended ? `${endedAt} · ${a.state === "active" ? t("station.latched") : stateWord(a.state)}${peak}`
+    : a.state === "active" ? peak.slice(3) : stateWord(a.state) + (a.by ? " · " + a.by : "") + peak;
   const name = alarmName(a);
-  for (const [cls, verb] of [[".ack", "Acknowledge"], [".sil", "Silence 2 min"], [".esc", "Escalate"]]) {
+  for (const [cls, action] of [[".ack", "acknowledge"], [".sil", "silence"], [".esc", "escalate"]]) {
     const b = /** @type {HTMLButtonElement} */ (q(cls));
     b.disabled = isGone;
-    b.setAttribute("aria-label", `${verb}: ${name}`);
+    b.textContent = t("station.act." + action);  // the chosen language's (a row outlives a language switch)
+    b.setAttribute("aria-label", t("station.actAria", { verb: b.textContent, name }));
   }
 }
-
-const DONE = { acknowledge: "Acknowledged", silence: "Silenced 2 min", escalate: "Escalated" };
 
 /** @param {string} id @param {"acknowledge" | "silence" | "escalate"} action */
 async function act(id, action) {
   const a = alarms.get(id) || gone.get(id);
   if (!a || !alarms.has(id)) {
-    confirmText(`Not ${DONE[action].toLowerCase()}: ${a ? alarmName(a) : "that alarm"} has already ended`, true);
+    confirmText(t("station.notDoneEnded." + action, { name: a ? alarmName(a) : t("station.thatAlarm") }), true);
     return;
   }
   const name = alarmName(a);
@@ -439,8 +477,8 @@ async function act(id, action) {
     const body = action === "silence" ? { minutes: 2, bed: a.bed || "" } : { bed: a.bed || "" };
     await api(`/api/v1/alarms/${encodeURIComponent(id)}/${action}`, { method: "POST", json: body });
     if (action === "silence") audio.pause(2 * 60000);
-    confirmText(`${DONE[action]}: ${name}`, false);
-  } catch (e) { confirmText(`Not ${DONE[action].toLowerCase()}: ${name}: ${e.message}`, true); }
+    confirmText(t("station.done." + action, { name }), false);
+  } catch (e) { confirmText(t("station.notDone." + action, { name, error: e.message }), true); }
 }
 
 /** The last action's confirmation under the list heading (a refusal also as an alert). @param {string} text @param {boolean} bad */
@@ -460,36 +498,43 @@ function flash(text) {
 const LINK_LOST_MS = 3000;  // 3 heartbeats missed: COMMUNICATION LOST (the heartbeat is 1 s; shown within 3.5 s)
 let lastFrameAt = 0, streamSince = 0, feedOk = true, linkLost = false;
 
+/** @typedef {"offline" | "live" | "reconnecting" | "lost"} ConnWord */
+/** @type {{cls: string, word: ConnWord}} */
+let connShown = { cls: "off", word: "offline" };  // the link indicator (#conn), written again on a language switch
+/** @param {string} cls @param {ConnWord} word */
+function setConn(cls, word) {
+  connShown = { cls, word };
+  $("conn").className = "conn " + cls;
+  $("conn").textContent = "● " + t("station.conn." + word);
+}
+
 function checkLink() {
   const now = Date.now();
   const silentMs = now - (lastFrameAt || streamSince || now);
   const lost = !!ward && (silentMs > LINK_LOST_MS || !feedOk);
   const box = $("comm-lost");
   if (lost) {
-    $("comm-lost-why").textContent = !feedOk
-      ? "The server has lost the monitors' data feed. Values and alarms on this screen are not current."
-      : `No data from the server for ${Math.round(silentMs / 1000)} s. Values and alarms on this screen are not current. Reconnecting…`;
+    $("comm-lost-why").textContent = !feedOk ? t("station.feedLost") : t("station.noDataFor", { s: Math.round(silentMs / 1000) });
   }
   if (lost === linkLost) return;
   linkLost = lost;
   box.hidden = !lost;
   document.body.classList.toggle("comm-lost", lost);
-  $("conn").className = "conn " + (lost ? "lost" : "on");
-  $("conn").textContent = lost ? "● COMMUNICATION LOST" : "● live";
+  setConn(lost ? "lost" : "on", lost ? "lost" : "live");
   soundAlarms(false);
 }
 setInterval(checkLink, 500);
 
 function renderAudio() {
+  if (!I18n.loaded()) return;  // the markup's text until the catalogue is in (start)
   const st = audio.state(), btn = /** @type {HTMLButtonElement} */ ($("audio-state"));
   const paused = st.pausedLeftMs > 0;
   const left = Math.ceil(st.pausedLeftMs / 1000);
   btn.className = "audio-state " + (!st.available ? "unavailable" : paused ? "paused" : st.playing ? "sounding" : "ready");
-  btn.textContent = !st.available ? "🔇 Audio unavailable — click to enable"
-    : paused ? `🔕 AUDIO PAUSED ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`
-    : st.playing ? `🔔 ${st.playing.toUpperCase()} alarm sounding · pause 2 min` : "🔔 Audio on";
-  btn.title = !st.available ? "The browser blocks sound until you click: click to enable alarm sound"
-    : paused ? "Alarm sound paused; a new alarm sounds at once. Click to resume now" : "Alarm sound of this station";
+  btn.textContent = !st.available ? "🔇 " + t("station.audio.unavailable")
+    : paused ? "🔕 " + t("station.audio.paused", { left: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` })
+    : st.playing ? "🔔 " + t("station.audio.sounding", { priority: priorityWord(st.playing).toUpperCase() }) : "🔔 " + t("station.audio.on");
+  btn.title = t(!st.available ? "station.audio.unavailableTitle" : paused ? "station.audio.pausedTitle" : "station.audio.title");
   btn.setAttribute("aria-pressed", String(paused));
 }
 $("audio-state").addEventListener("click", () => {
@@ -519,7 +564,7 @@ function openBed(name) {
   if (!b) return;
   bedOpen = name;
   $("bedview").hidden = false;
-  $("bv-title").textContent = `Bed ${b.bed} · ${b.patient || "no patient"}${b.device ? " · " + b.device : ""}`;
+  bedHead(b);
   strip = strip || waveStrip(/** @type {HTMLCanvasElement} */ ($("bv-wave")));
   strip.clear();  // never the previous bed's waveforms
   closeFrozen();
@@ -535,6 +580,7 @@ function openBed(name) {
 function closeBed() {
   const was = bedOpen;
   bedOpen = null;
+  closeLimits();
   $("bedview").hidden = true;
   conn && conn.send({ watch: null });
   if (strip) { strip.stop(); strip.clear(); }
@@ -543,9 +589,16 @@ function closeBed() {
   const t = was && $("bed-" + was); if (t) t.focus();
 }
 
+/** The bed view's title (pseudonym, and name and MRN where recorded) and its admission buttons (adt.js). @param {any} b */
+function bedHead(b) {
+  $("bv-title").textContent = `${t("station.bed", { bed: b.bed })} · ${b.patient ? Ident.full(b.patient) : t("station.noPatient")}${b.device ? " · " + b.device : ""}`;
+  Adt.bedActions($("bv-adt"), b);
+}
+
 function renderBedNow() {
   const b = beds.get(bedOpen);
   if (!b) return;
+  bedHead(b);
   const vit = b.vitals || {};
     const cells = Object.entries(vit).filter(([sig]) => sig !== "nibp_dia" && sig !== "nibp_mean")
     .sort((x, y) => signalRank(x[0]) - signalRank(y[0]))
@@ -554,15 +607,17 @@ function renderBedNow() {
       el("span", { class: "val" }, fmt(v.value, sig) + (sig === "nibp_sys" && vit.nibp_dia ? "/" + fmt(vit.nibp_dia.value, "nibp_dia") : "")
             + (sig === "nibp_sys" && vit.nibp_mean ? ` (${fmt(vit.nibp_mean.value, "nibp_mean")})` : "")),
       el("span", { class: "unit" }, unit(v.unit)),
-      el("span", { class: "age" }, age(v.t) + " ago")));
+      el("span", { class: "age" }, t("station.ago", { age: age(v.t) }))));
   const n = b.news2;
   if (n) cells.unshift(el("div", { class: `big news${n.complete ? " r-" + n.risk : " partial" + (n.risk !== "low" ? " r-" + n.risk : "")}`,
                                       title: news2Words(n) },
-                             el("span", { class: "lbl" }, n.complete ? "NEWS2" : "NEWS2 · incomplete"),
+                             el("span", { class: "lbl" }, n.complete ? "NEWS2" : "NEWS2 · " + t("news2.incompleteTag")),
                              el("span", { class: "val" }, `${n.complete ? "" : "≥"}${n.total}`),
-                             el("span", { class: "unit" }, n.complete ? n.risk : n.risk === "low" ? "at least" : n.risk + " or higher"),
-                             el("span", { class: "age" }, n.complete ? "complete" : "not scored: " + missingText(n))));
+                             el("span", { class: "unit" }, n.complete ? t("news2.riskUnit", { risk: riskWord(n.risk) })
+                               : n.risk === "low" ? t("news2.atLeast") : t("news2.orHigher", { risk: riskWord(n.risk) })),
+                             el("span", { class: "age" }, n.complete ? t("news2.complete") : t("news2.notScoredShort", { missing: missingText(n) }))));
   $("bv-now").replaceChildren(...cells);
+  syncLimits($("bv-limits"), b);  // the patient's own alarm limits (limits.js): reloaded when they change
 }
 
 async function loadTrend() {
@@ -580,7 +635,7 @@ async function loadTrend() {
     if (asked !== trendAsked || bedOpen !== b.bed) return;
     const shown = sigs.filter(s => r.rows.some(x => x.values[s] !== undefined));
     SWChart.trend(canvas, r.rows, shown.length ? shown : ["heart_rate"], from, to, r.units, r.every ? 60000 : 1000);
-  } catch (e) { flash("Trend: " + e.message); }
+  } catch (e) { flash(t("station.trendFailed", { error: e.message })); }
 }
 
 $("bv-close").addEventListener("click", closeBed);
@@ -590,15 +645,14 @@ $("bv-close").addEventListener("click", closeBed);
 function freezeStrip() {
   const b = beds.get(bedOpen);
   if (!strip || !b) return;
-  const caption = `Bed ${b.bed} · ${b.patient || "no patient"}${b.device ? " · " + b.device : ""}`;
+  const caption = `${t("station.bed", { bed: b.bed })} · ${b.patient || t("station.noPatient")}${b.device ? " · " + b.device : ""}`;
   const f = strip.freeze(caption, 10);
+  frozen = { caption, f };
   const img = /** @type {HTMLImageElement} */ ($("bv-frozen-img"));
   img.src = f.png;
   img.width = f.width;
   img.height = f.height;
-  const what = f.shown.length ? f.shown.map(c => `${c.label} (${c.gain})`).join(", ") : "no waveform";
-  img.alt = `Frozen 10 s strip, ${caption}, ${clock(f.from)} to ${clock(f.to)}: ${what}, 25 mm/s`;
-  $("bv-frozen-title").textContent = `Frozen strip · ${clock(f.from)}–${clock(f.to)}`;
+  frozenWords();
   const stamp = new Date(f.to).toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
   const save = /** @type {HTMLAnchorElement} */ ($("bv-frozen-save"));
   save.href = f.png;
@@ -606,7 +660,20 @@ function freezeStrip() {
   $("bv-frozen").hidden = false;
   save.focus();
 }
+/** @type {{caption: string, f: {from: number, to: number, shown: {signal: string, gain: string}[]}} | null} */
+let frozen = null;
+/** The frozen strip's title and text alternative, in the chosen language (again after a language switch). */
+function frozenWords() {
+  if (!frozen) return;
+  const { caption, f } = frozen;
+  const wave = (/** @type {string} */ s) => (I18n.has("wave." + s) ? t("wave." + s) : s);
+  const gain = (/** @type {string} */ g) => (g.includes("mm/mV") ? g : t("wave.autoScale"));
+  const what = f.shown.length ? f.shown.map(c => `${wave(c.signal)} (${gain(c.gain)})`).join(t("station.listSep")) : t("wave.none");
+  /** @type {HTMLImageElement} */ ($("bv-frozen-img")).alt = t("station.frozenAlt", { caption, from: clock(f.from), to: clock(f.to), what });
+  $("bv-frozen-title").textContent = t("station.frozenTitle", { from: clock(f.from), to: clock(f.to) });
+}
 function closeFrozen() {
+  frozen = null;
   $("bv-frozen").hidden = true;
   /** @type {HTMLImageElement} */ ($("bv-frozen-img")).removeAttribute("src");
   /** @type {HTMLAnchorElement} */ ($("bv-frozen-save")).href = "#";
@@ -633,7 +700,7 @@ $("bv-spot").addEventListener("submit", async ev => {
   const msg = f.querySelector(".spot-msg");
   try {
     await api(`/api/v1/patients/${encodeURIComponent(b.patient)}/spot`, { method: "POST", json: body });
-    msg.textContent = "Recorded"; f.reset();
+    msg.textContent = t("station.spotRecorded"); f.reset();
   } catch (e) { msg.textContent = e.message; }
 });
 
@@ -690,18 +757,57 @@ async function selectWard(w) {
     layout = got;
   } catch (e) {
     if (ward !== w) return;
-    flash(`Bed layout of ward ${w}: ${e.message} (beds shown in name order)`);
+    flash(t("station.layoutFailed", { ward: w, error: e.message }));
   }
   streamSince = Date.now();
+  Ident.follow(w, () => { for (const b of beds.keys()) dirty.add(b); if (bedOpen) renderBedNow(); schedule(); }, flash);
   conn = stream(`/api/v1/ws/wards/${encodeURIComponent(w)}`, onFrames, live => {
     if (linkLost) return;  // the COMMUNICATION LOST state stays until data flows again
-    $("conn").className = "conn " + (live ? "on" : "off");
-    $("conn").textContent = live ? "● live" : "● reconnecting";
+    setConn(live ? "on" : "off", live ? "live" : "reconnecting");
   });
 }
 
+// ---- language ----------------------------------------------------------------------------------
+// The browser's language or the one chosen on the top bar (remembered, i18n.js); a switch writes every
+// text again: the markup's (data-i18n), the tiles, the alarm list, the bed view, the top bar.
+/** @type {import("./session.js").User | null} */
+let me = null;
+function renderWho() {
+  if (!me) return;
+  const role = I18n.has("role." + me.role) ? t("role." + me.role) : me.role.replace("_", " ");
+  $("who").textContent = `${me.username} · ${role}`;
+}
+function renderWardTabs() {
+  $("wards").replaceChildren(...wards.map((w, i) => el("button", {
+    "data-ward": w.ward, class: w.ward === ward ? "on" : "", title: t("station.wardKey", { n: i + 1 }), onclick: () => selectWard(w.ward) },
+    w.virtual ? t("station.virtualWard") : t("station.wardName", { ward: w.ward }))));
+}
+function renderAll() {
+  I18n.translate(document);
+  /** @type {HTMLSelectElement} */ ($("lang")).value = I18n.lang();
+  document.querySelectorAll(".bv-range button").forEach(x => {
+    x.textContent = t("station.hours", { n: I18n.number(Number(/** @type {HTMLElement} */ (x).dataset.range)) });
+  });
+  setConn(connShown.cls, connShown.word);
+  renderAudio(); renderDrill(); renderWho(); renderWardTabs(); frozenWords();
+  if (!ward) return;  // not logged in yet: nothing else is on the screen
+  for (const s of slots) if (s) dirty.add(s);
+  for (const b of beds.keys()) dirty.add(b);
+  renderAlarms();  // rows, count, "list held"; the tiles (dirty) with them
+  if (bedOpen) { renderBedNow(); loadTrend(); }
+  if (strip) strip.draw();
+}
+$("lang").addEventListener("change", async ev => {
+  await I18n.choose(/** @type {I18n.Lang} */ (/** @type {HTMLSelectElement} */ (ev.target).value));
+  renderAll();
+});
+
 async function start() {
-  const me = await loginFlow("Central station", u => u.role !== "patient");
+  // the catalogue first: without it the screen would show keys, not words (the server serves both, so
+  // a failure here is passing; the markup's English stays on screen meanwhile)
+  while (!I18n.loaded()) await I18n.ready().catch(() => new Promise(ok => setTimeout(ok, 2000)));
+  renderAll();
+  me = await loginFlow(t("station.heading"), u => u.role !== "patient");
   if (me.role === "facility_manager") { location.replace("/facility"); return; }  // no patient data for them
   $("facility-link").hidden = me.role !== "admin";
   if (me.role === "charge_nurse" || me.role === "admin") {
@@ -711,19 +817,21 @@ async function start() {
       onSaved: saved => { layout = saved; slots = []; capacity = 0; $("grid").replaceChildren(); syncGrid(); schedule(); },
     });
   }
-  $("who").textContent = `${me.username} · ${me.role.replace("_", " ")}`;
+  renderWho();
   $("logout").addEventListener("click", logout);
+  // alarm and event history (the alarm panel's and the bed view's History), shift report (history.js)
+  initHistory({ ward: () => ward, bed: () => bedOpen,
+                beds: () => /** @type {string[]} */ ([...slots.filter(b => b !== null), ...beds.keys()]) });
+  Adt.init(me, { wards: () => wards });
   wards = await api("/api/v1/wards");
   const scoped = me.wards && me.wards.length ? me.wards : [];
   for (const w of scoped) if (!wards.some(x => x.ward === w)) wards.push({ ward: w, beds: 0, virtual: w === "home" });
   wards.sort((a, b) => (a.virtual - b.virtual) || a.ward.localeCompare(b.ward));
-  $("wards").replaceChildren(...wards.map((w, i) => el("button", {
-    "data-ward": w.ward, title: `Key ${i + 1}`, onclick: () => selectWard(w.ward) },
-    w.virtual ? "Virtual ward (home)" : "Ward " + w.ward)));
+  renderWardTabs();
   const fromHash = decodeURIComponent((location.hash.match(/ward=([^&]+)/) || [])[1] || "");
   const first = wards.find(w => w.ward === fromHash) || wards[0];
   if (first) selectWard(first.ward);
-  else $("grid").replaceChildren(el("p", { class: "nothing" }, "No wards yet: admit a patient or assign a device."));
+  else $("grid").replaceChildren(el("p", { class: "nothing", "data-i18n": "station.noWards" }, t("station.noWards")));
   setInterval(() => {
     $("clock").textContent = clock(serverNow());
     if (drill) renderDrill();

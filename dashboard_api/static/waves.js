@@ -4,7 +4,9 @@
 // each other), moving at 25 mm/s, the ECG at 10 mm/mV with a 1 mV calibration mark, each channel with
 // its lead / signal label. A channel whose chunks stop shows the gap and says NO SIGNAL: old samples
 // move off the screen, they are never repeated. A frozen 10 s strip can be saved as PNG. No dependencies.
+// Texts in the reader's language (i18n.js); the scales (mm/s, mm/mV) are written the same in every language.
 import { clock, serverNow } from "./common.js";
+import { t } from "./i18n.js";
 
 /** @typedef {Extract<import("./frames.js").WsFrame, {type: "wave"}>} WaveFrame */
 /** @typedef {{t0: number, fs: number, samples: number[]}} Chunk */
@@ -24,9 +26,7 @@ const KEEP_MS = 16000;               // enough for a frozen 10 s strip behind th
 const SILENT_MS = 1000;              // no sample this long before the right edge: the channel says NO SIGNAL
 const FRAME_MS = 40;                 // redraw at most 25 times a second
 export const GUTTER = 36;            // px right of the trace: the ECG's 1 mV calibration mark
-const ORDER = ["ecg_ii", "pleth", "resp_wave"];
-/** @type {Record<string, string>} */
-const LABEL = { ecg_ii: "ECG II", pleth: "Pleth (SpO₂)", resp_wave: "Resp" };
+const ORDER = ["ecg_ii", "pleth", "resp_wave"];  // each channel's lead / signal label: key wave.<signal>
 /** @type {Record<string, string>} */
 const COLOR = { ecg_ii: "#4ade80", pleth: "#38bdf8", resp_wave: "#facc15" };
 
@@ -86,7 +86,7 @@ function render(ctx, chans, from, to, w, h, top0 = 0) {
   for (let gy = 0; gy < h; gy += 5 * mm) { ctx.beginPath(); ctx.moveTo(0, top0 + gy); ctx.lineTo(w, top0 + gy); ctx.stroke(); }
   ctx.font = "13px system-ui, sans-serif";
   if (!chans.length) {
-    ctx.fillStyle = "#cbd5e1"; ctx.fillText("no waveform from this device", 12, top0 + h / 2);
+    ctx.fillStyle = "#cbd5e1"; ctx.fillText(t("wave.none"), 12, top0 + h / 2);
     return [];
   }
   const rowH = h / chans.length, plotW = w - GUTTER;
@@ -110,8 +110,8 @@ function render(ctx, chans, from, to, w, h, top0 = 0) {
     pts.forEach((p, i) => { (i === 0 || p.gap) ? ctx.moveTo(p.x, y(p.v)) : ctx.lineTo(p.x, y(p.v)); });
     ctx.stroke();
     ctx.restore();
-    const label = LABEL[ch.signal] || ch.signal;
-    const gain = ecg ? `${ECG_MM_MV} mm/mV` : "auto scale";
+    const label = ORDER.includes(ch.signal) ? t("wave." + ch.signal) : ch.signal;
+    const gain = ecg ? `${ECG_MM_MV} mm/mV` : t("wave.autoScale");
     ctx.fillStyle = "#e5e7eb";
     ctx.fillText(`${label} · ${gain} · ${SWEEP_MM_S} mm/s`, 8, top + 16);
     if (ecg) {  // the 1 mV calibration mark (10 mm high at 10 mm/mV)
@@ -122,7 +122,7 @@ function render(ctx, chans, from, to, w, h, top0 = 0) {
     const silentMs = Math.max(0, to - ch.end);
     const live = silentMs < SILENT_MS;
     if (!live) {  // the data stopped: say so where the trace ends, in the channel's own row
-      const text = `NO SIGNAL · ${Math.round(silentMs / 1000)} s`;
+      const text = t("wave.noSignal", { s: Math.round(silentMs / 1000) });
       ctx.font = "bold 14px system-ui, sans-serif";
       const tw = ctx.measureText(text).width, x = Math.max(8, Math.min(plotW - tw - 8, (ch.end - from) * PX_PER_MS + 8));
       ctx.fillStyle = "#030712"; ctx.fillRect(x - 4, top + rowH / 2 - 13, tw + 8, 20);
@@ -211,7 +211,7 @@ export function waveStrip(canvas) {
       const to = serverNow() - lag, from = to - seconds * 1000;
       ctx.fillStyle = "#0f172a"; ctx.fillRect(0, 0, w, head);
       ctx.fillStyle = "#f8fafc"; ctx.font = "bold 13px system-ui, sans-serif";
-      ctx.fillText(`${caption} · ${clock(from)}–${clock(to)} · ${SWEEP_MM_S} mm/s · ECG ${ECG_MM_MV} mm/mV`, 8, 17);
+      ctx.fillText(`${caption} · ${clock(from)}–${clock(to)} · ${SWEEP_MM_S} mm/s · ${t("wave.ecg")} ${ECG_MM_MV} mm/mV`, 8, 17);
       const shown = render(ctx, list, from, to, w, h - head, head);
       return { png: c.toDataURL("image/png"), from, to, shown, width: w, height: h };
     },

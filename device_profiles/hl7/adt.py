@@ -5,6 +5,11 @@ Patient = PID-3.1 (the first identifier; must be a SmartWard id ``[A-Za-z0-9_.-]
 PV1-3 (``point of care^room^bed``: ward = PV1-3.1, bed = PV1-3.3, else PV1-3.2), time = EVN-6
 (event occurred), else EVN-2, else MSH-7. The answer is an HL7 ACK (``MSA|AA`` accepted, ``AE``
 refused by ADT rules, ``AR`` unreadable), with the reason in ``ERR``/``MSA-3``.
+
+Optional identity (kept in the platform's state DB only, never with the data): name = the first PID-5
+(``family^given^middle^suffix``, read as ``FAMILY, Given Middle Suffix``), MRN = the first PID-3
+identifier typed ``MR`` (PID-3.5). To keep the platform pseudonymous, send the pseudonym first in PID-3
+and the MRN as a repetition typed ``MR``.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class AdtMessage:
     bed: str
     at: int
     control_id: str
+    name: str = ""  # PID-5 as text, "" when absent
+    mrn: str = ""  # the PID-3 identifier typed MR, "" when none
 
 
 def _id(value: str, where: str) -> str:
@@ -86,7 +93,25 @@ def parse_adt(text: str) -> AdtMessage:
         at = parse_dtm(when, UTC) if when else int(datetime.now(UTC).timestamp() * 1000)
     except DtmError as exc:
         raise Hl7AdtError("EVN-6", str(exc)) from None
-    return AdtMessage(event, EVENTS[event], patient, ward, bed, at, control)
+    return AdtMessage(event, EVENTS[event], patient, ward, bed, at, control, _name(pid), _mrn(pid))
+
+
+def _name(pid: object) -> str:
+    """PID-5 (the first XPN) as ``FAMILY, Given Middle Suffix``; "" when absent."""
+    family = field(pid, 5, 1)
+    rest = " ".join(p for p in (field(pid, 5, 2), field(pid, 5, 3), field(pid, 5, 4)) if p)
+    return f"{family}, {rest}" if family and rest else family or rest
+
+
+def _mrn(pid: object) -> str:
+    """The first PID-3 identifier whose type (PID-3.5) is ``MR``; "" when none."""
+    for rep in range(1, 11):
+        value = field(pid, 3, 1, rep)
+        if field(pid, 3, 5, rep) == "MR" and value:
+            return value
+        if not value and not field(pid, 3, 5, rep):
+            break
+    return ""
 
 
 def adt_ack(control_id: str, code: str, text: str = "", event: str = "A01") -> str:

@@ -176,7 +176,7 @@ async def test_new_beds_do_not_move_the_beds_shown(platform_sqlite: Running, bro
     for b in LAYOUT[:5]:
         await dlg.get_by_role("button", name=f"Remove bed {b} from the layout").click()
     await cn.click("#layout-save")
-    await expect(cn.locator("#layout-problem")).to_have_text("A layout has 8–64 beds; this one has 7.")
+    await expect(cn.locator("#layout-problem")).to_have_text("A layout has 8\u201364 beds; this one has 7.")
     await cn.click("#layout-cancel")
     await expect(dlg).to_be_hidden()
     await expect(cn.locator("#layout-edit")).to_be_focused()  # focus back where it was

@@ -116,6 +116,7 @@ MATRIX: dict[str, tuple[frozenset[str], Build]] = {
     "GET /": (EVERYONE, _get("/")),
     "GET /portal": (EVERYONE, _get("/portal")),
     "GET /facility": (EVERYONE, _get("/facility")),
+    "GET /report": (EVERYONE, _get("/report")),  # the shift report page: its data is the API's
     # -- any logged-in user -----------------------------------------------------------------------
     "GET /api/v1/auth/me": (LOGGED_IN, _get("/api/v1/auth/me")),
     "POST /api/v1/ws/ticket": (LOGGED_IN, _post("/api/v1/ws/ticket")),  # the websocket itself checks the ward
@@ -124,11 +125,16 @@ MATRIX: dict[str, tuple[frozenset[str], Build]] = {
     "GET /api/v1/wards": (CLINICAL, _get("/api/v1/wards")),
     "GET /api/v1/wards/{ward}/beds": (W1_CLINICAL, _get("/api/v1/wards/w1/beds")),
     "GET /api/v1/wards/{ward}/alarms": (W1_CLINICAL, _get("/api/v1/wards/w1/alarms")),
+    # alarm history and shift report: the ward's clinical staff (history.py)
+    "GET /api/v1/wards/{ward}/alarm-history": (W1_CLINICAL, _get("/api/v1/wards/w1/alarm-history")),
+    "GET /api/v1/wards/{ward}/shift-report": (W1_CLINICAL, _get("/api/v1/wards/w1/shift-report")),
     # the station's bed layout: read by the ward's clinical staff, set by its charge nurse or an admin
     "GET /api/v1/wards/{ward}/layout": (W1_CLINICAL, _get("/api/v1/wards/w1/layout")),
     "PUT /api/v1/wards/{ward}/layout": (ADT, lambda s, r: ("PUT", "/api/v1/wards/w1/layout", {
         "json": {"beds": [f"{i:02d}" for i in range(1, 9)]}})),
     "DELETE /api/v1/wards/{ward}/layout": (ADT, lambda s, r: ("DELETE", "/api/v1/wards/w1/layout", {})),
+    # name and MRN of the ward's patients: its clinical staff only (never a patient, not even their own ward list)
+    "GET /api/v1/wards/{ward}/identities": (W1_CLINICAL, _get("/api/v1/wards/w1/identities")),
     # -- patient data: clinical staff of the patient's ward, and the patient --------------------
     "GET /api/v1/patients/{patient}/vitals": (PATIENT_READERS, _get("/api/v1/patients/MX-1/vitals")),
     "GET /api/v1/patients/{patient}/fhir/Observation": (PATIENT_READERS,
@@ -136,6 +142,12 @@ MATRIX: dict[str, tuple[frozenset[str], Build]] = {
     "GET /api/v1/patients/{patient}/summary": (PATIENT_READERS, _get("/api/v1/patients/MX-1/summary")),
     "POST /api/v1/patients/{patient}/spot": (W1_CLINICAL, _post("/api/v1/patients/MX-1/spot",
                                                                  lambda s, r: {"consciousness": "A"})),
+    # a patient's own alarm limits: clinical staff of the patient's ward (not the patient: a clinical setting)
+    "GET /api/v1/patients/{patient}/limits": (W1_CLINICAL, _get("/api/v1/patients/MX-1/limits")),
+    "PUT /api/v1/patients/{patient}/limits/{signal}": (W1_CLINICAL, lambda s, r: (
+        "PUT", "/api/v1/patients/MX-1/limits/spo2", {"json": {"low": 92, "reason": "matrix test"}})),
+    "DELETE /api/v1/patients/{patient}/limits/{signal}": (W1_CLINICAL, lambda s, r: (
+        "DELETE", "/api/v1/patients/MX-1/limits/spo2", {})),
     # -- alarm actions: clinical staff of the alarm's ward ----------------------------------------
     "POST /api/v1/alarms/{alarm_id}/acknowledge": (W1_CLINICAL, _post("/api/v1/alarms/{s.alarm}/acknowledge")),
     "POST /api/v1/alarms/{alarm_id}/silence": (W1_CLINICAL, _post("/api/v1/alarms/{s.alarm}/silence",

@@ -245,3 +245,23 @@ async def test_alarm_events_made_while_the_broker_is_down_are_published_after_it
         private_mosquitto.start()
         await until(svc.ready, within=40, what="service reconnected")
         await until(lambda: svc.unpublished == 0, within=20, what="held events acknowledged by the broker")
+
+
+async def test_an_override_stored_while_the_broker_is_down_applies_once_alerting_reconnects(
+        private_mosquitto: Mosquitto, tmp_path: Path, topic_root: str) -> None:
+    """The bedside API stores a limit and then announces it on the control topic; with the broker down the
+    announcement cannot be sent (the API says so), so alerting reloads overrides whenever it reconnects."""
+    from alerting import PatientOverride
+
+    svc = service(private_mosquitto, tmp_path, topic_root)
+    async with running(svc):
+        private_mosquitto.stop()
+        await until(lambda: not svc.ready(), what="service notices the broker is gone")
+        store = AlarmStore.open(f"sqlite:///{tmp_path / 'state.db'}")
+        await asyncio.to_thread(store.set_override, "p-123", "spo2", PatientOverride(low=80, critical_low=75),
+                                "dr.lee", now_ms())
+        await asyncio.sleep(0.5)
+        assert ("p-123", "spo2") not in svc.engine.overrides  # nobody told it yet
+        private_mosquitto.start()
+        await until(svc.ready, within=40, what="service reconnected")
+        await until(lambda: ("p-123", "spo2") in svc.engine.overrides, what="override reloaded on reconnect")
