@@ -84,6 +84,16 @@ export function syncLimits(container, b) {
   load();
 }
 
+// another language chosen on the station: the section is drawn again in it (the values stay)
+document.addEventListener("sw-lang", () => {
+  if (!section || !current.bed) return;
+  const details = /** @type {HTMLDetailsElement | null} */ (section.querySelector("details.limits"));
+  if (details) {
+    /** @type {HTMLElement} */ (details.querySelector(".limits-title")).textContent = t("limits.title");
+    if (signals.length) render(details); else load();
+  }
+});
+
 /** The bed view closed: the next bed starts afresh. */
 export function closeLimits() {
   shownFor = "";
