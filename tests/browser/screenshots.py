@@ -1,6 +1,7 @@
 """Regenerate docs/screenshots/*.png: ``python -m tests.browser.screenshots`` (needs mosquitto and
 /usr/bin/chromium). Builds the scene of :mod:`tests.browser.scene` (32 beds, 30 min of history, live
-1 Hz feed, home wearables), then photographs the central station, a bed view and the patient portal."""
+1 Hz feed, home wearables), then photographs the central station (English and Chinese), a bed view and its dialogs (alarm limits,
+transfer), the alarm history, the bed layout editor, the shift report (and its PDF) and the patient portal."""
 
 from __future__ import annotations
 
@@ -75,7 +76,42 @@ async def main() -> None:
                 await page.click("#bed-02")
                 await asyncio.sleep(4)
                 await page.screenshot(path=str(OUT / "bed-view.png"))
+                # the bed view's dialogs: per-patient limits, transfer (charge nurse), the bed's history
+                await page.click("#bv-limits summary")
+                await page.locator('#bv-limits [data-edit="spo2"]').click()
+                await asyncio.sleep(1)
+                await page.screenshot(path=str(OUT / "bed-limits-dialog.png"))
                 await page.keyboard.press("Escape")
+                await page.locator("#bv-adt .adt-transfer").click()
+                await asyncio.sleep(1)
+                await page.screenshot(path=str(OUT / "adt-transfer-dialog.png"))
+                await page.keyboard.press("Escape")
+                await page.keyboard.press("Escape")
+                await page.click("#history-open")
+                await asyncio.sleep(2)
+                await page.screenshot(path=str(OUT / "alarm-history.png"))
+                await page.keyboard.press("Escape")
+                await page.click("#layout-edit")
+                await asyncio.sleep(1)
+                await page.screenshot(path=str(OUT / "bed-layout-editor.png"))
+                await page.keyboard.press("Escape")
+                async with ctx.expect_page() as popup:
+                    await page.click("#report-open")
+                report = await popup.value
+                await report.wait_for_selector("body[data-loaded='1']", timeout=30_000)
+                await report.screenshot(path=str(OUT / "shift-report.png"))
+                await report.pdf(path=str(OUT / "shift-report.pdf"), format="A4")
+                await report.close()
+                zh = await b.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+                zpage = await zh.new_page()
+                await zpage.goto(run.base + "/")
+                await zpage.fill("input[name=username]", "nina")
+                await zpage.fill("input[name=password]", PASSWORD)
+                await zpage.click("button[type=submit]")
+                await zpage.wait_for_selector("#bed-32 .v.heart_rate")
+                await asyncio.sleep(3)
+                await zpage.screenshot(path=str(OUT / "central-station-zh-CN.png"))
+                await zh.close()
                 await page.click(".ward-tabs button:has-text('Virtual ward')")
                 await asyncio.sleep(3)
                 await page.screenshot(path=str(OUT / "virtual-ward.png"))

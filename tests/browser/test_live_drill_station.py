@@ -70,6 +70,15 @@ async def test_drill_banner_marked_alarm_and_click_acknowledge(mosquitto: Mosqui
                                        " && e.getBoundingClientRect().height > 40)"
                                        ".map(e => e.id || e.className || e.textContent)")
             assert tall == [], (width, tall)  # on one line (no tab label or clock broken over two)
+            # nothing pushed off the bar, whatever the audio state says (its text changes length; the
+            # longest, "audio unavailable", is what a screen shows before anyone clicks), and the DRILL
+            # banner keeps a readable width (it is the element that gives way, with an ellipsis)
+            fit = await page.evaluate("""() => { const a = document.getElementById('audio-state');
+                const before = a.textContent; a.textContent = '\\u{1F507} Audio unavailable \\u2014 click to enable';
+                const bar = document.querySelector('.topbar'), d = document.getElementById('drill-banner');
+                const r = [bar.scrollWidth - bar.clientWidth, d.getBoundingClientRect().width];
+                a.textContent = before; return r; }""")
+            assert fit[0] <= 0 and fit[1] >= 120, (width, fit)
         await expect(page.locator("#bed-01")).not_to_have_class(re.compile(r"\bdrill\b"))
         item = page.locator(".alarm.drill[data-bed='DRILL-01']").first
         await expect(item).to_be_visible(timeout=40_000)
