@@ -129,8 +129,19 @@ export function reasonText(reason) {
   return translated(r);
 }
 
-/** The reason written again from the catalogue, in any language (English too: the tests' round trip). @param {string} reason */
+// an escalation wraps the alarm's reason (alerting.lifecycle._escalate): "<why>: escalated to <role> (<reason>)"
+const ESCALATED = /^(?:unacknowledged for (?<s>\d+) s|escalated by (?<by>\S+)): escalated to (?<role>[a-z_]+) \((?<inner>.*)\)$/s;
+
+/** The reason written again from the catalogue, in any language (English too: the tests' round trip). @param {string} reason
+ * @returns {{text: string, whole: boolean, english: boolean}} */
 export function translated(reason) {
+  const esc = ESCALATED.exec(reason);
+  if (esc && esc.groups) {
+    const g = esc.groups, inner = translated(g.inner);
+    const why = g.by !== undefined ? t("reason.escalatedBy", { by: g.by }) : t("reason.unacknowledged", { s: g.s });
+    const role = I18n.lang() !== "en" && I18n.has("role." + g.role) ? t("role." + g.role) : g.role;  // English: as written
+    return { text: t("reason.escalated", { why, role, reason: inner.text }), whole: inner.whole, english: false };
+  }
   const parts = reason.replaceAll(LOW_RESPONSE, LOW_RESPONSE.replace("; ", SEP)).split("; ").map(p => p.replaceAll(SEP, "; "));
   const out = parts.map(p => clause(p));
   return { text: out.map((o, i) => o ?? parts[i]).join(t("reason.sep")), whole: out.every(o => o !== null),

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parents[3]
 STATIC = ROOT / "dashboard_api" / "static"
 T0 = 1_763_805_600_000
 WHO = Attribution(ward="w1", bed="07", patient="p1")
-# what may stay as it is in Chinese: abbreviations nurses read in both languages, units, names of devices
-KEPT = re.compile(r"NEWS2?|NIBP|SpO2|SpO₂|etCO2|etCO₂|HR|PR|RR|PI|mmHg|min|mon-1|sensor_fault|[a-z]+_[a-z_]+")
+# what may stay as it is in Chinese: abbreviations nurses read in both languages, units, names of devices and users
+KEPT = re.compile(r"NEWS2?|NIBP|SpO2|SpO₂|etCO2|etCO₂|HR|PR|RR|PI|mmHg|min|mon-1|nina|sensor_fault|[a-z]+_[a-z_]+")
 
 RUNNER = """
 import { readFileSync } from "node:fs";
@@ -99,6 +99,10 @@ def written_reasons() -> set[str]:
              describe("spo2", 91, LimitHit("low", False, "medium", 90), 30, 86),  # back in the hysteresis band
              describe("heart_rate", 128, LimitHit("high", True, "high", 130), 5),
              describe_end("nibp_sys", 120, "high", 210), "no current SpO2 data", "device mon-1 reports sensor_fault"}
+    # an escalation wraps the reason (alerting.lifecycle._escalate), "; " inside it included
+    texts |= {f"unacknowledged for 120 s: escalated to charge_nurse ({describe('spo2', 88, LimitHit('low', False, 'medium', 90), 12, 84)})",
+              "escalated by nina: escalated to physician (NEWS2 7: high risk, urgent or emergency response; "
+              "observations continuous monitoring of vital signs)"}
     for risk, response in RESPONSE.items():
         texts.add(f"NEWS2 6: {risk if risk != 'zero' else 'low'} risk, {response}")
     for freq in OBSERVATION_FREQUENCY.values():
