@@ -73,6 +73,8 @@ async def test_set_a_limit_at_the_bed_view_see_the_marker_and_reset(platform_sql
     await page.click("#bv-limits summary")
     edit = page.locator('#bv-limits [data-edit="spo2"]')
     await expect(edit).to_be_visible(timeout=10_000)
+    # the open section does not squeeze the trend away (it did: 0 px of trend left at 1080p)
+    assert await page.locator("#bv-trend").evaluate("c => c.getBoundingClientRect().height") >= 150
     await expect(page.locator('#bv-limits tr[data-signal="spo2"] td').nth(1)).to_contain_text("90 %")  # the ward's low
     await expect(page.locator("#bv-limits .limits-sum")).to_have_text("ward defaults")
 
