@@ -44,6 +44,8 @@ class Engine:
         self._rules: dict[tuple[str, str], LimitRule | None] = {}
         self._expire_ms = {s: int(config.expire_after(s) * 1000) for s in SIGNALS}
         self._device_expire: dict[str, dict[str, int]] = {}  # device profile expire_after (from its status)
+        self._fed_by: dict[str, str] = {}  # device -> the patient key its last sample was attributed to
+        self._feeds: dict[str, set[str]] = {}  # patient key -> the devices whose data it gets
         self.news2 = News2Watch(config, self.conditions, self._expire_ms)
         self.anomaly = AnomalyWatch(config, self.conditions)
         self._ignore_unassigned = config.unassigned == "ignore"
@@ -99,10 +101,19 @@ class Engine:
         self.observations += 1
         if (not who.ward and self._ignore_unassigned) or (who.drill and who.drill in self.ended_drills):
             return []
+        events: list[AlarmEvent] = []
+        key = who.patient or f"device:{device}"
+        previous = self._fed_by.get(device)
+        if previous != key:
+            if previous is not None:  # ADT moved the device's data to another patient or bed
+                events += self._hand_over(previous, device, t)
+            self._fed_by[device] = key
+            self._feeds.setdefault(key, set()).add(device)
         p = self._patient(who, device)
         cond = self.conditions
         tech = self.config.technical
-        events: list[AlarmEvent] = self.tick(t) if t >= self._next_scan else []
+        if t >= self._next_scan:
+            events += self.tick(t)
         lead_off_open = (p.key, "technical", "heart_rate", "lead_off") in self.lifecycle.by_key
         checks = cross_check(values, p.last, t, self._expire_ms["pulse_rate"], lead_off_open, quality)
         for code, (sig, prio_field, reason) in checks.active.items():
@@ -154,6 +165,30 @@ class Engine:
             events += self._limit(p, name, value, rule, t)
         if self.anomaly.enabled:
             events += self.anomaly.add(p, t, values, checks.unusable, quality)
+        return events
+
+    def _hand_over(self, previous: str, device: str, t: int) -> list[AlarmEvent]:
+        """``device``'s data now belongs to someone else (a discharge, an admission, a transfer, the device
+        moved): the patient (or device-only bed) it fed lost no data, the data moved. So no "no data"
+        alarm is raised for it, and its open conditions end (their alarms stay latched until
+        acknowledged, as any ended alarm). Only when that device was its only feed: a patient with a second
+        device keeps being judged on it, and one whose only SpO2 source left does get its "no data" alarm."""
+        feeds = self._feeds.get(previous, set())
+        feeds.discard(device)
+        old = self.patients.get(previous)
+        if old is None or feeds:
+            return []
+        cond = self.conditions
+        why = f"device {device} now attributed elsewhere (ADT)"
+        events: list[AlarmEvent] = []
+        for name in list(old.last):
+            del old.last[name]
+            self.news2.expired(old, name)
+            for side in ("low", "high"):
+                events += cond.end_if_open(old, "limit", name, side, t, why)
+        old.stale_since.clear()
+        for k in [k for k in (*cond.pending, *self.lifecycle.by_key) if k[0] == old.key and k[1] == "technical"]:
+            events += cond.end_if_open(old, "technical", k[2], k[3], t, why)
         return events
 
     def _limit(self, p: Patient, name: str, value: float, rule: LimitRule, t: int) -> list[AlarmEvent]:
