@@ -148,7 +148,12 @@ function row(e) {
 async function load(next) {
   const got = query();
   const body = part.body, status = part.status, more = /** @type {HTMLButtonElement} */ (part.more);
-  if ("error" in got) { status.textContent = got.error; return; }
+  if ("error" in got) {  // nothing may stay on screen that the filters no longer describe
+    ++asked; cursor = null; shown = 0; body.replaceChildren(); more.hidden = true;
+    part.caption.textContent = t("hist.caption", { n: 0 });
+    status.textContent = got.error;
+    return;
+  }
   const q = got.query;
   if (next && cursor) q.set("cursor", cursor);
   if (!next) { cursor = null; shown = 0; body.replaceChildren(); more.hidden = true; }

@@ -127,6 +127,11 @@ async def test_history_dialog_and_shift_report_pdf(platform_sqlite: Running, bro
     got = await history_rows(page)
     assert any(r["alarm"] == aid and r["event"] == "acknowledged" and r["by"] == "nina" for r in got), got
     assert "02" not in {r["bed"] for r in got}
+    # no priority chosen: said, and no row stays that the filters no longer describe
+    await dialog.get_by_role("checkbox", name=re.compile("High")).uncheck()
+    await expect(page.locator("#history tbody tr")).to_have_count(0, timeout=5_000)
+    await dialog.get_by_role("checkbox", name=re.compile("High")).check()
+    await until(lambda: _only(page, {"high"}, need="01"), "high rows again")
     # a key that acknowledges on the station does nothing while the dialog has focus
     await dialog.get_by_role("checkbox", name=re.compile("Low")).focus()
     for key in ("a", "e", "s", "ArrowDown", "a"):
