@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
+from device_profiles import now_ms
 from ingest.platform import PlatformServices
 
 from .audit import AuditLog
@@ -136,3 +137,19 @@ def require_patient(services: Services, user: User, patient: str) -> str | None:
     if ward is None or not user.can_see_ward(ward):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"patient {patient} is not in a ward of user {user.username}")
     return ward
+
+
+def time_window(start: int | None, end: int | None, default_ms: int, max_ms: int,
+                names: tuple[str, str] = ("since", "until")) -> tuple[int, int]:
+    """``[start, end)`` (ms) from a route's query: ``end`` defaults to now, ``start`` to ``default_ms``
+    before it; 422 naming the parameters (``names``) when the window is empty or longer than ``max_ms``."""
+    stop = end if end is not None else now_ms() + 1
+    begin = start if start is not None else stop - default_ms
+    a, b = names
+    if begin >= stop:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{a} ({begin}) must be before {b} ({stop})")
+    if stop - begin > max_ms:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"{a}..{b} spans {(stop - begin) / 3_600_000:.1f} h: at most {max_ms / 3_600_000:g} h "
+                            "per request")
+    return begin, stop

@@ -85,7 +85,10 @@ class Pipeline:
         self.attributions = attributions
         self.decoders = list(decoders)
         self.publish = publish
-        self.publish_obs = publish_obs  # attributed observations (e.g. ingest.republish.Republisher.obs)
+        # attributed observations (e.g. ingest.republish.Republisher.obs); else each published as it is
+        self.publish_obs: PublishObs | None = publish_obs
+        if publish_obs is None and publish is not None:
+            self.publish_obs = lambda topic, _a, body: publish(topic, body)
         self.auto_assign = auto_assign
         self.dedup = dedup or SeqWindow()
         self._devices = topics.device_prefix(root)
@@ -172,12 +175,9 @@ class Pipeline:
                     parts.append(AttributedObservation(Observation(device, obs.seq, [s]), w))
         for a in parts:
             batch.add_obs(a)
-            if self.publish_obs is not None or self.publish is not None:
+            if self.publish_obs is not None:
                 body = splice(raw, a.who) if raw is not None and len(parts) == 1 else a.encode()
-                if self.publish_obs is not None:
-                    self.publish_obs(ward_topic(self.root, a.who.ward, "obs"), a, body)
-                else:
-                    self.publish(ward_topic(self.root, a.who.ward, "obs"), body)  # type: ignore[misc]
+                self.publish_obs(ward_topic(self.root, a.who.ward, "obs"), a, body)
         return DUPLICATE if self.dedup.seen(device, obs.seq) else STORED
 
     def _status(self, device: str, status: dict[str, object], received_ms: int, drill_tree: bool = False) -> None:

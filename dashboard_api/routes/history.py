@@ -29,7 +29,7 @@ from device_profiles import now_ms
 from ingest import StoreError, VitalsRow
 
 from .. import shift_report as sr
-from ..deps import CurrentUser, Services, ServicesDep, require_clinical
+from ..deps import CurrentUser, Services, ServicesDep, require_clinical, time_window
 from .wards import WardId, _layouts
 
 router = APIRouter(tags=["wards"])
@@ -85,19 +85,6 @@ class HistoryOut(BaseModel):
     next: str | None  # the cursor of the next (older) page, or None when this is the last
 
 
-def _window(since: int | None, until: int | None, default_ms: int, max_ms: int) -> tuple[int, int]:
-    """``[since, until)`` from the query (defaults: now and the default span before it); 422 naming
-    the parameter when it is empty or too long."""
-    end = until if until is not None else now_ms() + 1
-    start = since if since is not None else end - default_ms
-    if start >= end:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"since ({start}) must be before until ({end})")
-    if end - start > max_ms:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"since..until spans {(end - start) / HOUR:.1f} h: at most {max_ms // HOUR} h per request")
-    return start, end
-
-
 def _cursor(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
@@ -120,7 +107,7 @@ async def alarm_history(services: ServicesDep, user: CurrentUser, ward: WardId, 
                                          Query(description="live-drill alarms (simulated beds)")] = "exclude",
                         ) -> HistoryOut:
     require_clinical(user, ward)
-    start, end = _window(since, until, HISTORY_DEFAULT_MS, HISTORY_MAX_MS)
+    start, end = time_window(since, until, HISTORY_DEFAULT_MS, HISTORY_MAX_MS)
     before = _cursor(cursor)
     prios = sorted(set(priority)) if priority else None
     await services.record(user, "read", f"ward/{ward}/alarm-history",
@@ -162,7 +149,7 @@ def _news2(rows: list[VitalsRow], spots: list[SpotObservation], times: list[int]
 async def shift_report(services: ServicesDep, user: CurrentUser, ward: WardId, since: SinceQ = None,
                        until: UntilQ = None) -> dict[str, Any]:
     require_clinical(user, ward)
-    start, end = _window(since, until, REPORT_DEFAULT_MS, REPORT_MAX_MS)
+    start, end = time_window(since, until, REPORT_DEFAULT_MS, REPORT_MAX_MS)
     await services.record(user, "read", f"ward/{ward}/shift-report", {"since": start, "until": end})
     now = now_ms()
     store = services.hub.alarm_store

@@ -15,7 +15,7 @@ from device_profiles import NUMERIC_SIGNALS, SIGNALS, Quality, now_ms
 from ingest import StoreError, VitalsRow
 
 from .. import fhir
-from ..deps import CurrentUser, ServicesDep, require_patient
+from ..deps import CurrentUser, ServicesDep, require_patient, time_window
 from ..identities import identities
 from ..messages import plain_message
 
@@ -43,16 +43,6 @@ class VitalsOut(BaseModel):
     rows: list[VitalsRowOut]
 
 
-def _range(from_ms: int | None, to_ms: int | None, default_ms: int) -> tuple[int, int]:
-    to = to_ms if to_ms is not None else now_ms() + 1
-    frm = from_ms if from_ms is not None else to - default_ms
-    if frm >= to:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "from must be before to")
-    if to - frm > MAX_RANGE_MS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "range longer than 400 days")
-    return frm, to
-
-
 def _signals(signal: list[str] | None) -> list[str]:
     out = signal or sorted(NUMERIC_SIGNALS)
     bad = [s for s in out if s not in NUMERIC_SIGNALS]
@@ -78,7 +68,7 @@ async def vitals(services: ServicesDep, user: CurrentUser, patient: PatientId,
                  to: Annotated[int | None, Query(description="ms since epoch (default now)")] = None) -> Response:
     require_patient(services, user, patient)
     sigs = _signals(signal)
-    frm, to_ms = _range(from_, to, 3600 * 1000)
+    frm, to_ms = time_window(from_, to, 3600 * 1000, MAX_RANGE_MS, ("from", "to"))
     every: Literal["1m"] | None = None if to_ms - frm <= RAW_MAX_MS else "1m"
     await services.record(user, "read", f"patient/{patient}/vitals", {"from": frm, "to": to_ms, "signals": sigs})
     try:
@@ -110,7 +100,7 @@ async def fhir_observations(services: ServicesDep, user: CurrentUser, patient: P
     (it keeps ``from``/``to`` of the first page)."""
     require_patient(services, user, patient)
     sigs = _signals(signal)
-    frm, to_ms = _range(from_, to, 15 * 60 * 1000)
+    frm, to_ms = time_window(from_, to, 15 * 60 * 1000, MAX_RANGE_MS, ("from", "to"))
     try:
         after = fhir.Cursor.parse(cursor) if cursor is not None else None
     except ValueError as exc:

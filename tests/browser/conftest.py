@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +16,32 @@ CHROMIUM = os.environ.get("SMARTWARD_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 __all__ = ["api_secret", "platform_sqlite"]
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+async def axe_violations(page: Any, *selectors: str) -> list[str]:
+    """Serious and critical axe-core violations inside ``selectors`` (default: the whole page as it is,
+    e.g. with a dialog open), animations paused. axe-core is injected once per page, through CDP (not an
+    inline script, which the pages' CSP refuses)."""
+    assert AXE.exists(), f"{AXE} missing: npm ci installs axe-core"
+    if not await page.evaluate("typeof axe !== 'undefined'"):
+        await page.evaluate(AXE.read_text(encoding="utf-8"))
+    found: list[str] = await page.evaluate("""async (sel) => {
+        for (const a of document.getAnimations()) a.pause();
+        const r = await axe.run(sel.length ? {include: sel.map(s => [s])} : document, {resultTypes: ['violations']});
+        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .flatMap(v => v.nodes.slice(0, 6).map(n => v.id + ': ' + n.target.join(' ') + ' :: ' + n.failureSummary));
+    }""", list(selectors))
+    return found
+
+
+async def small_targets(page: Any, selector: str) -> list[str]:
+    """The visible elements matching ``selector`` (controls) smaller than a 44 x 44 px target."""
+    got: list[str] = await page.evaluate("""(sel) => [...document.querySelectorAll(sel)]
+        .map(e => [e, e.getBoundingClientRect()]).filter(([e, r]) => r.width > 0 && (r.width < 44 || r.height < 44))
+        .map(([e, r]) => `${e.tagName} ${e.id || e.className || e.getAttribute('name') || e.textContent} `
+                         + `${Math.round(r.width)}x${Math.round(r.height)}`)""", selector)
+    return got
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -27,39 +26,16 @@ from playwright.async_api import Page, expect
 from dashboard_api import AuditLog
 from tests.integration.dashboard.conftest import Running
 
-from .conftest import login
+from .conftest import axe_violations, login, small_targets
 from .scene import monitored_beds
 
+ADT_CONTROLS = "dialog.adt-dialog button, dialog.adt-dialog input, dialog.adt-dialog select"
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 NAME, MRN = "Li Na 李娜", "M-777"
-
-
-async def axe_violations(page: Page) -> list[str]:
-    """Serious and critical axe-core violations of the page as it is (a dialog open)."""
-    if not await page.evaluate("typeof axe !== 'undefined'"):
-        await page.evaluate(AXE.read_text(encoding="utf-8"))  # through CDP: not an inline script the CSP refuses
-    found: list[str] = await page.evaluate("""async () => {
-        for (const a of document.getAnimations()) a.pause();
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-            .map(v => v.id + ': ' + v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' ' + n.failureSummary).join(' | '));
-    }""")
-    return found
-
-
-async def small_targets(page: Page, selector: str) -> list[str]:
-    """Buttons and inputs under ``selector`` smaller than 44 x 44 px."""
-    got: list[str] = await page.evaluate("""sel => [...document.querySelectorAll(sel + ' button, ' + sel + ' input, ' + sel + ' select')]
-        .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.width < 44 || r.height < 44); })
-        .map(e => (e.textContent || e.getAttribute('name')) + ' ' + Math.round(e.getBoundingClientRect().width) + 'x'
-                  + Math.round(e.getBoundingClientRect().height))""", selector)
-    return got
 
 
 async def test_charge_nurse_admits_transfers_assigns_and_discharges_from_the_station(
         platform_sqlite: Running, browser: object) -> None:
-    assert AXE.exists(), f"{AXE} missing: npm ci installs axe-core"
     run = platform_sqlite
     run.add_user("carl", "charge_nurse", ("w1", "w2"))
     run.add_user("nina", "nurse", ("w1",))
@@ -80,7 +56,7 @@ async def test_charge_nurse_admits_transfers_assigns_and_discharges_from_the_sta
     await expect(dialog.locator("h2")).to_have_text("Admit to bed 02 · ward w1")
     await expect(dialog.locator("input[name=patient_id]")).to_be_focused()
     assert await axe_violations(page) == []
-    assert await small_targets(page, "dialog.adt-dialog") == []
+    assert await small_targets(page, ADT_CONTROLS) == []
     await dialog.locator("button[type=submit]").click()  # the patient id is required: named, nothing sent
     await expect(dialog.locator(".adt-error")).to_have_text("Patient id (pseudonym): required")
     await dialog.locator("input[name=patient_id]").fill("P-ADT1")
@@ -122,7 +98,7 @@ async def test_charge_nurse_admits_transfers_assigns_and_discharges_from_the_sta
     await expect(dialog.locator("datalist option[value='01']")).to_have_text("bed 01: occupied")
     await expect(dialog.locator("datalist option[value='05']")).to_have_text("bed 05: free")
     assert await axe_violations(page) == []
-    assert await small_targets(page, "dialog.adt-dialog") == []
+    assert await small_targets(page, ADT_CONTROLS) == []
     await dialog.locator("input[name=bed]").fill("01")
     await dialog.locator("button[type=submit]").click()
     await expect(dialog.locator(".adt-error")).to_have_text(  # the server's words, its time as a clock time
@@ -161,8 +137,8 @@ async def test_charge_nurse_admits_transfers_assigns_and_discharges_from_the_sta
         f"Discharge patient P-ADT1 ({NAME} · MRN {MRN}) from bed 05, ward w1?")
     await expect(dialog.locator("button[type=submit]")).to_have_text("Discharge P-ADT1")
     assert await axe_violations(page) == []
-    assert await small_targets(page, "dialog.adt-dialog") == []
-    assert await small_targets(page, "#bv-adt") == []
+    assert await small_targets(page, ADT_CONTROLS) == []
+    assert await small_targets(page, "#bv-adt button") == []
     await page.keyboard.press("Escape")
     await expect(page.locator("#bv-adt .adt-discharge")).to_be_focused()
     await expect(page.locator("#bed-05 .pid")).to_have_text("P-ADT1")  # Esc discharged nobody

@@ -26,32 +26,11 @@ from playwright.async_api import Page, expect
 from dashboard_api import AuditLog
 from tests.integration.dashboard.conftest import Running, until
 
-from .conftest import login
+from .conftest import axe_violations, login, small_targets
 from .scene import monitored_beds
-from .test_alarm_safety import AXE, VITALS, desaturate, hub_of
+from .test_alarm_safety import VITALS, desaturate, hub_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-AXE_RUN = """async (sel) => {
-    const r = await axe.run(sel ? document.querySelector(sel) : document, {resultTypes: ['violations']});
-    return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-        .map(v => v.id + ': ' + v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary).join(' | '));
-}"""
-
-
-async def axe(page: Page, selector: str | None = None) -> list[str]:
-    if not await page.evaluate("typeof axe !== 'undefined'"):
-        await page.evaluate(AXE.read_text(encoding="utf-8"))  # through CDP: not an inline script the CSP refuses
-    return list(await page.evaluate(AXE_RUN, selector))
-
-
-async def small_targets(page: Page, selector: str) -> list[str]:
-    return list(await page.evaluate("""(sel) => [...document.querySelectorAll(sel)]
-        .filter(e => e.offsetParent !== null)
-        .map(e => [e, e.getBoundingClientRect()]).filter(([e, r]) => r.width < 44 || r.height < 44)
-        .map(([e, r]) => (e.id || e.className || e.tagName) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height))""",
-                                    selector))
-
-
 async def rows(page: Page) -> list[dict[str, str]]:
     return list(await page.evaluate("""() => [...document.querySelectorAll('#history tbody tr')].map(tr => ({
         alarm: tr.dataset.alarm, event: tr.dataset.event, bed: tr.children[1].textContent,
@@ -64,8 +43,6 @@ async def history_rows(page: Page) -> list[dict[str, str]]:
 
 
 async def test_history_dialog_and_shift_report_pdf(platform_sqlite: Running, browser: object, tmp_path: Path) -> None:
-    if not AXE.exists():
-        pytest.skip("node_modules/axe-core missing: run npm ci")
     run = platform_sqlite
     run.add_user("nina", "nurse", ("w1",))
     now = int(time.time() * 1000)
@@ -142,7 +119,7 @@ async def test_history_dialog_and_shift_report_pdf(platform_sqlite: Running, bro
     assert [(e["actor"], e["action"], e["resource"]) for e in actions] == [("nina", "alarm.acknowledge", f"alarm/{aid}")]
     assert await small_targets(page, "#history button, #history .chk, #history select") == []
     assert await small_targets(page, ".alarm-tools button") == []
-    assert await axe(page, "#history") == []
+    assert await axe_violations(page, "#history") == []
     await page.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
     assert await page.evaluate("document.activeElement.id") == "history-open"
@@ -168,7 +145,7 @@ async def test_history_dialog_and_shift_report_pdf(platform_sqlite: Running, bro
     pdf = await report.pdf(format="A4", print_background=True, path=str(tmp_path / "shift-report.pdf"))
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000, len(pdf)
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 1
-    assert await axe(report) == []
+    assert await axe_violations(report) == []
     assert await small_targets(report, ".rp-controls button, .rp-controls input") == []
     # the report tab never holds the station's refresh token; the station's session lives on
     assert await report.evaluate("sessionStorage.getItem('sw.refresh')") is None

@@ -28,7 +28,7 @@ from playwright.async_api import Page, expect
 from dashboard_api import AuditLog
 from tests.integration.dashboard.conftest import Running
 
-from .conftest import login
+from .conftest import axe_violations, login
 from .scene import monitored_beds, notify_adt
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -159,12 +159,7 @@ async def test_new_beds_do_not_move_the_beds_shown(platform_sqlite: Running, bro
 
     # the layout is edited on the station by the ward's charge nurse (a nurse has no button for it)
     await expect(page.locator("#layout-edit")).to_be_hidden()
-    ctx3 = await browser.new_context(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
-    cn: Page = await ctx3.new_page()
-    await cn.goto(run.base + "/#ward=w1")
-    await cn.fill("input[name=username]", "carl")
-    await cn.fill("input[name=password]", "correct horse battery")
-    await cn.click("button[type=submit]")
+    cn: Page = await login(browser, run.base, "carl", "/#ward=w1")  # type: ignore[assignment]
     await expect(cn.locator("#bed-03 .pid")).to_have_text("P3003", timeout=15_000)
     await cn.click("#layout-edit")
     dlg = cn.locator("#layout-dialog")
@@ -189,13 +184,7 @@ async def test_new_beds_do_not_move_the_beds_shown(platform_sqlite: Running, bro
     for _ in range(11):
         await dlg.get_by_role("button", name="Move bed 14 earlier").click()
     await cn.fill("#layout-columns", "6")
-    await cn.evaluate(AXE.read_text(encoding="utf-8"))
-    bad = await cn.evaluate("""async () => {
-        const r = await axe.run(document.querySelector('#layout-dialog'), {resultTypes: ['violations']});
-        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-            .map(v => v.id + ': ' + v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' ' + n.failureSummary).join(' | '));
-    }""")
-    assert bad == [], bad
+    assert await axe_violations(cn, "#layout-dialog") == []
     await cn.click("#layout-save")
     await expect(dlg).to_be_hidden()
     edited = ["14", *LAYOUT[:11]]
@@ -218,4 +207,4 @@ async def test_new_beds_do_not_move_the_beds_shown(platform_sqlite: Running, bro
     await expect(cn.locator("#grid .tile").first).to_have_id("bed-01", timeout=5_000)
     assert [e["action"] for e in AuditLog(run.platform.attributions.engine).entries()
             if e["action"].startswith("ward.layout")][-1] == "ward.layout.delete"
-    await ctx3.close()
+    await cn.context.close()

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,37 +22,13 @@ from playwright.async_api import Page, expect
 from dashboard_api import AuditLog
 from tests.integration.dashboard.conftest import Running, until
 
-from .conftest import login
+from .conftest import axe_violations, login, small_targets
 from .scene import monitored_beds
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-
-
-async def axe(page: Page, *selectors: str) -> list[str]:
-    """Serious or critical axe-core violations inside ``selectors``."""
-    found: list[dict[str, Any]] = await page.evaluate("""async (sel) => {
-        const r = await axe.run({include: sel.map(s => [s])}, {resultTypes: ['violations']});
-        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-            .map(v => ({id: v.id, nodes: v.nodes.slice(0, 6).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
-    }""", list(selectors))
-    return [f"{v['id']}: {n}" for v in found for n in v["nodes"]]
-
-
-async def small_targets(page: Page, selector: str) -> list[str]:
-    """Visible controls under ``selector`` smaller than 44 x 44 px."""
-    got: list[str] = await page.evaluate("""(sel) => [...document.querySelectorAll(sel)]
-        .filter(e => e.offsetParent !== null)
-        .map(e => { const r = e.getBoundingClientRect(); return [e, r]; })
-        .filter(([e, r]) => r.width < 44 || r.height < 44)
-        .map(([e, r]) => `${e.tagName} ${e.className || e.name || e.textContent} ${Math.round(r.width)}x${Math.round(r.height)}`)""",
-                                         selector)
-    return got
 
 
 async def test_set_a_limit_at_the_bed_view_see_the_marker_and_reset(platform_sqlite: Running, browser: object) -> None:
-    if not AXE.exists():
-        pytest.skip("node_modules/axe-core missing: run npm ci")
     run = platform_sqlite
     run.add_user("nina", "nurse", ("w1",))
     run.add_user("carl", "charge_nurse", ("w1",))
@@ -84,8 +59,7 @@ async def test_set_a_limit_at_the_bed_view_see_the_marker_and_reset(platform_sql
     await expect(dialog).to_be_visible()
     await expect(dialog.locator("h2")).to_have_text("SpO₂ alarm limits · bed 01 · P1001")
     assert await page.evaluate("document.getElementById('limits-dialog').contains(document.activeElement)")
-    await page.evaluate(AXE.read_text(encoding="utf-8"))
-    assert await axe(page, "#limits-dialog", "#bv-limits") == []
+    assert await axe_violations(page, "#limits-dialog", "#bv-limits") == []
     assert await small_targets(page, "#limits-dialog button, #limits-dialog input, #limits-dialog textarea, "
                                      "#bv-limits button, #bv-limits summary") == []
     await page.keyboard.press("Escape")
@@ -106,12 +80,12 @@ async def test_set_a_limit_at_the_bed_view_see_the_marker_and_reset(platform_sql
     await expect(dialog.locator(".ld-error")).to_contain_text("low: SpO2 low 84 % must be at or above critical low 85 %")
     await expect(low).to_have_attribute("aria-invalid", "true")
     await expect(low).to_be_focused()
-    assert await axe(page, "#limits-dialog") == []
+    assert await axe_violations(page, "#limits-dialog") == []
     await low.fill("88")
     await dialog.locator("button.ld-primary").click()
     await expect(dialog.locator(".ld-confirm")).to_contain_text("Low: 90 % → 88 %")
     await expect(dialog.locator(".ld-confirm")).to_contain_text("Reason: COPD, target 88-92 %")
-    assert await axe(page, "#limits-dialog") == []
+    assert await axe_violations(page, "#limits-dialog") == []
     await dialog.locator("button.ld-primary").click()
     await expect(dialog).to_be_hidden()
     await until(lambda: ("P1001", "spo2") in alerting.engine.overrides, "alerting applying the override", 5)
@@ -136,7 +110,7 @@ async def test_set_a_limit_at_the_bed_view_see_the_marker_and_reset(platform_sql
     await expect(dialog).to_be_visible()
     await expect(dialog.locator("button.ld-cancel")).to_be_focused()
     await expect(dialog).to_contain_text("Back to the ward default: critical low 85 %, low 90 %.")
-    assert await axe(page, "#limits-dialog") == []
+    assert await axe_violations(page, "#limits-dialog") == []
     await dialog.locator("button.ld-primary").click()
     await expect(dialog).to_be_hidden()
     await expect(page.locator("#bv-limits .limits-sum")).to_have_text("ward defaults")
