@@ -42,11 +42,15 @@ def step_for(span_ms: int) -> int:
 
 
 def point_times(since_ms: int, until_ms: int, step_ms: int) -> list[int]:
-    """The chart's times: each multiple of ``step_ms`` in ``(since, until]``, and ``until`` itself
-    (the end of the period) when it is more than a minute after the last of them."""
+    """The chart's times: each multiple of ``step_ms`` in ``(since, until]``, and always ``until``
+    itself (the end of the period), so the last column holds what was observed last. When ``until``
+    is within a minute after a multiple, it takes that column's place (no two columns a minute
+    apart, and no observation of that minute left out of the chart)."""
     first = (since_ms // step_ms + 1) * step_ms
     out = list(range(first, until_ms + 1, step_ms))
-    if not out or until_ms - out[-1] > MINUTE:
+    if out and until_ms - out[-1] <= MINUTE:
+        out[-1] = until_ms
+    else:
         out.append(until_ms)
     return out
 

@@ -87,6 +87,10 @@ def test_chart_times_and_helpers() -> None:
     assert all(t % (30 * MIN) == 0 for t in times[:-1]) and times[-1] == T0 + 61 * MIN
     assert len(point_times(0, 12 * HOUR, 30 * MIN)) == 24  # ends on a step: no extra column
     assert point_times(T0, T0 + 30_000, 5 * MIN) == [T0 + 30_000]
+    # the end of the period is always a column, also just after a step (a spot entered in the
+    # last minute must show: a report opened at 08:00:40 charted up to 08:00:00 before)
+    step = T0 - T0 % (30 * MIN) + 60 * MIN
+    assert point_times(T0, step + 40_000, 30 * MIN)[-2:] == [step - 30 * MIN, step + 40_000]
     assert bed_order(["03", "01"], ["10", "2", "01", "9"]) == ["03", "01", "2", "9", "10"]
     assert alarm_counts([{"priority": "high"}, {"priority": "low"}, {"priority": "high"}]) == \
         {"high": 2, "medium": 0, "low": 1}
