@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from device_profiles import PayloadError, ProfileRegistry
+from device_profiles import PayloadError, ProfileRegistry, now_ms
 
 from .attribution import Attributions, make_engine
 from .deadletters import DeadLetterStore
@@ -21,6 +21,7 @@ from .pipeline import Pipeline
 from .records import Batch
 from .stores import VitalsStore
 from .worker import STORE_REJECTED_TOPIC
+from .writer import LATE_AFTER_MS, Ranges, backfill_ranges, late_ranges, merge_ranges
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ async def replay(letters: DeadLetterStore, store: VitalsStore, state_url: str, r
             log.warning("stored profiles not loaded: %s", exc)
         pipeline = Pipeline(root, Attributions(engine), [RegistryDecoder(registry), *extra_decoders], publish=None)
         report = ReplayReport()
+        late: Ranges = {}  # replayed samples are old: their minutes get the downsample at the end
         for letter in list(letters.list(since_ms, reason_contains)):
             if letter.topic == STORE_REJECTED_TOPIC:
                 data = letter.payload
@@ -69,6 +71,12 @@ async def replay(letters: DeadLetterStore, store: VitalsStore, state_url: str, r
                 continue
             letters.delete([letter.id])
             report.stored += 1
+            if letter.topic != STORE_REJECTED_TOPIC:
+                merge_ranges(late, late_ranges(batch, now_ms() - LATE_AFTER_MS))
+        try:
+            await backfill_ranges(store, late)
+        except StoreError as exc:
+            log.warning("downsample of the replayed samples failed (%d devices left): %s", len(late), exc)
         return report
     finally:
         engine.dispose()

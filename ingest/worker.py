@@ -34,7 +34,7 @@ from .records import Batch
 from .republish import Republisher
 from .spool import DiskSpool
 from .stores import VitalsStore, make_store
-from .writer import BatchWriter
+from .writer import LATE_AFTER_MS, BatchWriter, late_ranges
 
 log = logging.getLogger(__name__)
 STORE_REJECTED_TOPIC = "$store/rejected-batch"
@@ -233,7 +233,7 @@ class IngestWorker:
                 log.error("dead letters not stored (%s); retry in %.1fs", exc, backoff.delay)
                 await backoff.wait()
         if unit.batch:
-            await self.writer.write(unit.data, unit.batch.lines)
+            await self.writer.write(unit.data, unit.batch.lines, late_ranges(unit.batch, now_ms() - LATE_AFTER_MS))
             unit.batch, unit.data = Batch(), b""
         self.link.ack_all(unit.acks)
         metrics.UNACKED.dec(len(unit.acks))
@@ -311,6 +311,7 @@ class IngestWorker:
                 tg.create_task(self._age_loop())
                 tg.create_task(self._commit_loop())
                 tg.create_task(self.writer.drain())
+                tg.create_task(self.writer.backfill_late())
                 tg.create_task(self._refresh_loop())
                 tg.create_task(self._watch_profiles())
                 tg.create_task(self.deadletters.prune_periodically())

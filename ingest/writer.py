@@ -5,6 +5,12 @@ spool file is fsynced): the caller acknowledges the messages after it returns. W
 holds anything, new batches are appended behind it, so the store receives batches in order. A batch
 the store refuses outright (4xx) is handed to ``on_rejected`` (kept as a dead letter), never dropped.
 For stores without a spool (SQLite), an unavailable store is retried in place with capped backoff.
+
+The store's 1-minute downsample (InfluxDB's continuous query) only resamples the last two minutes.
+Samples older than :data:`LATE_AFTER_MS` when written (a gateway's backlog, a device whose clock runs
+behind, a spool drained after an outage) are therefore downsampled here: :meth:`BatchWriter.backfill_late`
+recomputes their minutes per device every :data:`BACKFILL_EVERY_S`, and a drained spool's whole range
+is recomputed once it is empty.
 """
 
 from __future__ import annotations
@@ -12,17 +18,63 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from device_profiles.retry import Backoff
 
 from . import metrics
 from .errors import StoreError, StoreRejected, StoreUnavailable
+from .records import Batch
 from .spool import DiskSpool
 from .stores import VitalsStore
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 10.0
+# The continuous query runs each minute over the current and the previous minute: a sample older than
+# this when it is written may have missed its minute's run (15 s of margin before the 60 s limit).
+LATE_AFTER_MS = 45_000
+BACKFILL_EVERY_S = 15.0
+ONE_STATEMENT_ABOVE = 50  # more late devices than this in one round: one statement over their whole range
+
+Ranges = dict[str, tuple[int, int]]
+
+
+def late_ranges(batch: Batch, cutoff_ms: int) -> Ranges:
+    """Per device, the time range of the batch's clinical samples older than ``cutoff_ms`` (drill
+    samples go to the drill policy, which has no downsample)."""
+    out: Ranges = {}
+    for a in batch.obs:
+        if a.who.drill:
+            continue
+        for s in a.obs.samples:
+            if s.t < cutoff_ms:
+                r = out.get(a.obs.device)
+                out[a.obs.device] = (s.t, s.t) if r is None else (min(r[0], s.t), max(r[1], s.t))
+    return out
+
+
+def merge_ranges(into: Ranges, more: Mapping[str, tuple[int, int]]) -> None:
+    for device, (lo, hi) in more.items():
+        r = into.get(device)
+        into[device] = (lo, hi) if r is None else (min(r[0], lo), max(r[1], hi))
+
+
+async def backfill_ranges(store: VitalsStore, ranges: Ranges) -> None:
+    """Recompute the 1-minute downsample of ``ranges`` (per device; over :data:`ONE_STATEMENT_ABOVE`
+    devices, one statement over their whole range). A store without a downsample has nothing to do.
+    Raises :class:`StoreError`; ``ranges`` then holds what is still to do."""
+    backfill = getattr(store, "backfill_downsample", None)
+    if backfill is None or not ranges:
+        ranges.clear()
+        return
+    if len(ranges) > ONE_STATEMENT_ABOVE:
+        await backfill(min(lo for lo, _ in ranges.values()), max(hi for _, hi in ranges.values()) + 1)
+        ranges.clear()
+        return
+    for device in list(ranges):
+        lo, hi = ranges[device]
+        await backfill(lo, hi + 1, device=device)
+        del ranges[device]
 
 
 class BatchWriter:
@@ -33,6 +85,7 @@ class BatchWriter:
         self.on_rejected = on_rejected
         self._wake = asyncio.Event()
         self._spooled: tuple[int, int] | None = None  # sample-time range that went through the spool
+        self._late: Ranges = {}  # late samples stored directly, per device, waiting for their downsample
         self._gauge()
         if self.spool is not None and len(self.spool):
             log.warning("spool %s holds %d batches from before: draining", self.spool.dir, len(self.spool))
@@ -55,8 +108,10 @@ class BatchWriter:
         self._gauge()
         self._wake.set()
 
-    async def write(self, data: bytes, lines: int) -> None:
-        """Return once ``data`` is durable (stored, spooled or kept as a rejected batch)."""
+    async def write(self, data: bytes, lines: int, late: Mapping[str, tuple[int, int]] | None = None) -> None:
+        """Return once ``data`` is durable (stored, spooled or kept as a rejected batch). ``late``: the
+        batch's samples older than :data:`LATE_AFTER_MS` per device (:func:`late_ranges`); stored
+        directly, their minutes are downsampled by :meth:`backfill_late` (spooled, by the drain)."""
         if not data:
             return
         if self.spool is not None and len(self.spool):
@@ -66,6 +121,8 @@ class BatchWriter:
         while True:
             try:
                 await self._send(data, lines)
+                if late:
+                    merge_ranges(self._late, late)
                 return
             except StoreUnavailable as exc:
                 metrics.WRITE_ERRORS.labels(kind="unavailable").inc()
@@ -101,6 +158,28 @@ class BatchWriter:
             await backfill(lo, hi + 1)
         except StoreError as exc:
             log.warning("downsample backfill %s..%s failed: %s", lo, hi, exc)
+
+    async def backfill_late(self, every_s: float = BACKFILL_EVERY_S) -> None:
+        """Forever: every ``every_s``, downsample the minutes of late samples stored since the last round
+        (one statement per device; over :data:`ONE_STATEMENT_ABOVE` devices, one over their whole range).
+        A round that fails is kept and tried again with the next one."""
+        backfill = getattr(self.store, "backfill_downsample", None)
+        if backfill is None:
+            return
+        while True:
+            await asyncio.sleep(every_s)
+            await self.backfill_late_once()
+
+    async def backfill_late_once(self) -> None:
+        if not self._late:
+            return
+        pending, self._late = self._late, {}
+        try:
+            await backfill_ranges(self.store, pending)
+        except StoreError as exc:
+            log.warning("downsample of late samples (%d devices) failed, retried in %.0f s: %s",
+                        len(pending), BACKFILL_EVERY_S, exc)
+            merge_ranges(self._late, pending)
 
     async def drain(self) -> None:
         """Forever: send spooled batches in order once the store answers (capped backoff)."""

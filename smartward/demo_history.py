@@ -19,6 +19,7 @@ from device_profiles.canonical import AttributedObservation, Attribution, Observ
 from gateway_agent.physiology import Effect, Patient
 from ingest.records import Batch
 from ingest.stores import VitalsStore
+from ingest.writer import backfill_ranges
 
 STEP_S = 60
 NIBP_EVERY_S = 15 * 60
@@ -70,4 +71,5 @@ async def backfill(store: VitalsStore, beds: Iterable[HistoryBed], now_ms: int, 
                                                 Attribution(b.ward, b.bed, b.patient)))
             await store.write(store.encode(batch))
         written += len(todo)
+        await backfill_ranges(store, {b.device: (start, now_ms)})  # older than the downsample's own window
     return written

@@ -3,7 +3,12 @@ InfluxQL over ``/query`` (served by 1.x, by 2.x through v1 compatibility and by 
 
 On open (v1 only) the database gets a ``raw`` retention policy (default, 7 days: full disclosure
 >= 96 h), a ``minute`` policy (400 days) and a continuous query ``vitals_1m`` writing 1-minute
-min/mean/max of every numeric signal into ``minute.vitals_1m`` (``{signal}_min|_mean|_max``).
+min/mean/max of every numeric signal into ``minute.vitals_1m`` (``{signal}_min|_mean|_max``). The
+query resamples only the last :data:`CQ_FOR` every minute: resampling the last hour, as it did
+before, made InfluxDB recompute 60 minutes of every bed each minute (18-31 s of its CPU per minute at
+1,000 beds, measured), which starved the trend reads. Samples that arrive later than that window are
+downsampled by :meth:`InfluxStore.backfill_downsample`, which ingest's writer calls for them (per
+device; see :mod:`ingest.writer`). A database opened with the old query gets the new one.
 Values flagged ``invalid`` are written to ``{signal}_invalid`` (see :mod:`.influx_lines`), so neither
 the downsample nor :meth:`InfluxStore.latest` (``last()``) nor the 1-minute trend includes them.
 Drill points (tag ``drill``) go to their own ``drill`` policy (7 days; the continuous query and every
@@ -45,6 +50,7 @@ log = logging.getLogger(__name__)
 MINUTE_RP = "minute"
 DRILL_RP = "drill"
 CQ_NAME = "vitals_1m"
+CQ_FOR = "2m"  # the continuous query's resample window (the current and the previous minute)
 ATTR_TAGS = ('"device"', '"ward"', '"bed"', '"patient"')
 
 
@@ -132,25 +138,33 @@ class InfluxStore:
         if DRILL_RP not in rps:
             await self._statement(f"CREATE RETENTION POLICY {_ident(DRILL_RP)} ON {db} "
                                   f"DURATION {DRILL_RETENTION_MS // 3_600_000}h REPLICATION 1")
-        cqs = await self._rows("SHOW CONTINUOUS QUERIES", name=self.cfg.db)
-        if not any(str(r[0]) == CQ_NAME for r in cqs):
-            sel = _aggregates(sorted(NUMERIC_SIGNALS), suffix=False)
+        cqs = [str(r[1]) for r in await self._rows("SHOW CONTINUOUS QUERIES", name=self.cfg.db)
+               if str(r[0]) == CQ_NAME]
+        sel = _aggregates(sorted(NUMERIC_SIGNALS), suffix=False)
+        body = (f"SELECT {sel} INTO {db}.{_ident(MINUTE_RP)}.{_ident('vitals_1m')} FROM {self._from('vitals')} "
+                "GROUP BY time(1m), *")
+        if cqs and not all(f"RESAMPLE EVERY 1m FOR {CQ_FOR} " in q for q in cqs):
+            # made by an older SmartWard (a 1 h window): the same downsample, over the new window
+            log.info("InfluxDB %s: continuous query %s replaced (resample window now %s)", self.url, CQ_NAME, CQ_FOR)
+            await self._statement(f"DROP CONTINUOUS QUERY {_ident(CQ_NAME)} ON {db}")
+            cqs = []
+        if not cqs:
             await self._statement(
-                f"CREATE CONTINUOUS QUERY {_ident(CQ_NAME)} ON {db} RESAMPLE EVERY 1m FOR 1h BEGIN "
-                f"SELECT {sel} INTO {db}.{_ident(MINUTE_RP)}.{_ident('vitals_1m')} FROM {self._from('vitals')} "
-                "GROUP BY time(1m), * END")
+                f"CREATE CONTINUOUS QUERY {_ident(CQ_NAME)} ON {db} RESAMPLE EVERY 1m FOR {CQ_FOR} BEGIN {body} END")
         log.info("InfluxDB %s ready (rp %s %sh, downsample %s.vitals_1m)", self.url, self.cfg.rp, hours, MINUTE_RP)
 
-    async def backfill_downsample(self, from_ms: int, to_ms: int) -> None:
-        """Recompute ``minute.vitals_1m`` for ``[from_ms, to_ms)``: data that arrived later than the
-        continuous query's 1 h resample window (e.g. a spool drained after a long outage)."""
+    async def backfill_downsample(self, from_ms: int, to_ms: int, device: str | None = None) -> None:
+        """Recompute ``minute.vitals_1m`` for ``[from_ms, to_ms)`` (whole minutes), of one ``device`` or
+        of all: data that arrived later than the continuous query's window (:data:`CQ_FOR`), e.g. a
+        spool drained after an outage, a gateway's backlog, a device whose clock runs behind."""
         if self.cfg.version != 1:
             return
         db = _ident(self.cfg.db)
         start, end = from_ms // 60_000 * 60_000, (to_ms // 60_000 + 1) * 60_000
         sel = _aggregates(sorted(NUMERIC_SIGNALS), suffix=False)
+        one = f"\"device\" = {_lit(safe_id(device, 'device'))} AND " if device is not None else ""
         await self._statement(f"SELECT {sel} INTO {db}.{_ident(MINUTE_RP)}.{_ident('vitals_1m')} "
-                              f"FROM {self._from('vitals')} WHERE time >= {start}ms AND time < {end}ms "
+                              f"FROM {self._from('vitals')} WHERE {one}time >= {start}ms AND time < {end}ms "
                               "GROUP BY time(1m), *")
 
     async def close(self) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
 from device_profiles import NUMERIC_SIGNALS, AttributedObservation, Attribution, Observation, Sample
 from devservers import InfluxDB
 from ingest import Batch
+from ingest.spool import DiskSpool
 from ingest.stores import InfluxStore, open_store
+from ingest.writer import LATE_AFTER_MS, BatchWriter, late_ranges
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +29,49 @@ async def test_retention_policies_and_continuous_query(influxdb: InfluxDB, influ
     assert len(cqs) == 1
     query = str(cqs[0]["query"])
     assert all(f"{s}_mean" in query and f"{s}_min" in query and f"{s}_max" in query for s in NUMERIC_SIGNALS)
+    # the last two minutes only: a 1 h window made InfluxDB recompute an hour of every bed each minute
+    assert "RESAMPLE EVERY 1m FOR 2m " in query
+
+
+async def test_the_old_one_hour_continuous_query_is_replaced(influxdb: InfluxDB, influx_db: str) -> None:
+    influxdb.create_db(influx_db)
+    sel = ", ".join(f'mean("{s}") AS "{s}_mean"' for s in sorted(NUMERIC_SIGNALS))
+    influxdb.query(f'CREATE CONTINUOUS QUERY "vitals_1m" ON "{influx_db}" RESAMPLE EVERY 1m FOR 1h BEGIN '
+                   f'SELECT {sel} INTO "{influx_db}"."autogen"."vitals_1m" FROM "{influx_db}"."autogen"."vitals" '
+                   "GROUP BY time(1m), * END", influx_db)  # what an older SmartWard made
+    store = await open_store(influxdb.store_url(influx_db))
+    await store.close()
+    cqs = [str(r.get("query")) for r in influxdb.query("SHOW CONTINUOUS QUERIES", influx_db)
+           if r.get("name") == "vitals_1m" and f" ON {influx_db} " in str(r.get("query"))]
+    assert len(cqs) == 1 and "FOR 2m " in cqs[0] and "_max" in cqs[0], cqs
+
+
+async def test_late_samples_get_their_minute_through_the_writer(influxdb: InfluxDB, influx_db: str,
+                                                                tmp_path: Path) -> None:
+    """A device's backlog (samples 20 minutes old, outside the continuous query's window) is
+    downsampled for that device, and only that device's minutes are recomputed."""
+    store = await open_store(influxdb.store_url(influx_db))
+    assert isinstance(store, InfluxStore)
+    m = (int(time.time() * 1000) // 60_000 - 20) * 60_000
+    b = Batch()
+    for device, hrs in (("mon-late", [61, 81, 101]), ("mon-other", [50, 50, 50])):
+        b.add_obs(AttributedObservation(Observation(device, 1, [Sample(m + i * 10_000, {"heart_rate": hr})
+                                                                for i, hr in enumerate(hrs)]),
+                                        Attribution("w1", "07", f"p-{device}")))
+    late = late_ranges(b, int(time.time() * 1000) - LATE_AFTER_MS)
+    assert late == {"mon-late": (m, m + 20_000), "mon-other": (m, m + 20_000)}
+    writer = BatchWriter(store, DiskSpool(tmp_path), _refuse)
+    await writer.write(store.encode(b), b.lines, {"mon-late": late["mon-late"]})  # mon-other: as if on time
+    await writer.backfill_late_once()
+    rows = influxdb.query('SELECT "heart_rate_min", "heart_rate_mean", "heart_rate_max", "device" '
+                          'FROM "minute"."vitals_1m"', influx_db)
+    assert [(r["time"], r["device"], r["heart_rate_min"], r["heart_rate_mean"], r["heart_rate_max"]) for r in rows] \
+        == [(m, "mon-late", 61, 81, 101)]
+    await store.close()
+
+
+async def _refuse(data: bytes, reason: str) -> None:
+    raise AssertionError(f"refused: {reason}")
 
 
 async def test_backfill_writes_minute_min_mean_max(influxdb: InfluxDB, influx_db: str) -> None:

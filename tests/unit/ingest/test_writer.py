@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from device_profiles import AttributedObservation, Attribution, Observation, Sample
 from ingest.errors import StoreRejected, StoreUnavailable
+from ingest.records import Batch
 from ingest.spool import DiskSpool
-from ingest.writer import BatchWriter
+from ingest.writer import ONE_STATEMENT_ABOVE, BatchWriter, late_ranges
 
 
 class ScriptedStore:
@@ -27,6 +29,7 @@ class ScriptedStore:
         self.stored: list[bytes] = []
         self.calls = 0
         self.backfilled: list[tuple[int, int]] = []
+        self.backfilled_devices: list[tuple[str, int, int]] = []
 
     async def write(self, data: bytes) -> None:
         self.calls += 1
@@ -37,8 +40,14 @@ class ScriptedStore:
             raise StoreRejected("field type conflict")
         self.stored.append(data)
 
-    async def backfill_downsample(self, lo: int, hi: int) -> None:
-        self.backfilled.append((lo, hi))
+    async def backfill_downsample(self, lo: int, hi: int, device: str | None = None) -> None:
+        if self.outcomes and self.outcomes[0] == "backfill down":
+            self.outcomes.pop(0)
+            raise StoreUnavailable("store down")
+        if device is None:
+            self.backfilled.append((lo, hi))
+        else:
+            self.backfilled_devices.append((device, lo, hi))
 
 
 class Rejected:
@@ -244,3 +253,52 @@ async def test_spool_gauges_and_write_time_metrics(no_sleep: list[float], tmp_pa
     assert gauge(metrics.SPOOL_BATCHES) == 2 and gauge(metrics.SPOOL_BYTES) == spool.bytes > 0
     await _drain_until(w, spool)
     assert gauge(metrics.SPOOL_BATCHES) == 0 and gauge(metrics.SPOOL_BYTES) == 0
+
+
+def _batch(*obs: tuple[str, list[int], str]) -> Batch:
+    b = Batch()
+    for device, times, drill in obs:
+        b.add_obs(AttributedObservation(Observation(device, 1, [Sample(t, {"heart_rate": 70.0}) for t in times]),
+                                        Attribution("w1", "01", "p-1", drill=drill)))
+    return b
+
+
+def test_late_ranges_are_per_device_and_leave_out_recent_and_drill_samples() -> None:
+    b = _batch(("mon-1", [100, 5_000, 50], ""), ("mon-2", [9_000], ""), ("mon-3", [10, 20], "d1"), ("mon-1", [30], ""),
+               ("mon-4", [1_000], ""))
+    # mon-2 is recent, mon-4 exactly at the cutoff (not late), mon-3 is a drill
+    assert late_ranges(b, cutoff_ms=1_000) == {"mon-1": (30, 100)}
+    assert late_ranges(b, cutoff_ms=0) == {}
+
+
+async def test_late_samples_written_get_their_downsample_per_device(no_sleep: list[float], tmp_path: Path) -> None:
+    store, rejected = ScriptedStore(spools=True), Rejected()
+    w = BatchWriter(store, DiskSpool(tmp_path), rejected)  # type: ignore[arg-type]
+    await w.write(line(1), 1, {"mon-1": (100, 200)})
+    await w.write(line(2), 1, {"mon-1": (50, 60), "mon-2": (7, 7)})
+    await w.write(line(3), 1, {})
+    assert store.backfilled_devices == []  # not before the round
+    await w.backfill_late_once()
+    assert sorted(store.backfilled_devices) == [("mon-1", 50, 201), ("mon-2", 7, 8)] and store.backfilled == []
+    await w.backfill_late_once()  # nothing new: nothing recomputed again
+    assert len(store.backfilled_devices) == 2
+
+
+async def test_a_failed_downsample_round_is_tried_again(no_sleep: list[float], tmp_path: Path) -> None:
+    store, rejected = ScriptedStore(spools=True, outcomes=["ok", "backfill down"]), Rejected()
+    w = BatchWriter(store, DiskSpool(tmp_path), rejected)  # type: ignore[arg-type]
+    await w.write(line(1), 1, {"mon-1": (100, 200)})
+    await w.backfill_late_once()
+    assert store.backfilled_devices == []
+    await w.backfill_late_once()
+    assert store.backfilled_devices == [("mon-1", 100, 201)]
+
+
+async def test_many_late_devices_take_one_statement_and_spooled_ones_the_drain(no_sleep: list[float],
+                                                                              tmp_path: Path) -> None:
+    store, rejected = ScriptedStore(spools=True, outcomes=["ok", "down"]), Rejected()
+    w = BatchWriter(store, DiskSpool(tmp_path), rejected)  # type: ignore[arg-type]
+    await w.write(line(1), 1, {f"mon-{i}": (1_000 + i, 2_000 + i) for i in range(ONE_STATEMENT_ABOVE + 1)})
+    await w.write(line(2), 1, {"mon-x": (5, 6)})  # spooled: the drain downsamples its whole range later
+    await w.backfill_late_once()
+    assert store.backfilled == [(1_000, 2_000 + ONE_STATEMENT_ABOVE + 1)] and store.backfilled_devices == []
