@@ -89,7 +89,7 @@ class OverrideRecord:
     t: int
 
 
-# the history's and the shift report's reads (a database created before them gets them on open)
+# the history's and the shift report's reads (a database created before them gets them from the baseline migration)
 INDEXES = (sa.Index("ix_alerting_alarms_ward_raised", alarms.c.ward, alarms.c.raised_t),
            sa.Index("ix_alerting_alarm_events_t", alarm_events.c.t),
            sa.Index("ix_alerting_spots_ward_t", spots.c.ward, spots.c.t))
@@ -127,10 +127,7 @@ class AlarmStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         with self._errors():
-            metadata.create_all(engine)
-            with engine.begin() as conn:  # IF NOT EXISTS: several processes open the store at once
-                for ix in INDEXES:
-                    conn.execute(sa.schema.CreateIndex(ix, if_not_exists=True))
+            state_db.ensure_schema(engine)
 
     @classmethod
     def open(cls, url: str) -> AlarmStore:
@@ -142,6 +139,8 @@ class AlarmStore:
             yield
         except sa.exc.SQLAlchemyError as exc:
             raise StateError(f"state DB: {exc.__class__.__name__}: {exc}") from exc
+        except state_db.StateSchemaError as exc:
+            raise StateError(str(exc)) from exc
 
     def save(self, changed: Iterable[Alarm], events: Iterable[AlarmEvent]) -> None:
         """Upsert the alarms and append their events, in one transaction."""

@@ -36,6 +36,8 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from device_profiles.state_db import StateSchemaError, ensure_schema
+
 from .errors import AuditError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -228,15 +230,6 @@ class VerifyResult:
         return self.broken is None
 
 
-def _create(engine: sa.Engine) -> None:
-    """Create the tables; a table from before the keyed chain gets its ``key_id`` column."""
-    metadata.create_all(engine)
-    have = {c["name"] for c in sa.inspect(engine).get_columns(audit_table.name)}
-    if "key_id" not in have:
-        with engine.begin() as conn:
-            conn.execute(sa.text(f"ALTER TABLE {audit_table.name} ADD COLUMN key_id VARCHAR(16) NOT NULL DEFAULT ''"))
-
-
 class AuditLog:
     """Appends are serialised (one writer per process, a transaction per entry) and need the ``key``;
     without one the log is read-only. Synchronous: call through ``asyncio.to_thread`` from async code."""
@@ -247,9 +240,9 @@ class AuditLog:
         if key is not None:
             _sealing_keys[str(engine.url)] = key
         self._lock = threading.Lock()
-        try:
-            _create(engine)
-        except sa.exc.SQLAlchemyError as exc:
+        try:  # a table from before the keyed chain gets its ``key_id`` column (baseline migration)
+            ensure_schema(engine)
+        except (sa.exc.SQLAlchemyError, StateSchemaError) as exc:
             raise AuditError(f"audit log: {exc}") from exc
 
     def append(self, actor: str, role: str, action: str, resource: str, detail: dict[str, Any] | None = None,
@@ -337,8 +330,9 @@ def verify(engine: sa.Engine, keys: Sequence[AuditKey] | None = None, expect: Se
         keys = default_keys(engine, _sealing_keys.get(str(engine.url)))
     by_id = {k.key_id: k for k in keys}
     witnessed = {h.seq: h.hash for h in expect}
-    with contextlib.suppress(sa.exc.SQLAlchemyError):  # read-only DBs still verify; a missing table is empty
-        _create(engine)
+    # read-only DBs still verify (a missing table is empty), and so does one a newer release migrated
+    with contextlib.suppress(sa.exc.SQLAlchemyError, StateSchemaError):
+        ensure_schema(engine)
     prev, expected_seq, n, legacy = GENESIS, 1, 0, 0
     used: list[str] = []
 

@@ -17,6 +17,8 @@ import orjson
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from device_profiles.state_db import ensure_schema
+
 MIN_BEDS, MAX_BEDS, MAX_COLUMNS = 8, 64, 16
 BedId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 
@@ -66,7 +68,7 @@ class BedLayouts:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        ensure_schema(engine)
 
     def get(self, ward: str) -> BedLayout | None:
         with self.engine.connect() as conn:

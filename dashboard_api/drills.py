@@ -21,6 +21,7 @@ import orjson
 import sqlalchemy as sa
 
 from device_profiles import now_ms, topics
+from device_profiles.state_db import ensure_schema
 
 from .errors import DashboardError
 
@@ -46,7 +47,6 @@ drills_table = sa.Table(
     sa.Column("rate", sa.Float, nullable=False, server_default="1.0"),  # samples/s per bed the driver sends
     sa.Column("samples", sa.BigInteger, nullable=True),  # samples the driver published (it says so on stop)
 )
-ADDED_COLUMNS = ("rate", "samples")  # after the first release of the table: added to an existing one on start
 DRILL_BED = "DRILL-{n:02d}"
 EXPIRY_CHECK_S = 15.0  # the hub ends drills past their end (e.g. the driver died) this often
 log = logging.getLogger(__name__)
@@ -101,20 +101,7 @@ def plan_beds(drill_id: str, beds: int, scenarios: list[str]) -> tuple[DrillBed,
 class DrillStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
-        self._add_columns()
-
-    def _add_columns(self) -> None:
-        """A register created before ``rate``/``samples`` existed gets them (``ALTER TABLE … ADD COLUMN``)."""
-        have = {c["name"] for c in sa.inspect(self.engine).get_columns(drills_table.name)}
-        with self.engine.begin() as conn:
-            for name in ADDED_COLUMNS:
-                if name not in have:
-                    col = drills_table.c[name]
-                    default = f" DEFAULT {col.server_default.arg}" if col.server_default is not None else ""  # type: ignore[attr-defined]
-                    conn.execute(sa.text(f"ALTER TABLE {drills_table.name} ADD COLUMN {name} "
-                                         f"{col.type.compile(self.engine.dialect)}{default}"
-                                         f"{' NOT NULL' if not col.nullable else ''}"))
+        ensure_schema(engine)  # a register from before ``rate``/``samples`` gets them (baseline migration)
 
     @staticmethod
     def _drill(r: sa.Row[tuple[object, ...]]) -> Drill:

@@ -28,6 +28,8 @@ from typing import Annotated
 import sqlalchemy as sa
 from pydantic import AfterValidator, Field
 
+from device_profiles.state_db import ensure_schema
+
 MAX_NAME = 200
 RETENTION_MS = 30 * 24 * 3600 * 1000  # after the last stay ended
 MRN_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$"
@@ -89,7 +91,7 @@ class PatientIdentities:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        ensure_schema(engine)
 
     def get(self, patient: str) -> PatientIdentity | None:
         return self.get_many([patient]).get(patient)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from device_profiles.state_db import ensure_schema
+
 from .errors import AuthError
 from .users import users_table
 
@@ -71,7 +73,7 @@ class Sessions:
         self.clock = clock
         self._cache: OrderedDict[str, tuple[float, _State]] = OrderedDict()
         self._lock = threading.Lock()
-        metadata.create_all(engine)
+        ensure_schema(engine)
 
     def start(self, username: str) -> Session:
         """A new session for a login that just succeeded (expired sessions are swept here)."""

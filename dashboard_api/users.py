@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from device_profiles import PayloadError, check_id
+from device_profiles.state_db import ensure_schema
 
 from .errors import DashboardError
 
@@ -125,21 +126,12 @@ def _user(r: Any) -> User:
     return User(r.username, r.role, tuple(w for w in r.wards.split(",") if w), r.patient, int(r.token_version))
 
 
-def _add_token_version(engine: sa.Engine) -> None:
-    """Databases created before token versions: add the column (every existing token is then refused,
-    as it carries no ``ver``)."""
-    if "token_version" not in {c["name"] for c in sa.inspect(engine).get_columns("dashboard_users")}:
-        with engine.begin() as conn:
-            conn.execute(sa.text("ALTER TABLE dashboard_users ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0"))
-
-
 class UserStore:
     """Synchronous (call through ``asyncio.to_thread`` from async code)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
-        _add_token_version(engine)
+        ensure_schema(engine)  # a database from before token versions gets the column (old tokens carry no ``ver``)
 
     def add(self, username: str, role: str, password: str, wards: list[str] | tuple[str, ...] = (),
             patient: str = "", all_wards: bool = False) -> User:

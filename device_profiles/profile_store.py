@@ -21,6 +21,7 @@ from .compiler import CompiledProfile, compile_profile
 from .errors import ProfileError
 from .profile_yaml import Issue, ProfileValidationError
 from .registry import ProfileRegistry, StoredText
+from .state_db import ensure_schema
 from .topics import ROOT
 
 metadata = sa.MetaData()
@@ -74,7 +75,9 @@ class StoredVersion:
 
 
 def create_tables(engine: sa.Engine) -> None:
-    metadata.create_all(engine)
+    """Bring the state DB to this release's schema (:func:`~device_profiles.state_db.ensure_schema`: the
+    migrations create these tables, as every other package's)."""
+    ensure_schema(engine)
 
 
 def validate(text: str | bytes, source: str = "<upload>", root: str = ROOT) -> list[Issue]:

@@ -1,4 +1,4 @@
-"""Real Mosquitto and InfluxDB servers as subprocesses, and throw-away certificates, for tests and benchmarks.
+"""Real Mosquitto, InfluxDB and PostgreSQL servers as subprocesses, and throw-away certificates, for tests and benchmarks.
 
 Not part of the installed package (``pyproject.toml`` installs the product packages only): it is
 imported from a source checkout by ``tests/`` (session fixtures) and ``benchmarks/`` (``smartward
@@ -6,6 +6,6 @@ bench``), which both need the same servers and neither should import the other f
 """
 
 from .pki import ThrowawayPki, make_test_pki
-from .servers import InfluxDB, Mosquitto, ServiceUnavailable, free_port
+from .servers import InfluxDB, Mosquitto, PostgreSQL, ServiceUnavailable, free_port
 
-__all__ = ["InfluxDB", "Mosquitto", "ServiceUnavailable", "ThrowawayPki", "free_port", "make_test_pki"]
+__all__ = ["InfluxDB", "Mosquitto", "PostgreSQL", "ServiceUnavailable", "ThrowawayPki", "free_port", "make_test_pki"]

@@ -1,4 +1,5 @@
-"""Real Mosquitto and InfluxDB 1.x servers as subprocesses on free loopback ports (tests and benchmarks).
+"""Real Mosquitto, InfluxDB 1.x and PostgreSQL servers as subprocesses on free loopback ports (tests and
+benchmarks).
 
 Each server lives in its own temporary directory; ``stop()``/``start()`` keep that directory, so a
 restart finds the broker's persistence file and InfluxDB's data again (outage tests rely on it).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -20,7 +22,7 @@ import httpx
 
 from smartward.ports import free_port
 
-__all__ = ["InfluxDB", "Mosquitto", "ServiceUnavailable", "free_port"]
+__all__ = ["InfluxDB", "Mosquitto", "PostgreSQL", "ServiceUnavailable", "free_port"]
 
 
 class ServiceUnavailable(RuntimeError):
@@ -229,3 +231,83 @@ bind-address = "127.0.0.1:{self.rpc_port}"
 
     def create_db(self, db: str) -> None:
         httpx.post(f"{self.url}/query", params={"q": f'CREATE DATABASE "{db}"'}, timeout=10).raise_for_status()
+
+
+class PostgreSQL(_Server):
+    """PostgreSQL (Debian's ``postgresql``: binaries in ``/usr/lib/postgresql/N/bin``) on a free loopback
+    port: a fresh cluster (``initdb``, trust authentication, no fsync) in its own directory. As root it
+    runs as the ``postgres`` system user, since the server refuses to run as root."""
+
+    binary = "postgres"
+    user = "smartward"
+
+    def __init__(self, workdir: Path | None = None) -> None:
+        super().__init__(workdir)
+        self.port = free_port()
+
+    @classmethod
+    def bindir(cls) -> Path | None:
+        """The directory of ``postgres`` and ``initdb``: on PATH, else the newest Debian version."""
+        found = shutil.which("postgres")
+        if found and shutil.which("initdb"):
+            return Path(found).parent
+        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"),
+                          key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+        return versions[-1].parent if versions and (versions[-1].parent / "initdb").exists() else None
+
+    @classmethod
+    def available(cls) -> bool:
+        return cls.bindir() is not None
+
+    @classmethod
+    def exe(cls) -> str:
+        bindir = cls.bindir()
+        if bindir is None:
+            raise ServiceUnavailable("postgres is not installed (scripts/bootstrap.sh --test installs postgresql)")
+        return str(bindir / "postgres")
+
+    def url(self, db: str = "postgres") -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{db}"
+
+    def _run_as(self) -> str | None:
+        if os.geteuid() != 0:
+            return None
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            raise ServiceUnavailable("running as root needs the postgres system user (Debian's postgresql "
+                                     "package creates it)") from None
+        return "postgres"
+
+    def start(self) -> PostgreSQL:
+        exe = Path(self.exe())
+        data = self.dir / "data"
+        user = self._run_as()
+        if user is not None:
+            shutil.chown(self.dir, user)
+        if not data.exists():
+            proc = subprocess.run([str(exe.with_name("initdb")), "-D", str(data), "-U", self.user, "--auth=trust",
+                                   "--no-sync", "-E", "UTF8", "--locale=C"], user=user, cwd=self.dir,
+                                  capture_output=True, check=False)
+            if proc.returncode != 0:
+                raise ServiceUnavailable(f"initdb failed: {proc.stderr.decode(errors='replace')[-2000:]}")
+        logf = open(self.log, "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(
+            [str(exe), "-D", str(data), "-p", str(self.port), "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1",
+             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+            stdout=logf, stderr=subprocess.STDOUT, cwd=self.dir, user=user, start_new_session=True)
+        logf.close()
+        _wait_port(self.port, self.proc, self.log, timeout=30.0)
+        return self
+
+    def create_db(self, db: str) -> str:
+        """A new empty database; returns its URL."""
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{db}"')
+        finally:
+            engine.dispose()
+        return self.url(db)

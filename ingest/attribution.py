@@ -122,14 +122,7 @@ class Attributions:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        for attempt in range(5):  # several workers may create the tables at the same moment
-            try:
-                metadata.create_all(engine)
-                break
-            except sa.exc.OperationalError:
-                if attempt == 4:
-                    raise
-                time.sleep(0.1 * (attempt + 1))
+        state_db.ensure_schema(engine)  # safe when several workers open a fresh file at once
         self._by_device: dict[str, tuple[list[_Interval], list[int]]] = {}
         self._by_bed: dict[tuple[str, str], tuple[list[_Interval], list[int]]] = {}
         self.loaded_at = 0.0
@@ -208,6 +201,16 @@ class Attributions:
         out = [Placement(ward, bed, iv.start, iv.end) for (ward, bed), (ivs, _s) in self._by_bed.items()
                for iv in ivs if iv.value[0] == patient and iv.end > since_ms]
         return sorted(out, key=lambda p: p.start)
+
+    def known_wards(self) -> set[str]:
+        """Every ward that has had a patient or a (non-drill) device, as of the last :meth:`reload`."""
+        wards = {ward for ward, _bed in self._by_bed}
+        wards |= {iv.value[0] for ivs, _s in self._by_device.values() for iv in ivs if not iv.value[2]}
+        return wards
+
+    def ever_admitted(self, patient: str) -> bool:
+        """``patient`` has had a stay at some time (as of the last :meth:`reload`)."""
+        return any(iv.value[0] == patient for ivs, _s in self._by_bed.values() for iv in ivs)
 
     def current(self, t_ms: int | None = None) -> CurrentPlacements:
         """Who is where at ``t_ms`` (default now), read from the tables (another process may have

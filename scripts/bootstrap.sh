@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian/Ubuntu machine for SmartWard: system packages, then a virtualenv in .venv.
 #   scripts/bootstrap.sh          # Python runtime only (enough for `smartward demo`)
-#   scripts/bootstrap.sh --test   # plus Mosquitto, InfluxDB 1.x, Chromium and node + npm ci (tsc) for the test suite
+#   scripts/bootstrap.sh --test   # plus Mosquitto, InfluxDB 1.x, PostgreSQL, Chromium and node + npm ci (tsc) for the test suite
 # Idempotent: re-running installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,7 @@ if command -v dpkg >/dev/null 2>&1; then
   if [ "$want_test" = 1 ]; then
     need mosquitto; need mosquitto-clients; need influxdb; need influxdb-client; need chromium; need fonts-dejavu-core
     need fonts-wqy-microhei  # Chinese text in the portal screenshots and browser tests (not tofu boxes)
+    need postgresql  # the state DB's migrations are tested on PostgreSQL too (tests/contract/test_state_migrations.py)
     command -v node >/dev/null 2>&1 || need nodejs  # tsc type-checks the web pages (package.json)
     command -v npm >/dev/null 2>&1 || need npm
   fi

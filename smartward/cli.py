@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "smartward.commands.gateway",
     "smartward.commands.users",
     "smartward.commands.audit",
+    "smartward.commands.db",
     "smartward.commands.twin",
     "smartward.commands.drill",
 ]

@@ -1,4 +1,4 @@
-"""Shared fixtures: real Mosquitto and InfluxDB servers (session scope), unique names per test."""
+"""Shared fixtures: real Mosquitto, InfluxDB and PostgreSQL servers (session scope), unique names per test."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devservers import InfluxDB, Mosquitto
+from devservers import InfluxDB, Mosquitto, PostgreSQL
 from tests.prereq import IN_CI, missing
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ def testdata() -> Path:
     return TESTDATA
 
 
-def _need(cls: type[Mosquitto] | type[InfluxDB]) -> None:
+def _need(cls: type[Mosquitto] | type[InfluxDB] | type[PostgreSQL]) -> None:
     if not cls.available():  # CI installs everything: a missing server is a failure there, not a skip
         missing(cls.binary)
 
@@ -64,6 +64,22 @@ def private_influxdb() -> Iterator[InfluxDB]:
     s = InfluxDB().start()
     yield s
     s.close()
+
+
+@pytest.fixture(scope="session")
+def postgresql() -> Iterator[PostgreSQL]:
+    """A real PostgreSQL shared by the session (the state DB's other dialect); tests use their own
+    database (``postgres_url``)."""
+    _need(PostgreSQL)
+    s = PostgreSQL().start()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def postgres_url(postgresql: PostgreSQL, uid: str) -> str:
+    """A fresh empty database of this test's own on the session's PostgreSQL."""
+    return postgresql.create_db(f"sw_{uid}")
 
 
 @pytest.fixture

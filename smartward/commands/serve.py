@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from smartward.alarm_file import add_alarms_option, alarm_extra
-from smartward.cli_errors import usage_error
+from smartward.cli_errors import fail, usage_error
 
 
 def register(sub: Any) -> None:
@@ -111,9 +111,34 @@ def run(args: argparse.Namespace) -> int:
         parse_mqtt_url(config.broker).tls_context()  # an unreadable CA / client certificate: refused now
     except (ConfigError, ProfileError) as exc:
         return usage_error("serve", str(exc))
+    refused = _upgrade_state(config.state)  # before any process opens it; a newer release's DB is refused here
+    if refused is not None:
+        return refused
     from device_profiles.mqtt_url import redact_url
 
     scheme = "https" if config.tls_cert else "http"
     print(f"smartward serve: broker {redact_url(config.broker)}, store {redact_url(config.store)}, "
           f"{config.ingest_workers} ingest workers, {scheme}://{config.http}", flush=True)
     return asyncio.run(run_until_signal(run_platform(config)))
+
+
+def _upgrade_state(url: str) -> int | None:
+    """Bring the state DB to this release's schema (as ``smartward db upgrade``); an exit code when refused."""
+    import sqlalchemy as sa
+
+    from device_profiles import state_db
+
+    try:
+        engine = state_db.make_engine(url)
+    except state_db.StateUrlError as exc:
+        return usage_error("serve", str(exc))
+    try:
+        state_db.ensure_schema(engine)
+    except state_db.StateSchemaError as exc:
+        return fail("serve", str(exc))
+    except sa.exc.SQLAlchemyError as exc:
+        return fail("serve", f"cannot use the state DB {state_db.redacted(engine)}: "
+                             f"{exc.__class__.__name__}: {getattr(exc, 'orig', exc)}")
+    finally:
+        engine.dispose()
+    return None

@@ -147,16 +147,11 @@ def run_add(args: argparse.Namespace) -> int:
 def _unknown_scope(engine: Any, wards: tuple[str, ...] | list[str], patient: str) -> list[str]:
     """A scope the platform has never seen (a typo gives a login that shows nothing): said, not refused,
     since users are often created before the ward's first admission."""
-    import sqlalchemy as sa
+    from ingest import Attributions
 
-    from ingest.attribution import bindings, metadata, occupancy
-
-    metadata.create_all(engine)
-    with engine.connect() as conn:
-        known = {r[0] for r in conn.execute(sa.select(occupancy.c.ward).distinct())}
-        known |= {r[0] for r in conn.execute(sa.select(bindings.c.ward).where(bindings.c.drill == "").distinct())}
-        admitted = bool(patient) and conn.execute(
-            sa.select(occupancy.c.id).where(occupancy.c.patient == patient).limit(1)).first() is not None
+    attributions = Attributions(engine)  # ingest's repository of beds and stays, never its tables
+    known = attributions.known_wards()
+    admitted = bool(patient) and attributions.ever_admitted(patient)
     out = [f"ward {w} has no beds or patients on the platform yet (known: {', '.join(sorted(known)) or 'none'}); "
            "check the spelling: the user sees the ward once it has beds" for w in wards if w not in known]
     if patient and not admitted:
