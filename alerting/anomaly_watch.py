@@ -10,7 +10,18 @@ from .anomaly import Verdict, make_detector
 from .conditions import Conditions, Patient
 from .config import AlarmConfig
 from .events import AlarmEvent
+from .reasons import Reason, Term, say, then
 from .severity import severity
+
+BASELINE = say("reason.baseline")
+
+
+def explained(verdict: Verdict) -> Reason:
+    """"unusual for this patient: <each deviation>" (:meth:`Verdict.explain` as a reason)."""
+    parts = [say("reason.deviationAbove" if d.z > 0 else "reason.deviationBelow",
+                 signal=Term(f"reason.sig.{d.signal}", d.signal), v=f"{d.value:.1f}", z=f"{abs(d.z):.1f}",
+                 baseline=f"{d.baseline:.1f}", spread=f"{d.spread:.1f}") for d in verdict.deviations]
+    return say("reason.unusual", what=then(*parts) if parts else say("reason.multivariate"))
 
 
 def worsening(verdict: Verdict, threshold: float) -> bool:
@@ -61,13 +72,13 @@ class AnomalyWatch:
         if verdict.anomalous and worsening(verdict, cfg.threshold):
             p.normal_windows = 0
             return self.conditions.set(p, "anomaly", None, "anomaly", True, t, 0, "low",
-                                       f"unusual for this patient: {verdict.explain()}", round(verdict.score, 2),
+                                       explained(verdict), round(verdict.score, 2),
                                        samples=cfg.confirm_windows, explains=tuple(d.signal for d in verdict.deviations))
         p.normal_windows += 1
-        key = (p.key, "anomaly", None, "anomaly")
+        key = p.alarm_key("anomaly", None, "anomaly")
         cond = self.conditions
         if key in cond.pending and key not in cond.lifecycle.by_key and key not in cond.members:
             del cond.pending[key]  # not confirmed by the next window: no advisory
         if p.normal_windows >= cfg.clear_after:
-            return self.conditions.end_if_open(p, "anomaly", None, "anomaly", t, "back to this patient's baseline")
+            return self.conditions.end_if_open(p, "anomaly", None, "anomaly", t, BASELINE)
         return []

@@ -22,9 +22,10 @@ from typing import Any
 from device_profiles import Attribution
 
 from .anomaly import Protected
-from .events import Alarm, AlarmEvent
-from .lifecycle import Key, Lifecycle
+from .events import Alarm, AlarmEvent, AlarmKey
+from .lifecycle import Lifecycle
 from .news2 import News2Result
+from .reasons import HELD, Reason, say, verbatim
 from .technical import Reading
 
 TECHNICAL_SIGNAL_CODES = ("quality", "artefact", "stale")
@@ -64,40 +65,66 @@ class Patient:
     # sampling: the last gap between two samples of a signal and the staleness horizon it gives (ms)
     gaps: dict[str, int] = field(default_factory=dict)
     horizon: dict[str, int] = field(default_factory=dict)
+    # this patient's alarm keys, made once (the hot path looks them up instead of building them)
+    keys: dict[tuple[str, str | None, str], AlarmKey] = field(default_factory=dict)
+    limit_keys: dict[str, tuple[AlarmKey, AlarmKey]] = field(default_factory=dict)
+    news2_key: AlarmKey = field(init=False)  # looked at for every sample: made with the patient
+    lead_off_key: AlarmKey = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.news2_key = self.alarm_key("news2", None, "news2")
+        self.lead_off_key = self.alarm_key("technical", "heart_rate", "lead_off")
+
+    def alarm_key(self, kind: str, signal: str | None, code: str) -> AlarmKey:
+        """The :class:`AlarmKey` of this patient's condition ``code`` (its family: "low:critical" -> "low")."""
+        k = self.keys.get((kind, signal, code))
+        if k is None:
+            k = self.keys[(kind, signal, code)] = AlarmKey(self.key, kind, signal, code.split(":")[0])
+        return k
+
+    def limits_of(self, signal: str) -> tuple[AlarmKey, AlarmKey]:
+        """The keys of ``signal``'s low and high limit conditions."""
+        ks = self.limit_keys.get(signal)
+        if ks is None:
+            ks = self.limit_keys[signal] = (self.alarm_key("limit", signal, "low"), self.alarm_key("limit", signal, "high"))
+        return ks
 
 
 class Conditions:
     def __init__(self, lifecycle: Lifecycle) -> None:
         self.lifecycle = lifecycle
-        self.pending: dict[Key, int] = {}
+        self.pending: dict[AlarmKey, int] = {}
         self.watch: set[tuple[str, str]] = set()
-        self.members: dict[Key, tuple[Key, Alarm]] = {}  # grouped condition -> (its alarm's key, its proto)
-        self.orphans: dict[Key, Alarm] = {}  # grouped conditions whose alarm ended: raised by flush()
-        self.seen: dict[Key, int] = {}  # pending conditions that need confirming samples: samples seen
-        self.ending: dict[Key, int] = {}  # open limit conditions seen back inside: samples (confirm_samples)
+        self.members: dict[AlarmKey, tuple[AlarmKey, Alarm]] = {}  # grouped condition -> (its alarm's key, its proto)
+        self.orphans: dict[AlarmKey, Alarm] = {}  # grouped conditions whose alarm ended: raised by flush()
+        self.seen: dict[AlarmKey, int] = {}  # pending conditions that need confirming samples: samples seen
+        self.ending: dict[AlarmKey, int] = {}  # open limit conditions seen back inside: samples (confirm_samples)
         lifecycle.on_end = self._promote
 
-    def active(self, key: Key) -> bool:
+    def active(self, key: AlarmKey) -> bool:
         """Pending or open."""
         return key in self.pending or key in self.lifecycle.by_key
 
     def set(self, p: Patient, kind: str, signal: str | None, code: str, on: bool, t: int, delay_s: float,
-            priority: str = "low", reason: str = "", value: float | None = None,
-            end_reason: str = "condition ended", samples: int = 1, fresh: bool = True,
+            priority: str = "low", reason: Reason | None = None, value: float | None = None,
+            end_reason: Reason | None = None, samples: int = 1, fresh: bool = True,
             explains: tuple[str, ...] = ()) -> list[AlarmEvent]:
-        """The condition holds (``on``) or not at ``t``; ``{held}`` in ``reason`` becomes " for N s".
+        """The condition holds (``on``) or not at ``t``; a ``held`` parameter :data:`~alerting.reasons.HELD`
+        of ``reason`` becomes " for N s" (``end_reason`` defaults to "condition ended").
         ``value`` is the alarm's current value (when ``on``) or the value that ended the condition.
         Persistence: the condition must hold ``delay_s`` *and* be seen at ``samples`` consecutive calls
         that bring a new observation (``fresh``) since it began (the first call counts as one).
         ``explains``: the signals an anomaly advisory is about (it joins an open alarm explaining them)."""
-        key: Key = (p.key, kind, signal, code.split(":")[0])
+        key = p.keys.get((kind, signal, code)) or p.alarm_key(kind, signal, code)
         if not on:
             self.pending.pop(key, None)
             if self.orphans:
                 self.orphans.pop(key, None)
             if key in self.members:
                 return self._leave(key, t)
-            return self.lifecycle.end_condition(key, t, end_reason, value) if key in self.lifecycle.by_key else []
+            if key not in self.lifecycle.by_key:
+                return []
+            return self.lifecycle.end_condition(key, t, end_reason or say("reason.conditionEnded"), value)
         if kind == "technical" and signal is not None:
             self.watch.add((p.key, signal))
         new = key not in self.pending
@@ -113,10 +140,13 @@ class Conditions:
                 return []  # not yet confirmed by the next sample: one sample is not a condition
         if held < delay_s * 1000:
             return []
-        if "{held}" in reason:
-            reason = reason.replace("{held}", f" for {held / 1000:.0f} s" if held >= 1000 else "")
+        if reason is None:
+            reason = verbatim("")
+        elif reason.params.get("held") is HELD:
+            reason = say(reason.key, **{**reason.params,
+                                        "held": say("reason.held", s=f"{held / 1000:.0f}") if held >= 1000 else ""})
         proto = Alarm("", p.who.ward, p.who.bed, p.who.patient, p.device, kind, signal, code, priority, t,
-                      reason, value, drill=p.who.drill)
+                      reason.text, value, drill=p.who.drill, why=reason)
         if self.orphans:
             self.orphans.pop(key, None)  # judged again now: joins another alarm or stands alone
         if kind == "limit" and key not in self.lifecycle.by_key and not code.endswith(":critical"):
@@ -129,23 +159,23 @@ class Conditions:
                 return self._join(leader, key, proto, t)
         # critical now, or its alarm is gone: on its own
         events = self._leave(key, t) if key in self.members else []
-        events += self.lifecycle.assert_condition(proto, t)
+        events += self.lifecycle.assert_condition(proto, t, key)
         if kind == "news2" and events and events[-1].event == "raised":
             events += self._absorb(p, self.lifecycle.by_key[key], t)
         return events
 
     # -- one cause, one alarm ---------------------------------------------------------------------
-    def _leader(self, p: Patient, key: Key) -> Alarm | None:
+    def _leader(self, p: Patient, key: AlarmKey) -> Alarm | None:
         """The open alarm (its condition holding) whose cause explains the limit condition ``key``."""
         by_key = self.lifecycle.by_key
-        _, _, signal, side = key
-        n = by_key.get((p.key, "news2", None, "news2"))
+        signal, side = key.signal, key.family
+        n = by_key.get(p.news2_key)
         param = NEWS2_PARAMETER.get(signal or "")
         if n is not None and n.condition and n.ended_t is None and param is not None and (
                 (p.param_scores.get(signal or "") or 0) > 0 or (p.news2 is not None and p.news2.scores.get(param, 0) > 0)):
             return n
         for other in PARTNERS.get(signal or "", ()):
-            k: Key = (p.key, "limit", other, side)
+            k = p.alarm_key("limit", other, side)
             a = by_key.get(k)
             if a is None and k in self.members:  # the partner of one measurement is grouped: join its alarm
                 a = by_key.get(self.members[k][0])
@@ -158,7 +188,7 @@ class Conditions:
         advisory is about (a limit alarm of the signal or its partner, a condition grouped into an
         alarm, or a NEWS2 alarm whose score counts the signal), or None. NEWS2 first."""
         by_key = self.lifecycle.by_key
-        n = by_key.get((p.key, "news2", None, "news2"))
+        n = by_key.get(p.news2_key)
         if n is not None and (not n.condition or n.ended_t is not None):
             n = None
         found: Alarm | None = None
@@ -170,8 +200,7 @@ class Conditions:
                 continue
             hit: Alarm | None = None
             for sig in (s, *PARTNERS.get(s, ())):
-                for side in ("low", "high"):
-                    k: Key = (p.key, "limit", sig, side)
+                for k in p.limits_of(sig):
                     a = by_key.get(k)
                     if a is None and k in self.members:
                         a = by_key.get(self.members[k][0])
@@ -185,11 +214,11 @@ class Conditions:
             found = found or hit
         return found
 
-    def _join(self, leader: Alarm, key: Key, proto: Alarm, t: int) -> list[AlarmEvent]:
+    def _join(self, leader: Alarm, key: AlarmKey, proto: Alarm, t: int) -> list[AlarmEvent]:
         old = self.members.get(key)
         self.members[key] = (leader.key, proto)
         new = key not in leader.grouped
-        leader.grouped[key] = proto.reason
+        leader.grouped[key] = proto.reason_now()
         if old is not None and old[0] != leader.key:
             self._leave_alarm(old[0], key)
         if new:
@@ -197,13 +226,13 @@ class Conditions:
             return [leader.event("updated", t)]
         return []
 
-    def _leave_alarm(self, leader_key: Key, key: Key) -> Alarm | None:
+    def _leave_alarm(self, leader_key: AlarmKey, key: AlarmKey) -> Alarm | None:
         a = self.lifecycle.by_key.get(leader_key)
         if a is not None and a.grouped.pop(key, None) is not None:
             return a
         return None
 
-    def _leave(self, key: Key, t: int) -> list[AlarmEvent]:
+    def _leave(self, key: AlarmKey, t: int) -> list[AlarmEvent]:
         """The grouped condition ``key`` ended (or goes on its own): its alarm no longer shows it."""
         leader_key, _ = self.members.pop(key)
         a = self._leave_alarm(leader_key, key)
@@ -237,17 +266,17 @@ class Conditions:
         """A NEWS2 alarm was raised: it takes over the open limit alarms its score explains that nobody
         has acted on yet (active, not escalated, not critical), and the conditions grouped into them."""
         events: list[AlarmEvent] = []
-        for a in [a for k, a in self.lifecycle.by_key.items() if k[0] == p.key and k[1] == "limit"]:
+        for a in [a for k, a in self.lifecycle.by_key.items() if k.patient == p.key and k.kind == "limit"]:
             if (a.state != "active" or a.escalation_level or not a.condition or a.code.endswith(":critical")
                     or self._leader(p, a.key) is not news2):
                 continue
             proto = Alarm("", a.ward, a.bed, a.patient, a.device, a.kind, a.signal, a.code,
-                          a.condition_priority or a.priority, t, a.reason, a.value, drill=a.drill)
+                          a.condition_priority or a.priority, t, a.reason, a.value, drill=a.drill, why=a.why)
             moved = dict(a.grouped)
             a.grouped.clear()
-            events += self.lifecycle.clear(a, t, f"now part of the NEWS2 alarm ({news2.reason})")
+            events += self.lifecycle.clear(a, t, say("reason.joinedNews2", reason=news2.reason_now()))
             self.members[a.key] = (news2.key, proto)
-            news2.grouped[a.key] = a.reason
+            news2.grouped[a.key] = a.reason_now()
             for k, text in moved.items():
                 if k in self.members:
                     self.members[k] = (news2.key, self.members[k][1])
@@ -258,11 +287,11 @@ class Conditions:
         return events
 
     def end_if_open(self, p: Patient, kind: str, signal: str | None, code: str, t: int,
-                    reason: str, value: float | None = None) -> list[AlarmEvent]:
-        if self.active((p.key, kind, signal, code)):
+                    reason: Reason, value: float | None = None) -> list[AlarmEvent]:
+        if self.active(p.keys.get((kind, signal, code)) or p.alarm_key(kind, signal, code)):
             return self.set(p, kind, signal, code, False, t, 0, value=value, end_reason=reason)
         return []
 
     def unwatch_if_idle(self, p: Patient, signal: str) -> None:
-        if not any(self.active((p.key, "technical", signal, c)) for c in TECHNICAL_SIGNAL_CODES):
+        if not any(self.active(p.alarm_key("technical", signal, c)) for c in TECHNICAL_SIGNAL_CODES):
             self.watch.discard((p.key, signal))

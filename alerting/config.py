@@ -19,9 +19,7 @@ from device_profiles.profile_yaml import ProfileValidationError, read_yaml
 from .config_errors import describe, unknown_signals
 from .errors import ConfigError
 
-Priority = Literal["high", "medium", "low"]
-PRIORITY_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
-RANK_PRIORITY: tuple[str, str, str] = ("low", "medium", "high")
+Priority = Literal["high", "medium", "low"]  # what alarms.yaml may say (device_profiles.Priority's values)
 
 
 class _Strict(BaseModel):

@@ -20,13 +20,30 @@ from .anomaly_watch import AnomalyWatch
 from .conditions import Conditions, Patient
 from .config import AlarmConfig, EscalationPolicy, LimitRule, PatientOverride
 from .events import Alarm, AlarmEvent
-from .lifecycle import Key, Lifecycle, worse
-from .limits import describe, describe_end, effective_rule, evaluate, implausible
+from .lifecycle import Lifecycle, worse
+from .limits import effective_rule, end_reason, evaluate, implausible, limit_reason
 from .news2_watch import SPOT_PARAMETERS, News2Watch, scale2_spo2_rule
+from .reasons import HELD, Reason, Term, label, say
 from .spot import AlarmCommand, SpotObservation
 from .technical import BAD_QUALITY, Reading, cross_check, horizon
 
 LABELS = {name: s.display or name for name, s in SIGNALS.items()}
+# the reasons that never change, made once
+SIGNAL_BACK, QUALITY_VALID, PLAUSIBLE, DATA_AGAIN, DRILL_ENDED = (
+    say(k) for k in ("reason.signalBack", "reason.qualityValid", "reason.plausible", "reason.dataAgain",
+                     "reason.drillEnded"))
+_QUALITY: dict[tuple[str, str], Reason] = {}  # (signal, quality) -> "RR quality artifact{held}"
+
+
+def _quality(name: str, q: str) -> Reason:
+    r = _QUALITY.get((name, q))
+    if r is None:
+        word = say(f"quality.{q}") if f"quality.{q}" in _QUALITY_KEYS else Term(f"quality.{q}", q)
+        r = _QUALITY[(name, q)] = say("reason.quality", label=label(name), quality=word, held=HELD)
+    return r
+
+
+_QUALITY_KEYS = frozenset({"quality.invalid", "quality.artifact", "quality.questionable"})
 
 
 class Engine:
@@ -114,13 +131,13 @@ class Engine:
         tech = self.config.technical
         if t >= self._next_scan:
             events += self.tick(t)
-        lead_off_open = (p.key, "technical", "heart_rate", "lead_off") in self.lifecycle.by_key
+        lead_off_open = p.lead_off_key in self.lifecycle.by_key
         checks = cross_check(values, p.last, t, self._expire_ms["pulse_rate"], lead_off_open, quality)
         for code, (sig, prio_field, reason) in checks.active.items():
             events += cond.set(p, "technical", sig, code, True, t, tech.delay_s, getattr(tech, prio_field), reason)
         for code in checks.ended:
             sig = "spo2" if code == "probe_off" else "heart_rate"
-            events += cond.set(p, "technical", sig, code, False, t, 0, end_reason="signal back")
+            events += cond.set(p, "technical", sig, code, False, t, 0, end_reason=SIGNAL_BACK)
         dev_expire = self._device_expire.get(device)
         judge: list[tuple[str, float, LimitRule]] = []  # usable values with a limit rule, judged after NEWS2
         for name, value in values.items():
@@ -133,15 +150,15 @@ class Engine:
             elif q in BAD_QUALITY:
                 usable = False
                 events += cond.set(p, "technical", name, "quality", True, t, tech.delay_s, tech.quality_priority,
-                                   f"{LABELS[name]} quality {q}{{held}}")
+                                   _quality(name, q))
             elif watched:
-                events += cond.end_if_open(p, "technical", name, "quality", t, "quality valid again")
+                events += cond.end_if_open(p, "technical", name, "quality", t, QUALITY_VALID)
             if usable and rule is not None and implausible(rule, value):
                 usable = False
                 events += cond.set(p, "technical", name, "artefact", True, t, tech.delay_s, tech.quality_priority,
-                                   f"{LABELS[name]} {value:g} is implausible: artefact suspected")
+                                   say("reason.implausible", label=label(name), v=f"{value:g}"))
             elif usable and watched:
-                events += cond.end_if_open(p, "technical", name, "artefact", t, "plausible again")
+                events += cond.end_if_open(p, "technical", name, "artefact", t, PLAUSIBLE)
             prev = p.last.get(name)
             gap = t - prev.t if prev is not None else 0
             h = p.horizon.get(name)
@@ -155,7 +172,7 @@ class Engine:
             if usable and rule is not None:
                 judge.append((name, value, rule))
             if watched:
-                events += cond.end_if_open(p, "technical", name, "stale", t, "data again")
+                events += cond.end_if_open(p, "technical", name, "stale", t, DATA_AGAIN)
                 cond.unwatch_if_idle(p, name)
         # NEWS2 first, then the limits: a limit condition its NEWS2 alarm explains joins that alarm at
         # once, instead of being raised and taken over by it in the same instant (one cause, one alarm)
@@ -179,7 +196,7 @@ class Engine:
         if old is None or feeds:
             return []
         cond = self.conditions
-        why = f"device {device} now attributed elsewhere (ADT)"
+        why = say("reason.handedOver", device=device)
         events: list[AlarmEvent] = []
         for name in list(old.last):
             del old.last[name]
@@ -187,20 +204,20 @@ class Engine:
             for side in ("low", "high"):
                 events += cond.end_if_open(old, "limit", name, side, t, why)
         old.stale_since.clear()
-        for k in [k for k in (*cond.pending, *self.lifecycle.by_key) if k[0] == old.key and k[1] == "technical"]:
-            events += cond.end_if_open(old, "technical", k[2], k[3], t, why)
+        for k in [k for k in (*cond.pending, *self.lifecycle.by_key) if k.patient == old.key and k.kind == "technical"]:
+            events += cond.end_if_open(old, "technical", k.signal, k.family, t, why)
         return events
 
     def _limit(self, p: Patient, name: str, value: float, rule: LimitRule, t: int) -> list[AlarmEvent]:
         cond = self.conditions
         by_key = self.lifecycle.by_key
-        low, high = (p.key, "limit", name, "low"), (p.key, "limit", name, "high")
+        low, high = p.limit_keys.get(name) or p.limits_of(name)
         members = cond.members  # grouped into another alarm of the same cause: hysteresis as if open
         hit = evaluate(rule, value, (low in by_key or low in members, high in by_key or high in members))
         events: list[AlarmEvent] = []
         for side in ("low", "high"):
             if hit is None or hit.side != side:
-                k: Key = (p.key, "limit", name, side)
+                k = low if side == "low" else high
                 a = by_key.get(k)
                 if rule.confirm_samples > 1 and ((a is not None and a.condition) or k in members):
                     # ending is confirmed like onset: one value back inside among values outside is not the end
@@ -210,17 +227,17 @@ class Engine:
                     del cond.ending[k]
                 if a is not None:
                     events += cond.end_if_open(p, "limit", name, side, t,
-                                               describe_end(name, value, side, worse(a, a.value)), value)
-                elif (p.key, "limit", name, side) in members:
-                    events += cond.end_if_open(p, "limit", name, side, t, describe_end(name, value, side, None), value)
+                                               end_reason(name, value, side, worse(a, a.value)), value)
+                elif k in members:
+                    events += cond.end_if_open(p, "limit", name, side, t, end_reason(name, value, side, None), value)
                 else:
-                    cond.pending.pop((p.key, "limit", name, side), None)
+                    cond.pending.pop(k, None)
         if hit is not None:
-            key: Key = (p.key, "limit", name, hit.side)
+            key = low if hit.side == "low" else high
             if cond.ending:
                 cond.ending.pop(key, None)
             a = by_key.get(key)
-            reason = describe(name, value, hit, (t - cond.pending.get(key, t)) / 1000,
+            reason = limit_reason(name, value, hit, (t - cond.pending.get(key, t)) / 1000,
                               worse(a, value) if a is not None else None)
             events += cond.set(p, "limit", name, hit.code, True, t, rule.delay_s, hit.priority, reason, value,
                                samples=1 if hit.critical else rule.confirm_samples)
@@ -240,7 +257,7 @@ class Engine:
                 del p.last[name]
                 self.news2.expired(p, name)
                 for side in ("low", "high"):
-                    events += cond.end_if_open(p, "limit", name, side, t, f"no current {LABELS[name]} data")
+                    events += cond.end_if_open(p, "limit", name, side, t, say("reason.noCurrent", label=label(name)))
                 if tech.stale_alarm:
                     p.stale_since[name] = (r.t, r.t)
             for name, (since, cause_seen) in list(p.stale_since.items()):
@@ -251,8 +268,7 @@ class Engine:
                 elif t - cause_seen > p.horizon.get(name, self._expire_ms[name]):  # a whole expiry after the cause
                     del p.stale_since[name]
                     events += cond.set(p, "technical", name, "stale", True, t, 0, tech.stale_priority,
-                                       f"no {LABELS[name]} data for {(t - since) / 1000:.0f} s "
-                                       "(sensor off or device offline)")
+                                       say("reason.stale", label=label(name), s=f"{(t - since) / 1000:.0f}"))
             self.news2.spot_expiring(p, t)
             if self.news2.due(p):
                 events += self.news2.update(p, t)
@@ -264,13 +280,13 @@ class Engine:
         """Whether an open technical condition already tells why ``name`` has no data: the device is
         offline, the SpO2 probe is off (SpO2, pulse rate, perfusion index), or the ECG leads are off
         (heart rate, and impedance respiration, which uses the ECG electrodes)."""
-        active = self.conditions.active
-        if active((p.key, "technical", None, "offline")):
+        active, key = self.conditions.active, p.alarm_key
+        if active(key("technical", None, "offline")):
             return True
-        if name in ("spo2", "pulse_rate", "perfusion_index") and active((p.key, "technical", "spo2", "probe_off")):
+        if name in ("spo2", "pulse_rate", "perfusion_index") and active(key("technical", "spo2", "probe_off")):
             return True
-        return name in ("heart_rate", "resp_rate") and (active((p.key, "technical", "heart_rate", "lead_off"))
-                                                        or active((p.key, "technical", "heart_rate", "unconfirmed_zero")))
+        return name in ("heart_rate", "resp_rate") and (active(key("technical", "heart_rate", "lead_off"))
+                                                        or active(key("technical", "heart_rate", "unconfirmed_zero")))
 
     # -- device status and device alarms ----------------------------------------------------------
     def status(self, msg: dict[str, Any]) -> list[AlarmEvent]:
@@ -297,20 +313,21 @@ class Engine:
         online = msg.get("online")
         if online is False:
             events += cond.set(p, "technical", None, "offline", True, t, 0, tech.offline_priority,
-                               f"device {device} offline")
+                               say("reason.offline", device=device))
         elif online is True:
-            events += cond.end_if_open(p, "technical", None, "offline", t, f"device {device} online")
+            events += cond.end_if_open(p, "technical", None, "offline", t, say("reason.online", device=device))
         battery = msg.get("battery")
         if isinstance(battery, int | float):
             events += cond.set(p, "technical", None, "battery", battery < tech.low_battery_percent, t, 0,
-                               tech.battery_priority, f"device {device} battery {battery:.0f} %", float(battery),
-                               end_reason=f"battery {battery:.0f} %")
+                               tech.battery_priority, say("reason.battery", device=device, n=f"{battery:.0f}"),
+                               float(battery), end_reason=say("reason.batteryNow", n=f"{battery:.0f}"))
         flags = msg.get("technical")
         if isinstance(flags, dict):
             for raw, on in flags.items():
                 code = str(raw)[:40]
                 events += cond.set(p, "technical", None, f"device-{code}", bool(on), t, 0, tech.quality_priority,
-                                   f"device {device} reports {code}", end_reason=f"{code} resolved")
+                                   say("reason.reports", device=device, code=code),
+                                   end_reason=say("reason.resolved", code=code))
         return events
 
     def device_alarm(self, alarm: DeviceAlarm, who: Attribution) -> list[AlarmEvent]:
@@ -324,12 +341,12 @@ class Engine:
         signal = alarm.signal if alarm.signal in SIGNALS else None
         if alarm.state != "active":  # a clear may not repeat the signal: find the open one by its code
             for k in (*self.lifecycle.by_key, *self.conditions.pending):
-                if k[0] == p.key and k[1] == kind and k[3] == code:
-                    signal = k[2]
+                if k.patient == p.key and k.kind == kind and k.family == code:
+                    signal = k.signal
                     break
         return self.conditions.set(p, kind, signal, code, alarm.state == "active", alarm.t, 0, alarm.priority,
-                                   f"device {alarm.device}: {alarm.text}", alarm.value,
-                                   end_reason=f"device {alarm.device}: {alarm.code} cleared")
+                                   say("reason.deviceSays", device=alarm.device, text=alarm.text), alarm.value,
+                                   end_reason=say("reason.deviceCleared", device=alarm.device, code=alarm.code))
 
     # -- people -----------------------------------------------------------------------------------
     def spot(self, obs: SpotObservation) -> list[AlarmEvent]:
@@ -377,18 +394,18 @@ class Engine:
         self.ended_drills.add(drill)
         events: list[AlarmEvent] = []
         for a in [a for a in self.lifecycle.by_id.values() if a.drill == drill]:
-            events += self.lifecycle.clear(a, t, "drill ended")
+            events += self.lifecycle.clear(a, t, DRILL_ENDED)
         gone = {k for k, p in self.patients.items() if p.who.drill == drill}
         for k in gone:
             del self.patients[k]
             self.news2.forget(k)
-        for key in [k for k in self.conditions.pending if k[0] in gone]:
+        for key in [k for k in self.conditions.pending if k.patient in gone]:
             del self.conditions.pending[key]
         for counts in (self.conditions.seen, self.conditions.ending):
-            for key in [k for k in counts if k[0] in gone]:
+            for key in [k for k in counts if k.patient in gone]:
                 del counts[key]
         self.conditions.watch = {w for w in self.conditions.watch if w[0] not in gone}
-        self.conditions.members = {k: m for k, m in self.conditions.members.items() if k[0] not in gone}
+        self.conditions.members = {k: m for k, m in self.conditions.members.items() if k.patient not in gone}
         return events
 
     def command(self, cmd: AlarmCommand, t: int) -> list[AlarmEvent]:

@@ -1,22 +1,47 @@
-"""Alarms and alarm events: the state of one alarm and the payload published on every change.
+"""Alarms: the state of one alarm, and the event (:class:`device_profiles.AlarmEvent`) it publishes on
+every change.
 
-The event payload is the one in docs/architecture.md ("Alarm event payload"); ``kind`` is
-``limit``, ``technical``, ``news2``, ``anomaly`` or ``device``; ``event`` is ``raised``, ``updated``,
-``escalated``, ``acknowledged``, ``silenced`` or ``cleared``.
+An :class:`Alarm` is the engine's own record (and the row of ``alerting_alarms``): its kind, priority and
+code are the strings of the contract's enums (:class:`~device_profiles.AlarmKind`,
+:class:`~device_profiles.Priority`, :class:`~device_profiles.ConditionCode`), turned into them when an
+event is made. Its reason is a :class:`~alerting.reasons.Reason` (``why``: key + parameters + English);
+``reason`` is the English text, what the state DB keeps.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-import orjson
+from device_profiles.alarm_event import (
+    AlarmEvent,
+    AlarmEventType,
+    AlarmKind,
+    AlarmState,
+    GroupedCondition,
+    Priority,
+    priority_rank,
+)
 
-KINDS = ("limit", "technical", "news2", "anomaly", "device")
-EVENTS = ("raised", "updated", "escalated", "acknowledged", "silenced", "cleared")
-STATES = ("active", "acknowledged", "silenced", "cleared")
-NOT_STORED = frozenset({"worst", "ended_t", "published_value", "peak_priority", "band", "role", "grouped"})
-_RANK = {"low": 0, "medium": 1, "high": 2}
+from .reasons import Reason, say, then, verbatim
+
+__all__ = ["Alarm", "AlarmEvent", "AlarmKey"]
+# the contract's enum members by their strings (a dict lookup: an event is made in the engine's hot path)
+_KIND = {k.value: k for k in AlarmKind}
+_PRIORITY = {p.value: p for p in Priority}
+_EVENT = {e.value: e for e in AlarmEventType}
+_STATE = {s.value: s for s in AlarmState}
+NOT_STORED = frozenset({"worst", "ended_t", "published_value", "peak_priority", "band", "role", "grouped", "why"})
+
+
+class AlarmKey(NamedTuple):
+    """What makes an alarm condition unique: one alarm per (patient, kind, signal, family). ``patient`` is
+    the patient id, or ``device:{id}`` where nobody is admitted (a drill bed, a device at an empty bed)."""
+
+    patient: str
+    kind: str
+    signal: str | None
+    family: str
 
 
 @dataclass(slots=True)
@@ -53,33 +78,48 @@ class Alarm:
     peak_priority: str = ""  # the highest priority the alarm reached (raise, worsening, escalation)
     band: str | None = None  # NEWS2 alarms: the response band ("low-medium", "medium", "high")
     role: str = ""  # who the alarm is with: the role of its escalation level
-    # one cause, one alarm: the conditions of the same cause shown in this alarm (their key -> their text)
-    grouped: dict[tuple[str, str, str | None, str], str] = field(default_factory=dict)
+    # one cause, one alarm: the conditions of the same cause shown in this alarm (their key -> their reason)
+    grouped: dict[AlarmKey, Reason] = field(default_factory=dict)
+    why: Reason | None = None  # ``reason`` as a message (None: known only by its text, e.g. restored)
 
     @property
-    def key(self) -> tuple[str, str, str | None, str]:
-        """What makes an alarm condition unique for a patient: one alarm per (kind, signal, family).
-        Without an admitted patient (a drill bed, a device at an empty bed) the device stands in, as
-        ``device:{id}``: the same key :class:`~alerting.conditions.Patient` uses to end the condition."""
-        return (self.patient or f"device:{self.device}", self.kind, self.signal, self.code.split(":")[0])
+    def key(self) -> AlarmKey:
+        """The alarm's :class:`AlarmKey`: the same key :class:`~alerting.conditions.Patient` uses to end
+        the condition."""
+        return AlarmKey(self.patient or f"device:{self.device}", self.kind, self.signal, self.code.split(":")[0])
 
-    def event(self, event: str, t: int, by: str | None = None, reason: str | None = None) -> AlarmEvent:
+    def say(self, reason: Reason) -> None:
+        """The alarm's reason is now ``reason`` (its text and its message together)."""
+        self.reason, self.why = reason.text, reason
+
+    def reason_now(self) -> Reason:
+        return self.why if self.why is not None else verbatim(self.reason)
+
+    def event(self, event: str, t: int, by: str | None = None, reason: Reason | str | None = None) -> AlarmEvent:
         """The event ``event`` of this alarm now. ``value``, ``worst`` and ``condition_reason`` always
-        describe the same moment (``reason`` may be an action instead, e.g. "acknowledged by cn")."""
+        describe the same moment (``reason`` may be an action instead, e.g. "acknowledged by cn"; a plain
+        text has no message key)."""
         self.published_value = self.value
-        if _RANK.get(self.priority, 0) >= _RANK.get(self.peak_priority, -1):
+        if priority_rank(self.priority) >= priority_rank(self.peak_priority):
             self.peak_priority = self.priority
-        also = "; with " + "; ".join(self.grouped.values()) if self.grouped else ""
+        condition = self.reason_now()
+        if self.grouped:
+            first, *rest = self.grouped.values()
+            condition = then(condition, say("reason.with", reason=first), *rest)
+        told = (verbatim(reason) if isinstance(reason, str) else reason) or condition
         return AlarmEvent(
-            id=self.id, ward=self.ward, bed=self.bed, patient=self.patient, device=self.device, kind=self.kind,
-            signal=self.signal, priority=self.priority, event=event, state=self.state, t=t, value=self.value,
-            reason=reason or self.reason + also, by=by, escalation_level=self.escalation_level, drill=self.drill,
-            code=self.code.split(":")[0], worst=self.worst if self.worst is not None else self.value,
+            id=self.id, ward=self.ward, bed=self.bed, patient=self.patient, device=self.device,
+            kind=_KIND[self.kind], signal=self.signal, priority=_PRIORITY[self.priority],
+            event=_EVENT[event], state=_STATE[self.state], t=t, value=self.value, reason=told.text, by=by,
+            escalation_level=self.escalation_level, drill=self.drill, code=self.code.split(":")[0],
+            worst=self.worst if self.worst is not None else self.value,
             condition=self.condition and self.ended_t is None, ended_t=self.ended_t,
-            condition_reason=self.reason + also, peak_priority=self.peak_priority,
+            condition_reason=condition.text, peak_priority=_PRIORITY[self.peak_priority],
             latched=not self.condition and self.state != "cleared",
             band=self.band, role=self.role, grouped=[
-                {"signal": k[2], "code": k[3], "reason": text} for k, text in self.grouped.items()],
+                GroupedCondition(signal=k.signal, code=k.family, reason=r.text) for k, r in self.grouped.items()],
+            reason_key=told.key, reason_params=told.json_params() if told.key else {},
+            condition_key=condition.key, condition_params=condition.json_params() if condition.key else {},
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -87,55 +127,4 @@ class Alarm:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Alarm:
-        return cls(**{f: row[f] for f in cls.__slots__ if f in row})
-
-
-@dataclass(frozen=True, slots=True)
-class AlarmEvent:
-    """One alarm state change, as published on ``{root}/alarms/{ward}/{alarm_id}``."""
-
-    id: str
-    ward: str
-    bed: str
-    patient: str
-    device: str
-    kind: str
-    signal: str | None
-    priority: str
-    event: str
-    state: str
-    t: int
-    value: float | None
-    reason: str
-    by: str | None = None
-    escalation_level: int = 0
-    drill: str = ""
-    code: str = ""  # the condition family ("low", "high", "probe_off", "lead_off", "offline", "news2", ...)
-    worst: float | None = None  # the most extreme value of this alarm so far (= value when never worse)
-    condition: bool = True  # False: the condition ended, the alarm is latched until acknowledged
-    ended_t: int | None = None  # when the condition ended (ms), else None
-    condition_reason: str = ""  # why the alarm is on (``reason`` of an acknowledge/silence is the action)
-    extra: dict[str, Any] = field(default_factory=dict)
-    # issue 11: quiet display, peak priority, NEWS2 response band routing, one cause one alarm
-    peak_priority: str = ""  # the highest priority this alarm reached so far (escalation included)
-    latched: bool = False  # the condition ended; the alarm waits for an acknowledgement (show it quietly)
-    band: str | None = None  # NEWS2 alarms: response band "low-medium" | "medium" | "high", else None
-    role: str = ""  # the role the alarm is with (its escalation level's role), "" if unknown
-    grouped: list[dict[str, Any]] = field(default_factory=list)  # conditions of the same cause in this alarm
-
-    def to_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
-            "v": 1, "id": self.id, "ward": self.ward, "bed": self.bed, "patient": self.patient,
-            "device": self.device, "kind": self.kind, "signal": self.signal, "priority": self.priority,
-            "event": self.event, "state": self.state, "t": self.t, "value": self.value, "reason": self.reason,
-            "by": self.by, "escalation_level": self.escalation_level, "drill": self.drill, "code": self.code,
-            "worst": self.worst, "condition": self.condition, "ended_t": self.ended_t,
-            "condition_reason": self.condition_reason or self.reason,
-            "peak_priority": self.peak_priority or self.priority, "latched": self.latched, "band": self.band,
-            "role": self.role, "grouped": self.grouped,
-        }
-        d.update(self.extra)
-        return d
-
-    def encode(self) -> bytes:
-        return orjson.dumps(self.to_json())
+        return cls(**{f: row[f] for f in cls.__slots__ if f in row and f not in NOT_STORED})

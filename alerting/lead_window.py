@@ -21,17 +21,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from device_profiles import priority_rank
+
 HOUR = 3_600_000
 LEAD_MIN = 1 * HOUR
 LEAD_MAX = 12 * HOUR
-RANK = {"low": 0, "medium": 1, "high": 2}
 URGENT = frozenset({"medium", "high"})
 NOT_PATIENT_SIGNAL = frozenset({"technical"})
 
 
 def peak(a: str, b: str) -> str:
     """The higher of two priorities."""
-    return b if RANK.get(b, -1) > RANK.get(a, -1) else a
+    return b if priority_rank(b) > priority_rank(a) else a
 
 
 def is_urgent_condition(kind: str) -> bool:

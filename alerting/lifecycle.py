@@ -22,11 +22,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from .config import PRIORITY_RANK, RANK_PRIORITY, AlarmConfig
-from .errors import InputError
-from .events import Alarm, AlarmEvent
+from device_profiles.alarm_event import Priority, priority_rank
 
-Key = tuple[str, str, str | None, str]
+from .config import AlarmConfig
+from .errors import InputError
+from .events import Alarm, AlarmEvent, AlarmKey
+from .reasons import Reason, Term, say, then
+
 ACTIONS = ("acknowledge", "silence", "escalate", "clear")
 # Severity steps up and high priority latches only for physiological alarms; technical alarms escalate
 # to the next role at their own priority, anomaly advisories never escalate (never louder than rules).
@@ -73,7 +75,7 @@ def material_change(a: Alarm, value: float | None) -> bool:
 
 
 def _louder(priority: str) -> str:
-    return RANK_PRIORITY[min(2, PRIORITY_RANK[priority] + 1)]
+    return Priority(priority).louder().value
 
 
 def news2_band(total: float | None) -> str | None:
@@ -91,8 +93,8 @@ class Lifecycle:
         self.config = config
         self.new_id = new_id
         self.by_id: dict[str, Alarm] = {}
-        self.by_key: dict[Key, Alarm] = {}
-        self.cleared_at: dict[Key, int] = {}  # manual clears: the condition must persist anew
+        self.by_key: dict[AlarmKey, Alarm] = {}
+        self.cleared_at: dict[AlarmKey, int] = {}  # manual clears: the condition must persist anew
         self.just_cleared: dict[str, Alarm] = {}  # cleared since the caller last drained it (to store)
         # called when an alarm's condition ends or it is cleared: the conditions grouped into it that
         # still hold are raised on their own (one cause, one alarm - never a cause lost)
@@ -110,7 +112,7 @@ class Lifecycle:
                 self.by_id[a.id] = a
                 self.by_key[a.key] = a
 
-    def get(self, key: Key) -> Alarm | None:
+    def get(self, key: AlarmKey) -> Alarm | None:
         return self.by_key.get(key)
 
     def alarms_of(self, events: Iterable[AlarmEvent]) -> list[Alarm]:
@@ -124,9 +126,11 @@ class Lifecycle:
         return list(seen.values())
 
     # -- conditions -------------------------------------------------------------------------------
-    def assert_condition(self, proto: Alarm, t: int) -> list[AlarmEvent]:
-        """The condition of ``proto`` holds (after its delay): raise, or update the open alarm."""
-        a = self.by_key.get(proto.key)
+    def assert_condition(self, proto: Alarm, t: int, key: AlarmKey | None = None) -> list[AlarmEvent]:
+        """The condition of ``proto`` holds (after its delay): raise, or update the open alarm (``key``:
+        ``proto.key``, when the caller has it)."""
+        key = key or proto.key
+        a = self.by_key.get(key)
         if proto.kind == "news2":  # the ward's route of the score's response band sets the priority
             band = news2_band(proto.value)
             route = self.config.policy(proto.ward).news2_bands.get(band)  # type: ignore[call-overload]
@@ -141,25 +145,26 @@ class Lifecycle:
             proto.condition_priority = proto.priority
             proto.updated_t = proto.escalated_t = t
             self.by_id[proto.id] = proto
-            self.by_key[proto.key] = proto
+            self.by_key[key] = proto
             return [proto.event("raised", t)]
         material = material_change(a, proto.value) or not a.condition
-        a.value, a.reason = proto.value, proto.reason  # every event shows value and reason that agree
+        a.value, a.reason, a.why = proto.value, proto.reason, proto.why  # every event: value and reason agree
         a.worst = worse(a, proto.value)
         a.condition, a.ended_t = True, None
-        if PRIORITY_RANK[proto.priority] > PRIORITY_RANK[a.condition_priority or a.priority]:
+        rank = priority_rank(proto.priority)
+        if rank > priority_rank(a.condition_priority or a.priority):
             a.condition_priority = proto.priority
-        if PRIORITY_RANK[proto.priority] > PRIORITY_RANK[a.priority]:
-            a.priority, a.code, a.reason, a.updated_t = proto.priority, proto.code, proto.reason, t
+        if rank > priority_rank(a.priority):
+            a.priority, a.code, a.updated_t = proto.priority, proto.code, t
             if a.state == "acknowledged":  # a worse condition needs a new acknowledgement
                 a.state, a.escalated_t = "active", t
-            return [a.event("escalated", t, reason=proto.reason)]
+            return [a.event("escalated", t, reason=proto.reason_now())]
         if material:  # the text follows the patient: NEWS2 8 -> 10 is published, not kept at 8
             a.updated_t = t
             return [a.event("updated", t)]
         return []
 
-    def note(self, key: Key, t: int, value: float | None, reason: str) -> list[AlarmEvent]:
+    def note(self, key: AlarmKey, t: int, value: float | None, reason: Reason) -> list[AlarmEvent]:
         """The open alarm ``key`` is still on but its condition is fading (a NEWS2 score below the alarm
         band, waiting ``clear_after_s``): show the current value and why; "updated" if material."""
         a = self.by_key.get(key)
@@ -169,14 +174,15 @@ class Lifecycle:
         if first:
             a.ended_t = t
         material = material_change(a, value) or first
-        a.value, a.reason, a.worst = value, reason, worse(a, value)
+        a.value, a.worst = value, worse(a, value)
+        a.say(reason)
         if material:
             a.updated_t = t
             events = [a.event("updated", t)]
             return events + self.on_end(a, t) if first and self.on_end is not None else events
         return []
 
-    def end_condition(self, key: Key, t: int, reason: str, value: float | None = None) -> list[AlarmEvent]:
+    def end_condition(self, key: AlarmKey, t: int, reason: Reason, value: float | None = None) -> list[AlarmEvent]:
         """The condition of the open alarm ``key`` ended at ``t`` (``value``: the value that ended it).
         A latching alarm stays on and says so: "<reason>; condition ended at HH:MM, latched until
         acknowledged" (from then on every event of it, e.g. an escalation, says the same)."""
@@ -189,17 +195,17 @@ class Lifecycle:
         if latching and a.state in ("active", "silenced"):  # acknowledged: nothing left to wait for
             a.ended_t = a.ended_t if a.ended_t is not None else t  # a NEWS2 score ended below its band earlier
             a.value = value
-            a.reason = f"{reason}; condition ended at {clock(a.ended_t)}, latched until acknowledged"
+            a.say(then(reason, say("reason.latched", at=clock(a.ended_t))))
             events = [a.event("updated", t)]
             return events + self.on_end(a, t) if self.on_end is not None else events
         return self._clear(a, t, None, reason)
 
-    def clear(self, a: Alarm, t: int, reason: str) -> list[AlarmEvent]:
+    def clear(self, a: Alarm, t: int, reason: Reason) -> list[AlarmEvent]:
         """Clear an open alarm whatever its condition: a live drill ended, or the alarm becomes part of
         another alarm of the same cause (its grouped conditions are then the caller's)."""
         return self._clear(a, t, None, reason, promote=False)
 
-    def _clear(self, a: Alarm, t: int, by: str | None, reason: str, promote: bool = True) -> list[AlarmEvent]:
+    def _clear(self, a: Alarm, t: int, by: str | None, reason: Reason, promote: bool = True) -> list[AlarmEvent]:
         a.state = "cleared"
         a.updated_t = t
         self.just_cleared[a.id] = a
@@ -218,20 +224,20 @@ class Lifecycle:
             if a.state == "acknowledged":
                 return []
             a.state, a.acknowledged_by, a.acknowledged_t, a.silenced_until, a.updated_t = "acknowledged", by, t, None, t
-            events = [a.event("acknowledged", t, by=by, reason=f"acknowledged by {by}")]
+            events = [a.event("acknowledged", t, by=by, reason=say("reason.acknowledgedBy", by=by))]
             if not a.condition:
-                events += self._clear(a, t, by, "acknowledged after the condition ended")
+                events += self._clear(a, t, by, say("reason.ackAfterEnd"))
             return events
         if action == "silence":
             if minutes is None or not 0 < minutes <= 120:
                 raise InputError("minutes", f"{minutes!r}: silence needs minutes between 0 and 120")
             a.state, a.silenced_until, a.updated_t = "silenced", t + int(minutes * 60_000), t
-            return [a.event("silenced", t, by=by, reason=f"silenced for {minutes:g} min by {by}")]
+            return [a.event("silenced", t, by=by, reason=say("reason.silencedBy", min=f"{minutes:g}", by=by))]
         if action == "escalate":
-            return self._escalate(a, t, by, f"escalated by {by}")
+            return self._escalate(a, t, by, say("reason.escalatedBy", by=by))
         if action == "clear":
             self.cleared_at[a.key] = t
-            return self._clear(a, t, by, f"cleared by {by}")
+            return self._clear(a, t, by, say("reason.clearedBy", by=by))
         raise InputError("action", f"{action!r} is not one of {', '.join(ACTIONS)}")
 
     # -- time -------------------------------------------------------------------------------------
@@ -242,7 +248,7 @@ class Lifecycle:
             if a.state == "silenced" and a.silenced_until is not None and t >= a.silenced_until:
                 a.silenced_until = None
                 a.state, a.escalated_t, a.updated_t = "active", t, t
-                events.append(a.event("raised", t, reason=f"silence expired: {a.reason}"))
+                events.append(a.event("raised", t, reason=say("reason.silenceExpired", reason=a.reason_now())))
             if a.state != "active" or a.kind == "anomaly" or not a.condition or a.ended_t is not None:
                 continue  # escalation stops when the condition has ended (latched, or a NEWS2 score fading)
             policy = self.config.policy(a.ward)
@@ -254,10 +260,10 @@ class Lifecycle:
             wait = policy.levels[nxt].after_s - policy.levels[a.escalation_level].after_s
             if t - a.escalated_t >= wait * 1000:
                 secs = (t - a.raised_t) / 1000
-                events += self._escalate(a, t, None, f"unacknowledged for {secs:.0f} s")
+                events += self._escalate(a, t, None, say("reason.unacknowledged", s=f"{secs:.0f}"))
         return events
 
-    def _escalate(self, a: Alarm, t: int, by: str | None, why: str) -> list[AlarmEvent]:
+    def _escalate(self, a: Alarm, t: int, by: str | None, why: Reason) -> list[AlarmEvent]:
         policy = self.config.policy(a.ward)
         if a.escalation_level + 1 >= len(policy.levels):
             return []
@@ -268,4 +274,6 @@ class Lifecycle:
         if policy.step_up_severity and a.kind in PHYSIOLOGICAL and a.kind != "news2":  # NEWS2: the band's
             a.priority = _louder(a.priority)
         role = a.role = policy.levels[a.escalation_level].role
-        return [a.event("escalated", t, by=by, reason=f"{why}: escalated to {role} ({a.reason})")]
+        return [a.event("escalated", t, by=by,
+                        reason=say("reason.escalated", why=why, role=Term(f"reason.role.{role}", role),
+                                   reason=a.reason_now()))]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from device_profiles import SIGNALS
 
 from .config import AlarmConfig, LimitRule, PatientOverride
+from .reasons import TEXTS, Reason, label, memo, say
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,38 +62,77 @@ def implausible(rule: LimitRule, value: float) -> bool:
 UNIT_TEXT = {"Cel": "°C", "mm[Hg]": "mmHg"}  # UCUM codes the catalogue uses -> as a nurse reads them
 
 
-def _fmt(signal: str) -> tuple[str, str, str]:
-    """(label, unit, number format) of ``signal`` for alarm texts."""
+def _fmt(signal: str) -> tuple[str, str]:
+    """(unit, number format) of ``signal`` for alarm texts."""
     s = SIGNALS[signal]
-    unit = UNIT_TEXT.get(s.unit, s.unit)
-    return s.display or signal, unit, f"{{:.{s.precision}f}}"
+    return UNIT_TEXT.get(s.unit, s.unit), f"{{:.{s.precision}f}}"
 
 
-def _worst_text(signal: str, side: str, value: float, worst: float | None) -> str:
+_FMT = {name: _fmt(name) for name in SIGNALS}
+# the parts of limit reasons that repeat sample after sample, made once (bounded memos)
+_VALUES: dict[tuple[str, str], Reason] = {}
+_HELD: dict[str, Reason] = {}
+_WORST: dict[tuple[str, str, str], Reason] = {}
+
+
+def _worst(signal: str, side: str, value: float, worst: float | None) -> Reason | str:
     """" (lowest 84 %)" when the alarm's worst value differs from the current one, else ""."""
-    _, unit, fmt = _fmt(signal)
-    if worst is None or fmt.format(worst) == fmt.format(value):
+    unit, fmt = _FMT[signal]
+    if worst is None:
         return ""
-    return f" ({'lowest' if side == 'low' else 'highest'} {fmt.format(worst)} {unit})"
+    w = fmt.format(worst)
+    if w == fmt.format(value):
+        return ""
+    key = "reason.lowest" if side == "low" else "reason.highest"
+    r = _WORST.get((key, w, unit))
+    return r if r is not None else memo(_WORST, (key, w, unit), lambda: say(key, v=f"{w} {unit}"))
+
+
+def _value(signal: str, value: float) -> Reason:
+    """"SpO2 84 %": how every limit reason starts (as the alarm's ``value``)."""
+    unit, fmt = _FMT[signal]
+    v = fmt.format(value)
+    r = _VALUES.get((signal, v))
+    return r if r is not None else memo(_VALUES, (signal, v), lambda: say("reason.value", label=label(signal), v=v,
+                                                                           unit=unit))
+
+
+# the reason key of a value beyond (or back inside) a limit, by (side, critical)
+_BEYOND = {("low", False): "reason.below", ("low", True): "reason.belowCritical",
+           ("high", False): "reason.above", ("high", True): "reason.aboveCritical"}
+_BACK = {("low", False): "reason.backAbove", ("low", True): "reason.backAboveCritical",
+         ("high", False): "reason.backBelow", ("high", True): "reason.backBelowCritical"}
 
 
 def describe(signal: str, value: float, hit: LimitHit, held_s: float, worst: float | None = None) -> str:
-    """The reason of a limit alarm: it starts with the current value ("SpO2 90 % ...", as the alarm's
-    ``value``) and names the alarm's worst value when that differs ("(lowest 84 %)")."""
-    label, unit, fmt = _fmt(signal)
-    crit = " critical limit" if hit.critical else ""
-    held = f" for {held_s:.0f} s" if held_s >= 1 else ""
-    beyond = value < hit.limit if hit.side == "low" else value > hit.limit
-    where = "below" if hit.side == "low" else "above"
-    lowest = _worst_text(signal, hit.side, value, worst)
-    if not beyond:  # inside the hysteresis band: the value is back at the limit, the alarm not yet over
-        back = "above" if hit.side == "low" else "below"
-        return (f"{label} {fmt.format(value)} {unit}{lowest}: back {back} the{crit} {fmt.format(hit.limit)} {unit} "
-                f"limit, not yet clear of it (hysteresis){held}")
-    return f"{label} {fmt.format(value)} {unit} {where}{crit} {fmt.format(hit.limit)} {unit}{held}{lowest}"
+    """The reason of a limit alarm in English (:func:`limit_reason`'s text)."""
+    return limit_reason(signal, value, hit, held_s, worst).text
 
 
 def describe_end(signal: str, value: float, side: str, worst: float | None) -> str:
+    """Why a limit condition ended, in English (:func:`end_reason`'s text)."""
+    return end_reason(signal, value, side, worst).text
+
+
+def limit_reason(signal: str, value: float, hit: LimitHit, held_s: float, worst: float | None = None) -> Reason:
+    """The reason of a limit alarm: it starts with the current value ("SpO2 90 % ...", as the alarm's
+    ``value``) and names the alarm's worst value when that differs ("(lowest 84 %)"). Made for every
+    sample while the condition holds: the repeating parts come from memos, the rest is one ``format``."""
+    unit, fmt = _FMT[signal]
+    held: Reason | str = ""
+    if held_s >= 1:
+        secs = f"{held_s:.0f}"
+        held = _HELD.get(secs) or memo(_HELD, secs, lambda: say("reason.held", s=secs))
+    beyond = value < hit.limit if hit.side == "low" else value > hit.limit
+    # inside the hysteresis band: the value is back at the limit, the alarm not yet over
+    key = (_BEYOND if beyond else _BACK)[(hit.side, hit.critical)]
+    limit = f"{fmt.format(hit.limit)} {unit}"
+    now, worst_text = _value(signal, value), _worst(signal, hit.side, value, worst)
+    text = TEXTS[key].format(value=now.text, limit=limit, held=held.text if isinstance(held, Reason) else held,
+                             worst=worst_text.text if isinstance(worst_text, Reason) else worst_text)
+    return Reason(key, {"value": now, "limit": limit, "held": held, "worst": worst_text}, text)
+
+
+def end_reason(signal: str, value: float, side: str, worst: float | None) -> Reason:
     """Why a limit condition ended: "SpO2 99 % back within limits (lowest 84 %)"."""
-    label, unit, fmt = _fmt(signal)
-    return f"{label} {fmt.format(value)} {unit} back within limits{_worst_text(signal, side, value, worst)}"
+    return say("reason.backWithin", value=_value(signal, value), worst=_worst(signal, side, value, worst))

@@ -27,10 +27,10 @@ from typing import Any
 from .conditions import Conditions, Patient
 from .config import AlarmConfig, LimitRule, PatientOverride
 from .events import AlarmEvent
-from .lifecycle import Key
 from .news2 import (
     News2Input,
     News2Result,
+    Risk,
     score,
     score_pulse,
     score_resp_rate,
@@ -39,6 +39,7 @@ from .news2 import (
     score_temperature,
 )
 from .news2_window import DUPLICATE, SKIPPED, ScoreWindow
+from .reasons import Reason, Term, memo, say, term, then
 
 PARAM_SCORES = {"resp_rate": score_resp_rate, "nibp_sys": score_sbp, "heart_rate": score_pulse,
                 "pulse_rate": score_pulse, "temperature": score_temperature}
@@ -50,12 +51,49 @@ SPOT_PARAMETERS = frozenset({"consciousness", "new_confusion", "supplemental_o2"
                              "ventilated"})
 
 
-def _score_text(r: News2Result, unconfirmed_c: bool = False) -> str:
+# the keys of the RCP chart's phrases (alerting.news2 RESPONSE, OBSERVATION_FREQUENCY)
+_RESPONSE = {"zero": "reason.response.zero", Risk.LOW: "reason.response.low", Risk.LOW_MEDIUM: "reason.response.lowMedium",
+             Risk.MEDIUM: "reason.response.medium", Risk.HIGH: "reason.response.high"}
+_FREQUENCY = {"zero": "reason.freq.12h", Risk.LOW: "reason.freq.4to6h", Risk.LOW_MEDIUM: "reason.freq.1h",
+              Risk.MEDIUM: "reason.freq.1h", Risk.HIGH: "reason.freq.continuous"}
+
+
+_MISSING: dict[tuple[str, ...], list[str | Reason | Term]] = {}
+_MAIN: dict[tuple[int, Risk, bool, tuple[str, ...], bool], Reason] = {}  # see News2Watch._main
+_RAISED: dict[tuple[int, Risk, bool, tuple[str, ...], bool], Reason] = {}
+
+
+def _missing(r: News2Result) -> list[str | Reason | Term]:
+    """The missing parameters as terms (the same few lists over and over: made once each)."""
+    key = tuple(r.missing)
+    out = _MISSING.get(key)
+    if out is None:
+        out = _MISSING[key] = [term(f"reason.param.{m}") for m in r.missing]
+    return out
+
+
+def score_reason(r: News2Result, unconfirmed_c: bool = False) -> Reason:
     """"NEWS2 7", or "NEWS2 at least 5 (incomplete, missing ...)": the start of every NEWS2 alarm reason."""
     if r.complete:
-        return f"NEWS2 {r.total}"
-    note = " (confusion not confirmed as new)" if unconfirmed_c and "consciousness" in r.missing else ""
-    return f"NEWS2 at least {r.total} (incomplete, missing {', '.join(r.missing)}{note})"
+        return say("reason.news2Total", total=str(r.total))
+    note = unconfirmed_c and "consciousness" in r.missing
+    return say("reason.news2FloorNote" if note else "reason.news2Floor", total=str(r.total), missing=_missing(r))
+
+
+def response_reason(r: News2Result) -> Reason:
+    """:attr:`News2Result.response` (of a score that is not suspended) as a reason."""
+    if not r.complete:
+        if r.risk is Risk.LOW:
+            return say("reason.notLow", missing=_missing(r))
+        return then(term(_RESPONSE[r.risk]), say("reason.obtain", missing=_missing(r)))
+    return term(_RESPONSE["zero" if r.total == 0 and r.risk is Risk.LOW else r.risk])
+
+
+def frequency_reason(r: News2Result) -> Reason:
+    """:attr:`News2Result.frequency` (of a score that is not suspended) as a reason."""
+    if not r.complete and r.risk is Risk.LOW:
+        return say("reason.obtainNow", missing=_missing(r))
+    return term(_FREQUENCY["zero" if r.total == 0 and r.risk is Risk.LOW else r.risk])
 
 
 class News2Watch:
@@ -164,8 +202,9 @@ class News2Watch:
                 p.news2_dirty = True
 
     def due(self, p: Patient) -> bool:
-        key: Key = (p.key, "news2", None, "news2")
-        return self.enabled and (p.news2_dirty or key in self.conditions.pending or p.news2_low_since >= 0)
+        if not self.enabled:
+            return False
+        return p.news2_dirty or p.news2_low_since >= 0 or p.news2_key in self.conditions.pending
 
     def _held(self, p: Patient, name: str, t: int) -> Any:
         v = p.spot.get(name)
@@ -186,11 +225,17 @@ class News2Watch:
 
     def suspended(self, p: Patient, t: int) -> str:
         """Why NEWS2 is suspended for this patient (ward setting and spot values), or ""."""
+        r = self._suspended_reason(p, t)
+        return "" if r is None else r.text
+
+    def _suspended_reason(self, p: Patient, t: int) -> Reason | None:
         wards = self.config.suspend_sedated
         if not wards or not ("*" in wards or p.who.ward in wards):
-            return ""
+            return None
         why = [name for name in ("ventilated", "sedated") if self._held(p, name, t)]
-        return f"patient {' and '.join(why)} (ward setting news2.suspend_sedated)" if why else ""
+        if not why:
+            return None
+        return say("reason.suspendedWhy", what=say(f"reason.suspended.{why[0] if len(why) == 1 else 'both'}"))
 
     def inputs(self, p: Patient, t: int) -> News2Input:
         hr = self._robust(p, "heart_rate", t)
@@ -209,35 +254,55 @@ class News2Watch:
         h = self.config.hysteresis
         if not h or not (r.complete or self.config.alarm_on_incomplete):
             return False
-        a = self.conditions.lifecycle.by_key.get((p.key, "news2", None, "news2"))
+        a = self.conditions.lifecycle.by_key.get(p.news2_key)
         if a is None or not a.condition or a.ended_t is not None:
             return False  # no alarm, latched after its end, or already fading below the band
         return r.total >= 5 - h or max((v for k, v in r.scores.items() if k in GRADED), default=0) >= 3 - h
 
-    def _clears_after(self) -> str:
-        n = self.config.confirm_samples
+    def _clears_after(self) -> Reason:
+        n, s = self.config.confirm_samples, f"{self.config.clear_after_s:g}"
         if n <= 1:
-            return f"{self.config.clear_after_s:g} s"
-        time = f"{self.config.clear_after_s:g} s and " if self.config.clear_after_s else ""
-        return f"{time}{n} observations"
+            return say("reason.after.s", s=s)
+        return say("reason.after.sAndObs", s=s, n=str(n)) if self.config.clear_after_s else say("reason.after.obs",
+                                                                                                n=str(n))
+
+    @staticmethod
+    def _main(r: News2Result, unconfirmed: bool) -> Reason:
+        """"NEWS2 7: high risk": the head of every NEWS2 alarm reason (a score repeats score after score: made
+        once per score, missing parameters and confusion note)."""
+        key = (r.total, r.risk, r.complete, tuple(r.missing), unconfirmed)
+        got = _MAIN.get(key)
+        return got if got is not None else memo(_MAIN, key, lambda: say(
+            "reason.news2", head=score_reason(r, unconfirmed), risk=term(f"news2.risk.{r.risk.value}")))
+
+    @staticmethod
+    def _raised(r: News2Result, unconfirmed: bool) -> Reason:
+        """"NEWS2 7: high risk, urgent or emergency response; observations continuous monitoring of vital
+        signs": the reason of a NEWS2 alarm in its band (made once per score, as :meth:`_main`)."""
+        key = (r.total, r.risk, r.complete, tuple(r.missing), unconfirmed)
+        got = _RAISED.get(key)
+        return got if got is not None else memo(_RAISED, key, lambda: then(
+            say("reason.news2Tail", main=News2Watch._main(r, unconfirmed), tail=response_reason(r)),
+            say("reason.observations", freq=frequency_reason(r))))
 
     def update(self, p: Patient, t: int) -> list[AlarmEvent]:
         p.news2_dirty = False
         obs = self.inputs(p, t)
         r = score(obs)
         unconfirmed = obs.consciousness is None and self._held(p, "consciousness", t) == "C"
-        suspended = self.suspended(p, t)
-        if suspended:
-            r = replace(r, suspended=suspended)
+        suspended = self._suspended_reason(p, t)
+        if suspended is not None:
+            r = replace(r, suspended=suspended.text)
         if self.track_changes and r != p.news2:
             self.changed.append((p, t))
         p.news2 = r
         cond = self.conditions
-        key: Key = (p.key, "news2", None, "news2")
-        if suspended:
+        key = p.news2_key
+        if suspended is not None:
             cond.pending.pop(key, None)
             p.news2_low_since = -1
-            return cond.end_if_open(p, "news2", None, "news2", t, f"NEWS2 suspended: {suspended}", float(r.total))
+            return cond.end_if_open(p, "news2", None, "news2", t, say("reason.news2Suspended", why=suspended),
+                                    float(r.total))
         priority = r.alarm_priority if (r.complete or self.config.alarm_on_incomplete) else None
         held = priority is None and self._within_hysteresis(p, r)
         if held:
@@ -247,24 +312,23 @@ class News2Watch:
             if key not in cond.lifecycle.by_key:
                 p.news2_low_since = -1
                 return []
+            main = self._main(r, unconfirmed)
             if p.news2_low_since < 0:
                 p.news2_low_since = t
                 p.news2_low_inputs = p.news2_inputs
             if t - p.news2_low_since < self.config.clear_after_s * 1000 or (
                     p.news2_inputs - p.news2_low_inputs < self.config.confirm_samples - 1):
                 # due() keeps looking until the clearing time has passed; meanwhile the alarm shows the score
-                text = _score_text(r, unconfirmed)
-                return cond.lifecycle.note(key, t, float(r.total), f"{text}: {r.risk.value} risk, below "
-                                           f"the alarm band (clears after {self._clears_after()} below it)")
-            return cond.end_if_open(p, "news2", None, "news2", t, f"{_score_text(r, unconfirmed)}: {r.risk.value} risk",
-                                    float(r.total))
+                below = say("reason.belowBand", after=self._clears_after())
+                return cond.lifecycle.note(key, t, float(r.total), say("reason.news2Tail", main=main, tail=below))
+            return cond.end_if_open(p, "news2", None, "news2", t, main, float(r.total))
         p.news2_low_since = -1
-        band = f"{r.risk.value} risk, {r.response}; observations {r.frequency}"
         if held:
             h = self.config.hysteresis
-            band = (f"{r.risk.value} risk, within {h} point{'s' if h > 1 else ''} of the alarm band: the alarm holds "
-                    "(hysteresis)")
-        reason = f"{_score_text(r, unconfirmed)}: {band}"
+            reason = say("reason.news2Tail", main=self._main(r, unconfirmed),
+                         tail=say("reason.holdsMany" if h > 1 else "reason.holdsOne", n=str(h)))
+        else:
+            reason = self._raised(r, unconfirmed)
         fresh = p.news2_obs != p.news2_obs_seen
         p.news2_obs_seen = p.news2_obs
         # persistence in observations (charted data): a band seen once is confirmed by the next scoring

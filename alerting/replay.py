@@ -39,8 +39,8 @@ ACK_BY = "replay-nurse"
 
 
 def replay_line(e: AlarmEvent, patient: str) -> dict[str, Any]:
-    return {"t": e.t - T_BASE, "patient": patient, "id": e.id, "kind": e.kind, "signal": e.signal,
-            "priority": e.priority, "level": e.escalation_level, "event": e.event, "reason": e.reason}
+    return {"t": e.t - T_BASE, "patient": patient, "id": e.id, "kind": e.kind.value, "signal": e.signal,
+            "priority": e.priority.value, "level": e.escalation_level, "event": e.event.value, "reason": e.reason}
 
 
 class Replayer:

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .reasons import Reason, say
+
 BAD_QUALITY = frozenset({"invalid", "artifact"})
+_SPO2_ZERO, _PULSE_ZERO, _HR_INVALID, _HR_ZERO = (
+    say(f"reason.what.{k}") for k in ("spo2Zero", "pulseZero", "hrInvalid", "hrZero"))
+# the texts that depend on nothing but which zero it was, made once
+_PROBE_OFF = {w.key: say("reason.probeOff", what=w) for w in (_SPO2_ZERO, _PULSE_ZERO)}
+_PROBE_AND_LEADS_OFF = {w.key: say("reason.probeAndLeadsOff", what=w) for w in (_SPO2_ZERO, _PULSE_ZERO)}
+_LEADS_WERE_OFF = {w.key: say("reason.leadOffLeads", what=w) for w in (_HR_INVALID, _HR_ZERO)}
+_UNCONFIRMED = {w.key: say("reason.unconfirmedZero", what=w) for w in (_HR_INVALID, _HR_ZERO)}
 
 
 @dataclass(slots=True)
@@ -39,7 +48,7 @@ class Conditions:
     """Technical conditions found in one sample: code -> (signal, priority key, reason); plus the
     signals that must not be judged as physiology and the codes seen to be absent."""
 
-    active: dict[str, tuple[str | None, str, str]] = field(default_factory=dict)
+    active: dict[str, tuple[str | None, str, Reason]] = field(default_factory=dict)
     ended: list[str] = field(default_factory=list)
     unusable: set[str] = field(default_factory=set)
 
@@ -65,14 +74,11 @@ def cross_check(values: dict[str, float], last: dict[str, Reading], t: int, fres
     pr = values.get("pulse_rate")
     if spo2 == 0 or pr == 0:
         c.unusable.update(s for s in ("spo2", "pulse_rate") if s in values)
-        what = "SpO2 0 %" if spo2 == 0 else "pulse rate 0 /min"
+        zero = (_SPO2_ZERO if spo2 == 0 else _PULSE_ZERO).key
         if values.get("heart_rate") == 0 or lead_off_open:
-            c.active["probe_off"] = ("spo2", "unconfirmed_zero_priority",
-                                     f"{what} and ECG leads off: the patient's heart is not monitored - check "
-                                     "the patient, the SpO2 probe and the ECG leads")
+            c.active["probe_off"] = ("spo2", "unconfirmed_zero_priority", _PROBE_AND_LEADS_OFF[zero])
         else:
-            c.active["probe_off"] = ("spo2", "probe_off_priority",
-                                     f"{what}: SpO2 probe off or no pulse signal (check the probe), not a desaturation")
+            c.active["probe_off"] = ("spo2", "probe_off_priority", _PROBE_OFF[zero])
     elif spo2 is not None or pr is not None:
         c.ended.append("probe_off")
 
@@ -82,16 +88,14 @@ def cross_check(values: dict[str, float], last: dict[str, Reading], t: int, fres
     if hr == 0 or hr_invalid:
         c.unusable.add("heart_rate")
         pulse = fresh_pulse()
-        what = "HR invalid" if hr_invalid else "HR 0"
+        what = _HR_INVALID if hr_invalid else _HR_ZERO
         if pulse is not None or lead_off_open:
-            pulse_text = f"the pulse rate {pulse:.0f}/min is valid" if pulse is not None else "the ECG leads were off"
             c.active["lead_off"] = ("heart_rate", "lead_off_priority",
-                                    f"{what} while {pulse_text}: ECG lead off (not asystole)")
+                                    say("reason.leadOffPulse", what=what, pr=f"{pulse:.0f}") if pulse is not None
+                                    else _LEADS_WERE_OFF[what.key])
             c.ended.append("unconfirmed_zero")
         else:
-            c.active["unconfirmed_zero"] = ("heart_rate", "unconfirmed_zero_priority",
-                                            f"{what} and no valid pulse to confirm it: ECG leads and SpO2 probe "
-                                            "off or patient deteriorating - check the patient")
+            c.active["unconfirmed_zero"] = ("heart_rate", "unconfirmed_zero_priority", _UNCONFIRMED[what.key])
             c.ended.append("lead_off")
         if values.get("resp_rate") == 0:
             c.unusable.add("resp_rate")

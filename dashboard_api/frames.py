@@ -13,35 +13,37 @@ TypedDicts rather than models: the hot path keeps building plain dicts (orjson e
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired, cast
 
 from pydantic import Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
-Priority = Literal["high", "medium", "low"]
-
-
-class GroupedCondition(TypedDict):
-    """A condition of the same cause shown inside another alarm (one cause, one alarm)."""
-
-    signal: str | None
-    code: str
-    reason: str
+from device_profiles.alarm_event import (
+    AlarmEvent,
+    AlarmEventType,
+    AlarmKind,
+    AlarmState,
+    GroupedCondition,
+    Priority,
+    ReasonParam,
+)
 
 
 class ScreenAlarm(TypedDict):
-    """An alarm event as the screens get it (alerting's event, ``reason`` kept to the condition)."""
+    """An alarm event as the screens get it: alerting's event (:class:`device_profiles.AlarmEvent`), with
+    ``reason`` (and ``reason_key``/``reason_params``) kept to the condition and the action of an
+    acknowledgement or silence in ``action`` (``WardState.keep_condition``)."""
 
     id: str
     ward: str
     bed: str
     patient: str
     device: str
-    kind: Literal["limit", "technical", "news2", "anomaly", "device"]
+    kind: AlarmKind
     signal: NotRequired[str | None]
     priority: Priority
-    event: str
-    state: Literal["active", "acknowledged", "silenced", "cleared"]
+    event: AlarmEventType
+    state: AlarmState
     t: int
     value: NotRequired[float | None]
     reason: str
@@ -62,6 +64,21 @@ class ScreenAlarm(TypedDict):
     band: NotRequired[str | None]
     role: NotRequired[str]
     grouped: NotRequired[list[GroupedCondition]]
+    reason_key: NotRequired[str]  # reason as a key of the catalogues (static/i18n) + its parameters
+    reason_params: NotRequired[dict[str, ReasonParam]]
+    condition_key: NotRequired[str]
+    condition_params: NotRequired[dict[str, ReasonParam]]
+
+
+def screen_alarm(ev: AlarmEvent) -> ScreenAlarm:
+    """The frame form of an alarm event (its JSON: the same fields), before ``WardState.keep_condition``.
+    An event that did not say why the alarm is on (from an alerting before ``condition_reason``) has none
+    here either, so the ward state keeps the alarm's previous reason instead of showing the action."""
+    out = cast(ScreenAlarm, ev.to_json())
+    if not ev.condition_reason:
+        for k in ("condition_reason", "condition_key", "condition_params"):
+            out.pop(k, None)  # type: ignore[misc]
+    return out
 
 
 class Vital(TypedDict):

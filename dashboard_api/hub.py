@@ -11,6 +11,7 @@ happened while the hub was away.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
@@ -19,7 +20,15 @@ import orjson
 import sqlalchemy as sa
 
 from alerting import AlarmStore, StateError
-from device_profiles import PayloadError, decode_waveform, now_ms, parse_mqtt_url, topics
+from device_profiles import (
+    AlarmEvent,
+    AlarmEventType,
+    PayloadError,
+    decode_waveform,
+    now_ms,
+    parse_mqtt_url,
+    topics,
+)
 from device_profiles.mqtt_client import Client
 from device_profiles.mqtt_factory import stay_subscribed
 from device_profiles.retry import Backoff
@@ -99,9 +108,8 @@ class Hub:
         now = now_ms()
         alarms = await asyncio.to_thread(self.alarm_store.open_alarms)
         for a in alarms:
-            ev = a.event("restored", a.updated_t or a.raised_t).to_json()
-            ev["t"] = a.raised_t
-            self.state.alarm(ev)
+            ev = a.event(AlarmEventType.RESTORED, a.updated_t or a.raised_t)
+            self.state.alarm_event(dataclasses.replace(ev, t=a.raised_t))
         for ward in list(self.state.wards):
             try:
                 latest = await self.platform.store.latest(ward=ward, since_ms=now - RESTORE_MS)
@@ -176,13 +184,12 @@ class Hub:
             elif kind == "alarm":
                 self.counts["alarm"] += 1
                 self._alarm_events.set()
-                ev = self.state.keep_condition(orjson.loads(payload))
-                b = self.state.alarm(ev)
-                ward = str(ev.get("ward") or "")
-                self.fanout.send(ward, orjson.dumps({"type": "alarm", "alarm": ev}), patient=str(ev.get("patient") or ""),
-                                urgent=True)
+                ev = AlarmEvent.from_json(orjson.loads(payload), now_ms())
+                screen, b = self.state.alarm_event(ev)
+                self.fanout.send(ev.ward, orjson.dumps({"type": "alarm", "alarm": screen}), patient=ev.patient,
+                                 urgent=True)
                 if b is not None:
-                    self.fanout.send(ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
+                    self.fanout.send(ev.ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
             elif kind == "news2" and payload:  # empty: a retained NEWS2 cleared
                 self.counts["news2"] += 1
                 msg = orjson.loads(payload)

@@ -9,13 +9,15 @@ holds a patient, and a drill bed disappears when its drill's bindings end.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from alerting import News2Input, score_news2
-from device_profiles import NUMERIC_SIGNALS, SIGNALS
+from device_profiles import NUMERIC_SIGNALS, SIGNALS, AlarmEvent, AlarmEventType, urgency
 
-PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
+from .frames import ScreenAlarm, screen_alarm
+
 KEY_SIGNALS = ("heart_rate", "spo2", "resp_rate", "nibp_sys", "nibp_dia", "temperature")
 SPOT_FIELDS = ("consciousness", "supplemental_o2", "spo2_scale")
 HOME_WARD = "home"  # the virtual ward of home patients (wearables assigned to a patient)
@@ -37,7 +39,7 @@ class BedState:
     values: dict[str, Reading] = field(default_factory=dict)
     status: dict[str, Any] = field(default_factory=dict)
     spot: dict[str, Any] = field(default_factory=dict)
-    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    alarms: dict[str, ScreenAlarm] = field(default_factory=dict)
     expire: dict[str, float] = field(default_factory=dict)
     updated: int = 0
     news2_published: dict[str, Any] | None = None  # alerting's retained NEWS2 of this bed's patient
@@ -48,6 +50,10 @@ class BedState:
         return self.expire.get(signal, SIGNALS[signal].expire_after_s)
 
     def news2(self, now: int) -> dict[str, Any] | None:
+        """A NEWS2 from this bed's fresh values and spot values: not alerting's score, never on a screen (a
+        station shows alerting's published score only, see :meth:`tile`). Kept for the facility
+        manager's live census (``twin_census``) of a bed alerting has not scored, which its tests assert."""
+
         def fresh(*names: str) -> float | None:
             for n in names:
                 r = self.values.get(n)
@@ -78,12 +84,13 @@ class BedState:
         return {"ward": self.ward, "bed": self.bed, "patient": self.patient, "device": self.device,
                 "online": self.status.get("online"), "battery": self.status.get("battery"),
                 "status_t": self.status.get("t"), "vitals": vitals,
-                "news2": self.news2_published if self.news2_published is not None else self.news2(now),
+                # alerting's score only (one owner of NEWS2): none published = none shown ("NEWS2 —")
+                "news2": self.news2_published,
                 "spot": dict(self.spot), "alarms": alarms, "updated": self.updated, "drill": self.drill,
                 "limits": self.limits}
 
 
-def alarm_ended(a: dict[str, Any]) -> bool:
+def alarm_ended(a: Mapping[str, Any]) -> bool:
     """Whether the alarm's condition is over (a latched alarm waiting for its acknowledgement, or an
     escalated one whose condition ended): such an alarm is listed quietly, below every active one.
     Reads alerting's ``condition``, ``ended_t``, ``latched`` and, if alerting sends it, ``ended``."""
@@ -91,12 +98,12 @@ def alarm_ended(a: dict[str, Any]) -> bool:
             or a.get("state") == "cleared")
 
 
-def alarm_sort_key(a: dict[str, Any]) -> tuple[int, int, int, int, int, str]:
+def alarm_sort_key(a: Mapping[str, Any]) -> tuple[int, int, int, int, int, str]:
     """Real patients' alarms first, live-drill alarms after them; within each: alarms whose condition
-    still holds before ended (latched) ones, then priority (high, medium, low), unacknowledged before
-    acknowledged, newest *raised* first (``raised_t``: an update of an alarm never moves it; the
+    still holds before ended (latched) ones, then priority (high, medium, low: ``urgency``), unacknowledged
+    before acknowledged, newest *raised* first (``raised_t``: an update of an alarm never moves it; the
     ``alarmCompare`` of alarms.js is the same order)."""
-    return (1 if a.get("drill") else 0, 1 if alarm_ended(a) else 0, PRIORITY_RANK.get(str(a.get("priority")), 3),
+    return (1 if a.get("drill") else 0, 1 if alarm_ended(a) else 0, urgency(str(a.get("priority"))),
             0 if a.get("state") == "active" else 1, -int(a.get("raised_t") or a.get("t") or 0), str(a.get("id")))
 
 
@@ -105,7 +112,7 @@ class WardState:
         self.wards: dict[str, dict[str, BedState]] = {}
         self.device_bed: dict[str, tuple[str, str]] = {}
         self.alarm_bed: dict[str, tuple[str, str]] = {}
-        self.alarms: dict[str, dict[str, dict[str, Any]]] = {}  # ward -> id -> alarm event
+        self.alarms: dict[str, dict[str, ScreenAlarm]] = {}  # ward -> id -> alarm as the screens get it
         self.drills: dict[str, dict[str, Any]] = {}  # ward -> retained ``{root}/drill/{ward}`` state
         self.limits: dict[str, dict[str, dict[str, float]]] = {}  # patient -> signal -> own limits (tile marker)
 
@@ -143,6 +150,8 @@ class WardState:
                     if patient != b.patient:
                         b.values.clear()
                         b.spot.clear()
+                        b.news2_published = None
+                    elif not patient:  # nobody admitted: the score was the device's
                         b.news2_published = None
                     b.patient, b.device = patient, device
                     b.limits = self.limits.get(patient, {}) if patient else {}
@@ -215,33 +224,59 @@ class WardState:
 
     def news2(self, msg: dict[str, Any]) -> BedState | None:
         """Alerting's NEWS2 of a patient (``{root}/news2/{ward}/{patient}``, retained): the same score the
-        NEWS2 alarms use, including spot observations restored from the state DB."""
+        NEWS2 alarms use, including spot observations restored from the state DB. At a bed nobody is
+        admitted to (a live drill's bed, a monitor at an empty bed) alerting scores the device
+        (``{root}/news2/{ward}/{device}``, ``patient`` empty): taken for the bed that device feeds."""
         ward, bed, patient = str(msg.get("ward") or ""), str(msg.get("bed") or ""), str(msg.get("patient") or "")
-        if not ward or not bed or not patient or type(msg.get("total")) is not int:
+        device = str(msg.get("device") or "")
+        if not ward or not bed or type(msg.get("total")) is not int:
             return None
-        b = self.bed(ward, bed)
-        if b.patient and b.patient != patient:
-            return None
+        if patient:
+            b = self.bed(ward, bed)
+            if b.patient and b.patient != patient:
+                return None
+        else:
+            known = self.wards.get(ward, {}).get(bed)  # never makes a bed (an ended drill's stays gone)
+            if known is None or known.patient or not device or known.device != device:
+                return None
+            b = known
         b.news2_published = {"total": msg["total"], "risk": str(msg.get("risk")), "complete": bool(msg.get("complete")),
                              "missing": list(msg.get("missing") or [])}
         return b
 
-    def keep_condition(self, event: dict[str, Any]) -> dict[str, Any]:
+    def alarm_event(self, ev: AlarmEvent) -> tuple[ScreenAlarm, BedState | None]:
+        """An alarm event from alerting (validated, typed): the alarm as the screens get it
+        (:meth:`keep_condition`) and the bed it changed (see :meth:`alarm`)."""
+        screen = self.keep_condition(screen_alarm(ev))
+        return screen, self.alarm(screen)
+
+    def keep_condition(self, event: ScreenAlarm) -> ScreenAlarm:
         """An acknowledged / silenced event's ``reason`` is the action ("acknowledged by cn"); a screen
         must keep showing why the alarm is on ("SpO2 84 % below 90 for 15 s"): the action goes to
-        ``action``, the alarm's last condition stays ``reason``."""
-        if event.get("event") not in ("acknowledged", "silenced"):
+        ``action``, the alarm's last condition stays ``reason`` (with its message key and parameters)."""
+        if event.get("event") not in (AlarmEventType.ACKNOWLEDGED, AlarmEventType.SILENCED):
             return event
+        out: ScreenAlarm
         if event.get("condition_reason"):  # alerting sends why the alarm is on, matching the event's value
-            return {**event, "reason": event["condition_reason"], "action": event.get("reason")}
+            out = {**event, "reason": event["condition_reason"], "action": event.get("reason")}
+            out.pop("reason_key", None)
+            out.pop("reason_params", None)
+            if event.get("condition_key"):
+                out["reason_key"], out["reason_params"] = event["condition_key"], event.get("condition_params", {})
+            return out
         prev = self.alarms.get(str(event.get("ward") or ""), {}).get(str(event.get("id")))
         if prev is None or not prev.get("reason"):
             return event
-        # an older event: keep the previous reason with the value and worst value it was written for
-        kept: dict[str, Any] = {k: prev[k] for k in ("value", "worst") if k in prev}
-        return {**event, **kept, "reason": prev["reason"], "action": event.get("reason")}
+        # an older event: keep the previous reason (its key too) with the value and worst value it was written for
+        out = {**event, "reason": prev["reason"], "action": event.get("reason")}
+        out.pop("reason_key", None)
+        out.pop("reason_params", None)
+        for k in ("value", "worst", "reason_key", "reason_params"):
+            if k in prev:
+                out[k] = prev[k]
+        return out
 
-    def alarm(self, event: dict[str, Any]) -> BedState | None:
+    def alarm(self, event: ScreenAlarm) -> BedState | None:
         """An alarm state change; cleared alarms leave the bed and the ward list. Sets ``raised_t`` on
         ``event`` (in place, so the frame sent on carries it) when alerting did not."""
         aid, ward, bed = str(event.get("id")), str(event.get("ward") or ""), str(event.get("bed") or "")
@@ -253,7 +288,7 @@ class WardState:
             b = self.bed(ward, bed) if ward and bed else None
         if not event.get("raised_t"):  # when it was raised: the list's order, which updates never change
             prev = ward_alarms.get(aid)
-            event["raised_t"] = prev.get("raised_t") if prev is not None and prev.get("raised_t") else event.get("t")
+            event["raised_t"] = prev["raised_t"] if prev is not None and prev.get("raised_t") else event["t"]
         if event.get("state") == "cleared":
             ward_alarms.pop(aid, None)
             if b is not None:
@@ -285,7 +320,7 @@ class WardState:
         """Wards with at least one real bed, sorted (for errors naming the wards that exist)."""
         return sorted(w for w in self.wards if self.live_beds(w))
 
-    def ward_alarms(self, ward: str) -> list[dict[str, Any]]:
+    def ward_alarms(self, ward: str) -> list[ScreenAlarm]:
         return sorted(self.alarms.get(ward, {}).values(), key=alarm_sort_key)
 
     def set_drill(self, ward: str, msg: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -1,6 +1,16 @@
-"""Signal catalogue, canonical payload, topics, device profiles and decoders."""
+"""Signal catalogue, canonical payload, topics, the alarm event, device profiles and decoders."""
 
 from . import topics
+from .alarm_event import (
+    AlarmEvent,
+    AlarmEventType,
+    AlarmKind,
+    AlarmState,
+    ConditionCode,
+    Priority,
+    priority_rank,
+    urgency,
+)
 from .canonical import (
     MAX_PAYLOAD_BYTES,
     AttributedObservation,
@@ -44,15 +54,21 @@ __all__ = [
     "SCHEMA_VERSION",
     "SIGNALS",
     "WAVEFORM_SIGNALS",
+    "AlarmEvent",
+    "AlarmEventType",
+    "AlarmKind",
+    "AlarmState",
     "AttributedObservation",
     "Attribution",
     "CompiledProfile",
+    "ConditionCode",
     "Decoded",
     "DeviceAlarm",
     "Issue",
     "MqttUrl",
     "Observation",
     "PayloadError",
+    "Priority",
     "Profile",
     "ProfileError",
     "ProfileRegistry",
@@ -75,6 +91,8 @@ __all__ = [
     "model_json_schema",
     "now_ms",
     "parse_mqtt_url",
+    "priority_rank",
     "signal",
     "topics",
+    "urgency",
 ]

@@ -17,10 +17,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from device_profiles import AlarmEvent, AlarmEventType, PayloadError, now_ms, priority_rank
+
 from .scenario import Metric
 from .stats import _r, summarize
 
-DRILL_ENDED = "drill ended"  # alerting's reason when it clears a drill's alarms at the end
+DRILL_ENDED = "drill ended"  # alerting's reason when it clears a drill's alarms at the end (older events: no key)
+DRILL_ENDED_KEY = "reason.drillEnded"  # the same reason as alerting's message key
 METRICS: dict[str, Metric] = {
     "ack_s": Metric("s", "time to acknowledge (raised → acknowledged)", absent="it was not acknowledged"),
     "silence_s": Metric("s", "time to silence (raised → first silenced)", absent="it was not silenced"),
@@ -55,6 +58,7 @@ class AlarmTimeline:
     escalations: int = 0
     raised_priority: str = ""  # as raised (escalation steps ``priority`` up while nobody acknowledges)
     _silence_times: set[int] = field(default_factory=set, repr=False)  # redeliveries count once
+    _drill_end: bool = field(default=False, repr=False)  # cleared because the drill ended: not a response
 
     @property
     def ack_s(self) -> float:
@@ -66,12 +70,9 @@ class AlarmTimeline:
 
     @property
     def clear_s(self) -> float:
-        if self.cleared_t is None or self.cleared_reason == DRILL_ENDED:
+        if self.cleared_t is None or self._drill_end:
             return math.nan
         return (self.cleared_t - self.raised_t) / 1000
-
-
-_RANK = {"high": 0, "medium": 1, "low": 2}
 
 
 class AlarmLog:
@@ -80,36 +81,42 @@ class AlarmLog:
     def __init__(self, drill: str) -> None:
         self.drill = drill
         self.alarms: dict[str, AlarmTimeline] = {}
-        self.ignored = 0  # events of clinical alarms or other drills
+        self.ignored = 0  # events of clinical alarms or other drills, and payloads that are no alarm event
 
-    def add(self, ev: Mapping[str, Any]) -> bool:
-        """Take one alarm event; ``False`` when it is not this drill's."""
-        if ev.get("drill") != self.drill or not isinstance(ev.get("id"), str) or type(ev.get("t")) is not int:
+    def add(self, ev: AlarmEvent | Mapping[str, Any]) -> bool:
+        """Take one alarm event (as published or from the alarm log: validated here,
+        :meth:`AlarmEvent.from_json`); ``False`` when it is not this drill's or not an alarm event."""
+        if not isinstance(ev, AlarmEvent):
+            try:
+                ev = AlarmEvent.from_json(dict(ev), now_ms())
+            except PayloadError:
+                self.ignored += 1
+                return False
+        if ev.drill != self.drill:
             self.ignored += 1
             return False
-        t: int = ev["t"]
-        a = self.alarms.get(ev["id"])
+        t = ev.t
+        a = self.alarms.get(ev.id)
         if a is None:
-            a = self.alarms[ev["id"]] = AlarmTimeline(
-                ev["id"], str(ev.get("bed") or ""), str(ev.get("device") or ""), str(ev.get("kind") or ""),
-                str(ev.get("signal") or ""), str(ev.get("priority") or ""), str(ev.get("reason") or ""), t)
-        event = ev.get("event")
-        prio = str(ev.get("priority") or "")
-        if event == "raised" and (t < a.raised_t or not a.raised_priority):
-            a.raised_t, a.reason, a.raised_priority = min(t, a.raised_t), str(ev.get("reason") or a.reason), prio
-        if _RANK.get(prio, 3) < _RANK.get(a.priority, 3):
-            a.priority = prio
-        if event == "acknowledged" and (a.acknowledged_t is None or t < a.acknowledged_t):
-            a.acknowledged_t, a.acknowledged_by = t, str(ev.get("by") or "")
-        elif event == "silenced":
+            a = self.alarms[ev.id] = AlarmTimeline(ev.id, ev.bed, ev.device, ev.kind.value, ev.signal or "",
+                                                   ev.priority.value, ev.reason, t)
+        prio = ev.priority
+        if ev.event is AlarmEventType.RAISED and (t < a.raised_t or not a.raised_priority):
+            a.raised_t, a.reason, a.raised_priority = min(t, a.raised_t), ev.reason or a.reason, prio.value
+        if prio.rank > priority_rank(a.priority):
+            a.priority = prio.value
+        if ev.event is AlarmEventType.ACKNOWLEDGED and (a.acknowledged_t is None or t < a.acknowledged_t):
+            a.acknowledged_t, a.acknowledged_by = t, ev.by or ""
+        elif ev.event is AlarmEventType.SILENCED:
             a._silence_times.add(t)
             a.silences = len(a._silence_times)
             if a.silenced_t is None or t < a.silenced_t:
-                a.silenced_t, a.silenced_by = t, str(ev.get("by") or "")
-        elif event == "escalated":
-            a.escalations = max(a.escalations, int(ev.get("escalation_level") or 0))
-        elif event == "cleared" and a.cleared_t is None:
-            a.cleared_t, a.cleared_reason = t, str(ev.get("reason") or "")
+                a.silenced_t, a.silenced_by = t, ev.by or ""
+        elif ev.event is AlarmEventType.ESCALATED:
+            a.escalations = max(a.escalations, ev.escalation_level)
+        elif ev.event is AlarmEventType.CLEARED and a.cleared_t is None:
+            a.cleared_t, a.cleared_reason = t, ev.reason
+            a._drill_end = ev.reason_key == DRILL_ENDED_KEY if ev.reason_key else ev.reason == DRILL_ENDED
         return True
 
     def open_ids(self) -> list[str]:

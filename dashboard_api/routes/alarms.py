@@ -9,6 +9,7 @@ alarm of that bed. A screen never acts on "whatever is at the top of the list" (
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import aiomqtt
@@ -20,6 +21,7 @@ from alerting.errors import InputError
 from device_profiles import now_ms
 
 from ..deps import CurrentUser, Services, ServicesDep, require_clinical, require_patient
+from ..frames import ScreenAlarm
 
 router = APIRouter(prefix="/api/v1", tags=["alarms"])
 AlarmId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="alarm id")]
@@ -63,7 +65,7 @@ class SpotIn(BaseModel):
     heart_rate: float | None = None
 
 
-async def _alarm_ward(services: Services, alarm_id: str) -> tuple[str, dict[str, Any] | None]:
+async def _alarm_ward(services: Services, alarm_id: str) -> tuple[str, ScreenAlarm | None]:
     """The alarm's ward and its open event (``None``: the alarm exists but is no longer open)."""
     for ward, alarms in services.hub.state.alarms.items():
         if alarm_id in alarms:
@@ -74,7 +76,7 @@ async def _alarm_ward(services: Services, alarm_id: str) -> tuple[str, dict[str,
     return alarm.ward, None
 
 
-def _stale(alarm_id: str, action: str, event: dict[str, Any] | None, bed: str | None) -> str | None:
+def _stale(alarm_id: str, action: str, event: Mapping[str, Any] | None, bed: str | None) -> str | None:
     """Why an action on this alarm is aimed at a stale target, or ``None``."""
     if event is None:
         return f"alarm {alarm_id} has already ended: nothing to {action}"

@@ -8,9 +8,9 @@ after login they fetch this once and read labels, units, decimals and priority r
 - ``units``: how a screen writes each UCUM unit (``mm[Hg]`` → ``mmHg``, ``Cel`` → ``°C``,
   ``1`` → nothing); a unit not listed is written as it is.
 - ``signal_order``: the order of the big values in the bed view (a signal not listed goes last).
-- ``alarm_priorities``: priorities from most to least urgent, the ranks of
-  :data:`dashboard_api.wardstate.PRIORITY_RANK` that :func:`~dashboard_api.wardstate.alarm_sort_key`
-  sorts every alarm list by (an unknown priority ranks after them all).
+- ``alarm_priorities``: priorities from most to least urgent (:meth:`device_profiles.Priority.by_urgency`),
+  the order :func:`~dashboard_api.wardstate.alarm_sort_key` sorts every alarm list by (an unknown
+  priority ranks after them all).
 
 Screen labels are the catalogue's ``display`` except where a screen writes it with typography the
 catalogue's ASCII label cannot carry (``SpO₂``) or in the clinical short form (``MAP``).
@@ -21,10 +21,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from device_profiles import SIGNALS, SignalKind
+from device_profiles import SIGNALS, Priority, SignalKind
 
 from ..deps import CurrentUser
-from ..wardstate import PRIORITY_RANK
 
 router = APIRouter(prefix="/api/v1/catalogue", tags=["wards"])
 
@@ -51,7 +50,7 @@ def catalogue() -> CatalogueOut:
     signals = {name: SignalOut(label=SCREEN_LABELS.get(name) or s.display or name, unit=s.unit, decimals=s.precision)
                for name, s in SIGNALS.items() if s.kind is SignalKind.NUMERIC}
     return CatalogueOut(signals=signals, units=dict(SCREEN_UNITS), signal_order=list(BED_VIEW_ORDER),
-                        alarm_priorities=sorted(PRIORITY_RANK, key=PRIORITY_RANK.__getitem__))
+                        alarm_priorities=[p.value for p in Priority.by_urgency()])
 
 
 _CATALOGUE = catalogue()

@@ -17,6 +17,7 @@ from device_profiles import now_ms
 
 from ..bed_layout import BedLayout, BedLayoutIn, BedLayouts
 from ..deps import CurrentUser, Services, ServicesDep, require_clinical, require_ward
+from ..frames import ScreenAlarm
 from ..identities import identities
 from ..users import User
 from ..wardstate import HOME_WARD
@@ -167,7 +168,7 @@ async def beds(services: ServicesDep, user: CurrentUser, ward: WardId) -> dict[s
 async def ward_alarms(services: ServicesDep, user: CurrentUser, ward: WardId,
                       drill: Annotated[Literal["include", "exclude", "only"],
                                        Query(description="live-drill alarms (tagged `drill`)")] = "include",
-                      ) -> list[dict[str, Any]]:
+                      ) -> list[ScreenAlarm]:
     require_clinical(user, ward)
     await services.record(user, "read", f"ward/{ward}/alarms")
     alarms = services.hub.state.ward_alarms(ward)

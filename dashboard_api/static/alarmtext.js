@@ -1,14 +1,24 @@
 // @ts-check
-// An alarm's reason in the reader's language. alerting writes reasons in English (alerting.limits
-// describe / describe_end, technical.py, engine.py, news2_watch.py, lifecycle.py), as clauses joined by
-// "; ": "SpO2 84 % below critical limit 85 % for 15 s; with HR 131 /min above 130 /min; condition ended at
-// 10:02, latched until acknowledged". In another language each clause of a form alerting writes is
-// recognised and written again from the catalogue (keys reason.*), its numbers, units and device names
-// as they are; a clause of any other form (a device's own text, an anomaly's explanation) stays in
-// English, never guessed. English readers get alerting's text itself. Every form is checked against the
-// texts alerting writes, in both directions (the English catalogue writes them back word for word):
-// tests/unit/dashboard/test_alarm_reasons.py.
+// An alarm's reason in the reader's language. alerting sends each reason twice (device_profiles.alarm_event):
+// as its English text (`reason`) and as a key of these catalogues with its parameters (`reason_key`,
+// `reason_params`; alerting.reasons). `alarmReason` writes the key and parameters with the chosen
+// language's catalogue (a parameter is a string as it is, a nested {key, params}, a term {term, text} that
+// the catalogue may translate, or a list of those); English readers get alerting's text itself, which
+// the English catalogue writes word for word (tests/contract/test_reason_keys.py).
+//
+// An event without a key (from before keys, or an alarm restored from the state DB, whose text was all that
+// was kept) is read from its English text, as before: alerting wrote reasons as clauses joined by "; ":
+// "SpO2 84 % below critical limit 85 % for 15 s; with HR 131 /min above 130 /min; condition ended at
+// 10:02, latched until acknowledged". Each clause of a form alerting writes is recognised and written
+// again from the catalogue (keys reason.*), its numbers, units and device names as they are; a clause of
+// any other form (a device's own text, an anomaly's explanation) stays in English, never guessed. Every
+// form is checked against the texts alerting writes, in both directions (the English catalogue writes them
+// back word for word): tests/unit/dashboard/test_alarm_reasons.py.
 import * as I18n from "./i18n.js";
+
+/** @typedef {import("./frames.js").ReasonMessage} ReasonMessage */
+/** @typedef {import("./frames.js").ReasonTerm} ReasonTerm */
+/** @typedef {string | ReasonMessage | ReasonTerm | Array<string | ReasonMessage | ReasonTerm>} ReasonParam */
 
 const { t } = I18n;
 const N = String.raw`-?\d+(?:\.\d+)?`;
@@ -20,7 +30,7 @@ const M = String.raw`(?<m>[a-z0-9_]+(?:, [a-z0-9_]+)*)`;
 const FORMS = [
   [new RegExp(String.raw`^(?<label>.+?) (?<v>${N}) (?<unit>\S+) (?<side>below|above)(?<crit> critical limit)? (?<lim>${N} \S+)${HELD}${WORST}$`),
    g => t(g.side === "below" ? (g.crit ? "reason.belowCritical" : "reason.below") : (g.crit ? "reason.aboveCritical" : "reason.above"),
-          { value: value(g), limit: g.lim }) + held(g) + worst(g)],
+          { value: value(g), limit: g.lim, held: held(g), worst: worst(g) })],
   [new RegExp(String.raw`^(?<label>.+?) (?<v>${N}) (?<unit>\S+)${WORST}: back (?<back>above|below) the(?<crit> critical limit)? (?<lim>${N} \S+) limit, not yet clear of it \(hysteresis\)${HELD}$`),
    g => t(g.back === "above" ? (g.crit ? "reason.backAboveCritical" : "reason.backAbove") : (g.crit ? "reason.backBelowCritical" : "reason.backBelow"),
           { value: value(g), worst: worst(g), limit: g.lim, held: held(g) })],
@@ -146,4 +156,44 @@ export function translated(reason) {
   const out = parts.map(p => clause(p));
   return { text: out.map((o, i) => o ?? parts[i]).join(t("reason.sep")), whole: out.every(o => o !== null),
            english: out.every(o => o === null) };
+}
+
+/**
+ * A message alerting sent as a key and parameters, in the chosen language; null when a key (nested ones
+ * included) is in no catalogue (the caller then reads the English text).
+ * @param {string} key @param {Record<string, ReasonParam>} params @returns {string | null}
+ */
+export function message(key, params) {
+  if (!I18n.has(key)) return null;
+  /** @type {Record<string, string>} */
+  const out = {};
+  for (const [name, v] of Object.entries(params || {})) {
+    const text = param(v);
+    if (text === null) return null;
+    out[name] = text;
+  }
+  return t(key, out);
+}
+
+/** @param {ReasonParam} v @returns {string | null} */
+function param(v) {
+  if (typeof v === "string") return v;
+  if (Array.isArray(v)) {
+    const items = v.map(param);
+    return items.some(x => x === null) ? null : items.join(t("reason.listSep"));
+  }
+  if ("term" in v) return I18n.lang() !== "en" && I18n.has(v.term) ? t(v.term) : v.text;  // English: alerting's word
+  return message(v.key, v.params);
+}
+
+/**
+ * An alarm's reason (`reason`, with `reason_key` + `reason_params` when alerting sent them) in the chosen
+ * language; the same shape as reasonText.
+ * @param {{reason?: string | null, reason_key?: string, reason_params?: Record<string, ReasonParam>}} a
+ * @returns {{text: string, whole: boolean, english: boolean}}
+ */
+export function alarmReason(a) {
+  if (I18n.lang() === "en" || !a.reason_key) return reasonText(a.reason);
+  const text = message(a.reason_key, a.reason_params || {});
+  return text === null ? reasonText(a.reason) : { text, whole: true, english: false };
 }

@@ -9,7 +9,9 @@
 // module did ({what: "start" | "stop" | "burst" | "pause" | "resume" | "blocked", priority, t, why}),
 // `playing` is the priority sounding now (null: silent), `state()` the whole state.
 
-/** @typedef {"high" | "medium" | "low"} Priority */
+import { priorityRank } from "./catalogue.js";
+
+/** @typedef {import("./frames.js").Priority} Priority */
 /** @typedef {{what: string, priority: Priority | null, t: number, why?: string}} AudioEvent */
 /**
  * A burst: pulse onsets (ms from the burst's start), the pulse length (ms) and the time from one
@@ -29,7 +31,6 @@ export const PATTERNS = {
   medium: { f0: 523, pulse: 200, onsets: [0, 400, 800], period: 6000 },
   low: { f0: 392, pulse: 200, onsets: [0, 400], period: 20000 },
 };
-const RANK = { high: 0, medium: 1, low: 2 };
 export const VOLUME_FLOOR = 0.2;  // 20 %: a station's alarm sound cannot be turned off
 const VOLUME_KEY = "sw.audio.volume";
 const LOG_MAX = 300;
@@ -205,11 +206,12 @@ export function state() {
 /** @param {() => void} f called whenever the state changes */
 export function onChange(f) { listeners.push(f); }
 
-/** The highest of some priorities (null: none). @param {Iterable<Priority>} ps @returns {Priority | null} */
+/** The highest of some priorities, in the server's order (catalogue.js; null: none that has a sound).
+ * @param {Iterable<Priority>} ps @returns {Priority | null} */
 export function highest(ps) {
   /** @type {Priority | null} */
   let best = null;
-  for (const p of ps) if (RANK[p] !== undefined && (best === null || RANK[p] < RANK[best])) best = p;
+  for (const p of ps) if (Object.hasOwn(PATTERNS, p) && (best === null || priorityRank(p) < priorityRank(best))) best = p;
   return best;
 }
 

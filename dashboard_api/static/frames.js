@@ -8,10 +8,25 @@
  */
 
 /**
+ * What happened to the alarm. ``restored`` is the dashboard's own: an open alarm reloaded from the
+ * state DB when the hub (re)connects (alerting never publishes it).
+ * @typedef {"raised" | "updated" | "escalated" | "acknowledged" | "silenced" | "cleared" | "restored"} AlarmEventType
+ */
+
+/**
  * An alarm changed.
  * @typedef {object} AlarmFrame
  * @property {"alarm"} type
  * @property {ScreenAlarm} alarm
+ */
+
+/**
+ * What raised the alarm: a limit, a technical condition, a NEWS2 score, an anomaly advisory, the device.
+ * @typedef {"limit" | "technical" | "news2" | "anomaly" | "device"} AlarmKind
+ */
+
+/**
+ * @typedef {"active" | "acknowledged" | "silenced" | "cleared"} AlarmState
  */
 
 /**
@@ -67,24 +82,45 @@
  */
 
 /**
+ * IEC 60601-1-8 alarm priority, in rank order (``rank``: low 0, medium 1, high 2).
+ * @typedef {"low" | "medium" | "high"} Priority
+ */
+
+/**
+ * A nested reason: a catalogue key and its parameters.
+ * @typedef {object} ReasonMessage
+ * @property {string} key
+ * @property {Record<string, string | ReasonMessage | ReasonTerm | Array<string | ReasonMessage | ReasonTerm>>} params
+ */
+
+/**
+ * Alerting's word ``text``, which a catalogue may translate under the key ``term``.
+ * @typedef {object} ReasonTerm
+ * @property {string} term
+ * @property {string} text
+ */
+
+/**
  * The screen fell behind: frames were dropped, a snapshot follows.
  * @typedef {object} ResyncFrame
  * @property {"resync"} type
  */
 
 /**
- * An alarm event as the screens get it (alerting's event, ``reason`` kept to the condition).
+ * An alarm event as the screens get it: alerting's event (:class:`device_profiles.AlarmEvent`), with
+ * ``reason`` (and ``reason_key``/``reason_params``) kept to the condition and the action of an
+ * acknowledgement or silence in ``action`` (``WardState.keep_condition``).
  * @typedef {object} ScreenAlarm
  * @property {string} id
  * @property {string} ward
  * @property {string} bed
  * @property {string} patient
  * @property {string} device
- * @property {"limit" | "technical" | "news2" | "anomaly" | "device"} kind
+ * @property {AlarmKind} kind
  * @property {string | null} [signal]
- * @property {"high" | "medium" | "low"} priority
- * @property {string} event
- * @property {"active" | "acknowledged" | "silenced" | "cleared"} state
+ * @property {Priority} priority
+ * @property {AlarmEventType} event
+ * @property {AlarmState} state
  * @property {number} t
  * @property {number | null} [value]
  * @property {string} reason
@@ -101,10 +137,14 @@
  * @property {number} [raised_t]
  * @property {boolean} [ended]
  * @property {boolean} [latched]
- * @property {"high" | "medium" | "low"} [peak_priority]
+ * @property {Priority} [peak_priority]
  * @property {string | null} [band]
  * @property {string} [role]
  * @property {Array<GroupedCondition>} [grouped]
+ * @property {string} [reason_key]
+ * @property {Record<string, string | ReasonMessage | ReasonTerm | Array<string | ReasonMessage | ReasonTerm>>} [reason_params]
+ * @property {string} [condition_key]
+ * @property {Record<string, string | ReasonMessage | ReasonTerm | Array<string | ReasonMessage | ReasonTerm>>} [condition_params]
  */
 
 /**

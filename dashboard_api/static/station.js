@@ -2,7 +2,7 @@
 // Central station: ward grid, alarm list, bed view. Live over /api/v1/ws/wards/{ward}. Every text in the
 // reader's language (i18n.js: the browser's, or the one chosen on the top bar, remembered).
 import { alarmCompare, alarmEnded, alarmLabel } from "./alarms.js";
-import { reasonText } from "./alarmtext.js";
+import { alarmReason } from "./alarmtext.js";
 import * as audio from "./audio.js";
 import { fmt, label, signalRank, unit } from "./catalogue.js";
 import { age, byId, clock, el, isStale, serverNow, setServerNow } from "./common.js";
@@ -283,7 +283,7 @@ function renderTile(b) {
   const batt = b.battery !== null && b.battery !== undefined
     ? el("span", { class: "batt" + (b.battery < 20 ? " low" : "") }, `⚡${Math.round(b.battery)}%`) : null;
   const foot = el("footer", {}, dev, batt);
-  const banner = top ? el("div", { class: "alarm-text", title: reasonText(top.reason).text },
+  const banner = top ? el("div", { class: "alarm-text", title: alarmReason(top).text },
                              `${ended ? "○ " : top.state !== "active" ? "✓ " : "▲ "}${alarmLabel(top)}${top.escalation_level ? " · ↑" + top.escalation_level : ""}`)
     : noData ? el("div", { class: "alarm-text gap" }, b.online === false ? t("station.deviceOffline")
       : t("station.noCurrentData", { age: age(lastT(b)) })) : null;
@@ -448,7 +448,7 @@ function fillRow(li, a, isGone) {
   q(".when").textContent = clock(a.raised_t || a.t, false);
   q(".when").dataset.t = String(a.raised_t || a.t);
   q(".label").textContent = alarmLabel(a) + (a.patient ? " · " + a.patient : "");
-  const why = reasonText(a.reason);  // alerting's text in the reader's language; a form it cannot read stays English
+  const why = alarmReason(a);  // alerting's reason in the reader's language (its key; else its English read)
   q(".reason").textContent = why.text;
   if (why.english) q(".reason").setAttribute("lang", "en"); else q(".reason").removeAttribute("lang");
   const peak = a.peak_priority && a.peak_priority !== a.priority ? " · " + t("station.peak", { priority: priorityWord(a.peak_priority) }) : "";

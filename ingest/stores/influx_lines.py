@@ -76,8 +76,8 @@ class LineEncoder:
             (drill if who.drill else out).append(line("waveform", tags, {"fs": chunk.fs, "n": len(chunk.samples),
                                            "samples": orjson.dumps(chunk.samples).decode()}, chunk.t0))
         for ev in batch.alarms:
-            afields: dict[str, float | str | int | bool] = {"state": ev.state, "reason": ev.reason, "by": ev.by,
-                                                           "escalation_level": ev.escalation_level}
+            afields: dict[str, float | str | int | bool] = {"state": ev.state.value, "reason": ev.reason,
+                                                           "by": ev.by or "", "escalation_level": ev.escalation_level}
             if ev.value is not None:
                 afields["value"] = ev.value
             (drill if ev.tags.get("drill") else out).append(line("alarms", {**ev.tags, "id": ev.id}, afields, ev.t))

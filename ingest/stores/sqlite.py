@@ -146,7 +146,7 @@ class SQLiteStore:
                  for c, w in batch.waves]
         alarms = [[e.id, e.tags["event"], e.t, *(e.tags[k] for k in ("ward", "bed", "patient", "device", "kind",
                                                                      "signal", "priority", "drill")),
-                   e.state, e.value, e.reason, e.by, e.escalation_level] for e in batch.alarms]
+                   e.state.value, e.value, e.reason, e.by or "", e.escalation_level] for e in batch.alarms]
         return orjson.dumps({"v": clinical, "w": [r for r in waves if not r[8]], "a": [r for r in alarms if not r[10]],
                              "dv": drill_vitals, "dw": [r for r in waves if r[8]], "da": [r for r in alarms if r[10]]})
 

@@ -20,8 +20,7 @@ from alerting.engine import LABELS
 from alerting.news2 import PARAMETERS, Risk
 from dashboard_api import ROLES, twin_config, twin_jobs
 from dashboard_api.routes.catalogue import catalogue
-from dashboard_api.wardstate import PRIORITY_RANK
-from device_profiles import SIGNALS, Quality, SignalKind
+from device_profiles import SIGNALS, Priority, Quality, SignalKind
 from digital_twin import live
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +64,10 @@ def alarm_actions() -> set[str]:
 
 def screen_alarm_states() -> set[str]:
     schema = json.loads((STATIC / "schema" / "ws-frames.schema.json").read_text(encoding="utf-8"))
-    return set(schema["$defs"]["ScreenAlarm"]["properties"]["state"]["enum"])
+    state = schema["$defs"]["ScreenAlarm"]["properties"]["state"]
+    if "$ref" in state:  # the contract's StrEnum (device_profiles.AlarmState), a definition of its own
+        state = schema["$defs"][state["$ref"].removeprefix("#/$defs/")]
+    return set(state["enum"])
 
 
 def technical_codes() -> set[str]:
@@ -83,7 +85,7 @@ DYNAMIC: dict[str, set[str] | None] = {
     "news2.short.": set(PARAMETERS),
     "news2.risk.": {r.value for r in Risk},
     "quality.": {q.value for q in Quality},
-    "alarm.priority.": set(PRIORITY_RANK),
+    "alarm.priority.": {p.value for p in Priority},
     "alarm.state.": screen_alarm_states(),
     "alarm.tech.": technical_codes(),
     "alarm.techSignal.": set(TECHNICAL_SIGNAL_CODES),

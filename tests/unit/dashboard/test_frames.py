@@ -10,7 +10,8 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from alerting.events import Alarm
+from alerting.events import Alarm, AlarmKey
+from alerting.reasons import verbatim
 from dashboard_api import WardState
 from dashboard_api.drills import Drill, DrillBed
 from dashboard_api.frames import FRAME
@@ -54,9 +55,9 @@ def test_snapshot_tile_and_alarm_frames_from_wardstate_validate() -> None:
 def test_grouped_escalated_and_latched_alarms_validate() -> None:
     a = Alarm(id="a2", ward="w1", bed="07", patient="p1", device="mon-7", kind="news2", signal=None, code="news2",
               priority="medium", raised_t=T, reason="NEWS2 5", band="medium", role="doctor", escalation_level=1)
-    a.grouped[("p1", "limit", "resp_rate", "high")] = "RR 31 above 30"
+    a.grouped[AlarmKey("p1", "limit", "resp_rate", "high")] = verbatim("RR 31 above 30")
     a.condition, a.ended_t = False, T + 500
-    _validate({"type": "alarm", "alarm": orjson.loads(a.event("ended", T + 500).encode())})
+    _validate({"type": "alarm", "alarm": orjson.loads(a.event("updated", T + 500).encode())})
 
 
 def test_drill_wave_resync_and_heartbeat_frames_validate() -> None:

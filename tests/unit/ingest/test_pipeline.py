@@ -147,7 +147,8 @@ def test_status_and_waveform_and_alarm_topics(pipe: Pipeline, published: list[tu
                                               "bed": "", "patient": "", "t": NOW}
     wave = {"v": 1, "device": "mon-1", "seq": 3, "signal": "ecg_ii", "fs": 250, "t0": NOW, "samples": [0.1] * 250}
     pipe.handle(f"{ROOT}/devices/mon-1/wave", orjson.dumps(wave), NOW, b)
-    alarm = {"v": 1, "id": "a1", "ward": "w1", "event": "raised", "state": "active", "t": NOW, "priority": "high"}
+    alarm = {"v": 1, "id": "a1", "ward": "w1", "kind": "limit", "event": "raised", "state": "active", "t": NOW,
+             "priority": "high"}
     pipe.handle(f"{ROOT}/alarms/w1/a1", orjson.dumps(alarm), NOW, b)
     assert b.lines == 2 and len(b.waves) == 1 and b.alarms[0].tags["priority"] == "high"
     with pytest.raises(PayloadError) as info:

@@ -6,7 +6,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from device_profiles import AttributedObservation, Attribution, Observation, Sample
+from device_profiles import (
+    AlarmEventType,
+    AlarmKind,
+    AlarmState,
+    AttributedObservation,
+    Attribution,
+    Observation,
+    Priority,
+    Sample,
+)
 from ingest.records import AlarmEvent, Batch
 from ingest.stores import SQLiteStore
 from ingest.stores.influx_lines import LineEncoder, split_drill
@@ -22,9 +31,9 @@ def batch() -> Batch:
     for k, drill in enumerate(("drill-1", "drill-2")):
         who = Attribution("w1", f"DRILL-0{k + 1}", "", drill)
         b.add_obs(AttributedObservation(Observation(f"{drill}-01", 1, [Sample(T0, {"spo2": 84.0})]), who))
-    tags = {"ward": "w1", "bed": "DRILL-01", "patient": "", "device": "drill-1-01", "kind": "limit", "signal": "spo2",
-            "priority": "high", "event": "raised", "drill": "drill-1"}
-    b.add_alarm(AlarmEvent("a1", T0, tags, "active", 84.0, "SpO2 84 %", "", 0))
+    b.add_alarm(AlarmEvent(id="a1", ward="w1", bed="DRILL-01", patient="", device="drill-1-01", kind=AlarmKind.LIMIT,
+                           signal="spo2", priority=Priority.HIGH, event=AlarmEventType.RAISED, state=AlarmState.ACTIVE,
+                           t=T0, value=84.0, reason="SpO2 84 %", drill="drill-1"))
     return b
 
 
