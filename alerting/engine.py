@@ -132,7 +132,8 @@ class Engine:
         if t >= self._next_scan:
             events += self.tick(t)
         lead_off_open = p.lead_off_key in self.lifecycle.by_key
-        checks = cross_check(values, p.last, t, self._expire_ms["pulse_rate"], lead_off_open, quality)
+        checks = cross_check(values, p.last, t, self._expire_ms["pulse_rate"], lead_off_open, quality,
+                             lambda name, v: (r := self._rule(p.key, name)) is None or not implausible(r, v))
         for code, (sig, prio_field, reason) in checks.active.items():
             events += cond.set(p, "technical", sig, code, True, t, tech.delay_s, getattr(tech, prio_field), reason)
         for code in checks.ended:

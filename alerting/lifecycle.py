@@ -97,8 +97,9 @@ class Lifecycle:
         self.cleared_at: dict[AlarmKey, int] = {}  # manual clears: the condition must persist anew
         self.just_cleared: dict[str, Alarm] = {}  # cleared since the caller last drained it (to store)
         # called when an alarm's condition ends or it is cleared: the conditions grouped into it that
-        # still hold are raised on their own (one cause, one alarm - never a cause lost)
-        self.on_end: Callable[[Alarm, int], list[AlarmEvent]] | None = None
+        # still hold are raised on their own (one cause, one alarm - never a cause lost). The engine's
+        # Conditions sets it; a Lifecycle alone has nothing grouped to hand on.
+        self.on_end: Callable[[Alarm, int], list[AlarmEvent]] = lambda a, t: []
 
     def restore(self, alarms: Iterable[Alarm]) -> None:
         """Take over open alarms from the state store after a restart."""
@@ -179,7 +180,7 @@ class Lifecycle:
         if material:
             a.updated_t = t
             events = [a.event("updated", t)]
-            return events + self.on_end(a, t) if first and self.on_end is not None else events
+            return events + self.on_end(a, t) if first else events
         return []
 
     def end_condition(self, key: AlarmKey, t: int, reason: Reason, value: float | None = None) -> list[AlarmEvent]:
@@ -197,15 +198,16 @@ class Lifecycle:
             a.value = value
             a.say(then(reason, say("reason.latched", at=clock(a.ended_t))))
             events = [a.event("updated", t)]
-            return events + self.on_end(a, t) if self.on_end is not None else events
+            return events + self.on_end(a, t)
         return self._clear(a, t, None, reason)
 
     def clear(self, a: Alarm, t: int, reason: Reason) -> list[AlarmEvent]:
         """Clear an open alarm whatever its condition: a live drill ended, or the alarm becomes part of
-        another alarm of the same cause (its grouped conditions are then the caller's)."""
-        return self._clear(a, t, None, reason, promote=False)
+        another alarm of the same cause (that NEWS2 alarm has taken its grouped conditions first; an ended
+        drill's are dropped with its patients, so the hand-over of :meth:`_clear` raises none)."""
+        return self._clear(a, t, None, reason)
 
-    def _clear(self, a: Alarm, t: int, by: str | None, reason: Reason, promote: bool = True) -> list[AlarmEvent]:
+    def _clear(self, a: Alarm, t: int, by: str | None, reason: Reason) -> list[AlarmEvent]:
         a.state = "cleared"
         a.updated_t = t
         self.just_cleared[a.id] = a
@@ -213,7 +215,7 @@ class Lifecycle:
         if self.by_key.get(a.key) is a:
             del self.by_key[a.key]
         events = [a.event("cleared", t, by=by, reason=reason)]
-        return events + self.on_end(a, t) if promote and a.grouped and self.on_end is not None else events
+        return events + self.on_end(a, t) if a.grouped else events
 
     # -- commands ---------------------------------------------------------------------------------
     def command(self, alarm_id: str, action: str, by: str, t: int, minutes: float | None = None) -> list[AlarmEvent]:

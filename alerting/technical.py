@@ -9,6 +9,7 @@ so a respiratory rate of 0 during an ECG lead-off is not apnoea. Values flagged 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .reasons import Reason, say
@@ -54,7 +55,8 @@ class Conditions:
 
 
 def cross_check(values: dict[str, float], last: dict[str, Reading], t: int, fresh_ms: int,
-                lead_off_open: bool = False, quality: dict[str, str] | None = None) -> Conditions:
+                lead_off_open: bool, quality: dict[str, str] | None = None,
+                plausible: Callable[[str, float], bool] | None = None) -> Conditions:
     """Zeros and contradictions in one sample, given the latest readings of the same patient.
 
     A known ECG lead-off stays a lead-off while the heart rate reads 0, even when the pulse oximeter
@@ -63,12 +65,15 @@ def cross_check(values: dict[str, float], last: dict[str, Reading], t: int, fres
     c = Conditions()
 
     def fresh_pulse() -> float | None:
+        # a valid pulse is one the limits may judge: not 0 nor beside SpO2 0 (probe off: ``unusable``) and
+        # not flagged invalid/artifact (an oximeter's doubtful pulse confirms nothing); below 0 never arrives
         if "pulse_rate" in values:
-            pr = values["pulse_rate"]
-            spo2 = values.get("spo2")
-            return pr if pr > 0 and spo2 != 0 and "pulse_rate" not in c.unusable else None
+            v = values["pulse_rate"]
+            bad = (quality is not None and quality.get("pulse_rate") in BAD_QUALITY) or (
+                plausible is not None and not plausible("pulse_rate", v))  # 277/min is an artefact, not a pulse
+            return v if "pulse_rate" not in c.unusable and not bad else None
         r = last.get("pulse_rate")
-        return r.value if r is not None and r.usable and r.value > 0 and t - r.t <= fresh_ms else None
+        return r.value if r is not None and r.usable and t - r.t <= fresh_ms else None
 
     spo2 = values.get("spo2")
     pr = values.get("pulse_rate")

@@ -153,6 +153,16 @@ def test_cli_agrees_with_oracle_on_random_and_edge_cases() -> None:
     assert not mismatches, mismatches[:5]
 
 
+def test_every_band_edge_scores_as_the_chart_says_in_process() -> None:
+    """The band edges again, scored in this process: the CLI test above goes through a subprocess, which
+    the mutation check (issue 11) cannot see, so without this a chart edge moved by one (RR 12 scoring
+    1, SBP 91 scoring 3, 38.0 °C scoring 1) survived the unit tests."""
+    cases = _edges()
+    assert len(cases) > 300
+    mismatches = [(c, got, oracle(c)) for c in cases if (got := score_news2(News2Input(**c)).to_json()) != oracle(c)]
+    assert not mismatches, mismatches[:5]
+
+
 def test_missing_is_never_scored_as_normal() -> None:
     r = score_news2(News2Input(resp_rate=30, heart_rate=140))
     assert (r.total, r.complete) == (6, False)
