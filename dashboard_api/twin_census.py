@@ -15,13 +15,13 @@ RISKS = frozenset({"low", "low-medium", "medium", "high"})
 
 def census_from_state(state: WardState, ward: str, now_ms: int, *, include_patients: bool) -> Census:
     """Every bed the platform knows in ``ward``. Patient ids only when ``include_patients`` (clinical
-    roles); NEWS2 = alerting's published score, else the dashboard's own from fresh values."""
+    roles); NEWS2 = alerting's published score (the one its alarms use), else unknown: never a score
+    computed here, which could read an incomplete set of values as low risk."""
     beds = []
     for name, b in sorted(state.wards.get(ward, {}).items(), key=lambda kv: (len(kv[0]), kv[0])):
         if b.drill:  # a live drill's virtual bed: not part of the ward's census
             continue
-        news2: dict[str, Any] | None = b.news2_published if b.news2_published is not None else (
-            b.news2(now_ms) if b.patient else None)
+        news2: dict[str, Any] | None = b.news2_published  # alerting's score only; none published: unknown
         risk = str(news2.get("risk")) if news2 else None
         battery = b.status.get("battery")
         online = b.status.get("online")

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from alerting import News2Input, score_news2
 from device_profiles import NUMERIC_SIGNALS, SIGNALS, AlarmEvent, AlarmEventType, urgency
 
 from .frames import ScreenAlarm, screen_alarm
@@ -48,29 +47,6 @@ class BedState:
 
     def expire_after(self, signal: str) -> float:
         return self.expire.get(signal, SIGNALS[signal].expire_after_s)
-
-    def news2(self, now: int) -> dict[str, Any] | None:
-        """A NEWS2 from this bed's fresh values and spot values: not alerting's score, never on a screen (a
-        station shows alerting's published score only, see :meth:`tile`). Kept for the facility
-        manager's live census (``twin_census``) of a bed alerting has not scored, which its tests assert."""
-
-        def fresh(*names: str) -> float | None:
-            for n in names:
-                r = self.values.get(n)
-                if r is not None and r.quality in ("valid", "questionable") and \
-                        now - r.t <= self.expire_after(n) * 1000:
-                    return r.value
-            return None
-
-        spot = self.spot
-        inp = News2Input(resp_rate=fresh("resp_rate"), spo2=fresh("spo2"), spo2_scale=int(spot.get("spo2_scale") or 1),
-                         supplemental_o2=spot.get("supplemental_o2"), sbp=fresh("nibp_sys"),
-                         heart_rate=fresh("heart_rate", "pulse_rate"), consciousness=spot.get("consciousness"),
-                         temperature=fresh("temperature"))
-        if all(getattr(inp, p) is None for p in ("resp_rate", "spo2", "sbp", "heart_rate", "temperature")):
-            return None
-        r = score_news2(inp)
-        return {"total": r.total, "risk": str(r.risk), "complete": r.complete, "missing": list(r.missing)}
 
     def tile(self, now: int) -> dict[str, Any]:
         vitals: dict[str, Any] = {}

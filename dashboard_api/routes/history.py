@@ -180,7 +180,7 @@ async def shift_report(services: ServicesDep, user: CurrentUser, ward: WardId, s
         state = live.get(bed)
         now_score = None
         if state is not None and patient and state.patient == patient and end >= now - 60_000:
-            now_score = state.news2_published if state.news2_published is not None else state.news2(now)
+            now_score = state.news2_published  # alerting's published score, the one its alarms use
         rows, error = vitals.get(bed, ([], None))
         out.append({
             "bed": bed, "patient": patient, "device": devices.get(bed, ""),

@@ -38,18 +38,23 @@ def test_profile_expire_after_overrides_catalogue_staleness() -> None:
     assert tile["vitals"]["heart_rate"]["stale"] is False and tile["battery"] == 40 and tile["online"] is True
 
 
-def test_news2_uses_fresh_values_and_spot_observations() -> None:
+def test_news2_is_alerting_s_alone_on_the_tile_and_in_the_census() -> None:
+    """One owner of NEWS2 (issue 15): fresh values and spot observations never make a score here; a bed
+    alerting has not scored shows none (the tile "NEWS2 —", the census an unknown risk)."""
+    from dashboard_api.twin_census import census_from_state
+
     s = WardState()
+    s.set_assignments({"mon-7": ("w1", "07")}, {("w1", "07"): "p1"})
     s.observe(obs(T, heart_rate=95, spo2=95, resp_rate=22, nibp_sys=115, temperature=38.2))
-    b = s.bed("w1", "07")
-    n = b.news2(T + 1000)
-    assert n is not None and not n["complete"] and set(n["missing"]) == {"supplemental_o2", "consciousness"}
     s.spot("w1", {"patient": "p1", "bed": "07", "t": T, "by": "nina", "consciousness": "A", "supplemental_o2": False})
-    n = b.news2(T + 1000)
-    assert n == {"total": 5, "risk": "medium", "complete": True, "missing": []}
-    # an hour later HR/SpO2/RR are stale and no longer count: the score says so instead of pretending
-    later = b.news2(T + 3_600_000)
-    assert later is not None and not later["complete"] and "heart_rate" in later["missing"]
+    b = s.bed("w1", "07")
+    assert b.tile(T + 1000)["news2"] is None
+    assert [(c.news2_risk, c.news2_total) for c in census_from_state(s, "w1", T + 1000, include_patients=False).beds] \
+        == [(None, None)]
+    s.news2({"ward": "w1", "bed": "07", "patient": "p1", "total": 5, "risk": "medium", "complete": True})
+    assert b.tile(T + 1000)["news2"] == {"total": 5, "risk": "medium", "complete": True, "missing": []}
+    assert [(c.news2_risk, c.news2_total) for c in census_from_state(s, "w1", T + 1000, include_patients=False).beds] \
+        == [("medium", 5)]
 
 
 def test_alarms_sorted_by_priority_then_unacknowledged_then_newest_and_cleared_removed() -> None:

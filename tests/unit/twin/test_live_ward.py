@@ -168,6 +168,7 @@ def test_census_from_the_dashboards_ward_state(layout: WardModel) -> None:
     state.set_assignments({"mon-3": ("medsurg-4", "03"), "mon-4": ("medsurg-4", "04")},
                           {("medsurg-4", "03"): "P3", ("medsurg-4", "04"): "P4", ("w1", "01"): "P9"})
     state.news2({"ward": "medsurg-4", "bed": "03", "patient": "P3", "total": 8, "risk": "high", "complete": True})
+    state.news2({"ward": "medsurg-4", "bed": "04", "patient": "P4", "total": 0, "risk": "low", "complete": True})
     state.status({"ward": "medsurg-4", "bed": "04", "online": True, "battery": 18, "t": now})
     state.observe({"ward": "medsurg-4", "bed": "04", "device": "mon-4", "patient": "P4",
                    "samples": [{"t": now - 5000, "heart_rate": 72, "spo2": 97, "resp_rate": 16}]})
@@ -175,7 +176,7 @@ def test_census_from_the_dashboards_ward_state(layout: WardModel) -> None:
     beds = {b.bed: b for b in c.beds}
     assert sorted(beds) == ["03", "04"] and all(b.occupied for b in beds.values())
     assert all(b.patient is None for b in c.beds)  # facility managers: no patient ids
-    assert beds["03"].news2_risk == "high" and beds["04"].news2_risk == "low"  # the dashboard's own score
+    assert beds["03"].news2_risk == "high" and beds["04"].news2_risk == "low"  # alerting's published scores
     assert beds["04"].battery_pct == 18 and beds["04"].device_online is True and beds["03"].battery_pct is None
     assert [b.patient for b in census_from_state(state, "medsurg-4", now, include_patients=True).beds] == ["P3", "P4"]
     o = overlay_census(layout, c)
