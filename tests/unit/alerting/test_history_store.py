@@ -140,3 +140,25 @@ def test_a_database_from_before_the_history_gets_its_indexes(tmp_path: Path) -> 
     names = {ix["name"] for t in ("alerting_alarms", "alerting_alarm_events", "alerting_spot_observations")
              for ix in sa.inspect(engine).get_indexes(t)}
     assert {ix.name for ix in INDEXES} <= names
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_save_inserts_then_updates_every_changed_alarm_in_one_statement(dialect: str, tmp_path: Path,
+                                                                        request: pytest.FixtureRequest) -> None:
+    """``save`` is one upsert for all changed alarms (on both state DB dialects): a new alarm is inserted,
+    a known one takes every changed column, the others are left as they were; restored as saved."""
+    url = f"sqlite:///{tmp_path}/s.sqlite3" if dialect == "sqlite" else request.getfixturevalue("postgres_url")
+    s = AlarmStore.open(url)
+    a, b = _alarm("a", "01", "medium", T0), _alarm("b", "02", "low", T0)
+    s.save([a, b], [a.event("raised", T0), b.event("raised", T0)])
+    a.priority, a.state, a.acknowledged_by, a.acknowledged_t, a.updated_t = "high", "acknowledged", "nina", T0 + 5, T0 + 5
+    c = _alarm("c", "03", "high", T0 + 6)
+    s.save([a, c], [a.event("acknowledged", T0 + 5, by="nina"), c.event("raised", T0 + 6)])
+    got = {x.id: x for x in s.open_alarms()}
+    assert sorted(got) == ["a", "b", "c"]
+    assert (got["a"].priority, got["a"].state, got["a"].acknowledged_by, got["a"].acknowledged_t) == \
+        ("high", "acknowledged", "nina", T0 + 5)
+    assert (got["b"].priority, got["b"].state, got["b"].acknowledged_by) == ("low", "active", None)
+    assert got["c"].raised_t == T0 + 6 and got["c"].reason == c.reason
+    assert [e["event"] for e in s.events("a")] == ["raised", "acknowledged"]
+    s.engine.dispose()
