@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -59,6 +60,16 @@ Every read of patient data, every alarm action and every ADT change is written t
 hash-chained audit log (`smartward audit verify`)."""
 
 
+def freeze_startup_heap() -> None:
+    """Move everything allocated until the app starts (modules, the catalogue, SQLAlchemy and Alembic
+    metadata, pydantic models) out of the garbage collector's sight (``gc.freeze``). A full collection
+    walks every tracked object: over that start-up heap it paused the event loop long enough to push
+    the alarm publish -> central-station frame p99 from ~55 ms to 83-232 ms (``smartward bench fanout
+    --beds 1000``; 42-44 ms with the heap frozen). What the running platform allocates is collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(platform: PlatformServices, config: ApiConfig, own_hub: bool = False) -> FastAPI:
     """The ASGI app. Raises :class:`~dashboard_api.errors.ConfigError` when production has no audit key."""
     policy = config.http
@@ -76,6 +87,7 @@ def create_app(platform: PlatformServices, config: ApiConfig, own_hub: bool = Fa
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(hub.run(), name="dashboard-hub") if own_hub else None
+        freeze_startup_heap()
         try:
             yield
         finally:
