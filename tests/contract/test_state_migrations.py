@@ -95,3 +95,9 @@ def test_the_wheel_ships_the_migrations() -> None:
     assert "state_migrations/env.py" in files and any(f.startswith("state_migrations/versions/") for f in files)
     missing = [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in shipped)]
     assert missing == []
+
+
+def test_the_fast_head_check_names_the_scripts_head() -> None:
+    """``state_db.HEAD`` lets a process skip Alembic for a database at head: it must be the scripts' head
+    (a new revision without it would leave every database one revision behind)."""
+    assert state_db.head_revision() == state_db.HEAD
