@@ -184,7 +184,8 @@ class Hub:
             elif kind == "alarm":
                 self.counts["alarm"] += 1
                 self._alarm_events.set()
-                ev = AlarmEvent.from_json(orjson.loads(payload), now_ms())
+                # keep_alarm: a message the screens cannot render from its key never costs the alarm
+                ev = AlarmEvent.from_json(orjson.loads(payload), now_ms(), keep_alarm=True)
                 screen, b = self.state.alarm_event(ev)
                 self.fanout.send(ev.ward, orjson.dumps({"type": "alarm", "alarm": screen}), patient=ev.patient,
                                  urgent=True)

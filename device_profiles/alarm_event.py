@@ -297,7 +297,7 @@ class AlarmEvent:
         return orjson.dumps(self.to_json())
 
     @classmethod
-    def from_json(cls, msg: Any, now: int) -> AlarmEvent:
+    def from_json(cls, msg: Any, now: int, keep_alarm: bool = False) -> AlarmEvent:
         """Validate an alarm event published by alerting; :class:`PayloadError` names the field.
 
         Required: ``id``, ``t`` (not after ``now`` + 5 min), ``kind``, ``priority``, ``event``, ``state``;
@@ -335,8 +335,6 @@ class AlarmEvent:
         band = msg.get("band")
         if band is not None and band not in NEWS2_BANDS:
             raise PayloadError("band", f"{band!r} is not a NEWS2 response band ({', '.join(NEWS2_BANDS)})")
-        reason_key = msg.get("reason_key") or ""
-        condition_key = msg.get("condition_key") or ""
         return cls(
             id=alarm_id, ward=tags["ward"], bed=tags["bed"], patient=tags["patient"], device=tags["device"],
             kind=kind, signal=tags["signal"] or None, priority=priority, event=event, state=AlarmState(state),
@@ -347,12 +345,24 @@ class AlarmEvent:
             peak_priority=None if peak is None or peak == "" else _choice(Priority, peak, "peak_priority", "a priority"),
             latched=_flag(msg.get("latched"), "latched", False), band=band,
             role=_text(msg.get("role") or "", "role", 64), grouped=_grouped(msg.get("grouped")),
-            reason_key=check_reason_key(reason_key, "reason_key") if reason_key else "",
-            reason_params=check_reason_params(msg.get("reason_params") or {}, "reason_params") if reason_key else {},
-            condition_key=check_reason_key(condition_key, "condition_key") if condition_key else "",
-            condition_params=(check_reason_params(msg.get("condition_params") or {}, "condition_params")
-                              if condition_key else {}),
+            **_message("reason", msg, keep_alarm), **_message("condition", msg, keep_alarm),
         )
+
+
+def _message(field: str, msg: dict[str, Any], keep_alarm: bool) -> dict[str, Any]:
+    """``{field}_key`` and ``{field}_params``. Invalid ones are refused, unless ``keep_alarm``: then they
+    are dropped, the screens show the English text, and the alarm itself is kept (a station must not miss
+    an alarm because its message cannot be rendered, e.g. nests too deep)."""
+    key = msg.get(f"{field}_key") or ""
+    if not key:
+        return {f"{field}_key": "", f"{field}_params": {}}
+    try:
+        return {f"{field}_key": check_reason_key(key, f"{field}_key"),
+                f"{field}_params": check_reason_params(msg.get(f"{field}_params") or {}, f"{field}_params")}
+    except PayloadError:
+        if not keep_alarm:
+            raise
+        return {f"{field}_key": "", f"{field}_params": {}}
 
 
 def _grouped(value: Any) -> list[GroupedCondition]:

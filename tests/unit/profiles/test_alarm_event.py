@@ -121,3 +121,21 @@ def test_condition_codes_are_a_closed_set_plus_the_devices_own() -> None:
     for bad in ("low:critical", "device-", "dev-a b", 3):
         with pytest.raises(PayloadError):
             check_code(bad)
+
+
+def test_an_alarm_whose_message_nests_too_deep_is_kept_with_its_english_reason() -> None:
+    """A station must never miss an alarm because its reason's parameters cannot be rendered: the event
+    is taken without the key (the screens show the English ``reason``)."""
+    from device_profiles import AlarmEvent
+
+    deep: dict[str, object] = {"key": "reason.held", "params": {"s": "5"}}
+    for _ in range(12):
+        deep = {"key": "reason.with", "params": {"a": deep, "b": "x"}}
+    msg = {"v": 1, "id": "a1", "t": 1_767_000_000_000, "kind": "limit", "priority": "high", "event": "escalated",
+           "state": "active", "reason": "SpO2 84 % below 90 for 15 s", "reason_key": "reason.with",
+           "reason_params": deep["params"], "condition_key": "reason.with", "condition_params": deep["params"]}
+    with pytest.raises(PayloadError):
+        AlarmEvent.from_json(msg, now=1_767_000_001_000)  # ingest stores what is valid (dead letter)
+    ev = AlarmEvent.from_json(msg, now=1_767_000_001_000, keep_alarm=True)  # what the hub does
+    assert (ev.id, ev.priority, ev.reason) == ("a1", "high", "SpO2 84 % below 90 for 15 s")
+    assert (ev.reason_key, ev.reason_params, ev.condition_key, ev.condition_params) == ("", {}, "", {})
