@@ -125,11 +125,13 @@ def verbatim(text: str) -> Reason:
 
 
 def then(*parts: Reason) -> Reason:
-    """Clauses one after the other: "a; b; c"."""
-    out = parts[-1]
-    for p in reversed(parts[:-1]):
-        out = say("reason.then", a=p, b=out)
-    return out
+    """Clauses one after the other: "a; b; c". Nested as a balanced tree, so the message nests about
+    log2(n) deep: a chain nested one level per clause, and an alarm grouping eight conditions went past
+    what a screen accepts (``device_profiles.alarm_event.MAX_DEPTH``)."""
+    if len(parts) == 1:
+        return parts[0]
+    mid = len(parts) // 2
+    return say("reason.then", a=then(*parts[:mid]), b=then(*parts[mid:]))
 
 
 def label(signal: str) -> Reason:

@@ -64,3 +64,17 @@ def test_the_engine_keys_each_condition_by_its_named_parts() -> None:
     keys = list(itertools.chain(f.engine.lifecycle.by_key, f.engine.conditions.pending))
     assert keys and all(isinstance(k, AlarmKey) for k in keys)
     assert {(k.patient, k.kind, k.signal, k.family) for k in f.engine.lifecycle.by_key} >= {("p1", "limit", "spo2", "low")}
+
+
+def test_many_clauses_read_in_order_and_nest_shallowly() -> None:
+    from alerting.reasons import say, then
+
+    parts = [say("reason.held", s=str(i)) for i in range(20)]
+    r = then(*parts)
+    assert r.text == "; ".join(p.text for p in parts)
+
+    def depth(x: object) -> int:
+        params = getattr(x, "params", None)
+        return 1 + max((depth(v) for v in params.values()), default=0) if params else 1
+
+    assert depth(r) <= 7
