@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import pytest
 from alerting import AlarmCommand, AlarmEvent, Engine, SpotObservation, build_config
 from alerting.reasons import TEXTS
 from device_profiles import Attribution, DeviceAlarm
+from tests.alarmtext_node import run_alarmtext
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "dashboard_api" / "static"
@@ -34,18 +33,6 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 KEPT = re.compile(r"NEWS2?|NIBP|SpO2|SpO₂|etCO2|etCO₂|HR|PR|RR|PI|SD|ADT|mmHg|min|mon-\d|nina|omar|rn\.kim|"
                   r"sensor_fault|MDC_[A-Z_]+|ASYSTOLE|news2\.suspend_sedated|[a-z]+_[a-z_]+")
 
-RUNNER = """
-import { readFileSync } from "node:fs";
-const [lang, file] = process.argv.slice(1);
-globalThis.document = { documentElement: {}, dispatchEvent() {} };
-globalThis.fetch = async url => ({ ok: true, json: async () =>
-  JSON.parse(readFileSync(new URL(url.replace("/static/", "./"), "STATIC/"), "utf8")) });
-const I18n = await import("STATIC/i18n.js");
-const { message } = await import("STATIC/alarmtext.js");
-await I18n.ready(lang);
-const items = JSON.parse(readFileSync(file, "utf8"));
-console.log(JSON.stringify(items.map(m => message(m.key, m.params))));
-"""
 
 
 def load(lang: str) -> dict[str, str]:
@@ -189,15 +176,7 @@ def render(key: str, params: dict[str, Any], cat: dict[str, str]) -> str:
 
 
 def node_messages(lang: str, items: list[dict[str, Any]], tmp: Path) -> list[str | None]:
-    if not shutil.which("node"):
-        pytest.skip("node missing")
-    (tmp / "items.json").write_text(json.dumps(items), encoding="utf-8")
-    script = RUNNER.replace("STATIC/", STATIC.as_uri() + "/")
-    r = subprocess.run(["node", "--input-type=module", "-e", script, lang, str(tmp / "items.json")],
-                       capture_output=True, text=True, timeout=60, check=False)
-    assert r.returncode == 0, r.stderr
-    out: list[str | None] = json.loads(r.stdout)
-    return out
+    return run_alarmtext(lang, items, "message(m.key, m.params)", tmp)
 
 
 @pytest.fixture(scope="module")

@@ -7,20 +7,16 @@ anew, no English word left but the clinical abbreviations, units and device name
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from alerting import AlarmEvent, Engine, SpotObservation, build_config
 from alerting.limits import LimitHit, describe, describe_end
 from alerting.news2 import OBSERVATION_FREQUENCY, RESPONSE
 from device_profiles import Attribution
+from tests.alarmtext_node import run_alarmtext
 
 ROOT = Path(__file__).resolve().parents[3]
 STATIC = ROOT / "dashboard_api" / "static"
@@ -29,18 +25,6 @@ WHO = Attribution(ward="w1", bed="07", patient="p1")
 # what may stay as it is in Chinese: abbreviations nurses read in both languages, units, names of devices and users
 KEPT = re.compile(r"NEWS2?|NIBP|SpO2|SpO₂|etCO2|etCO₂|HR|PR|RR|PI|mmHg|min|mon-1|nina|sensor_fault|[a-z]+_[a-z_]+")
 
-RUNNER = """
-import { readFileSync } from "node:fs";
-const [lang, file] = process.argv.slice(1);
-globalThis.document = { documentElement: {}, dispatchEvent() {} };
-globalThis.fetch = async url => ({ ok: true, json: async () =>
-  JSON.parse(readFileSync(new URL(url.replace("/static/", "./"), "STATIC/"), "utf8")) });
-const I18n = await import("STATIC/i18n.js");
-const { translated } = await import("STATIC/alarmtext.js");
-await I18n.ready(lang);
-const texts = JSON.parse(readFileSync(file, "utf8"));
-console.log(JSON.stringify(texts.map(t => translated(t))));
-"""
 
 
 def engine(**layers: Any) -> Engine:
@@ -116,15 +100,7 @@ def written_reasons() -> set[str]:
 
 
 def node_translate(lang: str, texts: list[str], tmp: Path) -> list[dict[str, Any]]:
-    if not shutil.which("node"):
-        pytest.skip("node missing")
-    (tmp / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
-    script = RUNNER.replace("STATIC/", STATIC.as_uri() + "/")
-    r = subprocess.run(["node", "--input-type=module", "-e", script, lang, str(tmp / "texts.json")],
-                       capture_output=True, text=True, timeout=60, check=False)
-    assert r.returncode == 0, r.stderr
-    out: list[dict[str, Any]] = json.loads(r.stdout)
-    return out
+    return run_alarmtext(lang, texts, "translated(m)", tmp)
 
 
 def test_every_reason_alerting_writes_is_read_whole_and_written_in_chinese(tmp_path: Path) -> None:
