@@ -5,7 +5,7 @@ An :class:`Alarm` is the engine's own record (and the row of ``alerting_alarms``
 code are the strings of the contract's enums (:class:`~device_profiles.AlarmKind`,
 :class:`~device_profiles.Priority`, :class:`~device_profiles.ConditionCode`), turned into them when an
 event is made. Its reason is a :class:`~alerting.reasons.Reason` (``why``: key + parameters + English);
-``reason`` is the English text, what the state DB keeps.
+``reason`` is the English text; the state DB keeps both (``reason_key``/``reason_params``: alerting.store).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class Alarm:
     role: str = ""  # who the alarm is with: the role of its escalation level
     # one cause, one alarm: the conditions of the same cause shown in this alarm (their key -> their reason)
     grouped: dict[AlarmKey, Reason] = field(default_factory=dict)
-    why: Reason | None = None  # ``reason`` as a message (None: known only by its text, e.g. restored)
+    why: Reason | None = None  # ``reason`` as a message (None: known by its text only, saved before keys)
 
     @property
     def key(self) -> AlarmKey:

@@ -41,8 +41,8 @@ class Term:
 
 
 class Reason:
-    """A message: ``key`` (``""``: no key, only the English ``text``, e.g. a reason restored from the state
-    DB), ``params`` and the English ``text``. Build it with :func:`say`."""
+    """A message: ``key`` (``""``: no key, only the English ``text``, e.g. an alarm's reason stored before
+    keys), ``params`` and the English ``text``. Build it with :func:`say` (:func:`restore`: as stored)."""
 
     __slots__ = ("_json", "key", "params", "text")
 
@@ -120,8 +120,49 @@ def say(key: str, **params: Param) -> Reason:
 
 
 def verbatim(text: str) -> Reason:
-    """A reason known only by its English text (restored from the state DB, written by a test)."""
+    """A reason known only by its English text (stored before keys, written by a test)."""
     return Reason("", {}, text)
+
+
+def restore(key: str, params: Any, text: str) -> Reason:
+    """A reason as the state DB keeps it (its key, its parameters as :meth:`Reason.to_json` wrote them, its
+    English ``text``) as a message again: the same key and parameters, ``text`` as stored. Nested messages
+    get their English from :data:`TEXTS`. Without a key, or with a key or a shape this release does not
+    write (a newer release's, altered by hand), it is ``verbatim(text)``: the screens read the English.
+
+    >>> r = restore("reason.offline", {"device": "mon-1"}, "device mon-1 offline")
+    >>> (r.key, r.json_params(), r.text)
+    ('reason.offline', {'device': 'mon-1'}, 'device mon-1 offline')
+    >>> restore("", {}, "as it was").key
+    ''
+    """
+    if not key or key not in TEXTS or not isinstance(params, dict):
+        return verbatim(text)
+    try:
+        return Reason(key, {name: _param(v) for name, v in params.items()}, text)
+    except (KeyError, TypeError, ValueError):
+        return verbatim(text)
+
+
+def _param(v: Any) -> Param:
+    """One parameter from its JSON (the inverse of ``_json``); ``ValueError`` for a shape it never has."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, list):
+        items = [_param(x) for x in v]
+        if any(isinstance(x, list) for x in items):
+            raise ValueError("a list inside a list")
+        return items  # type: ignore[return-value]
+    if isinstance(v, dict) and set(v) == {"term", "text"}:
+        if not isinstance(v["term"], str) or not isinstance(v["text"], str):
+            raise ValueError(f"not a term: {v!r}")
+        return Term(v["term"], v["text"])
+    if isinstance(v, dict) and set(v) == {"key", "params"} and isinstance(v["params"], dict):
+        inner = say(v["key"], **{name: _param(x) for name, x in v["params"].items()})
+        if not inner.key:
+            raise ValueError("a keyless message nested in a keyed one")
+        return inner
+    raise ValueError(f"not a reason parameter: {v!r}")
 
 
 def then(*parts: Reason) -> Reason:

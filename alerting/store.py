@@ -1,6 +1,7 @@
 """Alerting's tables in the relational state DB (SQLAlchemy Core; SQLite default, PostgreSQL by URL).
 
-* ``alerting_alarms``: every alarm with its lifecycle state (open alarms are restored on start);
+* ``alerting_alarms``: every alarm with its lifecycle state and its last reason, as English text and as a
+  message key + parameters (open alarms are restored on start, their reason still a message);
 * ``alerting_alarm_events``: every transition, with who did it (``by``) and the published payload
   (the audit trail of alarm actions; the dashboard appends these to its hash-chained audit log);
 * ``alerting_limit_overrides``: per-patient limits; ``alerting_escalation_policies``: per ward;
@@ -29,6 +30,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from device_profiles import state_db
 
+from . import reasons
 from .config import EscalationPolicy, PatientOverride
 from .errors import StateError
 from .events import Alarm, AlarmEvent
@@ -49,6 +51,10 @@ alarms = sa.Table(
     sa.Column("acknowledged_by", S(128)), sa.Column("acknowledged_t", sa.BigInteger),
     sa.Column("silenced_until", sa.BigInteger), sa.Column("escalation_level", sa.Integer, nullable=False),
     sa.Column("escalated_t", sa.BigInteger, nullable=False), sa.Column("drill", S(64), nullable=False),
+    # ``reason`` as a message of the screens' catalogues (alerting.reasons): key ("" = none, an alarm stored
+    # before keys) and its parameters as JSON text; restored with the alarm (revision 0002)
+    sa.Column("reason_key", S(80), nullable=False, server_default=sa.text("''")),
+    sa.Column("reason_params", sa.Text, nullable=False, server_default=sa.text("'{}'")),
 )
 alarm_events = sa.Table(
     "alerting_alarm_events", metadata,
@@ -77,7 +83,9 @@ spots = sa.Table(
     sa.Column("bed", S(64), nullable=False), sa.Column("t", sa.BigInteger, nullable=False),
     sa.Column("by", S(128), nullable=False), sa.Column("payload", sa.Text, nullable=False),
 )
-_ALARM_COLUMNS = [c.name for c in alarms.columns]
+_MESSAGE_COLUMNS = ("reason_key", "reason_params")  # made from ``Alarm.why``, not attributes of the alarm
+_ALARM_COLUMNS = [c.name for c in alarms.columns if c.name not in _MESSAGE_COLUMNS]
+_UPSERT_COLUMNS = [c.name for c in alarms.columns]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +106,8 @@ INDEXES = (sa.Index("ix_alerting_alarms_ward_raised", alarms.c.ward, alarms.c.ra
 Drill = Literal["include", "exclude", "only"]  # live-drill alarms (tagged ``drill``) in a read
 # what a history entry takes from its event's published payload (the values of that moment)
 _PAYLOAD_FIELDS = ("value", "worst", "condition", "condition_reason", "escalation_level", "peak_priority", "latched")
+# ... and its reasons as messages ("" and {} for an event published before keys, or without one)
+_PAYLOAD_MESSAGES = ("reason", "condition")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,12 +165,13 @@ class AlarmStore:
                 raise StateError(f"state DB: {self.engine.dialect.name} is not supported (sqlite, postgresql)")
             ins = dialect.insert(alarms)
             self._upsert_stmt = ins.on_conflict_do_update(
-                index_elements=[alarms.c.id], set_={c: ins.excluded[c] for c in _ALARM_COLUMNS if c != "id"})
+                index_elements=[alarms.c.id], set_={c: ins.excluded[c] for c in _UPSERT_COLUMNS if c != "id"})
         return self._upsert_stmt
 
     def save(self, changed: Iterable[Alarm], events: Iterable[AlarmEvent]) -> None:
-        """Upsert the alarms and append their events, in one transaction."""
-        rows_alarms = [{c: getattr(a, c) for c in _ALARM_COLUMNS} for a in changed]
+        """Upsert the alarms (with their reason's key and parameters) and append their events, in one
+        transaction."""
+        rows_alarms = [_alarm_row(a) for a in changed]
         with self._errors(), self.engine.begin() as conn:
             if rows_alarms:
                 conn.execute(self._upsert(), rows_alarms)
@@ -170,14 +181,16 @@ class AlarmStore:
                 conn.execute(alarm_events.insert(), rows)
 
     def open_alarms(self) -> list[Alarm]:
+        """The alarms not cleared, as saved: their reason with its message key (``why``), so an alarm
+        restored after a restart is written in the reader's language before its next change."""
         with self._errors(), self.engine.connect() as conn:
             rows = conn.execute(sa.select(alarms).where(alarms.c.state != "cleared")).mappings().all()
-        return [Alarm.from_row(dict(r)) for r in rows]
+        return [_alarm(dict(r)) for r in rows]
 
     def alarm(self, alarm_id: str) -> Alarm | None:
         with self._errors(), self.engine.connect() as conn:
             r = conn.execute(sa.select(alarms).where(alarms.c.id == alarm_id)).mappings().first()
-        return Alarm.from_row(dict(r)) if r else None
+        return _alarm(dict(r)) if r else None
 
     def events(self, alarm_id: str | None = None, since_seq: int = 0) -> list[dict[str, Any]]:
         """Alarm events in order, each with its ``seq`` (for the dashboard's audit log)."""
@@ -244,7 +257,9 @@ class AlarmStore:
                 priorities: Collection[str] | None = None, limit: int = 100,
                 before: tuple[int, int] | None = None, drill: Drill = "exclude") -> HistoryPage:
         """Alarm events of ``ward`` with ``since_ms <= t < until_ms``, each joined with its alarm (bed,
-        patient, kind, signal, code) and the values its payload carried then; newest first (``t``,
+        patient, kind, signal, code) and the values its payload carried then (with ``reason_key`` /
+        ``reason_params`` and ``condition_key`` / ``condition_params``: ``""`` and ``{}`` for an event
+        published without them, read from its English ``reason``); newest first (``t``,
         then ``seq``), at most ``limit``, older than ``before`` (a previous page's ``next``).
         ``priorities`` filters on the priority the event was published with."""
         e, a = alarm_events, alarms
@@ -270,7 +285,8 @@ class AlarmStore:
     def alarms_between(self, ward: str, since_ms: int, until_ms: int, drill: Drill = "exclude") -> list[dict[str, Any]]:
         """The alarms of ``ward`` open at some time in ``[since_ms, until_ms)``: raised before its end
         and not cleared before its start; oldest raised first. Each carries its lifecycle columns
-        (``acknowledged_by``/``_t``, ``state``) and ``cleared_t`` (its clearing event's time, or ``None``)."""
+        (``acknowledged_by``/``_t``, ``state``, its last ``reason`` with ``reason_key``/``reason_params``)
+        and ``cleared_t`` (its clearing event's time, or ``None``)."""
         cleared = (sa.select(sa.func.max(alarm_events.c.t)).where(alarm_events.c.alarm_id == alarms.c.id,
                                                                   alarm_events.c.event == "cleared")
                    .scalar_subquery().label("cleared_t"))
@@ -279,14 +295,14 @@ class AlarmStore:
                     sa.or_(alarms.c.state != "cleared", alarms.c.updated_t >= since_ms))
              .order_by(alarms.c.raised_t, alarms.c.id))
         with self._errors(), self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [_read(dict(r)) for r in conn.execute(q).mappings()]
 
     def patient_alarms(self, patient: str, limit: int = 20) -> list[dict[str, Any]]:
         """The ``limit`` newest alarms of ``patient`` (live-drill alarms never), newest raised first."""
         q = (sa.select(alarms).where(alarms.c.patient == patient, alarms.c.drill == "")
              .order_by(alarms.c.raised_t.desc()).limit(limit))
         with self._errors(), self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [_read(dict(r)) for r in conn.execute(q).mappings()]
 
     def spots_between(self, ward: str, since_ms: int, until_ms: int) -> list[SpotObservation]:
         """Spot observations entered in ``ward`` with ``since_ms <= t < until_ms``, oldest first."""
@@ -304,6 +320,46 @@ def _history_entry(r: dict[str, Any]) -> dict[str, Any]:
     except orjson.JSONDecodeError:
         payload = {}
     out = {"alarm_id": r.pop("alarm_id"), **r}
+    if not isinstance(payload, dict):
+        payload = {}
     for f in _PAYLOAD_FIELDS:
-        out[f] = payload.get(f) if isinstance(payload, dict) else None
+        out[f] = payload.get(f)
+    for m in _PAYLOAD_MESSAGES:
+        key, params = payload.get(f"{m}_key"), payload.get(f"{m}_params")
+        keyed = isinstance(key, str) and bool(key) and isinstance(params, dict)
+        out[f"{m}_key"], out[f"{m}_params"] = (key, params) if keyed else ("", {})
     return out
+
+
+def _alarm_row(a: Alarm) -> dict[str, Any]:
+    """The ``alerting_alarms`` row of ``a`` (the hot path of :meth:`AlarmStore.save`: 300 alarms ≈ 6 ms)."""
+    row = {c: getattr(a, c) for c in _ALARM_COLUMNS}
+    why = a.why
+    if why is not None and why.key and why.text == a.reason:  # a key never says other than the text
+        row["reason_key"], row["reason_params"] = why.key, orjson.dumps(why.json_params()).decode()
+    else:
+        row["reason_key"], row["reason_params"] = "", "{}"
+    return row
+
+
+def _params(text: Any) -> dict[str, Any]:
+    try:
+        params = orjson.loads(text or "{}")
+    except orjson.JSONDecodeError:
+        return {}
+    return params if isinstance(params, dict) else {}
+
+
+def _alarm(row: dict[str, Any]) -> Alarm:
+    """An alarm from its row, its reason a message again (an alarm saved before keys: its text only)."""
+    a = Alarm.from_row(row)
+    if row.get("reason_key"):
+        a.why = reasons.restore(row["reason_key"], _params(row.get("reason_params")), a.reason)
+    return a
+
+
+def _read(row: dict[str, Any]) -> dict[str, Any]:
+    """An alarm row as the readers get it: ``reason_params`` decoded (``{}`` without a key)."""
+    row["reason_key"] = row.get("reason_key") or ""
+    row["reason_params"] = _params(row.get("reason_params")) if row["reason_key"] else {}
+    return row

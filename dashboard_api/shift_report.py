@@ -155,10 +155,15 @@ class News2Trajectory:
 
 
 def alarm_item(a: dict[str, Any]) -> dict[str, Any]:
-    """An alarm of the period as the report lists it (no device-internal columns)."""
-    return {k: a.get(k) for k in ("id", "bed", "patient", "kind", "signal", "code", "priority", "reason", "value",
-                                  "raised_t", "state", "acknowledged_by", "acknowledged_t", "cleared_t",
-                                  "escalation_level")}
+    """An alarm of the period as the report lists it (no device-internal columns): its last ``reason``
+    in English and as ``reason_key`` + ``reason_params`` (``""``/``{}``: an alarm stored before keys,
+    which the page reads from its English)."""
+    item = {k: a.get(k) for k in ("id", "bed", "patient", "kind", "signal", "code", "priority", "reason", "value",
+                                "raised_t", "state", "acknowledged_by", "acknowledged_t", "cleared_t",
+                                "escalation_level")}
+    key = a.get("reason_key") or ""
+    item["reason_key"], item["reason_params"] = key, (a.get("reason_params") or {}) if key else {}
+    return item
 
 
 def alarm_counts(items: Iterable[dict[str, Any]]) -> dict[str, int]:

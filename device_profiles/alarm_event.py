@@ -13,8 +13,8 @@ without reading the English (``condition_key`` / ``condition_params`` likewise f
 A parameter is a string (inserted as it is: numbers already formatted, device names, a device's own
 text), a nested message ``{"key", "params"}``, a term ``{"term", "text"}`` (alerting's word ``text``,
 which a catalogue may translate under the key ``term``) or a list of those (joined by the catalogue's
-``reason.listSep``). An event without a key (from before keys, or an alarm restored from the state DB
-whose text was all that was kept) is read from its English ``reason``. The payload is documented in
+``reason.listSep``). An event without a key (from before keys, or an alarm restored from a state DB row
+saved before keys) is read from its English ``reason``. The payload is documented in
 docs/architecture.md ("Alarm event payload").
 
 Validation (:meth:`AlarmEvent.from_json`) is strict per field and tolerant of what may be missing:

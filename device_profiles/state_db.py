@@ -41,7 +41,7 @@ MIGRATIONS = Path(__file__).with_name("state_migrations")
 # This release's newest revision, so that a process opening a database already at head (every start but
 # the first: ingest workers, CLIs) neither imports Alembic (0.2 s) nor reads the scripts;
 # tests/contract/test_state_migrations.py checks it against the scripts' head.
-HEAD = "0001"
+HEAD = "0002"
 PG_LOCK_KEY = 0x534D_5357  # pg_advisory_xact_lock: one schema change at a time per PostgreSQL database
 log = logging.getLogger(__name__)
 _upgraded: set[str] = set()  # URLs this process has brought to head

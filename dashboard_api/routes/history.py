@@ -3,11 +3,14 @@
 
 * ``GET /api/v1/wards/{ward}/alarm-history``: every alarm event of the ward (raised, updated,
   escalated, acknowledged, silenced, cleared) with who did it and when, newest first, filtered by bed,
-  priority and time (at most 7 days per request), paged by an opaque cursor (``next``);
+  priority and time (at most 7 days per request), paged by an opaque cursor (``next``); each with its
+  ``reason`` in English and, when alerting sent them, as ``reason_key``/``reason_params`` (and
+  ``condition_key``/``condition_params``) that the dialog writes in the reader's language;
 * ``GET /api/v1/wards/{ward}/shift-report``: per bed of the ward (its layout's beds, occupied beds, and
   beds that had alarms or spot observations in the period): the patient, the alarms of the period
-  with their acknowledgements, the NEWS2 trajectory (:mod:`dashboard_api.shift_report`: recomputed,
-  NEWS2 over time is not stored) and the spot observations.
+  with their acknowledgements (and their last reason, also as ``reason_key``/``reason_params``), the
+  NEWS2 trajectory (:mod:`dashboard_api.shift_report`: recomputed, NEWS2 over time is not stored) and
+  the spot observations.
 
 Both are for the ward's clinical staff (a nurse of another ward, a patient, a vendor or a facility
 manager gets 403) and both are audited reads. Alerting's tables are read through its repository
@@ -22,10 +25,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from alerting import SpotObservation, StateError
 from device_profiles import now_ms
+from device_profiles.alarm_event import ReasonParam
 from ingest import StoreError, VitalsRow
 
 from .. import shift_report as sr
@@ -75,6 +79,12 @@ class HistoryEntry(BaseModel):
     escalation_level: int | None = None
     peak_priority: str | None = None
     latched: bool | None = None
+    # the reasons as keys of the screens' catalogues + parameters (alarm event payload); "" and {}: an
+    # event published without a key, which the screens read from its English ``reason`` as before
+    reason_key: str = ""
+    reason_params: dict[str, ReasonParam] = Field(default_factory=dict)
+    condition_key: str = ""
+    condition_params: dict[str, ReasonParam] = Field(default_factory=dict)
 
 
 class HistoryOut(BaseModel):

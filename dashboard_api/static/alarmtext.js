@@ -6,8 +6,8 @@
 // the catalogue may translate, or a list of those); English readers get alerting's text itself, which
 // the English catalogue writes word for word (tests/contract/test_reason_keys.py).
 //
-// An event without a key (from before keys, or an alarm restored from the state DB, whose text was all that
-// was kept) is read from its English text, as before: alerting wrote reasons as clauses joined by "; ":
+// An event without a key (from before keys, or an alarm restored from a state DB row saved before keys, its
+// text only) is read from its English text, as before: alerting wrote reasons as clauses joined by "; ":
 // "SpO2 84 % below critical limit 85 % for 15 s; with HR 131 /min above 130 /min; condition ended at
 // 10:02, latched until acknowledged". Each clause of a form alerting writes is recognised and written
 // again from the catalogue (keys reason.*), its numbers, units and device names as they are; a clause of

@@ -5,8 +5,10 @@
 // view opens the same dialog for its bed. "Shift report" opens /report (report.html) in a new tab.
 // The dialog is a native <dialog> (showModal: focus moves in, the page behind is inert, Esc closes); its
 // keys never reach the station's own shortcuts (A acknowledges there), and focus returns to the button
-// that opened it.
+// that opened it. Each row's reason (the alarm cell's title) is in the reader's language: alarmtext.js
+// writes the entry's reason_key + reason_params, and reads the English reason of an entry without a key.
 import { alarmLabel } from "./alarms.js";
+import { alarmReason } from "./alarmtext.js";
 import { el } from "./common.js";
 import * as I18n from "./i18n.js";
 import { api } from "./session.js";
@@ -20,7 +22,9 @@ const PRIORITIES = ["high", "medium", "low"];
  * @typedef {{seq: number, t: number, alarm_id: string, event: string, state: string, priority: string,
  *   by: string | null, reason: string, bed: string, patient: string, kind: string, signal: string | null,
  *   code: string, value: number | null, worst: number | null, condition: boolean | null,
- *   condition_reason: string | null, drill: string}} Entry
+ *   condition_reason: string | null, drill: string, reason_key?: string,
+ *   reason_params?: Record<string, import("./alarmtext.js").ReasonParam>, condition_key?: string,
+ *   condition_params?: Record<string, import("./alarmtext.js").ReasonParam>}} Entry
  */
 
 /** @type {StationView} */
@@ -138,7 +142,7 @@ function row(e) {
   return el("tr", { class: `prio-${e.priority} ev-${e.event}`, "data-alarm": e.alarm_id, "data-event": e.event },
     el("td", { class: "t" }, el("time", { datetime: new Date(e.t).toISOString() }, when(e.t))),
     el("td", { class: "b" }, e.bed || t("hist.ward")),
-    el("td", { class: "a", title: e.reason }, label),
+    el("td", { class: "a", title: alarmReason(e).text }, label),
     el("td", { class: "p" }, el("span", { class: "chip" }, t("prio." + e.priority))),
     el("td", { class: "e" }, I18n.has("ev." + e.event) ? t("ev." + e.event) : e.event),
     el("td", { class: "by" }, e.by || t("hist.auto")));

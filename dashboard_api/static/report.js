@@ -3,13 +3,15 @@
 // GET /api/v1/wards/{ward}/shift-report: per bed the patient, the alarms of the period with who
 // acknowledged them and when, the NEWS2 chart (recomputed by the server: NEWS2 over time is not stored)
 // and the spot observations. Missing data shows as missing ("—", "no data"), never as a normal value.
-// "Print / Save as PDF" prints the page (report.css lays it out for A4).
+// "Print / Save as PDF" prints the page (report.css lays it out for A4). An alarm's reason is in the reader's
+// language (alarmtext.js: its reason_key + reason_params; the English reason of an alarm stored before keys).
 //
 // Session: the station opens this page in a new tab, which starts with a copy of the station tab's session
 // storage. A refresh token works once (a reused one ends the session: the station would be logged out),
 // so this tab drops its copy of the refresh token and uses the access token it was given; when that has
 // expired it asks for a login of its own.
 import { alarmLabel } from "./alarms.js";
+import { alarmReason } from "./alarmtext.js";
 import { el } from "./common.js";
 import * as I18n from "./i18n.js";
 import { loginFlow } from "./login.js";
@@ -58,18 +60,24 @@ function table(heads, rows, cls = "") {
     el("thead", {}, el("tr", {}, ...heads.map(h => el("th", { scope: "col" }, h)))), el("tbody", {}, ...rows));
 }
 
+/** One alarm of the period: its label and its reason in the reader's language. @param {any} a @param {any} bed */
+function alarmRow(a, bed) {
+  const why = alarmReason(a);
+  return el("tr", { class: "prio-" + a.priority, "data-alarm": a.id },
+    el("td", {}, stamp(a.raised_t)),
+    el("td", { title: why.text }, alarmLabel(a) + (a.patient && a.patient !== bed.patient ? " · " + t("report.otherPatient", { patient: a.patient }) : ""),
+       el("br", {}), el("small", { class: "why", ...(why.english ? { lang: "en" } : {}) }, why.text)),
+    el("td", {}, el("span", { class: "rp-chip" }, t("prio." + a.priority))),
+    el("td", { class: "ack" }, a.acknowledged_by ? t("report.ackBy", { by: a.acknowledged_by, time: stamp(a.acknowledged_t) }) : t("report.notAck")),
+    el("td", {}, a.cleared_t ? stamp(a.cleared_t) : t("report.open", { state: stateWord(a.state) })));
+}
+
 /** @param {any} bed */
 function alarmsPart(bed) {
   const c = bed.alarms.counts;
   const head = el("h3", {}, t("report.alarms"), el("span", { class: "rp-counts" }, t("report.alarmCounts", c)));
   if (!bed.alarms.items.length) return [head, el("p", { class: "rp-note" }, t("report.noAlarms"))];
-  const rows = bed.alarms.items.map(/** @param {any} a */ a => el("tr", { class: "prio-" + a.priority, "data-alarm": a.id },
-    el("td", {}, stamp(a.raised_t)),
-    el("td", { title: a.reason }, alarmLabel(a) + (a.patient && a.patient !== bed.patient ? " · " + t("report.otherPatient", { patient: a.patient }) : ""),
-       el("br", {}), el("small", {}, a.reason)),
-    el("td", {}, el("span", { class: "rp-chip" }, t("prio." + a.priority))),
-    el("td", { class: "ack" }, a.acknowledged_by ? t("report.ackBy", { by: a.acknowledged_by, time: stamp(a.acknowledged_t) }) : t("report.notAck")),
-    el("td", {}, a.cleared_t ? stamp(a.cleared_t) : t("report.open", { state: stateWord(a.state) }))));
+  const rows = bed.alarms.items.map(/** @param {any} a */ a => alarmRow(a, bed));
   return [head, table([t("report.colRaised"), t("report.colAlarm"), t("report.colPriority"), t("report.colAck"), t("report.colEnd")], rows)];
 }
 

@@ -10,7 +10,9 @@
   is at least 44 x 44 px; axe-core finds no serious or critical violation in the dialog;
 * Shift report opens /report in a new tab: bed 01 with its patient, the alarm acknowledged by nina,
   the NEWS2 chart and the spot observation; Playwright renders it to an A4 PDF; axe-core on the page;
-  the report tab never uses the station's refresh token (a reused one would end the station's session).
+  the report tab never uses the station's refresh token (a reused one would end the station's session);
+* a reader of Chinese sees the history's reasons (the acknowledgement's "已由 nina 确认", which only its
+  key gives) and the report's alarm reason in Chinese.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from dashboard_api import AuditLog
-from tests.integration.dashboard.conftest import Running, until
+from tests.integration.dashboard.conftest import PASSWORD, Running, until
 
 from .conftest import axe_violations, login, small_targets
 from .scene import monitored_beds
@@ -153,6 +155,30 @@ async def test_history_dialog_and_shift_report_pdf(platform_sqlite: Running, bro
     await expect(page.locator("#conn")).to_have_text("● live")
     assert ("nina", "read", "ward/w1/shift-report") in {
         (e["actor"], e["action"], e["resource"]) for e in AuditLog(run.platform.attributions.engine).entries(limit=10_000)}
+    english = await bed1.locator(f"tr[data-alarm='{aid}'] small.why").inner_text()
+
+    # a reader of Chinese: the history's and the report's reasons in Chinese, written from their keys
+    zh = await browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")  # type: ignore[attr-defined]
+    zpage: Page = await zh.new_page()
+    await zpage.goto(run.base + "/")
+    await zpage.fill("input[name=username]", "nina")
+    await zpage.fill("input[name=password]", PASSWORD)
+    await zpage.click("button[type=submit]")
+    await expect(zpage.locator(f".alarm[data-id='{aid}']")).to_be_visible(timeout=15_000)
+    await zpage.locator("#history-open").click()
+    ack_cell = zpage.locator(f"#history tbody tr[data-alarm='{aid}'][data-event='acknowledged'] td.a")
+    # "acknowledged by nina" has no English form the station reads back: only its key writes it in Chinese
+    await expect(ack_cell).to_have_attribute("title", "已由 nina 确认", timeout=10_000)
+    await zpage.keyboard.press("Escape")
+    async with zpage.context.expect_page() as popup:
+        await zpage.locator("#report-open").click()
+    zreport: Page = await popup.value
+    await zreport.wait_for_selector("body[data-loaded='1']", timeout=20_000)
+    why = zreport.locator(f"#rp-bed-01 tr[data-alarm='{aid}'] small.why")
+    text = await why.inner_text()
+    assert text != english and re.search(r"[\u4e00-\u9fff]", text), (text, english)
+    assert await why.get_attribute("lang") is None, text
+    await zh.close()
 
 
 async def _has_beds(page: Page, beds: set[str]) -> bool:

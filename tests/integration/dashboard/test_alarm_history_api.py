@@ -1,5 +1,6 @@
 """The ward's alarm history and shift report over HTTP, on the real platform (Mosquitto, ingest, alerting,
-state DB): a real SpO2 alarm acknowledged by a nurse shows in the history with who and when; filters
+state DB): a real SpO2 alarm acknowledged by a nurse shows in the history with who and when, each event's
+reason also as a catalogue key + parameters (none for a reason known only by its text); filters
 (bed, priority, time), paging without repeats, 422 naming the bad parameter, 403 for a nurse of another
 ward, a patient, a vendor and a facility manager; each read is audited. The shift report lists the
 ward's beds (layout and occupied), the alarm with its acknowledgement, a NEWS2 trajectory recomputed
@@ -94,6 +95,13 @@ async def test_alarm_history_filters_pages_refuses_and_audits(platform_sqlite: R
         assert ack["priority"] in ("high", "medium")
         raised = next(e for e in entries if e["alarm_id"] == aid and e["event"] == "raised")
         assert raised["by"] is None and raised["value"] is not None and raised["value"] <= 85
+        # the reasons as catalogue keys (what the dialog writes in the reader's language), beside the English
+        assert raised["reason_key"].startswith("reason.") and raised["reason_params"], raised
+        assert (ack["reason"], ack["reason_key"], ack["reason_params"]) == (
+            "acknowledged by nina", "reason.acknowledgedBy", {"by": "nina"})
+        assert ack["condition_key"].startswith("reason.") and ack["condition_params"], ack
+        seeded = next(e for e in entries if e["alarm_id"] == "seed-0")  # a reason known only by its text
+        assert (seeded["reason"], seeded["reason_key"], seeded["reason_params"]) == ("HR 125 above 120 (0)", "", {})
         times = [e["t"] for e in entries]
         assert times == sorted(times, reverse=True)  # newest first
         assert {f"seed-{k}" for k in range(5)} <= {e["alarm_id"] for e in entries}
@@ -195,6 +203,7 @@ async def test_shift_report_per_bed_alarms_news2_and_spots(platform_sqlite: Runn
         assert (bed["patient"], bed["device"]) == ("p-1", "mon-1")
         alarm = next(a for a in bed["alarms"]["items"] if a["id"] == aid)
         assert alarm["acknowledged_by"] == "nina" and alarm["acknowledged_t"] >= alarm["raised_t"]
+        assert alarm["reason_key"].startswith("reason.") and alarm["reason_params"], alarm  # its reason as a key too
         assert sum(bed["alarms"]["counts"].values()) == len(bed["alarms"]["items"]) >= 1
         assert bed["alarms"]["counts"][alarm["priority"]] >= 1
         last = [p for p in bed["news2"]["points"] if p["total"] is not None][-1]
