@@ -25,7 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
+
+from device_profiles.news2_message import News2Risk
 
 PARAMETERS: tuple[str, ...] = (
     "resp_rate", "spo2", "supplemental_o2", "sbp", "heart_rate", "consciousness", "temperature",
@@ -33,11 +34,7 @@ PARAMETERS: tuple[str, ...] = (
 CONSCIOUSNESS_LEVELS = frozenset({"A", "C", "V", "P", "U"})
 
 
-class Risk(StrEnum):
-    LOW = "low"
-    LOW_MEDIUM = "low-medium"
-    MEDIUM = "medium"
-    HIGH = "high"
+Risk = News2Risk  # the band is part of the published result: one enum, in the contracts package
 
 
 # Recommended minimum observation frequency and clinical response per risk band (RCP NEWS2 chart).

@@ -29,6 +29,8 @@ import orjson
 from device_profiles import (
     Attribution,
     DeviceAlarm,
+    DrillStateMessage,
+    News2Message,
     PayloadError,
     decode_attributed,
     decode_device_alarm,
@@ -169,9 +171,9 @@ class AlertingService:
             elif where == topics.Topic("control", name="alarms"):
                 self._reload_soon()
             elif where is not None and where.kind == "drill" and data:
-                msg = orjson.loads(data)
-                if isinstance(msg, dict) and not msg.get("active") and isinstance(msg.get("drill"), str):
-                    self._emit(self.engine.end_drill(msg["drill"], now_ms()))
+                drill = DrillStateMessage.from_json(orjson.loads(data))
+                if not drill.active:
+                    self._emit(self.engine.end_drill(drill.drill, now_ms()))
         except (PayloadError, InputError, orjson.JSONDecodeError, KeyError, ValueError) as exc:
             self.counts["rejected"] += 1
             log.warning("alerting: rejected message on %s: %s", topic, exc)
@@ -188,9 +190,11 @@ class AlertingService:
             r = p.news2
             if r is None or not p.who.ward:
                 continue
-            body = {**r.to_json(), "frequency": r.frequency, "response": r.response, "t": t, "ward": p.who.ward,
-                    "bed": p.who.bed, "patient": p.who.patient, "device": p.device}
-            self._news2_pending[topics.news2(p.who.ward, p.who.patient or p.device, self.root)] = orjson.dumps(body)
+            body = News2Message(total=r.total, risk=r.risk, complete=r.complete, scores=dict(r.scores),
+                                missing=list(r.missing), suspended=r.suspended, frequency=r.frequency,
+                                response=r.response, t=t, ward=p.who.ward, bed=p.who.bed, patient=p.who.patient,
+                                device=p.device)
+            self._news2_pending[topics.news2(p.who.ward, p.who.patient or p.device, self.root)] = body.encode()
         if not self._news2_pending or self._client is None:
             return
         client, pending, self._news2_pending = self._client, self._news2_pending, {}

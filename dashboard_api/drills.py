@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import aiomqtt
 import orjson
 import sqlalchemy as sa
 
-from device_profiles import now_ms, topics
+from device_profiles import DrillStateMessage, now_ms, topics
 from device_profiles.state_db import ensure_schema
 
 from .errors import DashboardError
@@ -81,11 +82,16 @@ class Drill:
     def active(self, now: int) -> bool:
         return self.stopped is None and now < self.ends
 
+    def state_message(self, now: int) -> DrillStateMessage:
+        """The retained ``{root}/drill/{ward}`` message: active until stopped or past its end; a stopped
+        drill's says when (``stopped``)."""
+        return DrillStateMessage(drill=self.id, ward=self.ward, active=self.active(now), started=self.started,
+                                 ends=self.ends, beds=tuple(b.bed for b in self.beds),
+                                 scenarios=tuple(sorted({b.scenario for b in self.beds})), stopped=self.stopped)
+
     def topic_state(self, now: int) -> dict[str, object]:
-        """The retained ``{root}/drill/{ward}`` payload."""
-        return {"drill": self.id, "ward": self.ward, "active": self.active(now), "started": self.started,
-                "ends": self.ends, "beds": [b.bed for b in self.beds],
-                "scenarios": sorted({b.scenario for b in self.beds})}
+        """The retained ``{root}/drill/{ward}`` payload (:meth:`state_message` as JSON)."""
+        return self.state_message(now).to_json()
 
 
 def new_drill_id() -> str:
@@ -185,8 +191,8 @@ async def end_drill(hub: Hub, attributions: Attributions, store: DrillStore, dri
     with contextlib.suppress(aiomqtt.MqttError):  # workers also reload every minute; the change is stored
         await hub.publish(control_topic(hub.root), {"changed": now}, qos=1)
     await hub.refresh_assignments()
-    state = {**drill.topic_state(now), "active": False, "stopped": drill.stopped}
-    await publish_retained(hub, drill_topic(hub.root, drill.ward), orjson.dumps(state))
+    state = dataclasses.replace(drill.state_message(now), active=False)  # stopped: ``drill.stopped`` is set
+    await publish_retained(hub, drill_topic(hub.root, drill.ward), state.encode())
     for b in drill.beds:  # alerting's retained NEWS2 and the driver's retained status of the simulated devices
         await publish_retained(hub, topics.news2(drill.ward, b.device, hub.root), b"")
         await publish_retained(hub, topics.device_status(b.device, topics.drill_root(hub.root)), b"")

@@ -23,6 +23,9 @@ from alerting import AlarmStore, StateError
 from device_profiles import (
     AlarmEvent,
     AlarmEventType,
+    DeviceStatusMessage,
+    DrillStateMessage,
+    News2Message,
     PayloadError,
     decode_waveform,
     now_ms,
@@ -193,8 +196,7 @@ class Hub:
                     self.fanout.send(ev.ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
             elif kind == "news2" and payload:  # empty: a retained NEWS2 cleared
                 self.counts["news2"] += 1
-                msg = orjson.loads(payload)
-                b = self.state.news2(msg) if isinstance(msg, dict) else None
+                b = self.state.news2(News2Message.from_json(orjson.loads(payload), now_ms()))
                 if b is not None:
                     self.fanout.send(b.ward, orjson.dumps({"type": "tile", "tile": b.tile(now_ms())}), patient=b.patient)
             elif where is not None and kind == "device" and where.name == "wave":
@@ -204,8 +206,8 @@ class Hub:
             elif where == topics.Topic("control", name="alarms"):  # a patient's own limits changed
                 asyncio.get_running_loop().create_task(self.refresh_limits())
             elif where is not None and kind == "drill":  # live drill on/off (retained): the DRILL banner
-                msg = orjson.loads(payload) if payload else None
-                drill = self.state.set_drill(where.ward, msg if isinstance(msg, dict) else None)
+                state = DrillStateMessage.from_json(orjson.loads(payload)) if payload else None  # empty: cleared
+                drill = self.state.set_drill(where.ward, state)
                 self.fanout.send(where.ward, orjson.dumps({"type": "drill", "drill": drill}), urgent=True)
         except (PayloadError, orjson.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError) as exc:
             self.counts["bad"] += 1
@@ -222,7 +224,7 @@ class Hub:
             b = self.state.observe(msg)
         elif kind == "status":
             self.counts["status"] += 1
-            b = self.state.status(msg)
+            b = self.state.status(DeviceStatusMessage.from_json(msg, now_ms()))
         elif kind == "spot":
             self.counts["spot"] += 1
             b = self.state.spot(ward, msg)

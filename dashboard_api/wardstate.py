@@ -13,9 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from device_profiles import NUMERIC_SIGNALS, SIGNALS, AlarmEvent, AlarmEventType, urgency
+from device_profiles import (
+    NUMERIC_SIGNALS,
+    SIGNALS,
+    AlarmEvent,
+    AlarmEventType,
+    DeviceStatusMessage,
+    DrillStateMessage,
+    News2Message,
+    urgency,
+)
 
-from .frames import ScreenAlarm, screen_alarm
+from .frames import DrillState, ScreenAlarm, screen_alarm
 
 KEY_SIGNALS = ("heart_rate", "spo2", "resp_rate", "nibp_sys", "nibp_dia", "temperature")
 SPOT_FIELDS = ("consciousness", "supplemental_o2", "spo2_scale")
@@ -41,7 +50,7 @@ class BedState:
     alarms: dict[str, ScreenAlarm] = field(default_factory=dict)
     expire: dict[str, float] = field(default_factory=dict)
     updated: int = 0
-    news2_published: dict[str, Any] | None = None  # alerting's retained NEWS2 of this bed's patient
+    news2_published: dict[str, Any] | None = None  # alerting's retained NEWS2 of this bed's patient (frames.News2)
     drill: str = ""  # live-drill id: a virtual drill bed, never a patient's
     limits: dict[str, dict[str, float]] = field(default_factory=dict)  # the patient's own alarm limits per signal
 
@@ -89,7 +98,7 @@ class WardState:
         self.device_bed: dict[str, tuple[str, str]] = {}
         self.alarm_bed: dict[str, tuple[str, str]] = {}
         self.alarms: dict[str, dict[str, ScreenAlarm]] = {}  # ward -> id -> alarm as the screens get it
-        self.drills: dict[str, dict[str, Any]] = {}  # ward -> retained ``{root}/drill/{ward}`` state
+        self.drills: dict[str, DrillStateMessage] = {}  # ward -> retained ``{root}/drill/{ward}`` state (active)
         self.limits: dict[str, dict[str, dict[str, float]]] = {}  # patient -> signal -> own limits (tile marker)
 
     def bed(self, ward: str, bed: str) -> BedState:
@@ -163,24 +172,25 @@ class WardState:
         """The drill bed for drill data, or ``None`` (a patient's bed, or not a bed of that drill)."""
         b = self.wards.get(ward, {}).get(bed)
         if b is None:
-            active = self.drills.get(ward) or {}
-            if active.get("drill") != drill or not active.get("active"):
+            active = self.drills.get(ward)
+            if active is None or active.drill != drill:
                 return None  # late data of an ended drill must not bring its bed back
             b = self.bed(ward, bed)
             b.drill = str(drill)
         return b if b.drill == drill and not b.patient else None
 
-    def status(self, msg: dict[str, Any]) -> BedState | None:
-        ward, bed = msg.get("ward") or "", msg.get("bed") or ""
-        if not ward or not bed:
+    def status(self, msg: DeviceStatusMessage) -> BedState | None:
+        """A device status as ingest attributes it (``{root}/wards/{ward}/status``); ``None`` when unassigned."""
+        if not msg.ward or not msg.bed:
             return None
-        b = self._drill_bed(ward, bed, msg.get("drill")) if msg.get("drill") else self.bed(ward, bed)
+        b = self._drill_bed(msg.ward, msg.bed, msg.drill) if msg.drill else self.bed(msg.ward, msg.bed)
         if b is None:
             return None
-        b.status = {k: msg.get(k) for k in ("online", "battery", "signal_quality", "technical", "t") if k in msg}
-        exp = msg.get("expire_after")
-        if isinstance(exp, dict):
-            b.expire = {k: float(v) for k, v in exp.items() if k in SIGNALS and isinstance(v, int | float)}
+        b.status = {k: v for k, v in (("online", msg.online), ("battery", msg.battery),
+                                      ("signal_quality", msg.signal_quality), ("technical", msg.technical),
+                                      ("t", msg.t)) if v is not None}
+        if msg.expire_after is not None:
+            b.expire = {k: float(v) for k, v in msg.expire_after.items() if k in SIGNALS}
         return b
 
     def spot(self, ward: str, msg: dict[str, Any]) -> BedState | None:
@@ -198,14 +208,13 @@ class WardState:
                 b.values[name] = Reading(float(msg[name]), t, "valid")
         return b
 
-    def news2(self, msg: dict[str, Any]) -> BedState | None:
+    def news2(self, msg: News2Message) -> BedState | None:
         """Alerting's NEWS2 of a patient (``{root}/news2/{ward}/{patient}``, retained): the same score the
         NEWS2 alarms use, including spot observations restored from the state DB. At a bed nobody is
         admitted to (a live drill's bed, a monitor at an empty bed) alerting scores the device
         (``{root}/news2/{ward}/{device}``, ``patient`` empty): taken for the bed that device feeds."""
-        ward, bed, patient = str(msg.get("ward") or ""), str(msg.get("bed") or ""), str(msg.get("patient") or "")
-        device = str(msg.get("device") or "")
-        if not ward or not bed or type(msg.get("total")) is not int:
+        ward, bed, patient, device = msg.ward, msg.bed, msg.patient, msg.device
+        if not ward or not bed:
             return None
         if patient:
             b = self.bed(ward, bed)
@@ -216,8 +225,8 @@ class WardState:
             if known is None or known.patient or not device or known.device != device:
                 return None
             b = known
-        b.news2_published = {"total": msg["total"], "risk": str(msg.get("risk")), "complete": bool(msg.get("complete")),
-                             "missing": list(msg.get("missing") or [])}
+        b.news2_published = {"total": msg.total, "risk": msg.risk.value, "complete": msg.complete,
+                             "missing": list(msg.missing)}
         return b
 
     def alarm_event(self, ev: AlarmEvent) -> tuple[ScreenAlarm, BedState | None]:
@@ -299,15 +308,23 @@ class WardState:
     def ward_alarms(self, ward: str) -> list[ScreenAlarm]:
         return sorted(self.alarms.get(ward, {}).values(), key=alarm_sort_key)
 
-    def set_drill(self, ward: str, msg: dict[str, Any] | None) -> dict[str, Any] | None:
-        """The retained live-drill state of a ward (``{root}/drill/{ward}``; ``None``/inactive = none)."""
-        if not msg or not msg.get("active"):
+    def set_drill(self, ward: str, msg: DrillStateMessage | None) -> DrillState | None:
+        """The retained live-drill state of a ward (``{root}/drill/{ward}``; ``None``/inactive = none): the
+        ``drill`` frame the screens get (the DRILL banner)."""
+        if msg is None or not msg.active:
             self.drills.pop(ward, None)
             return None
-        self.drills[ward] = {k: msg.get(k) for k in ("drill", "active", "started", "ends", "beds", "scenarios")}
-        return self.drills[ward]
+        self.drills[ward] = msg
+        return drill_frame(msg)
 
     def snapshot(self, ward: str, now: int) -> dict[str, Any]:
         beds = sorted(self.wards.get(ward, {}).values(), key=lambda b: (len(b.bed), b.bed))
         return {"type": "snapshot", "ward": ward, "now": now, "beds": [b.tile(now) for b in beds],
-                "alarms": self.ward_alarms(ward), "drill": self.drills.get(ward)}
+                "alarms": self.ward_alarms(ward), "drill": drill_frame(self.drills[ward]) if ward in self.drills else None}
+
+
+def drill_frame(msg: DrillStateMessage) -> DrillState:
+    """An active drill's state as the screens get it (``drill`` frames and the snapshot's ``drill``)."""
+    assert msg.started is not None and msg.ends is not None  # DrillStateMessage: always given while active
+    return DrillState(drill=msg.drill, active=msg.active, started=msg.started, ends=msg.ends, beds=list(msg.beds),
+                      scenarios=None if msg.scenarios is None else list(msg.scenarios))

@@ -1,4 +1,5 @@
-"""Signal catalogue, canonical payload, topics, the alarm event, device profiles and decoders."""
+"""Signal catalogue, canonical payload, topics, the typed messages between processes (alarm event, NEWS2 result,
+device status, drill state), device profiles and decoders."""
 
 from . import topics
 from .alarm_event import (
@@ -39,8 +40,11 @@ from .catalogue import (
 )
 from .compiler import CompiledProfile, compile_profile, compile_profile_file, model_json_schema
 from .device_alarm import Decoded, DeviceAlarm, decode_device_alarm
+from .device_status import DeviceStatusMessage
+from .drill_state import DrillStateMessage
 from .errors import PayloadError, ProfileError, SettingsError
 from .mqtt_url import MqttUrl, parse_mqtt_url
+from .news2_message import News2Message, News2Risk
 from .profile_model import SCHEMA_VERSION, Profile
 from .profile_yaml import Issue, ProfileValidationError
 from .registry import ProfileRegistry, StoredText
@@ -64,8 +68,12 @@ __all__ = [
     "ConditionCode",
     "Decoded",
     "DeviceAlarm",
+    "DeviceStatusMessage",
+    "DrillStateMessage",
     "Issue",
     "MqttUrl",
+    "News2Message",
+    "News2Risk",
     "Observation",
     "PayloadError",
     "Priority",

@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 import orjson
 
-from device_profiles import now_ms, parse_mqtt_url, topics
+from device_profiles import DrillStateMessage, PayloadError, now_ms, parse_mqtt_url, topics
 from device_profiles.mqtt_client import Client
 from device_profiles.mqtt_factory import stay_subscribed
 from device_profiles.retry import Backoff
@@ -284,7 +284,12 @@ class LiveDrill:
         if not isinstance(ev, dict):
             return
         if topic == topics.drill_state(self.options.ward, self.options.root):
-            if ev.get("drill") == self.log.drill and ev.get("active") is False:
+            try:
+                state = DrillStateMessage.from_json(ev)
+            except PayloadError as exc:
+                log.warning("live drill: ignored a drill state on %s: %s", topic, exc)
+                return
+            if state.drill == self.log.drill and not state.active:
                 self._ended_elsewhere = True  # stopped from elsewhere (API, central station, `drill stop`)
                 self._stop.set()
             return

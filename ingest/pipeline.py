@@ -9,7 +9,7 @@ it silently), and becomes a dead letter "older than the 7-day raw retention".
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -20,6 +20,7 @@ from device_profiles import (
     Attribution,
     Decoded,
     DeviceAlarm,
+    DeviceStatusMessage,
     Observation,
     PayloadError,
     check_id,
@@ -180,14 +181,13 @@ class Pipeline:
                 self.publish_obs(ward_topic(self.root, a.who.ward, "obs"), a, body)
         return DUPLICATE if self.dedup.seen(device, obs.seq) else STORED
 
-    def _status(self, device: str, status: dict[str, object], received_ms: int, drill_tree: bool = False) -> None:
+    def _status(self, device: str, status: Mapping[str, object], received_ms: int, drill_tree: bool = False) -> None:
+        """Republish a device's status attributed (``{root}/wards/{ward}/status``, :class:`DeviceStatusMessage`)."""
         if self.publish is None:
             return
         who = self._who(device, received_ms, drill_tree)
-        body = {**status, "device": device, "ward": who.ward, "bed": who.bed, "patient": who.patient, "t": received_ms}
-        if who.drill:
-            body["drill"] = who.drill
-        self.publish(ward_topic(self.root, who.ward, "status"), orjson.dumps(body))
+        msg = DeviceStatusMessage.from_device(status, device, who, received_ms)
+        self.publish(ward_topic(self.root, who.ward, "status"), msg.encode())
 
     def _device_alarm(self, alarm: DeviceAlarm, drill_tree: bool = False) -> None:
         if self.publish is None:

@@ -15,6 +15,7 @@ from alerting.reasons import verbatim
 from dashboard_api import WardState
 from dashboard_api.drills import Drill, DrillBed
 from dashboard_api.frames import FRAME
+from device_profiles import DeviceStatusMessage, DrillStateMessage, News2Message
 
 T = 1_763_805_600_000
 
@@ -38,14 +39,15 @@ def test_snapshot_tile_and_alarm_frames_from_wardstate_validate() -> None:
     s = WardState()
     s.observe({"v": 1, "device": "mon-7", "seq": 1, "ward": "w1", "bed": "07", "patient": "p1",
                "samples": [{"t": T, "heart_rate": 72, "spo2": 84, "q": {"spo2": "questionable"}}]})
-    s.status({"device": "mon-7", "ward": "w1", "bed": "07", "online": True, "battery": 40, "t": T})
+    s.status(DeviceStatusMessage.from_json({"device": "mon-7", "ward": "w1", "bed": "07", "online": True, "battery": 40,
+                                          "t": T}, T))
     s.spot("w1", {"patient": "p1", "bed": "07", "t": T, "consciousness": "A", "supplemental_o2": False})
     raised = _event()
     s.alarm(raised)
     acked = s.keep_condition(_event("acknowledged", state="acknowledged"))
     s.alarm(acked)
-    s.news2({"ward": "w1", "bed": "07", "patient": "p1", "total": 3, "risk": "low-medium", "complete": False,
-             "missing": ["resp_rate"]})
+    s.news2(News2Message.from_json({"ward": "w1", "bed": "07", "patient": "p1", "total": 3, "risk": "low-medium",
+                                    "complete": False, "missing": ["resp_rate"]}, T))
     for frame in ({"type": "alarm", "alarm": raised}, {"type": "alarm", "alarm": acked},
                   {"type": "tile", "tile": s.bed("w1", "07").tile(T + 2000)}, s.snapshot("w1", T + 2000)):
         _validate(frame)
@@ -64,7 +66,7 @@ def test_drill_wave_resync_and_heartbeat_frames_validate() -> None:
     d = Drill(id="drill-1", ward="w1", beds=(DrillBed("DRILL-01", "drill-mon-1", "sepsis"),), speed=1.0, seed=1,
               started=T, ends=T + 60_000, stopped=None, started_by="fm")
     s = WardState()
-    state = s.set_drill("w1", orjson.loads(orjson.dumps(d.topic_state(T))))
+    state = s.set_drill("w1", DrillStateMessage.from_json(orjson.loads(orjson.dumps(d.topic_state(T)))))
     _validate({"type": "drill", "drill": state})
     _validate({"type": "drill", "drill": None})
     _validate({"type": "wave", "bed": "07", "signal": "ecg_ii", "fs": 250, "t0": T, "samples": [0.1, 0.2]})

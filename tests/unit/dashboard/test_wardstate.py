@@ -4,6 +4,7 @@ alarms sorted by priority then time, cleared alarms removed, ADT changes reset a
 from __future__ import annotations
 
 from dashboard_api import WardState
+from device_profiles import DeviceStatusMessage, News2Message
 
 T = 1_763_805_600_000
 
@@ -32,8 +33,8 @@ def test_latest_value_age_and_staleness() -> None:
 def test_profile_expire_after_overrides_catalogue_staleness() -> None:
     s = WardState()
     s.observe(obs(T, heart_rate=72))
-    s.status({"device": "mon-7", "ward": "w1", "bed": "07", "online": True, "battery": 40, "t": T,
-              "expire_after": {"heart_rate": 600}})
+    s.status(DeviceStatusMessage.from_json({"device": "mon-7", "ward": "w1", "bed": "07", "online": True, "battery": 40,
+                                            "t": T, "expire_after": {"heart_rate": 600}}, T))
     tile = s.bed("w1", "07").tile(T + 120_000)
     assert tile["vitals"]["heart_rate"]["stale"] is False and tile["battery"] == 40 and tile["online"] is True
 
@@ -51,7 +52,8 @@ def test_news2_is_alerting_s_alone_on_the_tile_and_in_the_census() -> None:
     assert b.tile(T + 1000)["news2"] is None
     assert [(c.news2_risk, c.news2_total) for c in census_from_state(s, "w1", T + 1000, include_patients=False).beds] \
         == [(None, None)]
-    s.news2({"ward": "w1", "bed": "07", "patient": "p1", "total": 5, "risk": "medium", "complete": True})
+    s.news2(News2Message.from_json({"ward": "w1", "bed": "07", "patient": "p1", "total": 5, "risk": "medium",
+                                    "complete": True}, T))
     assert b.tile(T + 1000)["news2"] == {"total": 5, "risk": "medium", "complete": True, "missing": []}
     assert [(c.news2_risk, c.news2_total) for c in census_from_state(s, "w1", T + 1000, include_patients=False).beds] \
         == [("medium", 5)]
@@ -113,8 +115,8 @@ def test_alertings_published_news2_wins_and_is_dropped_for_a_new_patient() -> No
     s.observe(obs(T, heart_rate=95))
     published = {"ward": "w1", "bed": "07", "patient": "p1", "total": 6, "risk": "medium", "complete": True,
                  "missing": [], "t": T}
-    assert s.news2(published) is not None
+    assert s.news2(News2Message.from_json(published, T)) is not None
     assert s.bed("w1", "07").tile(T)["news2"] == {"total": 6, "risk": "medium", "complete": True, "missing": []}
-    assert s.news2({**published, "patient": "someone-else"}) is None
+    assert s.news2(News2Message.from_json({**published, "patient": "someone-else"}, T)) is None
     s.set_assignments({"mon-7": ("w1", "07")}, {("w1", "07"): "p2"})
     assert s.bed("w1", "07").news2_published is None

@@ -10,7 +10,7 @@ import orjson
 from alerting import AlarmCommand, Engine, build_config
 from dashboard_api import WardState
 from dashboard_api.frames import FRAME
-from device_profiles import AlarmEvent, AlarmEventType, Attribution
+from device_profiles import AlarmEvent, AlarmEventType, Attribution, News2Message
 
 T = 1_763_805_600_000
 WHO = Attribution(ward="w1", bed="07", patient="p1")
@@ -59,8 +59,8 @@ def test_a_bed_alerting_has_not_scored_shows_no_news2_however_complete_its_value
                             "temperature": 38.2}]})
     s.spot("w1", {"patient": "p1", "bed": "07", "t": T, "by": "nina", "consciousness": "A", "supplemental_o2": False})
     assert s.bed("w1", "07").tile(T + 1000)["news2"] is None
-    s.news2({"ward": "w1", "bed": "07", "patient": "p1", "total": 5, "risk": "medium", "complete": True,
-             "missing": [], "t": T})
+    s.news2(News2Message.from_json({"ward": "w1", "bed": "07", "patient": "p1", "total": 5, "risk": "medium",
+                                    "complete": True, "missing": [], "t": T}, T))
     assert s.bed("w1", "07").tile(T + 1000)["news2"] == {"total": 5, "risk": "medium", "complete": True,
                                                          "missing": []}
 
@@ -72,9 +72,9 @@ def test_a_bed_nobody_is_admitted_to_shows_alertings_score_of_its_device_only() 
                "samples": [{"t": T, "heart_rate": 130, "spo2": 90, "resp_rate": 26}]})
     scored = {"ward": "w1", "bed": "09", "patient": "", "device": "mon-9", "total": 7, "risk": "high",
               "complete": False, "missing": ["consciousness"], "t": T}
-    assert s.news2({**scored, "device": "mon-other"}) is None  # not the device this bed shows
-    assert s.news2({**scored, "bed": "10"}) is None and "10" not in s.wards["w1"]  # no bed made for it
-    assert s.news2(scored) is s.bed("w1", "09")
+    assert s.news2(News2Message.from_json({**scored, "device": "mon-other"}, T)) is None  # not the device this bed shows
+    assert s.news2(News2Message.from_json({**scored, "bed": "10"}, T)) is None and "10" not in s.wards["w1"]  # no bed made for it
+    assert s.news2(News2Message.from_json(scored, T)) is s.bed("w1", "09")
     assert s.bed("w1", "09").tile(T)["news2"] == {"total": 7, "risk": "high", "complete": False,
                                                   "missing": ["consciousness"]}
     s.set_assignments({"mon-5": ("w1", "09")}, {})  # another monitor at the bed: not its score any more

@@ -8,7 +8,7 @@ from typing import Any
 
 from alerting import Engine, build_config
 from dashboard_api.wardstate import WardState
-from device_profiles import Attribution
+from device_profiles import Attribution, DeviceStatusMessage, DrillStateMessage
 
 T0 = 1_763_805_600_000
 DRILL = "drill-ab12cd34"
@@ -31,7 +31,8 @@ def drilling_state() -> WardState:
     s = WardState()
     s.set_assignments({"mon-1": ("w1", "01"), f"{DRILL}-01": ("w1", "DRILL-01")}, {("w1", "01"): "p1"},
                       {("w1", "DRILL-01"): DRILL})
-    s.set_drill("w1", {"drill": DRILL, "active": True, "started": T0, "ends": T0 + 600_000, "beds": ["DRILL-01"]})
+    s.set_drill("w1", DrillStateMessage.from_json({"drill": DRILL, "active": True, "started": T0, "ends": T0 + 600_000,
+                                                  "beds": ["DRILL-01"]}))
     return s
 
 
@@ -52,8 +53,8 @@ def test_drill_bed_and_alarm_are_shown_marked_and_apart_from_the_patient() -> No
 def test_drill_data_never_lands_on_a_patients_bed() -> None:
     s = drilling_state()
     assert s.observe(obs(f"{DRILL}-01", "01", T0, DRILL, spo2=70)) is None  # mis-bound: refused
-    assert s.status({"device": f"{DRILL}-01", "ward": "w1", "bed": "01", "online": False, "drill": DRILL,
-                     "t": T0}) is None
+    assert s.status(DeviceStatusMessage.from_json({"device": f"{DRILL}-01", "ward": "w1", "bed": "01", "online": False,
+                                                   "drill": DRILL, "t": T0}, T0)) is None
     s.alarm(alarm("a1", "01"))
     tile = s.snapshot("w1", T0)["beds"][0]
     assert tile["bed"] == "01" and tile["vitals"] == {} and tile["alarms"] == [] and tile["online"] is None
@@ -63,7 +64,7 @@ def test_an_ended_drill_leaves_nothing_behind_and_late_data_does_not_bring_it_ba
     s = drilling_state()
     s.observe(obs(f"{DRILL}-01", "DRILL-01", T0, DRILL, spo2=84))
     s.alarm(alarm("a1", "DRILL-01"))
-    s.set_drill("w1", {"drill": DRILL, "active": False})
+    s.set_drill("w1", DrillStateMessage.from_json({"drill": DRILL, "active": False}))
     changed = s.set_assignments({"mon-1": ("w1", "01")}, {("w1", "01"): "p1"}, {})
     assert ("w1", "DRILL-01") in changed and "DRILL-01" not in s.wards["w1"]
     assert s.observe(obs(f"{DRILL}-01", "DRILL-01", T0 + 1000, DRILL, spo2=83)) is None

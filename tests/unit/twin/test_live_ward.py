@@ -162,14 +162,18 @@ def test_an_unreachable_platform_is_named(layout: WardModel) -> None:
 def test_census_from_the_dashboards_ward_state(layout: WardModel) -> None:
     from dashboard_api.twin_census import census_from_state
     from dashboard_api.wardstate import WardState
+    from device_profiles import DeviceStatusMessage, News2Message
 
     now = 1_763_805_600_000
     state = WardState()
     state.set_assignments({"mon-3": ("medsurg-4", "03"), "mon-4": ("medsurg-4", "04")},
                           {("medsurg-4", "03"): "P3", ("medsurg-4", "04"): "P4", ("w1", "01"): "P9"})
-    state.news2({"ward": "medsurg-4", "bed": "03", "patient": "P3", "total": 8, "risk": "high", "complete": True})
-    state.news2({"ward": "medsurg-4", "bed": "04", "patient": "P4", "total": 0, "risk": "low", "complete": True})
-    state.status({"ward": "medsurg-4", "bed": "04", "online": True, "battery": 18, "t": now})
+    state.news2(News2Message.from_json({"ward": "medsurg-4", "bed": "03", "patient": "P3", "total": 8, "risk": "high",
+                                        "complete": True}, now))
+    state.news2(News2Message.from_json({"ward": "medsurg-4", "bed": "04", "patient": "P4", "total": 0, "risk": "low",
+                                        "complete": True}, now))
+    state.status(DeviceStatusMessage.from_json({"ward": "medsurg-4", "bed": "04", "online": True, "battery": 18, "t": now},
+                                               now))
     state.observe({"ward": "medsurg-4", "bed": "04", "device": "mon-4", "patient": "P4",
                    "samples": [{"t": now - 5000, "heart_rate": 72, "spo2": 97, "resp_rate": 16}]})
     c = census_from_state(state, "medsurg-4", now, include_patients=False)
