@@ -18,56 +18,18 @@ from typing import Annotated, Any, Literal, NotRequired, cast
 from pydantic import Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs it on Python < 3.12
 
-from device_profiles.alarm_event import (
-    AlarmEvent,
-    AlarmEventType,
-    AlarmKind,
-    AlarmState,
-    GroupedCondition,
-    Priority,
-    ReasonParam,
-)
+from device_profiles.alarm_event import AlarmEvent, AlarmEventJSON
 
 
-class ScreenAlarm(TypedDict):
-    """An alarm event as the screens get it: alerting's event (:class:`device_profiles.AlarmEvent`), with
-    ``reason`` (and ``reason_key``/``reason_params``) kept to the condition and the action of an
-    acknowledgement or silence in ``action`` (``WardState.keep_condition``)."""
+class ScreenAlarm(AlarmEventJSON):
+    """An alarm event as the screens get it: alerting's event (its JSON,
+    :class:`device_profiles.alarm_event.AlarmEventJSON`, field for field), with ``reason`` (and
+    ``reason_key``/``reason_params``) kept to the condition and the action of an acknowledgement or
+    silence in ``action`` (``WardState.keep_condition``), and what the ward state adds."""
 
-    id: str
-    ward: str
-    bed: str
-    patient: str
-    device: str
-    kind: AlarmKind
-    signal: NotRequired[str | None]
-    priority: Priority
-    event: AlarmEventType
-    state: AlarmState
-    t: int
-    value: NotRequired[float | None]
-    reason: str
-    by: NotRequired[str | None]
-    v: NotRequired[int]
-    escalation_level: NotRequired[int]
-    drill: NotRequired[str]
-    code: NotRequired[str]
-    worst: NotRequired[float | None]
-    condition: NotRequired[bool]
-    ended_t: NotRequired[int | None]
-    condition_reason: NotRequired[str]
     action: NotRequired[str | None]
     raised_t: NotRequired[int]
     ended: NotRequired[bool]
-    latched: NotRequired[bool]
-    peak_priority: NotRequired[Priority]
-    band: NotRequired[str | None]
-    role: NotRequired[str]
-    grouped: NotRequired[list[GroupedCondition]]
-    reason_key: NotRequired[str]  # reason as a key of the catalogues (static/i18n) + its parameters
-    reason_params: NotRequired[dict[str, ReasonParam]]
-    condition_key: NotRequired[str]
-    condition_params: NotRequired[dict[str, ReasonParam]]
 
 
 def screen_alarm(ev: AlarmEvent) -> ScreenAlarm:

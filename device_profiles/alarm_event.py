@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar, Union
+from typing import Any, NotRequired, TypeVar, Union
 
 import orjson
 from typing_extensions import TypedDict  # pydantic (the screens' frame schema) needs it on Python < 3.12
@@ -162,6 +162,47 @@ class ReasonTerm(TypedDict):
 ReasonParam = Union[str, ReasonMessage, ReasonTerm, list[Union[str, ReasonMessage, ReasonTerm]]]  # noqa: UP007
 
 
+
+class AlarmEventJSON(TypedDict):
+    """The alarm event's JSON (:meth:`AlarmEvent.to_json`), the one description of its payload on the wire.
+    Required: what every alerting release has sent; the rest may be missing from an older producer's
+    event (consumers read them with :meth:`AlarmEvent.from_json`, which fills the defaults). The screens'
+    frame (``dashboard_api.frames.ScreenAlarm``) extends it, and the checked-in JSON Schema of the
+    websocket frames is generated from that."""
+
+    id: str
+    ward: str
+    bed: str
+    patient: str
+    device: str
+    kind: AlarmKind
+    signal: NotRequired[str | None]
+    priority: Priority
+    event: AlarmEventType
+    state: AlarmState
+    t: int
+    value: NotRequired[float | None]
+    reason: str
+    by: NotRequired[str | None]
+    v: NotRequired[int]
+    escalation_level: NotRequired[int]
+    drill: NotRequired[str]
+    code: NotRequired[str]
+    worst: NotRequired[float | None]
+    condition: NotRequired[bool]
+    ended_t: NotRequired[int | None]
+    condition_reason: NotRequired[str]
+    latched: NotRequired[bool]
+    peak_priority: NotRequired[Priority]
+    band: NotRequired[str | None]
+    role: NotRequired[str]
+    grouped: NotRequired[list[GroupedCondition]]
+    reason_key: NotRequired[str]  # reason as a key of the catalogues (static/i18n) + its parameters
+    reason_params: NotRequired[dict[str, ReasonParam]]
+    condition_key: NotRequired[str]
+    condition_params: NotRequired[dict[str, ReasonParam]]
+
+
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -274,15 +315,15 @@ class AlarmEvent:
                 "kind": self.kind.value, "signal": self.signal or "", "priority": self.priority.value,
                 "event": self.event.value, "drill": self.drill}
 
-    def to_json(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
+    def to_json(self) -> AlarmEventJSON:
+        d: AlarmEventJSON = {
             "v": 1, "id": self.id, "ward": self.ward, "bed": self.bed, "patient": self.patient,
-            "device": self.device, "kind": self.kind.value, "signal": self.signal, "priority": self.priority.value,
-            "event": self.event.value, "state": self.state.value, "t": self.t, "value": self.value,
+            "device": self.device, "kind": self.kind, "signal": self.signal, "priority": self.priority,
+            "event": self.event, "state": self.state, "t": self.t, "value": self.value,
             "reason": self.reason, "by": self.by, "escalation_level": self.escalation_level, "drill": self.drill,
             "code": self.code, "worst": self.worst, "condition": self.condition, "ended_t": self.ended_t,
             "condition_reason": self.condition_reason or self.reason,
-            "peak_priority": (self.peak_priority or self.priority).value, "latched": self.latched,
+            "peak_priority": self.peak_priority or self.priority, "latched": self.latched,
             "band": self.band, "role": self.role, "grouped": self.grouped,
         }
         if self.reason_key:

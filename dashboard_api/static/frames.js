@@ -107,9 +107,10 @@
  */
 
 /**
- * An alarm event as the screens get it: alerting's event (:class:`device_profiles.AlarmEvent`), with
- * ``reason`` (and ``reason_key``/``reason_params``) kept to the condition and the action of an
- * acknowledgement or silence in ``action`` (``WardState.keep_condition``).
+ * An alarm event as the screens get it: alerting's event (its JSON,
+ * :class:`device_profiles.alarm_event.AlarmEventJSON`, field for field), with ``reason`` (and
+ * ``reason_key``/``reason_params``) kept to the condition and the action of an acknowledgement or
+ * silence in ``action`` (``WardState.keep_condition``), and what the ward state adds.
  * @typedef {object} ScreenAlarm
  * @property {string} id
  * @property {string} ward
@@ -133,9 +134,6 @@
  * @property {boolean} [condition]
  * @property {number | null} [ended_t]
  * @property {string} [condition_reason]
- * @property {string | null} [action]
- * @property {number} [raised_t]
- * @property {boolean} [ended]
  * @property {boolean} [latched]
  * @property {Priority} [peak_priority]
  * @property {string | null} [band]
@@ -145,6 +143,9 @@
  * @property {Record<string, string | ReasonMessage | ReasonTerm | Array<string | ReasonMessage | ReasonTerm>>} [reason_params]
  * @property {string} [condition_key]
  * @property {Record<string, string | ReasonMessage | ReasonTerm | Array<string | ReasonMessage | ReasonTerm>>} [condition_params]
+ * @property {string | null} [action]
+ * @property {number} [raised_t]
+ * @property {boolean} [ended]
  */
 
 /**
