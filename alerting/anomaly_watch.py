@@ -7,7 +7,7 @@ alarm already reports joins that alarm (one cause, one alarm)."""
 from __future__ import annotations
 
 from .anomaly import Verdict, make_detector
-from .conditions import Conditions, Patient
+from .conditions import ANOMALY, LOW, Conditions, Patient
 from .config import AlarmConfig
 from .events import AlarmEvent
 from .reasons import Reason, Term, say, then
@@ -71,14 +71,14 @@ class AnomalyWatch:
         verdict = p.detector.process_one(x)
         if verdict.anomalous and worsening(verdict, cfg.threshold):
             p.normal_windows = 0
-            return self.conditions.set(p, "anomaly", None, "anomaly", True, t, 0, "low",
+            return self.conditions.set(p, ANOMALY, None, "anomaly", True, t, 0, LOW,
                                        explained(verdict), round(verdict.score, 2),
                                        samples=cfg.confirm_windows, explains=tuple(d.signal for d in verdict.deviations))
         p.normal_windows += 1
-        key = p.alarm_key("anomaly", None, "anomaly")
+        key = p.alarm_key(ANOMALY, None, "anomaly")
         cond = self.conditions
         if key in cond.pending and key not in cond.lifecycle.by_key and key not in cond.members:
             del cond.pending[key]  # not confirmed by the next window: no advisory
         if p.normal_windows >= cfg.clear_after:
-            return self.conditions.end_if_open(p, "anomaly", None, "anomaly", t, BASELINE)
+            return self.conditions.end_if_open(p, ANOMALY, None, "anomaly", t, BASELINE)
         return []

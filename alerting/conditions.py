@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from device_profiles import Attribution
+from device_profiles.alarm_event import AlarmEventType, AlarmKind, AlarmState, Priority
 
 from .anomaly import Protected
 from .events import Alarm, AlarmEvent, AlarmKey
@@ -28,6 +29,11 @@ from .news2 import News2Result
 from .reasons import HELD, Reason, say, verbatim
 from .technical import Reading
 
+# the members the hot path passes and compares, bound once (a module global, not an attribute lookup per call)
+LIMIT, TECHNICAL, NEWS2, ANOMALY = AlarmKind.LIMIT, AlarmKind.TECHNICAL, AlarmKind.NEWS2, AlarmKind.ANOMALY
+LOW = Priority.LOW
+ACTIVE, CLEARED = AlarmState.ACTIVE, AlarmState.CLEARED
+RAISED, UPDATED = AlarmEventType.RAISED, AlarmEventType.UPDATED
 TECHNICAL_SIGNAL_CODES = ("quality", "artefact", "stale")
 # Limit conditions of one measurement or one physiological event (same side): they join one alarm.
 PARTNERS: dict[str, tuple[str, ...]] = {
@@ -66,16 +72,16 @@ class Patient:
     gaps: dict[str, int] = field(default_factory=dict)
     horizon: dict[str, int] = field(default_factory=dict)
     # this patient's alarm keys, made once (the hot path looks them up instead of building them)
-    keys: dict[tuple[str, str | None, str], AlarmKey] = field(default_factory=dict)
+    keys: dict[tuple[AlarmKind, str | None, str], AlarmKey] = field(default_factory=dict)
     limit_keys: dict[str, tuple[AlarmKey, AlarmKey]] = field(default_factory=dict)
     news2_key: AlarmKey = field(init=False)  # looked at for every sample: made with the patient
     lead_off_key: AlarmKey = field(init=False)
 
     def __post_init__(self) -> None:
-        self.news2_key = self.alarm_key("news2", None, "news2")
-        self.lead_off_key = self.alarm_key("technical", "heart_rate", "lead_off")
+        self.news2_key = self.alarm_key(NEWS2, None, "news2")
+        self.lead_off_key = self.alarm_key(TECHNICAL, "heart_rate", "lead_off")
 
-    def alarm_key(self, kind: str, signal: str | None, code: str) -> AlarmKey:
+    def alarm_key(self, kind: AlarmKind, signal: str | None, code: str) -> AlarmKey:
         """The :class:`AlarmKey` of this patient's condition ``code`` (its family: "low:critical" -> "low")."""
         k = self.keys.get((kind, signal, code))
         if k is None:
@@ -86,7 +92,7 @@ class Patient:
         """The keys of ``signal``'s low and high limit conditions."""
         ks = self.limit_keys.get(signal)
         if ks is None:
-            ks = self.limit_keys[signal] = (self.alarm_key("limit", signal, "low"), self.alarm_key("limit", signal, "high"))
+            ks = self.limit_keys[signal] = (self.alarm_key(LIMIT, signal, "low"), self.alarm_key(LIMIT, signal, "high"))
         return ks
 
 
@@ -105,8 +111,8 @@ class Conditions:
         """Pending or open."""
         return key in self.pending or key in self.lifecycle.by_key
 
-    def set(self, p: Patient, kind: str, signal: str | None, code: str, on: bool, t: int, delay_s: float,
-            priority: str = "low", reason: Reason | None = None, value: float | None = None,
+    def set(self, p: Patient, kind: AlarmKind, signal: str | None, code: str, on: bool, t: int, delay_s: float,
+            priority: Priority = LOW, reason: Reason | None = None, value: float | None = None,
             end_reason: Reason | None = None, samples: int = 1, fresh: bool = True,
             explains: tuple[str, ...] = ()) -> list[AlarmEvent]:
         """The condition holds (``on``) or not at ``t``; a ``held`` parameter :data:`~alerting.reasons.HELD`
@@ -125,7 +131,7 @@ class Conditions:
             if key not in self.lifecycle.by_key:
                 return []
             return self.lifecycle.end_condition(key, t, end_reason or say("reason.conditionEnded"), value)
-        if kind == "technical" and signal is not None:
+        if kind == TECHNICAL and signal is not None:
             self.watch.add((p.key, signal))
         new = key not in self.pending
         since = self.pending.setdefault(key, t)
@@ -149,18 +155,18 @@ class Conditions:
                       reason.text, value, drill=p.who.drill, why=reason)
         if self.orphans:
             self.orphans.pop(key, None)  # judged again now: joins another alarm or stands alone
-        if kind == "limit" and key not in self.lifecycle.by_key and not code.endswith(":critical"):
+        if kind == LIMIT and key not in self.lifecycle.by_key and not code.endswith(":critical"):
             leader = self._leader(p, key)
             if leader is not None:
                 return self._join(leader, key, proto, t)
-        elif kind == "anomaly" and explains and key not in self.lifecycle.by_key:
+        elif kind == ANOMALY and explains and key not in self.lifecycle.by_key:
             leader = self._explaining(p, explains)
             if leader is not None:
                 return self._join(leader, key, proto, t)
         # critical now, or its alarm is gone: on its own
         events = self._leave(key, t) if key in self.members else []
         events += self.lifecycle.assert_condition(proto, t, key)
-        if kind == "news2" and events and events[-1].event == "raised":
+        if kind == NEWS2 and events and events[-1].event == RAISED:
             events += self._absorb(p, self.lifecycle.by_key[key], t)
         return events
 
@@ -175,7 +181,7 @@ class Conditions:
                 (p.param_scores.get(signal or "") or 0) > 0 or (p.news2 is not None and p.news2.scores.get(param, 0) > 0)):
             return n
         for other in PARTNERS.get(signal or "", ()):
-            k = p.alarm_key("limit", other, side)
+            k = p.alarm_key(LIMIT, other, side)
             a = by_key.get(k)
             if a is None and k in self.members:  # the partner of one measurement is grouped: join its alarm
                 a = by_key.get(self.members[k][0])
@@ -223,7 +229,7 @@ class Conditions:
             self._leave_alarm(old[0], key)
         if new:
             leader.updated_t = t
-            return [leader.event("updated", t)]
+            return [leader.event(UPDATED, t)]
         return []
 
     def _leave_alarm(self, leader_key: AlarmKey, key: AlarmKey) -> Alarm | None:
@@ -236,10 +242,10 @@ class Conditions:
         """The grouped condition ``key`` ended (or goes on its own): its alarm no longer shows it."""
         leader_key, _ = self.members.pop(key)
         a = self._leave_alarm(leader_key, key)
-        if a is None or a.state == "cleared":
+        if a is None or a.state == CLEARED:
             return []
         a.updated_t = t
-        return [a.event("updated", t)]
+        return [a.event(UPDATED, t)]
 
     def _promote(self, leader: Alarm, t: int) -> list[AlarmEvent]:
         """``leader``'s condition ended or it was cleared: its grouped conditions are on their own. Those
@@ -266,8 +272,8 @@ class Conditions:
         """A NEWS2 alarm was raised: it takes over the open limit alarms its score explains that nobody
         has acted on yet (active, not escalated, not critical), and the conditions grouped into them."""
         events: list[AlarmEvent] = []
-        for a in [a for k, a in self.lifecycle.by_key.items() if k.patient == p.key and k.kind == "limit"]:
-            if (a.state != "active" or a.escalation_level or not a.condition or a.code.endswith(":critical")
+        for a in [a for k, a in self.lifecycle.by_key.items() if k.patient == p.key and k.kind == LIMIT]:
+            if (a.state != ACTIVE or a.escalation_level or not a.condition or a.code.endswith(":critical")
                     or self._leader(p, a.key) is not news2):
                 continue
             proto = Alarm("", a.ward, a.bed, a.patient, a.device, a.kind, a.signal, a.code,
@@ -283,15 +289,15 @@ class Conditions:
                     news2.grouped[k] = text
         if events:
             news2.updated_t = t
-            events.append(news2.event("updated", t))
+            events.append(news2.event(UPDATED, t))
         return events
 
-    def end_if_open(self, p: Patient, kind: str, signal: str | None, code: str, t: int,
+    def end_if_open(self, p: Patient, kind: AlarmKind, signal: str | None, code: str, t: int,
                     reason: Reason, value: float | None = None) -> list[AlarmEvent]:
         if self.active(p.keys.get((kind, signal, code)) or p.alarm_key(kind, signal, code)):
             return self.set(p, kind, signal, code, False, t, 0, value=value, end_reason=reason)
         return []
 
     def unwatch_if_idle(self, p: Patient, signal: str) -> None:
-        if not any(self.active(p.alarm_key("technical", signal, c)) for c in TECHNICAL_SIGNAL_CODES):
+        if not any(self.active(p.alarm_key(TECHNICAL, signal, c)) for c in TECHNICAL_SIGNAL_CODES):
             self.watch.discard((p.key, signal))

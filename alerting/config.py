@@ -11,15 +11,30 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from device_profiles import NUMERIC_SIGNALS, SIGNALS
+from device_profiles.alarm_event import Priority
 from device_profiles.profile_yaml import ProfileValidationError, read_yaml
 
 from .config_errors import describe, unknown_signals
 from .errors import ConfigError
 
-Priority = Literal["high", "medium", "low"]  # what alarms.yaml may say (device_profiles.Priority's values)
+HIGH, MEDIUM, LOW = Priority.HIGH, Priority.MEDIUM, Priority.LOW
+_NAMES = ("high", "medium", "low")  # what alarms.yaml may say, in the order its errors list them
+
+
+def _priority_name(value: Any) -> Any:
+    """Only the priorities' own strings (or members): the error a file's author has always read."""
+    if not isinstance(value, str) or value not in _NAMES:
+        raise PydanticCustomError("literal_error", "Input should be 'high', 'medium' or 'low'",
+                                  {"expected": "'high', 'medium' or 'low'"})
+    return value
+
+
+# a priority in alarms.yaml: parsed into the contract's enum (device_profiles.Priority)
+PriorityName = Annotated[Priority, BeforeValidator(_priority_name)]
 
 
 class _Strict(BaseModel):
@@ -36,8 +51,8 @@ class LimitRule(_Strict):
     high: float | None = None
     critical_low: float | None = None
     critical_high: float | None = None
-    priority: Priority = "medium"
-    critical_priority: Priority = "high"
+    priority: PriorityName = MEDIUM
+    critical_priority: PriorityName = HIGH
     delay_s: Annotated[float, Field(ge=0)] = 10.0
     # Persistence counted in samples: a (non-critical) condition must be seen in this many consecutive
     # samples of its signal, besides holding delay_s. Charted data (samples an hour apart, where a delay
@@ -71,15 +86,15 @@ class PatientOverride(_Strict):
 class TechnicalConfig(_Strict):
     delay_s: Annotated[float, Field(ge=0, description="a technical condition must persist this long")] = 10.0
     stale_alarm: bool = True
-    stale_priority: Priority = "low"
+    stale_priority: PriorityName = LOW
     expire_after_s: dict[str, float] = Field(default_factory=dict, description="per signal; default: catalogue")
-    quality_priority: Priority = "low"
+    quality_priority: PriorityName = LOW
     low_battery_percent: Annotated[float, Field(ge=0, le=100)] = 20
-    battery_priority: Priority = "low"
-    lead_off_priority: Priority = "low"
-    probe_off_priority: Priority = "low"
-    unconfirmed_zero_priority: Priority = "medium"
-    offline_priority: Priority = "medium"
+    battery_priority: PriorityName = LOW
+    lead_off_priority: PriorityName = LOW
+    probe_off_priority: PriorityName = LOW
+    unconfirmed_zero_priority: PriorityName = MEDIUM
+    offline_priority: PriorityName = MEDIUM
 
 
 class News2Config(_Strict):
@@ -138,14 +153,14 @@ class BandRoute(_Strict):
     """Where a NEWS2 alarm of one response band goes (RCP 2017): its priority, and the highest role of
     the ward's ``levels`` it is escalated to while nobody acknowledges it."""
 
-    priority: Priority
+    priority: PriorityName
     up_to: str = Field(description="the last role of `levels` this band escalates to")
 
 
 def _default_bands() -> dict[News2Band, BandRoute]:
-    return {"low-medium": BandRoute(priority="medium", up_to="charge_nurse"),  # urgent ward-based response
-            "medium": BandRoute(priority="medium", up_to="clinician"),  # urgent clinician review
-            "high": BandRoute(priority="high", up_to="rapid_response")}  # emergency response
+    return {"low-medium": BandRoute(priority=MEDIUM, up_to="charge_nurse"),  # urgent ward-based response
+            "medium": BandRoute(priority=MEDIUM, up_to="clinician"),  # urgent clinician review
+            "high": BandRoute(priority=HIGH, up_to="rapid_response")}  # emergency response
 
 
 class EscalationPolicy(_Strict):
@@ -155,9 +170,9 @@ class EscalationPolicy(_Strict):
         EscalationLevel(role="clinician", after_s=180),
         EscalationLevel(role="rapid_response", after_s=300),
     ], min_length=1)
-    applies_to: list[Priority] = Field(default_factory=lambda: list[Priority](["high", "medium"]))
+    applies_to: list[PriorityName] = Field(default_factory=lambda: [HIGH, MEDIUM])
     step_up_severity: bool = True
-    latching: list[Priority] = Field(default_factory=lambda: list[Priority](["high"]))
+    latching: list[PriorityName] = Field(default_factory=lambda: [HIGH])
     # NEWS2 response bands drive NEWS2 alarms: priority from the band (never stepped up), escalation
     # only up to the band's role. A role missing from ``levels`` (a ward ladder of its own with the
     # default bands) sets no ceiling; bands that differ from the defaults must name roles of ``levels``.
@@ -197,8 +212,8 @@ def _default_limits() -> dict[str, LimitRule]:
         "nibp_sys": L(low=90, high=180, critical_low=70, critical_high=220, delay_s=0, hysteresis=5, plausible_low=1),
         "nibp_dia": L(high=110, critical_high=130, delay_s=0, hysteresis=5, plausible_low=1),
         "nibp_mean": L(low=60, high=130, critical_low=50, delay_s=0, hysteresis=5, plausible_low=1),
-        "temperature": L(low=35.5, high=38.5, critical_low=35.0, critical_high=40.0, priority="low",
-                         critical_priority="medium", delay_s=0, hysteresis=0.2),
+        "temperature": L(low=35.5, high=38.5, critical_low=35.0, critical_high=40.0, priority=LOW,
+                         critical_priority=MEDIUM, delay_s=0, hysteresis=0.2),
         "etco2": L(low=25, high=50, critical_low=15, critical_high=60, delay_s=30, hysteresis=2),
         "perfusion_index": L(enabled=False),
     }

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable
-from typing import Any
 
-from device_profiles import SIGNALS, AttributedObservation, Attribution, DeviceAlarm
+from device_profiles import SIGNALS, AttributedObservation, Attribution, DeviceAlarm, DeviceStatusMessage
+from device_profiles.alarm_event import AlarmKind, Priority
 
 from .anomaly_watch import AnomalyWatch
-from .conditions import Conditions, Patient
+from .conditions import LIMIT, TECHNICAL, Conditions, Patient
 from .config import AlarmConfig, EscalationPolicy, LimitRule, PatientOverride
 from .events import Alarm, AlarmEvent
 from .lifecycle import Lifecycle, worse
@@ -135,10 +135,10 @@ class Engine:
         checks = cross_check(values, p.last, t, self._expire_ms["pulse_rate"], lead_off_open, quality,
                              lambda name, v: (r := self._rule(p.key, name)) is None or not implausible(r, v))
         for code, (sig, prio_field, reason) in checks.active.items():
-            events += cond.set(p, "technical", sig, code, True, t, tech.delay_s, getattr(tech, prio_field), reason)
+            events += cond.set(p, TECHNICAL, sig, code, True, t, tech.delay_s, getattr(tech, prio_field), reason)
         for code in checks.ended:
             sig = "spo2" if code == "probe_off" else "heart_rate"
-            events += cond.set(p, "technical", sig, code, False, t, 0, end_reason=SIGNAL_BACK)
+            events += cond.set(p, TECHNICAL, sig, code, False, t, 0, end_reason=SIGNAL_BACK)
         dev_expire = self._device_expire.get(device)
         judge: list[tuple[str, float, LimitRule]] = []  # usable values with a limit rule, judged after NEWS2
         for name, value in values.items():
@@ -150,16 +150,16 @@ class Engine:
                 pass  # already a technical alarm of the cross-check (probe off, lead off): one cause, one alarm
             elif q in BAD_QUALITY:
                 usable = False
-                events += cond.set(p, "technical", name, "quality", True, t, tech.delay_s, tech.quality_priority,
+                events += cond.set(p, TECHNICAL, name, "quality", True, t, tech.delay_s, tech.quality_priority,
                                    _quality(name, q))
             elif watched:
-                events += cond.end_if_open(p, "technical", name, "quality", t, QUALITY_VALID)
+                events += cond.end_if_open(p, TECHNICAL, name, "quality", t, QUALITY_VALID)
             if usable and rule is not None and implausible(rule, value):
                 usable = False
-                events += cond.set(p, "technical", name, "artefact", True, t, tech.delay_s, tech.quality_priority,
+                events += cond.set(p, TECHNICAL, name, "artefact", True, t, tech.delay_s, tech.quality_priority,
                                    say("reason.implausible", label=label(name), v=f"{value:g}"))
             elif usable and watched:
-                events += cond.end_if_open(p, "technical", name, "artefact", t, PLAUSIBLE)
+                events += cond.end_if_open(p, TECHNICAL, name, "artefact", t, PLAUSIBLE)
             prev = p.last.get(name)
             gap = t - prev.t if prev is not None else 0
             h = p.horizon.get(name)
@@ -173,7 +173,7 @@ class Engine:
             if usable and rule is not None:
                 judge.append((name, value, rule))
             if watched:
-                events += cond.end_if_open(p, "technical", name, "stale", t, DATA_AGAIN)
+                events += cond.end_if_open(p, TECHNICAL, name, "stale", t, DATA_AGAIN)
                 cond.unwatch_if_idle(p, name)
         # NEWS2 first, then the limits: a limit condition its NEWS2 alarm explains joins that alarm at
         # once, instead of being raised and taken over by it in the same instant (one cause, one alarm)
@@ -203,10 +203,10 @@ class Engine:
             del old.last[name]
             self.news2.expired(old, name)
             for side in ("low", "high"):
-                events += cond.end_if_open(old, "limit", name, side, t, why)
+                events += cond.end_if_open(old, LIMIT, name, side, t, why)
         old.stale_since.clear()
-        for k in [k for k in (*cond.pending, *self.lifecycle.by_key) if k.patient == old.key and k.kind == "technical"]:
-            events += cond.end_if_open(old, "technical", k.signal, k.family, t, why)
+        for k in [k for k in (*cond.pending, *self.lifecycle.by_key) if k.patient == old.key and k.kind == TECHNICAL]:
+            events += cond.end_if_open(old, TECHNICAL, k.signal, k.family, t, why)
         return events
 
     def _limit(self, p: Patient, name: str, value: float, rule: LimitRule, t: int) -> list[AlarmEvent]:
@@ -227,10 +227,10 @@ class Engine:
                         continue
                     del cond.ending[k]
                 if a is not None:
-                    events += cond.end_if_open(p, "limit", name, side, t,
+                    events += cond.end_if_open(p, LIMIT, name, side, t,
                                                end_reason(name, value, side, worse(a, a.value)), value)
                 elif k in members:
-                    events += cond.end_if_open(p, "limit", name, side, t, end_reason(name, value, side, None), value)
+                    events += cond.end_if_open(p, LIMIT, name, side, t, end_reason(name, value, side, None), value)
                 else:
                     cond.pending.pop(k, None)
         if hit is not None:
@@ -240,7 +240,7 @@ class Engine:
             a = by_key.get(key)
             reason = limit_reason(name, value, hit, (t - cond.pending.get(key, t)) / 1000,
                               worse(a, value) if a is not None else None)
-            events += cond.set(p, "limit", name, hit.code, True, t, rule.delay_s, hit.priority, reason, value,
+            events += cond.set(p, LIMIT, name, hit.code, True, t, rule.delay_s, hit.priority, reason, value,
                                samples=1 if hit.critical else rule.confirm_samples)
         return events
 
@@ -258,7 +258,7 @@ class Engine:
                 del p.last[name]
                 self.news2.expired(p, name)
                 for side in ("low", "high"):
-                    events += cond.end_if_open(p, "limit", name, side, t, say("reason.noCurrent", label=label(name)))
+                    events += cond.end_if_open(p, LIMIT, name, side, t, say("reason.noCurrent", label=label(name)))
                 if tech.stale_alarm:
                     p.stale_since[name] = (r.t, r.t)
             for name, (since, cause_seen) in list(p.stale_since.items()):
@@ -268,7 +268,7 @@ class Engine:
                     p.stale_since[name] = (since, t)
                 elif t - cause_seen > p.horizon.get(name, self._expire_ms[name]):  # a whole expiry after the cause
                     del p.stale_since[name]
-                    events += cond.set(p, "technical", name, "stale", True, t, 0, tech.stale_priority,
+                    events += cond.set(p, TECHNICAL, name, "stale", True, t, 0, tech.stale_priority,
                                        say("reason.stale", label=label(name), s=f"{(t - since) / 1000:.0f}"))
             self.news2.spot_expiring(p, t)
             if self.news2.due(p):
@@ -282,51 +282,49 @@ class Engine:
         offline, the SpO2 probe is off (SpO2, pulse rate, perfusion index), or the ECG leads are off
         (heart rate, and impedance respiration, which uses the ECG electrodes)."""
         active, key = self.conditions.active, p.alarm_key
-        if active(key("technical", None, "offline")):
+        if active(key(TECHNICAL, None, "offline")):
             return True
-        if name in ("spo2", "pulse_rate", "perfusion_index") and active(key("technical", "spo2", "probe_off")):
+        if name in ("spo2", "pulse_rate", "perfusion_index") and active(key(TECHNICAL, "spo2", "probe_off")):
             return True
-        return name in ("heart_rate", "resp_rate") and (active(key("technical", "heart_rate", "lead_off"))
-                                                        or active(key("technical", "heart_rate", "unconfirmed_zero")))
+        return name in ("heart_rate", "resp_rate") and (active(key(TECHNICAL, "heart_rate", "lead_off"))
+                                                        or active(key(TECHNICAL, "heart_rate", "unconfirmed_zero")))
 
     # -- device status and device alarms ----------------------------------------------------------
-    def status(self, msg: dict[str, Any]) -> list[AlarmEvent]:
-        """A device status (``{root}/wards/{ward}/status``): online, battery, device technical flags."""
-        device = str(msg.get("device") or "")
-        who = Attribution(*(str(msg.get(k) or "") for k in ("ward", "bed", "patient", "drill")))
-        t = int(msg["t"])
+    def status(self, msg: DeviceStatusMessage) -> list[AlarmEvent]:
+        """A device status (``{root}/wards/{ward}/status``, as ingest attributed it): online, battery,
+        device technical flags, the profile's staleness horizons."""
+        device, who, t = msg.device, msg.who, msg.t
         if (not who.ward and self._ignore_unassigned) or (who.drill and who.drill in self.ended_drills):
             return []
         p = self._patient(who, device)
         tech = self.config.technical
         cond = self.conditions
         events: list[AlarmEvent] = []
-        expire = msg.get("expire_after")  # the device profile's per-signal horizon (alarms.yaml wins)
-        if isinstance(expire, dict):
+        expire = msg.expire_after  # the device profile's per-signal horizon (alarms.yaml wins)
+        if expire is not None:
             explicit = self.config.technical.expire_after_s
-            new = {str(k): int(float(v) * 1000) for k, v in expire.items()
-                   if k in self._expire_ms and k not in explicit and isinstance(v, int | float) and v > 0}
+            new = {k: int(float(v) * 1000) for k, v in expire.items()
+                   if k in self._expire_ms and k not in explicit and v > 0}
             if new != self._device_expire.get(device, {}):
                 self._device_expire[device] = new
                 for q in self.patients.values():
                     if q.device == device:
                         q.horizon.clear()
-        online = msg.get("online")
-        if online is False:
-            events += cond.set(p, "technical", None, "offline", True, t, 0, tech.offline_priority,
+        if not msg.online:
+            events += cond.set(p, TECHNICAL, None, "offline", True, t, 0, tech.offline_priority,
                                say("reason.offline", device=device))
-        elif online is True:
-            events += cond.end_if_open(p, "technical", None, "offline", t, say("reason.online", device=device))
-        battery = msg.get("battery")
-        if isinstance(battery, int | float):
-            events += cond.set(p, "technical", None, "battery", battery < tech.low_battery_percent, t, 0,
+        else:
+            events += cond.end_if_open(p, TECHNICAL, None, "offline", t, say("reason.online", device=device))
+        battery = msg.battery
+        if battery is not None:
+            events += cond.set(p, TECHNICAL, None, "battery", battery < tech.low_battery_percent, t, 0,
                                tech.battery_priority, say("reason.battery", device=device, n=f"{battery:.0f}"),
                                float(battery), end_reason=say("reason.batteryNow", n=f"{battery:.0f}"))
-        flags = msg.get("technical")
-        if isinstance(flags, dict):
+        flags = msg.technical
+        if flags is not None:
             for raw, on in flags.items():
-                code = str(raw)[:40]
-                events += cond.set(p, "technical", None, f"device-{code}", bool(on), t, 0, tech.quality_priority,
+                code = raw[:40]
+                events += cond.set(p, TECHNICAL, None, f"device-{code}", on, t, 0, tech.quality_priority,
                                    say("reason.reports", device=device, code=code),
                                    end_reason=say("reason.resolved", code=code))
         return events
@@ -337,7 +335,7 @@ class Engine:
         if (not who.ward and self._ignore_unassigned) or (who.drill and who.drill in self.ended_drills):
             return []
         p = self._patient(who, alarm.device)
-        kind = "technical" if alarm.kind == "technical" else "device"
+        kind = TECHNICAL if alarm.kind == "technical" else AlarmKind.DEVICE
         code = "dev-" + alarm.code.replace(":", "_")[:48]
         signal = alarm.signal if alarm.signal in SIGNALS else None
         if alarm.state != "active":  # a clear may not repeat the signal: find the open one by its code
@@ -345,7 +343,7 @@ class Engine:
                 if k.patient == p.key and k.kind == kind and k.family == code:
                     signal = k.signal
                     break
-        return self.conditions.set(p, kind, signal, code, alarm.state == "active", alarm.t, 0, alarm.priority,
+        return self.conditions.set(p, kind, signal, code, alarm.state == "active", alarm.t, 0, Priority(alarm.priority),
                                    say("reason.deviceSays", device=alarm.device, text=alarm.text), alarm.value,
                                    end_reason=say("reason.deviceCleared", device=alarm.device, code=alarm.code))
 

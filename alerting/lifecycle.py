@@ -22,17 +22,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from device_profiles.alarm_event import Priority, priority_rank
+from device_profiles.alarm_event import AlarmEventType, AlarmKind, AlarmState
 
 from .config import AlarmConfig
 from .errors import InputError
-from .events import Alarm, AlarmEvent, AlarmKey
+from .events import RANK, Alarm, AlarmEvent, AlarmKey
 from .reasons import Reason, Term, say, then
 
 ACTIONS = ("acknowledge", "silence", "escalate", "clear")
+# the members the transitions use, bound once (a module global, not an attribute lookup per call)
+LIMIT, NEWS2, DEVICE, ANOMALY = AlarmKind.LIMIT, AlarmKind.NEWS2, AlarmKind.DEVICE, AlarmKind.ANOMALY
+ACTIVE, ACKNOWLEDGED, SILENCED, CLEARED = (
+    AlarmState.ACTIVE, AlarmState.ACKNOWLEDGED, AlarmState.SILENCED, AlarmState.CLEARED)
+RAISED, UPDATED, ESCALATED = AlarmEventType.RAISED, AlarmEventType.UPDATED, AlarmEventType.ESCALATED
 # Severity steps up and high priority latches only for physiological alarms; technical alarms escalate
 # to the next role at their own priority, anomaly advisories never escalate (never louder than rules).
-PHYSIOLOGICAL = frozenset({"limit", "news2", "device"})
+PHYSIOLOGICAL = frozenset({LIMIT, NEWS2, DEVICE})
 
 
 # A change of the current value at least this big publishes an "updated" event (a new worst value
@@ -47,7 +52,7 @@ def clock(t: int) -> str:
 
 
 def _lower_is_worse(a: Alarm) -> bool:
-    return a.kind == "limit" and a.code.startswith("low")
+    return a.kind == LIMIT and a.code.startswith("low")
 
 
 def worse(a: Alarm, value: float | None) -> float | None:
@@ -61,21 +66,18 @@ def worse(a: Alarm, value: float | None) -> float | None:
 def material_change(a: Alarm, value: float | None) -> bool:
     """Whether ``value`` differs enough from the last published value to publish an update."""
     old = a.published_value
-    if value is None or old is None or a.kind not in ("limit", "news2"):
+    kind = a.kind
+    if value is None or old is None or (kind != LIMIT and kind != NEWS2):
         return False
     if value == old:
         return False
-    if a.kind == "news2":
+    if kind == NEWS2:
         return True
     prev_worst = a.worst if a.worst is not None else old
     if (value < prev_worst) if _lower_is_worse(a) else (value > prev_worst):
         return True
     step = MATERIAL_STEP.get(a.signal or "")
     return abs(value - old) >= (step if step is not None else 0.05 * abs(old))
-
-
-def _louder(priority: str) -> str:
-    return Priority(priority).louder().value
 
 
 def news2_band(total: float | None) -> str | None:
@@ -104,11 +106,11 @@ class Lifecycle:
     def restore(self, alarms: Iterable[Alarm]) -> None:
         """Take over open alarms from the state store after a restart."""
         for a in alarms:
-            if a.state != "cleared":
+            if a.state != CLEARED:
                 a.published_value = a.value
                 levels = self.config.policy(a.ward).levels
                 a.role = levels[min(a.escalation_level, len(levels) - 1)].role
-                if a.kind == "news2":
+                if a.kind == NEWS2:
                     a.band = news2_band(a.value)
                 self.by_id[a.id] = a
                 self.by_key[a.key] = a
@@ -132,7 +134,7 @@ class Lifecycle:
         ``proto.key``, when the caller has it)."""
         key = key or proto.key
         a = self.by_key.get(key)
-        if proto.kind == "news2":  # the ward's route of the score's response band sets the priority
+        if proto.kind == NEWS2:  # the ward's route of the score's response band sets the priority
             band = news2_band(proto.value)
             route = self.config.policy(proto.ward).news2_bands.get(band)  # type: ignore[call-overload]
             if route is not None:
@@ -147,22 +149,22 @@ class Lifecycle:
             proto.updated_t = proto.escalated_t = t
             self.by_id[proto.id] = proto
             self.by_key[key] = proto
-            return [proto.event("raised", t)]
+            return [proto.event(RAISED, t)]
         material = material_change(a, proto.value) or not a.condition
         a.value, a.reason, a.why = proto.value, proto.reason, proto.why  # every event: value and reason agree
         a.worst = worse(a, proto.value)
         a.condition, a.ended_t = True, None
-        rank = priority_rank(proto.priority)
-        if rank > priority_rank(a.condition_priority or a.priority):
+        rank = RANK[proto.priority]
+        if rank > RANK[a.condition_priority or a.priority]:
             a.condition_priority = proto.priority
-        if rank > priority_rank(a.priority):
+        if rank > RANK[a.priority]:
             a.priority, a.code, a.updated_t = proto.priority, proto.code, t
-            if a.state == "acknowledged":  # a worse condition needs a new acknowledgement
-                a.state, a.escalated_t = "active", t
-            return [a.event("escalated", t, reason=proto.reason_now())]
+            if a.state == ACKNOWLEDGED:  # a worse condition needs a new acknowledgement
+                a.state, a.escalated_t = ACTIVE, t
+            return [a.event(ESCALATED, t, reason=proto.reason_now())]
         if material:  # the text follows the patient: NEWS2 8 -> 10 is published, not kept at 8
             a.updated_t = t
-            return [a.event("updated", t)]
+            return [a.event(UPDATED, t)]
         return []
 
     def note(self, key: AlarmKey, t: int, value: float | None, reason: Reason) -> list[AlarmEvent]:
@@ -179,7 +181,7 @@ class Lifecycle:
         a.say(reason)
         if material:
             a.updated_t = t
-            events = [a.event("updated", t)]
+            events = [a.event(UPDATED, t)]
             return events + self.on_end(a, t) if first else events
         return []
 
@@ -193,11 +195,11 @@ class Lifecycle:
         a.condition = False
         a.updated_t = t
         latching = a.kind in PHYSIOLOGICAL and (a.condition_priority or a.priority) in self.config.policy(a.ward).latching
-        if latching and a.state in ("active", "silenced"):  # acknowledged: nothing left to wait for
+        if latching and (a.state == ACTIVE or a.state == SILENCED):  # acknowledged: nothing left to wait for
             a.ended_t = a.ended_t if a.ended_t is not None else t  # a NEWS2 score ended below its band earlier
             a.value = value
             a.say(then(reason, say("reason.latched", at=clock(a.ended_t))))
-            events = [a.event("updated", t)]
+            events = [a.event(UPDATED, t)]
             return events + self.on_end(a, t)
         return self._clear(a, t, None, reason)
 
@@ -208,13 +210,13 @@ class Lifecycle:
         return self._clear(a, t, None, reason)
 
     def _clear(self, a: Alarm, t: int, by: str | None, reason: Reason) -> list[AlarmEvent]:
-        a.state = "cleared"
+        a.state = CLEARED
         a.updated_t = t
         self.just_cleared[a.id] = a
         self.by_id.pop(a.id, None)
         if self.by_key.get(a.key) is a:
             del self.by_key[a.key]
-        events = [a.event("cleared", t, by=by, reason=reason)]
+        events = [a.event(AlarmEventType.CLEARED, t, by=by, reason=reason)]
         return events + self.on_end(a, t) if a.grouped else events
 
     # -- commands ---------------------------------------------------------------------------------
@@ -223,18 +225,18 @@ class Lifecycle:
         if a is None:
             raise InputError("id", f"no open alarm {alarm_id!r} (unknown or already cleared)")
         if action == "acknowledge":
-            if a.state == "acknowledged":
+            if a.state == ACKNOWLEDGED:
                 return []
-            a.state, a.acknowledged_by, a.acknowledged_t, a.silenced_until, a.updated_t = "acknowledged", by, t, None, t
-            events = [a.event("acknowledged", t, by=by, reason=say("reason.acknowledgedBy", by=by))]
+            a.state, a.acknowledged_by, a.acknowledged_t, a.silenced_until, a.updated_t = ACKNOWLEDGED, by, t, None, t
+            events = [a.event(AlarmEventType.ACKNOWLEDGED, t, by=by, reason=say("reason.acknowledgedBy", by=by))]
             if not a.condition:
                 events += self._clear(a, t, by, say("reason.ackAfterEnd"))
             return events
         if action == "silence":
             if minutes is None or not 0 < minutes <= 120:
                 raise InputError("minutes", f"{minutes!r}: silence needs minutes between 0 and 120")
-            a.state, a.silenced_until, a.updated_t = "silenced", t + int(minutes * 60_000), t
-            return [a.event("silenced", t, by=by, reason=say("reason.silencedBy", min=f"{minutes:g}", by=by))]
+            a.state, a.silenced_until, a.updated_t = SILENCED, t + int(minutes * 60_000), t
+            return [a.event(AlarmEventType.SILENCED, t, by=by, reason=say("reason.silencedBy", min=f"{minutes:g}", by=by))]
         if action == "escalate":
             return self._escalate(a, t, by, say("reason.escalatedBy", by=by))
         if action == "clear":
@@ -247,11 +249,11 @@ class Lifecycle:
         """Expire silences and escalate unacknowledged alarms whose next level is due."""
         events: list[AlarmEvent] = []
         for a in list(self.by_id.values()):
-            if a.state == "silenced" and a.silenced_until is not None and t >= a.silenced_until:
+            if a.state == SILENCED and a.silenced_until is not None and t >= a.silenced_until:
                 a.silenced_until = None
-                a.state, a.escalated_t, a.updated_t = "active", t, t
-                events.append(a.event("raised", t, reason=say("reason.silenceExpired", reason=a.reason_now())))
-            if a.state != "active" or a.kind == "anomaly" or not a.condition or a.ended_t is not None:
+                a.state, a.escalated_t, a.updated_t = ACTIVE, t, t
+                events.append(a.event(RAISED, t, reason=say("reason.silenceExpired", reason=a.reason_now())))
+            if a.state != ACTIVE or a.kind == ANOMALY or not a.condition or a.ended_t is not None:
                 continue  # escalation stops when the condition has ended (latched, or a NEWS2 score fading)
             policy = self.config.policy(a.ward)
             if a.priority not in policy.applies_to:
@@ -271,11 +273,11 @@ class Lifecycle:
             return []
         a.escalation_level += 1
         a.escalated_t = a.updated_t = t
-        if a.state == "acknowledged":
-            a.state = "active"
-        if policy.step_up_severity and a.kind in PHYSIOLOGICAL and a.kind != "news2":  # NEWS2: the band's
-            a.priority = _louder(a.priority)
+        if a.state == ACKNOWLEDGED:
+            a.state = ACTIVE
+        if policy.step_up_severity and a.kind in PHYSIOLOGICAL and a.kind != NEWS2:  # NEWS2: the band's
+            a.priority = a.priority.louder()
         role = a.role = policy.levels[a.escalation_level].role
-        return [a.event("escalated", t, by=by,
+        return [a.event(ESCALATED, t, by=by,
                         reason=say("reason.escalated", why=why, role=Term(f"reason.role.{role}", role),
                                    reason=a.reason_now()))]

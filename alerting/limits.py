@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from device_profiles import SIGNALS
+from device_profiles.alarm_event import Priority
 
 from .config import AlarmConfig, LimitRule, PatientOverride
 from .reasons import TEXTS, Reason, label, memo, say
@@ -19,7 +20,7 @@ from .reasons import TEXTS, Reason, label, memo, say
 class LimitHit:
     side: str  # "low" | "high"
     critical: bool
-    priority: str
+    priority: Priority
     limit: float
 
     @property

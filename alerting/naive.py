@@ -32,8 +32,8 @@ def naive_events(records: Iterable[Record], config: AlarmConfig) -> Iterator[dic
                 n += 1
                 active[key] = f"n{n:06d}"
                 yield {"t": r.t, "patient": r.patient, "id": active[key], "kind": "limit", "signal": name,
-                       "priority": rule.critical_priority if crit else rule.priority, "level": 0, "event": "raised",
-                       "reason": f"{name} {v:g} outside limits (naive per-sample threshold)"}
+                       "priority": (rule.critical_priority if crit else rule.priority).value, "level": 0,
+                       "event": "raised", "reason": f"{name} {v:g} outside limits (naive per-sample threshold)"}
             elif not out and key in active:
                 yield {"t": r.t, "patient": r.patient, "id": active.pop(key), "kind": "limit", "signal": name,
-                       "priority": rule.priority, "level": 0, "event": "cleared", "reason": f"{name} {v:g} within limits"}
+                       "priority": rule.priority.value, "level": 0, "event": "cleared", "reason": f"{name} {v:g} within limits"}

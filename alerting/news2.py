@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from device_profiles.alarm_event import Priority
 from device_profiles.news2_message import News2Risk
 
 PARAMETERS: tuple[str, ...] = (
@@ -53,11 +54,11 @@ RESPONSE: dict[str, str] = {
     Risk.HIGH: "urgent or emergency response",
 }
 # The response band drives the alarm priority (IEC 60601-1-8): urgent -> medium, emergency -> high.
-ALARM_PRIORITY: dict[Risk, str | None] = {
+ALARM_PRIORITY: dict[Risk, Priority | None] = {
     Risk.LOW: None,
-    Risk.LOW_MEDIUM: "medium",
-    Risk.MEDIUM: "medium",
-    Risk.HIGH: "high",
+    Risk.LOW_MEDIUM: Priority.MEDIUM,
+    Risk.MEDIUM: Priority.MEDIUM,
+    Risk.HIGH: Priority.HIGH,
 }
 
 
@@ -107,7 +108,7 @@ class News2Result:
         return RESPONSE["zero" if self.total == 0 and self.risk is Risk.LOW else self.risk]
 
     @property
-    def alarm_priority(self) -> str | None:
+    def alarm_priority(self) -> Priority | None:
         return ALARM_PRIORITY[self.risk]
 
     def to_json(self) -> dict[str, object]:

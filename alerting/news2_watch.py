@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .conditions import Conditions, Patient
+from .conditions import NEWS2, Conditions, Patient
 from .config import AlarmConfig, LimitRule, PatientOverride
 from .events import AlarmEvent
 from .news2 import (
@@ -301,7 +301,7 @@ class News2Watch:
         if suspended is not None:
             cond.pending.pop(key, None)
             p.news2_low_since = -1
-            return cond.end_if_open(p, "news2", None, "news2", t, say("reason.news2Suspended", why=suspended),
+            return cond.end_if_open(p, NEWS2, None, "news2", t, say("reason.news2Suspended", why=suspended),
                                     float(r.total))
         priority = r.alarm_priority if (r.complete or self.config.alarm_on_incomplete) else None
         held = priority is None and self._within_hysteresis(p, r)
@@ -321,7 +321,7 @@ class News2Watch:
                 # due() keeps looking until the clearing time has passed; meanwhile the alarm shows the score
                 below = say("reason.belowBand", after=self._clears_after())
                 return cond.lifecycle.note(key, t, float(r.total), say("reason.news2Tail", main=main, tail=below))
-            return cond.end_if_open(p, "news2", None, "news2", t, main, float(r.total))
+            return cond.end_if_open(p, NEWS2, None, "news2", t, main, float(r.total))
         p.news2_low_since = -1
         if held:
             h = self.config.hysteresis
@@ -334,7 +334,7 @@ class News2Watch:
         # persistence in observations (charted data): a band seen once is confirmed by the next scoring
         # observation; the high band (emergency) is never held back, as a critical limit is not
         samples = 1 if r.total >= 7 else self.config.confirm_samples
-        return cond.set(p, "news2", None, "news2", True, t, self.config.delay_s, priority, reason, float(r.total),
+        return cond.set(p, NEWS2, None, "news2", True, t, self.config.delay_s, priority, reason, float(r.total),
                         samples=samples, fresh=fresh)
 
 

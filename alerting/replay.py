@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from device_profiles import Attribution
+from device_profiles.alarm_event import AlarmKind, AlarmState
 
 from .config import AlarmConfig
 from .engine import Engine
@@ -77,7 +78,7 @@ class Replayer:
 
     def _emit(self, events: list[AlarmEvent]) -> Iterator[dict[str, Any]]:
         for e in events:
-            if self.ack_ms is not None and e.state == "active" and e.id not in self._waiting:
+            if self.ack_ms is not None and e.state == AlarmState.ACTIVE and e.id not in self._waiting:
                 self._waiting.add(e.id)
                 heapq.heappush(self._due, (e.t + self.ack_ms, e.id))
             if e.event in REPLAY_EVENTS:
@@ -102,7 +103,7 @@ class Replayer:
             self._waiting.discard(alarm_id)
             self.now = max(self.now, ack_t)
             a = engine.lifecycle.by_id.get(alarm_id)
-            if a is not None and a.state == "active":
+            if a is not None and a.state == AlarmState.ACTIVE:
                 yield from self._emit(engine.command(
                     AlarmCommand(id=alarm_id, action="acknowledge", by=ACK_BY, minutes=None, t=ack_t), ack_t))
 
@@ -112,9 +113,9 @@ class Replayer:
         lc = self.engine.lifecycle
         best: int | None = None
         for a in lc.by_id.values():
-            if a.state == "silenced" and a.silenced_until is not None:
+            if a.state == AlarmState.SILENCED and a.silenced_until is not None:
                 due = a.silenced_until
-            elif a.state == "active" and a.condition and a.kind != "anomaly":
+            elif a.state == AlarmState.ACTIVE and a.condition and a.kind != AlarmKind.ANOMALY:
                 levels = lc.config.policy(a.ward).levels
                 if a.escalation_level + 1 >= len(levels):
                     continue

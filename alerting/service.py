@@ -29,6 +29,7 @@ import orjson
 from device_profiles import (
     Attribution,
     DeviceAlarm,
+    DeviceStatusMessage,
     DrillStateMessage,
     News2Message,
     PayloadError,
@@ -153,7 +154,7 @@ class AlertingService:
                     self._emit(self.engine.observe(decode_attributed(bytes(data))))
                 elif where.name == "status":
                     self.counts["status"] += 1
-                    self._emit(self.engine.status(_status(data)))
+                    self._emit(self.engine.status(DeviceStatusMessage.from_json(orjson.loads(data), now_ms())))
                 elif where.name == "device_alarms":
                     self.counts["device_alarm"] += 1
                     alarm, who = _device_alarm(data)
@@ -315,12 +316,3 @@ def _device_alarm(data: bytes | bytearray) -> tuple[DeviceAlarm, Attribution]:
         raise InputError("$", "expected a JSON object")
     who = Attribution(*(str(msg.pop(k, "") or "") for k in ("ward", "bed", "patient", "drill")))
     return decode_device_alarm(orjson.dumps(msg), now=now_ms()), who
-
-
-def _status(data: bytes | bytearray) -> dict[str, Any]:
-    msg = orjson.loads(data)
-    if not isinstance(msg, dict) or type(msg.get("t")) is not int:
-        raise InputError("t", "status needs an integer t (ms)")
-    return msg
-
-

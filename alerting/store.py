@@ -334,6 +334,8 @@ def _history_entry(r: dict[str, Any]) -> dict[str, Any]:
 def _alarm_row(a: Alarm) -> dict[str, Any]:
     """The ``alerting_alarms`` row of ``a`` (the hot path of :meth:`AlarmStore.save`: 300 alarms ≈ 6 ms)."""
     row = {c: getattr(a, c) for c in _ALARM_COLUMNS}
+    if row["condition_priority"] is None:  # not raised through the lifecycle (the column is NOT NULL)
+        row["condition_priority"] = ""
     why = a.why
     if why is not None and why.key and why.text == a.reason:  # a key never says other than the text
         row["reason_key"], row["reason_params"] = why.key, orjson.dumps(why.json_params()).decode()
@@ -352,7 +354,10 @@ def _params(text: Any) -> dict[str, Any]:
 
 def _alarm(row: dict[str, Any]) -> Alarm:
     """An alarm from its row, its reason a message again (an alarm saved before keys: its text only)."""
-    a = Alarm.from_row(row)
+    try:
+        a = Alarm.from_row(row)
+    except ValueError as exc:  # a kind, priority or state no release writes
+        raise StateError(f"state DB: alarm {row.get('id')!r}: {exc}") from None
     if row.get("reason_key"):
         a.why = reasons.restore(row["reason_key"], _params(row.get("reason_params")), a.reason)
     return a

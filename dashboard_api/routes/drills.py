@@ -17,7 +17,6 @@ import weakref
 from typing import Annotated, Any
 
 import aiomqtt
-import orjson
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -157,7 +156,7 @@ async def start(services: ServicesDep, user: CurrentUser, body: DrillIn) -> Dril
     await services.record(user, "drill.start", f"drill/{drill_id}", {**body.model_dump(), "ends": drill.ends})
     await _assignments_changed(services)
     try:
-        await publish_retained(services.hub, drill_topic(services.root, body.ward), orjson.dumps(drill.topic_state(now)))
+        await publish_retained(services.hub, drill_topic(services.root, body.ward), drill.state_message(now).encode())
     except DrillError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     return _out(drill)

@@ -2,10 +2,11 @@
 producer publishes goes through the real consumer, and reads back as the same typed message, byte for byte.
 
 - NEWS2: alerting's ``AlertingService._publish_news2`` → the dashboard hub (``Hub.handle``) → the bed tile;
-- device status: ingest's ``Pipeline`` (canonical ``{root}/devices/{id}/status``) → the hub → the tile;
+- device status: ingest's ``Pipeline`` (canonical ``{root}/devices/{id}/status``) → the hub → the tile, and →
+  alerting (``AlertingService._handle`` → ``Engine.status``: offline, battery and device technical alarms);
 - drill state: the drills API (``Drill.state_message``, ``end_drill``) → the hub (DRILL banner), alerting (ends
   the drill's alarms) and the live-drill driver (stops).
-A message the consumer refuses is counted ``bad`` by the hub and changes nothing.
+A message the consumer refuses is counted ``bad`` by the hub (``rejected`` by alerting) and changes nothing.
 """
 
 from __future__ import annotations
@@ -117,6 +118,29 @@ def test_ingests_attributed_status_reaches_the_tile_as_the_same_message(hub: Hub
 
     hub.handle(topic, orjson.dumps({**orjson.loads(payload), "online": "no"}))  # refused, counted, nothing changed
     assert hub.counts["bad"] == 1 and hub.state.bed("w1", "07").tile(now_ms())["online"] is True
+
+
+def test_ingests_attributed_status_drives_alertings_technical_alarms() -> None:
+    published: list[tuple[str, bytes]] = []
+    pipe = Pipeline(R, Bound(), publish=lambda topic, body: published.append((topic, body)))
+    device_says = {"online": False, "battery": 12, "technical": {"sensor_fault": True}}
+    pipe.handle(topics.device_status("mon-7", R), orjson.dumps(device_says), now_ms(), Batch())
+    [(topic, payload)] = published
+    svc = alerting()
+    svc._handle(topic, payload)
+    _, events, _ = svc._queue.get_nowait()
+    assert sorted((e.code, e.kind, e.priority, e.event) for e in events) == [
+        ("battery", "technical", "low", "raised"), ("device-sensor_fault", "technical", "low", "raised"),
+        ("offline", "technical", "medium", "raised")]
+    assert {(e.device, e.ward, e.bed, e.patient) for e in events} == {("mon-7", "w1", "07", "p1")}
+    assert (svc.counts["status"], svc.counts["rejected"]) == (1, 0)
+
+    good = orjson.loads(payload)  # refused, each counted, and nothing changed
+    for bad in ({**good, "online": "no"}, {**good, "battery": 140}, {k: v for k, v in good.items() if k != "t"},
+                {**good, "t": now_ms() + 3_600_000}, [good]):
+        svc._handle(topic, orjson.dumps(bad))
+    assert (svc.counts["status"], svc.counts["rejected"]) == (6, 5) and svc._queue.empty()
+    assert sorted(k.family for k in svc.engine.lifecycle.by_key) == ["battery", "device-sensor_fault", "offline"]
 
 
 class FakeHub:

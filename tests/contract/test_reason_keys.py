@@ -20,7 +20,7 @@ import pytest
 
 from alerting import AlarmCommand, AlarmEvent, Engine, SpotObservation, build_config
 from alerting.reasons import TEXTS
-from device_profiles import Attribution, DeviceAlarm
+from device_profiles import Attribution, DeviceAlarm, DeviceStatusMessage
 from tests.alarmtext_node import run_alarmtext
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,9 +104,11 @@ def engine_events() -> list[AlarmEvent]:
     ev += e.tick(T0 + 900_000)
     ev += feed(e, 901, 905, **OK)
     # device status: offline and online, low battery and charged, a device's own technical flag on and off
+    # (ingest's status always says whether the device is online: the later ones say it is)
     for msg in ({"online": False}, {"online": True}, {"battery": 8}, {"battery": 80},
                 {"technical": {"sensor_fault": True}}, {"technical": {"sensor_fault": False}}):
-        ev += e.status({"device": "mon-1", "ward": "w1", "bed": "07", "patient": "p1", "t": T0 + 1_000_000, **msg})
+        ev += e.status(DeviceStatusMessage(**{"device": "mon-1", "ward": "w1", "bed": "07", "patient": "p1",
+                                              "t": T0 + 1_000_000, "online": True, **msg}))
     # an alarm the device raised itself, and its end
     for state in ("active", "cleared"):
         ev += e.device_alarm(DeviceAlarm(device="mon-1", t=T0 + 1_001_000, code="MDC_EVT_ASYSTOLE", priority="high",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alerting import PatientOverride
+from device_profiles import DeviceStatusMessage
 
 from .conftest import Feed, make_engine
 
@@ -94,11 +95,11 @@ def test_no_data_within_expire_after_raises_a_technical_alarm_and_ends_the_limit
 
 def test_device_status_offline_and_low_battery() -> None:
     f = Feed(make_engine())
-    ev = f.engine.status({"device": "mon-1", "ward": "w1", "bed": "07", "patient": "p1", "t": 1, "online": False,
-                          "battery": 12})
+    ev = f.engine.status(DeviceStatusMessage(device="mon-1", ward="w1", bed="07", patient="p1", t=1, online=False,
+                                             battery=12))
     assert {(e.kind, e.reason.split(" ")[-1]) for e in ev} == {("technical", "offline"), ("technical", "%")}
-    ev = f.engine.status({"device": "mon-1", "ward": "w1", "bed": "07", "patient": "p1", "t": 2, "online": True,
-                          "battery": 80})
+    ev = f.engine.status(DeviceStatusMessage(device="mon-1", ward="w1", bed="07", patient="p1", t=2, online=True,
+                                             battery=80))
     assert [e.event for e in ev] == ["cleared", "cleared"]
 
 

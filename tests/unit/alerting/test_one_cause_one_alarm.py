@@ -7,6 +7,7 @@ invalid, pulse still valid) is an ECG lead-off, as a heart rate of 0 is."""
 from __future__ import annotations
 
 from alerting import Engine
+from device_profiles import DeviceStatusMessage
 
 from .conftest import T0, WHO, Feed, make_engine
 
@@ -18,8 +19,8 @@ def codes(events: list) -> list[tuple[str, str | None, str]]:  # type: ignore[ty
 
 
 def _status(engine: Engine, s: float, online: bool) -> list:  # type: ignore[type-arg]
-    return engine.status({"device": "mon-1", "ward": WHO.ward, "bed": WHO.bed, "patient": WHO.patient,
-                          "t": T0 + int(s * 1000), "online": online})
+    return engine.status(DeviceStatusMessage(device="mon-1", ward=WHO.ward, bed=WHO.bed, patient=WHO.patient,
+                                             t=T0 + int(s * 1000), online=online))
 
 
 def test_leads_off_without_a_value_is_a_lead_off_and_not_also_no_hr_or_rr_data() -> None:

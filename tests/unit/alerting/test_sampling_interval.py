@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from alerting import AlarmConfig, Engine
+from device_profiles import DeviceStatusMessage
 
 from .conftest import T0, WHO, Feed, make_engine
 
@@ -62,8 +63,8 @@ def test_the_device_profile_expire_after_sets_the_horizon_and_alarms_yaml_wins()
     for config, expect_s in (({}, 300), ({"technical": {"expire_after_s": {"spo2": 45}}}, 45)):
         engine = make_engine(**config)
         f = Feed(engine)
-        engine.status({"device": "mon-1", "ward": WHO.ward, "bed": WHO.bed, "patient": WHO.patient, "t": T0,
-                       "online": True, "expire_after": {"spo2": 300}})
+        engine.status(DeviceStatusMessage(device="mon-1", ward=WHO.ward, bed=WHO.bed, patient=WHO.patient, t=T0,
+                                          online=True, expire_after={"spo2": 300}))
         for s in range(0, 20):
             f.at(s, spo2=97)
         for s in range(20, 400):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from alerting import Engine
-from device_profiles import Attribution
+from device_profiles import Attribution, DeviceStatusMessage
 
 from .conftest import T0, Feed, make_engine
 
@@ -19,8 +19,8 @@ VITALS = {"heart_rate": 71, "resp_rate": 14}
 
 
 def _status(engine: Engine, who: Attribution, s: float, online: bool) -> list[str]:
-    msg = {"device": "mon-1", "ward": who.ward, "bed": who.bed, "patient": who.patient, "drill": who.drill,
-           "t": T0 + int(s * 1000), "online": online}
+    msg = DeviceStatusMessage(device="mon-1", ward=who.ward, bed=who.bed, patient=who.patient, drill=who.drill,
+                              t=T0 + int(s * 1000), online=online)
     return [f"{e.event}:{e.reason}" for e in engine.status(msg)]
 
 

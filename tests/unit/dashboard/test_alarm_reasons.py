@@ -15,7 +15,7 @@ from typing import Any
 from alerting import AlarmEvent, Engine, SpotObservation, build_config
 from alerting.limits import LimitHit, describe, describe_end
 from alerting.news2 import OBSERVATION_FREQUENCY, RESPONSE
-from device_profiles import Attribution
+from device_profiles import Attribution, DeviceStatusMessage
 from tests.alarmtext_node import run_alarmtext
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,7 +64,8 @@ def engine_reasons() -> set[str]:
     events += e.tick(T0 + 900_000)
     # device status: offline, low battery, a device's own technical flag
     for msg in ({"online": False}, {"online": True, "battery": 8}, {"technical": {"sensor_fault": True}}):
-        events += e.status({"device": "mon-1", "ward": "w1", "bed": "07", "patient": "p1", "t": T0 + 1_000_000, **msg})
+        events += e.status(DeviceStatusMessage(**{"device": "mon-1", "ward": "w1", "bed": "07", "patient": "p1",
+                                                  "t": T0 + 1_000_000, "online": True, **msg}))
     # NEWS2: incomplete (no spot observations), then complete and high, then falling below the band
     n = engine(news2={"enabled": True, "delay_s": 0, "window_s": 1, "min_samples": 1},
                limits={"resp_rate": {"enabled": False}, "spo2": {"enabled": False}, "heart_rate": {"enabled": False}})
