@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import aiomqtt
 import orjson
@@ -298,7 +298,29 @@ class AlertingService:
             self._unpublished.popleft()
 
 
-def create_service(platform: Any) -> AlertingService:
+class HostSettings(Protocol):
+    """The composition's settings alerting reads (``smartward.compose.PlatformConfig`` has them)."""
+
+    @property
+    def broker(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def topic_root(self) -> str: ...
+    @property
+    def client_prefix(self) -> str: ...
+    @property
+    def extra(self) -> dict[str, Any]: ...
+
+
+class Host(Protocol):
+    """What alerting receives from the composition (``smartward.compose.Platform``, structurally)."""
+
+    @property
+    def config(self) -> HostSettings: ...
+
+
+def create_service(platform: Host) -> AlertingService:
     """The composition hook ``smartward/compose.py`` looks for: one alerting component for ``serve``
     and ``demo``. Reads ``platform.config`` (``broker``, ``state``, ``topic_root``, ``client_prefix``)
     and an optional alarm configuration file at ``platform.config.extra["alarm_config"]``."""

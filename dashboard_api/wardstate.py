@@ -23,8 +23,7 @@ from device_profiles import (
     News2Message,
     urgency,
 )
-
-from .frames import DrillState, ScreenAlarm, screen_alarm
+from device_profiles.ws_frames import DrillState, ScreenAlarm, screen_alarm
 
 KEY_SIGNALS = ("heart_rate", "spo2", "resp_rate", "nibp_sys", "nibp_dia", "temperature")
 SPOT_FIELDS = ("consciousness", "supplemental_o2", "spo2_scale")

@@ -1,5 +1,5 @@
 """Signal catalogue, canonical payload, topics, the typed messages between processes (alarm event, NEWS2 result,
-device status, drill state), device profiles and decoders."""
+device status, drill state) and the screens' websocket frames (``ws_frames``), device profiles and decoders."""
 
 from . import topics
 from .alarm_event import (

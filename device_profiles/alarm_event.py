@@ -167,7 +167,7 @@ class AlarmEventJSON(TypedDict):
     """The alarm event's JSON (:meth:`AlarmEvent.to_json`), the one description of its payload on the wire.
     Required: what every alerting release has sent; the rest may be missing from an older producer's
     event (consumers read them with :meth:`AlarmEvent.from_json`, which fills the defaults). The screens'
-    frame (``dashboard_api.frames.ScreenAlarm``) extends it, and the checked-in JSON Schema of the
+    frame (``device_profiles.ws_frames.ScreenAlarm``) extends it, and the checked-in JSON Schema of the
     websocket frames is generated from that."""
 
     id: str

@@ -1,10 +1,10 @@
 """Turn the websocket frame schema into JSDoc typedefs for the web pages.
 
-    python scripts/gen_frame_types.py           # write the schema from dashboard_api/frames.py, then frames.js
+    python scripts/gen_frame_types.py           # write the schema from device_profiles/ws_frames.py, then frames.js
     python scripts/gen_frame_types.py --check   # exit 1 if either checked-in file is not what the types give
 
 The schema (``dashboard_api/static/schema/ws-frames.schema.json``) is generated from the typed frames in
-Python (``dashboard_api/frames.py``, pydantic's JSON Schema of ``WsFrame``); this writes one ``@typedef`` per schema definition and ``WsFrame`` for the schema's root (the
+Python (``device_profiles/ws_frames.py``, pydantic's JSON Schema of ``WsFrame``); this writes one ``@typedef`` per schema definition and ``WsFrame`` for the schema's root (the
 union of every frame), so ``// @ts-check`` modules type what arrives on the websocket as
 ``import("./frames.js").WsFrame``. ``tests/contract/test_frame_typedefs.py`` fails when the checked-in
 file and the schema disagree.
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    from dashboard_api.frames import schema as frame_schema
+    from device_profiles.ws_frames import schema as frame_schema
 
     schema_text = schema_json(frame_schema())
     text = render(json.loads(schema_text))
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         stale = [str(p) for p, want in ((args.schema, schema_text), (args.out, text))
                  if not p.exists() or p.read_text(encoding="utf-8") != want]
         if stale:
-            print(f"{', '.join(stale)}: not what dashboard_api/frames.py gives: run python scripts/gen_frame_types.py",
+            print(f"{', '.join(stale)}: not what device_profiles/ws_frames.py gives: run python scripts/gen_frame_types.py",
                   file=sys.stderr)
             return 1
         return 0

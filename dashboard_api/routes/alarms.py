@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from alerting import command_topic, parse_spot, spot_topic
 from alerting.errors import InputError
 from device_profiles import now_ms
+from device_profiles.ws_frames import ScreenAlarm
 
 from ..deps import CurrentUser, Services, ServicesDep, require_clinical, require_patient
-from ..frames import ScreenAlarm
 
 router = APIRouter(prefix="/api/v1", tags=["alarms"])
 AlarmId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="alarm id")]

@@ -14,10 +14,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel
 
 from device_profiles import now_ms
+from device_profiles.ws_frames import ScreenAlarm
 
 from ..bed_layout import BedLayout, BedLayoutIn, BedLayouts
 from ..deps import CurrentUser, Services, ServicesDep, require_clinical, require_ward
-from ..frames import ScreenAlarm
 from ..identities import identities
 from ..users import User
 from ..wardstate import HOME_WARD

@@ -1,5 +1,5 @@
 """The checked-in frame schema (dashboard_api/static/schema/ws-frames.schema.json) is what the typed frames
-of dashboard_api/frames.py give, and the JSDoc typedefs (dashboard_api/static/frames.js) are what
+of device_profiles/ws_frames.py give, and the JSDoc typedefs (dashboard_api/static/frames.js) are what
 scripts/gen_frame_types.py makes of that schema: a change to a frame that is not regenerated fails here."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ gen = _generator()
 
 
 def test_checked_in_schema_is_what_the_python_frames_give() -> None:
-    from dashboard_api.frames import schema
+    from device_profiles.ws_frames import schema
 
     assert gen.SCHEMA.read_text(encoding="utf-8") == gen.schema_json(schema()), "run: python scripts/gen_frame_types.py"
 

@@ -21,7 +21,6 @@ import pytest
 
 from alerting import AlertingService, SpotObservation, build_config
 from dashboard_api.drills import Drill, DrillBed, end_drill
-from dashboard_api.frames import FRAME
 from dashboard_api.hub import Hub
 from device_profiles import (
     Attribution,
@@ -31,6 +30,7 @@ from device_profiles import (
     now_ms,
     topics,
 )
+from device_profiles.ws_frames import FRAME
 from digital_twin.drill_report import AlarmLog
 from digital_twin.live_drill import LiveDrill, LiveDrillOptions
 from ingest.pipeline import Pipeline

@@ -1,4 +1,4 @@
-"""The typed websocket frames (dashboard_api/frames.py) describe what the server really sends: frames
+"""The typed websocket frames (device_profiles/ws_frames.py) describe what the server really sends: frames
 built by WardState from real alerting events, a drill's retained state and a waveform chunk validate
 against them, and frames that break the contract do not."""
 
@@ -14,8 +14,8 @@ from alerting.events import Alarm, AlarmKey
 from alerting.reasons import verbatim
 from dashboard_api import WardState
 from dashboard_api.drills import Drill, DrillBed
-from dashboard_api.frames import FRAME
 from device_profiles import DeviceStatusMessage, DrillStateMessage, News2Message
+from device_profiles.ws_frames import FRAME
 
 T = 1_763_805_600_000
 

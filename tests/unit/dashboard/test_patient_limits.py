@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from alerting import AlarmConfig, AlarmStore, AlertingService, PatientOverride, build_config
 from alerting.limits import effective_rule, evaluate
 from dashboard_api import WardState
-from dashboard_api.frames import FRAME
 from dashboard_api.patient_limits import BOUNDS, LimitsError, LimitsIn, check, settable, view
+from device_profiles.ws_frames import FRAME
 
 CONFIG = AlarmConfig()
 T = 1_763_805_600_000

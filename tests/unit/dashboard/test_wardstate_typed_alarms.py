@@ -9,8 +9,8 @@ import orjson
 
 from alerting import AlarmCommand, Engine, build_config
 from dashboard_api import WardState
-from dashboard_api.frames import FRAME
 from device_profiles import AlarmEvent, AlarmEventType, Attribution, News2Message
+from device_profiles.ws_frames import FRAME
 
 T = 1_763_805_600_000
 WHO = Attribution(ward="w1", bed="07", patient="p1")
