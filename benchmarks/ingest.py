@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-NODE_RED_PEER = 20_000.0  # msg/s, Node-RED mqtt in -> join 5,000/1 s -> influxdb batch (issue 2)
 PUBLISHERS = 10
 
 
@@ -293,8 +292,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"ingest MQTT->InfluxDB, {w} worker(s):                    {rate:12,.0f} msg/s"
                   f"   ({per_cpu:,.0f} msg per worker CPU-second)\n"
                   f"    = {rate / paho:4.2f}x paho receive, {rate / raw:4.2f}x raw /write, "
-                  f"{rate / NODE_RED_PEER:4.2f}x Node-RED peer (20,000 msg/s); backlog published at {pub:,.0f} msg/s")
+                  f"backlog published at {pub:,.0f} msg/s")
         print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
+        print("against Node-RED: ../shared/bench/side_by_side.sh runs the peer and `smartward serve` in one run "
+              "(this benchmark compares with no figure from another day)")
     finally:
         mosq.close()
         influx.close()
