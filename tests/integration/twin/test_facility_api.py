@@ -207,7 +207,7 @@ async def test_evacuation_now_follows_the_live_census(fm: Running) -> None:
             assert r.status_code == 200, r.text
         # alerting's NEWS2 of P200: high (retained, as alerting publishes it)
         await fm.publish(f"news2/{WARD}/P200", {"total": 8, "risk": "high", "complete": True, "missing": [],
-                                               "ward": WARD, "bed": "11", "patient": "P200", "t": 1}, qos=1)
+                                               "ward": WARD, "bed": "11", "patient": "P200", "t": int(time.time() * 1000)}, qos=1)
 
         async def now(**q: Any) -> dict[str, Any]:
             params = {k: v for k, v in ({"ward": WARD, "shift": "night", "wait": 30} | q).items() if v is not None}
