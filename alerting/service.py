@@ -41,6 +41,7 @@ from device_profiles import (
 )
 from device_profiles.mqtt_client import Client
 from device_profiles.mqtt_factory import stay_subscribed
+from device_profiles.platform_settings import PlatformSettings
 from device_profiles.retry import Backoff
 
 from .config import AlarmConfig
@@ -298,26 +299,11 @@ class AlertingService:
             self._unpublished.popleft()
 
 
-class HostSettings(Protocol):
-    """The composition's settings alerting reads (``smartward.compose.PlatformConfig`` has them)."""
-
-    @property
-    def broker(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def topic_root(self) -> str: ...
-    @property
-    def client_prefix(self) -> str: ...
-    @property
-    def extra(self) -> dict[str, Any]: ...
-
-
 class Host(Protocol):
     """What alerting receives from the composition (``smartward.compose.Platform``, structurally)."""
 
     @property
-    def config(self) -> HostSettings: ...
+    def config(self) -> PlatformSettings: ...
 
 
 def create_service(platform: Host) -> AlertingService:

@@ -8,7 +8,9 @@ so both can import it without an upward import.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from device_profiles.platform_settings import PlatformSettings
 
 if TYPE_CHECKING:
     from .attribution import Attributions
@@ -25,28 +27,6 @@ class Component(Protocol):
         """Run until cancelled; on cancellation finish in-flight work (flush, ack) and return."""
 
     def ready(self) -> bool: ...
-
-
-class PlatformSettings(Protocol):
-    """The composition's settings that components read (``smartward.compose.PlatformConfig``)."""
-
-    @property
-    def broker(self) -> str: ...
-
-    @property
-    def state(self) -> str: ...
-
-    @property
-    def data_dir(self) -> str: ...
-
-    @property
-    def topic_root(self) -> str: ...
-
-    @property
-    def client_prefix(self) -> str: ...
-
-    @property
-    def extra(self) -> dict[str, Any]: ...
 
 
 class PlatformServices(Protocol):
