@@ -26,13 +26,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NotRequired, TypeVar, Union
+from typing import Any, NotRequired, Union
 
 import orjson
 from typing_extensions import TypedDict  # pydantic (the screens' frame schema) needs it on Python < 3.12
 
 from .canonical import check_id, check_time
 from .errors import PayloadError
+from .payload_fields import member
 
 
 class AlarmKind(StrEnum):
@@ -203,16 +204,6 @@ class AlarmEventJSON(TypedDict):
     condition_params: NotRequired[dict[str, ReasonParam]]
 
 
-_E = TypeVar("_E", bound=StrEnum)
-
-
-def _choice(enum: type[_E], value: Any, where: str, what: str) -> _E:
-    try:
-        return enum(value)
-    except ValueError:
-        raise PayloadError(where, f"{value!r} is not {what} ({', '.join(e.value for e in enum)})") from None
-
-
 def _text(value: Any, where: str, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise PayloadError(where, f"must be a string of at most {limit} characters")
@@ -357,9 +348,9 @@ class AlarmEvent:
         for key in ("event", "kind", "priority", "state"):
             if not msg.get(key):
                 raise PayloadError(key, "missing")
-        kind = _choice(AlarmKind, tags["kind"], "kind", "an alarm kind")
-        priority = _choice(Priority, tags["priority"], "priority", "a priority")
-        event = _choice(AlarmEventType, tags["event"], "event", "an alarm event")
+        kind = member(AlarmKind, tags["kind"], "kind", "an alarm kind")
+        priority = member(Priority, tags["priority"], "priority", "a priority")
+        event = member(AlarmEventType, tags["event"], "event", "an alarm event")
         state = msg.get("state")
         if state not in _STATES:
             raise PayloadError("state", f"{state!r} is not a state ({', '.join(_STATES)})")
@@ -383,7 +374,7 @@ class AlarmEvent:
             code=check_code(msg.get("code") or ""), worst=_number(msg.get("worst"), "worst"),
             condition=_flag(msg.get("condition"), "condition", True), ended_t=ended_t,
             condition_reason=_text(msg.get("condition_reason") or "", "condition_reason"),
-            peak_priority=None if peak is None or peak == "" else _choice(Priority, peak, "peak_priority", "a priority"),
+            peak_priority=None if peak is None or peak == "" else member(Priority, peak, "peak_priority", "a priority"),
             latched=_flag(msg.get("latched"), "latched", False), band=band,
             role=_text(msg.get("role") or "", "role", 64), grouped=_grouped(msg.get("grouped")),
             **_message("reason", msg, keep_alarm), **_message("condition", msg, keep_alarm),

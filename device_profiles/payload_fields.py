@@ -31,6 +31,11 @@ def choice(enum: type[_E], value: Any, where: str, what: str) -> _E:
     """A member of a closed set (``missing`` when absent)."""
     if value is None or value == "":
         raise PayloadError(where, "missing")
+    return member(enum, value, where, what)
+
+
+def member(enum: type[_E], value: Any, where: str, what: str) -> _E:
+    """``value`` as a member of ``enum``; otherwise the error lists the set."""
     try:
         return enum(value)
     except ValueError:
