@@ -6,9 +6,19 @@ as one MQTT message, so the broker, the worker's own client and every consumer (
 dashboard hub) handled each message three to five times over. Here the observations taken in one
 read are merged per device and attribution into one canonical attributed observation (the same
 payload, several samples in arrival order, ``seq`` of the last message; a message may always carry
-several samples, DESIGN.md) and published once the read is handled (``loop.call_soon``): nothing
-waits for a timer, so a quiet ward's observation leaves as soon as it did before, and under load the
-stream is a few messages per device and read instead of one per sample.
+several samples, DESIGN.md) and published once the read is handled (``loop.call_soon``).
+
+Under a burst (a gateway's backlog after an outage, a load test), reads follow each other within
+a millisecond, and merging per read still left one message for every three or four samples: the
+broker, the hub and alerting then spent more on the republished stream than ingest did on the
+devices' (measured with ``side_by_side.sh``). So flushes are at least ``window_s`` (50 ms) apart:
+when the last flush is older than that, the queue leaves right after the read, as before (a quiet
+ward's observation is never held back); otherwise it leaves when the window ends. That bounds the
+stream to one message per device and attribution per window and worker, and adds at most 50 ms to
+an observation's way to alerting and the screens, against an alarm budget of seconds.
+
+Order is kept: whatever else the worker republishes (a device status, a device alarm) first flushes
+what is queued (:meth:`flush`), so consumers see a device's messages in the order ingest took them.
 
 An observation alone in its group keeps its original bytes (``body``: spliced, not re-encoded).
 """
@@ -22,36 +32,45 @@ from device_profiles import AttributedObservation, Observation
 
 Send = Callable[[str, bytes], None]
 MAX_MERGED = 500  # device messages per merged message: consumers decode a message whole
+WINDOW_S = 0.05  # least time between two flushes under a burst
 
 
 class Republisher:
     """Collects the attributed observations of one socket read; :meth:`flush` publishes them."""
 
-    def __init__(self, send: Send, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(self, send: Send, loop: asyncio.AbstractEventLoop | None = None, window_s: float = WINDOW_S) -> None:
         self._send = send
         self._loop = loop
+        self._window = window_s
         self._groups: dict[tuple[str, str, str, str, str, str], list[tuple[AttributedObservation, bytes]]] = {}
-        self._scheduled = False
+        self._scheduled: asyncio.Handle | None = None
+        self._last = float("-inf")  # loop time of the last flush
         self.messages = 0  # MQTT messages sent (for the counters)
 
     def obs(self, topic: str, a: AttributedObservation, body: bytes) -> None:
         """Queue one attributed observation (``body``: its encoded form) for ``topic``."""
         w = a.who
         self._groups.setdefault((topic, a.obs.device, w.ward, w.bed, w.patient, w.drill), []).append((a, body))
-        if not self._scheduled:
+        if self._scheduled is None:
             loop = self._loop
             if loop is None:
                 try:
-                    loop = asyncio.get_running_loop()
+                    loop = self._loop = asyncio.get_running_loop()
                 except RuntimeError:  # no loop (a synchronous caller): nothing to coalesce with
                     self.flush()
                     return
-            self._scheduled = True
-            loop.call_soon(self.flush)
+            wait = self._last + self._window - loop.time()
+            self._scheduled = loop.call_soon(self.flush) if wait <= 0 else loop.call_later(wait, self.flush)
 
     def flush(self) -> None:
         """Publish what is queued: one message per group (its samples merged), in first-arrival order."""
-        self._scheduled = False
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
+        if not self._groups:
+            return
+        if self._loop is not None:
+            self._last = self._loop.time()
         groups, self._groups = self._groups, {}
         for (topic, *_), items in groups.items():
             if len(items) == 1:

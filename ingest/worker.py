@@ -86,7 +86,7 @@ class IngestWorker:
                             cfg.session_expiry_s, v5=False)
         # observations taken in one socket read leave as one message per device (ingest/republish.py)
         self.republisher = Republisher(self._publish)
-        self.pipeline = Pipeline(self.root, self.attributions, self.decoders, self._publish, cfg.auto_assign,
+        self.pipeline = Pipeline(self.root, self.attributions, self.decoders, self._publish_in_order, cfg.auto_assign,
                                  publish_obs=self.republisher.obs)
         self.writer = BatchWriter(self.store, self.spool, self._keep_rejected_batch)
         self._control = {control_topic(self.root), profiles_topic(self.root)}
@@ -144,6 +144,11 @@ class IngestWorker:
     def _publish(self, topic: str, payload: bytes) -> None:
         self.out.publish(topic, payload, self.cfg.republish_qos)
         self._republished += 1
+
+    def _publish_in_order(self, topic: str, payload: bytes) -> None:
+        """A status or device alarm: the observations queued before it leave first."""
+        self.republisher.flush()
+        self._publish(topic, payload)
 
     def _on_message(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
         if not self._accepting:

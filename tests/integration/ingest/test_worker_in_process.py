@@ -109,3 +109,24 @@ async def test_a_missing_samples_path_is_a_dead_letter_and_an_empty_batch_is_cou
     rows = await worker.store.query_vitals(device=device, from_ms=now - 10_000, to_ms=now + 1)
     assert [r.values for r in rows] == [{"heart_rate": 72.0}]  # the misspelled batch's 71 is not lost: dead letter
     await until(lambda: metrics.EMPTY_BATCHES._value.get() == empty_before + 1, "empty batch counted")
+
+
+async def test_a_status_never_overtakes_the_observations_before_it(worker: IngestWorker, mosquitto: Mosquitto,
+                                                                   topic_root: str) -> None:
+    """Under a burst the republished observations wait for the flush window (ingest/republish.py); a
+    device status sent after them must still reach alerting and the screens after them."""
+    now = int(time.time() * 1000)
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier=f"o-{topic_root[:12]}") as client:
+        await client.subscribe(f"{topic_root}/wards/+/+", qos=1)
+        for seq in (1, 2):  # the first leaves at once, the second inside the flush window
+            obs = {"v": 1, "device": "mon-8", "seq": seq, "samples": [{"t": now - 1000 + seq, "heart_rate": 70 + seq}]}
+            await client.publish(f"{topic_root}/devices/mon-8/obs", orjson.dumps(obs), qos=1)
+        await client.publish(f"{topic_root}/devices/mon-8/status", orjson.dumps({"online": True, "battery": 40}), qos=1)
+        got: list[str] = []
+        async with asyncio.timeout(10):
+            async for m in client.messages:
+                body = orjson.loads(m.payload)
+                got += [f"obs {s['heart_rate']:.0f}" for s in body["samples"]] if "samples" in body else ["status"]
+                if "status" in got:
+                    break
+        assert got == ["obs 71", "obs 72", "status"]

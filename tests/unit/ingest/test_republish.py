@@ -1,5 +1,6 @@
 """The attributed stream leaves in fewer messages (ingest/republish.py): what one socket read took is
-merged per device and attribution, published right after the read, and nothing is lost or reordered."""
+merged per device and attribution, published right after the read (or, under a burst, when the
+flush window ends), and nothing is lost or reordered."""
 
 from __future__ import annotations
 
@@ -73,3 +74,40 @@ def test_a_long_read_is_cut_into_bounded_messages() -> None:
     sizes = [len(orjson.loads(b)["samples"]) for b in sent2]
     assert sizes == [republish.MAX_MERGED, republish.MAX_MERGED, 1], sizes
     assert [s["t"] for b in sent2 for s in orjson.loads(b)["samples"]] == list(range(n))
+
+
+async def test_a_burst_leaves_once_per_window_and_a_quiet_stream_at_once() -> None:
+    sent: list[bytes] = []
+    r = Republisher(lambda _t, body: sent.append(body), window_s=0.2)
+    a = obs("mon-1", 1, 1)
+    r.obs("t/w1/obs", a, a.encode())
+    await asyncio.sleep(0)
+    assert len(sent) == 1  # the first read after a quiet spell: right after the read
+    for seq in (2, 3):  # two more reads inside the window
+        b = obs("mon-1", seq, seq)
+        r.obs("t/w1/obs", b, b.encode())
+        await asyncio.sleep(0)
+    assert len(sent) == 1 and r.pending == 2  # held until the window ends
+    await asyncio.sleep(0.3)
+    assert len(sent) == 2 and r.pending == 0
+    assert [s.t for s in decode_attributed(sent[1]).obs.samples] == [2, 3]  # merged, in order
+    await asyncio.sleep(0.25)  # quiet for longer than the window
+    c = obs("mon-1", 4, 4)
+    r.obs("t/w1/obs", c, c.encode())
+    await asyncio.sleep(0)
+    assert len(sent) == 3  # not held back
+
+
+async def test_flush_sends_what_is_held_and_cancels_the_timer() -> None:
+    sent: list[bytes] = []
+    r = Republisher(lambda _t, body: sent.append(body), window_s=0.2)
+    for seq in (1, 2):
+        a = obs("mon-1", seq, seq)
+        r.obs("t/w1/obs", a, a.encode())
+        await asyncio.sleep(0)
+    assert len(sent) == 1
+    r.flush()  # what the worker does before a status or device alarm: those never overtake an observation
+    assert len(sent) == 2
+    r.flush()
+    await asyncio.sleep(0.3)
+    assert len(sent) == 2  # nothing sent twice, no empty message
