@@ -14,6 +14,7 @@ from .mqtt_link import SESSION_EXPIRY_S
 
 MAX_BATCH_LINES = 5000
 MAX_BATCH_AGE_S = 1.0
+BATCH_IDLE_S = 0.05  # a pause this long in the stream seals the open batch
 
 
 def default_client_prefix(root: str) -> str:
@@ -38,6 +39,7 @@ class IngestConfig:
     republish_qos: int = 1
     max_batch_lines: int = MAX_BATCH_LINES
     max_batch_age_s: float = MAX_BATCH_AGE_S
+    batch_idle_s: float = BATCH_IDLE_S
     session_expiry_s: int = SESSION_EXPIRY_S
     mqtt_v5: bool = True  # False: MQTT 3.1.1, persistent session, no shared subscription (one worker)
     drain: bool = False  # True: empty this worker's session, then end it (scaling down)

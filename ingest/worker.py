@@ -3,7 +3,7 @@ durable writes, then acknowledgements. ``smartward serve`` runs N of them as pro
 
 Flow per message (``_on_message``, synchronous, a few microseconds): decode + validate + attribute
 into the open :class:`Batch` (or a dead letter), republish the attributed form, remember
-(mid, qos). A batch is sealed at 5,000 points or 1 s; the commit loop stores its dead letters
+(mid, qos). A batch is sealed at 5,000 points, at 1 s, or after a 50 ms pause in the stream; the commit loop stores its dead letters
 (SQLite commit), writes its points (store 2xx or fsynced spool), and only then acknowledges its
 messages. A kill at any moment loses nothing: unacknowledged messages are redelivered by the broker
 to the same session when the worker comes back, and storage is idempotent.
@@ -99,6 +99,7 @@ class IngestWorker:
         self._background: set[asyncio.Task[None]] = set()
         self._sealed = asyncio.Event()
         self._opened_at = 0.0
+        self._last_at = 0.0  # when the open batch took its last message
         self._opened = asyncio.Event()
         self.first_message = asyncio.Event()  # for benchmarks: when the stream started
         self.first_message_at = 0.0
@@ -174,8 +175,9 @@ class IngestWorker:
             result = "rejected"
         self._counts[result] += 1
         self._acks.append((mid, qos))
+        self._last_at = time.monotonic()
         if len(self._acks) == 1:
-            self._opened_at = time.monotonic()
+            self._opened_at = self._last_at
             self._opened.set()
         if self._batch.lines >= self.cfg.max_batch_lines or len(self._dead) >= 1000:
             self._seal()
@@ -218,11 +220,14 @@ class IngestWorker:
 
     # -- loops ------------------------------------------------------------------------------------
     async def _age_loop(self) -> None:
-        """Seal a batch that is 1 s old (the size rule seals it earlier under load)."""
-        age = self.cfg.max_batch_age_s
+        """Seal a batch that is 1 s old, or once no message has come for 50 ms (the size rule seals it
+        earlier under load). The pause rule ends a burst's last batch at once instead of up to 1 s later:
+        its data is queryable and acknowledged sooner. Under steady load (500 msg/s per worker at 1,000
+        beds) pauses of 50 ms almost never occur, so batches stay large."""
+        age, idle = self.cfg.max_batch_age_s, self.cfg.batch_idle_s
         while True:
             await self._opened.wait()
-            wait = self._opened_at + age - time.monotonic()
+            wait = min(self._opened_at + age, self._last_at + idle) - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             elif self._acks:

@@ -22,11 +22,13 @@ from ingest import Attributions, IngestConfig, IngestWorker, control_topic, make
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def worker(mosquitto: Mosquitto, topic_root: str, tmp_path: Path) -> AsyncIterator[IngestWorker]:
+@contextlib.asynccontextmanager
+async def running_worker(mosquitto: Mosquitto, topic_root: str, tmp_path: Path,
+                         max_batch_age_s: float) -> AsyncIterator[IngestWorker]:
     cfg = IngestConfig(broker=mosquitto.url, store=f"sqlite:///{tmp_path}/vitals.sqlite3",
                        state=f"sqlite:///{tmp_path}/state.sqlite3", data_dir=str(tmp_path), topic_root=topic_root,
-                       max_batch_age_s=0.2, shared_group=f"ingest{topic_root[1:11]}")  # vendor topics are global
+                       max_batch_age_s=max_batch_age_s,
+                       shared_group=f"ingest{topic_root[1:11]}")  # vendor topics are global
     w = IngestWorker(cfg)
     task = asyncio.create_task(w.run())
     await until(w.ready, "worker subscribed")
@@ -34,6 +36,12 @@ async def worker(mosquitto: Mosquitto, topic_root: str, tmp_path: Path) -> Async
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+@pytest.fixture
+async def worker(mosquitto: Mosquitto, topic_root: str, tmp_path: Path) -> AsyncIterator[IngestWorker]:
+    async with running_worker(mosquitto, topic_root, tmp_path, 0.2) as w:
+        yield w
 
 
 async def until(cond: object, what: str, limit_s: float = 10) -> None:
@@ -130,3 +138,20 @@ async def test_a_status_never_overtakes_the_observations_before_it(worker: Inges
                 if "status" in got:
                     break
         assert got == ["obs 71", "obs 72", "status"]
+
+
+async def test_a_pause_in_the_stream_seals_the_batch_long_before_its_age(mosquitto: Mosquitto, topic_root: str,
+                                                                        tmp_path: Path) -> None:
+    """The end of a burst is stored once the stream pauses (50 ms), not when the batch's age limit ends."""
+    async with running_worker(mosquitto, topic_root, tmp_path, max_batch_age_s=60) as worker:
+        await until(worker.store.ping, "store open")
+        now = int(time.time() * 1000)
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier=f"p-{topic_root[:12]}") as client:
+            for seq in range(3):
+                obs = {"v": 1, "device": "mon-5", "seq": seq, "samples": [{"t": now - 1000 + seq, "heart_rate": 60 + seq}]}
+                await client.publish(f"{topic_root}/devices/mon-5/obs", orjson.dumps(obs), qos=1)
+
+        async def stored() -> bool:
+            return await worker.store.count("vitals", "heart_rate") == 3
+
+        await until(stored, "the burst stored", limit_s=5)
