@@ -127,6 +127,15 @@ class _BufferedClient(mqtt.Client):
         return out
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
+        if self._rpos >= len(self._rb) and self._sock is not None and self.fast_on_message is not None:
+            try:  # fill the buffer here, so that its first packet is not paho's either
+                data = super()._sock_recv(262144)
+            except OSError:  # BlockingIOError (nothing to read) included: paho's read below reports it
+                data = b""
+            if data:
+                self._rb, self._rpos = data, 0
+                if self._fast_publishes() and self._rpos >= len(self._rb):
+                    return MQTTErrorCode.MQTT_ERR_SUCCESS  # the whole read taken
         rc = super().loop_read(max_packets)
         while rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._rpos < len(self._rb) and self._sock is not None:
             if self._fast_publishes():
