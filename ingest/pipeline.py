@@ -35,10 +35,11 @@ from device_profiles.canonical import MAX_PAYLOAD_BYTES, RAW_RETENTION_MS, RETEN
 from .decoding import Decoder
 from .dedup import SeqWindow
 from .records import AlarmEvent, Batch
+from .republish import splice
 
 log = logging.getLogger(__name__)
 Publish = Callable[[str, bytes], None]
-PublishObs = Callable[[str, AttributedObservation, bytes], None]  # topic, observation, its encoded form
+PublishObs = Callable[[str, AttributedObservation, bytes | None], None]  # topic, observation, raw (see Republisher.obs)
 STORED, DUPLICATE = "stored", "duplicate"
 
 
@@ -65,19 +66,6 @@ def device_filters(root: str) -> list[str]:
             + [topics.alarm_filter(root)])
 
 
-def splice(raw: bytes, who: Attribution) -> bytes:
-    """The attributed payload without re-encoding: the validated canonical object plus our keys.
-
-    Our keys come last, so they win over any same-named key a device put in (JSON decoders keep
-    the last duplicate); the ids are validated (``[A-Za-z0-9_.-]``) and need no escaping.
-    """
-    body = raw.rstrip()
-    extra = f',"ward":"{who.ward}","bed":"{who.bed}","patient":"{who.patient}"'
-    if who.drill:
-        extra += f',"drill":"{who.drill}"'
-    return body[:-1] + extra.encode() + b"}"
-
-
 class Pipeline:
     def __init__(self, root: str, attributions: Attributor, decoders: Sequence[Decoder] = (),
                  publish: Publish | None = None, auto_assign: str | None = None, dedup: SeqWindow | None = None,
@@ -89,7 +77,7 @@ class Pipeline:
         # attributed observations (e.g. ingest.republish.Republisher.obs); else each published as it is
         self.publish_obs: PublishObs | None = publish_obs
         if publish_obs is None and publish is not None:
-            self.publish_obs = lambda topic, _a, body: publish(topic, body)
+            self.publish_obs = lambda topic, a, raw: publish(topic, splice(raw, a.who) if raw is not None else a.encode())
         self.auto_assign = auto_assign
         self.dedup = dedup or SeqWindow()
         self._devices = topics.device_prefix(root)
@@ -177,8 +165,7 @@ class Pipeline:
         for a in parts:
             batch.add_obs(a)
             if self.publish_obs is not None:
-                body = splice(raw, a.who) if raw is not None and len(parts) == 1 else a.encode()
-                self.publish_obs(ward_topic(self.root, a.who.ward, "obs"), a, body)
+                self.publish_obs(ward_topic(self.root, a.who.ward, "obs"), a, raw if len(parts) == 1 else None)
         return DUPLICATE if self.dedup.seen(device, obs.seq) else STORED
 
     def _status(self, device: str, status: Mapping[str, object], received_ms: int, drill_tree: bool = False) -> None:

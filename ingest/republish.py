@@ -20,7 +20,9 @@ an observation's way to alerting and the screens, against an alarm budget of sec
 Order is kept: whatever else the worker republishes (a device status, a device alarm) first flushes
 what is queued (:meth:`flush`), so consumers see a device's messages in the order ingest took them.
 
-An observation alone in its group keeps its original bytes (``body``: spliced, not re-encoded).
+An observation alone in its group keeps its original bytes (the device's payload with the attribution
+spliced in, not re-encoded; the splice is done only then, at the flush, since under a burst almost
+every observation is merged).
 """
 
 from __future__ import annotations
@@ -28,11 +30,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from device_profiles import AttributedObservation, Observation
+from device_profiles import AttributedObservation, Attribution, Observation
 
 Send = Callable[[str, bytes], None]
 MAX_MERGED = 500  # device messages per merged message: consumers decode a message whole
 WINDOW_S = 0.05  # least time between two flushes under a burst
+
+
+def splice(raw: bytes, who: Attribution) -> bytes:
+    """The attributed payload without re-encoding: the validated canonical object plus our keys.
+
+    Our keys come last, so they win over any same-named key a device put in (JSON decoders keep
+    the last duplicate); the ids are validated (``[A-Za-z0-9_.-]``) and need no escaping.
+    """
+    body = raw.rstrip()
+    extra = f',"ward":"{who.ward}","bed":"{who.bed}","patient":"{who.patient}"'
+    if who.drill:
+        extra += f',"drill":"{who.drill}"'
+    return body[:-1] + extra.encode() + b"}"
 
 
 class Republisher:
@@ -42,15 +57,16 @@ class Republisher:
         self._send = send
         self._loop = loop
         self._window = window_s
-        self._groups: dict[tuple[str, str, str, str, str, str], list[tuple[AttributedObservation, bytes]]] = {}
+        self._groups: dict[tuple[str, str, str, str, str, str], list[tuple[AttributedObservation, bytes | None]]] = {}
         self._scheduled: asyncio.Handle | None = None
         self._last = float("-inf")  # loop time of the last flush
         self.messages = 0  # MQTT messages sent (for the counters)
 
-    def obs(self, topic: str, a: AttributedObservation, body: bytes) -> None:
-        """Queue one attributed observation (``body``: its encoded form) for ``topic``."""
+    def obs(self, topic: str, a: AttributedObservation, raw: bytes | None) -> None:
+        """Queue one attributed observation for ``topic``. ``raw``: the device's canonical payload when
+        ``a`` is that whole message (validated: it is spliced if it leaves alone), else ``None``."""
         w = a.who
-        self._groups.setdefault((topic, a.obs.device, w.ward, w.bed, w.patient, w.drill), []).append((a, body))
+        self._groups.setdefault((topic, a.obs.device, w.ward, w.bed, w.patient, w.drill), []).append((a, raw))
         if self._scheduled is None:
             loop = self._loop
             if loop is None:
@@ -74,7 +90,8 @@ class Republisher:
         groups, self._groups = self._groups, {}
         for (topic, *_), items in groups.items():
             if len(items) == 1:
-                self._send(topic, items[0][1])
+                a, raw = items[0]
+                self._send(topic, splice(raw, a.who) if raw is not None else a.encode())
                 self.messages += 1
                 continue
             for i in range(0, len(items), MAX_MERGED):
@@ -86,9 +103,7 @@ class Republisher:
         return sum(len(v) for v in self._groups.values())
 
 
-def _merged(items: list[tuple[AttributedObservation, bytes]]) -> bytes:
-    if len(items) == 1:
-        return items[0][1]
+def _merged(items: list[tuple[AttributedObservation, bytes | None]]) -> bytes:
     first = items[0][0]
     samples = [s for a, _ in items for s in a.obs.samples]
     return AttributedObservation(Observation(first.obs.device, items[-1][0].obs.seq, samples), first.who).encode()

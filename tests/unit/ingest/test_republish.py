@@ -25,7 +25,7 @@ async def test_one_read_leaves_as_one_message_per_device_after_the_read() -> Non
     for seq in range(3):  # what one read handed over: two devices interleaved
         for dev in ("mon-1", "mon-2"):
             a = obs(dev, seq, 1000 * seq)
-            r.obs("t/w1/obs", a, a.encode())
+            r.obs("t/w1/obs", a, None)
     assert sent == [] and r.pending == 6  # nothing before the read is handled
     await asyncio.sleep(0)
     assert r.pending == 0 and len(sent) == 2 and r.messages == 2
@@ -40,13 +40,14 @@ async def test_one_read_leaves_as_one_message_per_device_after_the_read() -> Non
 async def test_a_lone_observation_keeps_its_bytes_and_attributions_are_never_mixed() -> None:
     sent: list[tuple[str, bytes]] = []
     r = Republisher(lambda topic, body: sent.append((topic, body)))
-    lone = b'{"v":1,"device":"mon-9","seq":7,"samples":[{"t":5,"spo2":97}],"ward":"w1","bed":"09","patient":"p-9"}'
-    r.obs("t/w1/obs", obs("mon-9", 7, 5), lone)
+    raw = b'{"v":1,"device":"mon-9","seq":7,"samples":[{"t":5,"spo2":97}]} '  # the device's own bytes
+    lone = b'{"v":1,"device":"mon-9","seq":7,"samples":[{"t":5,"spo2":97}],"ward":"w1","bed":"01","patient":"p-1"}'
+    r.obs("t/w1/obs", obs("mon-9", 7, 5), raw)
     a, b = obs("mon-1", 1, 1), obs("mon-1", 2, 2, Attribution("w1", "02", "p-2"))  # moved bed between messages
-    r.obs("t/w1/obs", a, a.encode())
-    r.obs("t/w1/obs", b, b.encode())
+    r.obs("t/w1/obs", a, None)
+    r.obs("t/w1/obs", b, None)
     c = obs("mon-1", 3, 3, Attribution("w1", "02", "p-2", drill="d1"))
-    r.obs("t/w1/obs", c, c.encode())
+    r.obs("t/w1/obs", c, None)
     r.flush()
     assert sent[0] == ("t/w1/obs", lone)
     assert [(decode_attributed(x).who.bed, decode_attributed(x).who.drill) for _, x in sent[1:]] == [
@@ -59,7 +60,7 @@ def test_a_long_read_is_cut_into_bounded_messages() -> None:
     n = republish.MAX_MERGED * 2 + 1
     for seq in range(n):  # no running loop: each is sent at once
         a = obs("mon-1", seq, seq)
-        r.obs("t/w1/obs", a, a.encode())
+        r.obs("t/w1/obs", a, None)
     assert len(sent) == n
     loop = asyncio.new_event_loop()
     try:
@@ -67,7 +68,7 @@ def test_a_long_read_is_cut_into_bounded_messages() -> None:
         sent2: list[bytes] = []
         for seq in range(n):
             a = obs("mon-1", seq, seq)
-            r2.obs("t/w1/obs", a, a.encode())
+            r2.obs("t/w1/obs", a, None)
         loop.run_until_complete(asyncio.sleep(0))
     finally:
         loop.close()
@@ -80,12 +81,12 @@ async def test_a_burst_leaves_once_per_window_and_a_quiet_stream_at_once() -> No
     sent: list[bytes] = []
     r = Republisher(lambda _t, body: sent.append(body), window_s=0.2)
     a = obs("mon-1", 1, 1)
-    r.obs("t/w1/obs", a, a.encode())
+    r.obs("t/w1/obs", a, None)
     await asyncio.sleep(0)
     assert len(sent) == 1  # the first read after a quiet spell: right after the read
     for seq in (2, 3):  # two more reads inside the window
         b = obs("mon-1", seq, seq)
-        r.obs("t/w1/obs", b, b.encode())
+        r.obs("t/w1/obs", b, None)
         await asyncio.sleep(0)
     assert len(sent) == 1 and r.pending == 2  # held until the window ends
     await asyncio.sleep(0.3)
@@ -93,7 +94,7 @@ async def test_a_burst_leaves_once_per_window_and_a_quiet_stream_at_once() -> No
     assert [s.t for s in decode_attributed(sent[1]).obs.samples] == [2, 3]  # merged, in order
     await asyncio.sleep(0.25)  # quiet for longer than the window
     c = obs("mon-1", 4, 4)
-    r.obs("t/w1/obs", c, c.encode())
+    r.obs("t/w1/obs", c, None)
     await asyncio.sleep(0)
     assert len(sent) == 3  # not held back
 
@@ -103,7 +104,7 @@ async def test_flush_sends_what_is_held_and_cancels_the_timer() -> None:
     r = Republisher(lambda _t, body: sent.append(body), window_s=0.2)
     for seq in (1, 2):
         a = obs("mon-1", seq, seq)
-        r.obs("t/w1/obs", a, a.encode())
+        r.obs("t/w1/obs", a, None)
         await asyncio.sleep(0)
     assert len(sent) == 1
     r.flush()  # what the worker does before a status or device alarm: those never overtake an observation
