@@ -38,6 +38,8 @@ class LineEncoder:
 
     def __init__(self) -> None:
         self._tags: dict[tuple[str, str, str, str, str], str] = {}
+        # (tag set, signal names...) -> "%"-format of the whole line: one formatting per sample
+        self._lines: dict[tuple[str, ...], str] = {}
 
     def _tagset(self, device: str, who: Attribution) -> str:
         key = (device, who.ward, who.bed, who.patient, who.drill)
@@ -51,16 +53,30 @@ class LineEncoder:
             self._tags[key] = s
         return s
 
+    def _line_format(self, key: tuple[str, ...]) -> str:
+        if len(self._lines) > 100_000:
+            self._lines.clear()
+        f = self._lines[key] = key[0].replace("%", "%%") + " " + ",".join(f"{k}=%s" for k in key[1:]) + " %s"
+        return f
+
     def encode(self, batch: Batch) -> bytes:
         out: list[str] = []
         drill: list[str] = []
+        lines = self._lines
         for a in batch.obs:
             append = drill.append if a.who.drill else out.append
             prefix = self._tagset(a.obs.device, a.who)
             for s in a.obs.samples:
                 # values were checked finite and in range at decode; signal names are catalogue
-                # names (no escaping needed); ints render as floats (no "i" suffix)
-                if s.quality and INVALID in s.quality.values():
+                # names (no escaping needed); ints render as floats (no "i" suffix); "%s" of an int
+                # or a float is its f-string
+                if not s.quality:
+                    if s.values:  # the usual sample: one cached format for its tag set and signals
+                        key = (prefix, *s.values)
+                        f = lines.get(key) or self._line_format(key)
+                        append(f % (*s.values.values(), s.t))
+                    continue
+                if INVALID in s.quality.values():
                     fields = ",".join([f"{k}{INVALID_SUFFIX}={v}" if s.quality.get(k) == INVALID else f"{k}={v}"
                                        for k, v in s.values.items()])
                 else:
