@@ -54,3 +54,13 @@ def test_patient_messages_say_what_to_do_with_the_wards_number() -> None:
     low = plain_message({"kind": "device", "signal": None, "code": "battery_low", "priority": "low",
                          "raised_t": T, "state": "active"}, "999")
     assert low["action"] == "nurse_will_call" and not low["urgent"] and "call 999" in low["what_next"]
+
+
+def test_an_observation_id_is_the_uuid5_of_its_reading() -> None:
+    """Ids are computed without uuid.UUID objects (a page makes 1,000): still RFC 4122 version 5."""
+    import uuid
+
+    from dashboard_api import fhir
+
+    for device, signal, t in (("mon-1", "heart_rate", 1_700_000_000_000), ("bm-BM-9", "spo2", 0), ("x", "temperature", 7)):
+        assert fhir.resource_id(device, signal, t) == uuid.uuid5(uuid.NAMESPACE_URL, f"{device}/{signal}/{t}").hex
