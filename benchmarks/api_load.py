@@ -599,6 +599,13 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def cpu_snapshot(groups: dict[str, list[int]]) -> dict[str, float]:
     return {name: sum(c for p in pids if (c := _cpu_s(p)) is not None) for name, pids in groups.items()}
 
@@ -762,7 +769,10 @@ def _run(args: argparse.Namespace, mix: dict[str, float], mosq: Any, influx: Any
     out.get(True, 60)
 
     # users
-    groups = {"serve (API, hub, alerting)": [serve.pid], "ingest workers": _descendants(serve.pid),
+    children = _descendants(serve.pid)
+    apart = [p for p in children if "alerting.service_main" in _cmdline(p)]  # serve runs alerting apart
+    groups = {"serve (API, hub)" if apart else "serve (API, hub, alerting)": [serve.pid],
+              **({"alerting": apart} if apart else {}), "ingest workers": [p for p in children if p not in apart],
               "influxd": [influx.proc.pid], "mosquitto": [mosq.proc.pid], "publisher": [pub.pid],
               "driver (this process)": [os.getpid()]}
     marks: dict[str, Any] = {}

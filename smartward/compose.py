@@ -9,7 +9,8 @@ quietly smaller platform):
 - alerting: ``alerting.create_service(platform) -> Component``;
 - dashboard: ``dashboard_api.create_app(platform, api_config) -> ASGI app``;
 - ``smartward demo``: ``run_platform(config, extra_components=[broker, simulator])`` with
-  ``ingest_workers=0`` (ingest in-process).
+  ``ingest_workers=0`` (ingest and alerting in-process). ``serve`` (``ingest_workers`` > 0) runs the
+  ingest workers and alerting as child processes (:class:`IngestProcesses`, :class:`AlertingProcess`).
 """
 
 from __future__ import annotations
@@ -216,17 +217,67 @@ class IngestProcesses:
                 tg.create_task(self._drain(n, previous))
 
 
-async def _spawn_worker(cfg: bytes, stdout: int) -> asyncio.subprocess.Process:
-    """``python -m ingest.worker_main`` with its config (broker and store credentials included) as the first
-    line on stdin, never in argv (``ps`` shows argv to every local user). stdin then stays open: its EOF
-    tells the worker the parent is gone."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ingest.worker_main",
+async def _spawn_worker(cfg: bytes, stdout: int, module: str = "ingest.worker_main") -> asyncio.subprocess.Process:
+    """``python -m ingest.worker_main`` (or ``module``) with its config (broker and store credentials
+    included) as the first line on stdin, never in argv (``ps`` shows argv to every local user). stdin
+    then stays open: its EOF tells the child the parent is gone."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", module,
                                                 stdin=asyncio.subprocess.PIPE, stdout=stdout)
     assert proc.stdin is not None
     proc.stdin.write(cfg + b"\n")
     with contextlib.suppress(ConnectionError):  # a worker that died at once is restarted by the caller
         await proc.stdin.drain()
     return proc
+
+
+class AlertingProcess:
+    """Alerting in a process of its own (``python -m alerting.service_main``), restarted if it dies.
+
+    ``serve`` runs it so when ingest runs as worker processes: alerting reads the whole attributed
+    stream, and in the HTTP app's process it took about a quarter of that event loop at 1,000 beds
+    (``smartward bench api``), delaying every request behind it. It only talks to the rest of the
+    platform through MQTT and the state DB, so nothing else changes. A restarted alerting restores its
+    open alarms, overrides and policies from the state DB, as after any restart."""
+
+    name = "alerting"
+
+    def __init__(self, config: PlatformConfig) -> None:
+        self.config = config
+        self._ready = False
+
+    def ready(self) -> bool:
+        """The process runs, has loaded the state DB and is subscribed."""
+        return self._ready
+
+    def settings_line(self) -> bytes:
+        c = self.config
+        return orjson.dumps({"broker": c.broker, "state": c.state, "data_dir": c.data_dir, "topic_root": c.topic_root,
+                             "client_prefix": c.client_prefix, "extra": c.extra})
+
+    async def _follow(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        async for line in proc.stdout:
+            self._ready = worker_state(line, self._ready)
+
+    async def run(self) -> None:
+        from ingest.metrics import mark_dead
+
+        backoff = Backoff(0.5, 10.0)
+        while True:
+            proc = await _spawn_worker(self.settings_line(), stdout=asyncio.subprocess.PIPE,
+                                       module="alerting.service_main")
+            follow = asyncio.create_task(self._follow(proc))
+            try:
+                rc = await proc.wait()
+            except asyncio.CancelledError:
+                await IngestProcesses._stop(proc)
+                raise
+            finally:
+                self._ready = False
+                follow.cancel()
+            mark_dead(proc.pid)
+            log.error("alerting (pid %d) exited with %s; restarting in %.1fs", proc.pid, rc, backoff.delay)
+            await backoff.wait()
 
 
 class HttpServer:
@@ -289,11 +340,10 @@ async def run_platform(config: PlatformConfig, extra_components: Sequence[Compon
     store = make_store(config.store)
     attributions = Attributions(make_engine(config.state))
     platform = Platform(config, store, attributions)
-    if config.ingest_workers > 0:
-        platform.components.append(IngestProcesses(config))
-    else:
-        platform.components.append(IngestWorker(config.ingest_config(0)))
-    platform.components.append(create_service(platform))
+    if config.ingest_workers > 0:  # serve: ingest and alerting in processes of their own
+        platform.components += [IngestProcesses(config), AlertingProcess(config)]
+    else:  # demo, tests: everything in this process
+        platform.components += [IngestWorker(config.ingest_config(0)), create_service(platform)]
     platform.components.extend(extra_components)
     if config.http and api is not None:
         platform.components.append(HttpServer(create_app(platform, api), config.http, config.tls_cert, config.tls_key))

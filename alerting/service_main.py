@@ -1,0 +1,120 @@
+"""Entry point of the alerting process: ``python -m alerting.service_main`` with its settings as one JSON
+line on stdin (the broker URL carries credentials: never in argv, which ``ps`` shows to every local user).
+
+Started by :class:`smartward.compose.AlertingProcess` when ``serve`` runs ingest as worker processes:
+alerting then has a process (and a core) of its own instead of sharing the HTTP app's event loop. It
+talks to the rest of the platform only through MQTT and the state DB, as it does in-process. On stdout
+it writes ``ready`` once it has loaded its state and subscribed, ``not-ready`` when that is lost (the
+parent's ``/readyz`` reads them). SIGTERM/SIGINT, or EOF on stdin (the parent is gone, even by SIGKILL),
+stop it the clean way: queued alarm events are stored and published before it exits.
+
+The JSON: ``{"broker", "state", "data_dir", "topic_root", "client_prefix", "extra"}`` (the
+:class:`device_profiles.platform_settings.PlatformSettings` fields; ``extra["alarm_config"]``: an
+alarm configuration file).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+READY_POLL_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What alerting reads of the composition (structurally a ``PlatformSettings``)."""
+
+    broker: str
+    state: str
+    data_dir: str = ""
+    topic_root: str = ""
+    client_prefix: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Settings:
+        if not isinstance(doc, dict) or not isinstance(doc.get("broker"), str) or not isinstance(doc.get("state"), str):
+            raise ValueError("alerting.service_main: the settings line needs string 'broker' and 'state'")
+        extra = doc.get("extra") or {}
+        if not isinstance(extra, dict):
+            raise ValueError("alerting.service_main: 'extra' must be an object")
+        return cls(doc["broker"], doc["state"], str(doc.get("data_dir") or ""), str(doc.get("topic_root") or ""),
+                   str(doc.get("client_prefix") or ""), extra)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"broker": self.broker, "state": self.state, "data_dir": self.data_dir,
+                "topic_root": self.topic_root, "client_prefix": self.client_prefix, "extra": self.extra}
+
+
+@dataclass(frozen=True, slots=True)
+class _Host:
+    config: Settings
+
+
+async def _main(settings: Settings) -> int:
+    from . import create_service
+
+    service = create_service(_Host(settings))
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    if not sys.stdin.isatty():
+        fd = sys.stdin.fileno()
+
+        def _stdin_ready() -> None:
+            if not os.read(fd, 4096):  # EOF: the parent is gone
+                loop.remove_reader(fd)
+                task.cancel()
+
+        loop.add_reader(fd, _stdin_ready)
+
+    async def report_readiness() -> None:
+        said: bool | None = None
+        while True:
+            now = service.ready()
+            if now != said:
+                sys.stdout.write("ready\n" if now else "not-ready\n")
+                sys.stdout.flush()
+                said = now
+            await asyncio.sleep(READY_POLL_S)
+
+    reporter = asyncio.create_task(report_readiness())
+    try:
+        await service.run()
+    except asyncio.CancelledError:
+        return 0
+    finally:
+        reporter.cancel()
+    return 0
+
+
+def main() -> int:
+    logging.basicConfig(level=os.environ.get("SMARTWARD_LOG_LEVEL", "INFO").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s[%(process)d]: %(message)s")
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    line = sys.stdin.buffer.readline()
+    try:
+        settings = Settings.from_json(orjson.loads(line))
+    except (orjson.JSONDecodeError, ValueError) as exc:
+        sys.stderr.write(f"alerting.service_main: expected the settings JSON as the first line on stdin ({exc})\n")
+        return 2
+    return asyncio.run(_main(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
