@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -59,6 +61,12 @@ def _too_many(wait: float) -> HTTPException:
                          headers={"Retry-After": str(int(wait) + 1)})
 
 
+# Password checks (argon2id, ~0.3 s of CPU each) get threads of their own: in the default executor a
+# shift logging in at once (300 logins: ~40 s of queue on 2 cores) held up every other request's
+# to_thread work (audit, sessions, state DB) until it timed out (smartward bench api, ramp phase).
+PASSWORD_CHECKS = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="password")
+
+
 @router.post("/token", response_model=TokenOut, summary="Log in (OAuth2 password flow)",
              responses={401: {"description": "wrong username or password"},
                         422: {"description": f"username over {MAX_USERNAME} or password over {MAX_PASSWORD} "
@@ -75,7 +83,8 @@ async def token(services: ServicesDep, request: Request,
     attempt = services.lockout.reserve(form.username, ip)  # counted before the (slow) verify: no await before
     if attempt.wait > 0:
         raise _too_many(attempt.wait)
-    user = await asyncio.to_thread(services.users.authenticate, form.username, form.password)
+    user = await asyncio.get_running_loop().run_in_executor(PASSWORD_CHECKS, services.users.authenticate,
+                                                            form.username, form.password)
     if user is None:
         where: dict[str, Any] = {"address": ip}
         await services.record_event(form.username or ANONYMOUS, ANONYMOUS, "login.failed",
