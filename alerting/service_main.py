@@ -18,18 +18,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from device_profiles.child_process import stop_on_signal_or_parent_exit
+
 READY_POLL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class AlertingSettings:
     """What alerting reads of the composition (structurally a ``PlatformSettings``)."""
 
     broker: str
@@ -40,7 +41,7 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, doc: Any) -> Settings:
+    def from_json(cls, doc: Any) -> AlertingSettings:
         if not isinstance(doc, dict) or not isinstance(doc.get("broker"), str) or not isinstance(doc.get("state"), str):
             raise ValueError("alerting.service_main: the settings line needs string 'broker' and 'state'")
         extra = doc.get("extra") or {}
@@ -56,27 +57,16 @@ class Settings:
 
 @dataclass(frozen=True, slots=True)
 class _Host:
-    config: Settings
+    config: AlertingSettings
 
 
-async def _main(settings: Settings) -> int:
+async def _main(settings: AlertingSettings) -> int:
     from . import create_service
 
     service = create_service(_Host(settings))
-    loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
-    if not sys.stdin.isatty():
-        fd = sys.stdin.fileno()
-
-        def _stdin_ready() -> None:
-            if not os.read(fd, 4096):  # EOF: the parent is gone
-                loop.remove_reader(fd)
-                task.cancel()
-
-        loop.add_reader(fd, _stdin_ready)
+    stop_on_signal_or_parent_exit(task)
 
     async def report_readiness() -> None:
         said: bool | None = None
@@ -109,7 +99,7 @@ def main() -> int:
         pass
     line = sys.stdin.buffer.readline()
     try:
-        settings = Settings.from_json(orjson.loads(line))
+        settings = AlertingSettings.from_json(orjson.loads(line))
     except (orjson.JSONDecodeError, ValueError) as exc:
         sys.stderr.write(f"alerting.service_main: expected the settings JSON as the first line on stdin ({exc})\n")
         return 2

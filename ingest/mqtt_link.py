@@ -43,6 +43,25 @@ OnMessage = Callable[[str, bytes, int, int], None]  # (topic, payload, mid, qos)
 _PUBACK_HEADER = bytes((0x40, 0x02))
 
 
+def _publish_header(buf: bytes | bytearray, i: int, qos: int) -> tuple[str, int, int]:
+    """A v5 PUBLISH's variable header at ``buf[i:]``: (topic, packet id or 0, where the payload starts).
+    The properties are skipped (ingest needs none). Raises IndexError or UnicodeDecodeError when malformed."""
+    tp = i + 2 + ((buf[i] << 8) | buf[i + 1])
+    topic = buf[i + 2:tp].decode("utf-8")
+    mid = 0
+    if qos:
+        mid = (buf[tp] << 8) | buf[tp + 1]
+        tp += 2
+    plen, mult = 0, 1
+    while True:  # properties length: a variable byte integer
+        b = buf[tp]
+        tp += 1
+        plen += (b & 127) * mult
+        mult <<= 7
+        if b < 128:
+            return topic, mid, tp + plen
+
+
 class _BufferedClient(mqtt.Client):
     """paho, with three hot spots made lean for ingest (each overrides one protected method):
 
@@ -69,25 +88,11 @@ class _BufferedClient(mqtt.Client):
         if on_message is None or qos == 2 or self._protocol != mqtt.MQTTv5:
             return super()._handle_publish()
         packet = self._in_packet["packet"]
-        tlen = (packet[0] << 8) | packet[1]
-        pos = 2 + tlen
         try:
-            topic = packet[2:pos].decode("utf-8")
-        except UnicodeDecodeError:
-            return super()._handle_publish()  # paho's own handling (and logging) of a bad topic
-        mid = 0
-        if qos:
-            mid = (packet[pos] << 8) | packet[pos + 1]
-            pos += 2
-        plen, mult = 0, 1
-        while True:  # properties (length as a variable byte integer): not needed by ingest, skipped
-            b = packet[pos]
-            pos += 1
-            plen += (b & 127) * mult
-            mult <<= 7
-            if b < 128:
-                break
-        on_message(topic, bytes(packet[pos + plen:]), mid, qos)
+            topic, mid, start = _publish_header(packet, 0, qos)
+        except (IndexError, UnicodeDecodeError):
+            return super()._handle_publish()  # paho's own handling (and logging) of a malformed packet
+        on_message(topic, bytes(packet[start:]), mid, qos)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
@@ -170,21 +175,7 @@ class _BufferedClient(mqtt.Client):
                 last = i + rl
                 if last > end:
                     break  # cut by the end of the read: paho reads the rest
-                tp = i + 2 + ((buf[i] << 8) | buf[i + 1])
-                topic = buf[i + 2:tp].decode("utf-8")
-                mid = 0
-                if cmd & 0x02:
-                    mid = (buf[tp] << 8) | buf[tp + 1]
-                    tp += 2
-                plen, mult = 0, 1
-                while True:  # properties (length as a variable byte integer): not needed by ingest, skipped
-                    b = buf[tp]
-                    tp += 1
-                    plen += (b & 127) * mult
-                    mult <<= 7
-                    if b < 128:
-                        break
-                tp += plen
+                topic, mid, tp = _publish_header(buf, i, cmd & 0x02)
                 if tp > last:
                     raise IndexError
             except (IndexError, UnicodeDecodeError):

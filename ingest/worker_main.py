@@ -15,10 +15,11 @@ import asyncio
 import gc
 import logging
 import os
-import signal
 import sys
 
 import orjson
+
+from device_profiles.child_process import stop_on_signal_or_parent_exit
 
 
 async def _main(cfg_json: str) -> int:
@@ -34,20 +35,9 @@ async def _main(cfg_json: str) -> int:
         state_line("ready" if ready else "not-ready")
 
     worker = IngestWorker(cfg, on_state=state)
-    loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
-    if not sys.stdin.isatty():
-        fd = sys.stdin.fileno()
-
-        def _stdin_ready() -> None:
-            if not os.read(fd, 4096):  # EOF: the parent is gone
-                loop.remove_reader(fd)
-                task.cancel()
-
-        loop.add_reader(fd, _stdin_ready)
+    stop_on_signal_or_parent_exit(task)
     async def announce_first() -> None:
         await worker.first_message.wait()
         state_line(f"receiving {worker.first_message_at:.6f}")

@@ -116,6 +116,47 @@ def worker_state(line: bytes, ready: bool) -> bool:
     return ready
 
 
+async def _stop_child(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then up to 25 s to finish its in-flight work, then SIGKILL."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(25):
+                await asyncio.shield(proc.wait())
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+
+async def _keep_child(label: str, module: str, settings: bytes, on_line: Callable[[bytes], None],
+                      on_down: Callable[[], None]) -> None:
+    """Run ``python -m module`` (``settings`` on stdin) until cancelled: each stdout line to ``on_line``,
+    ``on_down()`` when it stops; restarted with backoff if it exits; SIGTERM on cancellation."""
+    from ingest.metrics import mark_dead
+
+    async def follow(proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        async for line in proc.stdout:
+            on_line(line)
+
+    backoff = Backoff(0.5, 10.0)
+    while True:
+        proc = await _spawn_worker(settings, stdout=asyncio.subprocess.PIPE, module=module)
+        reading = asyncio.create_task(follow(proc))
+        try:
+            rc = await proc.wait()
+        except asyncio.CancelledError:
+            await _stop_child(proc)
+            raise
+        finally:
+            on_down()
+            reading.cancel()
+        mark_dead(proc.pid)
+        log.error("%s (pid %d) exited with %s; restarting in %.1fs", label, proc.pid, rc, backoff.delay)
+        await backoff.wait()
+
+
 class IngestProcesses:
     """N ingest worker processes (``python -m ingest.worker_main``), restarted if one dies."""
 
@@ -123,51 +164,21 @@ class IngestProcesses:
 
     def __init__(self, config: PlatformConfig) -> None:
         self.config = config
-        self._procs: dict[int, asyncio.subprocess.Process] = {}
         self._ready: dict[int, bool] = {}
 
     def ready(self) -> bool:
         """Every worker process is running and subscribed."""
         return sum(self._ready.values()) == self.config.ingest_workers
 
-    async def _follow(self, index: int, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdout is not None
-        async for line in proc.stdout:
+    async def _supervise(self, index: int) -> None:
+        def on_line(line: bytes) -> None:
             self._ready[index] = worker_state(line, self._ready.get(index, False))
 
-    async def _supervise(self, index: int) -> None:
-        from ingest.metrics import mark_dead
+        def on_down() -> None:
+            self._ready[index] = False
 
-        cfg = orjson.dumps(self.config.ingest_config(index).to_json())
-        backoff = Backoff(0.5, 10.0)
-        while True:
-            proc = await _spawn_worker(cfg, stdout=asyncio.subprocess.PIPE)
-            self._procs[index] = proc
-            follow = asyncio.create_task(self._follow(index, proc))
-            try:
-                rc = await proc.wait()
-            except asyncio.CancelledError:
-                await self._stop(proc)
-                raise
-            finally:
-                self._ready[index] = False
-                follow.cancel()
-            mark_dead(proc.pid)
-            log.error("ingest worker %d (pid %d) exited with %s; restarting in %.1fs", index, proc.pid, rc,
-                      backoff.delay)
-            await backoff.wait()
-
-    @staticmethod
-    async def _stop(proc: asyncio.subprocess.Process) -> None:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                async with asyncio.timeout(25):
-                    await asyncio.shield(proc.wait())
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await _keep_child(f"ingest worker {index}", "ingest.worker_main",
+                          orjson.dumps(self.config.ingest_config(index).to_json()), on_line, on_down)
 
     # -- scaling down ------------------------------------------------------------------------------
     # Mosquitto keeps routing a share of the stream to the persistent session of a worker that no
@@ -195,7 +206,7 @@ class IngestProcesses:
             try:
                 return await proc.wait()
             except asyncio.CancelledError:
-                await self._stop(proc)
+                await _stop_child(proc)
                 raise
 
         log.info("ingest: %d workers before, %d now: draining sessions %d..%d", previous, first, first, previous - 1)
@@ -254,30 +265,14 @@ class AlertingProcess:
         return orjson.dumps({"broker": c.broker, "state": c.state, "data_dir": c.data_dir, "topic_root": c.topic_root,
                              "client_prefix": c.client_prefix, "extra": c.extra})
 
-    async def _follow(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdout is not None
-        async for line in proc.stdout:
-            self._ready = worker_state(line, self._ready)
+    def _line(self, line: bytes) -> None:
+        self._ready = worker_state(line, self._ready)
+
+    def _down(self) -> None:
+        self._ready = False
 
     async def run(self) -> None:
-        from ingest.metrics import mark_dead
-
-        backoff = Backoff(0.5, 10.0)
-        while True:
-            proc = await _spawn_worker(self.settings_line(), stdout=asyncio.subprocess.PIPE,
-                                       module="alerting.service_main")
-            follow = asyncio.create_task(self._follow(proc))
-            try:
-                rc = await proc.wait()
-            except asyncio.CancelledError:
-                await IngestProcesses._stop(proc)
-                raise
-            finally:
-                self._ready = False
-                follow.cancel()
-            mark_dead(proc.pid)
-            log.error("alerting (pid %d) exited with %s; restarting in %.1fs", proc.pid, rc, backoff.delay)
-            await backoff.wait()
+        await _keep_child("alerting", "alerting.service_main", self.settings_line(), self._line, self._down)
 
 
 class HttpServer:

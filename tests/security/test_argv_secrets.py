@@ -52,17 +52,18 @@ def test_worker_argv_and_startup_output_hold_no_password(influxdb: InfluxDB, tmp
             assert proc.poll() is None, out.read_text()
             try:
                 r = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-                ready = r.status_code == 200 and r.json()["checks"].get("ingest") is True
+                ready = r.status_code == 200 and r.json()["checks"].get("ingest") is r.json()["checks"].get("alerting") is True
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         assert ready, out.read_text()[-3000:]
-        workers = children(proc.pid)
-        assert workers, "no ingest worker process"
-        for pid in workers:
+        kids = children(proc.pid)
+        modules = []
+        for pid in kids:  # the ingest worker and alerting: both get their URLs on stdin
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             assert broker_pw not in argv and INFLUX_PASSWORD not in argv, argv
-            assert "ingest.worker_main" in argv, argv  # it is the worker
+            modules.append(argv.split(" -m ", 1)[-1].strip())
+        assert sorted(modules) == ["alerting.service_main", "ingest.worker_main"], modules
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -237,10 +237,10 @@ def test_workers_stop_when_serve_itself_is_killed(mosquitto: Mosquitto, influxdb
     serve = serve_factory(mosquitto.url, influxdb.store_url(influx_db), topic_root, 2)
     assert serve.proc is not None
     workers = _children(serve.proc.pid)
-    assert len(workers) == 2
-    os.kill(serve.proc.pid, signal.SIGKILL)  # the parent only: its workers see stdin close
+    assert len(workers) == 3  # two ingest workers and alerting
+    os.kill(serve.proc.pid, signal.SIGKILL)  # the parent only: its children see stdin close
     serve.proc.wait()
-    wait_for(lambda: not any(Path(f"/proc/{w}").exists() for w in workers), 20, "orphaned workers to exit")
+    wait_for(lambda: not any(Path(f"/proc/{w}").exists() for w in workers), 20, "orphaned children to exit")
 
 
 def test_ready_stays_ready_after_device_traffic(mosquitto: Mosquitto, influxdb: InfluxDB, topic_root: str,
