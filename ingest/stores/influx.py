@@ -135,8 +135,11 @@ class InfluxStore:
         self._encoder = LineEncoder()
         headers = {"Authorization": f"Token {url.token}"} if url.token else {}
         auth = (url.username, url.password) if url.username else None
+        # 16 connections: the API's reads are many small concurrent queries (300 users: trends, FHIR pages,
+        # the portal); with 8, a login storm's burst of first reads waited past the timeout (PoolTimeout,
+        # HTTP 503) while InfluxDB itself was not the bottleneck (smartward bench api, ramp phase)
         self._http = httpx.AsyncClient(base_url=url.base, headers=headers, auth=auth, timeout=timeout,
-                                       limits=httpx.Limits(max_connections=8, max_keepalive_connections=4))
+                                       limits=httpx.Limits(max_connections=16, max_keepalive_connections=8))
         if url.version == 1:
             self._write_path = "/write"
             self._write_params = {"db": url.db, "rp": url.rp, "precision": "ms"}
