@@ -106,6 +106,11 @@ class Engine:
             p.who, p.device = who, device
         return p
 
+    @property
+    def ignores_unassigned(self) -> bool:
+        """Data of a device bound to no bed raises nothing (``unassigned: ignore`` in alarms.yaml)."""
+        return self._ignore_unassigned
+
     # -- observations -----------------------------------------------------------------------------
     def observe(self, obs: AttributedObservation) -> list[AlarmEvent]:
         events: list[AlarmEvent] = []

@@ -152,7 +152,8 @@ class AlertingService:
                 ward = where.ward
                 if where.name == "obs":
                     self.counts["obs"] += 1
-                    self._emit(self.engine.observe(decode_attributed(bytes(data))))
+                    if ward or not self.engine.ignores_unassigned:  # else the engine would drop every sample:
+                        self._emit(self.engine.observe(decode_attributed(bytes(data))))  # not even decoded
                 elif where.name == "status":
                     self.counts["status"] += 1
                     self._emit(self.engine.status(DeviceStatusMessage.from_json(orjson.loads(data), now_ms())))

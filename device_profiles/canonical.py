@@ -195,7 +195,6 @@ def decode_observation(payload: bytes | str, topic_device: str | None = None, no
         t = raw.get("t")
         if type(t) is not int or not T_MIN_MS <= t <= latest:
             t = check_time(t, f"samples[{i}].t", now)  # raises, naming the problem
-        values: dict[str, float] = {}
         quality: dict[str, str] = {}
         for name, value in raw.items():
             if name in _RESERVED:
@@ -205,8 +204,11 @@ def decode_observation(payload: bytes | str, topic_device: str | None = None, no
             r = _RANGES.get(name)
             tv = type(value)
             if r is None or (tv is not int and tv is not float) or not r[0] <= value <= r[1]:
-                value = check_value(name, value, f"samples[{i}].{name}")  # raises (NaN and inf fail the range)
-            values[name] = value
+                check_value(name, value, f"samples[{i}].{name}")  # raises (NaN and inf fail the range)
+        # every other key is a checked signal value: the parsed object (ours alone) becomes the values
+        values: dict[str, float] = raw
+        del values["t"]
+        values.pop("q", None)
         if not values and not quality:
             raise PayloadError(f"samples[{i}]", "sample carries no signal values")
         samples.append(Sample(t, values, quality))
