@@ -6,7 +6,8 @@ alerting then has a process (and a core) of its own instead of sharing the HTTP 
 talks to the rest of the platform only through MQTT and the state DB, as it does in-process. On stdout
 it writes ``ready`` once it has loaded its state and subscribed, ``not-ready`` when that is lost (the
 parent's ``/readyz`` reads them). SIGTERM/SIGINT, or EOF on stdin (the parent is gone, even by SIGKILL),
-stop it the clean way: queued alarm events are stored and published before it exits.
+cancel it as the in-process component is cancelled (no more than that); the next start restores the
+open alarms from the state DB, as after any restart.
 
 The JSON: ``{"broker", "state", "data_dir", "topic_root", "client_prefix", "extra"}`` (the
 :class:`device_profiles.platform_settings.PlatformSettings` fields; ``extra["alarm_config"]``: an
@@ -24,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from device_profiles import topics
 from device_profiles.child_process import stop_on_signal_or_parent_exit
 
 READY_POLL_S = 0.5
@@ -36,7 +38,7 @@ class AlertingSettings:
     broker: str
     state: str
     data_dir: str = ""
-    topic_root: str = ""
+    topic_root: str = topics.ROOT
     client_prefix: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -47,7 +49,7 @@ class AlertingSettings:
         extra = doc.get("extra") or {}
         if not isinstance(extra, dict):
             raise ValueError("alerting.service_main: 'extra' must be an object")
-        return cls(doc["broker"], doc["state"], str(doc.get("data_dir") or ""), str(doc.get("topic_root") or ""),
+        return cls(doc["broker"], doc["state"], str(doc.get("data_dir") or ""), str(doc.get("topic_root") or topics.ROOT),
                    str(doc.get("client_prefix") or ""), extra)
 
     def to_json(self) -> dict[str, Any]:

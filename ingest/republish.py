@@ -31,9 +31,13 @@ import asyncio
 from collections.abc import Callable
 
 from device_profiles import AttributedObservation, Attribution, Observation
+from device_profiles.canonical import MAX_PAYLOAD_BYTES
 
 Send = Callable[[str, bytes], None]
 MAX_MERGED = 500  # device messages per merged message: consumers decode a message whole
+# and never more bytes than a consumer decodes (device_profiles.canonical refuses larger payloads): a
+# merged message alerting refused would leave its patient unscored
+MAX_MERGED_BYTES = MAX_PAYLOAD_BYTES
 WINDOW_S = 0.05  # least time between two flushes under a burst
 
 
@@ -95,12 +99,23 @@ class Republisher:
                 self.messages += 1
                 continue
             for i in range(0, len(items), MAX_MERGED):
-                self._send(topic, _merged(items[i:i + MAX_MERGED]))
-                self.messages += 1
+                for body in _bounded(items[i:i + MAX_MERGED]):
+                    self._send(topic, body)
+                    self.messages += 1
 
     @property
     def pending(self) -> int:
         return sum(len(v) for v in self._groups.values())
+
+
+def _bounded(items: list[tuple[AttributedObservation, bytes | None]]) -> list[bytes]:
+    """``items`` merged into as few messages as fit :data:`MAX_MERGED_BYTES` each (halved until they do;
+    a single device message is under the limit: ingest refuses larger ones)."""
+    body = _merged(items)
+    if len(body) <= MAX_MERGED_BYTES or len(items) == 1:
+        return [body]
+    half = len(items) // 2
+    return _bounded(items[:half]) + _bounded(items[half:])
 
 
 def _merged(items: list[tuple[AttributedObservation, bytes | None]]) -> bytes:

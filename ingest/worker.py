@@ -199,6 +199,9 @@ class IngestWorker:
     def _seal(self) -> None:
         if not self._acks:
             return
+        # observations still waiting for the republish window leave now: a batch's messages are acked
+        # once it is stored, and an acked message is never redelivered, so its republish must be out first
+        self.republisher.flush()
         self._counts["republished"] = self._republished
         self._republished = 0
         self._counts["empty_batch"], self.pipeline.empty_batches = self.pipeline.empty_batches, 0
@@ -223,11 +226,17 @@ class IngestWorker:
         """Seal a batch that is 1 s old, or once no message has come for 50 ms (the size rule seals it
         earlier under load). The pause rule ends a burst's last batch at once instead of up to 1 s later:
         its data is queryable and acknowledged sooner. Under steady load (500 msg/s per worker at 1,000
-        beds) pauses of 50 ms almost never occur, so batches stay large."""
+        beds) pauses of 50 ms almost never occur, so batches stay large. The pause rule applies only
+        while no sealed batch waits for the store: otherwise a light stream to a slow store would become
+        one write per message, slower than the messages come."""
         age, idle = self.cfg.max_batch_age_s, self.cfg.batch_idle_s
         while True:
             await self._opened.wait()
-            wait = min(self._opened_at + age, self._last_at + idle) - time.monotonic()
+            now = time.monotonic()
+            pause_ends = self._last_at + idle
+            if self._units:  # a batch still waits for the store: look again in a moment (a slow store gets larger batches)
+                pause_ends = max(pause_ends, now + idle)
+            wait = min(self._opened_at + age, pause_ends) - now
             if wait > 0:
                 await asyncio.sleep(wait)
             elif self._acks:

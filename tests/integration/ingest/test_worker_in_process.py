@@ -155,3 +155,20 @@ async def test_a_pause_in_the_stream_seals_the_batch_long_before_its_age(mosquit
             return await worker.store.count("vitals", "heart_rate") == 3
 
         await until(stored, "the burst stored", limit_s=5)
+
+
+async def test_sealing_a_batch_first_sends_the_observations_held_for_the_window(worker: IngestWorker,
+                                                                               topic_root: str) -> None:
+    """A sealed batch is acked once stored, and an acked message is never redelivered: what the flush
+    window still holds of it must leave before (a crash in between would lose it for alerting)."""
+    from device_profiles import AttributedObservation, Attribution, Observation, Sample
+
+    r = worker.republisher
+    r._last = asyncio.get_running_loop().time()  # a flush just now: the next waits for the window
+    a = AttributedObservation(Observation("mon-6", 1, [Sample(int(time.time() * 1000), {"spo2": 97.0})]),
+                              Attribution("w1", "06", "p-6"))
+    r.obs(f"{topic_root}/wards/w1/obs", a, None)
+    assert r.pending == 1
+    worker._acks.append((1, 0))
+    worker._seal()
+    assert r.pending == 0

@@ -65,19 +65,32 @@ def test_every_publish_of_a_read_is_taken_in_order_whatever_packets_sit_between(
 
 def test_a_packet_cut_by_the_end_of_a_read_is_finished_with_the_next_read(link) -> None:  # type: ignore[no-untyped-def]
     c, broker, got = link
-    stream = b"".join(publish(f"d/{i}", str(i).encode() * 50, 1, mid=i + 1) for i in range(200))
+    packets = [publish(f"d/{i}", str(i % 10).encode() * 200, 1, mid=i + 1) for i in range(200)]  # 2-byte lengths
+    starts = [sum(len(p) for p in packets[:k]) for k in range(len(packets))]
+    stream = b"".join(packets)
+    # reads that end after a command byte, inside a remaining length, inside a topic length, in a payload
+    cuts = sorted({starts[3] + 1, starts[7] + 2, starts[12] + 4, starts[20] + 50, len(stream)})
     sent = 0
-    for cut in (1500, 1501, 1502, 4000, len(stream)):  # reads ending inside a header, a length, a payload
+    for cut in cuts:
         broker.sendall(stream[sent:cut])
         sent = cut
         assert c.loop_read() == mqtt.MQTT_ERR_SUCCESS
     assert [g[0] for g in got] == [f"d/{i}" for i in range(200)]
-    assert all(payload == str(i).encode() * 50 and mid == i + 1 for i, (_t, payload, mid, _q) in enumerate(got))
+    assert all(payload == str(i % 10).encode() * 200 and mid == i + 1 for i, (_t, payload, mid, _q) in enumerate(got))
 
 
 def test_a_malformed_publish_is_left_to_paho_which_refuses_it(link) -> None:  # type: ignore[no-untyped-def]
     c, broker, got = link
-    bad_topic = bytes((0x32, 0x07, 0x00, 0x03, 0xFF, 0xFE, 0xFD, 0x00, 0x01))  # topic not UTF-8
+    bad_topic = publish("abc", b"x", 1, mid=2).replace(b"abc", b"\xff\xfe\xfd")  # a topic that is not UTF-8
     broker.sendall(publish("ok", b"1", 1, mid=1) + bad_topic)
+    by_paho: list[int] = []
+    slow = c._handle_publish
+
+    def counted() -> MQTTErrorCode:
+        by_paho.append(1)
+        return MQTTErrorCode(slow())
+
+    c._handle_publish = counted
     c.loop_read()
     assert got == [("ok", b"1", 1, 1)]  # the bad one is never handed over as a message
+    assert by_paho == [1]  # it went to paho's own handling (a broker never sends one: MQTT topics are UTF-8)

@@ -8,7 +8,14 @@ import asyncio
 
 import orjson
 
-from device_profiles import AttributedObservation, Attribution, Observation, Sample, decode_attributed
+from device_profiles import (
+    AttributedObservation,
+    Attribution,
+    Observation,
+    Sample,
+    canonical,
+    decode_attributed,
+)
 from ingest import republish
 from ingest.republish import Republisher
 
@@ -112,3 +119,22 @@ async def test_flush_sends_what_is_held_and_cancels_the_timer() -> None:
     r.flush()
     await asyncio.sleep(0.3)
     assert len(sent) == 2  # nothing sent twice, no empty message
+
+
+async def test_a_merged_message_never_exceeds_what_a_consumer_decodes() -> None:
+    """A gateway's backlog: hundreds of many-signal messages of one bed in one window. Each merged
+    message stays within the consumers' 64 KiB limit (alerting refused a larger one whole, leaving the
+    patient unscored), and every sample is still sent once, in order."""
+    sent: list[bytes] = []
+    r = Republisher(lambda _t, body: sent.append(body))
+    many = {s: 50.0 for s in ("heart_rate", "spo2", "resp_rate", "nibp_sys", "nibp_dia", "nibp_mean", "temperature",
+                              "pulse_rate")}
+    n = republish.MAX_MERGED
+    for seq in range(n):
+        r.obs("t/w1/obs", AttributedObservation(Observation("mon-1", seq, [Sample(1_700_000_000_000 + seq, dict(many))]),
+                                                W1), None)
+    assert sent == []  # all queued in this loop turn
+    r.flush()
+    assert len(sent) > 1 and all(len(b) <= canonical.MAX_PAYLOAD_BYTES for b in sent), [len(b) for b in sent]
+    got = [decode_attributed(b) for b in sent]  # what alerting does: each one accepted
+    assert [s.t - 1_700_000_000_000 for g in got for s in g.obs.samples] == list(range(n))
