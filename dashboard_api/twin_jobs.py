@@ -10,7 +10,6 @@ import asyncio
 import collections
 import contextlib
 import logging
-import os
 import re
 import secrets
 import sys
@@ -21,6 +20,8 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
+
+from device_profiles.files import write_atomic
 
 from .errors import DashboardError
 
@@ -60,15 +61,6 @@ class RunRecord(BaseModel):
 
 def new_run_id(now: float | None = None) -> str:
     return time.strftime("r-%Y%m%d-%H%M%S-", time.gmtime(now)) + secrets.token_hex(3)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 async def run_worker(spec: dict[str, Any], on_progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:

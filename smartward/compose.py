@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from device_profiles import parse_mqtt_url, topics
+from device_profiles.files import write_atomic
 from device_profiles.retry import Backoff
 from smartward.settings import Settings, load_settings
 
@@ -196,8 +197,10 @@ class IngestProcesses:
         return int(doc.get("workers", 0)) if same else 0
 
     def _record_workers(self, n: int) -> None:
-        self._state_file().write_bytes(orjson.dumps({"client_id": self.config.ingest_config(0).client_id,
-                                                     "workers": n}))
+        # Whole or not at all: an empty file after a crash would read as "no surplus sessions", and
+        # the share of the stream Mosquitto still routes to them would never be drained.
+        write_atomic(self._state_file(), orjson.dumps({"client_id": self.config.ingest_config(0).client_id,
+                                                       "workers": n}))
 
     async def _drain(self, first: int, previous: int) -> None:
         async def one(index: int) -> int:

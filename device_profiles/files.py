@@ -1,0 +1,26 @@
+"""Small state files written whole or not at all.
+
+A reader (another process, a test, the next start after a crash) sees the old content or the new,
+never an empty or half-written file: the data goes to a sibling ``.tmp`` file, is fsynced, renamed
+over the target, and the directory is fsynced so the rename itself survives a power cut.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically and durably."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
