@@ -252,7 +252,14 @@ class MqttLink:
     def _read(self) -> None:
         self._client.loop_read()
 
+    def _gone(self, sock: Any) -> bool:
+        """paho's ``__del__`` closes its socket again after :meth:`run` removed it from a loop that may
+        be closed by then: nothing is registered any more (without this, "Exception ignored" lines)."""
+        return self._loop is None or self._loop.is_closed() or sock.fileno() < 0
+
     def _socket_close(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        if self._gone(sock):
+            return
         assert self._loop is not None
         self._call(self._loop.remove_reader, sock)
         self._call(self._loop.remove_writer, sock)
@@ -263,6 +270,8 @@ class MqttLink:
         self._call(self._loop.add_writer, sock, client.loop_write)
 
     def _unregister_write(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        if self._gone(sock):
+            return
         assert self._loop is not None
         self._call(self._loop.remove_writer, sock)
         self._call(self._write_idle.set)

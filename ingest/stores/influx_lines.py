@@ -63,18 +63,23 @@ class LineEncoder:
         out: list[str] = []
         drill: list[str] = []
         lines = self._lines
+        tags = self._tags
         for a in batch.obs:
-            append = drill.append if a.who.drill else out.append
-            prefix = self._tagset(a.obs.device, a.who)
-            for s in a.obs.samples:
+            who, obs = a.who, a.obs
+            append = drill.append if who.drill else out.append
+            prefix = (tags.get((obs.device, who.ward, who.bed, who.patient, who.drill))
+                      or self._tagset(obs.device, who))
+            for s in obs.samples:
                 # values were checked finite and in range at decode; signal names are catalogue
                 # names (no escaping needed); ints render as floats (no "i" suffix); "%s" of an int
                 # or a float is its f-string
                 if not s.quality:
-                    if s.values:  # the usual sample: one cached format for its tag set and signals
-                        key = (prefix, *s.values)
-                        f = lines.get(key) or self._line_format(key)
-                        append(f % (*s.values.values(), s.t))
+                    v = s.values
+                    if v:  # the usual sample: one cached format for its tag set and signals
+                        f = lines.get((prefix, *v))
+                        if f is None:
+                            f = self._line_format((prefix, *v))
+                        append(f % (*v.values(), s.t))
                     continue
                 if INVALID in s.quality.values():
                     fields = ",".join([f"{k}{INVALID_SUFFIX}={v}" if s.quality.get(k) == INVALID else f"{k}={v}"

@@ -93,3 +93,36 @@ def test_a_malformed_publish_is_left_to_paho(link) -> None:  # type: ignore[no-u
     c.loop_read()
     assert got == [("ok", b"1", 1, 1)]  # the bad one is never handed over as a message
     assert by_paho == [1]  # it went to paho's own handling (a broker never sends one: MQTT topics are UTF-8)
+
+
+def test_paho_closing_its_socket_after_the_loop_ended_is_quiet() -> None:
+    """paho's ``Client.__del__`` closes the socket once more, after ``run`` ended and its loop closed
+    (seen as "Exception ignored ... ValueError" at the end of ``bench ingest``)."""
+    import asyncio
+    import sys
+
+    from device_profiles import parse_mqtt_url
+    from ingest.mqtt_link import MqttLink
+
+    link = MqttLink(parse_mqtt_url("mqtt://127.0.0.1:1"), "quiet", lambda *_: None, list)
+    loop = asyncio.new_event_loop()
+    a, b = socket.socketpair()
+    unraisable: list[object] = []
+    old, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        link._loop = loop
+        loop.add_reader(a, lambda: None)
+        link._socket_close(link._client, None, a)  # while the loop runs: the reader is removed
+        assert not loop.remove_reader(a)
+        loop.close()
+        link._socket_close(link._client, None, a)  # loop closed
+        link._unregister_write(link._client, None, a)
+        a.close()
+        link._loop = asyncio.new_event_loop()
+        link._socket_close(link._client, None, a)  # socket closed (fd -1)
+        link._unregister_write(link._client, None, a)
+        link._loop.close()
+    finally:
+        sys.unraisablehook = old
+        b.close()
+    assert unraisable == []
