@@ -63,11 +63,11 @@ class LineEncoder:
         out: list[str] = []
         drill: list[str] = []
         lines = self._lines
-        tags = self._tags
+        tagsets = self._tags
         for a in batch.obs:
             who, obs = a.who, a.obs
             append = drill.append if who.drill else out.append
-            prefix = (tags.get((obs.device, who.ward, who.bed, who.patient, who.drill))
+            prefix = (tagsets.get((obs.device, who.ward, who.bed, who.patient, who.drill))
                       or self._tagset(obs.device, who))
             for s in obs.samples:
                 # values were checked finite and in range at decode; signal names are catalogue
