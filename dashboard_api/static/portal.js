@@ -140,11 +140,16 @@ async function loadSummary() {
   renderReadings(); renderDevice(); renderMessages();
 }
 
-async function loadTrend() {
+/** The range buttons show the chosen range (pressed). */
+function markRange() {
   /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll(".bv-range button")).forEach(x => {
     x.classList.toggle("on", Number(x.dataset.range) === hours);
     x.setAttribute("aria-pressed", String(Number(x.dataset.range) === hours));
   });
+}
+
+async function loadTrend() {
+  markRange();
   const to = serverNow(), from = to - hours * 3600000, asked = ++trendAsked;
   const r = await api(`/api/v1/patients/${encodeURIComponent(me.patient)}/vitals?${TREND.map(s => "signal=" + s).join("&")}&from=${from}&to=${to}`);
   if (asked !== trendAsked) return;  // overtaken by a later request (e.g. another range): not drawn over it
@@ -181,10 +186,14 @@ async function start() {
     renderAll();
   });
   $("large").addEventListener("click", () => setLarge(!document.documentElement.classList.contains("large")));
+  // wired before the login ends: a range chosen while the page still loads is the one drawn, not lost
+  /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll(".bv-range button")).forEach(x => x.addEventListener("click", () => {
+    hours = Number(x.dataset.range);
+    if (me) loadTrend(); else markRange();
+  }));
   me = await loginFlow(t("portal.heading"), u => u.role === "patient");
   $("who").textContent = me.username;
   $("logout").addEventListener("click", logout);
-  /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll(".bv-range button")).forEach(x => x.addEventListener("click", () => { hours = Number(x.dataset.range); loadTrend(); }));
   await loadSummary();
   loadTrend();
   stream(`/api/v1/ws/patients/${encodeURIComponent(me.patient)}`, frames => {

@@ -80,10 +80,23 @@ async def test_table_matches_the_chart_and_switches_are_remembered(platform_sqli
     run = platform_sqlite
     start = await history(run)
     page = await open_portal(browser, run.base, 390, 844, "en-US")
+    # the range is chosen while the page still loads (its catalogue held back): it is the range drawn,
+    # not a click lost before the buttons were wired
+    held: list[Any] = []
+    await page.route("**/api/v1/catalogue", lambda route: held.append(route))
     await page.fill("input[name=username]", "pat")
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]")
+    await page.wait_for_function("() => document.querySelector('form button[type=submit]').offsetParent === null")
     await page.click(".bv-range button[data-range='1']")
+    for _ in range(100):
+        if held:
+            break
+        await page.wait_for_timeout(50)
+    assert held, "the catalogue request"
+    for route in held:
+        await route.continue_()
+    await page.unroute("**/api/v1/catalogue")
     await page.wait_for_function("() => document.getElementById('trend').swRange?.to - "
                                  "document.getElementById('trend').swRange?.from === 3600000"
                                  " && document.querySelectorAll('#trend-table tbody tr').length > 0")
