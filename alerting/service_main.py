@@ -27,6 +27,7 @@ import orjson
 
 from device_profiles import topics
 from device_profiles.child_process import stop_on_signal_or_parent_exit
+from device_profiles.process_gc import quiet_gc
 
 READY_POLL_S = 0.5
 
@@ -105,6 +106,7 @@ def main() -> int:
     except (orjson.JSONDecodeError, ValueError) as exc:
         sys.stderr.write(f"alerting.service_main: expected the settings JSON as the first line on stdin ({exc})\n")
         return 2
+    quiet_gc()
     return asyncio.run(_main(settings))
 
 

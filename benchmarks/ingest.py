@@ -140,7 +140,7 @@ def _our_writer(influx: Any, n: int, t0: int) -> float:
 
     import gc
 
-    from ingest.worker_main import quiet_gc
+    from device_profiles.process_gc import quiet_gc
 
     quiet_gc()  # the collector as a worker process runs it (the writer runs there)
     try:

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from device_profiles.files import write_atomic
 from digital_twin.errors import TwinError
 from digital_twin.live import Census, overlay_census
 
 from .twin_config import Layouts, Shift, TwinSettings
-from .twin_jobs import TwinJobError, run_worker, write_atomic
+from .twin_jobs import TwinJobError, run_worker
 
 log = logging.getLogger(__name__)
 SCENARIO = "evacuation"

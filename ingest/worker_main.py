@@ -12,7 +12,6 @@ from there).
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import sys
@@ -20,6 +19,7 @@ import sys
 import orjson
 
 from device_profiles.child_process import stop_on_signal_or_parent_exit
+from device_profiles.process_gc import quiet_gc
 
 
 async def _main(cfg_json: str) -> int:
@@ -68,18 +68,6 @@ def main() -> int:
         return 2
     quiet_gc()
     return asyncio.run(_main(cfg.decode()))
-
-
-def quiet_gc() -> None:
-    """A worker holds up to a batch (5,000 observations) of young objects at a time, and allocates a few
-    per message: with the default thresholds (700, 10, 10) the collector ran every few dozen messages and
-    walked the open batch each time (about a tenth of the worker's CPU under a burst, py-spy). The
-    modules and tables loaded at start are frozen out of its sight, and it runs every 20,000
-    allocations. Nothing here makes reference cycles on the hot path, so garbage is still freed at once
-    by reference counting; the collector only bounds what cycles there are."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
 
 
 if __name__ == "__main__":

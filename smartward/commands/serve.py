@@ -119,7 +119,22 @@ def run(args: argparse.Namespace) -> int:
     scheme = "https" if config.tls_cert else "http"
     print(f"smartward serve: broker {redact_url(config.broker)}, store {redact_url(config.store)}, "
           f"{config.ingest_workers} ingest workers, {scheme}://{config.http}", flush=True)
-    return asyncio.run(run_until_signal(run_platform(config)))
+    return asyncio.run(run_until_signal(run_platform(config, on_ready=_quiet_gc_once_serving)))
+
+
+async def _quiet_gc_once_serving(platform: Any) -> None:
+    """The collector as every platform process runs it (:mod:`device_profiles.process_gc`), once the
+    HTTP app has started: its routes, models and tables are then frozen out of the collector's sight."""
+    import asyncio
+
+    from device_profiles.process_gc import quiet_gc
+
+    http = [c for c in platform.components if c.name == "http"]
+    for _ in range(600):  # the app starts in a few seconds; whatever happens, tune after a minute
+        if all(c.ready() for c in http):
+            break
+        await asyncio.sleep(0.1)
+    quiet_gc()
 
 
 def _upgrade_state(url: str) -> int | None:
