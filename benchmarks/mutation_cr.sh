@@ -3,6 +3,8 @@
 # a one-line change to a rule must make a test fail). Not in CI (minutes to an hour).
 #   benchmarks/mutation_cr.sh writer        # ingest/writer.py against tests/unit/ingest/test_writer.py (~5 min)
 #   benchmarks/mutation_cr.sh auth          # dashboard_api/deps.py + users.py against tests/security (long)
+#   benchmarks/mutation_cr.sh republish     # ingest/republish.py against tests/unit/ingest/test_republish.py
+#   benchmarks/mutation_cr.sh lines         # ingest/stores/influx_lines.py against its unit tests
 # Runs in a temporary copy of HEAD (REV=… for another commit) with this checkout's .venv, and prints the
 # counts and every surviving mutant (file:line, operator, the changed line). Mutants of annotations
 # (`X | None` under `from __future__ import annotations`, never evaluated) survive by construction.
