@@ -138,3 +138,55 @@ async def test_a_merged_message_never_exceeds_what_a_consumer_decodes() -> None:
     assert len(sent) > 1 and all(len(b) <= canonical.MAX_PAYLOAD_BYTES for b in sent), [len(b) for b in sent]
     got = [decode_attributed(b) for b in sent]  # what alerting does: each one accepted
     assert [s.t - 1_700_000_000_000 for g in got for s in g.obs.samples] == list(range(n))
+
+
+async def test_the_default_window_merges_a_burst_and_holds_it_briefly() -> None:
+    """The default (50 ms): a burst's reads leave together, and live data is never held for long."""
+    sent: list[bytes] = []
+    second = asyncio.Event()
+
+    def send(_t: str, body: bytes) -> None:
+        sent.append(body)
+        if len(sent) == 2:
+            second.set()
+
+    r = Republisher(send)
+    loop = asyncio.get_running_loop()
+    r.obs("t/w1/obs", obs("mon-1", 1, 1), None)
+    await asyncio.sleep(0)
+    start = loop.time()
+    for seq in (2, 3):
+        r.obs("t/w1/obs", obs("mon-1", seq, seq), None)
+        await asyncio.sleep(0)
+    assert len(sent) == 1 and r.pending == 2  # merged: not one message per read
+    await asyncio.wait_for(second.wait(), 5)
+    assert 0.03 <= loop.time() - start <= 0.5  # about 50 ms (a loaded machine runs timers late, never early)
+    assert len(sent) == 2 and r.messages == 2
+
+
+def test_each_lone_observation_counts_as_one_message() -> None:
+    sent: list[bytes] = []
+    r = Republisher(lambda _t, body: sent.append(body))
+    for seq in range(3):  # no running loop: each leaves at once, alone
+        r.obs("t/w1/obs", obs(f"mon-{seq}", seq, seq), None)
+    assert len(sent) == 3 and r.messages == 3
+
+
+def item(seq: int, samples: int) -> tuple[AttributedObservation, None]:
+    return AttributedObservation(Observation("mon-1", seq, [Sample(1_700_000_000_000 + seq * 10_000 + k, {"heart_rate": 61.0})
+                                                            for k in range(samples)]), W1), None
+
+
+def test_an_oversized_merge_is_split_in_halves_into_as_few_messages_as_fit() -> None:
+    items = [item(seq, 400) for seq in range(8)]  # each about 15 KB; 8 of them about twice the limit
+    one = len(republish._merged(items[:1]))
+    assert 3 * one < republish.MAX_MERGED_BYTES < 5 * one
+    bodies = republish._bounded(items)
+    assert [len(orjson.loads(b)["samples"]) for b in bodies] == [1600, 1600]  # two halves, not three pieces
+    assert all(len(b) <= republish.MAX_MERGED_BYTES for b in bodies)
+
+
+def test_a_single_observation_is_never_split_or_dropped() -> None:
+    big = [item(1, 2000)]  # over the limit alone (re-encoded with its attribution): sent whole
+    bodies = republish._bounded(big)
+    assert len(bodies) == 1 and len(orjson.loads(bodies[0])["samples"]) == 2000
