@@ -2,7 +2,8 @@
 
 Method (all against real Mosquitto and InfluxDB started here, see devservers/servers.py):
 1. raw InfluxDB ``/write`` rate: our line format, 5,000-line batches, one connection; beside it our
-   writer (line encoding + :class:`ingest.writer.BatchWriter`) on the same points, and the official
+   writer (line encoding + :class:`ingest.writer.BatchWriter`) on the same points, the two alternated
+   for three rounds of at least 200,000 points (:func:`_writer_rounds`); and the official
    ``influxdb-client``'s encoding and (where the store has the v2 API) write path
    (:mod:`benchmarks.influx_client`);
 2. paho receive rate: one paho client (MQTT v5, QoS 1, auto-ack) draining a backlog of N messages;
@@ -225,19 +226,19 @@ def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tupl
             if p.stdout:
                 p.stdout.close()
 
-    cpu0 = _children_cpu()
-    stop(start())  # creates the persistent shared-subscription sessions; measures start-up CPU
-    startup_cpu = _children_cpu() - cpu0
+    stop(start())  # creates the persistent shared-subscription sessions
     pub_rate = _publish_backlog(mosq.port, _payloads(n, root))
-    cpu0 = _children_cpu()
     procs = [_worker(c) for c in cfgs]
     started: list[float] = []
+    ready_cpu: dict[int, float] = {}
 
     def watch(p: subprocess.Popen[bytes]) -> None:  # the time each worker's stream starts flowing
         assert p.stdout is not None
         for line in p.stdout:
-            if line.startswith(b"receiving "):
-                started.append(float(line.split()[1]))  # the worker's clock: no pipe delay
+            if line.startswith(b"receiving "):  # the worker's clock and CPU at its first message
+                _, at, cpu = line.split()
+                started.append(float(at))
+                ready_cpu[p.pid] = float(cpu)  # start-up's CPU, left out
 
     import threading
 
@@ -248,17 +249,18 @@ def _ingest(mosq: Any, influx: Any, n: int, workers: int, data_dir: str) -> tupl
         while _count(influx, db) < n:  # a count query costs InfluxDB CPU too: not more often
             time.sleep(0.1)
         elapsed = time.time() - min(started)
+        # each worker's CPU from its first message until every message is stored
+        cpu = sum(_proc_cpu(p.pid) - ready_cpu.get(p.pid, 0.0) for p in procs)
     finally:
         stop(procs)
-    cpu = _children_cpu() - cpu0 - startup_cpu
-    return n / elapsed, pub_rate, n / cpu
+    return n / elapsed, pub_rate, n / max(cpu, 1e-9)
 
 
-def _children_cpu() -> float:
-    import resource
-
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a live process (``/proc/PID/stat``)."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _count(influx: Any, db: str) -> int:
@@ -270,6 +272,7 @@ def _count(influx: Any, db: str) -> int:
 
 
 WRITER_ROUNDS = 3
+WRITER_POINTS = 200_000  # at least, per round and side
 
 
 def _writer_rounds(influx: Any, n: int) -> float:
@@ -279,6 +282,7 @@ def _writer_rounds(influx: Any, n: int) -> float:
     the raw median (the ceiling the ingest figures are set beside)."""
     import statistics
 
+    n = max(n, WRITER_POINTS)  # a round of 60,000 points took 0.2 s: too short to be steady
     raws, ours = [], []
     base = int(time.time() * 1000) - 6 * 3_600_000
     for r in range(WRITER_ROUNDS):

@@ -103,6 +103,7 @@ class IngestWorker:
         self._opened = asyncio.Event()
         self.first_message = asyncio.Event()  # for benchmarks: when the stream started
         self.first_message_at = 0.0
+        self.first_message_cpu = 0.0  # process CPU seconds at the first message (start-up's share)
         self._accepting = True
         self._store_ready = False
         self._versions = [d.version for d in self.decoders]
@@ -162,6 +163,7 @@ class IngestWorker:
         self.received += 1
         if self.received == 1:
             self.first_message_at = time.time()
+            self.first_message_cpu = time.process_time()
             self.first_message.set()
         try:
             result = self.pipeline.handle(topic, payload, received, self._batch)

@@ -5,8 +5,8 @@ Started by :class:`smartward.compose.IngestProcesses`. SIGTERM/SIGINT make the w
 exit 0. The parent holds the write end of our stdin: when it dies (even by SIGKILL), stdin reaches
 EOF and the worker shuts down the same clean way, so no orphan keeps a session busy. On stdout the
 worker writes ``ready`` once subscribed, ``not-ready`` when it loses the broker, and
-``receiving <unix time>`` with the time of its first device message (benchmarks time the stream
-from there).
+``receiving <unix time> <cpu s>`` with the time of its first device message and the CPU it had used
+by then (benchmarks time the stream, and count the worker's CPU, from there).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ async def _main(cfg_json: str) -> int:
     stop_on_signal_or_parent_exit(task)
     async def announce_first() -> None:
         await worker.first_message.wait()
-        state_line(f"receiving {worker.first_message_at:.6f}")
+        state_line(f"receiving {worker.first_message_at:.6f} {worker.first_message_cpu:.3f}")
 
     first = asyncio.create_task(announce_first())
     try:

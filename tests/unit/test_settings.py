@@ -105,5 +105,6 @@ def test_a_worker_receiving_line_does_not_change_readiness() -> None:
 
     assert worker_state(b"ready\n", False) is True
     assert worker_state(b"receiving 1764781234.5\n", True) is True  # issue 14: it made /readyz 503
+    assert worker_state(b"receiving 1764781234.5 0.812\n", True) is True  # with its CPU at that moment
     assert worker_state(b"receiving 1764781234.5\n", False) is False
     assert worker_state(b"not-ready\n", True) is False
