@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from device_profiles.files import fsync_dir
+
 SUFFIX = ".batch"
 
 
@@ -38,11 +40,7 @@ class DiskSpool:
         finally:
             os.close(fd)
         os.replace(tmp, final)
-        dfd = os.open(self.dir, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        fsync_dir(self.dir)
         self._next += 1
         self._files.append(final)
         self.bytes += len(data)
