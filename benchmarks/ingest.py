@@ -3,7 +3,7 @@
 Method (all against real Mosquitto and InfluxDB started here, see devservers/servers.py):
 1. raw InfluxDB ``/write`` rate: our line format, 5,000-line batches, one connection; beside it our
    writer (line encoding + :class:`ingest.writer.BatchWriter`) on the same points, the two alternated
-   for three rounds of at least 200,000 points (:func:`_writer_rounds`); and the official
+   for five rounds of at least 200,000 points (:func:`_writer_rounds`); and the official
    ``influxdb-client``'s encoding and (where the store has the v2 API) write path
    (:mod:`benchmarks.influx_client`);
 2. paho receive rate: one paho client (MQTT v5, QoS 1, auto-ack) draining a backlog of N messages;
@@ -271,7 +271,7 @@ def _count(influx: Any, db: str) -> int:
     return int(rows[0]["count"]) if rows else 0
 
 
-WRITER_ROUNDS = 3
+WRITER_ROUNDS = 5
 WRITER_POINTS = 200_000  # at least, per round and side
 
 

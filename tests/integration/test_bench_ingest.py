@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks import ingest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -19,7 +21,7 @@ def test_bench_ingest_reports_every_stage() -> None:
     assert r.returncode == 0, out + r.stderr
     # the writer is set beside raw /write round by round (alternated), then the medians
     assert len(re.findall(r"^  round \d: raw /write +[\d,]+ points/s, our writer +[\d,]+ points/s = [\d.]+x$",
-                          out, re.M)) == 3, out
+                          out, re.M)) == ingest.WRITER_ROUNDS, out
     assert re.search(r"^our InfluxDB writer .* = [\d.]+x raw /write \(median of the rounds' ratios\)$", out, re.M), out
     assert re.search(r"^ingest MQTT->InfluxDB, 1 worker\(s\): +[\d,]+ msg/s", out, re.M), out
     assert "Exception ignored" not in r.stderr, r.stderr  # paho closing its socket after the loop ended
