@@ -3,7 +3,7 @@
 Method (all against real Mosquitto and InfluxDB started here, see devservers/servers.py):
 1. raw InfluxDB ``/write`` rate: our line format, 5,000-line batches, one connection; beside it our
    writer (line encoding + :class:`ingest.writer.BatchWriter`) on the same points, the two alternated
-   for five rounds of at least 200,000 points (:func:`_writer_rounds`); and the official
+   for five rounds of 200,000 points (``--writer-points``, :func:`_writer_rounds`); and the official
    ``influxdb-client``'s encoding and (where the store has the v2 API) write path
    (:mod:`benchmarks.influx_client`);
 2. paho receive rate: one paho client (MQTT v5, QoS 1, auto-ack) draining a backlog of N messages;
@@ -28,12 +28,17 @@ from pathlib import Path
 from typing import Any
 
 PUBLISHERS = 10
+WRITER_ROUNDS = 5
+WRITER_POINTS = 200_000  # per round and side (--writer-points)
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("ingest", help="MQTT -> InfluxDB messages/s vs raw /write and paho receive ceilings")
     p.add_argument("--messages", type=int, default=60_000, help="messages per run (default 60,000)")
     p.add_argument("--workers", type=int, default=2, help="measure ingest with 1..N worker processes (default 2)")
+    p.add_argument("--writer-points", type=int, default=WRITER_POINTS, metavar="N",
+                   help=f"points per writer round and side (default {WRITER_POINTS:,}: a round of 60,000 took "
+                        "0.2 s, too short to be steady)")
     p.set_defaults(func=run)
 
 
@@ -271,8 +276,6 @@ def _count(influx: Any, db: str) -> int:
     return int(rows[0]["count"]) if rows else 0
 
 
-WRITER_ROUNDS = 5
-WRITER_POINTS = 200_000  # at least, per round and side
 
 
 def _writer_rounds(influx: Any, n: int) -> float:
@@ -282,7 +285,6 @@ def _writer_rounds(influx: Any, n: int) -> float:
     the raw median (the ceiling the ingest figures are set beside)."""
     import statistics
 
-    n = max(n, WRITER_POINTS)  # a round of 60,000 points took 0.2 s: too short to be steady
     raws, ours = [], []
     base = int(time.time() * 1000) - 6 * 3_600_000
     for r in range(WRITER_ROUNDS):
@@ -302,8 +304,8 @@ def run(args: argparse.Namespace) -> int:
     from devservers import InfluxDB, Mosquitto, ServiceUnavailable
 
     n, wmax = args.messages, args.workers
-    if n < 1000 or wmax < 1:
-        print("--messages must be >= 1000 and --workers >= 1", file=sys.stderr)
+    if n < 1000 or wmax < 1 or args.writer_points < 5000:
+        print("--messages must be >= 1000, --workers >= 1 and --writer-points >= 5000", file=sys.stderr)
         return 2
     try:
         mosq, influx = Mosquitto().start(), InfluxDB().start()
@@ -316,7 +318,7 @@ def run(args: argparse.Namespace) -> int:
     data_dir = tempfile.mkdtemp(prefix="sw-bench-ingest-")
     try:
         print(f"smartward bench ingest: {n:,} messages per run, 1 sample each; cpus={os.cpu_count()}")
-        raw = _writer_rounds(influx, n)
+        raw = _writer_rounds(influx, args.writer_points)
         from benchmarks.influx_client import compare
 
         for line in compare(influx, n):  # the official client's encoding and write path (issue 14)

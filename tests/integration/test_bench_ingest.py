@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_bench_ingest_reports_every_stage() -> None:
-    r = subprocess.run([sys.executable, "-m", "smartward", "bench", "ingest", "--messages", "1000", "--workers", "1"],
+    r = subprocess.run([sys.executable, "-m", "smartward", "bench", "ingest", "--messages", "1000", "--workers", "1",
+                        "--writer-points", "5000"],
                        cwd=REPO, capture_output=True, text=True, timeout=150)
     out = r.stdout
     assert r.returncode == 0, out + r.stderr
