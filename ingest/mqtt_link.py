@@ -270,11 +270,11 @@ class MqttLink:
         self._call(self._loop.add_writer, sock, client.loop_write)
 
     def _unregister_write(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
-        if self._gone(sock):
+        if self._loop is None or self._loop.is_closed():
             return
-        assert self._loop is not None
-        self._call(self._loop.remove_writer, sock)
-        self._call(self._write_idle.set)
+        if sock.fileno() >= 0:
+            self._call(self._loop.remove_writer, sock)
+        self._call(self._write_idle.set)  # nothing more can be written on this socket: not waited for
 
     # -- callbacks --------------------------------------------------------------------------------
     def _handle_connect(self, client: mqtt.Client, _ud: Any, flags: Any, rc: ReasonCode, _props: Any) -> None:

@@ -30,3 +30,4 @@ def test_a_write_cut_short_leaves_the_old_content(tmp_path: Path, monkeypatch: p
         files.write_atomic(target, b'{"workers": 1}')
     # a reader (the next start, another process) never sees an empty or half-written file
     assert target.read_bytes() == b'{"workers": 3}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ingest-workers.json"]  # no temporary file left
