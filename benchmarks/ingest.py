@@ -289,15 +289,13 @@ def _writer_rounds(influx: Any, n: int) -> float:
     the raw median (the ceiling the ingest figures are set beside)."""
     import statistics
 
-    raws, ours = [], []
+    raws: list[float] = []
+    ours: list[float] = []
     base = int(time.time() * 1000) - 6 * 3_600_000
-    for r in range(WRITER_ROUNDS):  # which side goes first alternates too
-        if r % 2:
-            ours.append(_our_writer(influx, n, base + (2 * r + 1) * n))
-            raws.append(_raw_write(influx, n, base + (2 * r) * n))
-        else:
-            raws.append(_raw_write(influx, n, base + (2 * r) * n))
-            ours.append(_our_writer(influx, n, base + (2 * r + 1) * n))
+    for r in range(WRITER_ROUNDS):
+        sides = [(raws, _raw_write, base + 2 * r * n), (ours, _our_writer, base + (2 * r + 1) * n)]
+        for out, run, t0 in sides[::-1] if r % 2 else sides:  # which side goes first alternates too
+            out.append(run(influx, n, t0))
         print(f"  round {r + 1}: raw /write {raws[-1]:10,.0f} points/s, our writer {ours[-1]:10,.0f} points/s"
               f" = {ours[-1] / raws[-1]:4.2f}x")
     raw, mine = statistics.median(raws), statistics.median(ours)

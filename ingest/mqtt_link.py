@@ -252,13 +252,13 @@ class MqttLink:
     def _read(self) -> None:
         self._client.loop_read()
 
-    def _gone(self, sock: Any) -> bool:
-        """paho's ``__del__`` closes its socket again after :meth:`run` removed it from a loop that may
-        be closed by then: nothing is registered any more (without this, "Exception ignored" lines)."""
-        return self._loop is None or self._loop.is_closed() or sock.fileno() < 0
+    def _loop_gone(self) -> bool:
+        """paho's ``__del__`` closes its socket again after :meth:`run` ended, when the loop may be closed:
+        nothing is registered any more (without this, "Exception ignored" lines)."""
+        return self._loop is None or self._loop.is_closed()
 
     def _socket_close(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
-        if self._gone(sock):
+        if self._loop_gone() or sock.fileno() < 0:  # already closed: removed from the loop by run()
             return
         assert self._loop is not None
         self._call(self._loop.remove_reader, sock)
@@ -270,8 +270,9 @@ class MqttLink:
         self._call(self._loop.add_writer, sock, client.loop_write)
 
     def _unregister_write(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
-        if self._loop is None or self._loop.is_closed():
+        if self._loop_gone():
             return
+        assert self._loop is not None
         if sock.fileno() >= 0:
             self._call(self._loop.remove_writer, sock)
         self._call(self._write_idle.set)  # nothing more can be written on this socket: not waited for
